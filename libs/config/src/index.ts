@@ -1,0 +1,8 @@
+export { DEFAULT_CLUSTER_CONFIG } from './default-cluster-config';
+export {
+  type LoadedClusterConfig,
+  parseClusterConfig,
+  loadClusterConfig,
+  findModel,
+} from './cluster-config.loader';
+export { envBoolean, envPort, redisUrl, commonEnvShape, parseEnv } from './env';

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { TaskSchema } from './job.schema';
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const SimSettingsSchema = z
+  .strictObject({
+    /** Latency model `base_ms + per_item_ms * batch_size`, in milliseconds. */
+    base_ms: z.number().min(0).max(600_000).default(0),
+    per_item_ms: z.number().min(0).max(600_000).default(0),
+    embedding_dim: z.int().min(1).max(4096).default(8),
+  })
+  .prefault({});
+
+export const BatchingSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    max_batch_size: z.int().min(1).max(1024).default(16),
+    max_queue_delay_ms: z.number().min(0).max(10_000).default(5),
+  })
+  .prefault({});
+
+export const CacheSettingsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    ttl_s: z
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .default(3600),
+    max_entries: z.int().min(1).default(100_000),
+    scope: z.enum(['tenant', 'global']).default('tenant'),
+  })
+  .prefault({});
+
+export const ExecutionSchema = z
+  .strictObject({
+    providers: z
+      .array(z.enum(['cpu', 'cuda']))
+      .min(1)
+      .default(['cpu']),
+    intra_op_threads: z.int().min(0).max(256).default(0),
+    inter_op_threads: z.int().min(0).max(256).default(0),
+    graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  })
+  .prefault({});
+
+export const ForgeSpecSchema = z.strictObject({
+  arch: z.enum(['llama', 'bert']),
+  preset: z.string().min(1),
+  seed: z.int().min(0).default(1),
+});
+
+export const ModelConfigSchema = z.strictObject({
+  name: z.string().regex(MODEL_NAME, 'lowercase letters, digits, ".", "_" or "-", at most 64 characters'),
+  backend: z.enum(['sim', 'onnx']),
+  /** Tasks the model accepts; the first is its default. */
+  tasks: z.array(TaskSchema).min(1).default(['generate']),
+  /** Model folder (SPEC §6) for `onnx`; relative paths resolve against the config file's folder. */
+  path: z.string().min(1).optional(),
+  /** When the folder is missing, forge a synthetic model there (used by the default local config). */
+  forge: ForgeSpecSchema.optional(),
+  shards: z.int().min(1).max(1024).default(1),
+  replicas: z.int().min(1).max(64).default(1),
+  /** Jobs a worker runs at once for this model (BullMQ worker concurrency per shard queue). */
+  concurrency: z.int().min(1).max(4096).default(16),
+  /** Backpressure bound: waiting jobs over all shards beyond which submissions get 429. */
+  max_waiting: z.int().min(1).max(10_000_000).default(10_000),
+  default_max_tokens: z.int().min(1).max(4096).default(64),
+  batching: BatchingSchema,
+  cache: CacheSettingsSchema,
+  execution: ExecutionSchema,
+  sim: SimSettingsSchema,
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+export const QueueSettingsSchema = z
+  .strictObject({
+    /** Attempts for retryable faults (a crashed replica, a lost lock); poison input never retries. */
+    attempts: z.int().min(1).max(100).default(3),
+    backoff_ms: z.int().min(0).max(3_600_000).default(1000),
+    /** How long a worker's lock on a running job lasts without renewal; a dead worker's jobs return after it. */
+    lock_duration_ms: z.int().min(1000).max(3_600_000).default(30_000),
+    stalled_interval_ms: z.int().min(500).max(3_600_000).default(30_000),
+    max_stalled_count: z.int().min(0).max(100).default(3),
+    /** SIGTERM: how long in-flight jobs may run before they are handed back to the queue. */
+    shutdown_grace_ms: z.int().min(0).max(3_600_000).default(25_000),
+  })
+  .prefault({});
+
+export const RoutingSchema = z
+  .strictObject({
+    /** Characters of the prompt (or first text) hashed to pick a shard when no routing_key is given. */
+    prefix_chars: z.int().min(1).max(65_536).default(256),
+  })
+  .prefault({});
+
+export const ApiLimitsSchema = z
+  .strictObject({
+    max_body_bytes: z
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** Upper bound for `Prefer: wait=N` and `?wait=N`, seconds. */
+    max_wait_s: z.int().min(0).max(3600).default(60),
+  })
+  .prefault({});
+
+/** The cluster config (`HOTPATH_CONFIG`, YAML): what models exist and how they are served. */
+export const ClusterConfigSchema = z
+  .strictObject({
+    models: z.array(ModelConfigSchema).min(1),
+    queue: QueueSettingsSchema,
+    routing: RoutingSchema,
+    api: ApiLimitsSchema,
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (seen.has(m.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'name'],
+          message: `duplicate model name "${m.name}"`,
+        });
+      }
+      seen.add(m.name);
+      if (m.backend === 'onnx' && !m.path) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'path'], message: 'an onnx model needs a path' });
+      }
+    });
+  });
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;

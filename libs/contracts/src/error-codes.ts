@@ -1,0 +1,45 @@
+/**
+ * Every domain error carries one of these codes. Only `apps/api` maps them to HTTP statuses
+ * (see its exception filter); libraries and the worker speak codes, never statuses.
+ */
+export const ErrorCode = {
+  InvalidRequest: 'invalid_request',
+  PayloadTooLarge: 'payload_too_large',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  NotFound: 'not_found',
+  ModelNotFound: 'model_not_found',
+  Conflict: 'conflict',
+  QueueFull: 'queue_full',
+  RedisUnavailable: 'redis_unavailable',
+  DeadlineExceeded: 'deadline_exceeded',
+  Cancelled: 'cancelled',
+  InvalidInput: 'invalid_input',
+  InferenceFailed: 'inference_failed',
+  WorkerShutdown: 'worker_shutdown',
+  InvalidConfig: 'invalid_config',
+  InvalidModel: 'invalid_model',
+  Internal: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A domain error: a code from {@link ErrorCode}, a message for humans, and optionally the offending field. */
+export class HotpathError extends Error {
+  override readonly name = 'HotpathError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly param?: string,
+    /** Seconds a client should wait before retrying (backpressure, dependency down). */
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The wire shape of an error, as SPEC §3 fixes it. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; param?: string };
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import {
+  EmbedInputSchema,
+  GenerateInputSchema,
+  GenerationParamsSchema,
+  PrioritySchema,
+  WebhookSchema,
+} from './job.schema';
+
+const queuedCommon = {
+  id: z.string().min(1),
+  tenant: z.string().min(1),
+  model: z.string().min(1),
+  priority: PrioritySchema,
+  shard: z.int().min(0),
+  /** Absolute deadline, epoch milliseconds; the worker fails the job with `deadline_exceeded` after it. */
+  deadline_at: z.number().nullable(),
+  enqueued_at: z.number(),
+  cache_key: z.string().optional(),
+  webhook: WebhookSchema.optional(),
+  /** W3C trace context carrier (`traceparent`, `tracestate`) from the API's producer span. */
+  trace: z.record(z.string(), z.string()).optional(),
+};
+
+/**
+ * The payload of one BullMQ job, as the API enqueues it and the worker parses it before running.
+ * A payload that does not parse is poison: the worker fails it without retries.
+ */
+export const QueuedJobSchema = z.discriminatedUnion('task', [
+  z.object({
+    ...queuedCommon,
+    task: z.literal('generate'),
+    input: GenerateInputSchema,
+    params: GenerationParamsSchema,
+  }),
+  z.object({ ...queuedCommon, task: z.literal('embed'), input: EmbedInputSchema, params: z.object({}) }),
+]);
+export type QueuedJob = z.infer<typeof QueuedJobSchema>;
+export type QueuedGenerateJob = Extract<QueuedJob, { task: 'generate' }>;
+export type QueuedEmbedJob = Extract<QueuedJob, { task: 'embed' }>;

@@ -1,0 +1,22 @@
+import type { JobsOptions } from 'bullmq';
+import { PRIORITY_VALUE, type Priority } from '@hotpath/contracts';
+
+export interface RetrySettings {
+  attempts: number;
+  backoff_ms: number;
+}
+
+/**
+ * BullMQ options for one job. Completed jobs leave BullMQ at once (results live in the job store);
+ * failed ones stay a day for operators. Every job has a priority so the order is total.
+ */
+export function jobOptions(id: string, priority: Priority, retry: RetrySettings): JobsOptions {
+  return {
+    jobId: id,
+    priority: PRIORITY_VALUE[priority],
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoff_ms },
+    removeOnComplete: true,
+    removeOnFail: { age: 24 * 3600, count: 10_000 },
+  };
+}

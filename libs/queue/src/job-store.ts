@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis';
+import type { JobError, JobResult, JobStatus, Timings, Usage } from '@hotpath/contracts';
+import { EMPTY_TIMINGS, type JobRecord } from './job-record';
+
+/** Channel on which every terminal transition is announced (payload: `<id> <status>`). */
+export const JOB_EVENTS_CHANNEL = 'hp:job-events';
+/** Channel on which cancellation of a running job is requested (payload: job id). */
+export const JOB_CANCEL_CHANNEL = 'hp:job-cancel';
+
+export function jobRecordKey(id: string): string {
+  return `hp:job:${id}`;
+}
+
+/**
+ * Conditional transition, atomic in Redis: only when the current status is one of ARGV[1] (comma list)
+ * does the record move to ARGV[2] and take the field/value pairs ARGV[4..]. ARGV[3] > 0 resets the TTL.
+ * A terminal transition publishes on the events channel inside the same script, so a waiter that
+ * subscribed before reading the record can never miss it. Returns {applied (0|1), previous status}.
+ */
+const TRANSITION_LUA = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return {0, ''} end
+if not string.find(',' .. ARGV[1] .. ',', ',' .. s .. ',', 1, true) then return {0, s} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[2] == 'completed' or ARGV[2] == 'failed' or ARGV[2] == 'cancelled' then
+  redis.call('PUBLISH', '${JOB_EVENTS_CHANNEL}', KEYS[2] .. ' ' .. ARGV[2])
+end
+return {1, s}
+`;
+
+/** Outcome of a conditional transition. */
+export interface TransitionResult {
+  applied: boolean;
+  /** Status before the call; `undefined` when the record does not exist (expired or never created). */
+  previous: JobStatus | undefined;
+}
+
+export interface JobStoreOptions {
+  /** How long a finished job stays readable (HOTPATH_RESULT_TTL_S). */
+  resultTtlS: number;
+  /** How long an unfinished record lives: a safety net against records orphaned by a lost queue. */
+  pendingTtlS?: number;
+}
+
+type Fields = Record<string, string>;
+
+/**
+ * Job records in Redis, independent of BullMQ's own job retention: BullMQ removes completed jobs at
+ * once, and results stay readable here for `resultTtlS`. Every status change is a conditional,
+ * atomic transition so that a cancel racing a completion has exactly one winner.
+ */
+export class JobStore {
+  private readonly pendingTtlS: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: JobStoreOptions,
+  ) {
+    this.pendingTtlS = options.pendingTtlS ?? 7 * 24 * 3600;
+    redis.defineCommand('hpTransition', { numberOfKeys: 2, lua: TRANSITION_LUA });
+  }
+
+  /** Creates a queued record. Fails if one with the same id exists (ids are random UUIDs). */
+  async create(
+    r: Pick<JobRecord, 'id' | 'tenant' | 'model' | 'task' | 'priority' | 'shard' | 'createdAt'> & {
+      cacheKey?: string;
+    },
+  ): Promise<void> {
+    const key = jobRecordKey(r.id);
+    const fields: Fields = {
+      id: r.id,
+      tenant: r.tenant,
+      model: r.model,
+      task: r.task,
+      priority: r.priority,
+      shard: String(r.shard),
+      status: 'queued',
+      created_at: String(r.createdAt),
+      attempts: '0',
+      cached: '0',
+      ...(r.cacheKey ? { cache_key: r.cacheKey } : {}),
+    };
+    await this.redis.multi().hset(key, fields).expire(key, this.pendingTtlS).exec();
+  }
+
+  /** Stores a job that was answered from the cache: born completed, with the result TTL. */
+  async createCompleted(
+    r: Pick<JobRecord, 'id' | 'tenant' | 'model' | 'task' | 'priority' | 'shard' | 'createdAt'>,
+    done: { result: JobResult; usage: Usage | null; timings: Timings; cached: boolean },
+  ): Promise<void> {
+    const key = jobRecordKey(r.id);
+    await this.redis
+      .multi()
+      .hset(key, {
+        id: r.id,
+        tenant: r.tenant,
+        model: r.model,
+        task: r.task,
+        priority: r.priority,
+        shard: String(r.shard),
+        status: 'completed',
+        created_at: String(r.createdAt),
+        started_at: String(r.createdAt),
+        finished_at: String(Date.now()),
+        attempts: '0',
+        cached: done.cached ? '1' : '0',
+        result: JSON.stringify(done.result),
+        usage: JSON.stringify(done.usage),
+        timings: JSON.stringify(done.timings),
+      })
+      .expire(key, this.options.resultTtlS)
+      .exec();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.redis.del(jobRecordKey(id));
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const h = await this.redis.hgetall(jobRecordKey(id));
+    return parseRecord(h);
+  }
+
+  /** Many records in one round trip (batch submissions, listings). */
+  async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(jobRecordKey(id));
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, h]) => (err ? undefined : parseRecord(h as Record<string, string>)));
+  }
+
+  /** queued|running → running, at the start of each attempt. */
+  markRunning(id: string, attempt: number, startedAt: number): Promise<TransitionResult> {
+    return this.transition(id, ['queued', 'running'], 'running', 0, {
+      attempts: String(attempt),
+      started_at: String(startedAt),
+    });
+  }
+
+  /** running → queued when a worker hands a job back (shutdown deadline) or the job waits for a retry. */
+  markRequeued(id: string): Promise<TransitionResult> {
+    return this.transition(id, ['running'], 'queued', 0, {});
+  }
+
+  complete(
+    id: string,
+    done: { result: JobResult; usage: Usage | null; timings: Timings; finishedAt?: number },
+  ): Promise<TransitionResult> {
+    return this.transition(id, ['queued', 'running'], 'completed', this.options.resultTtlS, {
+      result: JSON.stringify(done.result),
+      usage: JSON.stringify(done.usage),
+      timings: JSON.stringify(done.timings),
+      finished_at: String(done.finishedAt ?? Date.now()),
+    });
+  }
+
+  fail(id: string, error: JobError, timings?: Timings): Promise<TransitionResult> {
+    return this.transition(id, ['queued', 'running'], 'failed', this.options.resultTtlS, {
+      error: JSON.stringify(error),
+      ...(timings ? { timings: JSON.stringify(timings) } : {}),
+      finished_at: String(Date.now()),
+    });
+  }
+
+  /** queued|running → cancelled. A running job's worker learns of it through {@link JOB_CANCEL_CHANNEL}. */
+  cancel(id: string, result?: JobResult): Promise<TransitionResult> {
+    return this.transition(id, ['queued', 'running'], 'cancelled', this.options.resultTtlS, {
+      error: JSON.stringify({ code: 'cancelled', message: 'cancelled by the client' }),
+      finished_at: String(Date.now()),
+      cancel_requested: '1',
+      ...(result ? { result: JSON.stringify(result) } : {}),
+    });
+  }
+
+  private async transition(
+    id: string,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    ttlS: number,
+    fields: Fields,
+  ): Promise<TransitionResult> {
+    const args = [from.join(','), to, String(ttlS), ...Object.entries(fields).flat()];
+    const [applied, previous] = (await (
+      this.redis as unknown as {
+        hpTransition(k1: string, k2: string, ...a: string[]): Promise<[number, string]>;
+      }
+    ).hpTransition(jobRecordKey(id), id, ...args)) as [number, string];
+    return { applied: applied === 1, previous: previous ? (previous as JobStatus) : undefined };
+  }
+}
+
+function json<T>(v: string | undefined, fallback: T): T {
+  if (v === undefined || v === '') return fallback;
+  return JSON.parse(v) as T;
+}
+
+function num(v: string | undefined): number | null {
+  return v === undefined || v === '' ? null : Number(v);
+}
+
+function parseRecord(h: Record<string, string> | null | undefined): JobRecord | undefined {
+  if (!h || !h['id'] || !h['status']) return undefined;
+  return {
+    id: h['id'],
+    tenant: h['tenant'] ?? '',
+    model: h['model'] ?? '',
+    task: (h['task'] ?? 'generate') as JobRecord['task'],
+    priority: (h['priority'] ?? 'normal') as JobRecord['priority'],
+    shard: Number(h['shard'] ?? 0),
+    status: h['status'] as JobStatus,
+    result: json<JobResult | null>(h['result'], null),
+    error: json<JobError | null>(h['error'], null),
+    cached: h['cached'] === '1',
+    usage: json<Usage | null>(h['usage'], null),
+    timings: json<Timings>(h['timings'], EMPTY_TIMINGS),
+    attempts: Number(h['attempts'] ?? 0),
+    createdAt: Number(h['created_at'] ?? 0),
+    startedAt: num(h['started_at']),
+    finishedAt: num(h['finished_at']),
+    cancelRequested: h['cancel_requested'] === '1',
+    ...(h['cache_key'] ? { cacheKey: h['cache_key'] } : {}),
+  };
+}

@@ -1,0 +1,9 @@
+export {
+  LATENCY_BUCKETS_S,
+  TOKEN_BUCKETS_S,
+  BATCH_SIZE_BUCKETS,
+  type HotpathMetrics,
+  createMetrics,
+  SPEC_METRIC_NAMES,
+} from './metrics';
+export { type LogLevel, type Logger, createLogger } from './logger';

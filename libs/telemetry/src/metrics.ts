@@ -1,0 +1,129 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Latency buckets in seconds, from 0.5 ms to 2 min: a cache hit answers in about a millisecond, a
+ * `base` generation takes tens of seconds, and both must land in distinct buckets.
+ */
+export const LATENCY_BUCKETS_S = [
+  0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+];
+/** Per-token latencies are short: 0.1 ms to 2 s. */
+export const TOKEN_BUCKETS_S = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2];
+export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 24, 32, 48, 64, 128, 256];
+
+/** The metrics of SPEC §4. Both processes register all of them so dashboards never miss a series name. */
+export interface HotpathMetrics {
+  registry: Registry;
+  httpRequestDuration: Histogram<'route' | 'method' | 'status'>;
+  jobsTotal: Counter<'model' | 'task' | 'outcome'>;
+  queueDepth: Gauge<'model' | 'shard' | 'state'>;
+  queueWait: Histogram<'model'>;
+  batchSize: Histogram<'model'>;
+  inferenceDuration: Histogram<'model'>;
+  timeToFirstToken: Histogram<'model'>;
+  interTokenLatency: Histogram<'model'>;
+  tokensGenerated: Counter<'model'>;
+  cacheRequests: Counter<'model' | 'result'>;
+  replicaBusyRatio: Gauge<'model' | 'replica'>;
+}
+
+/**
+ * Creates a registry with the Hotpath metrics and the default Node.js process metrics
+ * (event-loop lag included). One per process; `service` becomes a constant label.
+ */
+export function createMetrics(service: 'hotpath-api' | 'hotpath-worker' | string): HotpathMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'hotpath_http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status code',
+      labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    jobsTotal: new Counter({
+      name: 'hotpath_jobs_total',
+      help: 'Jobs by model, task and outcome (accepted, cached, completed, failed, cancelled, deadline_exceeded, rejected)',
+      labelNames: ['model', 'task', 'outcome'],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'hotpath_queue_depth',
+      help: 'Jobs per shard queue and state (waiting, prioritized, active, delayed)',
+      labelNames: ['model', 'shard', 'state'],
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: 'hotpath_queue_wait_seconds',
+      help: 'Time from enqueue to the start of processing',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'hotpath_batch_size',
+      help: 'Items per model execution',
+      labelNames: ['model'],
+      buckets: BATCH_SIZE_BUCKETS,
+      registers,
+    }),
+    inferenceDuration: new Histogram({
+      name: 'hotpath_inference_duration_seconds',
+      help: 'Model execution time per job',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'hotpath_time_to_first_token_seconds',
+      help: 'Time from enqueue to the first generated token',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    interTokenLatency: new Histogram({
+      name: 'hotpath_inter_token_latency_seconds',
+      help: 'Time between consecutive generated tokens of one sequence',
+      labelNames: ['model'],
+      buckets: TOKEN_BUCKETS_S,
+      registers,
+    }),
+    tokensGenerated: new Counter({
+      name: 'hotpath_tokens_generated_total',
+      help: 'Generated tokens',
+      labelNames: ['model'],
+      registers,
+    }),
+    cacheRequests: new Counter({
+      name: 'hotpath_cache_requests_total',
+      help: 'Result cache lookups by outcome (hit, miss, coalesced, bypass)',
+      labelNames: ['model', 'result'],
+      registers,
+    }),
+    replicaBusyRatio: new Gauge({
+      name: 'hotpath_replica_busy_ratio',
+      help: 'Fraction of the last interval a model replica spent running the model',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+  };
+}
+
+/** Every metric name of SPEC §4, for tests and dashboard validation. */
+export const SPEC_METRIC_NAMES = [
+  'hotpath_http_request_duration_seconds',
+  'hotpath_jobs_total',
+  'hotpath_queue_depth',
+  'hotpath_queue_wait_seconds',
+  'hotpath_batch_size',
+  'hotpath_inference_duration_seconds',
+  'hotpath_time_to_first_token_seconds',
+  'hotpath_inter_token_latency_seconds',
+  'hotpath_tokens_generated_total',
+  'hotpath_cache_requests_total',
+  'hotpath_replica_busy_ratio',
+] as const;
