@@ -1,0 +1,48 @@
+import type {
+  EmbedResult,
+  GenerateResult,
+  QueuedEmbedJob,
+  QueuedGenerateJob,
+  Usage,
+} from '@hotpath/contracts';
+
+/** A token as it is produced, for streaming (SSE, OpenAI streams). */
+export interface TokenEvent {
+  index: number;
+  text: string;
+  token_id: number;
+}
+
+/** What a backend gets besides the job: cancellation and a per-token callback. */
+export interface RunContext {
+  /** Aborted on client cancellation, deadline expiry or worker shutdown hand-back. */
+  signal: AbortSignal;
+  onToken?: (token: TokenEvent) => void;
+}
+
+/** A backend's answer for one job, with the measurements that feed `timings_ms` and metrics. */
+export interface BackendOutput<R> {
+  result: R;
+  usage: Usage | null;
+  /** Time the job waited in the batcher before its batch ran. */
+  batchWaitMs: number;
+  /** Time of the model execution(s) that served it. */
+  inferenceMs: number;
+  /** Items in the batch that served it (1 when unbatched). */
+  batchSize: number;
+}
+
+/**
+ * One served model inside the worker. The processor hands each parsed job to `generate` or `embed`;
+ * batching, replicas and threads are the backend's business. Implementations: `sim` (no CPU, a
+ * latency model) and `onnx` (onnxruntime-node replicas in worker threads).
+ */
+export interface InferenceBackend {
+  readonly model: string;
+  /** Loads and warms up; the worker takes no jobs for the model before it resolves. */
+  start(): Promise<void>;
+  generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>>;
+  embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>>;
+  /** Stops accepting work, lets running work finish, frees replicas. Idempotent. */
+  close(): Promise<void>;
+}
