@@ -45,7 +45,15 @@ export {
   type QueuedGenerateJob,
   type QueuedEmbedJob,
 } from './queued-job.schema';
-export { QUEUE_PREFIX, shardQueueName, parseShardQueueName, PRIORITY_VALUE } from './queue-names';
+export {
+  QUEUE_PREFIX,
+  shardQueueName,
+  type ShardQueueRef,
+  shardQueueRef,
+  shardQueueKey,
+  parseShardQueueName,
+  PRIORITY_VALUE,
+} from './queue-names';
 export {
   SimSettingsSchema,
   BatchingSchema,

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_PREFIX, shardQueueName, type QueuedJob } from '@hotpath/contracts';
+import { shardQueueName, shardQueueRef, type QueuedJob } from '@hotpath/contracts';
 import { jobOptions, type RetrySettings } from './job-options';
 
 /** Outcome of removing a queued job. */
@@ -22,7 +22,8 @@ export class ShardQueues {
     const name = shardQueueName(model, shard);
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: QUEUE_PREFIX });
+      const ref = shardQueueRef(model, shard);
+      q = new Queue(ref.name, { connection: this.connection, prefix: ref.prefix });
       q.on('error', this.onError);
       this.queues.set(name, q);
     }

@@ -1,0 +1,92 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { HotpathError } from '@hotpath/contracts';
+import { findModel, loadClusterConfig } from './cluster-config.loader';
+import { parseEnv, commonEnvShape } from './env';
+import { z } from 'zod';
+
+function writeTmp(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-cfg-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadClusterConfig', () => {
+  it('serves the built-in default with sim when no file is given', () => {
+    const { config, source } = loadClusterConfig(undefined);
+    assert.equal(source, 'built-in');
+    const sim = findModel(config, 'sim');
+    assert.equal(sim?.backend, 'sim');
+    assert.equal(config.queue.attempts, 3);
+    assert.equal(sim?.batching.max_batch_size, 16);
+  });
+
+  it('reads YAML, fills defaults and resolves model paths against the file', () => {
+    const file = writeTmp(
+      'c.yaml',
+      'models:\n  - name: tiny\n    backend: onnx\n    path: models/tiny\n    shards: 4\nqueue:\n  attempts: 5\n',
+    );
+    const { config } = loadClusterConfig(file);
+    const tiny = findModel(config, 'tiny');
+    assert.equal(tiny?.shards, 4);
+    assert.equal(tiny?.path, join(file, '..', 'models/tiny'));
+    assert.equal(config.queue.attempts, 5);
+    assert.equal(config.queue.lock_duration_ms, 30_000);
+  });
+
+  it('lists every bad field with its path', () => {
+    const file = writeTmp(
+      'bad.yaml',
+      'models:\n  - name: Bad Name\n    backend: gpu\n  - name: ok\n    backend: onnx\n    shards: 0\nqueue:\n  attemps: 2\n',
+    );
+    assert.throws(
+      () => loadClusterConfig(file),
+      (e: unknown) => {
+        assert.ok(e instanceof HotpathError);
+        assert.equal(e.code, 'invalid_config');
+        for (const field of ['models.0.name', 'models.0.backend', 'models.1.shards', 'queue']) {
+          assert.ok(e.message.includes(field), `message should name ${field}:\n${e.message}`);
+        }
+        return true;
+      },
+    );
+  });
+
+  it('rejects duplicate model names', () => {
+    const file = writeTmp('dup.yaml', 'models:\n  - {name: a, backend: sim}\n  - {name: a, backend: sim}\n');
+    assert.throws(() => loadClusterConfig(file), /duplicate model name "a"/);
+  });
+
+  it('reports YAML syntax errors and missing files precisely', () => {
+    assert.throws(() => loadClusterConfig(writeTmp('x.yaml', 'models: [\n')), /not valid YAML/);
+    assert.throws(() => loadClusterConfig('/nonexistent/hotpath.yaml'), /cannot read cluster config/);
+  });
+});
+
+describe('parseEnv', () => {
+  const schema = z.object(commonEnvShape);
+
+  it('parses and defaults', () => {
+    const env = parseEnv(schema, { REDIS_URL: 'redis://localhost:6379' });
+    assert.equal(env.HOTPATH_RESULT_TTL_S, 3600);
+    assert.equal(env.HOTPATH_TRACE_CONTENT, false);
+  });
+
+  it('names every bad variable', () => {
+    assert.throws(
+      () =>
+        parseEnv(schema, {
+          REDIS_URL: 'http://x',
+          HOTPATH_RESULT_TTL_S: 'soon',
+          HOTPATH_TRACE_CONTENT: 'maybe',
+        }),
+      (e: unknown) =>
+        e instanceof HotpathError &&
+        ['REDIS_URL', 'HOTPATH_RESULT_TTL_S', 'HOTPATH_TRACE_CONTENT'].every((v) => e.message.includes(v)),
+    );
+  });
+});
