@@ -7,3 +7,11 @@ export {
   SPEC_METRIC_NAMES,
 } from './metrics';
 export { type LogLevel, type Logger, createLogger } from './logger';
+export {
+  type TelemetryEnv,
+  type Telemetry,
+  startTelemetry,
+  currentTelemetry,
+  injectTraceContext,
+  extractTraceContext,
+} from './tracing';
