@@ -29,6 +29,12 @@ export const CacheSettingsSchema = z
       .max(30 * 24 * 3600)
       .default(3600),
     max_entries: z.int().min(1).default(100_000),
+    /** Results larger than this are not cached, so memory stays within max_entries × max_entry_bytes. */
+    max_entry_bytes: z
+      .int()
+      .min(256)
+      .max(64 * 1024 * 1024)
+      .default(256 * 1024),
     scope: z.enum(['tenant', 'global']).default('tenant'),
   })
   .prefault({});
