@@ -1,0 +1,78 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { percentile, summarize } from './stats';
+import { closedLoop, openLoop } from './load-generator';
+import { lineChartSvg } from './svg-chart';
+
+describe('bench statistics', () => {
+  it('interpolates percentiles like numpy', () => {
+    const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    assert.equal(percentile(xs, 50), 5.5);
+    assert.equal(percentile(xs, 0), 1);
+    assert.equal(percentile(xs, 100), 10);
+    assert.ok(Math.abs((percentile(xs, 99) ?? 0) - 9.91) < 1e-9);
+    assert.equal(percentile([], 50), null);
+    assert.deepEqual(summarize([3, 1, 2]).p50, 2);
+  });
+});
+
+describe('load generators', () => {
+  it('closed loop keeps exactly `concurrency` requests in flight', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const r = await closedLoop({
+      concurrency: 4,
+      durationMs: 60_000,
+      maxRequests: 40,
+      send: async (origin) => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((res) => setTimeout(res, 2));
+        inFlight--;
+        return { ok: true, latencyMs: performance.now() - origin };
+      },
+    });
+    assert.equal(r.samples.length, 40);
+    assert.equal(peak, 4);
+  });
+
+  it('open loop measures latency from the intended send time (no coordinated omission)', async () => {
+    // A server that stalls every request until 100 ms after the run started: requests intended
+    // for t=0..90 ms must report latencies that include the time they were held back.
+    const start = performance.now();
+    const r = await openLoop({
+      rate: 100,
+      durationMs: 100,
+      send: async (intended) => {
+        const until = start + 100;
+        await new Promise((res) => setTimeout(res, Math.max(0, until - performance.now())));
+        return { ok: true, latencyMs: performance.now() - intended };
+      },
+    });
+    assert.equal(r.samples.length, 10);
+    const first = r.samples[0]!.latencyMs;
+    assert.ok(first >= 95, `the first request waited ~100 ms, measured ${first}`);
+  });
+});
+
+describe('lineChartSvg', () => {
+  it('renders every series with a legend', () => {
+    const svg = lineChartSvg({
+      title: 'latency <vs> throughput',
+      xLabel: 'jobs/s',
+      yLabel: 'p50 ms',
+      series: [
+        {
+          name: 'on',
+          points: [
+            { x: 1, y: 2 },
+            { x: 3, y: 4 },
+          ],
+        },
+        { name: 'off', points: [{ x: 1, y: 5 }] },
+      ],
+    });
+    assert.match(svg, /^<svg/);
+    assert.match(svg, /latency &lt;vs&gt; throughput/);
+    assert.equal((svg.match(/<path /g) ?? []).length, 2);
+  });
+});
