@@ -1,0 +1,43 @@
+import { ErrorCode, HotpathError, type ModelConfig } from '@hotpath/contracts';
+import type { Logger } from '@hotpath/telemetry';
+import type { InferenceBackend } from './inference-backend';
+import { SimBackend } from './sim.backend';
+
+/** What a backend may use from the worker besides its model config. */
+export interface BackendDeps {
+  logger: Logger;
+}
+
+/** Builds the backend of one served model; `startWorker` accepts another one for tests and embedding. */
+export type BackendFactory = (model: ModelConfig, deps: BackendDeps) => InferenceBackend;
+
+/**
+ * Picks the backend implementation by `model.backend`. The returned backend is not started yet;
+ * the worker awaits `start()` before it takes jobs for the model.
+ */
+export const createBackend: BackendFactory = (model, deps) => {
+  switch (model.backend) {
+    case 'sim':
+      return new SimBackend(model);
+    case 'onnx':
+      return createOnnxBackend(model, deps);
+    default:
+      return unknownBackend(model.backend);
+  }
+};
+
+/**
+ * The onnx backend plugs in here: `onnx.backend.ts` (onnxruntime-node replicas through
+ * `@hotpath/model-runtime`) replaces this body with `return new OnnxBackend(model, deps);`.
+ */
+function createOnnxBackend(model: ModelConfig, _deps: BackendDeps): InferenceBackend {
+  throw new HotpathError(
+    ErrorCode.InvalidConfig,
+    `model "${model.name}": onnx backend not available`,
+    `models.${model.name}.backend`,
+  );
+}
+
+function unknownBackend(backend: never): never {
+  throw new HotpathError(ErrorCode.InvalidConfig, `unknown backend "${String(backend)}"`);
+}

@@ -1,0 +1,192 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
+import type { TokenEvent } from './inference-backend';
+import { SimBackend } from './sim.backend';
+import { SIM_VOCAB_SIZE, countWords, planSimGeneration, simEmbedding, simLatencyMs } from './sim-model';
+
+const model = (sim: { base_ms?: number; per_item_ms?: number; embedding_dim?: number } = {}) =>
+  ModelConfigSchema.parse({
+    name: 'sim-test',
+    backend: 'sim',
+    tasks: ['generate', 'embed'],
+    default_max_tokens: 12,
+    sim,
+  });
+
+const genJob = (prompt: string, params: QueuedGenerateJob['params'] = {}): QueuedGenerateJob => ({
+  id: 'j1',
+  tenant: 't',
+  model: 'sim-test',
+  task: 'generate',
+  priority: 'normal',
+  shard: 0,
+  deadline_at: null,
+  enqueued_at: Date.now(),
+  input: { prompt },
+  params,
+});
+
+const embedJob = (texts: string[]): QueuedEmbedJob => ({
+  id: 'j2',
+  tenant: 't',
+  model: 'sim-test',
+  task: 'embed',
+  priority: 'normal',
+  shard: 0,
+  deadline_at: null,
+  enqueued_at: Date.now(),
+  input: { texts },
+  params: {},
+});
+
+const live = () => new AbortController().signal;
+
+describe('sim latency model', () => {
+  it('is base_ms + per_item_ms * batch_size', () => {
+    assert.equal(simLatencyMs({ base_ms: 10, per_item_ms: 2 }, 1), 12);
+    assert.equal(simLatencyMs({ base_ms: 10, per_item_ms: 2 }, 8), 26);
+    assert.equal(simLatencyMs({ base_ms: 0, per_item_ms: 0 }, 4), 0);
+  });
+});
+
+describe('sim generation plan', () => {
+  it('is deterministic in prompt and seed', () => {
+    const a = planSimGeneration('hello world', 7, 20);
+    assert.deepEqual(planSimGeneration('hello world', 7, 20), a);
+    assert.notDeepEqual(planSimGeneration('hello world', 8, 20).tokens, a.tokens);
+    assert.notDeepEqual(planSimGeneration('hello there', 7, 20).tokens, a.tokens);
+  });
+
+  it('emits max_tokens word-like tokens in the vocabulary', () => {
+    const p = planSimGeneration('abc', undefined, 50);
+    assert.equal(p.tokens.length, 50);
+    assert.equal(p.finish_reason, 'length');
+    assert.equal(p.text, p.tokens.map((t) => t.text).join(''));
+    p.tokens.forEach((t, i) => {
+      assert.equal(t.index, i);
+      assert.ok(Number.isInteger(t.token_id) && t.token_id >= 0 && t.token_id < SIM_VOCAB_SIZE);
+      assert.match(t.text, /^ ?[a-z]+$/);
+    });
+  });
+
+  it('stops before a stop sequence and drops the token that completed it', () => {
+    const full = planSimGeneration('stop me', 1, 40);
+    const stop = full.text.slice(30, 34);
+    const first = full.text.indexOf(stop);
+    const p = planSimGeneration('stop me', 1, 40, [stop]);
+    assert.equal(p.finish_reason, 'stop');
+    assert.equal(p.text, full.text.slice(0, first));
+    assert.ok(p.tokens.length < 40);
+    assert.deepEqual(
+      p.tokens.map((t) => t.token_id),
+      full.tokens.slice(0, p.tokens.length).map((t) => t.token_id),
+    );
+  });
+
+  it('counts words with a floor of one', () => {
+    assert.equal(countWords('  one two\tthree\n'), 3);
+    assert.equal(countWords(''), 1);
+  });
+});
+
+describe('sim embeddings', () => {
+  it('are deterministic unit vectors of the configured dimension', () => {
+    const a = simEmbedding('some text', 16);
+    assert.equal(a.length, 16);
+    assert.deepEqual(simEmbedding('some text', 16), a);
+    assert.notDeepEqual(simEmbedding('other text', 16), a);
+    const norm = Math.sqrt(a.reduce((s, x) => s + x * x, 0));
+    assert.ok(Math.abs(norm - 1) < 1e-9, `norm ${norm}`);
+  });
+});
+
+describe('SimBackend', () => {
+  it('generates model-default max_tokens, streaming each token, with usage', async () => {
+    const b = new SimBackend(model());
+    await b.start();
+    const seen: TokenEvent[] = [];
+    const out = await b.generate(genJob('the quick brown fox'), {
+      signal: live(),
+      onToken: (t) => seen.push(t),
+    });
+    assert.equal(out.result.tokens.length, 12);
+    assert.equal(out.result.finish_reason, 'length');
+    assert.deepEqual(
+      seen.map((t) => t.token_id),
+      out.result.tokens,
+    );
+    assert.equal(out.result.text, seen.map((t) => t.text).join(''));
+    assert.deepEqual(out.usage, { prompt_tokens: 4, completion_tokens: 12 });
+    assert.equal(out.batchSize, 1);
+    const again = await b.generate(genJob('the quick brown fox'), { signal: live() });
+    assert.deepEqual(again.result, out.result);
+  });
+
+  it('honours max_tokens and stop sequences', async () => {
+    const b = new SimBackend(model());
+    const full = await b.generate(genJob('p', { max_tokens: 30, seed: 3 }), { signal: live() });
+    assert.equal(full.result.tokens.length, 30);
+    const stop = full.result.text.slice(20, 23);
+    const cut = await b.generate(genJob('p', { max_tokens: 30, seed: 3, stop: [stop] }), { signal: live() });
+    assert.equal(cut.result.finish_reason, 'stop');
+    assert.equal(cut.result.text, full.result.text.slice(0, full.result.text.indexOf(stop)));
+    assert.equal(cut.usage?.completion_tokens, cut.result.tokens.length);
+  });
+
+  it('spreads tokens over the latency window and stops early on abort', async () => {
+    const b = new SimBackend(model({ base_ms: 400 }));
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const started = Date.now();
+    const out = await b.generate(genJob('slow', { max_tokens: 20 }), {
+      signal: ac.signal,
+      onToken: (t) => {
+        seen.push(t.index);
+        if (t.index === 2) ac.abort();
+      },
+    });
+    assert.equal(out.result.finish_reason, 'cancelled');
+    assert.equal(out.result.tokens.length, 3);
+    assert.equal(out.usage?.completion_tokens, 3);
+    assert.deepEqual(seen, [0, 1, 2]);
+    // 3 of 20 tokens are due after 3/20 of 400 ms.
+    const took = Date.now() - started;
+    assert.ok(took >= 50 && took < 300, `took ${took} ms`);
+  });
+
+  it('with zero latency emits synchronously, without timers per token', async () => {
+    const b = new SimBackend(model());
+    let syncCount = 0;
+    let done = false;
+    const p = b.generate(genJob('fast', { max_tokens: 500 }), {
+      signal: live(),
+      onToken: () => {
+        if (!done) syncCount++;
+      },
+    });
+    done = true;
+    const out = await p;
+    assert.equal(syncCount, 500);
+    assert.equal(out.result.tokens.length, 500);
+  });
+
+  it('embeds each text into a unit vector and counts words', async () => {
+    const b = new SimBackend(model({ embedding_dim: 12 }));
+    const out = await b.embed(embedJob(['a b c', 'd e']), { signal: live() });
+    assert.equal(out.result.embeddings.length, 2);
+    for (const e of out.result.embeddings) {
+      assert.equal(e.length, 12);
+      assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-9);
+    }
+    assert.deepEqual(out.result.embeddings[0], simEmbedding('a b c', 12));
+    assert.deepEqual(out.usage, { prompt_tokens: 5, completion_tokens: 0 });
+  });
+
+  it('rejects an aborted embedding', async () => {
+    const b = new SimBackend(model({ base_ms: 5000 }));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(b.embed(embedJob(['x']), { signal: ac.signal }), /aborted/);
+  });
+});

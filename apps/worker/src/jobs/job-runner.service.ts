@@ -1,0 +1,313 @@
+import { performance } from 'node:perf_hooks';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import {
+  ErrorCode,
+  QueuedJobSchema,
+  formatIssues,
+  type GenerateResult,
+  type JobResult,
+  type ModelConfig,
+  type QueuedJob,
+  type Timings,
+} from '@hotpath/contracts';
+import type { JobStore } from '@hotpath/queue';
+import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
+import type { BackendOutput, InferenceBackend, TokenEvent } from '../backends/inference-backend';
+import {
+  JobAbort,
+  abortKind,
+  admitJob,
+  errorMessage,
+  isLastAttempt,
+  jobTimings,
+  settleRun,
+  withModelDefaults,
+  type AbortKind,
+} from './job-decisions';
+
+/** A model this worker serves: its config and its started backend. */
+export interface ServedModel {
+  config: ModelConfig;
+  backend: InferenceBackend;
+}
+
+export interface JobRunnerDeps {
+  store: JobStore;
+  metrics: HotpathMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** How a job ended in this worker; the BullMQ job's return value. */
+export type RunOutcome = 'completed' | 'cancelled' | 'skipped';
+
+/** Outcome labels of `hotpath_jobs_total` the worker reports. */
+type JobOutcomeLabel = 'completed' | 'failed' | 'cancelled' | 'deadline_exceeded';
+
+/**
+ * Runs one BullMQ job on its model's backend and records the outcome in the job store. It is
+ * framework-free apart from BullMQ's control-flow errors: `UnrecoverableError` for poison input and
+ * deadlines (no retries), the original error for retryable faults, and `DelayedError` after handing
+ * a job back to the queue at shutdown (no attempt consumed).
+ *
+ * Every running job has an AbortController: cancellation (`cancel`), its deadline and shutdown
+ * (`handBackAll`) abort it, and the abort's kind decides how the job is settled.
+ */
+export class JobRunner {
+  private readonly inFlight = new Map<string, AbortController>();
+  private handingBack = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly models: ReadonlyMap<string, ServedModel>,
+    private readonly deps: JobRunnerDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Jobs currently running in this worker. */
+  get activeCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Ids of the jobs currently running in this worker. */
+  activeJobIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  /** Aborts a running job whose cancellation was requested; false when it does not run here. */
+  cancel(id: string): boolean {
+    return this.abort(id, 'cancelled');
+  }
+
+  /**
+   * Shutdown past the grace period: aborts every running job so it is handed back to its queue
+   * without consuming an attempt, and hands back any job that still arrives.
+   */
+  handBackAll(): void {
+    this.handingBack = true;
+    for (const id of [...this.inFlight.keys()]) this.abort(id, 'shutdown');
+  }
+
+  /** Re-reads the records of running jobs and aborts the cancelled ones (after a missed pub/sub message). */
+  async recheckCancelled(): Promise<void> {
+    const ids = this.activeJobIds();
+    const records = await this.deps.store.getMany(ids);
+    records.forEach((r, i) => {
+      const id = ids[i];
+      if (id !== undefined && r?.status === 'cancelled') this.cancel(id);
+    });
+  }
+
+  /** Processes one job taken from the queue of `modelName`; `token` is the BullMQ lock token. */
+  async run(modelName: string, job: Job, token: string | undefined): Promise<RunOutcome> {
+    const served = this.models.get(modelName);
+    const id = job.id ?? '';
+    if (!served) throw new UnrecoverableError(`model "${modelName}" is not served by this worker`);
+    const { config } = served;
+
+    const parsed = QueuedJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      return this.failInvalid(id, config, 'unknown', `invalid job payload:\n${formatIssues(parsed.error)}`);
+    }
+    const data = parsed.data;
+    if (this.handingBack) return this.handBack(job, token, data, false);
+
+    const record = await this.deps.store.get(data.id);
+    const startedAt = this.now();
+    const admission = admitJob(data, config, record?.status, startedAt);
+    switch (admission.action) {
+      case 'invalid':
+        return this.failInvalid(data.id, config, data.task, admission.message);
+      case 'skip':
+        this.deps.logger.debug('job skipped', { job_id: data.id, model: config.name, why: admission.why });
+        return 'skipped';
+      case 'deadline_exceeded':
+        return this.failDeadline(data, config, jobTimings(data.enqueued_at, startedAt, startedAt), false);
+      case 'run':
+        break;
+    }
+
+    const controller = new AbortController();
+    this.inFlight.set(data.id, controller);
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    try {
+      // Shutdown may have passed its grace period while the record was being read.
+      if (this.handingBack) return await this.handBack(job, token, data, false);
+      const mark = await this.deps.store.markRunning(data.id, job.attemptsMade + 1, startedAt);
+      if (!mark.applied) return 'skipped';
+      if (data.deadline_at !== null) {
+        deadlineTimer = setTimeout(() => this.abort(data.id, 'deadline'), data.deadline_at - startedAt);
+      }
+      this.deps.metrics.queueWait.observe(
+        { model: config.name },
+        Math.max(0, startedAt - data.enqueued_at) / 1000,
+      );
+      return await this.execute(job, token, data, served, controller.signal, startedAt);
+    } finally {
+      clearTimeout(deadlineTimer);
+      this.inFlight.delete(data.id);
+    }
+  }
+
+  private async execute(
+    job: Job,
+    token: string | undefined,
+    data: QueuedJob,
+    served: ServedModel,
+    signal: AbortSignal,
+    startedAt: number,
+  ): Promise<RunOutcome> {
+    const { config, backend } = served;
+    const model = config.name;
+    const timing = new TokenTiming(this.deps.metrics, model, data.enqueued_at);
+    const ctx = { signal, onToken: (t: TokenEvent) => timing.onToken(t) };
+    const input = withModelDefaults(data, config);
+
+    let output: BackendOutput<JobResult> | undefined;
+    let error: unknown;
+    try {
+      output =
+        input.task === 'generate' ? await backend.generate(input, ctx) : await backend.embed(input, ctx);
+    } catch (err) {
+      error = err;
+    }
+    const finishedAt = this.now();
+    const generated = output && isGenerateResult(output.result) ? output.result.tokens.length : timing.count;
+    if (data.task === 'generate' && generated > 0)
+      this.deps.metrics.tokensGenerated.inc({ model }, generated);
+    if (output) {
+      this.deps.metrics.inferenceDuration.observe({ model }, output.inferenceMs / 1000);
+      this.deps.metrics.batchSize.observe({ model }, output.batchSize);
+    }
+    const timings = jobTimings(data.enqueued_at, startedAt, finishedAt, output);
+    const settlement = settleRun({
+      succeeded: output !== undefined,
+      cutShort:
+        output !== undefined &&
+        isGenerateResult(output.result) &&
+        output.result.finish_reason === 'cancelled',
+      abort: abortKind(signal),
+      error,
+      lastAttempt: isLastAttempt(job.attemptsMade, job.opts.attempts),
+    });
+
+    switch (settlement.action) {
+      case 'complete': {
+        if (!output) throw new Error('unreachable: complete without output');
+        const done = await this.deps.store.complete(data.id, {
+          result: output.result,
+          usage: output.usage,
+          timings,
+          finishedAt,
+        });
+        // Not applied: the client cancelled while it ran, and the cancellation stands.
+        this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
+        return done.applied ? 'completed' : 'cancelled';
+      }
+      case 'cancelled':
+        // Normally already cancelled by the API; this makes sure a stray cancel message still ends the record.
+        await this.deps.store.cancel(data.id);
+        this.count(model, data.task, 'cancelled');
+        return 'cancelled';
+      case 'deadline_exceeded':
+        return this.failDeadline(data, config, timings, true);
+      case 'hand_back':
+        return this.handBack(job, token, data, true);
+      case 'retry':
+        await this.deps.store.markRequeued(data.id);
+        this.deps.logger.warn('job attempt failed; will retry', {
+          job_id: data.id,
+          model,
+          attempt: job.attemptsMade + 1,
+          error: error instanceof Error ? error : errorMessage(error),
+        });
+        throw error instanceof Error ? error : new Error(errorMessage(error));
+      case 'fail': {
+        await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
+        this.count(model, data.task, 'failed');
+        this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
+        throw new UnrecoverableError(settlement.message);
+      }
+    }
+  }
+
+  private async failInvalid(id: string, config: ModelConfig, task: string, message: string): Promise<never> {
+    if (id) await this.deps.store.fail(id, { code: ErrorCode.InvalidInput, message });
+    this.count(config.name, task, 'failed');
+    this.deps.logger.warn('poison job failed without retries', { job_id: id, model: config.name });
+    throw new UnrecoverableError(message);
+  }
+
+  private async failDeadline(
+    data: QueuedJob,
+    config: ModelConfig,
+    timings: Timings,
+    ran: boolean,
+  ): Promise<never> {
+    const message = ran
+      ? 'deadline passed while the job was running'
+      : 'deadline passed before the job started';
+    await this.deps.store.fail(data.id, { code: ErrorCode.DeadlineExceeded, message }, timings);
+    this.count(config.name, data.task, 'deadline_exceeded');
+    throw new UnrecoverableError(message);
+  }
+
+  /**
+   * Returns a job to its queue without consuming an attempt (BullMQ's documented manual-delay
+   * pattern): the record goes back to `queued` first, so the next worker's `markRunning` wins.
+   */
+  private async handBack(
+    job: Job,
+    token: string | undefined,
+    data: QueuedJob,
+    wasRunning: boolean,
+  ): Promise<never> {
+    if (!token) throw new Error(`cannot hand job ${data.id} back without its lock token`);
+    if (wasRunning) await this.deps.store.markRequeued(data.id);
+    await job.moveToDelayed(Date.now(), token);
+    this.deps.logger.info('job handed back to the queue', { job_id: data.id, model: data.model });
+    throw new DelayedError();
+  }
+
+  private abort(id: string, kind: AbortKind): boolean {
+    const controller = this.inFlight.get(id);
+    if (!controller) return false;
+    if (!controller.signal.aborted) controller.abort(new JobAbort(kind));
+    return true;
+  }
+
+  private count(model: string, task: string, outcome: JobOutcomeLabel): void {
+    this.deps.metrics.jobsTotal.inc({ model, task, outcome });
+  }
+}
+
+function isGenerateResult(r: JobResult): r is GenerateResult {
+  return 'finish_reason' in r;
+}
+
+/** Time to first token (from enqueue) and inter-token latency of one sequence, from `onToken` calls. */
+class TokenTiming {
+  count = 0;
+  private last = 0;
+
+  constructor(
+    private readonly metrics: HotpathMetrics,
+    private readonly model: string,
+    private readonly enqueuedAt: number,
+  ) {}
+
+  onToken(_token: TokenEvent): void {
+    const t = performance.now();
+    if (this.count === 0) {
+      this.metrics.timeToFirstToken.observe(
+        { model: this.model },
+        Math.max(0, Date.now() - this.enqueuedAt) / 1000,
+      );
+    } else {
+      this.metrics.interTokenLatency.observe({ model: this.model }, (t - this.last) / 1000);
+    }
+    this.last = t;
+    this.count++;
+  }
+}

@@ -1,0 +1,47 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { commonEnvShape, envPort, parseEnv } from '@hotpath/config';
+import type { ClusterConfig } from '@hotpath/contracts';
+import { parseWorkerShards } from '@hotpath/queue';
+import type { WorkerOptions } from './worker.app';
+
+const workerShards = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    try {
+      return parseWorkerShards(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^WORKER_SHARDS:\s*/, '') });
+      return z.NEVER;
+    }
+  });
+
+/** The worker's environment (SPEC §2), validated once at start-up. */
+export const WorkerEnvSchema = z.object({
+  ...commonEnvShape,
+  WORKER_SHARDS: workerShards,
+  METRICS_PORT: envPort.default(9464),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_ID: z.string().min(1).max(128).optional(),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
+
+/** Parses the worker's environment; throws a HotpathError naming every bad variable. */
+export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
+  return parseEnv(WorkerEnvSchema, env);
+}
+
+/** The options of {@link startWorker} from a parsed environment and a loaded cluster config. */
+export function workerOptionsFromEnv(env: WorkerEnv, cluster: ClusterConfig): WorkerOptions {
+  return {
+    redisUrl: env.REDIS_URL,
+    cluster,
+    shards: env.WORKER_SHARDS,
+    metricsHost: env.METRICS_HOST,
+    metricsPort: env.METRICS_PORT,
+    workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+    resultTtlS: env.HOTPATH_RESULT_TTL_S,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,309 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  ErrorCode,
+  HotpathError,
+  shardQueueName,
+  shardQueueRef,
+  type ClusterConfig,
+  type ModelConfig,
+} from '@hotpath/contracts';
+import { JobStore, createRedisConnection, shardsServed, type ShardSelection } from '@hotpath/queue';
+import {
+  createLogger,
+  createMetrics,
+  type HotpathMetrics,
+  type LogLevel,
+  type Logger,
+} from '@hotpath/telemetry';
+import { createBackend, type BackendFactory } from './backends/backend-factory';
+import { startHealthServer, type HealthServer, type Readiness } from './http/health.server';
+import { CancelListener } from './jobs/cancel-listener';
+import { JobRunner, type ServedModel } from './jobs/job-runner.service';
+import { createShardProcessor } from './jobs/shard.processor';
+import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.poller';
+
+/** Everything {@link startWorker} needs, already parsed and validated. */
+export interface WorkerOptions {
+  redisUrl: string;
+  cluster: ClusterConfig;
+  /** Shards to serve (`WORKER_SHARDS`), `all` for every shard of every model. */
+  shards: ShardSelection | 'all';
+  metricsHost: string;
+  /** 0 picks a free port; the handle reports the one in use. */
+  metricsPort: number;
+  workerId: string;
+  /** `HOTPATH_RESULT_TTL_S`. */
+  resultTtlS: number;
+  logLevel?: LogLevel;
+  /** Defaults to a JSON-lines logger for `hotpath-worker` at `logLevel`. */
+  logger?: Logger;
+  /** Defaults to picking by `model.backend` ({@link createBackend}). */
+  backendFactory?: BackendFactory;
+  /** `hotpath_queue_depth` sampling period; default 5000 ms. */
+  queueDepthIntervalMs?: number;
+}
+
+/** A served shard queue. */
+export interface ServedQueue {
+  model: string;
+  shard: number;
+  /** The shard queue's logical name (SPEC §7), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
+  name: string;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  workerId: string;
+  /** Port of the metrics/health server. */
+  metricsPort: number;
+  queues: readonly ServedQueue[];
+  metrics: HotpathMetrics;
+  readiness(): Readiness;
+  /** Jobs running right now. */
+  activeJobs(): number;
+  /**
+   * Graceful shutdown: stops taking jobs at once, lets running jobs finish for `graceMs` (default
+   * `config.queue.shutdown_grace_ms`), then aborts the rest and hands them back to their queues
+   * without consuming an attempt; then closes workers, connections and the metrics server.
+   * Idempotent: later calls return the first call's promise.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** How long handed-back jobs get to settle after their abort before connections are closed anyway. */
+const HAND_BACK_TIMEOUT_MS = 10_000;
+
+/** The shard queues a selection serves, model by model. Throws when the selection is unusable. */
+export function planServedQueues(cluster: ClusterConfig, shards: ShardSelection | 'all'): ServedQueue[] {
+  if (shards !== 'all') {
+    for (const name of shards.keys()) {
+      if (!cluster.models.some((m) => m.name === name)) {
+        throw new HotpathError(
+          ErrorCode.InvalidConfig,
+          `WORKER_SHARDS names unknown model "${name}"`,
+          'WORKER_SHARDS',
+        );
+      }
+    }
+  }
+  const queues = cluster.models.flatMap((m) =>
+    shardsServed(shards, m.name, m.shards).map((shard) => ({
+      model: m.name,
+      shard,
+      name: shardQueueName(m.name, shard),
+    })),
+  );
+  if (queues.length === 0) {
+    throw new HotpathError(ErrorCode.InvalidConfig, 'WORKER_SHARDS selects no shard queue', 'WORKER_SHARDS');
+  }
+  return queues;
+}
+
+/**
+ * Starts a worker in this process: the metrics/health server, one started backend per served
+ * model, and one BullMQ `Worker` per served shard queue. `main.ts` calls it after parsing the
+ * environment; integration tests call it directly with a test config.
+ */
+export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const { cluster } = options;
+  const logger =
+    options.logger ??
+    createLogger('hotpath-worker', options.logLevel ?? 'info', { worker_id: options.workerId });
+  const queues = planServedQueues(cluster, options.shards);
+  const metrics = createMetrics('hotpath-worker');
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const state = { backendsStarted: false, closing: false };
+
+  let connection: Redis | undefined;
+  let subscriber: Redis | undefined;
+  const readiness = (): Readiness => {
+    const checks = {
+      backends: state.backendsStarted,
+      redis: connection?.status === 'ready' && subscriber?.status === 'ready',
+      accepting: !state.closing,
+    };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+
+  const cleanup = async (): Promise<void> => {
+    for (const fn of [...cleanups].reverse()) await fn().catch(() => undefined);
+    cleanups.length = 0;
+  };
+
+  let health: HealthServer;
+  try {
+    health = await startHealthServer({
+      host: options.metricsHost,
+      port: options.metricsPort,
+      registry: metrics.registry,
+      readiness,
+    });
+    cleanups.push(() => health.close());
+
+    const conn = createRedisConnection(options.redisUrl, 'worker', `hotpath-worker:${options.workerId}`);
+    const sub = createRedisConnection(
+      options.redisUrl,
+      'subscriber',
+      `hotpath-worker-sub:${options.workerId}`,
+    );
+    connection = conn;
+    subscriber = sub;
+    onRedisErrors(conn, logger, 'worker');
+    onRedisErrors(sub, logger, 'subscriber');
+    cleanups.push(
+      () => closeRedis(conn),
+      () => closeRedis(sub),
+    );
+
+    const store = new JobStore(conn, { resultTtlS: options.resultTtlS });
+    const served = await startBackends(
+      cluster,
+      queues,
+      options.backendFactory ?? createBackend,
+      logger,
+      cleanups,
+    );
+    state.backendsStarted = true;
+
+    const runner = new JobRunner(served, { store, metrics, logger });
+    await new CancelListener(sub, runner, logger).start();
+
+    const maxStalledCount = stalledCount(cluster, logger);
+    const workers: Worker[] = [];
+    const depthQueues: DepthQueue[] = [];
+    for (const q of queues) {
+      const model = served.get(q.model);
+      if (!model) continue;
+      // BullMQ refuses ":" in queue names; the ref splits `hp:{model:shard}` into a legal prefix and name.
+      const ref = shardQueueRef(q.model, q.shard);
+      const worker = new Worker(ref.name, createShardProcessor(runner, q.model), {
+        connection: conn,
+        prefix: ref.prefix,
+        concurrency: model.config.concurrency,
+        lockDuration: cluster.queue.lock_duration_ms,
+        stalledInterval: cluster.queue.stalled_interval_ms,
+        maxStalledCount,
+        autorun: true,
+      });
+      worker.on('error', (err) => logger.warn('queue worker error', { queue: q.name, error: err }));
+      workers.push(worker);
+      const queue = new Queue(ref.name, { connection: conn, prefix: ref.prefix });
+      queue.on('error', (err) => logger.warn('queue error', { queue: q.name, error: err }));
+      depthQueues.push({ model: q.model, shard: q.shard, queue });
+    }
+    // Registered after the backends (which close later) so that workers stop before their backends do.
+    cleanups.push(
+      // Bounded: after a clean shutdown this resolves at once; a stuck job must not hold the process.
+      () => settlesWithin(Promise.allSettled(workers.map((w) => w.close(true))), 2000),
+      () => Promise.allSettled(depthQueues.map((d) => d.queue.close())),
+    );
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+    const poller = new QueueDepthPoller(depthQueues, metrics, logger, options.queueDepthIntervalMs ?? 5000);
+    poller.start();
+
+    logger.info('worker started', {
+      queues: queues.map((q) => q.name),
+      models: [...served.values()].map((m) => ({
+        model: m.config.name,
+        backend: m.config.backend,
+        concurrency: m.config.concurrency,
+      })),
+      metrics_port: health.port,
+    });
+
+    let closing: Promise<void> | undefined;
+    const close = (closeOptions?: { graceMs?: number }): Promise<void> =>
+      (closing ??= (async () => {
+        state.closing = true;
+        poller.stop();
+        const graceMs = closeOptions?.graceMs ?? cluster.queue.shutdown_grace_ms;
+        // close() without force stops fetching at once and resolves when running jobs have settled.
+        const workersClosed = Promise.allSettled(workers.map((w) => w.close()));
+        logger.info('shutting down', { running_jobs: runner.activeCount, grace_ms: graceMs });
+        if (!(await settlesWithin(workersClosed, graceMs))) {
+          logger.warn('grace period over; handing running jobs back', { running_jobs: runner.activeCount });
+          runner.handBackAll();
+          if (!(await settlesWithin(workersClosed, HAND_BACK_TIMEOUT_MS))) {
+            logger.error(
+              'jobs did not settle after their abort; their locks will expire and they will rerun',
+              {
+                running_jobs: runner.activeCount,
+              },
+            );
+          }
+        }
+        await cleanup();
+        logger.info('worker stopped');
+      })());
+
+    return {
+      workerId: options.workerId,
+      metricsPort: health.port,
+      queues,
+      metrics,
+      readiness,
+      activeJobs: () => runner.activeCount,
+      close,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function startBackends(
+  cluster: ClusterConfig,
+  queues: readonly ServedQueue[],
+  factory: BackendFactory,
+  logger: Logger,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<Map<string, ServedModel>> {
+  const servedNames = new Set(queues.map((q) => q.model));
+  const models: ModelConfig[] = cluster.models.filter((m) => servedNames.has(m.name));
+  const served = new Map<string, ServedModel>();
+  for (const config of models) {
+    const backend = factory(config, { logger: logger.child({ model: config.name }) });
+    cleanups.push(() => backend.close());
+    await backend.start();
+    served.set(config.name, { config, backend });
+  }
+  return served;
+}
+
+/** A stalled job (its worker died) must be allowed to run again, so at least one stall is tolerated. */
+function stalledCount(cluster: ClusterConfig, logger: Logger): number {
+  const configured = cluster.queue.max_stalled_count;
+  if (configured >= 1) return configured;
+  logger.warn('queue.max_stalled_count 0 would fail the jobs of a crashed worker; using 1');
+  return 1;
+}
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** ioredis emits an `error` per failed reconnect; log the first of a burst, not every retry. */
+function onRedisErrors(conn: Redis, logger: Logger, role: string): void {
+  let last = 0;
+  conn.on('error', (err: Error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    logger.warn('redis connection error', { role, error: err });
+  });
+}
+
+async function closeRedis(conn: Redis): Promise<void> {
+  if (conn.status === 'end') return;
+  if (conn.status !== 'ready') {
+    conn.disconnect();
+    return;
+  }
+  if (!(await settlesWithin(conn.quit(), 2000))) conn.disconnect();
+}
