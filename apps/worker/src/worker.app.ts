@@ -187,6 +187,20 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         autorun: true,
       });
       worker.on('error', (err) => logger.warn('queue worker error', { queue: q.name, error: err }));
+      // BullMQ fails a job that stalled more than maxStalledCount times (its workers kept dying) without
+      // calling the processor; the record must still end, or clients would wait until its TTL.
+      worker.on('failed', (job, err) => {
+        if (!job?.id || !/stalled/i.test(err.message)) return;
+        logger.error('job failed after repeated stalls', { queue: q.name, job_id: job.id });
+        store
+          .fail(job.id, {
+            code: ErrorCode.InferenceFailed,
+            message: 'job stalled too many times: its workers kept dying',
+          })
+          .catch((e: unknown) =>
+            logger.warn('could not record stalled failure', { job_id: job.id, error: e }),
+          );
+      });
       workers.push(worker);
       const queue = new Queue(ref.name, { connection: conn, prefix: ref.prefix });
       queue.on('error', (err) => logger.warn('queue error', { queue: q.name, error: err }));
