@@ -1,0 +1,73 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Redis } from 'ioredis';
+import { waitForRedis } from '@hotpath/queue';
+import { createLogger, createMetrics, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+import { AppModule } from './app.module';
+import type { ApiConfig } from './config/api-config';
+import { NestLoggerAdapter } from './core/nest-logger';
+import { REDIS_PRODUCER } from './core/tokens';
+import { registerHttpHooks } from './http/http-hooks';
+import { requestIdFor } from './http/request-id';
+
+/** Inputs of {@link createApiApp}. */
+export interface CreateApiAppOptions {
+  /** The parsed configuration (`loadApiConfig`), or one built by a test. */
+  config: ApiConfig;
+  /** Defaults to `createLogger('hotpath-api', config.log.level)`. */
+  logger?: Logger;
+  /** Defaults to `createMetrics('hotpath-api')`; pass one to read metrics in tests. */
+  metrics?: HotpathMetrics;
+  /**
+   * How long to wait for Redis before returning (default 3000 ms). The app starts anyway when Redis
+   * stays down: it answers 503 and reports not-ready until it connects.
+   */
+  redisWaitMs?: number;
+}
+
+/**
+ * Builds the initialised API (routes, filter, hooks, Redis connections) from an already-parsed
+ * config. The caller decides where it listens: `await app.listen(port, host)`; tests use port 0.
+ */
+export async function createApiApp(options: CreateApiAppOptions): Promise<NestFastifyApplication> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('hotpath-api', config.log.level);
+  const metrics = options.metrics ?? createMetrics('hotpath-api');
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.cluster.api.max_body_bytes,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ config, logger, metrics }),
+    adapter,
+    { logger: new NestLoggerAdapter(logger), abortOnError: false },
+  );
+  registerHttpHooks(app.getHttpAdapter().getInstance(), metrics);
+  if (config.auth.keys.length === 0) warnOpenMode(logger);
+  await app.init();
+  const redisWaitMs = options.redisWaitMs ?? 3000;
+  if (redisWaitMs > 0) {
+    try {
+      await waitForRedis(app.get<Redis>(REDIS_PRODUCER), redisWaitMs);
+    } catch {
+      logger.warn('Redis is not reachable yet; job routes answer 503 until it is', {
+        waited_ms: redisWaitMs,
+      });
+    }
+  }
+  return app;
+}
+
+function warnOpenMode(logger: Logger): void {
+  const lines = [
+    '**********************************************************************',
+    '* WARNING: no API keys configured (HOTPATH_API_KEYS / _FILE unset).  *',
+    '* The API runs in OPEN DEV MODE: anyone who can reach it can submit, *',
+    '* read and cancel jobs, all as tenant "default".                     *',
+    '* Never expose this to a network. Set HOTPATH_API_KEYS=tenant:key.   *',
+    '**********************************************************************',
+  ];
+  for (const line of lines) logger.warn(line);
+}

@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CoreModule, type CoreDeps } from './core/core.module';
+import { DocsModule } from './docs/docs.module';
+import { AllExceptionsFilter } from './errors/all-exceptions.filter';
+import { JobsModule } from './jobs/jobs.module';
+import { OpsModule } from './ops/ops.module';
+
+/** The API's root module; `deps` are built once by the app factory before Nest starts. */
+@Module({})
+export class AppModule {
+  static forRoot(deps: CoreDeps): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(deps), JobsModule, OpsModule, DocsModule],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,230 @@
+import { z } from 'zod';
+import {
+  BatchEntrySchema,
+  BatchJobRequestSchema,
+  ErrorCode,
+  JobRequestSchema,
+  JobViewSchema,
+} from '@hotpath/contracts';
+
+type Json = Record<string, unknown>;
+
+/** The wire shape of every error (SPEC §3), as a schema for the document. */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    param: z.string().optional(),
+  }),
+});
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+
+/** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, without its `$schema` key. */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+const json = (schema: Json): Json => ({ 'application/json': { schema } });
+const errorResponse = (description: string, headers?: Json): Json => ({
+  description,
+  content: json(ref('Error')),
+  ...(headers ? { headers } : {}),
+});
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+};
+const common = {
+  '400': errorResponse('Invalid request (`invalid_request`, `param` names the field)'),
+  '401': errorResponse('Missing or invalid API key (`unauthorized`)'),
+  '503': errorResponse('Redis unavailable (`redis_unavailable`)', retryAfter),
+};
+const jobIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const requestIdHeader = {
+  'x-request-id': { description: 'The request id (echoed when sent)', schema: { type: 'string' } },
+};
+const jobResponse = (description: string, extraHeaders: Json = {}): Json => ({
+  description,
+  headers: { ...requestIdHeader, ...extraHeaders },
+  content: json(ref('JobView')),
+});
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from the same zod schemas that validate requests,
+ * so the documentation cannot drift from the validation.
+ */
+export function buildOpenApiDocument(version: string): Json {
+  const batchRequest = schemaOf(BatchJobRequestSchema, 'input');
+  const batchProps = batchRequest['properties'] as Json;
+  batchProps['jobs'] = { ...(batchProps['jobs'] as Json), items: ref('JobRequest') };
+  const xCache = {
+    'x-cache': {
+      description: 'Result cache outcome',
+      schema: { type: 'string', enum: ['hit', 'miss', 'coalesced', 'bypass'] },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Hotpath API',
+      version,
+      description:
+        'Asynchronous inference jobs over BullMQ shard queues. Errors: `{"error": {code, message, param}}`.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '`HOTPATH_API_KEYS` key' } },
+      schemas: {
+        JobRequest: schemaOf(JobRequestSchema, 'input'),
+        BatchJobRequest: batchRequest,
+        JobView: schemaOf(JobViewSchema, 'output'),
+        BatchResponse: {
+          type: 'object',
+          properties: { jobs: { type: 'array', items: schemaOf(BatchEntrySchema, 'output') } },
+          required: ['jobs'],
+        },
+        Error: schemaOf(ErrorBodySchema, 'output'),
+      },
+    },
+    paths: {
+      '/v1/jobs': {
+        post: {
+          operationId: 'submitJob',
+          summary: 'Submit a job',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              description: 'Same key (per tenant) and body → the same job; different body → 409',
+              schema: { type: 'string', maxLength: 255 },
+            },
+            {
+              name: 'Prefer',
+              in: 'header',
+              description:
+                '`wait=N`: wait up to N seconds (capped by `api.max_wait_s`) for the job to finish',
+              schema: { type: 'string', example: 'wait=10' },
+            },
+          ],
+          requestBody: { required: true, content: json(ref('JobRequest')) },
+          responses: {
+            '200': jobResponse(
+              'Finished (within `Prefer: wait`, or an idempotent replay of a finished job)',
+              xCache,
+            ),
+            '202': jobResponse('Accepted and queued', xCache),
+            ...common,
+            '404': errorResponse('Unknown model (`model_not_found`)'),
+            '409': errorResponse('Idempotency-Key reused with a different body (`conflict`)'),
+            '413': errorResponse('Body too large (`payload_too_large`)'),
+            '429': errorResponse('Backpressure: too many jobs waiting (`queue_full`)', retryAfter),
+          },
+        },
+      },
+      '/v1/jobs/batch': {
+        post: {
+          operationId: 'submitJobBatch',
+          summary: 'Submit up to 100 jobs; each is validated and submitted on its own',
+          requestBody: { required: true, content: json(ref('BatchJobRequest')) },
+          responses: {
+            '200': { description: 'One entry per job, in order', content: json(ref('BatchResponse')) },
+            ...common,
+            '413': errorResponse('Body too large (`payload_too_large`)'),
+          },
+        },
+      },
+      '/v1/jobs/{id}': {
+        get: {
+          operationId: 'getJob',
+          summary: 'Read a job (long-poll with `?wait=N`)',
+          parameters: [
+            jobIdParam,
+            {
+              name: 'wait',
+              in: 'query',
+              description: 'Seconds to wait for completion',
+              schema: { type: 'number' },
+            },
+          ],
+          responses: {
+            '200': jobResponse('The job'),
+            ...common,
+            '404': errorResponse('Unknown job, or another tenant’s (`not_found`)'),
+          },
+        },
+        delete: {
+          operationId: 'cancelJob',
+          summary: 'Cancel a queued job, or stop a running generation at its next token',
+          parameters: [jobIdParam],
+          responses: {
+            '200': jobResponse('The cancelled job'),
+            ...common,
+            '404': errorResponse('Unknown job, or another tenant’s (`not_found`)'),
+            '409': errorResponse('Already finished (`conflict`)'),
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'healthz',
+          summary: 'Liveness',
+          security: [],
+          responses: {
+            '200': {
+              description: 'Alive',
+              content: json({ type: 'object', properties: { status: { const: 'ok' } } }),
+            },
+          },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'readyz',
+          summary: 'Readiness: Redis reachable and config loaded',
+          security: [],
+          responses: {
+            '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '503': {
+              description: 'Not ready, with the failing checks',
+              headers: retryAfter,
+              content: json({ type: 'object' }),
+            },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          security: [],
+          responses: {
+            '200': {
+              description: 'Text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+      '/docs': {
+        get: {
+          operationId: 'docs',
+          summary: 'Swagger UI',
+          security: [],
+          responses: {
+            '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Recognises the errors ioredis and BullMQ raise when Redis cannot be reached, so the API answers
+ * 503 (retry later) instead of 500. The list follows ioredis 5 and BullMQ 5 messages and names.
+ */
+const MESSAGES = [
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Command timed out',
+  'Reached the max retries per request limit',
+  'Redis not ready',
+  'connect ECONNREFUSED',
+  'read ECONNRESET',
+];
+const NAMES = new Set(['MaxRetriesPerRequestError', 'ConnectionClosedError']);
+const CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
+
+export function isRedisConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (NAMES.has(err.name) || NAMES.has(err.constructor.name)) return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CODES.has(code)) return true;
+  return MESSAGES.some((m) => err.message.includes(m));
+}

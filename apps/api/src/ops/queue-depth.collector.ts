@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import type { ModelConfig } from '@hotpath/contracts';
+import type { ShardQueues } from '@hotpath/queue';
+import type { HotpathMetrics } from '@hotpath/telemetry';
+import { withRedisTimeout } from '../redis/redis-availability';
+
+const STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
+
+/**
+ * Sets `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts, on each scrape. Bounded by
+ * `timeoutMs` so a Redis outage never hangs `/metrics`; on failure the last values stay.
+ * Returns whether the gauges were refreshed.
+ */
+export async function collectQueueDepth(
+  models: readonly ModelConfig[],
+  queues: ShardQueues,
+  producer: Redis,
+  metrics: HotpathMetrics,
+  timeoutMs: number,
+): Promise<boolean> {
+  // Never create queues while disconnected: BullMQ's lazy initialisation would wait for Redis.
+  if (producer.status !== 'ready') return false;
+  const targets = models.flatMap((m) =>
+    Array.from({ length: m.shards }, (_, shard) => ({ model: m.name, shard })),
+  );
+  try {
+    const counts = await withRedisTimeout(
+      Promise.all(targets.map((t) => queues.queue(t.model, t.shard).getJobCounts(...STATES))),
+      timeoutMs,
+    );
+    targets.forEach((t, i) => {
+      for (const state of STATES) {
+        metrics.queueDepth.set({ model: t.model, shard: String(t.shard), state }, counts[i]?.[state] ?? 0);
+      }
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,33 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { JobWaiter, ShardQueues } from '@hotpath/queue';
+import type { Logger } from '@hotpath/telemetry';
+import { LOGGER, REDIS_PRODUCER, REDIS_SUBSCRIBER } from '../core/tokens';
+import { closeRedis } from './redis-availability';
+
+/**
+ * Starts the job-event subscription at boot and closes queues, then connections, at shutdown.
+ * Closing happens in `onApplicationShutdown`, i.e. after the HTTP server stopped accepting and
+ * in-flight requests were answered.
+ */
+@Injectable()
+export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS_PRODUCER) private readonly producer: Redis,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(JobWaiter) private readonly waiter: JobWaiter,
+    @Inject(ShardQueues) private readonly queues: ShardQueues,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Not awaited: the API starts (and reports not-ready) while Redis is down; the subscription
+    // completes when it comes back.
+    this.waiter.start().catch((err: unknown) => this.logger.warn('job event subscription failed', { err }));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queues.close();
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.producer)]);
+  }
+}
