@@ -9,6 +9,7 @@ import {
   type ModelConfig,
 } from '@hotpath/contracts';
 import { JobStore, createRedisConnection, shardsServed, type ShardSelection } from '@hotpath/queue';
+import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   createLogger,
   createMetrics,
@@ -18,6 +19,7 @@ import {
 } from '@hotpath/telemetry';
 import { createBackend, type BackendFactory } from './backends/backend-factory';
 import { startHealthServer, type HealthServer, type Readiness } from './http/health.server';
+import { CacheFiller } from './jobs/cache-filler';
 import { CancelListener } from './jobs/cancel-listener';
 import { JobRunner, type ServedModel } from './jobs/job-runner.service';
 import { createShardProcessor } from './jobs/shard.processor';
@@ -166,7 +168,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     );
     state.backendsStarted = true;
 
-    const runner = new JobRunner(served, { store, metrics, logger });
+    // Cache keys carry the model version: publish what this worker serves, so the API keys by it.
+    const digests = new ModelDigests(conn);
+    for (const m of served.values())
+      if (m.backend.digest) await digests.publish(m.config.name, m.backend.digest);
+    const cacheFiller = new CacheFiller(new ResultCache(conn), new SingleFlight(conn), logger);
+    const runner = new JobRunner(served, { store, metrics, logger, cacheFiller });
     await new CancelListener(sub, runner, logger).start();
 
     const maxStalledCount = stalledCount(cluster, logger);

@@ -16,7 +16,10 @@ const queuedCommon = {
   /** Absolute deadline, epoch milliseconds; the worker fails the job with `deadline_exceeded` after it. */
   deadline_at: z.number().nullable(),
   enqueued_at: z.number(),
+  /** Result-cache key the API computed; the worker fills the cache under it on success. */
   cache_key: z.string().optional(),
+  /** Model version the cache key was computed for; a worker serving another version does not fill. */
+  model_digest: z.string().optional(),
   webhook: WebhookSchema.optional(),
   /** W3C trace context carrier (`traceparent`, `tracestate`) from the API's producer span. */
   trace: z.record(z.string(), z.string()).optional(),

@@ -10,6 +10,9 @@ export interface NewJob {
   shard: number;
   /** Submission time, epoch ms. */
   now: number;
+  /** Result-cache key and model version, when the request is cacheable. */
+  cacheKey?: string;
+  modelDigest?: string;
 }
 
 /** The shard of a request (SPEC §7): its routing key, else a prefix of its prompt or first text. */
@@ -38,6 +41,7 @@ export function queuedRecord(job: NewJob): JobRecord {
     startedAt: null,
     finishedAt: null,
     cancelRequested: false,
+    ...(job.cacheKey ? { cacheKey: job.cacheKey } : {}),
   };
 }
 
@@ -53,6 +57,7 @@ export function queuedPayload(job: NewJob): QueuedJob {
     deadline_at: request.deadline_ms === undefined ? null : job.now + request.deadline_ms,
     enqueued_at: job.now,
     ...(request.webhook ? { webhook: request.webhook } : {}),
+    ...(job.cacheKey ? { cache_key: job.cacheKey, model_digest: job.modelDigest } : {}),
   };
   return request.task === 'generate'
     ? { ...common, task: 'generate', input: request.input, params: request.params }

@@ -42,7 +42,7 @@ export class JobsController {
   ): Promise<JobView> {
     const sub = await this.jobs.submit(tenant, body, { idempotencyKey });
     void reply.header('x-cache', sub.cache);
-    if (!sub.created) void reply.header('idempotent-replayed', 'true');
+    if (sub.replayed) void reply.header('idempotent-replayed', 'true');
     let view = sub.view;
     const wait = parsePreferWait(prefer);
     if (wait !== undefined) {

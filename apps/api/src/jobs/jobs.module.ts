@@ -8,6 +8,7 @@ import { API_CONFIG, METRICS, REDIS_PRODUCER } from '../core/tokens';
 import { RedisModule } from '../redis/redis.module';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
+import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import { ResultCacheLookup } from './result-cache.lookup';
 
 @Module({
@@ -15,7 +16,17 @@ import { ResultCacheLookup } from './result-cache.lookup';
   controllers: [JobsController],
   providers: [
     ApiKeyGuard,
-    ResultCacheLookup,
+    {
+      provide: ResultCacheLookup,
+      inject: [REDIS_PRODUCER],
+      useFactory: (producer: Redis) =>
+        new ResultCacheLookup(new ResultCache(producer), new ModelDigests(producer)),
+    },
+    {
+      provide: SingleFlight,
+      inject: [REDIS_PRODUCER],
+      useFactory: (producer: Redis) => new SingleFlight(producer),
+    },
     {
       provide: JobsService,
       inject: [
@@ -27,6 +38,7 @@ import { ResultCacheLookup } from './result-cache.lookup';
         JobWaiter,
         METRICS,
         ResultCacheLookup,
+        SingleFlight,
       ],
       useFactory: (
         config: ApiConfig,
@@ -37,7 +49,8 @@ import { ResultCacheLookup } from './result-cache.lookup';
         waiter: JobWaiter,
         metrics: HotpathMetrics,
         cache: ResultCacheLookup,
-      ) => new JobsService({ config, producer, store, queues, idempotency, waiter, metrics, cache }),
+        flights: SingleFlight,
+      ) => new JobsService({ config, producer, store, queues, idempotency, waiter, metrics, cache, flights }),
     },
   ],
 })

@@ -26,7 +26,8 @@ import { toErrorResponse } from '../errors/error-mapping';
 import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/redis-availability';
 import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builders';
 import { parseOrThrow } from './request-validation';
-import type { CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
+import type { SingleFlight } from '@hotpath/cache';
+import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
@@ -43,16 +44,20 @@ export interface JobsServiceDeps {
   waiter: JobWaiter;
   metrics: HotpathMetrics;
   cache: ResultCacheLookup;
+  flights: SingleFlight;
   now?: () => number;
 }
 
 /** The outcome of one accepted submission. */
 export interface Submission {
   view: JobView;
-  /** `false` when an `Idempotency-Key` replay returned an existing job. */
-  created: boolean;
+  /** `true` when an `Idempotency-Key` replay returned an existing job. */
+  replayed: boolean;
   cache: CacheOutcome;
 }
+
+/** How a cacheable submission joins the single-flight of its key. */
+type FlightRole = { kind: 'leader' } | { kind: 'follower'; record: JobRecord } | { kind: 'independent' };
 
 /** One entry of a batch answer, in request order. */
 export type BatchEntry =
@@ -197,12 +202,94 @@ export class JobsService {
         'Idempotency-Key',
       );
     }
-    return { view: toJobView(existing), created: false, cache: req.cache === 'bypass' ? 'bypass' : 'miss' };
+    return { view: toJobView(existing), replayed: true, cache: req.cache === 'bypass' ? 'bypass' : 'miss' };
   }
 
   private async accept(tenant: string, id: string, req: JobRequest, model: ModelConfig): Promise<Submission> {
-    const { config, store, queues } = this.deps;
     const cache = await this.deps.cache.lookup(tenant, req, model);
+    if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
+    if (cache.outcome === 'bypass') {
+      this.countCache(model, 'bypass');
+      return this.enqueueNew(tenant, id, req, model, undefined);
+    }
+    const role = await this.joinFlight(tenant, id, model.name, cache.key);
+    if (role.kind === 'follower') {
+      this.countCache(model, 'coalesced');
+      return { view: toJobView(role.record), replayed: false, cache: 'coalesced' };
+    }
+    this.countCache(model, 'miss');
+    try {
+      return await this.enqueueNew(tenant, id, req, model, role.kind === 'leader' ? cache : undefined);
+    } catch (err) {
+      // Followers must not attach to a job that was never accepted.
+      if (role.kind === 'leader')
+        await this.deps.flights.land(model.name, cache.key, id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A hit becomes a job born completed (`cached: true`), so GET and idempotency work as for any job. */
+  private async answerFromCache(
+    tenant: string,
+    id: string,
+    req: JobRequest,
+    model: ModelConfig,
+    hit: Extract<CacheLookupResult, { outcome: 'hit' }>,
+  ): Promise<Submission> {
+    const record = queuedRecord({
+      id,
+      tenant,
+      request: req,
+      model,
+      shard: shardOf(req, model, this.deps.config.cluster.routing.prefix_chars),
+      now: this.now(),
+    });
+    const total = Math.max(0, this.now() - record.createdAt);
+    const done = {
+      result: hit.entry.result,
+      usage: hit.entry.usage,
+      timings: { queue: 0, batch_wait: 0, inference: 0, total },
+      cached: true,
+    };
+    await this.deps.store.createCompleted(record, done);
+    this.countCache(model, 'hit');
+    const finished = {
+      ...record,
+      ...done,
+      status: 'completed' as const,
+      startedAt: record.createdAt,
+      finishedAt: this.now(),
+    };
+    return { view: toJobView(finished), replayed: false, cache: 'hit' };
+  }
+
+  /**
+   * Single-flight: the first request for a key leads and runs; identical requests while it is queued
+   * or running get the leader's job. A leader that failed, was cancelled or expired is taken over.
+   * With `global` cache scope the leader may belong to another tenant, whose job this tenant may not
+   * read: such a request runs on its own (it will still be a cache hit once the leader finishes).
+   */
+  private async joinFlight(tenant: string, id: string, model: string, key: string): Promise<FlightRole> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claim = await this.deps.flights.claim(model, key, id);
+      if (claim.kind === 'leader') return claim;
+      const leader = await this.deps.store.get(claim.jobId);
+      const alive = leader !== undefined && leader.status !== 'failed' && leader.status !== 'cancelled';
+      if (alive)
+        return leader.tenant === tenant ? { kind: 'follower', record: leader } : { kind: 'independent' };
+      if (await this.deps.flights.takeover(model, key, claim.jobId, id)) return { kind: 'leader' };
+    }
+    return { kind: 'independent' };
+  }
+
+  private async enqueueNew(
+    tenant: string,
+    id: string,
+    req: JobRequest,
+    model: ModelConfig,
+    cache: { key: string; digest: string } | undefined,
+  ): Promise<Submission> {
+    const { config, store, queues } = this.deps;
     const backlog = await withRedisTimeout(queues.backlog(model.name, model.shards), QUEUE_CALL_TIMEOUT_MS);
     if (backlog >= model.max_waiting) {
       throw new HotpathError(
@@ -219,6 +306,7 @@ export class JobsService {
       model,
       shard: shardOf(req, model, config.cluster.routing.prefix_chars),
       now: this.now(),
+      ...(cache ? { cacheKey: cache.key, modelDigest: cache.digest } : {}),
     };
     const record = queuedRecord(job);
     await store.create(record);
@@ -235,7 +323,7 @@ export class JobsService {
       await store.delete(id).catch(() => undefined);
       throw redisUnavailable('the job could not be enqueued; retry later');
     }
-    return { view: toJobView(record), created: true, cache: cache.outcome };
+    return { view: toJobView(record), replayed: false, cache: cache ? 'miss' : 'bypass' };
   }
 
   private async ownRecord(tenant: string, id: string): Promise<JobRecord> {
@@ -263,6 +351,10 @@ export class JobsService {
       settled = true;
       clearTimeout(timer);
     }
+  }
+
+  private countCache(model: ModelConfig, result: CacheOutcome): void {
+    this.deps.metrics.cacheRequests.inc({ model: model.name, result });
   }
 
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {

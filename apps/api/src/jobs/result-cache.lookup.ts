@@ -1,23 +1,52 @@
-import { Injectable } from '@nestjs/common';
+import {
+  computeCacheKey,
+  isDeterministic,
+  type CachedResult,
+  type ModelDigests,
+  type ResultCache,
+} from '@hotpath/cache';
 import type { JobRequest, ModelConfig } from '@hotpath/contracts';
 
 /** What the result cache said about a submission (`x-cache` header, SPEC §3.1). */
 export type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'bypass';
 
 /** The answer of a cache lookup. */
-export interface CacheLookupResult {
-  outcome: CacheOutcome;
-}
+export type CacheLookupResult =
+  /** Not cacheable (cache off, `cache: "bypass"`, sampling without a seed, no model version known yet). */
+  | { outcome: 'bypass' }
+  /** A stored result for exactly this computation. */
+  | { outcome: 'hit'; key: string; digest: string; entry: CachedResult }
+  /** Cacheable but not stored (or `cache: "refresh"`): run it under this key and version. */
+  | { outcome: 'miss'; key: string; digest: string };
 
 /**
- * THE CACHE SEAM. `JobsService.submit` asks this before enqueueing. Today there is no result
- * cache, so every lookup is a `miss` (or a `bypass` when the request says `cache: "bypass"`).
- * The result-cache issue replaces the body of {@link ResultCacheLookup.lookup}: a `hit` carries
- * the finished result, which the service stores with `JobStore.createCompleted` and answers 200.
+ * The API's half of the result cache: decides whether a request is cacheable, computes its key
+ * (model, version digest, task, input, output-relevant params, tenant scope) and reads the entry.
+ * Runs before anything is enqueued, so a hit never touches BullMQ.
  */
-@Injectable()
 export class ResultCacheLookup {
-  lookup(_tenant: string, request: JobRequest, _model: ModelConfig): Promise<CacheLookupResult> {
-    return Promise.resolve({ outcome: request.cache === 'bypass' ? 'bypass' : 'miss' });
+  constructor(
+    private readonly cache: ResultCache,
+    private readonly digests: ModelDigests,
+  ) {}
+
+  async lookup(tenant: string, request: JobRequest, model: ModelConfig): Promise<CacheLookupResult> {
+    if (!model.cache.enabled || request.cache === 'bypass' || !isDeterministic(request))
+      return { outcome: 'bypass' };
+    // Workers publish the version they serve; until one has, nothing can be keyed safely.
+    const digest = await this.digests.current(model.name);
+    if (digest === null) return { outcome: 'bypass' };
+    const key = computeCacheKey({
+      job: request,
+      modelDigest: digest,
+      scope: model.cache.scope,
+      tenant,
+      defaultMaxTokens: model.default_max_tokens,
+    });
+    if (request.cache !== 'refresh') {
+      const entry = await this.cache.get(model.name, key);
+      if (entry && entry.modelDigest === digest) return { outcome: 'hit', key, digest, entry };
+    }
+    return { outcome: 'miss', key, digest };
   }
 }

@@ -1,6 +1,7 @@
 import { ErrorCode, HotpathError, type ModelConfig } from '@hotpath/contracts';
 import type { Logger } from '@hotpath/telemetry';
 import type { InferenceBackend } from './inference-backend';
+import { OnnxBackend } from './onnx.backend';
 import { SimBackend } from './sim.backend';
 
 /** What a backend may use from the worker besides its model config. */
@@ -26,16 +27,9 @@ export const createBackend: BackendFactory = (model, deps) => {
   }
 };
 
-/**
- * The onnx backend plugs in here: `onnx.backend.ts` (onnxruntime-node replicas through
- * `@hotpath/model-runtime`) replaces this body with `return new OnnxBackend(model, deps);`.
- */
-function createOnnxBackend(model: ModelConfig, _deps: BackendDeps): InferenceBackend {
-  throw new HotpathError(
-    ErrorCode.InvalidConfig,
-    `model "${model.name}": onnx backend not available`,
-    `models.${model.name}.backend`,
-  );
+/** onnxruntime-node replicas in worker threads (`@hotpath/model-runtime`). */
+function createOnnxBackend(model: ModelConfig, deps: BackendDeps): InferenceBackend {
+  return new OnnxBackend(model, deps);
 }
 
 function unknownBackend(backend: never): never {

@@ -39,6 +39,11 @@ export interface BackendOutput<R> {
  */
 export interface InferenceBackend {
   readonly model: string;
+  /**
+   * Content digest of the model version being served, known after `start()`. Result-cache keys
+   * include it, so a new version never serves the old one's entries.
+   */
+  readonly digest?: string;
   /** Loads and warms up; the worker takes no jobs for the model before it resolves. */
   start(): Promise<void>;
   generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>>;

@@ -24,6 +24,11 @@ import type { BackendOutput, InferenceBackend, RunContext } from './inference-ba
 export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
+
+  /** The model folder's content digest, once started. */
+  get digest(): string | undefined {
+    return this.pool?.info.digest;
+  }
   private starting: Promise<void> | null = null;
 
   constructor(
@@ -42,11 +47,20 @@ export class OnnxBackend implements InferenceBackend {
     const { config, deps } = this;
     const dir = config.path;
     if (!dir) {
-      throw new HotpathError(ErrorCode.InvalidConfig, `model "${config.name}": an onnx model needs a path`, `models.${config.name}.path`);
+      throw new HotpathError(
+        ErrorCode.InvalidConfig,
+        `model "${config.name}": an onnx model needs a path`,
+        `models.${config.name}.path`,
+      );
     }
     if (!existsSync(join(dir, 'model.onnx')) && config.forge) {
       const started = performance.now();
-      const res = forgeModel({ arch: config.forge.arch, preset: config.forge.preset, seed: config.forge.seed, out: dir });
+      const res = forgeModel({
+        arch: config.forge.arch,
+        preset: config.forge.preset,
+        seed: config.forge.seed,
+        out: dir,
+      });
       deps.logger.info('forged model folder', {
         model: config.name,
         dir,
@@ -65,7 +79,11 @@ export class OnnxBackend implements InferenceBackend {
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
       await pool.close();
-      throw new HotpathError(ErrorCode.InvalidConfig, `model "${config.name}": one onnx model serves generate or embed, not both`, `models.${config.name}.tasks`);
+      throw new HotpathError(
+        ErrorCode.InvalidConfig,
+        `model "${config.name}": one onnx model serves generate or embed, not both`,
+        `models.${config.name}.tasks`,
+      );
     }
     if (pool.info.kind !== wants) {
       await pool.close();
@@ -76,7 +94,13 @@ export class OnnxBackend implements InferenceBackend {
       );
     }
     this.pool = pool;
-    deps.logger.info('onnx model ready', { model: config.name, dir, digest: pool.info.digest, kind: pool.info.kind, replicas: pool.size });
+    deps.logger.info('onnx model ready', {
+      model: config.name,
+      dir,
+      digest: pool.info.digest,
+      kind: pool.info.kind,
+      replicas: pool.size,
+    });
   }
 
   private requirePool(): ReplicaPool {
@@ -91,7 +115,8 @@ export class OnnxBackend implements InferenceBackend {
       signal: ctx.signal,
       onToken: ctx.onToken ? (_seq, token) => ctx.onToken?.(token) : undefined,
     });
-    if (!out) throw new HotpathError(ErrorCode.InferenceFailed, `model "${this.model}": replica returned no output`);
+    if (!out)
+      throw new HotpathError(ErrorCode.InferenceFailed, `model "${this.model}": replica returned no output`);
     return {
       result: { text: out.text, tokens: out.tokens, finish_reason: out.finishReason },
       usage: { prompt_tokens: out.promptTokens.length, completion_tokens: out.tokens.length },
@@ -115,9 +140,9 @@ export class OnnxBackend implements InferenceBackend {
   }
 
   async close(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     const pool = this.pool;
     this.pool = null;
-    await this.starting?.catch(() => undefined);
     await pool?.close();
   }
 }

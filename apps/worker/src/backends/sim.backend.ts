@@ -29,10 +29,13 @@ const MIN_TIMER_MS = 1;
  */
 export class SimBackend implements InferenceBackend {
   readonly model: string;
+  /** Sim output depends only on the request and the embedding width; latency settings do not count. */
+  readonly digest: string;
   private closed = false;
 
   constructor(private readonly config: ModelConfig) {
     this.model = config.name;
+    this.digest = `sim-v1-d${config.sim.embedding_dim}`;
   }
 
   async start(): Promise<void> {

@@ -24,6 +24,7 @@ import {
   withModelDefaults,
   type AbortKind,
 } from './job-decisions';
+import type { CacheFiller } from './cache-filler';
 
 /** A model this worker serves: its config and its started backend. */
 export interface ServedModel {
@@ -35,6 +36,8 @@ export interface JobRunnerDeps {
   store: JobStore;
   metrics: HotpathMetrics;
   logger: Logger;
+  /** Fills the result cache and lands single-flights of completed jobs; absent = no caching. */
+  cacheFiller?: CacheFiller;
   now?: () => number;
 }
 
@@ -201,6 +204,7 @@ export class JobRunner {
           timings,
           finishedAt,
         });
+        if (done.applied) await this.deps.cacheFiller?.completed(data, config, backend.digest, output);
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
         return done.applied ? 'completed' : 'cancelled';

@@ -1,0 +1,81 @@
+import type { LoadedModel } from '../model/model-loader';
+import type { LlamaConfig } from '../model/model-config';
+import type { OrtSession, RuntimeTensor } from '../session/ort-session';
+
+/** Per-layer KV cache tensors, `[batch, kv_heads, length, head_dim]` each. */
+export type KvCache = { key: RuntimeTensor; value: RuntimeTensor }[];
+
+/** One forward call's inputs: `batch` rows of `seq` new tokens over `past` cached positions. */
+export interface ForwardInput {
+  batch: number;
+  seq: number;
+  /** `[batch, seq]` row-major. */
+  inputIds: readonly number[];
+  /** `[batch, past + seq]` row-major (1 = real token, 0 = padding). */
+  attentionMask: readonly number[];
+  /** `[batch, seq]` row-major. */
+  positionIds: readonly number[];
+  /** Null for the first call (an empty cache). */
+  past: KvCache | null;
+}
+
+/** One forward call's outputs. */
+export interface ForwardOutput {
+  /** `[batch, seq, vocab]` row-major. */
+  logits: Float32Array;
+  present: KvCache;
+}
+
+/** A decoder session with its config: one forward step with the KV cache. */
+export class CausalLm {
+  readonly config: LlamaConfig;
+  private readonly hasPositionIds: boolean;
+
+  constructor(
+    readonly session: OrtSession,
+    readonly model: LoadedModel,
+  ) {
+    this.config = model.config as LlamaConfig;
+    this.hasPositionIds = session.inputNames.includes('position_ids');
+  }
+
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+
+  /** An empty cache for `batch` rows. */
+  emptyCache(batch: number): KvCache {
+    const c = this.config;
+    const empty = (): RuntimeTensor => ({
+      type: 'float32',
+      data: new Float32Array(0),
+      dims: [batch, c.num_key_value_heads, 0, c.head_dim],
+    });
+    return Array.from({ length: c.num_hidden_layers }, () => ({ key: empty(), value: empty() }));
+  }
+
+  async forward(inp: ForwardInput): Promise<ForwardOutput> {
+    const past = inp.past ?? this.emptyCache(inp.batch);
+    const pastLen = past[0]?.key.dims[2] ?? 0;
+    const i64 = (v: readonly number[], dims: number[]): RuntimeTensor => ({
+      type: 'int64',
+      data: BigInt64Array.from(v, (x) => BigInt(x)),
+      dims,
+    });
+    const feeds: Record<string, RuntimeTensor> = {
+      input_ids: i64(inp.inputIds, [inp.batch, inp.seq]),
+      attention_mask: i64(inp.attentionMask, [inp.batch, pastLen + inp.seq]),
+    };
+    if (this.hasPositionIds) feeds.position_ids = i64(inp.positionIds, [inp.batch, inp.seq]);
+    past.forEach((kv, i) => {
+      feeds[`past_key_values.${i}.key`] = kv.key;
+      feeds[`past_key_values.${i}.value`] = kv.value;
+    });
+    const out = await this.session.run(feeds);
+    const present: KvCache = past.map((_, i) => ({
+      key: out[`present.${i}.key`] as RuntimeTensor,
+      value: out[`present.${i}.value`] as RuntimeTensor,
+    }));
+    return { logits: (out.logits as RuntimeTensor).data as Float32Array, present };
+  }
+}

@@ -1,0 +1,83 @@
+export {
+  GraphBuilder,
+  OnnxType,
+  type OnnxTypeName,
+  type TensorData,
+  type Dim,
+  type AttrValue,
+} from './onnx/graph-builder';
+export { ProtoWriter } from './onnx/protobuf-writer';
+export { readProtoFields, type ProtoField } from './onnx/protobuf-reader';
+export { inspectOnnx, type OnnxSignature, type OnnxValueInfo } from './onnx/onnx-inspect';
+export { buildLlamaGraph, transpose } from './onnx/llama-graph';
+export { buildBertGraph } from './onnx/bert-graph';
+export type {
+  LlamaConfig,
+  BertConfig,
+  ModelConfigJson,
+  GenerationConfigJson,
+  HotpathJson,
+  LlamaWeights,
+  BertWeights,
+} from './model/model-config';
+export {
+  MODEL_FILES,
+  computeModelDigest,
+  writeModelFolder,
+  type ModelFolderContents,
+} from './model/model-folder';
+export { loadModelFolder, type LoadedModel } from './model/model-loader';
+export { Prng } from './forge/prng';
+export {
+  FORGE_PRESETS,
+  isForgePreset,
+  type ForgePresetName,
+  type LlamaPreset,
+  type BertPreset,
+} from './forge/forge-presets';
+export { forgedTokenizerSpec } from './forge/forge-tokenizer';
+export { forgeModel, forgeLlamaWeights, type ForgeOptions, type ForgeResult } from './forge/forge';
+export {
+  readLlama2cCheckpoint,
+  readLlama2cTokenizer,
+  permuteForRotateHalf,
+  type Llama2cCheckpoint,
+  type Llama2cHeader,
+  type Llama2cPiece,
+} from './llama2c/llama2c-reader';
+export {
+  importLlama2c,
+  llama2cTokenizerSpec,
+  type ImportLlama2cOptions,
+  type ImportLlama2cResult,
+} from './llama2c/import-llama2c';
+export { BpeTokenizer, TokenTextStream, type DecodeOptions } from './tokenizer/bpe-tokenizer';
+export {
+  buildTokenizerJson,
+  buildTokenizerConfig,
+  bytePieces,
+  type TokenizerJson,
+  type TokenizerSpec,
+} from './tokenizer/tokenizer-json';
+export {
+  OrtSession,
+  DEFAULT_EXECUTION,
+  type ExecutionSettings,
+  type RuntimeTensor,
+} from './session/ort-session';
+export { CausalLm, type KvCache, type ForwardInput, type ForwardOutput } from './generation/causal-lm';
+export { argmax, sampleToken, type SamplerSettings } from './generation/sampler';
+export {
+  generate,
+  type GenerationParams,
+  type GenerationRequest,
+  type GenerationOutput,
+  type GeneratedToken,
+  type GenerateHooks,
+  type GenerationDefaults,
+  type FinishReason,
+} from './generation/generator';
+export { embedTexts } from './generation/embedder';
+export { LocalModel, type LocalModelOptions } from './generation/local-model';
+export { ReplicaPool, type ReplicaPoolOptions, type EmbedOutput } from './replica/replica-pool';
+export type { ReplicaModelInfo } from './replica/replica-protocol';

@@ -1,0 +1,110 @@
+/** `config.json` of a Llama-style decoder (Hugging Face `LlamaConfig` field names). */
+export interface LlamaConfig {
+  model_type: 'llama';
+  architectures: string[];
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  hidden_act: 'silu';
+  bos_token_id: number;
+  eos_token_id: number | number[];
+  pad_token_id?: number;
+  tie_word_embeddings: boolean;
+  attention_bias: false;
+  mlp_bias: false;
+  torch_dtype: 'float32';
+  use_cache: true;
+}
+
+/** `config.json` of a BERT/MiniLM-style encoder (Hugging Face `BertConfig` field names). */
+export interface BertConfig {
+  model_type: 'bert';
+  architectures: string[];
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  layer_norm_eps: number;
+  hidden_act: 'gelu';
+  pad_token_id: number;
+  torch_dtype: 'float32';
+}
+
+export type ModelConfigJson = LlamaConfig | BertConfig;
+
+/** `generation_config.json`: stop ids and sampling defaults. */
+export interface GenerationConfigJson {
+  bos_token_id?: number;
+  eos_token_id: number | number[];
+  pad_token_id?: number;
+  max_new_tokens?: number;
+  do_sample?: boolean;
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+}
+
+/** `hotpath.json`: serving defaults and the content digest of the other files. */
+export interface HotpathJson {
+  task: 'generate' | 'embed';
+  /** sha256 over the other files of the folder, see `computeModelDigest`. */
+  digest: string;
+  source: string;
+  batching?: { max_batch_size: number };
+}
+
+/** Llama weights in PyTorch layout (`[out, in]` matrices), layers in order. */
+export interface LlamaWeights {
+  embed: Float32Array;
+  layers: {
+    attnNorm: Float32Array;
+    wq: Float32Array;
+    wk: Float32Array;
+    wv: Float32Array;
+    wo: Float32Array;
+    ffnNorm: Float32Array;
+    w1: Float32Array;
+    w2: Float32Array;
+    w3: Float32Array;
+  }[];
+  finalNorm: Float32Array;
+  /** Absent when the classifier is tied to the embedding. */
+  lmHead?: Float32Array;
+}
+
+/** BERT weights in PyTorch layout. */
+export interface BertWeights {
+  wordEmb: Float32Array;
+  posEmb: Float32Array;
+  typeEmb: Float32Array;
+  embLnG: Float32Array;
+  embLnB: Float32Array;
+  layers: {
+    wq: Float32Array;
+    bq: Float32Array;
+    wk: Float32Array;
+    bk: Float32Array;
+    wv: Float32Array;
+    bv: Float32Array;
+    wo: Float32Array;
+    bo: Float32Array;
+    ln1G: Float32Array;
+    ln1B: Float32Array;
+    w1: Float32Array;
+    b1: Float32Array;
+    w2: Float32Array;
+    b2: Float32Array;
+    ln2G: Float32Array;
+    ln2B: Float32Array;
+  }[];
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+import { forgeModel } from '../forge/forge';
+import { LocalModel } from '../generation/local-model';
+import { ReplicaPool } from './replica-pool';
+
+describe('ReplicaPool', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hp-pool-'));
+  const dir = join(tmp, 'tiny');
+  let pool: ReplicaPool;
+  before(async () => {
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
+    pool = await ReplicaPool.start({
+      dir,
+      replicas: 2,
+      execution: { providers: ['cpu'], intra_op_threads: 1, inter_op_threads: 1, graph_optimization: 'all' },
+    });
+  });
+  after(async () => {
+    await pool?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('generates the same tokens as in-process, streams tokens, dispatches to the least loaded', async () => {
+    const local = await LocalModel.load(dir);
+    const [expected] = await local.generate([
+      { prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } },
+    ]);
+    await local.close();
+    const streamed: number[] = [];
+    const runs = await Promise.all([
+      pool.generate([{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }], {
+        onToken: (_s, t) => streamed.push(t.token_id),
+      }),
+      pool.generate([{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }]),
+    ]);
+    for (const [out] of runs) assert.deepEqual(out?.tokens, expected?.tokens);
+    assert.deepEqual(streamed, expected?.tokens);
+    assert.deepEqual(pool.load(), [0, 0]);
+  });
+
+  it('keeps the main event loop free while a replica generates, and cancels between tokens', async () => {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    h.enable();
+    const ac = new AbortController();
+    let count = 0;
+    const started = performance.now();
+    const [out] = await pool.generate(
+      [{ prompt: 'hello there', params: { max_tokens: 400, temperature: 0 } }],
+      {
+        signal: ac.signal,
+        onToken: () => {
+          if (++count === 150) ac.abort();
+        },
+      },
+    );
+    h.disable();
+    assert.equal(out?.finishReason, 'cancelled');
+    assert.ok((out?.tokens.length ?? 0) >= 150 && (out?.tokens.length ?? 0) < 400);
+    const maxMs = h.max / 1e6;
+    assert.ok(
+      maxMs < 50,
+      `event-loop delay max ${maxMs.toFixed(1)} ms over ${(performance.now() - started).toFixed(0)} ms`,
+    );
+  });
+
+  it('fails a load with invalid_model and rejects after close', async () => {
+    await assert.rejects(ReplicaPool.start({ dir: join(tmp, 'missing'), replicas: 1 }), {
+      code: 'invalid_model',
+    });
+    const p = await ReplicaPool.start({ dir, replicas: 1, warmup: false });
+    await p.close();
+    await assert.rejects(p.generate([{ prompt: 'x' }]), { code: 'worker_shutdown' });
+  });
+});

@@ -1,0 +1,219 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import type { GenerateHooks, GenerationOutput, GenerationRequest } from '../generation/generator';
+import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
+import type { FromReplica, ReplicaInit, ReplicaModelInfo, ToReplica } from './replica-protocol';
+
+/** Options of {@link ReplicaPool.start}. */
+export interface ReplicaPoolOptions {
+  /** Model folder (SPEC §6). */
+  dir: string;
+  /** Number of replicas = worker threads, each with its own session. */
+  replicas: number;
+  execution?: ExecutionSettings;
+  defaultMaxTokens?: number;
+  /** One-line log sink (e.g. the CUDA fallback notice). */
+  log?: (msg: string) => void;
+  /** Warm each replica up at load (default true). */
+  warmup?: boolean;
+}
+
+/** Embeddings and the time the replica spent computing them. */
+export interface EmbedOutput {
+  embeddings: number[][];
+  /** Tokens over all texts (as encoded, BOS included). */
+  promptTokens: number;
+  inferenceMs: number;
+}
+
+interface Pending {
+  onToken?: GenerateHooks['onToken'];
+  resolve: (msg: FromReplica) => void;
+  reject: (err: Error) => void;
+  cleanup: () => void;
+}
+
+class Replica {
+  inFlight = 0;
+  alive = true;
+  readonly pending = new Map<number, Pending>();
+
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+  ) {}
+}
+
+/**
+ * N model replicas, each a `worker_thread` owning its own ONNX Runtime session. Requests go to the
+ * least-loaded live replica; tokens stream back as messages, so the caller's event loop stays free
+ * while replicas compute. A replica that dies fails its in-flight requests with `inference_failed`.
+ */
+export class ReplicaPool {
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly replicas: Replica[],
+    /** The loaded model, as the first replica reported it. */
+    readonly info: ReplicaModelInfo,
+  ) {}
+
+  /** Starts the replicas and waits until every one has loaded (and warmed up) its session. */
+  static async start(opts: ReplicaPoolOptions): Promise<ReplicaPool> {
+    if (!Number.isInteger(opts.replicas) || opts.replicas < 1)
+      throw new HotpathError(ErrorCode.InvalidConfig, 'replicas must be a positive integer', 'replicas');
+    const init: ReplicaInit = {
+      dir: opts.dir,
+      execution: opts.execution ?? DEFAULT_EXECUTION,
+      defaultMaxTokens: opts.defaultMaxTokens,
+      warmup: opts.warmup !== false,
+    };
+    const log = opts.log ?? ((): void => undefined);
+    const workers = Array.from(
+      { length: opts.replicas },
+      () => new Worker(join(__dirname, 'replica.worker.js'), { workerData: init }),
+    );
+    let loggedOnce = false;
+    const ready = workers.map(
+      (w, i) =>
+        new Promise<ReplicaModelInfo>((resolve, reject) => {
+          const onMessage = (msg: FromReplica): void => {
+            if (msg.type === 'log') {
+              // Every replica hits the same fallback; one line is enough.
+              if (!loggedOnce) log(msg.message);
+              loggedOnce = true;
+            } else if (msg.type === 'ready') {
+              w.off('message', onMessage);
+              w.off('error', reject);
+              resolve(msg.info);
+            } else if (msg.type === 'load-error') {
+              reject(new HotpathError(msg.code as ErrorCode, msg.message));
+            }
+          };
+          w.on('message', onMessage);
+          w.once('error', reject);
+          w.once('exit', (code) =>
+            reject(
+              new HotpathError(ErrorCode.InvalidModel, `replica ${i} exited with code ${code} while loading`),
+            ),
+          );
+        }),
+    );
+    let infos: ReplicaModelInfo[];
+    try {
+      infos = await Promise.all(ready);
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw err;
+    }
+    const pool = new ReplicaPool(
+      workers.map((w, i) => new Replica(i, w)),
+      infos[0] as ReplicaModelInfo,
+    );
+    for (const r of pool.replicas) pool.attach(r, log);
+    return pool;
+  }
+
+  private attach(r: Replica, log: (msg: string) => void): void {
+    r.worker.on('message', (msg: FromReplica) => {
+      if (msg.type === 'log') return log(msg.message);
+      if (!('id' in msg)) return;
+      const p = r.pending.get(msg.id);
+      if (!p) return;
+      if (msg.type === 'token') {
+        p.onToken?.(msg.seq, msg.token);
+        return;
+      }
+      r.pending.delete(msg.id);
+      r.inFlight--;
+      p.cleanup();
+      if (msg.type === 'error') p.reject(new HotpathError(msg.code as ErrorCode, msg.message));
+      else p.resolve(msg);
+    });
+    const die = (why: string): void => {
+      if (!r.alive) return;
+      r.alive = false;
+      if (!this.closed) log(`replica ${r.index} stopped: ${why}`);
+      for (const p of r.pending.values()) {
+        p.cleanup();
+        p.reject(
+          new HotpathError(
+            this.closed ? ErrorCode.WorkerShutdown : ErrorCode.InferenceFailed,
+            `replica ${r.index} stopped: ${why}`,
+          ),
+        );
+      }
+      r.pending.clear();
+      r.inFlight = 0;
+    };
+    r.worker.on('error', (err) => die(err.message));
+    r.worker.on('exit', (code) => die(`exit code ${code}`));
+  }
+
+  /** Requests in flight per replica (dead replicas report -1). */
+  load(): number[] {
+    return this.replicas.map((r) => (r.alive ? r.inFlight : -1));
+  }
+
+  get size(): number {
+    return this.replicas.length;
+  }
+
+  private pick(): Replica {
+    if (this.closed) throw new HotpathError(ErrorCode.WorkerShutdown, 'replica pool is closed');
+    let best: Replica | undefined;
+    for (const r of this.replicas) if (r.alive && (!best || r.inFlight < best.inFlight)) best = r;
+    if (!best) throw new HotpathError(ErrorCode.InferenceFailed, 'no live replica');
+    return best;
+  }
+
+  private dispatch(msg: ToReplica & { id: number }, hooks: GenerateHooks = {}): Promise<FromReplica> {
+    return new Promise((resolve, reject) => {
+      let r: Replica;
+      try {
+        r = this.pick();
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      const signal = hooks.signal;
+      const onAbort = (): void => r.worker.postMessage({ type: 'abort', id: msg.id } satisfies ToReplica);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      r.pending.set(msg.id, {
+        onToken: hooks.onToken,
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      });
+      r.inFlight++;
+      r.worker.postMessage(msg);
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  /** Generates all requests as one batch on one replica. */
+  async generate(
+    requests: readonly GenerationRequest[],
+    hooks: GenerateHooks = {},
+  ): Promise<GenerationOutput[]> {
+    const res = await this.dispatch({ type: 'generate', id: this.nextId++, requests: [...requests] }, hooks);
+    return res.type === 'generated' ? res.outputs : [];
+  }
+
+  /** Embeds all texts as one batch on one replica. */
+  async embed(texts: readonly string[]): Promise<EmbedOutput> {
+    const res = await this.dispatch({ type: 'embed', id: this.nextId++, texts: [...texts] });
+    return res.type === 'embedded'
+      ? { embeddings: res.embeddings, promptTokens: res.promptTokens, inferenceMs: res.inferenceMs }
+      : { embeddings: [], promptTokens: 0, inferenceMs: 0 };
+  }
+
+  /** Stops every replica; in-flight requests fail with `worker_shutdown`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+  }
+}

@@ -1,0 +1,109 @@
+import * as ort from 'onnxruntime-node';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
+
+/** Execution settings (the `execution` block of a model's cluster config). */
+export interface ExecutionSettings {
+  providers: readonly ('cpu' | 'cuda')[];
+  intra_op_threads: number;
+  inter_op_threads: number;
+  graph_optimization: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** CPU only, ORT's default thread counts, all graph optimisations. */
+export const DEFAULT_EXECUTION: ExecutionSettings = {
+  providers: ['cpu'],
+  intra_op_threads: 0,
+  inter_op_threads: 0,
+  graph_optimization: 'all',
+};
+
+/** A tensor going into or coming out of a session. */
+export interface RuntimeTensor {
+  type: 'float32' | 'int64';
+  data: Float32Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+/** One loaded ONNX model. The only type in the codebase that holds an `InferenceSession`. */
+export class OrtSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** Providers actually in use. */
+    readonly providers: readonly string[],
+  ) {}
+
+  /**
+   * Creates a session with the configured providers and threads. When CUDA is requested but not
+   * available in this onnxruntime build, falls back to CPU and logs that once through `log`.
+   */
+  static async create(
+    path: string,
+    exec: ExecutionSettings = DEFAULT_EXECUTION,
+    log: (msg: string) => void = () => undefined,
+  ): Promise<OrtSession> {
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: exec.graph_optimization,
+      logSeverityLevel: 3,
+    };
+    if (exec.intra_op_threads > 0) base.intraOpNumThreads = exec.intra_op_threads;
+    if (exec.inter_op_threads > 0) base.interOpNumThreads = exec.inter_op_threads;
+    const wanted = exec.providers.length > 0 ? [...exec.providers] : ['cpu'];
+    try {
+      const s = await ort.InferenceSession.create(path, { ...base, executionProviders: wanted });
+      return new OrtSession(s, wanted);
+    } catch (err) {
+      if (!wanted.includes('cuda')) throw wrap(path, err);
+      log(
+        `onnxruntime: CUDA execution provider unavailable (${firstLine(err)}); falling back to CPU for ${path}`,
+      );
+      try {
+        const s = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+        return new OrtSession(s, ['cpu']);
+      } catch (err2) {
+        throw wrap(path, err2);
+      }
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph; blocks this thread for the duration of the native call. */
+  async run(
+    feeds: Record<string, RuntimeTensor>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, RuntimeTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(v.type, v.data, v.dims);
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
+    } catch (err) {
+      throw new HotpathError(ErrorCode.InferenceFailed, `onnxruntime run failed: ${firstLine(err)}`);
+    }
+    const out: Record<string, RuntimeTensor> = {};
+    for (const [k, t] of Object.entries(res)) {
+      if (t.type !== 'float32' && t.type !== 'int64')
+        throw new HotpathError(ErrorCode.InferenceFailed, `unexpected output type ${t.type} for ${k}`);
+      out[k] = { type: t.type, data: t.data as Float32Array | BigInt64Array, dims: t.dims };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0] ?? '';
+}
+
+function wrap(path: string, err: unknown): HotpathError {
+  return new HotpathError(ErrorCode.InvalidModel, `onnxruntime cannot load ${path}: ${firstLine(err)}`);
+}

@@ -1,0 +1,85 @@
+import type { CausalLm, KvCache } from '../generation/causal-lm';
+import type { ReferenceLlama } from './reference-llama';
+
+/** Max |a-b| over two equal-length arrays. */
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+/** Reference logits for every position of a sequence (a fresh oracle per sequence). */
+export function referenceLogits(make: () => ReferenceLlama, seq: readonly number[]): Float32Array[] {
+  const ref = make();
+  return seq.map((t, pos) => ref.forward(t, pos));
+}
+
+/**
+ * ONNX logits for every real position of every sequence: a left-padded prefill of the first
+ * `prefill[b]` tokens, then the rest one token per step through the KV cache (all sequences step
+ * together; finished rows feed padding with mask 0).
+ */
+export async function onnxLogits(
+  lm: CausalLm,
+  seqs: readonly (readonly number[])[],
+  prefill: readonly number[],
+): Promise<Float32Array[][]> {
+  const V = lm.vocabSize;
+  const B = seqs.length;
+  const P = Math.max(...prefill);
+  const ids: number[] = [];
+  const mask: number[][] = [];
+  const pos: number[] = [];
+  seqs.forEach((s, b) => {
+    const n = prefill[b] as number;
+    const row: number[] = [];
+    for (let j = 0; j < P; j++) {
+      const real = j >= P - n;
+      ids.push(real ? (s[j - (P - n)] as number) : 0);
+      pos.push(real ? j - (P - n) : 0);
+      row.push(real ? 1 : 0);
+    }
+    mask.push(row);
+  });
+  const result: Float32Array[][] = seqs.map(() => []);
+  let out = await lm.forward({
+    batch: B,
+    seq: P,
+    inputIds: ids,
+    attentionMask: mask.flat(),
+    positionIds: pos,
+    past: null,
+  });
+  seqs.forEach((_, b) => {
+    const n = prefill[b] as number;
+    for (let j = P - n; j < P; j++)
+      (result[b] as Float32Array[]).push(out.logits.slice((b * P + j) * V, (b * P + j + 1) * V));
+  });
+  let past: KvCache = out.present;
+  const steps = Math.max(...seqs.map((s, b) => s.length - (prefill[b] as number)));
+  for (let k = 0; k < steps; k++) {
+    const stepIds: number[] = [];
+    const stepPos: number[] = [];
+    seqs.forEach((s, b) => {
+      const p = (prefill[b] as number) + k;
+      const live = p < s.length;
+      stepIds.push(live ? (s[p] as number) : 0);
+      stepPos.push(p);
+      (mask[b] as number[]).push(live ? 1 : 0);
+    });
+    out = await lm.forward({
+      batch: B,
+      seq: 1,
+      inputIds: stepIds,
+      attentionMask: mask.flat(),
+      positionIds: stepPos,
+      past,
+    });
+    past = out.present;
+    seqs.forEach((s, b) => {
+      if ((prefill[b] as number) + k < s.length)
+        (result[b] as Float32Array[]).push(out.logits.slice(b * V, (b + 1) * V));
+    });
+  }
+  return result;
+}

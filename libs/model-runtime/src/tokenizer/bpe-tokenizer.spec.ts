@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { forgedTokenizerSpec } from '../forge/forge-tokenizer';
+import { BpeTokenizer, TokenTextStream } from './bpe-tokenizer';
+import { buildTokenizerJson, bytePieces } from './tokenizer-json';
+
+// A toy SentencePiece-style vocabulary: merges chosen by the result's priority, leftmost on ties.
+const pieces = ['<unk>', '<s>', '</s>', ...bytePieces(), ' ', 'a', 'b', 'c', 'ab', 'bc', ' ab', 'abc'];
+const id = (p: string): number => pieces.indexOf(p);
+const tok = new BpeTokenizer(
+  buildTokenizerJson({
+    pieces,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    mergeOrder: ['bc', 'ab', ' ab', 'abc'].map(id),
+  }),
+);
+
+describe('BpeTokenizer', () => {
+  it('adds BOS and the dummy-prefix space, merges best-priority pairs first', () => {
+    assert.deepEqual(tok.encode(''), [1]);
+    // "bc" outranks "ab": " a b c" → " a bc" → " abc" (never " ab c").
+    assert.deepEqual(tok.encode('abc'), [1, id(' '), id('abc')]);
+    assert.deepEqual(tok.encode('ab'), [1, id(' ab')]);
+  });
+
+  it('falls back to bytes (id = byte + 3) for characters outside the vocabulary', () => {
+    assert.deepEqual(tok.encode('é', false), [id(' '), 0xc3 + 3, 0xa9 + 3]);
+  });
+
+  it('decodes byte tokens to raw bytes and drops the space after BOS', () => {
+    assert.equal(tok.decode(tok.encode('ab é')), 'ab é');
+    assert.equal(tok.decode([id(' ab')]), ' ab');
+  });
+
+  it('streams text without splitting multi-byte characters', () => {
+    // After BOS the dummy-prefix space is dropped; the first byte of "é" is held back.
+    const s = new TokenTextStream(tok, 1);
+    assert.deepEqual(
+      tok.encode('é', false).map((t) => s.push(t)),
+      ['', '', 'é'],
+    );
+    const t = new TokenTextStream(tok, undefined);
+    assert.deepEqual(
+      tok.encode('é', false).map((x) => t.push(x)),
+      [' ', '', 'é'],
+    );
+  });
+
+  it('builds a forged vocabulary of exactly the requested size with unique pieces', () => {
+    const spec = forgedTokenizerSpec(1024);
+    assert.equal(spec.pieces.length, 1024);
+    assert.equal(new Set(spec.pieces).size, 1024);
+    const t = new BpeTokenizer(buildTokenizerJson(spec));
+    const text = 'the quick brown fox, 42!';
+    assert.equal(t.decode(t.encode(text)), text);
+    assert.ok(t.encode(text).length < text.length);
+  });
+});
