@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Priority, type QueuedJob } from '@hotpath/contracts';
+import { ShardQueues, createRedisConnection } from '@hotpath/queue';
+import { KEDA_LENGTH_SCRIPT, scaledKeys } from './queue-keys';
+
+/**
+ * Proves against a real Redis that the keys in the ScaledObjects (derived by `scaledKeys`, which the
+ * manifest tests compare with every trigger) are where BullMQ keeps a Hotpath shard queue's jobs, and
+ * that KEDA's length read over them adds up to the backlog Hotpath itself reports.
+ */
+describe('ScaledObject keys on a real Redis', () => {
+  const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const model = `t-${randomUUID().slice(0, 8)}`;
+  const shards = 2;
+  let producer: Redis;
+  let reader: Redis;
+  let queues: ShardQueues;
+  const workers: Worker[] = [];
+  const workerConnections: Redis[] = [];
+
+  before(() => {
+    producer = createRedisConnection(url, 'producer', 'deploy-test-producer');
+    reader = createRedisConnection(url, 'producer', 'deploy-test-reader');
+    queues = new ShardQueues(producer);
+  });
+
+  after(async () => {
+    await Promise.allSettled(workers.map((w) => w.close(true)));
+    await Promise.allSettled(workerConnections.map((c) => c.quit()));
+    for (let s = 0; s < shards; s++) await queues.queue(model, s).obliterate({ force: true });
+    await queues.close();
+    await Promise.allSettled([producer.quit(), reader.quit()]);
+  });
+
+  function job(shard: number, priority: Priority): QueuedJob {
+    return {
+      id: randomUUID(),
+      tenant: 'deploy-test',
+      model,
+      task: 'embed',
+      input: { texts: ['hello'] },
+      params: {},
+      priority,
+      shard,
+      deadline_at: null,
+      enqueued_at: Date.now(),
+    };
+  }
+
+  /** What KEDA's redis scaler reads for one `listName`. */
+  async function kedaLength(key: string): Promise<number> {
+    return Number(await reader.eval(KEDA_LENGTH_SCRIPT, 1, key));
+  }
+
+  it('finds every enqueued job under the trigger keys, in the Redis type KEDA reads', async () => {
+    const keys = scaledKeys([0, 1].map((shard) => ({ model, shard })));
+    for (let s = 0; s < shards; s++) {
+      const bull = queues.queue(model, s).keys;
+      for (const k of keys.filter((x) => x.shard === s)) assert.equal(k.key, bull[k.type], `${k.type} key`);
+    }
+
+    const plan: [number, Priority][] = [
+      [0, 'high'],
+      [0, 'normal'],
+      [0, 'normal'],
+      [0, 'low'],
+      [1, 'high'],
+      [1, 'low'],
+      [1, 'normal'],
+    ];
+    for (const [shard, priority] of plan)
+      await queues.enqueue(job(shard, priority), { attempts: 1, backoff_ms: 0 });
+
+    for (let s = 0; s < shards; s++) {
+      const expected = plan.filter(([shard]) => shard === s).length;
+      const key = (type: string) => keys.find((k) => k.shard === s && k.type === type)?.key ?? '';
+      // Every Hotpath job has a priority, so BullMQ files it in the sorted set, not the wait list.
+      assert.equal(await reader.type(key('prioritized')), 'zset');
+      assert.equal(await reader.zcard(key('prioritized')), expected);
+      assert.equal(await reader.llen(key('wait')), 0);
+      assert.equal(await kedaLength(key('prioritized')), expected);
+      assert.equal(await kedaLength(key('wait')), 0);
+      assert.equal(await kedaLength(key('active')), 0);
+    }
+
+    const sum = async () =>
+      (await Promise.all(keys.map((k) => kedaLength(k.key)))).reduce((a, b) => a + b, 0);
+    assert.equal(await sum(), plan.length);
+    assert.equal(await queues.backlog(model, shards), plan.length, "Hotpath's own backlog agrees");
+
+    // A worker taking a job moves it from the sorted set to the active list: the pool's work
+    // (waiting + prioritized + running) is unchanged, so KEDA does not scale down a busy pool.
+    const workerConnection = createRedisConnection(url, 'worker', 'deploy-test-worker');
+    workerConnections.push(workerConnection);
+    const worker = new Worker(queues.queue(model, 0).name, null, {
+      connection: workerConnection,
+      prefix: queues.queue(model, 0).opts.prefix,
+      autorun: false,
+    });
+    worker.on('error', () => undefined);
+    workers.push(worker);
+    const taken = await worker.getNextJob(`token-${randomUUID()}`);
+    assert.ok(taken, 'worker got a job');
+    assert.equal(taken.opts.priority, 1, 'the high-priority job runs first');
+    const active = keys.find((k) => k.shard === 0 && k.type === 'active')?.key ?? '';
+    assert.equal(await reader.type(active), 'list');
+    assert.equal(await kedaLength(active), 1);
+    assert.equal(await sum(), plan.length);
+    assert.equal(await queues.backlog(model, shards), plan.length - 1);
+  });
+});
