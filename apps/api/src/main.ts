@@ -1,3 +1,4 @@
+import { telemetry } from './tracing';
 import 'reflect-metadata';
 import { createLogger } from '@hotpath/telemetry';
 import { createApiApp } from './app.factory';
@@ -37,16 +38,19 @@ async function main(): Promise<void> {
       logger.error('shutdown deadline exceeded; exiting', { deadline_ms: SHUTDOWN_DEADLINE_MS });
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error('shutdown failed', { err: err instanceof Error ? err : String(err) });
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error('shutdown failed', { err: err instanceof Error ? err : String(err) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

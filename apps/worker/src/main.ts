@@ -1,3 +1,4 @@
+import { telemetry } from './tracing';
 import { loadClusterConfig } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
 import { parseWorkerEnv, workerOptionsFromEnv, type WorkerEnv } from './worker-env';
@@ -36,13 +37,16 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, graceMs + HARD_EXIT_MARGIN_MS).unref();
-    handle.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: err });
-        process.exit(1);
-      },
-    );
+    handle
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { error: err });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -24,6 +24,8 @@ import { CancelListener } from './jobs/cancel-listener';
 import { JobRunner, type ServedModel } from './jobs/job-runner.service';
 import { createShardProcessor } from './jobs/shard.processor';
 import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.poller';
+import { batchCapacityWarning } from './scheduling/batch-capacity';
+import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
 
 /** Everything {@link startWorker} needs, already parsed and validated. */
 export interface WorkerOptions {
@@ -44,6 +46,8 @@ export interface WorkerOptions {
   backendFactory?: BackendFactory;
   /** `hotpath_queue_depth` sampling period; default 5000 ms. */
   queueDepthIntervalMs?: number;
+  /** How often work stealing re-checks the own shards' backlog; default 250 ms. */
+  stealIntervalMs?: number;
 }
 
 /** A served shard queue. */
@@ -179,19 +183,23 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const maxStalledCount = stalledCount(cluster, logger);
     const workers: Worker[] = [];
     const depthQueues: DepthQueue[] = [];
-    for (const q of queues) {
-      const model = served.get(q.model);
-      if (!model) continue;
+    // Jobs of each model taken from this worker's own shards and running now (work stealing reads it).
+    const ownInFlight = new Map<string, number>();
+    const ownWorkers = new Map<string, Worker[]>();
+    const shardWorker = (q: ServedQueue, opts: ShardWorkerOptions): Worker => {
       // BullMQ refuses ":" in queue names; the ref splits `hp:{model:shard}` into a legal prefix and name.
       const ref = shardQueueRef(q.model, q.shard);
-      const worker = new Worker(ref.name, createShardProcessor(runner, q.model), {
+      const processor = createShardProcessor(runner, q.model, q.shard);
+      const worker = new Worker(ref.name, opts.thief ? processor : counted(processor, ownInFlight, q.model), {
         connection: conn,
         prefix: ref.prefix,
-        concurrency: model.config.concurrency,
+        concurrency: opts.concurrency,
         lockDuration: cluster.queue.lock_duration_ms,
         stalledInterval: cluster.queue.stalled_interval_ms,
         maxStalledCount,
-        autorun: true,
+        // Thieves start paused; a short drain delay keeps one blocked on an empty queue pausable.
+        autorun: !opts.thief,
+        ...(opts.thief ? { drainDelay: 1 } : {}),
       });
       worker.on('error', (err) => logger.warn('queue worker error', { queue: q.name, error: err }));
       // BullMQ fails a job that stalled more than maxStalledCount times (its workers kept dying) without
@@ -208,11 +216,32 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
             logger.warn('could not record stalled failure', { job_id: job.id, error: e }),
           );
       });
+      return worker;
+    };
+    for (const q of queues) {
+      const model = served.get(q.model);
+      if (!model) continue;
+      const worker = shardWorker(q, { concurrency: model.config.concurrency, thief: false });
       workers.push(worker);
+      ownWorkers.set(q.model, [...(ownWorkers.get(q.model) ?? []), worker]);
+      const ref = shardQueueRef(q.model, q.shard);
       const queue = new Queue(ref.name, { connection: conn, prefix: ref.prefix });
       queue.on('error', (err) => logger.warn('queue error', { queue: q.name, error: err }));
       depthQueues.push({ model: q.model, shard: q.shard, queue });
     }
+    for (const m of served.values()) {
+      const warning = batchCapacityWarning(m.config, queues.filter((q) => q.model === m.config.name).length);
+      if (warning) logger.warn(warning);
+    }
+    const stealers = createStealers(queues, served, {
+      createThief: (q, concurrency) => shardWorker(q, { concurrency, thief: true }),
+      depthQueues,
+      ownWorkers,
+      ownInFlight,
+      workers,
+      logger,
+      intervalMs: options.stealIntervalMs ?? 250,
+    });
     // Registered after the backends (which close later) so that workers stop before their backends do.
     cleanups.push(
       // Bounded: after a clean shutdown this resolves at once; a stuck job must not hold the process.
@@ -223,6 +252,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
     const poller = new QueueDepthPoller(depthQueues, metrics, logger, options.queueDepthIntervalMs ?? 5000);
     poller.start();
+    stealers.forEach((s) => s.start());
 
     logger.info('worker started', {
       queues: queues.map((q) => q.name),
@@ -239,6 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       (closing ??= (async () => {
         state.closing = true;
         poller.stop();
+        await Promise.allSettled(stealers.map((s) => s.stop()));
         const graceMs = closeOptions?.graceMs ?? cluster.queue.shutdown_grace_ms;
         // close() without force stops fetching at once and resolves when running jobs have settled.
         const workersClosed = Promise.allSettled(workers.map((w) => w.close()));
@@ -272,6 +303,71 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     await cleanup();
     throw err;
   }
+}
+
+interface ShardWorkerOptions {
+  concurrency: number;
+  /** A work-stealing Worker on another shard's queue: starts paused, its jobs are not counted as own. */
+  thief: boolean;
+}
+
+type ShardProcessor = ReturnType<typeof createShardProcessor>;
+
+/** Wraps a processor to count the model's own running jobs. */
+function counted(processor: ShardProcessor, inFlight: Map<string, number>, model: string): ShardProcessor {
+  return async (job, token) => {
+    inFlight.set(model, (inFlight.get(model) ?? 0) + 1);
+    try {
+      return await processor(job, token);
+    } finally {
+      inFlight.set(model, (inFlight.get(model) ?? 1) - 1);
+    }
+  };
+}
+
+/**
+ * One {@link WorkStealer} per served model that has `steal` on and shards this worker does not
+ * serve: creates its paused thief Workers (added to `workers`, so shutdown closes them like the
+ * others) and nudges it whenever an own Worker finds its queue drained.
+ */
+function createStealers(
+  queues: readonly ServedQueue[],
+  served: ReadonlyMap<string, ServedModel>,
+  ctx: {
+    createThief: (q: ServedQueue, concurrency: number) => Worker;
+    depthQueues: readonly DepthQueue[];
+    ownWorkers: ReadonlyMap<string, Worker[]>;
+    ownInFlight: ReadonlyMap<string, number>;
+    workers: Worker[];
+    logger: Logger;
+    intervalMs: number;
+  },
+): WorkStealer[] {
+  const stealers: WorkStealer[] = [];
+  for (const m of served.values()) {
+    const { name, shards, concurrency, steal } = m.config;
+    const own = new Set(queues.filter((q) => q.model === name).map((q) => q.shard));
+    const others = Array.from({ length: shards }, (_, s) => s).filter((s) => !own.has(s));
+    if (!steal || others.length === 0) continue;
+    const perThief = thiefConcurrency(concurrency, others.length);
+    const thieves = others.map((shard) =>
+      ctx.createThief({ model: name, shard, name: shardQueueName(name, shard) }, perThief),
+    );
+    ctx.workers.push(...thieves);
+    const stealer = new WorkStealer({
+      model: name,
+      ownQueues: ctx.depthQueues.filter((d) => d.model === name).map((d) => d.queue),
+      thieves,
+      ownInFlight: () => ctx.ownInFlight.get(name) ?? 0,
+      ownCapacity: concurrency * own.size,
+      intervalMs: ctx.intervalMs,
+      logger: ctx.logger,
+    });
+    for (const w of ctx.ownWorkers.get(name) ?? []) w.on('drained', () => stealer.nudge());
+    ctx.logger.info('work stealing enabled', { model: name, from_shards: others, thief_concurrency: perThief });
+    stealers.push(stealer);
+  }
+  return stealers;
 }
 
 async function startBackends(

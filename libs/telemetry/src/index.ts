@@ -15,3 +15,20 @@ export {
   injectTraceContext,
   extractTraceContext,
 } from './tracing';
+export {
+  SpanKind,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  Attr,
+  tracer,
+  traceContentEnabled,
+  withSpan,
+  activeLink,
+  activeTraceId,
+  startSpan,
+  runInContext,
+  activeContext,
+  endSpan,
+} from './spans';

@@ -14,6 +14,8 @@ export interface TelemetryEnv {
   OTEL_EXPORTER_OTLP_PROTOCOL?: string;
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: string;
   OTEL_SERVICE_NAME?: string;
+  /** `true` lets spans carry prompt and output text; anything else keeps them out. */
+  HOTPATH_TRACE_CONTENT?: string;
 }
 
 /** What a process holds after start-up: a tracer (no-op when tracing is off) and a flush on exit. */
@@ -22,6 +24,8 @@ export interface Telemetry {
   /** `http/protobuf` or `http/json` when enabled. */
   protocol: string | null;
   serviceName: string;
+  /** Whether spans may carry prompt/output text (`HOTPATH_TRACE_CONTENT=true`). */
+  traceContent: boolean;
   tracer: Tracer;
   /** Flushes pending spans and stops exporting. Idempotent. */
   shutdown(): Promise<void>;
@@ -41,11 +45,13 @@ export function startTelemetry(defaultServiceName: string, version: string, env:
   const serviceName = env.OTEL_SERVICE_NAME || defaultServiceName;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const disabled = env.OTEL_SDK_DISABLED === 'true';
+  const traceContent = env.HOTPATH_TRACE_CONTENT === 'true' || env.HOTPATH_TRACE_CONTENT === '1';
   if (!endpoint || disabled) {
     started = {
       enabled: false,
       protocol: null,
       serviceName,
+      traceContent,
       tracer: trace.getTracer(serviceName, version),
       shutdown: async () => undefined,
     };
@@ -79,6 +85,7 @@ export function startTelemetry(defaultServiceName: string, version: string, env:
     enabled: true,
     protocol: requested,
     serviceName,
+    traceContent,
     tracer: trace.getTracer(serviceName, version),
     shutdown: () => (closing ??= provider.shutdown()),
   };

@@ -8,6 +8,7 @@ import {
   type JobRequest,
   type JobView,
   type ModelConfig,
+  shardQueueName,
 } from '@hotpath/contracts';
 import { findModel } from '@hotpath/config';
 import {
@@ -20,7 +21,7 @@ import {
   type JobWaiter,
   type ShardQueues,
 } from '@hotpath/queue';
-import type { HotpathMetrics } from '@hotpath/telemetry';
+import { Attr, SpanKind, injectTraceContext, withSpan, type HotpathMetrics } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { toErrorResponse } from '../errors/error-mapping';
 import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/redis-availability';
@@ -32,6 +33,8 @@ import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './resul
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
 const QUEUE_FULL_RETRY_AFTER_S = 1;
+/** How long a follower waits for its leader's record to appear before taking the flight over. */
+const LEADER_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Everything the service works with; passed in so tests can build it without Nest. */
@@ -206,7 +209,15 @@ export class JobsService {
   }
 
   private async accept(tenant: string, id: string, req: JobRequest, model: ModelConfig): Promise<Submission> {
-    const cache = await this.deps.cache.lookup(tenant, req, model);
+    const cache = await withSpan(
+      'cache.lookup',
+      { attributes: { [Attr.genAiRequestModel]: model.name, [Attr.task]: req.task } },
+      async (span) => {
+        const found = await this.deps.cache.lookup(tenant, req, model);
+        span.setAttribute(Attr.cacheResult, found.outcome);
+        return found;
+      },
+    );
     if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
     if (cache.outcome === 'bypass') {
       this.countCache(model, 'bypass');
@@ -273,13 +284,26 @@ export class JobsService {
     for (let attempt = 0; attempt < 3; attempt++) {
       const claim = await this.deps.flights.claim(model, key, id);
       if (claim.kind === 'leader') return claim;
-      const leader = await this.deps.store.get(claim.jobId);
+      const leader = await this.leaderRecord(claim.jobId);
       const alive = leader !== undefined && leader.status !== 'failed' && leader.status !== 'cancelled';
       if (alive)
         return leader.tenant === tenant ? { kind: 'follower', record: leader } : { kind: 'independent' };
       if (await this.deps.flights.takeover(model, key, claim.jobId, id)) return { kind: 'leader' };
     }
     return { kind: 'independent' };
+  }
+
+  /**
+   * The leading job's record. A leader claims its flight just before it writes the record, so a
+   * follower that arrives in between waits briefly instead of mistaking the leader for a dead one.
+   */
+  private async leaderRecord(jobId: string): Promise<JobRecord | undefined> {
+    const deadline = this.now() + LEADER_RECORD_WAIT_MS;
+    for (;;) {
+      const rec = await this.deps.store.get(jobId);
+      if (rec || this.now() >= deadline) return rec;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   private async enqueueNew(
@@ -311,12 +335,28 @@ export class JobsService {
     const record = queuedRecord(job);
     await store.create(record);
     try {
-      await withRedisTimeout(
-        queues.enqueue(queuedPayload(job), {
-          attempts: config.cluster.queue.attempts,
-          backoff_ms: config.cluster.queue.backoff_ms,
-        }),
-        QUEUE_CALL_TIMEOUT_MS,
+      const queue = shardQueueName(model.name, job.shard);
+      await withSpan(
+        `send ${queue}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [Attr.messagingSystem]: 'bullmq',
+            [Attr.messagingDestination]: queue,
+            [Attr.messagingOperationType]: 'send',
+            [Attr.messagingMessageId]: id,
+            [Attr.priority]: req.priority,
+          },
+        },
+        // The payload carries this span's context, so the worker's CONSUMER span continues the trace.
+        () =>
+          withRedisTimeout(
+            queues.enqueue(
+              { ...queuedPayload(job), trace: injectTraceContext() },
+              { attempts: config.cluster.queue.attempts, backoff_ms: config.cluster.queue.backoff_ms },
+            ),
+            QUEUE_CALL_TIMEOUT_MS,
+          ),
       );
     } catch {
       // A record without a queued job would stay "queued" forever.

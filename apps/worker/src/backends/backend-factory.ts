@@ -3,6 +3,7 @@ import type { Logger } from '@hotpath/telemetry';
 import type { InferenceBackend } from './inference-backend';
 import { OnnxBackend } from './onnx.backend';
 import { SimBackend } from './sim.backend';
+import { TracedBackend } from './traced-backend';
 
 /** What a backend may use from the worker besides its model config. */
 export interface BackendDeps {
@@ -16,7 +17,10 @@ export type BackendFactory = (model: ModelConfig, deps: BackendDeps) => Inferenc
  * Picks the backend implementation by `model.backend`. The returned backend is not started yet;
  * the worker awaits `start()` before it takes jobs for the model.
  */
-export const createBackend: BackendFactory = (model, deps) => {
+export const createBackend: BackendFactory = (model, deps) =>
+  new TracedBackend(pickBackend(model, deps), model);
+
+function pickBackend(model: ModelConfig, deps: BackendDeps): InferenceBackend {
   switch (model.backend) {
     case 'sim':
       return new SimBackend(model);
@@ -25,7 +29,7 @@ export const createBackend: BackendFactory = (model, deps) => {
     default:
       return unknownBackend(model.backend);
   }
-};
+}
 
 /** onnxruntime-node replicas in worker threads (`@hotpath/model-runtime`). */
 function createOnnxBackend(model: ModelConfig, deps: BackendDeps): InferenceBackend {

@@ -1,4 +1,5 @@
 import { ErrorCode, HotpathError, type Priority } from '@hotpath/contracts';
+import { Attr, activeContext, activeLink, withSpan, type Context, type Link } from '@hotpath/telemetry';
 
 /** Runs one batch: one output (or per-item Error) per input, in order. A thrown error fails the whole batch. */
 export type BatchRunner<I, O> = (inputs: readonly I[]) => Promise<readonly (O | Error)[]>;
@@ -17,6 +18,15 @@ export interface MicroBatcherOptions<I, O> {
    * stream of `high` work delays `low` work by at most about 2 × agingMs.
    */
   agingMs?: number;
+  /**
+   * Dispatch at once when no batch is running instead of waiting up to `maxQueueDelayMs` for company:
+   * an idle model then adds no batching delay, and batches still form while a batch runs.
+   */
+  flushWhenIdle?: boolean;
+  /** Name of the span around each batch (e.g. `batch tiny-embed`); its links point at every member job. */
+  spanName?: string;
+  /** Extra attributes for the batch span (model, replica, ...). */
+  spanAttributes?: Record<string, string | number>;
   run: BatchRunner<I, O>;
 }
 
@@ -45,6 +55,8 @@ interface Pending<I, O> {
   arrivedAt: number;
   deadlineAt: number | null;
   signal?: AbortSignal;
+  /** The submitter's trace context: the batch span links to it. */
+  ctx: Context;
   onAbort?: () => void;
   resolve: (o: BatchOutcome<O>) => void;
   reject: (e: Error) => void;
@@ -102,6 +114,7 @@ export class MicroBatcher<I, O> {
         arrivedAt: Date.now(),
         deadlineAt: options.deadlineAt ?? null,
         signal: options.signal,
+        ctx: activeContext(),
         resolve,
         reject,
       };
@@ -134,7 +147,8 @@ export class MicroBatcher<I, O> {
     while (this.running < this.opts.maxConcurrentBatches && this.buffer.length > 0) {
       const oldest = Math.min(...this.buffer.map((p) => p.arrivedAt));
       const waited = Date.now() - oldest;
-      if (this.buffer.length < this.opts.maxBatchSize && waited < this.opts.maxQueueDelayMs) {
+      const idle = this.opts.flushWhenIdle === true && this.running === 0;
+      if (!idle && this.buffer.length < this.opts.maxBatchSize && waited < this.opts.maxQueueDelayMs) {
         this.arm(this.opts.maxQueueDelayMs - waited);
         return;
       }
@@ -201,12 +215,20 @@ export class MicroBatcher<I, O> {
       if (this.running === 0 && this.closed) for (const r of this.idle.splice(0)) r();
       if (!this.closed) this.pump();
     };
-    let promise: Promise<readonly (O | Error)[]>;
-    try {
-      promise = this.opts.run(batch.map((b) => b.input));
-    } catch (err) {
-      promise = Promise.reject(err as Error);
-    }
+    const links = batch.map((b) => activeLink(b.ctx)).filter((l): l is Link => l !== undefined);
+    // One span per batch, linked to every member job's span: a batch serves many traces at once.
+    const promise = withSpan(
+      this.opts.spanName ?? 'batch',
+      {
+        links,
+        attributes: {
+          [Attr.messagingBatchCount]: batch.length,
+          [Attr.batchSize]: batch.length,
+          ...this.opts.spanAttributes,
+        },
+      },
+      () => this.opts.run(batch.map((b) => b.input)),
+    );
     promise.then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
   }
 

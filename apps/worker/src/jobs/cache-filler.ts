@@ -1,6 +1,6 @@
 import type { JobResult, ModelConfig, QueuedJob, Usage } from '@hotpath/contracts';
 import type { ResultCache, SingleFlight } from '@hotpath/cache';
-import type { Logger } from '@hotpath/telemetry';
+import { Attr, withSpan, type Logger } from '@hotpath/telemetry';
 
 /**
  * The worker's half of the result cache: after a job completes it stores the result under the key
@@ -24,14 +24,22 @@ export class CacheFiller {
     if (!key) return;
     try {
       if (model.cache.enabled && servedDigest !== undefined && job.model_digest === servedDigest) {
-        await this.cache.set(
-          model.name,
-          key,
-          { result: done.result, usage: done.usage, modelDigest: servedDigest, createdAt: Date.now() },
-          {
-            ttlS: model.cache.ttl_s,
-            maxEntries: model.cache.max_entries,
-            maxEntryBytes: model.cache.max_entry_bytes,
+        await withSpan(
+          'cache.fill',
+          { attributes: { [Attr.genAiRequestModel]: model.name } },
+          async (span) => {
+            const res = await this.cache.set(
+              model.name,
+              key,
+              { result: done.result, usage: done.usage, modelDigest: servedDigest, createdAt: Date.now() },
+              {
+                ttlS: model.cache.ttl_s,
+                maxEntries: model.cache.max_entries,
+                maxEntryBytes: model.cache.max_entry_bytes,
+              },
+            );
+            span.setAttribute('hotpath.cache.stored', res.stored);
+            span.setAttribute('hotpath.cache.evicted', res.evicted);
           },
         );
       }
