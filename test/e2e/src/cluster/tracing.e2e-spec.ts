@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
+import { E2eCluster, asJob, describe, generateJob, waitFor } from '../harness';
+
+// One trace per request across both services, decoded from the real OTLP payloads the processes
+// export (OTLP/HTTP JSON to a receiver inside this test).
+
+interface OtlpAttr {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; arrayValue?: unknown };
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: OtlpAttr[];
+  links?: { traceId: string; spanId: string }[];
+}
+interface Exported extends OtlpSpan {
+  service: string;
+}
+
+const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 };
+const SECRET = 'SECRET-PROMPT-7f3a';
+
+const spans: Exported[] = [];
+const rawBodies: string[] = [];
+let receiver: Server;
+const cluster = new E2eCluster('tracing');
+const model = cluster.modelName('traced');
+
+function attr(span: OtlpSpan, key: string): string | number | boolean | undefined {
+  const a = span.attributes?.find((x) => x.key === key)?.value;
+  if (!a) return undefined;
+  if (a.stringValue !== undefined) return a.stringValue;
+  if (a.intValue !== undefined) return Number(a.intValue);
+  return a.boolValue;
+}
+
+before(
+  async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        rawBodies.push(text);
+        try {
+          const body = JSON.parse(text) as {
+            resourceSpans?: { resource: { attributes: OtlpAttr[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+          };
+          for (const rs of body.resourceSpans ?? []) {
+            const service = String(
+              rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue,
+            );
+            for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
+          }
+        } catch {
+          // not JSON: the assertions below will notice missing spans
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    await cluster.setUp({
+      models: [
+        {
+          name: model,
+          backend: 'sim',
+          tasks: ['generate'],
+          concurrency: 32,
+          sim: { base_ms: 150, per_item_ms: 1, embedding_dim: 8 },
+          batching: { enabled: true, max_batch_size: 8, max_queue_delay_ms: 100 },
+        },
+      ],
+    });
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    await Promise.all([cluster.startApi({ env }), cluster.startWorker({ env })]);
+  },
+  { timeout: 60_000 },
+);
+after(async () => {
+  await cluster.tearDown();
+  receiver.close();
+});
+
+cluster.test(
+  'jobs batched together: one trace per job across API and worker, batch span linked to every member',
+  async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        cluster.client.request('POST', '/v1/jobs', {
+          body: generateJob(model, { prompt: `${SECRET} number ${i}` }),
+          headers: i === 0 ? { traceparent, prefer: 'wait=10' } : { prefer: 'wait=10' },
+        }),
+      ),
+    );
+    const jobs = responses.map((r) => {
+      assert.equal(r.status, 200, describe(r));
+      return asJob(r);
+    });
+    const traceIds = responses.map((r) => r.headers.get('x-trace-id'));
+    assert.equal(traceIds[0], '0af7651916cd43dd8448eb211c80319c', 'an incoming traceparent is honoured');
+    for (const t of traceIds) assert.match(t ?? '', /^[0-9a-f]{32}$/, 'x-trace-id on job routes');
+
+    // Both processes flush spans about every second.
+    await waitFor(
+      () =>
+        jobs.every((j) =>
+          spans.some((s) => s.kind === SPAN_KIND.CONSUMER && attr(s, 'messaging.message.id') === j.id),
+        ) && spans.some((s) => s.name.startsWith('batch')),
+      { timeoutMs: 15_000, what: 'consumer and batch spans exported' },
+    );
+
+    for (const [i, job] of jobs.entries()) {
+      const traceId = traceIds[i]!;
+      const inTrace = spans.filter((s) => s.traceId === traceId);
+      const server = inTrace.find((s) => s.kind === SPAN_KIND.SERVER && s.service === 'hotpath-api');
+      const producer = inTrace.find(
+        (s) => s.kind === SPAN_KIND.PRODUCER && attr(s, 'messaging.message.id') === job.id,
+      );
+      const consumer = inTrace.find(
+        (s) => s.kind === SPAN_KIND.CONSUMER && attr(s, 'messaging.message.id') === job.id,
+      );
+      assert.ok(server, `SERVER span in trace ${traceId}`);
+      assert.ok(producer, `PRODUCER span for ${job.id}`);
+      assert.ok(consumer, `CONSUMER span for ${job.id}`);
+      assert.equal(producer.service, 'hotpath-api');
+      assert.equal(consumer.service, 'hotpath-worker', 'one trace id spans both services');
+      assert.equal(
+        consumer.parentSpanId,
+        producer.spanId,
+        'the consumer continues the producer across the queue',
+      );
+      assert.equal(attr(producer, 'messaging.system'), 'bullmq');
+      assert.equal(attr(producer, 'messaging.destination.name'), `{${model}:0}`);
+      assert.equal(typeof attr(consumer, 'hotpath.queue_wait_ms'), 'number', 'queue wait is visible');
+      const genai = inTrace.find((s) => s.name === `text_completion ${model}`);
+      assert.ok(genai, 'model execution span');
+      assert.equal(attr(genai, 'gen_ai.request.model'), model);
+      assert.equal(typeof attr(genai, 'gen_ai.usage.input_tokens'), 'number');
+      assert.equal(typeof attr(genai, 'gen_ai.usage.output_tokens'), 'number');
+      assert.equal(typeof attr(genai, 'hotpath.batch.size'), 'number');
+    }
+
+    const batches = spans.filter((s) => s.name.startsWith('batch') && s.service === 'hotpath-worker');
+    const linked = new Set(batches.flatMap((b) => (b.links ?? []).map((l) => l.traceId)));
+    for (const t of traceIds) assert.ok(linked.has(t!), `a batch span links to the trace of job ${t}`);
+    const multi = batches.find((b) => (b.links ?? []).length > 1);
+    assert.ok(multi, 'the jobs ran batched together');
+    assert.equal(attr(multi, 'messaging.batch.message_count'), (multi.links ?? []).length);
+
+    assert.ok(
+      rawBodies.every((b) => !b.includes(SECRET)),
+      'prompt text never appears on spans unless HOTPATH_TRACE_CONTENT=true',
+    );
+    assert.ok(
+      !spans.some((s) => s.kind === SPAN_KIND.CLIENT || /redis|bullmq\.(get|move)/i.test(s.name)),
+      'BullMQ polling creates no spans',
+    );
+  },
+  { timeout: 60_000 },
+);
