@@ -1,0 +1,137 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { appEntry } from '../up/app-entry';
+import { redisServerOnPath } from '../up/embedded-redis';
+import { freePort } from '../up/free-port';
+import { pingRedis } from '../up/redis-ping';
+
+const CLI = join(__dirname, '..', 'main.js');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function exitOf(
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+describe('hotpath up (real api + worker processes)', () => {
+  const built = appEntry('api') !== undefined && appEntry('worker') !== undefined;
+  let dir: string;
+  let redis: ChildProcess | undefined;
+  let redisUrl: string;
+  let up: ChildProcess | undefined;
+  let output = '';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hotpath-up-'));
+    if (!built) return;
+    if (await redisServerOnPath()) {
+      const port = await freePort();
+      redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      );
+      redisUrl = `redis://127.0.0.1:${port}`;
+      for (let i = 0; i < 100 && (await pingRedis(redisUrl, 300)) !== undefined; i++) await sleep(50);
+    } else {
+      redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+    }
+  });
+
+  after(async () => {
+    up?.kill('SIGKILL');
+    redis?.kill('SIGTERM');
+    if (redis) await exitOf(redis, 5000).catch(() => redis?.kill('SIGKILL'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'starts both children, serves a sim job and stops cleanly on SIGINT',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!built) return t.skip('apps/api or apps/worker is not built');
+      const port = await freePort();
+      const metricsPort = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        HOTPATH_DATA_DIR: join(dir, 'data'),
+        CI: 'true',
+        LOG_LEVEL: 'warn',
+      };
+      delete env['HOTPATH_CONFIG'];
+      delete env['HOTPATH_API_KEYS'];
+      delete env['HOTPATH_API_KEYS_FILE'];
+      delete env['PORT'];
+      delete env['METRICS_PORT'];
+      const child = spawn(
+        process.execPath,
+        [CLI, 'up', '--port', String(port), '--metrics-port', String(metricsPort)],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      up = child;
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+
+      const readyBy = Date.now() + 90_000;
+      while (!output.includes('hotpath is up')) {
+        if (child.exitCode !== null) assert.fail(`hotpath up exited early (${child.exitCode}):\n${output}`);
+        if (Date.now() > readyBy) assert.fail(`hotpath up not ready in time:\n${output}`);
+        await sleep(100);
+      }
+      const apiPid = Number(/API\s+\S+\s+\(pid (\d+)\)/.exec(output)?.[1]);
+      const workerPid = Number(/\(worker, pid (\d+)\)/.exec(output)?.[1]);
+      assert.ok(apiPid > 0 && workerPid > 0, `pids in the summary:\n${output}`);
+      assert.match(output, new RegExp(`${redisUrl.replace(/[/.]/g, '\\$&')}\\s+\\(from REDIS_URL\\)`));
+
+      const res = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'wait=10' },
+        body: JSON.stringify({ model: 'sim', task: 'generate', input: { prompt: 'hi' } }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      const job = (await res.json()) as { id: string; status: string; result?: { text?: string } };
+      assert.equal(res.status, 200, JSON.stringify(job));
+      assert.equal(job.status, 'completed');
+      assert.equal(typeof job.result?.text, 'string');
+
+      const polled = await fetch(`http://127.0.0.1:${port}/v1/jobs/${job.id}`);
+      assert.equal(((await polled.json()) as { status: string }).status, 'completed');
+
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(metrics.status, 200);
+
+      child.kill('SIGINT');
+      const exit = await exitOf(child, 60_000);
+      assert.deepEqual(exit, { code: 0, signal: null }, output);
+      assert.equal(alive(apiPid), false, 'api still running');
+      assert.equal(alive(workerPid), false, 'worker still running');
+      assert.match(output, /hotpath up: stopped/);
+    },
+  );
+});
