@@ -1,6 +1,15 @@
 import type { CliCommand } from '../command';
+import { UP_COMMAND } from './up.command';
+import { GENERATE_COMMAND } from './generate.command';
+import { MODELS_FORGE_COMMAND } from './models-forge.command';
+import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
 
 /**
  * Every `hotpath` sub-command. Each lives in its own `*.command.ts` file; add new ones here.
  */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [
+  UP_COMMAND,
+  MODELS_FORGE_COMMAND,
+  MODELS_IMPORT_LLAMA2C_COMMAND,
+  GENERATE_COMMAND,
+];
