@@ -68,6 +68,11 @@ export const ModelConfigSchema = z.strictObject({
   forge: ForgeSpecSchema.optional(),
   shards: z.int().min(1).max(1024).default(1),
   replicas: z.int().min(1).max(64).default(1),
+  /**
+   * Work stealing: a worker whose own shards of this model are empty and whose slots are idle also
+   * takes jobs from the model's other shard queues, so a hot shard does not leave the fleet idle.
+   */
+  steal: z.boolean().default(true),
   /** Jobs a worker runs at once for this model (BullMQ worker concurrency per shard queue). */
   concurrency: z.int().min(1).max(4096).default(16),
   /** Backpressure bound: waiting jobs over all shards beyond which submissions get 429. */

@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command';
 import { UP_COMMAND } from './up.command';
+import { BENCH_BATCHING_COMMAND } from './bench-batching.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
@@ -12,4 +13,5 @@ export const COMMANDS: readonly CliCommand[] = [
   MODELS_FORGE_COMMAND,
   MODELS_IMPORT_LLAMA2C_COMMAND,
   GENERATE_COMMAND,
+  BENCH_BATCHING_COMMAND,
 ];

@@ -2,16 +2,23 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import type { TokenEvent } from './inference-backend';
-import { SimBackend } from './sim.backend';
+import { SimBackend, simBatchPolicy } from './sim.backend';
 import { SIM_VOCAB_SIZE, countWords, planSimGeneration, simEmbedding, simLatencyMs } from './sim-model';
 
-const model = (sim: { base_ms?: number; per_item_ms?: number; embedding_dim?: number } = {}) =>
+const model = (
+  sim: { base_ms?: number; per_item_ms?: number; embedding_dim?: number } = {},
+  extra: {
+    replicas?: number;
+    batching?: { enabled?: boolean; max_batch_size?: number; max_queue_delay_ms?: number };
+  } = {},
+) =>
   ModelConfigSchema.parse({
     name: 'sim-test',
     backend: 'sim',
     tasks: ['generate', 'embed'],
     default_max_tokens: 12,
     sim,
+    ...extra,
   });
 
 const genJob = (prompt: string, params: QueuedGenerateJob['params'] = {}): QueuedGenerateJob => ({
@@ -184,9 +191,108 @@ describe('SimBackend', () => {
   });
 
   it('rejects an aborted embedding', async () => {
-    const b = new SimBackend(model({ base_ms: 5000 }));
+    const b = new SimBackend(model({ base_ms: 300 }));
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);
+    const started = Date.now();
     await assert.rejects(b.embed(embedJob(['x']), { signal: ac.signal }), /aborted/);
+    assert.ok(Date.now() - started < 200, 'the abort does not wait for the batch window');
+    await b.close();
+  });
+});
+
+describe('SimBackend micro-batching', () => {
+  const jobs = (n: number): QueuedGenerateJob[] =>
+    Array.from({ length: n }, (_, i) => ({ ...genJob(`prompt ${i}`, { max_tokens: 4 }), id: `j${i}` }));
+
+  it('starts a lone job at once on an idle model', async () => {
+    const b = new SimBackend(
+      model({ base_ms: 5, per_item_ms: 0.5 }, { batching: { max_queue_delay_ms: 50 } }),
+    );
+    const started = Date.now();
+    const out = await b.generate(genJob('alone'), { signal: live() });
+    assert.equal(out.batchSize, 1);
+    assert.ok(out.batchWaitMs < 5, `waited ${out.batchWaitMs} ms`);
+    assert.ok(Date.now() - started < 200, 'no batching delay when idle');
+    await b.close();
+  });
+
+  it('grows batches under concurrent load, within max_batch_size, and reports the wait', async () => {
+    const b = new SimBackend(
+      model(
+        { base_ms: 30, per_item_ms: 1 },
+        { replicas: 1, batching: { max_batch_size: 8, max_queue_delay_ms: 5 } },
+      ),
+    );
+    const outs = await Promise.all(jobs(17).map((j) => b.generate(j, { signal: live() })));
+    const sizes = outs.map((o) => o.batchSize);
+    assert.equal(sizes[0], 1, 'the first job found the model idle');
+    assert.ok(Math.max(...sizes) === 8, `sizes ${sizes.join(',')}`);
+    assert.ok(sizes.every((s) => s >= 1 && s <= 8));
+    // 17 jobs: 1 + 8 + 8, three windows of at most 38 ms instead of 17 of 31 ms.
+    assert.ok(
+      outs.some((o) => o.batchWaitMs >= 20),
+      'later jobs waited for a slot',
+    );
+    assert.ok(outs.every((o) => o.inferenceMs >= 29));
+    await b.close();
+  });
+
+  it('batches embed jobs too, with outputs identical to unbatched ones', async () => {
+    const on = new SimBackend(model({ base_ms: 10 }, { batching: { max_batch_size: 4 } }));
+    const off = new SimBackend(model({ base_ms: 0 }, { batching: { enabled: false } }));
+    const texts = ['a', 'b c', 'd e f', 'g', 'h', 'i'];
+    const batched = await Promise.all(texts.map((t) => on.embed(embedJob([t]), { signal: live() })));
+    assert.ok(Math.max(...batched.map((o) => o.batchSize)) > 1);
+    for (const [i, t] of texts.entries()) {
+      const alone = await off.embed(embedJob([t]), { signal: live() });
+      assert.deepEqual(batched[i]?.result, alone.result);
+    }
+    const gens = await Promise.all(jobs(6).map((j) => on.generate(j, { signal: live() })));
+    for (const [i, j] of jobs(6).entries()) {
+      assert.deepEqual(gens[i]?.result, (await off.generate(j, { signal: live() })).result);
+    }
+    await Promise.all([on.close(), off.close()]);
+  });
+
+  it('with batching disabled runs one job per call on `replicas` slots', async () => {
+    const b = new SimBackend(model({ base_ms: 40 }, { replicas: 2, batching: { enabled: false } }));
+    const started = Date.now();
+    const outs = await Promise.all(jobs(6).map((j) => b.generate(j, { signal: live() })));
+    const took = Date.now() - started;
+    assert.ok(outs.every((o) => o.batchSize === 1));
+    // 6 jobs on 2 slots of 40 ms: three rounds.
+    assert.ok(took >= 115 && took < 400, `took ${took} ms`);
+    await b.close();
+  });
+
+  it('a job aborted while it waits for a batch leaves it cancelled', async () => {
+    const b = new SimBackend(model({ base_ms: 100 }, { replicas: 1, batching: { max_batch_size: 1 } }));
+    const first = b.generate(genJob('first'), { signal: live() });
+    const ac = new AbortController();
+    const second = b.generate(genJob('second'), { signal: ac.signal });
+    setTimeout(() => ac.abort(), 10);
+    const out = await second;
+    assert.equal(out.result.finish_reason, 'cancelled');
+    assert.deepEqual(out.result.tokens, []);
+    assert.equal(out.batchSize, 0, 'it never ran');
+    assert.equal((await first).result.finish_reason, 'length');
+    await b.close();
+  });
+
+  it('computes the policy from the model config', () => {
+    assert.deepEqual(
+      simBatchPolicy(model({}, { replicas: 3, batching: { max_batch_size: 32, max_queue_delay_ms: 2 } })),
+      {
+        maxBatchSize: 32,
+        maxQueueDelayMs: 2,
+        maxConcurrentBatches: 3,
+      },
+    );
+    assert.deepEqual(simBatchPolicy(model({}, { replicas: 3, batching: { enabled: false } })), {
+      maxBatchSize: 1,
+      maxQueueDelayMs: 0,
+      maxConcurrentBatches: 3,
+    });
   });
 });
