@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { stringify } from 'yaml';
+import type { ClusterConfigInput } from '@hotpath/contracts';
+import { parseClusterConfig } from '@hotpath/config';
+import { ShardQueues, createRedisConnection, waitForRedis } from '@hotpath/queue';
+import { guardDir, releaseDir } from './exit-guard';
+import { freePort } from './free-port';
+import { HotpathClient } from './http-client';
+import { ManagedProcess } from './managed-process';
+import { RedisServer } from './redis-server';
+import { WaitAborted, waitFor } from './wait';
+
+/** Repository root, from `test/e2e/dist/harness/`. */
+export const REPO_ROOT = resolve(__dirname, '../../../..');
+export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
+export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 8_000;
+
+/** A running API process. */
+export interface ApiHandle {
+  proc: ManagedProcess;
+  port: number;
+  url: string;
+  /** Client without an API key (use `client.withKey(k)` for tenants). */
+  client: HotpathClient;
+}
+
+/** A running worker process. */
+export interface WorkerHandle {
+  proc: ManagedProcess;
+  metricsPort: number;
+  metricsUrl: string;
+}
+
+export interface StartOptions {
+  /** Extra or overriding environment variables. */
+  env?: Record<string, string>;
+  /** Label in log dumps. */
+  name?: string;
+}
+
+export interface WorkerStartOptions extends StartOptions {
+  /** Wait until BullMQ sees the worker on every model's shard 0 (default true). */
+  waitReady?: boolean;
+}
+
+/** Test settings that keep every run short; a test file overrides what it exercises. */
+const QUEUE_DEFAULTS = {
+  attempts: 3,
+  backoff_ms: 200,
+  lock_duration_ms: 5000,
+  stalled_interval_ms: 2000,
+  max_stalled_count: 2,
+  shutdown_grace_ms: 2000,
+};
+
+/**
+ * One test file's private cluster: its own redis-server (AOF, restartable), its own config file
+ * with unique model names, and the real `api` / `worker` processes started from their `dist/main.js`.
+ * Everything it starts is stopped by {@link tearDown}, and SIGKILLed at process exit if that failed.
+ */
+export class E2eCluster {
+  readonly suffix = randomUUID().slice(0, 8);
+  redis!: RedisServer;
+  dir = '';
+  configPath = '';
+  config!: ClusterConfigInput;
+  private readonly procs: ManagedProcess[] = [];
+  private readonly apis: ApiHandle[] = [];
+  private readonly workers: WorkerHandle[] = [];
+
+  constructor(readonly label: string) {}
+
+  /** A model name unique to this cluster, e.g. `sim-gen-1a2b3c4d`. */
+  modelName(role: string): string {
+    return `sim-${role}-${this.suffix}`;
+  }
+
+  /** Starts Redis and writes the config (queue settings merged over short test defaults). */
+  async setUp(config: ClusterConfigInput): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), `hotpath-e2e-${this.label}-`));
+    guardDir(this.dir);
+    this.config = { ...config, queue: { ...QUEUE_DEFAULTS, ...config.queue } };
+    // Fail here, not in a child process, when the test's own config is wrong.
+    parseClusterConfig(this.config, 'e2e test config', this.dir);
+    this.configPath = join(this.dir, 'cluster.yaml');
+    await writeFile(this.configPath, stringify(this.config), 'utf8');
+    this.redis = await RedisServer.start();
+  }
+
+  private baseEnv(): Record<string, string> {
+    return {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? this.dir,
+      TMPDIR: tmpdir(),
+      REDIS_URL: this.redis.url,
+      HOTPATH_CONFIG: this.configPath,
+      HOTPATH_DATA_DIR: join(this.dir, 'data'),
+      LOG_LEVEL: 'info',
+    };
+  }
+
+  /** Starts an API process and waits for `/readyz` 200. */
+  async startApi(opts: StartOptions = {}): Promise<ApiHandle> {
+    return this.retryOnPortClash(async () => {
+      const port = await freePort();
+      const proc = ManagedProcess.start({
+        name: opts.name ?? `api-${this.apis.length + 1}`,
+        command: process.execPath,
+        args: ['--enable-source-maps', API_MAIN],
+        env: { ...this.baseEnv(), PORT: String(port), HOST: '127.0.0.1', ...opts.env },
+        cwd: REPO_ROOT,
+      });
+      this.procs.push(proc);
+      const url = `http://127.0.0.1:${port}`;
+      await this.waitStarted(proc, `${proc.name} /readyz 200 on ${url}`, async () => {
+        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        return res.status === 200;
+      });
+      const handle: ApiHandle = { proc, port, url, client: new HotpathClient(url) };
+      this.apis.push(handle);
+      return handle;
+    });
+  }
+
+  /**
+   * A port from {@link freePort} can be taken by another test file before the child binds it; the
+   * child then dies with EADDRINUSE and one more try with a new port settles it.
+   */
+  private async retryOnPortClash<T>(start: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start();
+      } catch (err) {
+        if (attempt >= 3 || !(err as Error).message.includes('EADDRINUSE')) throw err;
+      }
+    }
+  }
+
+  /**
+   * Starts a worker process. Ready means its `/readyz` answers 200 and BullMQ lists one more worker
+   * on shard 0 of every model (so a job enqueued afterwards is picked up).
+   */
+  async startWorker(opts: WorkerStartOptions = {}): Promise<WorkerHandle> {
+    const before = opts.waitReady === false ? [] : await this.workerCounts();
+    return this.retryOnPortClash(async () => {
+      const metricsPort = await freePort();
+      const proc = ManagedProcess.start({
+        name: opts.name ?? `worker-${this.workers.length + 1}`,
+        command: process.execPath,
+        args: ['--enable-source-maps', WORKER_MAIN],
+        env: { ...this.baseEnv(), METRICS_PORT: String(metricsPort), ...opts.env },
+        cwd: REPO_ROOT,
+      });
+      this.procs.push(proc);
+      const base = `http://127.0.0.1:${metricsPort}`;
+      const metricsUrl = `${base}/metrics`;
+      if (opts.waitReady !== false) {
+        await this.waitStarted(
+          proc,
+          `${proc.name} /readyz 200 on ${base} and BullMQ registration`,
+          async () => {
+            const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+            await res.arrayBuffer();
+            if (res.status !== 200) return false;
+            const now = await this.workerCounts();
+            return now.every((n, i) => n > (before[i] ?? 0));
+          },
+        );
+      }
+      const handle: WorkerHandle = { proc, metricsPort, metricsUrl };
+      this.workers.push(handle);
+      return handle;
+    });
+  }
+
+  /** BullMQ's count of connected workers on shard 0 of each configured model. */
+  async workerCounts(): Promise<number[]> {
+    // A short-lived connection: a long-lived one would keep this test process alive.
+    const conn = createRedisConnection(this.redis.url, 'producer', 'e2e-harness');
+    conn.on('error', () => undefined);
+    const queues = new ShardQueues(conn, () => undefined);
+    try {
+      await waitForRedis(conn, 5000);
+      return await Promise.all(this.config.models.map((m) => queues.queue(m.name, 0).getWorkersCount()));
+    } finally {
+      await queues.close();
+      conn.disconnect();
+    }
+  }
+
+  private async waitStarted(
+    proc: ManagedProcess,
+    what: string,
+    ready: () => Promise<boolean>,
+  ): Promise<void> {
+    try {
+      await waitFor(
+        async () => {
+          if (!proc.running)
+            throw new WaitAborted(`${proc.name} exited early: ${JSON.stringify(proc.exitInfo)}`);
+          return ready();
+        },
+        { timeoutMs: START_TIMEOUT_MS, intervalMs: 100, what },
+      );
+    } catch (err) {
+      proc.killNow();
+      throw new Error(`${(err as Error).message}\n----- ${proc.name} output -----\n${proc.logs()}`);
+    }
+  }
+
+  /** Every worker started so far (stopped ones included). */
+  workerHandles(): readonly WorkerHandle[] {
+    return this.workers;
+  }
+
+  /** The first API's client. */
+  get client(): HotpathClient {
+    const api = this.apis[0];
+    if (!api) throw new Error('no API started');
+    return api.client;
+  }
+
+  /** Prints every process's captured output to stderr (called when a test fails). */
+  printLogs(reason: string): void {
+    const parts = [`\n===== e2e cluster ${this.label}: logs after failure of "${reason}" =====`];
+    for (const p of this.procs) {
+      parts.push(
+        `----- ${p.name} (pid ${p.pid}, ${p.running ? 'running' : `exited ${JSON.stringify(p.exitInfo)}`}) -----`,
+      );
+      parts.push(p.logs().slice(-60_000));
+    }
+    if (this.redis) parts.push('----- redis -----', this.redis.logs().slice(-10_000));
+    process.stderr.write(parts.join('\n') + '\n');
+  }
+
+  /**
+   * Registers a test that prints the cluster's logs when it fails. Every test gets a timeout so a
+   * hung condition fails the test instead of the run.
+   */
+  test(
+    name: string,
+    fn: (t: TestContext) => Promise<void>,
+    opts: { timeout?: number; todo?: string } = {},
+  ): void {
+    test(name, { timeout: opts.timeout ?? 30_000, todo: opts.todo }, async (t) => {
+      try {
+        await fn(t);
+      } catch (err) {
+        this.printLogs(name);
+        throw err;
+      }
+    });
+  }
+
+  /** Stops every process (SIGTERM, bounded wait, SIGKILL), Redis, and deletes the temp folder. */
+  async tearDown(): Promise<void> {
+    const results = await Promise.allSettled(this.procs.map((p) => p.stop({ timeoutMs: STOP_TIMEOUT_MS })));
+    await Promise.allSettled([this.redis?.close()]);
+    if (this.dir) {
+      await rm(this.dir, { recursive: true, force: true });
+      releaseDir(this.dir);
+    }
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) throw new Error(`tearDown: ${failed.length} stop(s) failed`);
+  }
+}
