@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '../harness';
+
+// A worker SIGKILLed mid-job: its job's lock expires, BullMQ's stalled check hands the job to the
+// surviving worker, and every accepted job still completes. Nothing is lost, nothing fails.
+
+const cluster = new E2eCluster('crash');
+const model = cluster.modelName('crash');
+let w1: WorkerHandle;
+
+before(
+  async () => {
+    await cluster.setUp({
+      models: [
+        {
+          name: model,
+          backend: 'sim',
+          shards: 1,
+          concurrency: 1,
+          batching: { enabled: false },
+          sim: { base_ms: 1500 },
+        },
+      ],
+      queue: { attempts: 3, lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 },
+    });
+    const [, first] = await Promise.all([cluster.startApi(), cluster.startWorker({ name: 'worker-1' })]);
+    w1 = first;
+    await cluster.startWorker({ name: 'worker-2' });
+  },
+  { timeout: 60_000 },
+);
+after(() => cluster.tearDown(), { timeout: 30_000 });
+
+cluster.test(
+  'SIGKILL a worker while it runs a job: every accepted job completes on the other one',
+  async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await cluster.client.submit(generateJob(model, { prompt: `crash job ${i}` }));
+      assert.equal(res.status, 202, describe(res));
+      ids.push(asJob(res).id);
+    }
+    // Concurrency 1 per worker and one shard: two running jobs means each worker holds one.
+    const runningAtKill = await waitFor(
+      async () => {
+        const views = await Promise.all(ids.map(async (id) => asJob(await cluster.client.getJob(id))));
+        const running = views.filter((v) => v.status === 'running').map((v) => v.id);
+        return running.length >= 2 ? running : false;
+      },
+      { timeoutMs: 10_000, what: 'both workers running a job' },
+    );
+    const killedAt = Date.now();
+    const exit = await w1.proc.kill();
+    assert.equal(exit.signal, 'SIGKILL');
+
+    const done = await Promise.all(ids.map((id) => cluster.client.waitForTerminal(id, 20_000)));
+    for (const job of done) assert.equal(job.status, 'completed', JSON.stringify(job));
+
+    // The killed worker's job was started again after the kill (by worker 2, the only one left).
+    const restarted = done.filter(
+      (j) => runningAtKill.includes(j.id) && j.started_at !== null && Date.parse(j.started_at) > killedAt,
+    );
+    assert.ok(
+      restarted.length >= 1,
+      `a job running at the kill was re-run: ${JSON.stringify(done.map((j) => [j.id, j.started_at, j.attempts]))}`,
+    );
+  },
+);
