@@ -79,5 +79,21 @@ export {
 } from './generation/generator';
 export { embedTexts } from './generation/embedder';
 export { LocalModel, type LocalModelOptions } from './generation/local-model';
-export { ReplicaPool, type ReplicaPoolOptions, type EmbedOutput } from './replica/replica-pool';
-export type { ReplicaModelInfo } from './replica/replica-protocol';
+export {
+  ReplicaPool,
+  type ReplicaPoolOptions,
+  type EmbedOutput,
+  type SubmitGenerationOptions,
+} from './replica/replica-pool';
+export type { ReplicaModelInfo, ScheduledGenerationOutput } from './replica/replica-protocol';
+export { SequenceState, type TokenStep } from './generation/sequence-state';
+export {
+  IterationScheduler,
+  DEFAULT_SCHEDULER_POLICY,
+  type SequenceEngine,
+  type SchedulerPolicy,
+  type ScheduleOptions,
+  type ScheduledOutcome,
+} from './batching/iteration-scheduler';
+export { OnnxBatchEngine } from './batching/onnx-batch-engine';
+export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from './batching/kv-block';

@@ -71,6 +71,112 @@ describe('OnnxBackend', () => {
     }
   });
 
+  it('batches concurrent generations: same greedy tokens as alone, truthful batch stats', async () => {
+    const make = (enabled: boolean): OnnxBackend =>
+      new OnnxBackend(
+        ModelConfigSchema.parse({
+          name: 'tiny',
+          backend: 'onnx',
+          tasks: ['generate'],
+          path: join(tmp, 'tiny-batch'),
+          forge: { arch: 'llama', preset: 'tiny', seed: 3 },
+          replicas: 1,
+          batching: { enabled, max_batch_size: 4 },
+        }),
+        { logger },
+      );
+    const prompts = ['hello there', 'x', 'a longer prompt with several more words', 'ok', 'the fox', 'b'];
+    const job = (prompt: string): QueuedGenerateJob => ({
+      ...common,
+      model: 'tiny',
+      task: 'generate',
+      input: { prompt },
+      params: { max_tokens: 12, temperature: 0 },
+    });
+    const live = { signal: new AbortController().signal };
+    for (const enabled of [true, false]) {
+      const backend = make(enabled);
+      await backend.start();
+      try {
+        assert.match(backend.digest ?? '', /\S/);
+        const solo: number[][] = [];
+        for (const p of prompts) solo.push((await backend.generate(job(p), live)).result.tokens);
+        const outs = await Promise.all(prompts.map((p) => backend.generate(job(p), live)));
+        outs.forEach((o, i) => assert.deepEqual(o.result.tokens, solo[i], `prompt ${i}`));
+        const sizes = outs.map((o) => o.batchSize);
+        if (enabled) {
+          assert.ok(Math.max(...sizes) > 1 && Math.max(...sizes) <= 4, `sizes ${sizes.join(',')}`);
+          // Six sequences, four slots: the last two waited for a slot.
+          assert.ok(Math.max(...outs.map((o) => o.batchWaitMs)) > 0);
+        } else {
+          assert.deepEqual(
+            sizes,
+            prompts.map(() => 1),
+          );
+          assert.ok((outs[5]?.batchWaitMs ?? 0) >= (outs[0]?.inferenceMs ?? 0));
+        }
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+
+  it('micro-batches concurrent embed jobs into one call with the same embeddings as alone', async () => {
+    const make = (enabled: boolean): OnnxBackend =>
+      new OnnxBackend(
+        ModelConfigSchema.parse({
+          name: 'tiny-embed',
+          backend: 'onnx',
+          tasks: ['embed'],
+          path: join(tmp, 'embed-batch'),
+          forge: { arch: 'bert', preset: 'tiny-embed', seed: 1 },
+          batching: { enabled, max_batch_size: 8, max_queue_delay_ms: 50 },
+        }),
+        { logger },
+      );
+    const texts = [['a'], ['b c', 'a much longer text with many words'], ['d e f'], ['g']];
+    const job = (t: string[]): QueuedEmbedJob => ({
+      ...common,
+      model: 'tiny-embed',
+      task: 'embed',
+      input: { texts: t },
+      params: {},
+    });
+    const live = { signal: new AbortController().signal };
+    const off = make(false);
+    await off.start();
+    let solo: number[][][];
+    try {
+      solo = [];
+      for (const t of texts) {
+        const out = await off.embed(job(t), live);
+        assert.equal(out.batchSize, t.length);
+        solo.push(out.result.embeddings);
+      }
+    } finally {
+      await off.close();
+    }
+    const on = make(true);
+    await on.start();
+    try {
+      const outs = await Promise.all(texts.map((t) => on.embed(job(t), live)));
+      outs.forEach((o, i) => {
+        assert.equal(o.batchSize, 5, 'all five texts in one call');
+        assert.equal(o.usage?.prompt_tokens !== undefined && o.usage.prompt_tokens > 0, true);
+        o.result.embeddings.forEach((e, j) => {
+          const ref = solo[i]?.[j] ?? [];
+          assert.equal(e.length, ref.length);
+          e.forEach((x, k) => assert.ok(Math.abs(x - (ref[k] ?? NaN)) < 1e-5, `job ${i} text ${j} dim ${k}`));
+        });
+      });
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(on.embed(job(['z']), { signal: ac.signal }), { code: 'cancelled' });
+    } finally {
+      await on.close();
+    }
+  });
+
   it('embeds with a forged tiny-embed encoder', async () => {
     const config = ModelConfigSchema.parse({
       name: 'tiny-embed',

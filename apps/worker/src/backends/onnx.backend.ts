@@ -11,19 +11,38 @@ import {
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
 import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
+import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import type { BackendDeps } from './backend-factory';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
+
+/** One text's share of a micro-batched `pool.embed` call. */
+interface EmbeddedText {
+  embedding: number[];
+  tokens: number;
+  inferenceMs: number;
+}
+
+/** Waiting texts beyond which embed submissions fail with `queue_full` (BullMQ concurrency bounds it first). */
+const MAX_BUFFERED_TEXTS = 65_536;
 
 /**
  * The `onnx` backend: a model folder (SPEC §6) served by `model.replicas` onnxruntime-node
  * replicas, each in its own worker thread (`ReplicaPool`), so inference never blocks the worker's
  * event loop. When `model.path` has no `model.onnx` and `model.forge` is set, the folder is forged
- * first. Each job runs on the least-loaded replica; tokens stream through `onToken`, and an abort
- * stops a generation at its next token with `finish_reason: "cancelled"`.
+ * first.
+ *
+ * `generate`: each job is one sequence on the least-loaded replica, continuously batched there
+ * (up to `batching.max_batch_size` sequences per replica; `batching.enabled: false` = one at a
+ * time); tokens stream through `onToken`, and an abort stops just that sequence at its next token
+ * with `finish_reason: "cancelled"`.
+ * `embed`: the texts of concurrent jobs are micro-batched into one `pool.embed` call (up to
+ * `max_batch_size` texts or `max_queue_delay_ms`, one batch in flight per replica); with batching
+ * off each job is its own call.
  */
 export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
+  private embedBatcher: MicroBatcher<string, EmbeddedText> | null = null;
 
   /** The model folder's content digest, once started. */
   get digest(): string | undefined {
@@ -75,6 +94,7 @@ export class OnnxBackend implements InferenceBackend {
       execution: config.execution,
       defaultMaxTokens: config.default_max_tokens,
       log: (msg) => deps.logger.warn(msg, { model: config.name }),
+      scheduler: { maxBatchSize: config.batching.enabled ? config.batching.max_batch_size : 1 },
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
@@ -94,12 +114,32 @@ export class OnnxBackend implements InferenceBackend {
       );
     }
     this.pool = pool;
+    if (wants === 'encoder' && config.batching.enabled) this.embedBatcher = this.createEmbedBatcher(pool);
     deps.logger.info('onnx model ready', {
       model: config.name,
       dir,
       digest: pool.info.digest,
       kind: pool.info.kind,
       replicas: pool.size,
+      batching: config.batching.enabled,
+    });
+  }
+
+  private createEmbedBatcher(pool: ReplicaPool): MicroBatcher<string, EmbeddedText> {
+    const { batching } = this.config;
+    return new MicroBatcher<string, EmbeddedText>({
+      maxBatchSize: batching.max_batch_size,
+      maxQueueDelayMs: batching.max_queue_delay_ms,
+      maxConcurrentBatches: pool.size,
+      maxBuffered: MAX_BUFFERED_TEXTS,
+      run: async (texts) => {
+        const out = await pool.embed(texts);
+        return out.embeddings.map((embedding, i) => ({
+          embedding,
+          tokens: out.tokenCounts[i] ?? 0,
+          inferenceMs: out.inferenceMs,
+        }));
+      },
     });
   }
 
@@ -111,38 +151,56 @@ export class OnnxBackend implements InferenceBackend {
   async generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>> {
     const pool = this.requirePool();
     const params = { ...job.params, max_tokens: job.params.max_tokens ?? this.config.default_max_tokens };
-    const [out] = await pool.generate([{ prompt: job.input.prompt, params }], {
-      signal: ctx.signal,
-      onToken: ctx.onToken ? (_seq, token) => ctx.onToken?.(token) : undefined,
-    });
-    if (!out)
-      throw new HotpathError(ErrorCode.InferenceFailed, `model "${this.model}": replica returned no output`);
+    // Deadlines are the job runner's: it aborts ctx.signal, which ends the sequence at its next
+    // token. A replica-side deadline would race that abort and surface as a retryable error.
+    const out = await pool.submitGeneration(
+      { prompt: job.input.prompt, params },
+      { signal: ctx.signal, onToken: ctx.onToken },
+    );
     return {
       result: { text: out.text, tokens: out.tokens, finish_reason: out.finishReason },
       usage: { prompt_tokens: out.promptTokens.length, completion_tokens: out.tokens.length },
-      batchWaitMs: 0,
+      batchWaitMs: out.batchWaitMs,
       inferenceMs: out.inferenceMs,
-      batchSize: 1,
+      batchSize: out.meanBatchSize,
     };
   }
 
   async embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {
     const pool = this.requirePool();
     if (ctx.signal.aborted) throw new HotpathError(ErrorCode.Cancelled, 'cancelled before it ran');
-    const out = await pool.embed(job.input.texts);
+    const batcher = this.embedBatcher;
+    if (!batcher) {
+      const out = await pool.embed(job.input.texts);
+      return {
+        result: { embeddings: out.embeddings },
+        usage: { prompt_tokens: out.promptTokens, completion_tokens: 0 },
+        batchWaitMs: 0,
+        inferenceMs: out.inferenceMs,
+        batchSize: job.input.texts.length,
+      };
+    }
+    // One batcher item per text, so max_batch_size counts texts and a large job spreads over batches.
+    // No deadlineAt here either: the runner's abort removes waiting texts (see generate).
+    const parts: BatchOutcome<EmbeddedText>[] = await Promise.all(
+      job.input.texts.map((text) => batcher.submit(text, { priority: job.priority, signal: ctx.signal })),
+    );
     return {
-      result: { embeddings: out.embeddings },
-      usage: { prompt_tokens: out.promptTokens, completion_tokens: 0 },
-      batchWaitMs: 0,
-      inferenceMs: out.inferenceMs,
-      batchSize: job.input.texts.length,
+      result: { embeddings: parts.map((p) => p.output.embedding) },
+      usage: { prompt_tokens: parts.reduce((n, p) => n + p.output.tokens, 0), completion_tokens: 0 },
+      batchWaitMs: Math.max(0, ...parts.map((p) => p.batchWaitMs)),
+      inferenceMs: Math.max(0, ...parts.map((p) => p.output.inferenceMs)),
+      batchSize: Math.max(0, ...parts.map((p) => p.batchSize)),
     };
   }
 
   async close(): Promise<void> {
     await this.starting?.catch(() => undefined);
     const pool = this.pool;
+    const batcher = this.embedBatcher;
     this.pool = null;
+    this.embedBatcher = null;
+    await batcher?.shutdown();
     await pool?.close();
   }
 }

@@ -10,11 +10,11 @@ export interface ForwardInput {
   batch: number;
   seq: number;
   /** `[batch, seq]` row-major. */
-  inputIds: readonly number[];
+  inputIds: readonly number[] | BigInt64Array;
   /** `[batch, past + seq]` row-major (1 = real token, 0 = padding). */
-  attentionMask: readonly number[];
+  attentionMask: readonly number[] | BigInt64Array;
   /** `[batch, seq]` row-major. */
-  positionIds: readonly number[];
+  positionIds: readonly number[] | BigInt64Array;
   /** Null for the first call (an empty cache). */
   past: KvCache | null;
 }
@@ -57,9 +57,9 @@ export class CausalLm {
   async forward(inp: ForwardInput): Promise<ForwardOutput> {
     const past = inp.past ?? this.emptyCache(inp.batch);
     const pastLen = past[0]?.key.dims[2] ?? 0;
-    const i64 = (v: readonly number[], dims: number[]): RuntimeTensor => ({
+    const i64 = (v: readonly number[] | BigInt64Array, dims: number[]): RuntimeTensor => ({
       type: 'int64',
-      data: BigInt64Array.from(v, (x) => BigInt(x)),
+      data: v instanceof BigInt64Array ? v : BigInt64Array.from(v, (x) => BigInt(x)),
       dims,
     });
     const feeds: Record<string, RuntimeTensor> = {

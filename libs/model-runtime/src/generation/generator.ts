@@ -1,10 +1,6 @@
-import { randomInt } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import { Prng } from '../forge/prng';
-import { TokenTextStream } from '../tokenizer/bpe-tokenizer';
 import type { CausalLm, KvCache } from './causal-lm';
-import { sampleToken } from './sampler';
+import { SequenceState } from './sequence-state';
 
 /** Generation parameters of one sequence (the job's `params`, snake_case as on the wire). */
 export interface GenerationParams {
@@ -61,20 +57,6 @@ export interface GenerationDefaults {
   padId: number;
 }
 
-interface SeqState {
-  prompt: number[];
-  tokens: number[];
-  text: string;
-  stream: TokenTextStream;
-  rng: Prng;
-  settings: { temperature: number; topK: number; topP: number };
-  maxTokens: number;
-  stop: string[];
-  done: FinishReason | null;
-  nextPos: number;
-  firstTokenMs: number | null;
-}
-
 /**
  * Generates for several sequences at once: left-padded prefill (attention_mask marks the
  * padding, position_ids count real tokens only), then one decode step per token with the KV
@@ -90,37 +72,8 @@ export async function generate(
   let inferenceMs = 0;
   const tok = lm.model.tokenizer;
   const maxPos = lm.config.max_position_embeddings;
-  const eos = new Set(defaults.eosIds);
-  const seqs: SeqState[] = requests.map((r, i) => {
-    const prompt = typeof r.prompt === 'string' ? tok.encode(r.prompt) : [...r.prompt];
-    if (prompt.length === 0)
-      throw new HotpathError(ErrorCode.InvalidInput, `prompt ${i} encodes to no tokens`, 'input.prompt');
-    if (prompt.length >= maxPos) {
-      throw new HotpathError(
-        ErrorCode.InvalidInput,
-        `prompt ${i} has ${prompt.length} tokens; the model's context is ${maxPos}`,
-        'input.prompt',
-      );
-    }
-    const p = r.params ?? {};
-    return {
-      prompt,
-      tokens: [],
-      text: '',
-      stream: new TokenTextStream(tok, prompt[prompt.length - 1]),
-      rng: new Prng(p.seed ?? randomInt(0, 2 ** 32 - 1)),
-      settings: {
-        temperature: p.temperature ?? defaults.temperature,
-        topK: p.top_k ?? 0,
-        topP: p.top_p ?? 1,
-      },
-      maxTokens: p.max_tokens ?? defaults.maxTokens,
-      stop: p.stop ?? [],
-      done: null,
-      nextPos: prompt.length,
-      firstTokenMs: null,
-    };
-  });
+  const seqs = requests.map((r, i) => SequenceState.create(tok, r, defaults, maxPos, `prompt ${i}`));
+  const firstTokenMs: (number | null)[] = seqs.map(() => null);
   const B = seqs.length;
   const V = lm.vocabSize;
   const maxLen = Math.max(...seqs.map((s) => s.prompt.length));
@@ -149,44 +102,32 @@ export async function generate(
   inferenceMs += performance.now() - t;
   let past: KvCache = out.present;
   let rowOffset = (b: number): number => (b * maxLen + maxLen - 1) * V;
+  let step = 0;
 
   for (;;) {
     for (let b = 0; b < B; b++) {
-      const s = seqs[b] as SeqState;
-      if (s.done) continue;
-      const id = sampleToken(out.logits.subarray(rowOffset(b), rowOffset(b) + V), s.settings, s.rng);
-      if (eos.has(id)) {
-        s.done = 'stop';
-        continue;
-      }
-      s.tokens.push(id);
-      s.firstTokenMs ??= performance.now() - t0;
-      const piece = s.stream.push(id);
-      const before = s.text.length;
-      s.text += piece;
-      const hit = firstStop(s.text, s.stop, Math.max(0, before - maxStopLen(s.stop)));
-      if (hit >= 0) {
-        s.text = s.text.slice(0, hit);
-        s.done = 'stop';
-      }
-      hooks.onToken?.(b, { index: s.tokens.length - 1, token_id: id, text: piece });
-      if (!s.done && (s.tokens.length >= s.maxTokens || s.nextPos + 1 >= maxPos)) s.done = 'length';
+      const s = seqs[b] as SequenceState;
+      if (s.finish) continue;
+      const { token } = s.accept(out.logits.subarray(rowOffset(b), rowOffset(b) + V));
+      if (!token) continue;
+      firstTokenMs[b] ??= performance.now() - t0;
+      hooks.onToken?.(b, token);
     }
-    if (seqs.every((s) => s.done)) break;
+    if (seqs.every((s) => s.finish)) break;
     // Let abort messages and timers run between tokens (a replica thread's loop included).
     await yieldToLoop();
     if (hooks.signal?.aborted) {
-      for (const s of seqs) s.done ??= 'cancelled';
+      for (const s of seqs) s.finish ??= 'cancelled';
       break;
     }
     const stepIds: number[] = [];
     const stepPos: number[] = [];
     seqs.forEach((s, b) => {
-      stepIds.push(s.done ? defaults.padId : (s.tokens[s.tokens.length - 1] as number));
-      stepPos.push(s.nextPos);
-      (maskRows[b] as number[]).push(s.done ? 0 : 1);
-      s.nextPos++;
+      stepIds.push(s.finish ? defaults.padId : s.lastToken);
+      stepPos.push(s.prompt.length + step);
+      (maskRows[b] as number[]).push(s.finish ? 0 : 1);
     });
+    step++;
     t = performance.now();
     out = await lm.forward({
       batch: B,
@@ -202,27 +143,12 @@ export async function generate(
   }
   // An incomplete UTF-8 tail (a cut multi-byte character) is left out, so the text always equals
   // the concatenation of the streamed pieces.
-  return seqs.map((s) => {
-    return {
-      promptTokens: s.prompt,
-      tokens: s.tokens,
-      text: s.text,
-      finishReason: s.done as FinishReason,
-      firstTokenMs: s.firstTokenMs,
-      inferenceMs,
-    };
-  });
-}
-
-function maxStopLen(stop: readonly string[]): number {
-  return stop.reduce((m, s) => Math.max(m, s.length), 0);
-}
-
-function firstStop(text: string, stop: readonly string[], from: number): number {
-  let best = -1;
-  for (const s of stop) {
-    const i = text.indexOf(s, from);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
+  return seqs.map((s, b) => ({
+    promptTokens: s.prompt,
+    tokens: s.tokens,
+    text: s.text,
+    finishReason: s.finish as FinishReason,
+    firstTokenMs: firstTokenMs[b] ?? null,
+    inferenceMs,
+  }));
 }

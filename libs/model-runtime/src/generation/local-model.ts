@@ -3,7 +3,13 @@ import { loadModelFolder, type LoadedModel } from '../model/model-loader';
 import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
 import { CausalLm } from './causal-lm';
 import { embedTexts } from './embedder';
-import { generate, type GenerateHooks, type GenerationOutput, type GenerationRequest } from './generator';
+import {
+  generate,
+  type GenerateHooks,
+  type GenerationDefaults,
+  type GenerationOutput,
+  type GenerationRequest,
+} from './generator';
 
 /** Options of {@link LocalModel.load}. */
 export interface LocalModelOptions {
@@ -55,23 +61,23 @@ export class LocalModel {
     return this.lm;
   }
 
+  /** Defaults a request without params gets (generation_config.json and the serving default). */
+  get generationDefaults(): GenerationDefaults {
+    const gc = this.info.generationConfig;
+    return {
+      maxTokens: this.defaultMaxTokens,
+      temperature: gc.do_sample ? (gc.temperature ?? 1) : 0,
+      eosIds: this.info.eosIds,
+      padId: gc.pad_token_id ?? 0,
+    };
+  }
+
   /** Generates for all requests as one batch. */
   async generate(
     requests: readonly GenerationRequest[],
     hooks: GenerateHooks = {},
   ): Promise<GenerationOutput[]> {
-    const gc = this.info.generationConfig;
-    return await generate(
-      this.causalLm,
-      requests,
-      {
-        maxTokens: this.defaultMaxTokens,
-        temperature: gc.do_sample ? (gc.temperature ?? 1) : 0,
-        eosIds: this.info.eosIds,
-        padId: gc.pad_token_id ?? 0,
-      },
-      hooks,
-    );
+    return await generate(this.causalLm, requests, this.generationDefaults, hooks);
   }
 
   /** L2-normalised mean-pooled embeddings, one per text. */

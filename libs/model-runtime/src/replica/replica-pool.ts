@@ -1,9 +1,16 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import type { GenerateHooks, GenerationOutput, GenerationRequest } from '../generation/generator';
+import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
-import type { FromReplica, ReplicaInit, ReplicaModelInfo, ToReplica } from './replica-protocol';
+import type {
+  FromReplica,
+  ReplicaInit,
+  ReplicaModelInfo,
+  ScheduledGenerationOutput,
+  ToReplica,
+} from './replica-protocol';
 
 /** Options of {@link ReplicaPool.start}. */
 export interface ReplicaPoolOptions {
@@ -17,6 +24,20 @@ export interface ReplicaPoolOptions {
   log?: (msg: string) => void;
   /** Warm each replica up at load (default true). */
   warmup?: boolean;
+  /**
+   * Continuous batching of generations inside each replica (defaults:
+   * {@link DEFAULT_SCHEDULER_POLICY}); `maxBatchSize: 1` runs one sequence at a time per replica.
+   */
+  scheduler?: Partial<SchedulerPolicy>;
+}
+
+/** Hooks of one {@link ReplicaPool.submitGeneration} call. */
+export interface SubmitGenerationOptions {
+  /** Aborting cancels the sequence within one token; it resolves with `finishReason: 'cancelled'`. */
+  signal?: AbortSignal;
+  onToken?: (token: GeneratedToken) => void;
+  /** Epoch ms; past it the sequence leaves its replica with `deadline_exceeded`. */
+  deadlineAt?: number | null;
 }
 
 /** Embeddings and the time the replica spent computing them. */
@@ -24,17 +45,20 @@ export interface EmbedOutput {
   embeddings: number[][];
   /** Tokens over all texts (as encoded, BOS included). */
   promptTokens: number;
+  /** Tokens per text, in order. */
+  tokenCounts: number[];
   inferenceMs: number;
 }
 
 interface Pending {
-  onToken?: GenerateHooks['onToken'];
+  onToken?: (token: GeneratedToken) => void;
   resolve: (msg: FromReplica) => void;
   reject: (err: Error) => void;
   cleanup: () => void;
 }
 
 class Replica {
+  /** Sequences and embed calls sent and not yet answered (active + queued in the replica). */
   inFlight = 0;
   alive = true;
   readonly pending = new Map<number, Pending>();
@@ -47,8 +71,10 @@ class Replica {
 
 /**
  * N model replicas, each a `worker_thread` owning its own ONNX Runtime session. Requests go to the
- * least-loaded live replica; tokens stream back as messages, so the caller's event loop stays free
- * while replicas compute. A replica that dies fails its in-flight requests with `inference_failed`.
+ * least-loaded live replica; generations are continuously batched inside it (an
+ * `IterationScheduler` per replica); tokens stream back as messages, so the caller's event loop
+ * stays free while replicas compute. A replica that dies fails its in-flight requests with
+ * `inference_failed`.
  */
 export class ReplicaPool {
   private nextId = 1;
@@ -69,6 +95,7 @@ export class ReplicaPool {
       execution: opts.execution ?? DEFAULT_EXECUTION,
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,
+      scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
     };
     const log = opts.log ?? ((): void => undefined);
     const workers = Array.from(
@@ -123,7 +150,7 @@ export class ReplicaPool {
       const p = r.pending.get(msg.id);
       if (!p) return;
       if (msg.type === 'token') {
-        p.onToken?.(msg.seq, msg.token);
+        p.onToken?.(msg.token);
         return;
       }
       r.pending.delete(msg.id);
@@ -152,7 +179,7 @@ export class ReplicaPool {
     r.worker.on('exit', (code) => die(`exit code ${code}`));
   }
 
-  /** Requests in flight per replica (dead replicas report -1). */
+  /** Sequences and embed calls in flight (active + queued) per replica; dead replicas report -1. */
   load(): number[] {
     return this.replicas.map((r) => (r.alive ? r.inFlight : -1));
   }
@@ -169,7 +196,10 @@ export class ReplicaPool {
     return best;
   }
 
-  private dispatch(msg: ToReplica & { id: number }, hooks: GenerateHooks = {}): Promise<FromReplica> {
+  private dispatch(
+    msg: ToReplica & { id: number },
+    hooks: Pick<SubmitGenerationOptions, 'signal' | 'onToken'> = {},
+  ): Promise<FromReplica> {
     return new Promise((resolve, reject) => {
       let r: Replica;
       try {
@@ -193,21 +223,53 @@ export class ReplicaPool {
     });
   }
 
-  /** Generates all requests as one batch on one replica. */
+  /**
+   * Submits one sequence to the least-loaded replica (fewest active + queued sequences), where it
+   * joins the running batch at the next token boundary. Tokens stream through `onToken`; an abort
+   * cancels just this sequence. Resolves with its output and how it was served.
+   */
+  async submitGeneration(
+    request: GenerationRequest,
+    opts: SubmitGenerationOptions = {},
+  ): Promise<ScheduledGenerationOutput> {
+    const res = await this.dispatch(
+      { type: 'submit', id: this.nextId++, request, deadlineAt: opts.deadlineAt ?? null },
+      opts,
+    );
+    if (res.type !== 'finished')
+      throw new HotpathError(ErrorCode.Internal, `replica answered a generation with ${res.type}`);
+    return res.output;
+  }
+
+  /**
+   * Generates several requests, each submitted as its own sequence (they batch inside replicas);
+   * outputs in request order, tokens reported with their request's index.
+   */
   async generate(
     requests: readonly GenerationRequest[],
     hooks: GenerateHooks = {},
-  ): Promise<GenerationOutput[]> {
-    const res = await this.dispatch({ type: 'generate', id: this.nextId++, requests: [...requests] }, hooks);
-    return res.type === 'generated' ? res.outputs : [];
+  ): Promise<ScheduledGenerationOutput[]> {
+    return await Promise.all(
+      requests.map((request, i) =>
+        this.submitGeneration(request, {
+          signal: hooks.signal,
+          onToken: hooks.onToken ? (t) => hooks.onToken?.(i, t) : undefined,
+        }),
+      ),
+    );
   }
 
-  /** Embeds all texts as one batch on one replica. */
+  /** Embeds all texts as one batch on the least-loaded replica. */
   async embed(texts: readonly string[]): Promise<EmbedOutput> {
     const res = await this.dispatch({ type: 'embed', id: this.nextId++, texts: [...texts] });
-    return res.type === 'embedded'
-      ? { embeddings: res.embeddings, promptTokens: res.promptTokens, inferenceMs: res.inferenceMs }
-      : { embeddings: [], promptTokens: 0, inferenceMs: 0 };
+    if (res.type !== 'embedded')
+      throw new HotpathError(ErrorCode.Internal, `replica answered an embed with ${res.type}`);
+    return {
+      embeddings: res.embeddings,
+      promptTokens: res.tokenCounts.reduce((a, b) => a + b, 0),
+      tokenCounts: res.tokenCounts,
+      inferenceMs: res.inferenceMs,
+    };
   }
 
   /** Stops every replica; in-flight requests fail with `worker_shutdown`. Idempotent. */

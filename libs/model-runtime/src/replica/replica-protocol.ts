@@ -1,3 +1,4 @@
+import type { SchedulerPolicy } from '../batching/iteration-scheduler';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
 import type { ModelConfigJson } from '../model/model-config';
 import type { ExecutionSettings } from '../session/ort-session';
@@ -8,6 +9,8 @@ export interface ReplicaInit {
   execution: ExecutionSettings;
   defaultMaxTokens?: number;
   warmup: boolean;
+  /** Continuous-batching policy of the replica's generation scheduler. */
+  scheduler: SchedulerPolicy;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -20,9 +23,17 @@ export interface ReplicaModelInfo {
   providers: string[];
 }
 
+/** One sequence's result from a continuously batched replica, with how it was served. */
+export interface ScheduledGenerationOutput extends GenerationOutput {
+  /** ms from submission to the start of its prefill (time queued in the replica). */
+  batchWaitMs: number;
+  /** Mean running-batch size over its decode steps (its prefill group size when it had none). */
+  meanBatchSize: number;
+}
+
 /** Main thread → replica. */
 export type ToReplica =
-  | { type: 'generate'; id: number; requests: GenerationRequest[] }
+  | { type: 'submit'; id: number; request: GenerationRequest; deadlineAt: number | null }
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
@@ -31,7 +42,7 @@ export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'log'; message: string }
-  | { type: 'token'; id: number; seq: number; token: GeneratedToken }
-  | { type: 'generated'; id: number; outputs: GenerationOutput[] }
-  | { type: 'embedded'; id: number; embeddings: number[][]; promptTokens: number; inferenceMs: number }
+  | { type: 'token'; id: number; token: GeneratedToken }
+  | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
+  | { type: 'embedded'; id: number; embeddings: number[][]; tokenCounts: number[]; inferenceMs: number }
   | { type: 'error'; id: number; code: string; message: string };

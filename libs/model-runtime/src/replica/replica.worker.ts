@@ -1,12 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { IterationScheduler } from '../batching/iteration-scheduler';
+import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import { LocalModel } from '../generation/local-model';
+import { SequenceState } from '../generation/sequence-state';
 import type { FromReplica, ReplicaInit, ToReplica } from './replica-protocol';
 
 // One replica: owns one session in this thread, so `session.run` never blocks the main loop.
 const init = workerData as ReplicaInit;
 const port = parentPort;
 const send = (msg: FromReplica): void => port?.postMessage(msg);
-const aborts = new Map<number, AbortController>();
 
 function errorFields(err: unknown): { code: string; message: string } {
   const e = err as Error & { code?: unknown };
@@ -30,6 +32,10 @@ async function main(): Promise<void> {
     return;
   }
   const info = model.info;
+  const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
+  const scheduler = defaults
+    ? new IterationScheduler(new OnnxBatchEngine(model.causalLm, defaults.padId), init.scheduler)
+    : null;
   send({
     type: 'ready',
     info: {
@@ -42,38 +48,63 @@ async function main(): Promise<void> {
     },
   });
   port?.on('message', (msg: ToReplica) => {
-    if (msg.type === 'abort') {
-      aborts.get(msg.id)?.abort();
+    if (msg.type === 'abort') return scheduler?.cancel(msg.id);
+    if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
+    if (!scheduler || !defaults) {
+      send({ type: 'error', id: msg.id, code: 'invalid_input', message: `${info.dir} cannot generate` });
       return;
     }
-    if (msg.type === 'generate') {
-      const ac = new AbortController();
-      aborts.set(msg.id, ac);
-      model
-        .generate(msg.requests, {
-          signal: ac.signal,
-          onToken: (seq, token) => send({ type: 'token', id: msg.id, seq, token }),
-        })
-        .then(
-          (outputs) => send({ type: 'generated', id: msg.id, outputs }),
-          (err: unknown) => send({ type: 'error', id: msg.id, ...errorFields(err) }),
-        )
-        .finally(() => aborts.delete(msg.id));
+    let seq: SequenceState;
+    try {
+      seq = SequenceState.create(
+        info.tokenizer,
+        msg.request,
+        defaults,
+        model.causalLm.config.max_position_embeddings,
+      );
+    } catch (err) {
+      send({ type: 'error', id: msg.id, ...errorFields(err) });
       return;
     }
-    const t0 = performance.now();
-    model.embed(msg.texts).then(
-      (embeddings) =>
-        send({
-          type: 'embedded',
-          id: msg.id,
-          embeddings,
-          promptTokens: msg.texts.reduce((n, t) => n + info.tokenizer.encode(t).length, 0),
-          inferenceMs: performance.now() - t0,
-        }),
-      (err: unknown) => send({ type: 'error', id: msg.id, ...errorFields(err) }),
-    );
+    scheduler
+      .submit(msg.id, seq, {
+        deadlineAt: msg.deadlineAt,
+        onToken: (token) => send({ type: 'token', id: msg.id, token }),
+      })
+      .then(
+        (o) =>
+          send({
+            type: 'finished',
+            id: msg.id,
+            output: {
+              promptTokens: seq.prompt,
+              tokens: seq.tokens,
+              text: seq.text,
+              finishReason: o.finishReason,
+              firstTokenMs: o.firstTokenMs,
+              inferenceMs: o.inferenceMs,
+              batchWaitMs: o.batchWaitMs,
+              meanBatchSize: o.meanBatchSize,
+            },
+          }),
+        (err: unknown) => send({ type: 'error', id: msg.id, ...errorFields(err) }),
+      );
   });
+}
+
+function embed(model: LocalModel, id: number, texts: string[]): void {
+  const t0 = performance.now();
+  model.embed(texts).then(
+    (embeddings) =>
+      send({
+        type: 'embedded',
+        id,
+        embeddings,
+        tokenCounts: texts.map((t) => model.info.tokenizer.encode(t).length),
+        inferenceMs: performance.now() - t0,
+      }),
+    (err: unknown) => send({ type: 'error', id, ...errorFields(err) }),
+  );
 }
 
 void main();

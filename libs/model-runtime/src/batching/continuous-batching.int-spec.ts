@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { forgeModel } from '../forge/forge';
+import type { GenerationRequest } from '../generation/generator';
+import { LocalModel } from '../generation/local-model';
+import { SequenceState, type TokenStep } from '../generation/sequence-state';
+import { importLlama2c } from '../llama2c/import-llama2c';
+import { ReplicaPool } from '../replica/replica-pool';
+import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
+import { stories260kDir } from '../testing/stories-dir';
+import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
+import { OnnxBatchEngine } from './onnx-batch-engine';
+
+const EXEC = {
+  providers: ['cpu'],
+  intra_op_threads: 1,
+  inter_op_threads: 1,
+  graph_optimization: 'all',
+} as const;
+const greedy = (prompt: string, max: number): GenerationRequest => ({
+  prompt,
+  params: { max_tokens: max, temperature: 0 },
+});
+
+/** Wraps an engine to record the size of every decode batch. */
+class RecordingEngine<S> implements SequenceEngine<S> {
+  readonly decodeSizes: number[] = [];
+  readonly prefillSizes: number[] = [];
+  constructor(private readonly inner: SequenceEngine<S>) {}
+  promptLength(seq: S): number {
+    return this.inner.promptLength(seq);
+  }
+  prefill(seqs: readonly S[]): Promise<TokenStep[]> {
+    this.prefillSizes.push(seqs.length);
+    return this.inner.prefill(seqs);
+  }
+  decode(seqs: readonly S[]): Promise<TokenStep[]> {
+    this.decodeSizes.push(seqs.length);
+    return this.inner.decode(seqs);
+  }
+  release(seq: S): void {
+    this.inner.release(seq);
+  }
+}
+
+/**
+ * Submits `requests` to `submit`, request 0 first and each later one when request 0 has produced
+ * `joinAt[i]` tokens, so sequences join a running batch at different token boundaries.
+ */
+async function staggered(
+  requests: readonly GenerationRequest[],
+  joinAt: readonly number[],
+  submit: (r: GenerationRequest, onToken?: (index: number) => void) => Promise<{ tokens: number[] }>,
+): Promise<number[][]> {
+  const runs: Promise<{ tokens: number[] }>[] = [];
+  const first = submit(requests[0] as GenerationRequest, (index) => {
+    requests.forEach((r, i) => {
+      if (i > 0 && joinAt[i] === index + 1) runs[i] = submit(r);
+    });
+  });
+  runs[0] = first;
+  requests.forEach((r, i) => {
+    if (i > 0 && joinAt[i] === 0) runs[i] = submit(r);
+  });
+  await first;
+  // Request 0 may have ended (EOS) before some join points: submit those now.
+  requests.forEach((r, i) => (runs[i] ??= submit(r)));
+  return (await Promise.all(runs)).map((o) => o.tokens);
+}
+
+function suite(name: string, prepare: (tmp: string) => string | undefined, prompts: readonly string[]): void {
+  describe(`continuous batching (${name})`, () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'hp-cb-'));
+    let dir: string | undefined;
+    let local: LocalModel;
+    let solo: number[][] = [];
+    const maxTokens = [24, 9, 17, 5, 20];
+    const requests = prompts.map((p, i) => greedy(p, maxTokens[i % maxTokens.length] as number));
+
+    before(async () => {
+      dir = prepare(tmp);
+      if (!dir) return;
+      local = await LocalModel.load(dir, { execution: EXEC });
+      solo = [];
+      for (const r of requests) solo.push(((await local.generate([r]))[0] as { tokens: number[] }).tokens);
+    });
+    after(async () => {
+      await local?.close();
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    const scheduler = (
+      maxBatchSize: number,
+    ): { s: IterationScheduler<SequenceState>; engine: RecordingEngine<SequenceState> } => {
+      const engine = new RecordingEngine(new OnnxBatchEngine(local.causalLm, local.generationDefaults.padId));
+      const s = new IterationScheduler(engine, {
+        maxBatchSize,
+        maxPrefillTokens: 16,
+        decodeStepsPerPrefill: 1,
+      });
+      return { s, engine };
+    };
+    const seqOf = (r: GenerationRequest): SequenceState =>
+      SequenceState.create(
+        local.info.tokenizer,
+        r,
+        local.generationDefaults,
+        local.causalLm.config.max_position_embeddings,
+      );
+
+    it('sequences joining and leaving a running batch get exactly their solo greedy tokens', async (t) => {
+      if (!dir) return t.skip('model not available');
+      const { s, engine } = scheduler(8);
+      let key = 0;
+      const got = await staggered(requests, [0, 0, 3, 4, 7], async (r, onToken) => {
+        const seq = seqOf(r);
+        await s.submit(key++, seq, { onToken: (tok) => onToken?.(tok.index) });
+        return seq;
+      });
+      got.forEach((tokens, i) => assert.deepEqual(tokens, solo[i], `request ${i}`));
+      assert.ok(Math.max(...engine.decodeSizes) >= 3, `decode sizes ${engine.decodeSizes.join(',')}`);
+      assert.ok(engine.prefillSizes.length >= 3, 'newcomers were prefilled at several boundaries');
+    });
+
+    it('a cancelled sequence stops within one token while the others continue', async (t) => {
+      if (!dir) return t.skip('model not available');
+      const { s } = scheduler(8);
+      const victim = seqOf(greedy(prompts[0] as string, 200));
+      const other = seqOf(requests[2] as GenerationRequest);
+      const [v, o] = await Promise.all([
+        s.submit(1, victim, { onToken: (tok) => tok.index === 4 && s.cancel(1) }),
+        s.submit(2, other),
+      ]);
+      assert.equal(v.finishReason, 'cancelled');
+      assert.equal(victim.tokens.length, 5);
+      assert.equal(o.finishReason, 'length');
+      assert.deepEqual(other.tokens, solo[2]);
+    });
+
+    it('respects maxBatchSize, and maxBatchSize 1 serves one sequence at a time', async (t) => {
+      if (!dir) return t.skip('model not available');
+      for (const cap of [2, 1]) {
+        const { s, engine } = scheduler(cap);
+        const seqs = requests.map(seqOf);
+        await Promise.all(seqs.map((q, i) => s.submit(i, q)));
+        seqs.forEach((q, i) => assert.deepEqual(q.tokens, solo[i], `cap ${cap}, request ${i}`));
+        assert.equal(Math.max(...engine.decodeSizes), cap);
+        assert.ok(Math.max(...engine.prefillSizes) <= cap);
+      }
+    });
+
+    it('through ReplicaPool: same tokens, per-request cancellation, batch stats', async (t) => {
+      if (!dir) return t.skip('model not available');
+      const pool = await ReplicaPool.start({
+        dir,
+        replicas: 1,
+        execution: EXEC,
+        warmup: false,
+        scheduler: { maxBatchSize: 8 },
+      });
+      try {
+        const ac = new AbortController();
+        const victim = pool.submitGeneration(greedy(prompts[1] as string, 300), {
+          signal: ac.signal,
+          onToken: (tok) => tok.index === 3 && ac.abort(),
+        });
+        const outs = await Promise.all(requests.map((r) => pool.submitGeneration(r)));
+        outs.forEach((o, i) => assert.deepEqual(o.tokens, solo[i], `request ${i}`));
+        const v = await victim;
+        assert.equal(v.finishReason, 'cancelled');
+        // The abort crosses a thread boundary; the replica drops the sequence at its next boundary.
+        assert.ok(v.tokens.length >= 4 && v.tokens.length < 30, `${v.tokens.length} tokens`);
+        assert.ok(outs.some((o) => o.meanBatchSize > 1));
+        for (const o of outs) assert.ok(o.batchWaitMs >= 0 && o.inferenceMs > 0);
+        assert.deepEqual(pool.load(), [0]);
+      } finally {
+        await pool.close();
+      }
+      const naive = await ReplicaPool.start({
+        dir,
+        replicas: 1,
+        execution: EXEC,
+        warmup: false,
+        scheduler: { maxBatchSize: 1 },
+      });
+      try {
+        const outs: ScheduledGenerationOutput[] = await naive.generate(requests.slice(0, 3));
+        outs.forEach((o, i) => {
+          assert.deepEqual(o.tokens, solo[i]);
+          assert.equal(o.meanBatchSize, 1);
+        });
+        // Sequential: the third waited for the first two to finish.
+        assert.ok((outs[2]?.batchWaitMs ?? 0) >= (outs[0]?.inferenceMs ?? 0));
+      } finally {
+        await naive.close();
+      }
+    });
+  });
+}
+
+suite(
+  'forged tiny',
+  (tmp) => {
+    const dir = join(tmp, 'tiny');
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
+    return dir;
+  },
+  [
+    'hello there',
+    'a much longer prompt with quite a few more words in it',
+    'x',
+    'the quick brown fox',
+    'ok go',
+  ],
+);
+
+const storiesSrc = stories260kDir();
+suite(
+  'stories260K',
+  (tmp) => {
+    if (!storiesSrc) return undefined;
+    const dir = join(tmp, 'model');
+    importLlama2c({
+      checkpoint: join(storiesSrc, 'stories260K.bin'),
+      tokenizer: join(storiesSrc, 'tok512.bin'),
+      out: dir,
+    });
+    return dir;
+  },
+  ['Once upon a time', 'The little dog', 'Lily and Tom went to the park. They', 'Sam', 'One day, a big bird'],
+);

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TokenStep } from '../generation/sequence-state';
+import {
+  IterationScheduler,
+  type ScheduledOutcome,
+  type SchedulerPolicy,
+  type SequenceEngine,
+} from './iteration-scheduler';
+
+/** A sequence of the fake engine: emits `length` tokens (ids 0, 1, …) then finishes. */
+interface FakeSeq {
+  name: string;
+  prompt: number;
+  length: number;
+  emitted: number;
+}
+
+/** Records every forward as `P:a,b` (prefill) or `D:a,b` (decode); can fail the next decode. */
+class FakeEngine implements SequenceEngine<FakeSeq> {
+  readonly log: string[] = [];
+  readonly released: string[] = [];
+  failNextDecode = false;
+  /** Called after each forward, before the scheduler sees the steps (e.g. to move a clock). */
+  afterForward: () => void = () => undefined;
+
+  promptLength(seq: FakeSeq): number {
+    return seq.prompt;
+  }
+
+  prefill(seqs: readonly FakeSeq[]): Promise<TokenStep[]> {
+    this.log.push(`P:${seqs.map((s) => s.name).join(',')}`);
+    return this.step(seqs);
+  }
+
+  decode(seqs: readonly FakeSeq[]): Promise<TokenStep[]> {
+    this.log.push(`D:${seqs.map((s) => s.name).join(',')}`);
+    if (this.failNextDecode) {
+      this.failNextDecode = false;
+      return Promise.reject(new Error('boom'));
+    }
+    return this.step(seqs);
+  }
+
+  release(seq: FakeSeq): void {
+    this.released.push(seq.name);
+  }
+
+  private async step(seqs: readonly FakeSeq[]): Promise<TokenStep[]> {
+    await Promise.resolve();
+    this.afterForward();
+    return seqs.map((s) => {
+      const index = s.emitted++;
+      return {
+        token: { index, token_id: index, text: `${s.name}${index}` },
+        finish: s.emitted >= s.length ? 'length' : null,
+      };
+    });
+  }
+}
+
+const seq = (name: string, length: number, prompt = 4): FakeSeq => ({ name, prompt, length, emitted: 0 });
+const policy = (p: Partial<SchedulerPolicy> = {}): SchedulerPolicy => ({
+  maxBatchSize: 8,
+  maxPrefillTokens: 64,
+  decodeStepsPerPrefill: 1,
+  ...p,
+});
+
+describe('IterationScheduler', () => {
+  it('joins newcomers at the next token boundary and lets finished sequences leave at once', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy());
+    const tokensA: number[] = [];
+    let b: Promise<ScheduledOutcome> | undefined;
+    const a = s.submit(1, seq('a', 4), {
+      onToken: (t) => {
+        tokensA.push(t.index);
+        if (t.index === 1) b = s.submit(2, seq('b', 2));
+      },
+    });
+    const outA = await a;
+    const outB = await b;
+    assert.deepEqual(engine.log, ['P:a', 'D:a', 'P:b', 'D:a,b', 'D:a']);
+    assert.deepEqual(tokensA, [0, 1, 2, 3]);
+    assert.equal(outA.finishReason, 'length');
+    assert.equal(outB?.finishReason, 'length');
+    assert.equal(outB?.meanBatchSize, 2);
+    assert.equal(outA.meanBatchSize, (1 + 2 + 1) / 3);
+    assert.deepEqual(engine.released, ['b', 'a']);
+    assert.equal(s.running + s.waiting, 0);
+  });
+
+  it('prefills within the token budget, one prefill between two decode steps', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 10 }));
+    await Promise.all([
+      s.submit(1, seq('a', 3, 6)),
+      s.submit(2, seq('b', 3, 3)),
+      s.submit(3, seq('c', 3, 6)),
+      s.submit(4, seq('d', 3, 20)),
+    ]);
+    // a+b fit in 10 tokens; c waits; d is over budget and is prefilled alone.
+    assert.deepEqual(engine.log.slice(0, 6), ['P:a,b', 'D:a,b', 'P:c', 'D:a,b,c', 'P:d', 'D:c,d']);
+  });
+
+  it('gives the running batch decodeStepsPerPrefill steps before the next prefill', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4, decodeStepsPerPrefill: 2 }));
+    await Promise.all([s.submit(1, seq('a', 5)), s.submit(2, seq('b', 5)), s.submit(3, seq('c', 5))]);
+    assert.deepEqual(engine.log.slice(0, 7), ['P:a', 'D:a', 'D:a', 'P:b', 'D:a,b', 'D:a,b', 'P:c']);
+  });
+
+  it('never runs more than maxBatchSize sequences; maxBatchSize 1 runs them one after another', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy({ maxBatchSize: 2 }));
+    await Promise.all([1, 2, 3, 4, 5].map((k) => s.submit(k, seq(`s${k}`, 3))));
+    for (const line of engine.log) assert.ok(line.slice(2).split(',').length <= 2, line);
+
+    const naive = new FakeEngine();
+    const one = new IterationScheduler(naive, policy({ maxBatchSize: 1 }));
+    const outs = await Promise.all([one.submit(1, seq('a', 2)), one.submit(2, seq('b', 2))]);
+    assert.deepEqual(naive.log, ['P:a', 'D:a', 'P:b', 'D:b']);
+    assert.ok((outs[1]?.batchWaitMs ?? 0) >= 0);
+  });
+
+  it('cancels one running sequence within one token while the others continue', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy());
+    const seen: number[] = [];
+    const a = s.submit(1, seq('a', 10), {
+      onToken: (t) => {
+        seen.push(t.index);
+        if (t.index === 2) s.cancel(1);
+      },
+    });
+    const b = s.submit(2, seq('b', 6));
+    const [outA, outB] = await Promise.all([a, b]);
+    assert.equal(outA.finishReason, 'cancelled');
+    assert.deepEqual(seen, [0, 1, 2]);
+    assert.equal(outB.finishReason, 'length');
+    assert.ok(
+      engine.log.slice(3).every((l) => !l.includes('a')),
+      engine.log.join(' '),
+    );
+  });
+
+  it('cancels a waiting sequence without running it', async () => {
+    const engine = new FakeEngine();
+    const s = new IterationScheduler(engine, policy({ maxBatchSize: 1 }));
+    const a = s.submit(1, seq('a', 3));
+    const b = s.submit(2, seq('b', 3));
+    s.cancel(2);
+    assert.equal((await b).finishReason, 'cancelled');
+    await a;
+    assert.ok(engine.log.every((l) => !l.includes('b')));
+    assert.deepEqual(engine.released, ['a']);
+  });
+
+  it('expires waiting and running sequences at their deadline', async () => {
+    let now = 1_000;
+    const engine = new FakeEngine();
+    engine.afterForward = () => (now += 10);
+    const s = new IterationScheduler(engine, policy({ maxBatchSize: 1 }), () => now);
+    const running = s.submit(1, seq('a', 100), { deadlineAt: 1_035 });
+    const waiting = s.submit(2, seq('b', 2), { deadlineAt: 1_020 });
+    const free = s.submit(3, seq('c', 2));
+    await assert.rejects(waiting, { code: 'deadline_exceeded' });
+    await assert.rejects(running, { code: 'deadline_exceeded' });
+    assert.equal((await free).finishReason, 'length');
+    assert.deepEqual(engine.log, ['P:a', 'D:a', 'D:a', 'D:a', 'P:c', 'D:c']);
+  });
+
+  it('fails the batch whose forward failed and keeps serving', async () => {
+    const engine = new FakeEngine();
+    engine.failNextDecode = true;
+    const s = new IterationScheduler(engine, policy());
+    await assert.rejects(s.submit(1, seq('a', 3)), /boom/);
+    assert.equal((await s.submit(2, seq('b', 2))).finishReason, 'length');
+    s.close();
+    await assert.rejects(s.submit(3, seq('c', 1)), { code: 'worker_shutdown' });
+  });
+});
