@@ -45,6 +45,23 @@ export interface JobStoreOptions {
 
 type Fields = Record<string, string>;
 
+/** What a new record is made of before any worker touches it. */
+type NewRecord = Pick<JobRecord, 'id' | 'tenant' | 'model' | 'task' | 'priority' | 'shard' | 'createdAt'>;
+
+/** The fields every record starts with, whatever its first status. */
+function identityFields(r: NewRecord): Fields {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    model: r.model,
+    task: r.task,
+    priority: r.priority,
+    shard: String(r.shard),
+    created_at: String(r.createdAt),
+    attempts: '0',
+  };
+}
+
 /**
  * Job records in Redis, independent of BullMQ's own job retention: BullMQ removes completed jobs at
  * once, and results stay readable here for `resultTtlS`. Every status change is a conditional,
@@ -62,22 +79,11 @@ export class JobStore {
   }
 
   /** Creates a queued record. Fails if one with the same id exists (ids are random UUIDs). */
-  async create(
-    r: Pick<JobRecord, 'id' | 'tenant' | 'model' | 'task' | 'priority' | 'shard' | 'createdAt'> & {
-      cacheKey?: string;
-    },
-  ): Promise<void> {
+  async create(r: NewRecord & { cacheKey?: string }): Promise<void> {
     const key = jobRecordKey(r.id);
     const fields: Fields = {
-      id: r.id,
-      tenant: r.tenant,
-      model: r.model,
-      task: r.task,
-      priority: r.priority,
-      shard: String(r.shard),
+      ...identityFields(r),
       status: 'queued',
-      created_at: String(r.createdAt),
-      attempts: '0',
       cached: '0',
       ...(r.cacheKey ? { cache_key: r.cacheKey } : {}),
     };
@@ -86,31 +92,21 @@ export class JobStore {
 
   /** Stores a job that was answered from the cache: born completed, with the result TTL. */
   async createCompleted(
-    r: Pick<JobRecord, 'id' | 'tenant' | 'model' | 'task' | 'priority' | 'shard' | 'createdAt'>,
+    r: NewRecord,
     done: { result: JobResult; usage: Usage | null; timings: Timings; cached: boolean },
   ): Promise<void> {
     const key = jobRecordKey(r.id);
-    await this.redis
-      .multi()
-      .hset(key, {
-        id: r.id,
-        tenant: r.tenant,
-        model: r.model,
-        task: r.task,
-        priority: r.priority,
-        shard: String(r.shard),
-        status: 'completed',
-        created_at: String(r.createdAt),
-        started_at: String(r.createdAt),
-        finished_at: String(Date.now()),
-        attempts: '0',
-        cached: done.cached ? '1' : '0',
-        result: JSON.stringify(done.result),
-        usage: JSON.stringify(done.usage),
-        timings: JSON.stringify(done.timings),
-      })
-      .expire(key, this.options.resultTtlS)
-      .exec();
+    const fields: Fields = {
+      ...identityFields(r),
+      status: 'completed',
+      started_at: String(r.createdAt),
+      finished_at: String(Date.now()),
+      cached: done.cached ? '1' : '0',
+      result: JSON.stringify(done.result),
+      usage: JSON.stringify(done.usage),
+      timings: JSON.stringify(done.timings),
+    };
+    await this.redis.multi().hset(key, fields).expire(key, this.options.resultTtlS).exec();
   }
 
   async delete(id: string): Promise<void> {
