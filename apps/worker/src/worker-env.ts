@@ -4,6 +4,7 @@ import { commonEnvShape, envPort, parseEnv } from '@hotpath/config';
 import type { ClusterConfig } from '@hotpath/contracts';
 import { parseWorkerShards } from '@hotpath/queue';
 import type { WorkerOptions } from './worker.app';
+import { webhookEnvShape, webhookSettingsFromEnv } from './webhooks/webhook-settings';
 
 const workerShards = z
   .string()
@@ -24,6 +25,7 @@ export const WorkerEnvSchema = z.object({
   METRICS_PORT: envPort.default(9464),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   WORKER_ID: z.string().min(1).max(128).optional(),
+  ...webhookEnvShape,
 });
 export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
 
@@ -43,5 +45,6 @@ export function workerOptionsFromEnv(env: WorkerEnv, cluster: ClusterConfig): Wo
     workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
     resultTtlS: env.HOTPATH_RESULT_TTL_S,
     logLevel: env.LOG_LEVEL,
+    webhooks: webhookSettingsFromEnv(env),
   };
 }

@@ -22,6 +22,8 @@ import { startHealthServer, type HealthServer, type Readiness } from './http/hea
 import { CacheFiller } from './jobs/cache-filler';
 import { CancelListener } from './jobs/cancel-listener';
 import { JobRunner, type ServedModel } from './jobs/job-runner.service';
+import { startStreamingAndWebhooks } from './webhooks/streaming-and-webhooks';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './webhooks/webhook-settings';
 import { createShardProcessor } from './jobs/shard.processor';
 import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.poller';
 import { batchCapacityWarning } from './scheduling/batch-capacity';
@@ -48,6 +50,8 @@ export interface WorkerOptions {
   queueDepthIntervalMs?: number;
   /** How often work stealing re-checks the own shards' backlog; default 250 ms. */
   stealIntervalMs?: number;
+  /** Webhook delivery (`HOTPATH_WEBHOOK_*`); defaults to {@link DEFAULT_WEBHOOK_SETTINGS}. */
+  webhooks?: WebhookSettings;
 }
 
 /** A served shard queue. */
@@ -169,6 +173,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       options.backendFactory ?? createBackend,
       logger,
       cleanups,
+      metrics,
     );
     state.backendsStarted = true;
 
@@ -177,7 +182,25 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     for (const m of served.values())
       if (m.backend.digest) await digests.publish(m.config.name, m.backend.digest);
     const cacheFiller = new CacheFiller(new ResultCache(conn), new SingleFlight(conn), logger);
-    const runner = new JobRunner(served, { store, metrics, logger, cacheFiller });
+    // --- Token streams, chat templates and webhooks (issue 7) ---
+    const streaming = await startStreamingAndWebhooks({
+      connection: conn,
+      store,
+      models: [...served.values()].map((m) => m.config),
+      resultTtlS: options.resultTtlS,
+      webhooks: options.webhooks ?? DEFAULT_WEBHOOK_SETTINGS,
+      logger,
+    });
+    cleanups.push(() => streaming.close());
+    // --- end issue 7 ---
+    const runner = new JobRunner(served, {
+      store,
+      metrics,
+      logger,
+      cacheFiller,
+      events: streaming.events,
+      webhooks: streaming.webhooks,
+    });
     await new CancelListener(sub, runner, logger).start();
 
     const maxStalledCount = stalledCount(cluster, logger);
@@ -364,7 +387,11 @@ function createStealers(
       logger: ctx.logger,
     });
     for (const w of ctx.ownWorkers.get(name) ?? []) w.on('drained', () => stealer.nudge());
-    ctx.logger.info('work stealing enabled', { model: name, from_shards: others, thief_concurrency: perThief });
+    ctx.logger.info('work stealing enabled', {
+      model: name,
+      from_shards: others,
+      thief_concurrency: perThief,
+    });
     stealers.push(stealer);
   }
   return stealers;
@@ -376,12 +403,13 @@ async function startBackends(
   factory: BackendFactory,
   logger: Logger,
   cleanups: (() => Promise<unknown>)[],
+  metrics: HotpathMetrics,
 ): Promise<Map<string, ServedModel>> {
   const servedNames = new Set(queues.map((q) => q.model));
   const models: ModelConfig[] = cluster.models.filter((m) => servedNames.has(m.name));
   const served = new Map<string, ServedModel>();
   for (const config of models) {
-    const backend = factory(config, { logger: logger.child({ model: config.name }) });
+    const backend = factory(config, { logger: logger.child({ model: config.name }), metrics });
     cleanups.push(() => backend.close());
     await backend.start();
     served.set(config.name, { config, backend });

@@ -39,6 +39,23 @@ export const CacheSettingsSchema = z
   })
   .prefault({});
 
+/**
+ * Prompt-prefix KV reuse inside each replica of an `onnx` generate model: the KV state of whole
+ * blocks of prompt tokens is kept (chained block hashes, LRU, at most `max_bytes` per replica), so a
+ * prompt starting with cached blocks prefills only the rest.
+ */
+export const PrefixCacheSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    max_bytes: z
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024 * 1024)
+      .default(256 * 1024 * 1024),
+    block_tokens: z.int().min(1).max(1024).default(16),
+  })
+  .prefault({});
+
 export const ExecutionSchema = z
   .strictObject({
     providers: z
@@ -80,6 +97,7 @@ export const ModelConfigSchema = z.strictObject({
   default_max_tokens: z.int().min(1).max(4096).default(64),
   batching: BatchingSchema,
   cache: CacheSettingsSchema,
+  prefix_cache: PrefixCacheSchema,
   execution: ExecutionSchema,
   sim: SimSettingsSchema,
 });

@@ -58,6 +58,7 @@ export {
   SimSettingsSchema,
   BatchingSchema,
   CacheSettingsSchema,
+  PrefixCacheSchema,
   ExecutionSchema,
   ForgeSpecSchema,
   ModelConfigSchema,

@@ -96,4 +96,12 @@ export {
   type ScheduledOutcome,
 } from './batching/iteration-scheduler';
 export { OnnxBatchEngine } from './batching/onnx-batch-engine';
+export {
+  PrefixKvCache,
+  prefixBlockHashes,
+  type PrefixCacheSettings,
+  type PrefixBlockKv,
+  type PrefixHit,
+  type PrefixCacheStats,
+} from './batching/prefix-cache';
 export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from './batching/kv-block';

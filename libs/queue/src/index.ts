@@ -19,3 +19,44 @@ export { JobWaiter } from './job-waiter';
 export { type RetrySettings, jobOptions } from './job-options';
 export { type RemoveOutcome, ShardQueues } from './shard-queues';
 export { type IdempotencyClaim, IdempotencyStore } from './idempotency';
+export {
+  jobEventsKey,
+  JOB_EVENTS_MAXLEN,
+  type StreamToken,
+  type JobStreamEvent,
+  type JobStreamEntry,
+  encodeJobEvent,
+  decodeJobEvent,
+  type JobEventPublisherOptions,
+  JobEventPublisher,
+  JobEventSink,
+} from './job-event-stream';
+export {
+  type JobEventListener,
+  type JobEventSubscription,
+  type JobEventReaderOptions,
+  isStreamId,
+  compareStreamIds,
+  JobEventReader,
+} from './job-event-reader';
+export {
+  WEBHOOK_QUEUE,
+  WEBHOOK_QUEUE_MAX_ATTEMPTS,
+  WEBHOOK_BACKOFF_TYPE,
+  type WebhookDelivery,
+  webhookIdFor,
+  parseWebhookDelivery,
+  WebhookQueue,
+} from './webhook-queue';
+export {
+  type DeadLetter,
+  type DeadLetterView,
+  deadLetterView,
+  WebhookDeadLetters,
+} from './webhook-dead-letters';
+export {
+  chatTemplateKey,
+  type ChatTemplateInfo,
+  chatTemplateFromTokenizerConfig,
+  ModelChatTemplates,
+} from './model-chat-templates';

@@ -25,6 +25,10 @@ export interface HotpathMetrics {
   tokensGenerated: Counter<'model'>;
   cacheRequests: Counter<'model' | 'result'>;
   replicaBusyRatio: Gauge<'model' | 'replica'>;
+  /** Prompt tokens whose KV came from a replica's prefix cache instead of a prefill (worker). */
+  prefixCacheHitTokens: Counter<'model'>;
+  /** Prefix-cache lookups of generations, by result (`hit` = at least one block reused, `miss`). */
+  prefixCacheLookups: Counter<'model' | 'result'>;
 }
 
 /**
@@ -108,6 +112,18 @@ export function createMetrics(service: 'hotpath-api' | 'hotpath-worker' | string
       name: 'hotpath_replica_busy_ratio',
       help: 'Fraction of the last interval a model replica spent running the model',
       labelNames: ['model', 'replica'],
+      registers,
+    }),
+    prefixCacheHitTokens: new Counter({
+      name: 'hotpath_prefix_cache_hit_tokens_total',
+      help: 'Prompt tokens served from the prefix KV cache instead of being prefilled',
+      labelNames: ['model'],
+      registers,
+    }),
+    prefixCacheLookups: new Counter({
+      name: 'hotpath_prefix_cache_lookups_total',
+      help: 'Prefix KV cache lookups of generations by result (hit, miss)',
+      labelNames: ['model', 'result'],
       registers,
     }),
   };

@@ -12,6 +12,10 @@ export const ApiEnvSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   HOTPATH_API_KEYS: z.string().optional(),
   HOTPATH_API_KEYS_FILE: z.string().min(1).optional(),
+  /** `name:key,...`: keys of the operator routes under `/v1/admin` (webhook dead letters). */
+  HOTPATH_ADMIN_KEYS: z.string().optional(),
+  /** Comma list of webhook target hosts (`example.com`, `*.example.com`, `127.0.0.1`, `*`). */
+  HOTPATH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
 });
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 
@@ -27,6 +31,13 @@ export interface ApiConfig {
   log: { level: LogLevel };
   traceContent: boolean;
   dataDir: string;
+  /** Operator keys (`HOTPATH_ADMIN_KEYS`); none = admin routes only in open dev mode. */
+  admin?: { keys: readonly ApiKeyEntry[] };
+  /**
+   * Allowed webhook target hosts (`HOTPATH_WEBHOOK_ALLOWED_HOSTS`); `undefined` = the default:
+   * any host in open dev mode, none when API keys are configured.
+   */
+  webhooks?: { allowedHosts: readonly string[] | undefined };
 }
 
 /**
@@ -66,6 +77,8 @@ export function loadApiConfig(
     keys.push(...fromFile);
   }
   assertUniqueKeys(keys);
+  const adminKeys = e.HOTPATH_ADMIN_KEYS ? parseApiKeyList(e.HOTPATH_ADMIN_KEYS, 'HOTPATH_ADMIN_KEYS') : [];
+  assertUniqueKeys(adminKeys);
   return {
     http: { host: e.HOST, port: e.PORT },
     redis: { url: e.REDIS_URL },
@@ -76,5 +89,30 @@ export function loadApiConfig(
     log: { level: e.LOG_LEVEL },
     traceContent: e.HOTPATH_TRACE_CONTENT,
     dataDir: e.HOTPATH_DATA_DIR,
+    admin: { keys: adminKeys },
+    webhooks: { allowedHosts: parseAllowedHosts(e.HOTPATH_WEBHOOK_ALLOWED_HOSTS) },
   };
+}
+
+/**
+ * `HOTPATH_WEBHOOK_ALLOWED_HOSTS`: comma-separated host names, IP literals, `*.domain` (any
+ * subdomain) or `*` (any host). Unset or blank = `undefined` (the default policy).
+ */
+export function parseAllowedHosts(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of hosts) {
+    if (h === '*') continue;
+    const name = h.startsWith('*.') ? h.slice(2) : h;
+    if (!/^[a-z0-9.:[\]_-]+$/.test(name) || name.includes('*')) {
+      throw new HotpathError(
+        ErrorCode.InvalidConfig,
+        `HOTPATH_WEBHOOK_ALLOWED_HOSTS: "${h.slice(0, 100)}" is not a host name, IP address, *.domain or *`,
+      );
+    }
+  }
+  return hosts;
 }

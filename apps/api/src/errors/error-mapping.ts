@@ -104,3 +104,48 @@ function httpMessage(err: HttpException, status: number): string {
   if (Array.isArray(m)) return m.map(String).join('; ');
   return err.message;
 }
+
+/** OpenAI's error body (SPEC §3: the OpenAI-compatible routes use OpenAI's error shape). */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error as the OpenAI-compatible routes send it. */
+export interface OpenAiErrorResponse {
+  status: number;
+  body: OpenAiErrorBody;
+  headers: Record<string, string>;
+}
+
+/** OpenAI's error `type` for a status. */
+export function openAiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/**
+ * Maps any thrown value to OpenAI's shape `{"error": {"message", "type", "param", "code"}}`, with the
+ * same status and headers as {@link toErrorResponse}. `code` is the domain code (`model_not_found`,
+ * `queue_full`, ...) unless the error carries a more specific OpenAI code (`openAiCode`, e.g.
+ * `unsupported_parameter`).
+ */
+export function toOpenAiErrorResponse(err: unknown): OpenAiErrorResponse {
+  const res = toErrorResponse(err);
+  const e = res.body.error;
+  const specific = err instanceof HotpathError ? (err as { openAiCode?: unknown }).openAiCode : undefined;
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: {
+      error: {
+        message: e.message,
+        type: openAiErrorType(res.status),
+        param: e.param ?? null,
+        code: typeof specific === 'string' ? specific : e.code,
+      },
+    },
+  };
+}

@@ -10,9 +10,11 @@ import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import { ResultCacheLookup } from './result-cache.lookup';
+import { WebhookNotifier } from '../webhooks/webhook-notifier';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 
 @Module({
-  imports: [RedisModule],
+  imports: [RedisModule, WebhooksModule],
   controllers: [JobsController],
   providers: [
     ApiKeyGuard,
@@ -39,6 +41,7 @@ import { ResultCacheLookup } from './result-cache.lookup';
         METRICS,
         ResultCacheLookup,
         SingleFlight,
+        WebhookNotifier,
       ],
       useFactory: (
         config: ApiConfig,
@@ -50,8 +53,22 @@ import { ResultCacheLookup } from './result-cache.lookup';
         metrics: HotpathMetrics,
         cache: ResultCacheLookup,
         flights: SingleFlight,
-      ) => new JobsService({ config, producer, store, queues, idempotency, waiter, metrics, cache, flights }),
+        webhooks: WebhookNotifier,
+      ) =>
+        new JobsService({
+          config,
+          producer,
+          store,
+          queues,
+          idempotency,
+          waiter,
+          metrics,
+          cache,
+          flights,
+          webhooks,
+        }),
     },
   ],
+  exports: [JobsService],
 })
 export class JobsModule {}

@@ -29,6 +29,7 @@ import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builder
 import { parseOrThrow } from './request-validation';
 import type { SingleFlight } from '@hotpath/cache';
 import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
+import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
@@ -48,6 +49,8 @@ export interface JobsServiceDeps {
   metrics: HotpathMetrics;
   cache: ResultCacheLookup;
   flights: SingleFlight;
+  /** Validates webhook targets and notifies on cache hits; absent = webhooks unchecked. */
+  webhooks?: WebhookNotifier;
   now?: () => number;
 }
 
@@ -78,10 +81,19 @@ export class JobsService {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Validates and submits one job. Throws {@link HotpathError}s for every refusal. */
-  async submit(tenant: string, body: unknown, opts: { idempotencyKey?: string } = {}): Promise<Submission> {
+  /**
+   * Validates and submits one job. Throws {@link HotpathError}s for every refusal. `solo` keeps the
+   * job out of single-flight (it neither leads nor follows; the cache is still read and filled):
+   * for callers that may cancel their job, such as streams cancelled by a disconnect.
+   */
+  async submit(
+    tenant: string,
+    body: unknown,
+    opts: { idempotencyKey?: string; solo?: boolean } = {},
+  ): Promise<Submission> {
     const req = parseOrThrow(JobRequestSchema, body);
     const model = this.resolveModel(req);
+    if (req.webhook) this.deps.webhooks?.check(req.webhook);
     const { idempotencyKey } = opts;
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new HotpathError(
@@ -97,7 +109,10 @@ export class JobsService {
       if (replay) return replay;
     }
     try {
-      const submission = await this.accept(tenant, id, req, model);
+      const submission = await this.accept(tenant, id, req, model, opts.solo === true);
+      // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
+      if (req.webhook && submission.cache === 'hit')
+        await this.deps.webhooks?.finished(submission.view, req.webhook);
       this.count(req, 'accepted');
       return submission;
     } catch (err) {
@@ -208,7 +223,13 @@ export class JobsService {
     return { view: toJobView(existing), replayed: true, cache: req.cache === 'bypass' ? 'bypass' : 'miss' };
   }
 
-  private async accept(tenant: string, id: string, req: JobRequest, model: ModelConfig): Promise<Submission> {
+  private async accept(
+    tenant: string,
+    id: string,
+    req: JobRequest,
+    model: ModelConfig,
+    solo = false,
+  ): Promise<Submission> {
     const cache = await withSpan(
       'cache.lookup',
       { attributes: { [Attr.genAiRequestModel]: model.name, [Attr.task]: req.task } },
@@ -223,14 +244,27 @@ export class JobsService {
       this.countCache(model, 'bypass');
       return this.enqueueNew(tenant, id, req, model, undefined);
     }
-    const role = await this.joinFlight(tenant, id, model.name, cache.key);
-    if (role.kind === 'follower') {
+    const role: FlightRole = solo
+      ? { kind: 'independent' }
+      : await this.joinFlight(tenant, id, model.name, cache.key);
+    // A job with a webhook runs itself rather than follow: only its own job would notify its URL.
+    if (role.kind === 'follower' && !req.webhook) {
       this.countCache(model, 'coalesced');
       return { view: toJobView(role.record), replayed: false, cache: 'coalesced' };
     }
+    if (role.kind === 'leader') {
+      // The previous leader may have filled the entry and landed its flight between our lookup and
+      // our claim: look again, or an identical request would run the model a second time.
+      const again = await this.deps.cache.lookup(tenant, req, model);
+      if (again.outcome === 'hit') {
+        await this.deps.flights.land(model.name, cache.key, id).catch(() => undefined);
+        return this.answerFromCache(tenant, id, req, model, again);
+      }
+    }
     this.countCache(model, 'miss');
     try {
-      return await this.enqueueNew(tenant, id, req, model, role.kind === 'leader' ? cache : undefined);
+      const fills = role.kind !== 'independent' || solo;
+      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined);
     } catch (err) {
       // Followers must not attach to a job that was never accepted.
       if (role.kind === 'leader')

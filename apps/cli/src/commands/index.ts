@@ -1,6 +1,9 @@
 import type { CliCommand } from '../command';
 import { UP_COMMAND } from './up.command';
 import { BENCH_BATCHING_COMMAND } from './bench-batching.command';
+import { BENCH_CACHE_COMMAND } from './bench-cache.command';
+import { BENCH_TRACING_COMMAND } from './bench-tracing.command';
+import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
@@ -14,4 +17,7 @@ export const COMMANDS: readonly CliCommand[] = [
   MODELS_IMPORT_LLAMA2C_COMMAND,
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
+  BENCH_CACHE_COMMAND,
+  BENCH_TRACING_COMMAND,
+  BENCH_COMPARE_COMMAND,
 ];

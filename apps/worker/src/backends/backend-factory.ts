@@ -1,5 +1,5 @@
 import { ErrorCode, HotpathError, type ModelConfig } from '@hotpath/contracts';
-import type { Logger } from '@hotpath/telemetry';
+import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import type { InferenceBackend } from './inference-backend';
 import { OnnxBackend } from './onnx.backend';
 import { SimBackend } from './sim.backend';
@@ -8,6 +8,8 @@ import { TracedBackend } from './traced-backend';
 /** What a backend may use from the worker besides its model config. */
 export interface BackendDeps {
   logger: Logger;
+  /** The worker's metrics, for what only a backend sees (prefix-cache hits); optional for tests. */
+  metrics?: HotpathMetrics;
 }
 
 /** Builds the backend of one served model; `startWorker` accepts another one for tests and embedding. */

@@ -30,6 +30,8 @@ export interface BackendOutput<R> {
   inferenceMs: number;
   /** Items in the batch that served it (1 when unbatched). */
   batchSize: number;
+  /** Leading prompt tokens whose KV came from a replica's prefix cache (generate on onnx only). */
+  prefixHitTokens?: number;
 }
 
 /**

@@ -95,6 +95,9 @@ export class OnnxBackend implements InferenceBackend {
       defaultMaxTokens: config.default_max_tokens,
       log: (msg) => deps.logger.warn(msg, { model: config.name }),
       scheduler: { maxBatchSize: config.batching.enabled ? config.batching.max_batch_size : 1 },
+      prefixCache: config.prefix_cache.enabled
+        ? { maxBytes: config.prefix_cache.max_bytes, blockTokens: config.prefix_cache.block_tokens }
+        : null,
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
@@ -122,6 +125,7 @@ export class OnnxBackend implements InferenceBackend {
       kind: pool.info.kind,
       replicas: pool.size,
       batching: config.batching.enabled,
+      prefix_cache: config.prefix_cache.enabled && wants === 'decoder',
     });
   }
 
@@ -157,13 +161,22 @@ export class OnnxBackend implements InferenceBackend {
       { prompt: job.input.prompt, params },
       { signal: ctx.signal, onToken: ctx.onToken },
     );
+    this.recordPrefixHit(out.prefixHitTokens);
     return {
       result: { text: out.text, tokens: out.tokens, finish_reason: out.finishReason },
       usage: { prompt_tokens: out.promptTokens.length, completion_tokens: out.tokens.length },
       batchWaitMs: out.batchWaitMs,
       inferenceMs: out.inferenceMs,
       batchSize: out.meanBatchSize,
+      prefixHitTokens: out.prefixHitTokens,
     };
+  }
+
+  private recordPrefixHit(tokens: number): void {
+    const metrics = this.deps.metrics;
+    if (!metrics || !this.config.prefix_cache.enabled) return;
+    metrics.prefixCacheLookups.inc({ model: this.model, result: tokens > 0 ? 'hit' : 'miss' });
+    if (tokens > 0) metrics.prefixCacheHitTokens.inc({ model: this.model }, tokens);
   }
 
   async embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {

@@ -10,7 +10,7 @@ import {
   type QueuedJob,
   type Timings,
 } from '@hotpath/contracts';
-import type { JobStore } from '@hotpath/queue';
+import type { JobEventPublisher, JobEventSink, JobStore } from '@hotpath/queue';
 import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import type { BackendOutput, InferenceBackend, TokenEvent } from '../backends/inference-backend';
 import {
@@ -25,6 +25,7 @@ import {
   type AbortKind,
 } from './job-decisions';
 import type { CacheFiller } from './cache-filler';
+import type { WebhookHandOff } from './webhook-hand-off';
 
 /** A model this worker serves: its config and its started backend. */
 export interface ServedModel {
@@ -38,6 +39,10 @@ export interface JobRunnerDeps {
   logger: Logger;
   /** Fills the result cache and lands single-flights of completed jobs; absent = no caching. */
   cacheFiller?: CacheFiller;
+  /** Writes each job's event stream (status, tokens, done/error) for SSE clients; absent = none. */
+  events?: JobEventPublisher;
+  /** Schedules the webhook of jobs that carry one when they complete or fail; absent = none. */
+  webhooks?: WebhookHandOff;
   now?: () => number;
 }
 
@@ -134,11 +139,14 @@ export class JobRunner {
     const controller = new AbortController();
     this.inFlight.set(data.id, controller);
     let deadlineTimer: NodeJS.Timeout | undefined;
+    let events: JobEventSink | undefined;
     try {
       // Shutdown may have passed its grace period while the record was being read.
       if (this.handingBack) return await this.handBack(job, token, data, false);
       const mark = await this.deps.store.markRunning(data.id, job.attemptsMade + 1, startedAt);
       if (!mark.applied) return 'skipped';
+      events = this.deps.events?.open(data.id);
+      events?.push({ type: 'status', status: 'running', attempt: job.attemptsMade + 1 });
       if (data.deadline_at !== null) {
         deadlineTimer = setTimeout(() => this.abort(data.id, 'deadline'), data.deadline_at - startedAt);
       }
@@ -146,8 +154,9 @@ export class JobRunner {
         { model: config.name },
         Math.max(0, startedAt - data.enqueued_at) / 1000,
       );
-      return await this.execute(job, token, data, served, controller.signal, startedAt);
+      return await this.execute(job, token, data, served, controller.signal, startedAt, events);
     } finally {
+      await events?.flush();
       clearTimeout(deadlineTimer);
       this.inFlight.delete(data.id);
     }
@@ -160,11 +169,18 @@ export class JobRunner {
     served: ServedModel,
     signal: AbortSignal,
     startedAt: number,
+    events: JobEventSink | undefined,
   ): Promise<RunOutcome> {
     const { config, backend } = served;
     const model = config.name;
     const timing = new TokenTiming(this.deps.metrics, model, data.enqueued_at);
-    const ctx = { signal, onToken: (t: TokenEvent) => timing.onToken(t) };
+    const ctx = {
+      signal,
+      onToken: (t: TokenEvent) => {
+        timing.onToken(t);
+        events?.push({ type: 'token', index: t.index, text: t.text, token_id: t.token_id });
+      },
+    };
     const input = withModelDefaults(data, config);
 
     let output: BackendOutput<JobResult> | undefined;
@@ -184,6 +200,8 @@ export class JobRunner {
       this.deps.metrics.batchSize.observe({ model }, output.batchSize);
     }
     const timings = jobTimings(data.enqueued_at, startedAt, finishedAt, output);
+    // Every token is in Redis before the record turns terminal, so a reader that sees the end has them all.
+    await events?.flush();
     const settlement = settleRun({
       succeeded: output !== undefined,
       cutShort:
@@ -206,20 +224,25 @@ export class JobRunner {
         });
         if (done.applied) await this.deps.cacheFiller?.completed(data, config, backend.digest, output);
         // Not applied: the client cancelled while it ran, and the cancellation stands.
+        await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
+        if (done.applied) await this.deps.webhooks?.finished(data);
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
         return done.applied ? 'completed' : 'cancelled';
       }
       case 'cancelled':
         // Normally already cancelled by the API; this makes sure a stray cancel message still ends the record.
         await this.deps.store.cancel(data.id);
+        await events?.end(CANCELLED_EVENT);
         this.count(model, data.task, 'cancelled');
         return 'cancelled';
       case 'deadline_exceeded':
-        return this.failDeadline(data, config, timings, true);
+        return this.failDeadline(data, config, timings, true, events);
       case 'hand_back':
+        events?.push({ type: 'status', status: 'queued' });
         return this.handBack(job, token, data, true);
       case 'retry':
         await this.deps.store.markRequeued(data.id);
+        events?.push({ type: 'status', status: 'queued' });
         this.deps.logger.warn('job attempt failed; will retry', {
           job_id: data.id,
           model,
@@ -229,6 +252,8 @@ export class JobRunner {
         throw error instanceof Error ? error : new Error(errorMessage(error));
       case 'fail': {
         await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
+        await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
+        await this.deps.webhooks?.finished(data);
         this.count(model, data.task, 'failed');
         this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
@@ -248,11 +273,14 @@ export class JobRunner {
     config: ModelConfig,
     timings: Timings,
     ran: boolean,
+    events?: JobEventSink,
   ): Promise<never> {
     const message = ran
       ? 'deadline passed while the job was running'
       : 'deadline passed before the job started';
     await this.deps.store.fail(data.id, { code: ErrorCode.DeadlineExceeded, message }, timings);
+    await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
+    await this.deps.webhooks?.finished(data);
     this.count(config.name, data.task, 'deadline_exceeded');
     throw new UnrecoverableError(message);
   }
@@ -285,6 +313,12 @@ export class JobRunner {
     this.deps.metrics.jobsTotal.inc({ model, task, outcome });
   }
 }
+
+const CANCELLED_EVENT = {
+  type: 'error',
+  code: ErrorCode.Cancelled,
+  message: 'the job was cancelled',
+} as const;
 
 function isGenerateResult(r: JobResult): r is GenerateResult {
   return 'finish_reason' in r;

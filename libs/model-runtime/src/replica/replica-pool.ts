@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
 import type {
@@ -29,6 +30,11 @@ export interface ReplicaPoolOptions {
    * {@link DEFAULT_SCHEDULER_POLICY}); `maxBatchSize: 1` runs one sequence at a time per replica.
    */
   scheduler?: Partial<SchedulerPolicy>;
+  /**
+   * Reuse of prompt-prefix KV state inside each replica (each replica has its own cache bounded by
+   * `maxBytes`). Off when absent.
+   */
+  prefixCache?: PrefixCacheSettings | null;
 }
 
 /** Hooks of one {@link ReplicaPool.submitGeneration} call. */
@@ -96,6 +102,7 @@ export class ReplicaPool {
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,
       scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
+      prefixCache: opts.prefixCache ?? null,
     };
     const log = opts.log ?? ((): void => undefined);
     const workers = Array.from(

@@ -1,4 +1,5 @@
 import type { SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
 import type { ModelConfigJson } from '../model/model-config';
 import type { ExecutionSettings } from '../session/ort-session';
@@ -11,6 +12,8 @@ export interface ReplicaInit {
   warmup: boolean;
   /** Continuous-batching policy of the replica's generation scheduler. */
   scheduler: SchedulerPolicy;
+  /** Prefix KV cache of the replica's generations; null = off. */
+  prefixCache: PrefixCacheSettings | null;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -29,6 +32,8 @@ export interface ScheduledGenerationOutput extends GenerationOutput {
   batchWaitMs: number;
   /** Mean running-batch size over its decode steps (its prefill group size when it had none). */
   meanBatchSize: number;
+  /** Leading prompt tokens whose KV came from the replica's prefix cache (0 = none, or cache off). */
+  prefixHitTokens: number;
 }
 
 /** Main thread → replica. */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IterationScheduler } from '../batching/iteration-scheduler';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
+import { PrefixKvCache } from '../batching/prefix-cache';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import type { FromReplica, ReplicaInit, ToReplica } from './replica-protocol';
@@ -33,9 +34,14 @@ async function main(): Promise<void> {
   }
   const info = model.info;
   const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
-  const scheduler = defaults
-    ? new IterationScheduler(new OnnxBatchEngine(model.causalLm, defaults.padId), init.scheduler)
+  const engine = defaults
+    ? new OnnxBatchEngine(
+        model.causalLm,
+        defaults.padId,
+        init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
+      )
     : null;
+  const scheduler = engine ? new IterationScheduler(engine, init.scheduler) : null;
   send({
     type: 'ready',
     info: {
@@ -50,7 +56,7 @@ async function main(): Promise<void> {
   port?.on('message', (msg: ToReplica) => {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
-    if (!scheduler || !defaults) {
+    if (!scheduler || !defaults || !engine) {
       send({ type: 'error', id: msg.id, code: 'invalid_input', message: `${info.dir} cannot generate` });
       return;
     }
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
               inferenceMs: o.inferenceMs,
               batchWaitMs: o.batchWaitMs,
               meanBatchSize: o.meanBatchSize,
+              prefixHitTokens: engine.prefixHitTokens(seq),
             },
           }),
         (err: unknown) => send({ type: 'error', id: msg.id, ...errorFields(err) }),

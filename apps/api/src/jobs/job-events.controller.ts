@@ -1,0 +1,81 @@
+import { Controller, Get, Headers, Inject, Param, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ErrorCode } from '@hotpath/contracts';
+import { isStreamId, toJobView, type JobRecord } from '@hotpath/queue';
+import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
+import { SHUTDOWN_SIGNAL } from '../core/tokens';
+import { JobEventsService } from './job-events.service';
+import { SseStream } from './job-events.sse';
+
+/**
+ * `GET /v1/jobs/{id}/events` (SPEC §3.1): Server-Sent Events `status`, `token`, then `done` (the
+ * finished job view) or `error` (`{error, job}`), then the stream closes. A client connecting late
+ * gets every token produced so far first; `Last-Event-ID` resumes after a given token.
+ */
+@Controller('v1/jobs')
+@UseGuards(ApiKeyGuard)
+export class JobEventsController {
+  constructor(
+    @Inject(JobEventsService) private readonly events: JobEventsService,
+    @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
+  ) {}
+
+  @Get(':id/events')
+  async stream(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    // Checked before the stream starts, so refusals are ordinary JSON errors.
+    const record = await this.events.record(tenant, id);
+    const from = lastEventId !== undefined && isStreamId(lastEventId.trim()) ? lastEventId.trim() : '0';
+    const sse = SseStream.open(reply);
+    const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
+    let last = '';
+    try {
+      for await (const e of this.events.follow(record, from, signal)) {
+        if (e.type === 'status') {
+          // The record's status and the worker's first entry often say the same thing: send it once.
+          const key = `${e.status}/${e.attempt ?? ''}`;
+          if (key !== last && !(e.status === last.split('/')[0] && e.attempt === undefined)) {
+            sse.event(
+              'status',
+              { status: e.status, ...(e.attempt !== undefined ? { attempt: e.attempt } : {}) },
+              e.id,
+            );
+          }
+          last = key;
+        } else if (e.type === 'token') {
+          sse.event('token', { index: e.index, text: e.text, token_id: e.token_id }, e.id);
+        } else {
+          sendEnd(sse, e.record, id);
+        }
+      }
+    } catch {
+      sse.event('error', {
+        error: { code: ErrorCode.RedisUnavailable, message: 'the event stream was interrupted' },
+      });
+    } finally {
+      sse.end();
+    }
+  }
+}
+
+function sendEnd(sse: SseStream, record: JobRecord | undefined, id: string): void {
+  if (!record) {
+    sse.event('error', { error: { code: ErrorCode.NotFound, message: `job "${id.slice(0, 64)}" expired` } });
+    return;
+  }
+  const view = toJobView(record);
+  if (record.status === 'completed') {
+    sse.event('done', view);
+    return;
+  }
+  const error =
+    record.error ??
+    (record.status === 'cancelled'
+      ? { code: ErrorCode.Cancelled, message: 'the job was cancelled' }
+      : { code: ErrorCode.Internal, message: `the job ended as ${record.status}` });
+  sse.event('error', { error, job: view });
+}

@@ -1,0 +1,62 @@
+import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { JobEventReader, JobStore, JobWaiter, createRedisConnection } from '@hotpath/queue';
+import type { Logger } from '@hotpath/telemetry';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { ApiConfig } from '../config/api-config';
+import { API_CONFIG, LOGGER, REDIS_PRODUCER } from '../core/tokens';
+import { attachConnectionLogging } from '../redis/connection-logging';
+import { RedisModule } from '../redis/redis.module';
+import { JobEventsController } from './job-events.controller';
+import { JobEventsService } from './job-events.service';
+
+/** The process-wide stream reader and its dedicated blocking connection. */
+export const JOB_EVENT_READER = Symbol('JOB_EVENT_READER');
+
+interface ReaderHandle {
+  reader: JobEventReader;
+  connection: Redis;
+}
+
+/** Stops the reader, then drops its connection (which may sit in `XREAD BLOCK`). */
+@Injectable()
+class JobEventReaderLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(JOB_EVENT_READER) private readonly handle: ReaderHandle) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    const closing = this.handle.reader.close();
+    this.handle.connection.disconnect();
+    await closing;
+  }
+}
+
+/** Job event streams: `GET /v1/jobs/{id}/events`, and {@link JobEventsService} for the OpenAI streams. */
+@Module({
+  imports: [RedisModule],
+  controllers: [JobEventsController],
+  providers: [
+    ApiKeyGuard,
+    {
+      provide: JOB_EVENT_READER,
+      inject: [API_CONFIG, LOGGER, REDIS_PRODUCER],
+      useFactory: (config: ApiConfig, logger: Logger, producer: Redis): ReaderHandle => {
+        // Its own connection: it spends its life in XREAD BLOCK, which would stall any other command.
+        const connection = createRedisConnection(config.redis.url, 'worker', 'hotpath-api:events');
+        attachConnectionLogging(connection, 'events', logger);
+        const reader = new JobEventReader(connection, producer, {
+          onError: (err) => logger.debug('job event reader error', { err }),
+        });
+        return { reader, connection };
+      },
+    },
+    {
+      provide: JobEventsService,
+      inject: [JOB_EVENT_READER, JobStore, JobWaiter, REDIS_PRODUCER],
+      useFactory: (handle: ReaderHandle, store: JobStore, waiter: JobWaiter, producer: Redis) =>
+        new JobEventsService(handle.reader, store, waiter, producer),
+    },
+    JobEventReaderLifecycle,
+  ],
+  exports: [JobEventsService],
+})
+export class JobEventsModule {}

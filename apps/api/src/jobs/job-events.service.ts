@@ -1,0 +1,156 @@
+import type { Redis } from 'ioredis';
+import { ErrorCode, HotpathError, type JobStatus } from '@hotpath/contracts';
+import {
+  decodeJobEvent,
+  isTerminal,
+  jobEventsKey,
+  type JobEventReader,
+  type JobRecord,
+  type JobStore,
+  type JobStreamEntry,
+  type JobWaiter,
+  type StreamToken,
+} from '@hotpath/queue';
+import { assertRedisReady } from '../redis/redis-availability';
+
+/** What a follower of a job sees, in order. */
+export type FollowEvent =
+  | { type: 'status'; id?: string; status: JobStatus; attempt?: number }
+  | ({ type: 'token'; id: string } & StreamToken)
+  /** Last event: the finished record (`undefined` when it expired meanwhile). */
+  | { type: 'end'; record: JobRecord | undefined };
+
+/** Entries read per XRANGE when draining a stream after its job ended. */
+const DRAIN_COUNT = 1000;
+/** Re-arm period of the terminal-state watch (the waiter itself wakes on the job's event). */
+const WATCH_SLICE_MS = 60_000;
+
+/**
+ * Follows one job for SSE and OpenAI streams. Tokens come from the job's Redis Stream through the
+ * process-wide {@link JobEventReader} (late clients start at `0` and get every token produced so
+ * far). The end comes from whichever is seen first: the worker's `done`/`error` entry, or the
+ * record turning terminal (a queued job cancelled by the API, a cache hit, a stall failure write no
+ * stream entry). The stream is drained once more after the end, so no token is lost.
+ */
+export class JobEventsService {
+  constructor(
+    private readonly reader: JobEventReader,
+    private readonly store: JobStore,
+    private readonly waiter: JobWaiter,
+    private readonly producer: Redis,
+  ) {}
+
+  /** The tenant's job record; 404 for unknown ids and other tenants' jobs alike. */
+  async record(tenant: string, id: string): Promise<JobRecord> {
+    assertRedisReady(this.producer);
+    const rec = await this.store.get(id);
+    if (!rec || rec.tenant !== tenant) {
+      throw new HotpathError(ErrorCode.NotFound, `job "${id.slice(0, 64)}" not found`);
+    }
+    return rec;
+  }
+
+  /**
+   * The events of `first`'s job after stream id `fromId` (`0`: all): its current status, then
+   * stream entries as they come, then `end`. Stops early when `signal` aborts.
+   */
+  async *follow(first: JobRecord, fromId: string, signal: AbortSignal): AsyncGenerator<FollowEvent> {
+    const id = first.id;
+    const pending: JobStreamEntry[] = [];
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    let cursor = fromId;
+    let terminal = isTerminal(first.status);
+    const stop = new AbortController();
+    const stopped = AbortSignal.any([signal, stop.signal]);
+    stopped.addEventListener('abort', notify, { once: true });
+    const sub = this.reader.subscribe(id, fromId, (entries) => {
+      pending.push(...entries);
+      notify();
+    });
+    if (!terminal) {
+      void this.watchTerminal(id, stopped).then((ended) => {
+        if (ended) {
+          terminal = true;
+          notify();
+        }
+      });
+    }
+    try {
+      // A finished job's stream replays its own story (running, tokens); its end follows.
+      if (!isTerminal(first.status)) {
+        yield {
+          type: 'status',
+          status: first.status,
+          ...(first.status === 'running' ? { attempt: first.attempts } : {}),
+        };
+      }
+      let ended = false;
+      while (!ended) {
+        while (pending.length > 0 && !ended) {
+          const e = pending.shift();
+          if (!e) break;
+          cursor = e.id;
+          if (e.type === 'done' || e.type === 'error') ended = true;
+          else yield toFollowEvent(e);
+        }
+        if (ended || stopped.aborted) break;
+        if (terminal) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (signal.aborted) return;
+      sub.close();
+      for (const e of pending) if (e.type !== 'done' && e.type !== 'error') yield toFollowEvent(e);
+      if (pending.length > 0) cursor = pending[pending.length - 1]?.id ?? cursor;
+      pending.length = 0;
+      for await (const e of this.drain(id, cursor)) yield e;
+      yield { type: 'end', record: await this.store.get(id) };
+    } finally {
+      sub.close();
+      stop.abort();
+    }
+  }
+
+  /** Resolves `true` once the record is terminal or gone, `false` when `signal` aborted first. */
+  private async watchTerminal(id: string, signal: AbortSignal): Promise<boolean> {
+    while (!signal.aborted) {
+      try {
+        const rec = await this.waiter.waitForTerminal(id, WATCH_SLICE_MS, signal);
+        if (!rec || isTerminal(rec.status)) return true;
+      } catch {
+        // Redis trouble: look again shortly rather than end a healthy stream.
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    return false;
+  }
+
+  /** Whatever the stream holds after `cursor` (exclusive), markers left out. */
+  private async *drain(id: string, cursor: string): AsyncGenerator<FollowEvent> {
+    let from = cursor;
+    for (;;) {
+      const batch = await this.producer.xrange(jobEventsKey(id), `(${from}`, '+', 'COUNT', DRAIN_COUNT);
+      for (const [entryId, fields] of batch) {
+        const e = decodeJobEvent(entryId, fields);
+        if (e && e.type !== 'done' && e.type !== 'error') yield toFollowEvent(e);
+      }
+      if (batch.length < DRAIN_COUNT) return;
+      from = batch[batch.length - 1]?.[0] ?? from;
+    }
+  }
+}
+
+function toFollowEvent(e: Exclude<JobStreamEntry, { type: 'done' | 'error' }>): FollowEvent {
+  if (e.type === 'token')
+    return { type: 'token', id: e.id, index: e.index, text: e.text, token_id: e.token_id };
+  return {
+    type: 'status',
+    id: e.id,
+    status: e.status,
+    ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+  };
+}

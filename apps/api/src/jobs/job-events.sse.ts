@@ -1,0 +1,97 @@
+import type { FastifyReply } from 'fastify';
+
+/** Comment line sent when nothing else was, so proxies and clients keep an idle stream open. */
+export const SSE_HEARTBEAT_MS = 15_000;
+/** A client this far behind (bytes buffered for it) is too slow to keep: the stream is cut. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A Server-Sent Events response on Fastify's raw socket (`text/event-stream`): takes the reply over
+ * (`hijack`, keeping headers already set such as `x-request-id`), frames events, sends a heartbeat
+ * comment every {@link SSE_HEARTBEAT_MS}, and reports the client's disconnect through `signal`.
+ */
+export class SseStream {
+  private readonly gone = new AbortController();
+  private readonly heartbeat: NodeJS.Timeout;
+  private ended = false;
+
+  private constructor(
+    private readonly reply: FastifyReply,
+    heartbeatMs: number,
+  ) {
+    const raw = reply.raw;
+    raw.on('close', () => {
+      // A close before we ended the response means the client went away.
+      if (!this.ended) this.gone.abort();
+      this.stop();
+    });
+    this.heartbeat = setInterval(() => this.comment('keep-alive'), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Starts the stream: status 200 and the SSE headers, plus `extraHeaders`. */
+  static open(
+    reply: FastifyReply,
+    extraHeaders: Record<string, string> = {},
+    heartbeatMs = SSE_HEARTBEAT_MS,
+  ): SseStream {
+    reply.hijack();
+    const headers: Record<string, string | number | string[]> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
+    reply.raw.writeHead(200, {
+      ...headers,
+      ...extraHeaders,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies would otherwise buffer the whole stream.
+      'x-accel-buffering': 'no',
+    });
+    reply.raw.flushHeaders();
+    return new SseStream(reply, heartbeatMs);
+  }
+
+  /** Aborted when the client disconnects before the stream ended. */
+  get signal(): AbortSignal {
+    return this.gone.signal;
+  }
+
+  get open(): boolean {
+    return !this.ended && !this.gone.signal.aborted;
+  }
+
+  /** A named event: `id:` (optional), `event:`, `data:` (JSON), blank line. */
+  event(name: string, data: unknown, id?: string): void {
+    this.write(`${id ? `id: ${id}\n` : ''}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** An unnamed `data:` event (the OpenAI stream framing); `payload` is sent as is. */
+  data(payload: string): void {
+    this.write(`data: ${payload}\n\n`);
+  }
+
+  comment(text: string): void {
+    this.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stop();
+    this.reply.raw.end();
+  }
+
+  private write(chunk: string): void {
+    if (!this.open) return;
+    const raw = this.reply.raw;
+    if (raw.writableLength > MAX_BUFFERED_BYTES) {
+      raw.destroy();
+      return;
+    }
+    raw.write(chunk);
+  }
+
+  private stop(): void {
+    clearInterval(this.heartbeat);
+  }
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { ModelDigests } from '@hotpath/cache';
+import { ModelChatTemplates } from '@hotpath/queue';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { ApiConfig } from '../config/api-config';
+import { API_CONFIG, REDIS_PRODUCER } from '../core/tokens';
+import { JobEventsModule } from '../jobs/job-events.module';
+import { JobsModule } from '../jobs/jobs.module';
+import { JobsService } from '../jobs/jobs.service';
+import { RedisModule } from '../redis/redis.module';
+import { ChatTemplateRenderer } from './chat-template';
+import { ChatTemplateSource } from './chat-template.source';
+import { OpenAiExceptionFilter } from './openai-exception.filter';
+import { OpenAiController } from './openai.controller';
+import { OpenAiService } from './openai.service';
+
+/** The OpenAI-compatible routes, on top of the native job path and the job event streams. */
+@Module({
+  imports: [RedisModule, JobsModule, JobEventsModule],
+  controllers: [OpenAiController],
+  providers: [
+    ApiKeyGuard,
+    OpenAiExceptionFilter,
+    {
+      provide: OpenAiService,
+      inject: [API_CONFIG, JobsService, REDIS_PRODUCER],
+      useFactory: (config: ApiConfig, jobs: JobsService, producer: Redis) =>
+        new OpenAiService(
+          config,
+          jobs,
+          new ModelDigests(producer),
+          new ChatTemplateSource(new ModelChatTemplates(producer)),
+          new ChatTemplateRenderer(),
+        ),
+    },
+  ],
+})
+export class OpenAiModule {}

@@ -1,0 +1,164 @@
+import {
+  ErrorCode,
+  HotpathError,
+  type JobRequestInput,
+  type JobView,
+  type ModelConfig,
+  type Task,
+} from '@hotpath/contracts';
+import { findModel } from '@hotpath/config';
+import type { ModelDigests } from '@hotpath/cache';
+import { isTerminal } from '@hotpath/queue';
+import type { ApiConfig } from '../config/api-config';
+import type { JobsService, Submission } from '../jobs/jobs.service';
+import type { ChatTemplateRenderer } from './chat-template';
+import type { ChatTemplateSource } from './chat-template.source';
+import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
+
+/** A non-streaming request waits at most this long for its job, in slices of {@link WAIT_SLICE_S}. */
+export const MAX_SYNC_WAIT_S = 600;
+const WAIT_SLICE_S = 30;
+
+/** An entry of `GET /v1/models`. */
+export interface OpenAiModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/**
+ * The OpenAI-compatible layer over the native job path: every request becomes a job submitted
+ * through {@link JobsService} (so cache, single-flight, priorities, shards, idempotency and
+ * backpressure apply), and is answered from the finished job or its event stream.
+ */
+export class OpenAiService {
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+
+  constructor(
+    private readonly config: ApiConfig,
+    private readonly jobs: JobsService,
+    private readonly digests: ModelDigests,
+    private readonly templates: ChatTemplateSource,
+    private readonly renderer: ChatTemplateRenderer,
+  ) {}
+
+  models(): OpenAiModel[] {
+    return this.config.cluster.models.map((m) => this.modelEntry(m));
+  }
+
+  model(id: string): OpenAiModel {
+    const m = findModel(this.config.cluster, id);
+    if (!m) throw modelNotFound(id);
+    return this.modelEntry(m);
+  }
+
+  /** The model of a request; 404 `model_not_found`, or 400 when it does not serve `task`. */
+  resolve(name: string, task: Task): ModelConfig {
+    const m = findModel(this.config.cluster, name);
+    if (!m) throw modelNotFound(name);
+    if (!m.tasks.includes(task)) {
+      const route = task === 'embed' ? 'embeddings' : 'completions';
+      throw new HotpathError(
+        ErrorCode.InvalidRequest,
+        `model "${m.name}" does not serve ${route} (it serves: ${m.tasks.join(', ')})`,
+        'model',
+      );
+    }
+    return m;
+  }
+
+  /** The chat prompt, rendered with the model's template (or the default one). */
+  async renderChat(model: ModelConfig, messages: readonly ChatMessage[]): Promise<string> {
+    const { info } = await this.templates.forModel(model);
+    return this.renderer.render(info, messages);
+  }
+
+  /** The served model version (OpenAI `system_fingerprint`); `null` before a worker published it. */
+  async fingerprint(model: string): Promise<string | null> {
+    return this.digests.current(model).catch(() => null);
+  }
+
+  async submitGeneration(
+    tenant: string,
+    model: ModelConfig,
+    req: OpenAiGenerationRequest,
+    prompt: string,
+    opts: { idempotencyKey?: string },
+  ): Promise<Submission> {
+    const body: JobRequestInput = {
+      model: model.name,
+      task: 'generate',
+      input: { prompt },
+      params: req.params,
+      ...(req.priority ? { priority: req.priority } : {}),
+      ...(req.routing_key ? { routing_key: req.routing_key } : {}),
+    };
+    // A stream's job is cancelled when its client leaves, so no other request may follow it.
+    return this.jobs.submit(tenant, body, { ...opts, solo: req.stream });
+  }
+
+  async submitEmbedding(
+    tenant: string,
+    model: ModelConfig,
+    req: EmbeddingRequest,
+    opts: { idempotencyKey?: string },
+  ): Promise<Submission> {
+    const body: JobRequestInput = {
+      model: model.name,
+      task: 'embed',
+      input: { texts: req.input },
+      ...(req.priority ? { priority: req.priority } : {}),
+      ...(req.routing_key ? { routing_key: req.routing_key } : {}),
+    };
+    return this.jobs.submit(tenant, body, opts);
+  }
+
+  /**
+   * Waits for a job to finish (bounded by {@link MAX_SYNC_WAIT_S}); the view as it is when
+   * `signal` aborts. Throws 504 when the bound passes.
+   */
+  async waitFinished(tenant: string, view: JobView, signal: AbortSignal): Promise<JobView> {
+    let current = view;
+    const deadline = Date.now() + MAX_SYNC_WAIT_S * 1000;
+    while (!isTerminal(current.status) && !signal.aborted) {
+      const left = (deadline - Date.now()) / 1000;
+      if (left <= 0) {
+        throw new HotpathError(
+          ErrorCode.DeadlineExceeded,
+          `job ${view.id} did not finish within ${MAX_SYNC_WAIT_S} s; it keeps running (GET /v1/jobs/${view.id})`,
+        );
+      }
+      current = await this.jobs.wait(tenant, view.id, Math.min(WAIT_SLICE_S, left), signal);
+    }
+    return current;
+  }
+
+  /** Cancels a job its client abandoned; a job that already ended is left alone. */
+  async abandon(tenant: string, id: string): Promise<void> {
+    await this.jobs.cancel(tenant, id).catch(() => undefined);
+  }
+
+  private modelEntry(m: ModelConfig): OpenAiModel {
+    return { id: m.name, object: 'model', created: this.startedAt, owned_by: 'hotpath' };
+  }
+}
+
+/** The error a finished-but-unsuccessful job answers with. */
+export function jobFailure(view: JobView): HotpathError {
+  if (view.status === 'cancelled')
+    return new HotpathError(ErrorCode.Cancelled, `job ${view.id} was cancelled`);
+  const code =
+    view.error && KNOWN_CODES.has(view.error.code) ? (view.error.code as ErrorCode) : ErrorCode.Internal;
+  return new HotpathError(code, view.error?.message ?? `job ${view.id} failed`);
+}
+
+function modelNotFound(name: string): HotpathError {
+  return new HotpathError(
+    ErrorCode.ModelNotFound,
+    `The model '${name.slice(0, 128)}' does not exist`,
+    'model',
+  );
+}

@@ -1,0 +1,250 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { forgeModel } from '@hotpath/model-runtime';
+import { startBenchRedis, type BenchRedis } from '../bench-cluster';
+import { closedLoop, openLoop, type LoadResult, type Sender } from '../load-generator';
+import type { BenchTarget } from './bench-target';
+import { startClusterTarget } from './cluster-target';
+import type { CompareBenchOptions } from './compare-options';
+import {
+  comparePlan,
+  isSaturated,
+  MAX_BATCH_SIZE,
+  openRate,
+  type CompareModels,
+  type SystemName,
+  type Workload,
+  type WorkloadPlan,
+} from './compare-plan';
+import {
+  COMPARE_SCHEMA,
+  summarizeCompare,
+  toCompareRow,
+  type CompareDocument,
+  type CompareRow,
+} from './compare-results';
+import { startOrtDirect } from './ort-direct-target';
+import { embedTexts, promptSet } from './prompt-set';
+import { startTransformersTarget, transformersAvailable } from './transformers-target';
+
+/** Where the bench reports progress and problems. */
+export interface CompareIo {
+  /** Progress lines (shown on a TTY only). */
+  progress(line: string): void;
+  warn(line: string): void;
+}
+
+const PROMPT_SEED = 1;
+/** Fewest requests an open-loop level sends: low rates get longer levels instead of 1–2 samples. */
+const MIN_OPEN_REQUESTS = { quick: 4, full: 20 };
+
+/** Model folders of the run, forged when a preset is missing. */
+function resolveModels(opts: CompareBenchOptions, io: CompareIo): { generateDir: string; embedDir: string } {
+  const models = join(opts.dataDir, 'models');
+  let generateDir: string;
+  if ('preset' in opts.model) {
+    generateDir = join(models, opts.model.preset);
+    if (!existsSync(join(generateDir, 'model.onnx'))) {
+      io.progress(`forging ${opts.model.preset} into ${generateDir}`);
+      forgeModel({ arch: 'llama', preset: opts.model.preset, seed: 1, out: generateDir });
+    }
+  } else {
+    generateDir = opts.model.dir;
+    if (!existsSync(join(generateDir, 'model.onnx')))
+      throw new Error(`--model ${generateDir}: no model.onnx there (a model folder, see SPEC §6)`);
+  }
+  const embedDir = join(models, 'tiny-embed');
+  if (opts.workloads.includes('embed') && !existsSync(join(embedDir, 'model.onnx'))) {
+    io.progress(`forging tiny-embed into ${embedDir}`);
+    forgeModel({ arch: 'bert', preset: 'tiny-embed', seed: 1, out: embedDir });
+  }
+  return { generateDir, embedDir };
+}
+
+function digestOf(dir: string): string | null {
+  try {
+    const j = JSON.parse(readFileSync(join(dir, 'hotpath.json'), 'utf8')) as { digest?: unknown };
+    return typeof j.digest === 'string' ? j.digest : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `hotpath bench compare`: each system in turn (only one runs at a time, so none steals the
+ * others' cores) gets a warm-up, the closed-loop levels, then open-loop rates from half its own
+ * closed-loop saturation upwards until it saturates, for each workload. A system that fails to
+ * start or run is recorded in `notes` and the run goes on.
+ */
+export async function runCompareBench(
+  opts: CompareBenchOptions,
+  env: NodeJS.ProcessEnv,
+  io: CompareIo,
+): Promise<{ doc: CompareDocument; failed: SystemName[] }> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  mkdirSync(opts.dataDir, { recursive: true });
+  const dirs = resolveModels(opts, io);
+  const workDir = mkdtempSync(join(tmpdir(), 'hotpath-compare-'));
+  const plan = comparePlan(opts.quick);
+  const prompts = promptSet(PROMPT_SEED, opts.promptCount, opts.tokens);
+  const texts = embedTexts(PROMPT_SEED, 64);
+  const withEmbed = opts.workloads.includes('embed');
+  const rows: CompareRow[] = [];
+  const notes: string[] = [];
+  const failed: SystemName[] = [];
+  let redis: BenchRedis | undefined;
+
+  const start = async (system: SystemName): Promise<BenchTarget | undefined> => {
+    const embedDir = withEmbed ? dirs.embedDir : undefined;
+    if (system === 'ort-direct') {
+      return startOrtDirect({
+        ...dirs,
+        embedDir,
+        prompts,
+        texts,
+        maxBatchSize: MAX_BATCH_SIZE,
+        log: io.warn,
+      });
+    }
+    if (system === 'transformers.js') {
+      if (!transformersAvailable()) {
+        notes.push(
+          'transformers.js: `@huggingface/transformers` is not installed (a dev dependency): skipped.',
+        );
+        return undefined;
+      }
+      return startTransformersTarget({ ...dirs, embedDir, prompts, texts, workDir, readyTimeoutMs: 120_000 });
+    }
+    redis ??= await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
+    io.progress(`  Redis: ${redis.description} (${redis.url})`);
+    const suffix = redis.private ? '' : `-${process.pid.toString(36)}${Date.now().toString(36)}`;
+    const models: CompareModels = {
+      generate: { name: `${system}-gen${suffix}`, dir: dirs.generateDir },
+      embed: { name: `${system}-embed${suffix}`, dir: dirs.embedDir },
+    };
+    return startClusterTarget({
+      system,
+      models,
+      withEmbed,
+      prompts,
+      texts,
+      redisUrl: redis.url,
+      dataDir: opts.dataDir,
+      workDir,
+      baseEnv: env,
+    });
+  };
+
+  try {
+    for (const system of opts.systems) {
+      io.progress(`${system}: starting`);
+      let target: BenchTarget | undefined;
+      try {
+        target = await start(system);
+        if (!target) continue;
+        for (const workload of opts.workloads) {
+          const send = workload === 'generate' ? target.generate() : target.embed();
+          if (!send) {
+            notes.push(`${system}: cannot run the ${workload} workload: skipped.`);
+            continue;
+          }
+          const wp = plan[workload];
+          await runWorkload(system, workload, send, {
+            ...wp,
+            concurrency: opts.levels ?? wp.concurrency,
+            open: { ...wp.open, maxSteps: opts.openSteps ?? wp.open.maxSteps },
+            durationMs: opts.durationMs ?? wp.durationMs,
+          });
+        }
+        notes.push(...target.notes());
+      } catch (err) {
+        failed.push(system);
+        const msg = (err as Error).message.split('\n')[0];
+        notes.push(`${system}: failed: ${msg}`);
+        io.warn(`${system} failed: ${(err as Error).message}`);
+      } finally {
+        await target
+          ?.stop()
+          .catch((err: unknown) => io.warn(`stopping ${system}: ${(err as Error).message}`));
+      }
+    }
+  } finally {
+    await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
+    if (failed.length === 0) rmSync(workDir, { recursive: true, force: true });
+    else io.warn(`logs of the failed systems are in ${workDir}`);
+  }
+
+  async function runWorkload(
+    system: SystemName,
+    workload: Workload,
+    send: Sender,
+    wp: WorkloadPlan,
+  ): Promise<void> {
+    // Warm-up: first-call costs (session init, JIT, connections) stay out of the numbers.
+    const warm = await closedLoop({ concurrency: 2, durationMs: 0, maxRequests: plan.warmupRequests, send });
+    const bad = warm.samples.find((s) => !s.ok);
+    if (bad) throw new Error(`${workload} warm-up request failed: ${bad.error ?? 'unknown'}`);
+    const level = async (
+      load: { concurrency: number } | { rate: number },
+      drive: () => Promise<LoadResult>,
+    ) => {
+      const label = 'concurrency' in load ? `concurrency ${load.concurrency}` : `open loop ${load.rate}/s`;
+      io.progress(`  ${system} ${workload}: ${label}`);
+      const row = toCompareRow(await drive(), { system, workload, load });
+      rows.push(row);
+      if (row.errors > 0)
+        io.warn(`${system} ${workload} ${label}: ${row.errors}/${row.requests} requests failed`);
+      io.progress(
+        `    ${row.throughput} req/s${row.tokens_per_s !== null ? `, ${row.tokens_per_s} tok/s` : ''}, p50 ${row.p50_ms ?? '-'} ms, p99 ${row.p99_ms ?? '-'} ms${row.ttft_p50_ms !== null ? `, TTFT p50 ${row.ttft_p50_ms} ms` : ''}`,
+      );
+      return row;
+    };
+    for (const concurrency of wp.concurrency) {
+      await level({ concurrency }, () => closedLoop({ concurrency, durationMs: wp.durationMs, send }));
+    }
+    const saturation = Math.max(
+      0,
+      ...rows.filter((r) => r.system === system && r.workload === workload).map((r) => r.throughput),
+    );
+    if (saturation <= 0) return;
+    const minRequests = opts.quick ? MIN_OPEN_REQUESTS.quick : MIN_OPEN_REQUESTS.full;
+    for (let i = 0; i < wp.open.maxSteps; i++) {
+      const rate = openRate(saturation, wp.open, i);
+      const durationMs = Math.max(wp.durationMs, Math.ceil((minRequests / rate) * 1000));
+      const row = await level({ rate }, () => openLoop({ rate, durationMs, send }));
+      if (isSaturated(rate, row.throughput, row.errors)) break;
+    }
+  }
+
+  const doc: CompareDocument = {
+    schema: COMPARE_SCHEMA,
+    meta: {
+      command: opts.command,
+      started_at: startedAt,
+      duration_s: Math.round((Date.now() - started) / 100) / 10,
+      quick: opts.quick,
+      model: {
+        generate: 'preset' in opts.model ? opts.model.preset : basename(opts.model.dir),
+        embed: 'tiny-embed',
+        generate_digest: digestOf(dirs.generateDir),
+      },
+      machine: {
+        cpus: cpus().length,
+        cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
+        memory_gb: Math.round(totalmem() / 2 ** 30),
+        platform: `${platform()} ${release()}`,
+        node: process.version,
+      },
+      systems: opts.systems,
+      workloads: opts.workloads,
+      prompt_set: { seed: PROMPT_SEED, size: prompts.length, max_tokens: [opts.tokens.min, opts.tokens.max] },
+      max_batch_size: MAX_BATCH_SIZE,
+    },
+    results: rows,
+    summary: summarizeCompare(rows),
+    notes,
+  };
+  return { doc, failed };
+}

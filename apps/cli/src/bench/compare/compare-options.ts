@@ -1,0 +1,149 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../command';
+import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
+import { DEFAULT_TOKEN_RANGE, type TokenRange } from './prompt-set';
+
+/** Forge presets `--model` accepts by name (forged into `$HOTPATH_DATA_DIR/models/<name>` when missing). */
+export const MODEL_PRESETS = ['tiny', 'small', 'base'] as const;
+
+/** Everything `hotpath bench compare` needs, parsed once. */
+export interface CompareBenchOptions {
+  /** A forge preset name, or an absolute model folder. */
+  model: { preset: (typeof MODEL_PRESETS)[number] } | { dir: string };
+  quick: boolean;
+  jsonFile: string | undefined;
+  reportDir: string | undefined;
+  systems: SystemName[];
+  workloads: Workload[];
+  /** Replaces the closed-loop levels of both workloads (hidden, for tests). */
+  levels: number[] | undefined;
+  /** Replaces the most open-loop rates per workload; 0 = closed loop only (hidden). */
+  openSteps: number | undefined;
+  /** Replaces every level's duration (hidden). */
+  durationMs: number | undefined;
+  tokens: TokenRange;
+  promptCount: number;
+  redisUrl: string | undefined;
+  dataDir: string;
+  /** Progress lines (TTY and not CI). */
+  interactive: boolean;
+  /** The command line as typed, for the report. */
+  command: string;
+}
+
+export const BENCH_COMPARE_USAGE = `Usage: hotpath bench compare [--model small|base|DIR] [--quick] [--json FILE] [--report DIR]
+
+Measures, on the same model and machine in one run, one system after the other:
+  ort-direct       onnxruntime-node in-process through @hotpath/model-runtime (continuous batching,
+                   no HTTP, no Redis): the limit of this machine
+  transformers.js  @huggingface/transformers pipelines behind a minimal Node HTTP server, one request
+                   at a time, local files only (skipped when the package is not installed)
+  naive            a Hotpath cluster with batching and caching off
+  hotpath          a Hotpath cluster with batching on, caching off
+Each gets closed-loop concurrency levels, then open-loop arrival rates rising from half its
+closed-loop saturation until it saturates (latency from the intended send time: no coordinated
+omission). Workloads: seeded prompts of varied length with 64-128 new tokens (greedy) on the model,
+and one-text embeddings on tiny-embed. Missing forged models go to $HOTPATH_DATA_DIR/models.
+
+Options:
+  --model NAME|DIR  forge preset (tiny, small, base; default small) or a model folder
+  --quick           fewer and shorter levels (under 5 minutes on 2 cores with small)
+  --json FILE       write the results document (schema: docs/benchmarks.md)
+  --report DIR      write report.md (Markdown summary) and SVG charts
+  --redis-url URL   use this Redis instead of starting a private redis-server
+
+Narrowing (mostly for tests):
+  --systems a,b     ort-direct, transformers.js, naive, hotpath (default all)
+  --workloads a,b   generate, embed (default both)
+  --levels 1,4      closed-loop concurrency levels
+  --open-steps N    at most N open-loop rates per workload (0 = closed loop only)
+  --duration-ms N   length of each load level
+  --max-tokens A-B  new tokens per request, drawn from A..B (default 64-128)
+  --prompts N       size of the seeded prompt set (default 64)`;
+
+function list<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one value`);
+  for (const it of items) {
+    if (!(allowed as readonly string[]).includes(it))
+      throw new UsageError(`${flag}: unknown value "${it}" (${allowed.join(', ')})`);
+  }
+  return allowed.filter((a) => items.includes(a));
+}
+
+function int(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Parses the flags of `hotpath bench compare`; a bad one is a {@link UsageError}. */
+export function parseCompareBenchOptions(
+  argv: readonly string[],
+  env: { HOTPATH_DATA_DIR?: string; CI?: string },
+  isTTY: boolean,
+  cwd: string,
+): CompareBenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        model: { type: 'string', default: 'small' },
+        quick: { type: 'boolean', default: false },
+        json: { type: 'string' },
+        report: { type: 'string' },
+        'redis-url': { type: 'string' },
+        systems: { type: 'string' },
+        workloads: { type: 'string' },
+        levels: { type: 'string' },
+        'open-steps': { type: 'string' },
+        'duration-ms': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        prompts: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const model = (MODEL_PRESETS as readonly string[]).includes(values.model)
+    ? { preset: values.model as (typeof MODEL_PRESETS)[number] }
+    : { dir: abs(values.model) };
+  let tokens = DEFAULT_TOKEN_RANGE;
+  if (values['max-tokens'] !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(values['max-tokens']);
+    const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+    if (!(min >= 1 && max >= min && max <= 4096))
+      throw new UsageError(
+        `--max-tokens must be A-B with 1 <= A <= B <= 4096, got "${values['max-tokens']}"`,
+      );
+    tokens = { min, max };
+  }
+  const levels = values.levels?.split(',').map((s) => int(s.trim(), '--levels', 1, 4096) as number);
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  return {
+    model,
+    quick: values.quick,
+    jsonFile: values.json ? abs(values.json) : undefined,
+    reportDir: values.report ? abs(values.report) : undefined,
+    systems: values.systems ? list(values.systems, SYSTEMS, '--systems') : [...SYSTEMS],
+    workloads: values.workloads ? list(values.workloads, WORKLOADS, '--workloads') : [...WORKLOADS],
+    levels: levels ? [...new Set(levels)].sort((a, b) => a - b) : undefined,
+    openSteps: int(values['open-steps'], '--open-steps', 0, 50),
+    durationMs: int(values['duration-ms'], '--duration-ms', 100, 600_000),
+    tokens,
+    promptCount: int(values.prompts, '--prompts', 1, 100_000) ?? 64,
+    redisUrl: values['redis-url'] || undefined,
+    dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
+    interactive: isTTY && !ci,
+    command: ['hotpath', 'bench', 'compare', ...argv].join(' '),
+  };
+}

@@ -1,0 +1,252 @@
+import type { LoadResult } from '../load-generator';
+import { round2, summarize } from '../stats';
+import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
+
+/** Version tag of the JSON document; bump on incompatible changes. */
+export const COMPARE_SCHEMA = 'hotpath.bench.compare/v1';
+
+/** One line of `results`: one system × workload × load level. */
+export interface CompareRow {
+  system: SystemName;
+  workload: Workload;
+  /** `closed`: fixed concurrency; `open`: fixed arrival rate (latency from the intended send time). */
+  mode: 'closed' | 'open';
+  /** Closed loop: requests in flight; null for an open-loop row. */
+  concurrency: number | null;
+  /** Open loop: offered arrivals per second; null for a closed-loop row. */
+  rate: number | null;
+  /** Completed requests per second. */
+  throughput: number;
+  /** Generated tokens per second (generate), null for embed. */
+  tokens_per_s: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  /** Time to first token (generate, when the system streams); null otherwise. */
+  ttft_p50_ms: number | null;
+  ttft_p99_ms: number | null;
+  requests: number;
+  errors: number;
+  /** First send to last completion. */
+  elapsed_s: number;
+}
+
+/** Which level a row measures. */
+export interface RowContext {
+  system: SystemName;
+  workload: Workload;
+  load: { concurrency: number } | { rate: number };
+}
+
+/** Turns a load level's samples into a row (pure). Failed requests count as errors, not latency. */
+export function toCompareRow(result: LoadResult, ctx: RowContext): CompareRow {
+  const ok = result.samples.filter((s) => s.ok);
+  const seconds = result.elapsedMs / 1000;
+  const lat = summarize(ok.map((s) => s.latencyMs));
+  const ttft = summarize(ok.map((s) => s.ttftMs).filter((v): v is number => typeof v === 'number'));
+  const tokens = ok.reduce((sum, s) => sum + (s.tokens ?? 0), 0);
+  const closed = 'concurrency' in ctx.load;
+  return {
+    system: ctx.system,
+    workload: ctx.workload,
+    mode: closed ? 'closed' : 'open',
+    concurrency: 'concurrency' in ctx.load ? ctx.load.concurrency : null,
+    rate: 'rate' in ctx.load ? ctx.load.rate : null,
+    throughput: round2(seconds > 0 ? ok.length / seconds : 0) ?? 0,
+    tokens_per_s: ctx.workload === 'generate' ? round2(seconds > 0 ? tokens / seconds : 0) : null,
+    p50_ms: round2(lat.p50),
+    p95_ms: round2(lat.p95),
+    p99_ms: round2(lat.p99),
+    ttft_p50_ms: round2(ttft.p50),
+    ttft_p99_ms: round2(ttft.p99),
+    requests: result.samples.length,
+    errors: result.samples.length - ok.length,
+    elapsed_s: round2(seconds) ?? 0,
+  };
+}
+
+/** Per-system figures; a system that did not run is absent. */
+export type BySystem = Partial<Record<SystemName, number>>;
+
+/** The `summary` object of the JSON document. */
+export interface CompareSummary {
+  /** Highest generated tokens/s of each system over all its generate levels (open and closed). */
+  saturation_tokens_per_s: BySystem;
+  /** Highest completed generate requests/s of each system. */
+  saturation_requests_per_s: BySystem;
+  /** Closed-loop concurrency at which `ort-direct` peaked: its best batch size on this machine. */
+  ort_direct_best_concurrency: number | null;
+  /** Median generate latency at closed-loop concurrency 1. */
+  p50_ms_at_concurrency_1: BySystem;
+  ttft_p50_ms_at_concurrency_1: BySystem;
+  /** Highest completed embed requests/s of each system (one text per request). */
+  embed_saturation_requests_per_s: BySystem;
+  /** hotpath / ort-direct saturation tokens/s (the efficiency ratio), null when either is missing. */
+  efficiency_hotpath_vs_ort_direct: number | null;
+  /** hotpath / other saturation tokens/s. */
+  hotpath_vs_naive: number | null;
+  hotpath_vs_transformers_js: number | null;
+  /** The issue's targets, each null when a figure it needs is missing. */
+  targets: {
+    hotpath_ge_80pct_of_ort_direct: boolean | null;
+    hotpath_ge_5x_naive: boolean | null;
+    hotpath_ge_5x_transformers_js: boolean | null;
+    hotpath_p50_c1_le_transformers_js_plus_5ms: boolean | null;
+  };
+}
+
+function best(rows: readonly CompareRow[], pick: (r: CompareRow) => number | null): CompareRow | undefined {
+  return rows.reduce<CompareRow | undefined>((b, r) => {
+    const v = pick(r);
+    return v !== null && (!b || v > (pick(b) ?? -Infinity)) ? r : b;
+  }, undefined);
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | null =>
+  a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
+
+/** Computes the summary from the rows (pure). */
+export function summarizeCompare(rows: readonly CompareRow[]): CompareSummary {
+  const s: CompareSummary = {
+    saturation_tokens_per_s: {},
+    saturation_requests_per_s: {},
+    ort_direct_best_concurrency: null,
+    p50_ms_at_concurrency_1: {},
+    ttft_p50_ms_at_concurrency_1: {},
+    embed_saturation_requests_per_s: {},
+    efficiency_hotpath_vs_ort_direct: null,
+    hotpath_vs_naive: null,
+    hotpath_vs_transformers_js: null,
+    targets: {
+      hotpath_ge_80pct_of_ort_direct: null,
+      hotpath_ge_5x_naive: null,
+      hotpath_ge_5x_transformers_js: null,
+      hotpath_p50_c1_le_transformers_js_plus_5ms: null,
+    },
+  };
+  for (const system of SYSTEMS) {
+    const gen = rows.filter((r) => r.system === system && r.workload === 'generate');
+    const tok = best(gen, (r) => r.tokens_per_s);
+    if (tok?.tokens_per_s != null) s.saturation_tokens_per_s[system] = tok.tokens_per_s;
+    const req = best(gen, (r) => r.throughput);
+    if (req) s.saturation_requests_per_s[system] = req.throughput;
+    if (system === 'ort-direct') {
+      s.ort_direct_best_concurrency =
+        best(
+          gen.filter((r) => r.mode === 'closed'),
+          (r) => r.tokens_per_s,
+        )?.concurrency ?? null;
+    }
+    const c1 = gen.find((r) => r.mode === 'closed' && r.concurrency === 1);
+    if (c1?.p50_ms != null) s.p50_ms_at_concurrency_1[system] = c1.p50_ms;
+    if (c1?.ttft_p50_ms != null) s.ttft_p50_ms_at_concurrency_1[system] = c1.ttft_p50_ms;
+    const emb = best(
+      rows.filter((r) => r.system === system && r.workload === 'embed'),
+      (r) => r.throughput,
+    );
+    if (emb) s.embed_saturation_requests_per_s[system] = emb.throughput;
+  }
+  const sat = s.saturation_tokens_per_s;
+  s.efficiency_hotpath_vs_ort_direct = ratio(sat.hotpath, sat['ort-direct']);
+  s.hotpath_vs_naive = ratio(sat.hotpath, sat.naive);
+  s.hotpath_vs_transformers_js = ratio(sat.hotpath, sat['transformers.js']);
+  const t = s.targets;
+  if (s.efficiency_hotpath_vs_ort_direct !== null)
+    t.hotpath_ge_80pct_of_ort_direct = s.efficiency_hotpath_vs_ort_direct >= 0.8;
+  if (s.hotpath_vs_naive !== null) t.hotpath_ge_5x_naive = s.hotpath_vs_naive >= 5;
+  if (s.hotpath_vs_transformers_js !== null)
+    t.hotpath_ge_5x_transformers_js = s.hotpath_vs_transformers_js >= 5;
+  const p50 = s.p50_ms_at_concurrency_1;
+  if (p50.hotpath !== undefined && p50['transformers.js'] !== undefined)
+    t.hotpath_p50_c1_le_transformers_js_plus_5ms = p50.hotpath <= p50['transformers.js'] + 5;
+  return s;
+}
+
+/** Where and how the run happened. */
+export interface CompareMeta {
+  command: string;
+  started_at: string;
+  duration_s: number;
+  quick: boolean;
+  model: { generate: string; embed: string; generate_digest: string | null };
+  machine: { cpus: number; cpu_model: string; memory_gb: number; platform: string; node: string };
+  /** Systems asked for, and which of them ran. */
+  systems: SystemName[];
+  workloads: Workload[];
+  prompt_set: { seed: number; size: number; max_tokens: [number, number] };
+  max_batch_size: number;
+}
+
+/** The whole `--json` document (schema in docs/benchmarks.md). */
+export interface CompareDocument {
+  schema: typeof COMPARE_SCHEMA;
+  meta: CompareMeta;
+  results: CompareRow[];
+  summary: CompareSummary;
+  /** Things a reader must know: systems skipped, TTFT not measured, … */
+  notes: string[];
+}
+
+const NUM_OR_NULL = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v));
+
+/**
+ * Checks a parsed document against the schema that docs/benchmarks.md documents; returns the
+ * problems found (empty when valid). Used by the tests and by anyone consuming the JSON.
+ */
+export function validateCompareDocument(doc: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof doc !== 'object' || doc === null) return ['document is not an object'];
+  const d = doc as Record<string, unknown>;
+  if (d['schema'] !== COMPARE_SCHEMA) problems.push(`schema is not "${COMPARE_SCHEMA}"`);
+  if (!Array.isArray(d['results'])) problems.push('results is not an array');
+  else {
+    d['results'].forEach((row: unknown, i) => {
+      if (typeof row !== 'object' || row === null) return problems.push(`results[${i}] is not an object`);
+      const r = row as Record<string, unknown>;
+      if (!(SYSTEMS as readonly unknown[]).includes(r['system']))
+        problems.push(`results[${i}].system unknown`);
+      if (!(WORKLOADS as readonly unknown[]).includes(r['workload']))
+        problems.push(`results[${i}].workload unknown`);
+      const closed = typeof r['concurrency'] === 'number';
+      const open = typeof r['rate'] === 'number';
+      if (closed === open) problems.push(`results[${i}] needs exactly one of concurrency and rate`);
+      if (r['mode'] !== (closed ? 'closed' : 'open')) problems.push(`results[${i}].mode does not match`);
+      if (typeof r['throughput'] !== 'number') problems.push(`results[${i}].throughput is not a number`);
+      for (const k of ['tokens_per_s', 'p50_ms', 'p95_ms', 'p99_ms', 'ttft_p50_ms', 'ttft_p99_ms']) {
+        if (!NUM_OR_NULL(r[k])) problems.push(`results[${i}].${k} is not a number or null`);
+      }
+      for (const k of ['requests', 'errors']) {
+        if (!Number.isInteger(r[k])) problems.push(`results[${i}].${k} is not an integer`);
+      }
+    });
+  }
+  const s = d['summary'];
+  if (typeof s !== 'object' || s === null) problems.push('summary is not an object');
+  else {
+    const sum = s as Record<string, unknown>;
+    for (const k of [
+      'saturation_tokens_per_s',
+      'saturation_requests_per_s',
+      'p50_ms_at_concurrency_1',
+      'ttft_p50_ms_at_concurrency_1',
+      'embed_saturation_requests_per_s',
+    ]) {
+      const m = sum[k];
+      if (typeof m !== 'object' || m === null) {
+        problems.push(`summary.${k} is not an object`);
+        continue;
+      }
+      for (const [name, v] of Object.entries(m)) {
+        if (!(SYSTEMS as readonly string[]).includes(name))
+          problems.push(`summary.${k} has unknown system ${name}`);
+        if (typeof v !== 'number') problems.push(`summary.${k}.${name} is not a number`);
+      }
+    }
+    for (const k of ['efficiency_hotpath_vs_ort_direct', 'hotpath_vs_naive', 'hotpath_vs_transformers_js']) {
+      if (!NUM_OR_NULL(sum[k])) problems.push(`summary.${k} is not a number or null`);
+    }
+  }
+  if (typeof d['meta'] !== 'object' || d['meta'] === null) problems.push('meta is not an object');
+  if (!Array.isArray(d['notes'])) problems.push('notes is not an array');
+  return problems;
+}

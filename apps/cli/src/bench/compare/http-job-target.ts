@@ -1,0 +1,157 @@
+import type { Sample, Sender } from '../load-generator';
+import type { BenchPrompt } from './prompt-set';
+import { SseParser } from './sse-parser';
+
+const WAIT_S = 120;
+const TIMEOUT_MS = (WAIT_S + 10) * 1000;
+
+/** The parts of a job view this client reads. */
+interface JobViewLike {
+  id?: string;
+  status?: string;
+  usage?: { completion_tokens?: number } | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+/** How an HTTP sender learns that a job finished. */
+export interface HttpJobClientState {
+  /**
+   * Whether `GET /v1/jobs/{id}/events` exists; unknown until the first job. Without it the client
+   * long-polls `GET /v1/jobs/{id}?wait=N` and TTFT is not measured (null), never guessed.
+   */
+  sse: boolean | undefined;
+}
+
+async function postJob(
+  apiBase: string,
+  body: unknown,
+  wait: boolean,
+): Promise<{ status: number; view: JobViewLike }> {
+  const res = await fetch(`${apiBase}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(wait ? { prefer: `wait=${WAIT_S}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  return { status: res.status, view: (await res.json()) as JobViewLike };
+}
+
+async function longPoll(apiBase: string, view: JobViewLike): Promise<JobViewLike> {
+  for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
+    if (polls >= 3 || !view.id) throw new Error('job did not finish in time');
+    const res = await fetch(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    view = (await res.json()) as JobViewLike;
+  }
+  return view;
+}
+
+/**
+ * Follows a job's SSE stream to its end. Resolves with the final view and the time of the first
+ * `token` event, or `undefined` when the route does not exist (404 before any event).
+ */
+async function follow(
+  apiBase: string,
+  id: string,
+): Promise<{ view: JobViewLike; firstTokenAt: number | undefined } | undefined> {
+  const res = await fetch(`${apiBase}/v1/jobs/${id}/events`, {
+    headers: { accept: 'text/event-stream' },
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  if (res.status === 404 && !(res.headers.get('content-type') ?? '').includes('event-stream')) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  let firstTokenAt: number | undefined;
+  for await (const chunk of res.body) {
+    for (const e of parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }))) {
+      if (e.event === 'token') firstTokenAt ??= performance.now();
+      else if (e.event === 'done') {
+        await res.body.cancel().catch(() => undefined);
+        return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
+      } else if (e.event === 'error') {
+        await res.body.cancel().catch(() => undefined);
+        const err = JSON.parse(e.data) as { error?: { code?: string } };
+        throw new Error(err.error?.code ?? 'job failed');
+      }
+    }
+  }
+  throw new Error('event stream ended without done');
+}
+
+/**
+ * Load-generator sender for a Hotpath cluster: `POST /v1/jobs` (cache bypassed), then the job's SSE
+ * stream for TTFT (first `token` event) and completion; the i-th call sends `body(i)`. Falls back to
+ * long-polling when the cluster has no SSE route (`state.sse` becomes false).
+ */
+export function httpJobSender(
+  apiBase: string,
+  body: (i: number) => Record<string, unknown>,
+  generates: boolean,
+  state: HttpJobClientState,
+): Sender {
+  let n = 0;
+  return async (origin) => {
+    const i = n++;
+    const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
+    try {
+      const { status, view: first } = await postJob(apiBase, body(i), state.sse === false);
+      if (status !== 200 && status !== 202) return fail(`HTTP ${status} ${first.error?.code ?? ''}`.trim());
+      let view = first;
+      let ttftMs: number | undefined;
+      if (state.sse !== false && first.id && first.status !== 'completed') {
+        const followed = await follow(apiBase, first.id);
+        if (followed) {
+          state.sse = true;
+          view = followed.view;
+          if (followed.firstTokenAt !== undefined) ttftMs = followed.firstTokenAt - origin;
+        } else {
+          state.sse = false;
+          view = await longPoll(apiBase, first);
+        }
+      } else {
+        view = await longPoll(apiBase, first);
+      }
+      const latencyMs = performance.now() - origin;
+      if (view.status !== 'completed')
+        return { ...fail(view.error?.code ?? view.status ?? 'unknown'), latencyMs };
+      return {
+        ok: true,
+        latencyMs,
+        ...(generates && ttftMs !== undefined ? { ttftMs } : {}),
+        ...(generates ? { tokens: view.usage?.completion_tokens ?? 0 } : {}),
+      };
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  };
+}
+
+/** Body of the i-th generate job: prompts walked in order, greedy, result cache bypassed. */
+export function generateJobBody(
+  model: string,
+  prompts: readonly BenchPrompt[],
+): (i: number) => Record<string, unknown> {
+  return (i) => {
+    const p = prompts[i % prompts.length] as BenchPrompt;
+    return {
+      model,
+      task: 'generate',
+      input: { prompt: p.prompt },
+      params: { max_tokens: p.maxTokens, temperature: 0 },
+      cache: 'bypass',
+    };
+  };
+}
+
+/** Body of the i-th embed job: one text each. */
+export function embedJobBody(
+  model: string,
+  texts: readonly string[],
+): (i: number) => Record<string, unknown> {
+  return (i) => ({ model, task: 'embed', input: { texts: [texts[i % texts.length]] }, cache: 'bypass' });
+}

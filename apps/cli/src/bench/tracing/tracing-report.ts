@@ -1,0 +1,101 @@
+import { round2, summarize } from '../stats';
+import type { LoadResult } from '../load-generator';
+
+/** One measured run of one mode. */
+export interface TracingRun {
+  mode: 'off' | 'on';
+  round: number;
+  requests: number;
+  errors: number;
+  throughput: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  /** Spans the OTLP receiver got from this cluster, warm-up and shutdown flush included (0 when off). */
+  spans_received: number;
+  otlp_requests: number;
+}
+
+/** The JSON document `hotpath bench tracing --json` writes. */
+export interface TracingReport {
+  scenario: 'tracing';
+  backend: 'sim';
+  concurrency: number;
+  duration_ms: number;
+  runs: TracingRun[];
+  throughput_off: number | null;
+  throughput_on: number | null;
+  /** Mean throughput with tracing on ÷ off. */
+  ratio: number | null;
+  target: { name: string; target: string; value: number | null; met: boolean };
+}
+
+/** One run's row from the load generator's samples and the receiver's counters. */
+export function tracingRun(
+  mode: 'off' | 'on',
+  round: number,
+  result: LoadResult,
+  sink: { spans: number; requests: number },
+): TracingRun {
+  const ok = result.samples.filter((s) => s.ok);
+  const lat = summarize(ok.map((s) => s.latencyMs));
+  return {
+    mode,
+    round,
+    requests: result.samples.length,
+    errors: result.samples.length - ok.length,
+    throughput: round2(result.elapsedMs > 0 ? (ok.length * 1000) / result.elapsedMs : 0) ?? 0,
+    p50_ms: round2(lat.p50),
+    p99_ms: round2(lat.p99),
+    spans_received: sink.spans,
+    otlp_requests: sink.requests,
+  };
+}
+
+/** Means per mode and the on/off ratio against the issue-6 target (within 10%). */
+export function buildTracingReport(
+  runs: TracingRun[],
+  concurrency: number,
+  durationMs: number,
+): TracingReport {
+  const meanOf = (mode: 'off' | 'on'): number | null => {
+    const xs = runs.filter((r) => r.mode === mode).map((r) => r.throughput);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  const off = meanOf('off');
+  const on = meanOf('on');
+  const ratio = off !== null && on !== null && off > 0 ? on / off : null;
+  return {
+    scenario: 'tracing',
+    backend: 'sim',
+    concurrency,
+    duration_ms: durationMs,
+    runs,
+    throughput_off: round2(off),
+    throughput_on: round2(on),
+    ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000,
+    target: {
+      name: 'throughput with tracing at 100% sampling / tracing off',
+      target: '>= 0.9',
+      value: ratio === null ? null : Math.round(ratio * 1000) / 1000,
+      met: ratio !== null && ratio >= 0.9,
+    },
+  };
+}
+
+/** The printed table of a report. */
+export function formatTracingReport(r: TracingReport): string {
+  const head = 'mode  round  requests  errors  jobs/s     p50 ms   p99 ms   spans received';
+  const rows = r.runs.map(
+    (x) =>
+      `${x.mode.padEnd(4)}  ${String(x.round).padStart(5)}  ${String(x.requests).padStart(8)}  ${String(x.errors).padStart(6)}  ` +
+      `${String(x.throughput).padStart(8)}  ${String(x.p50_ms ?? '-').padStart(7)}  ${String(x.p99_ms ?? '-').padStart(7)}  ${String(x.spans_received).padStart(14)}`,
+  );
+  return [
+    `sim (zero latency), concurrency ${r.concurrency}, ${r.duration_ms} ms per run`,
+    head,
+    ...rows,
+    '',
+    `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'}`,
+    `${r.target.met ? 'MET ' : 'MISS'}  ${r.target.name}: ${r.target.value ?? '-'} (target ${r.target.target})`,
+  ].join('\n');
+}

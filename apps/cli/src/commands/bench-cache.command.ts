@@ -1,0 +1,32 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CliCommand } from '../command';
+import { runCacheBench } from '../bench/cache/cache-bench';
+import { BENCH_CACHE_USAGE, parseCacheBenchOptions } from '../bench/cache/cache-bench-options';
+import { formatCacheReport } from '../bench/cache/cache-report';
+
+/** `hotpath bench cache`: result-cache hit vs miss, single-flight, prefix KV cache TTFT. */
+export const BENCH_CACHE_COMMAND: CliCommand = {
+  path: ['bench', 'cache'],
+  summary: 'measure the result cache, single-flight and the prefix KV cache (starts its own cluster)',
+  usage: BENCH_CACHE_USAGE,
+  async run(argv) {
+    // The CLI's one read of its environment; the cluster's children get a copy of it.
+    const env = { ...process.env };
+    const opts = parseCacheBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const started = Date.now();
+    const report = await runCacheBench(opts, env, {
+      progress: (line) => {
+        if (opts.interactive) process.stdout.write(`${line}\n`);
+      },
+      warn: (line) => process.stderr.write(`hotpath bench cache: ${line}\n`),
+    });
+    process.stdout.write(`${formatCacheReport(report)}\n`);
+    process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    if (opts.jsonFile) {
+      mkdirSync(dirname(opts.jsonFile), { recursive: true });
+      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    }
+    return 0;
+  },
+};

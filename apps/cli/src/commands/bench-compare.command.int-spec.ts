@@ -1,0 +1,119 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SYSTEMS } from '../bench/compare/compare-plan';
+import { validateCompareDocument, type CompareDocument } from '../bench/compare/compare-results';
+import { transformersAvailable } from '../bench/compare/transformers-target';
+
+const MAIN = join(__dirname, '..', 'main.js');
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    // Own process group, so a timeout takes the bench's children (cluster, transformers.js) down too.
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      reject(new Error(`bench did not finish within ${timeoutMs} ms\n${out}\n${err}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+describe('hotpath bench compare (tiny run: forged tiny, all four systems, real cluster)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-compare-int-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures every system on both workloads and writes the JSON document and the report', async () => {
+    const json = join(dir, 'results.json');
+    const report = join(dir, 'report');
+    const { code, out, err } = await runCli(
+      [
+        'bench',
+        'compare',
+        '--model',
+        'tiny',
+        '--levels',
+        '1,2',
+        '--open-steps',
+        '1',
+        '--duration-ms',
+        '500',
+      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--json', json, '--report', report]),
+      { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
+      90_000,
+    );
+    assert.equal(code, 0, `exit ${code}\n${out}\n${err}`);
+    assert.match(out, /\| system \| saturation tokens\/s \|/);
+    assert.match(out, /hotpath\/ort-direct \d/);
+
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as CompareDocument;
+    assert.deepEqual(validateCompareDocument(doc), []);
+    const ran = SYSTEMS.filter((s) => s !== 'transformers.js' || transformersAvailable());
+    for (const system of ran) {
+      for (const workload of ['generate', 'embed'] as const) {
+        const rows = doc.results.filter((r) => r.system === system && r.workload === workload);
+        assert.deepEqual(
+          rows.map((r) => r.concurrency).filter((c) => c !== null),
+          [1, 2],
+          `${system} ${workload} closed-loop levels`,
+        );
+        assert.equal(rows.filter((r) => r.rate !== null).length, 1, `${system} ${workload} open-loop level`);
+        for (const r of rows) {
+          assert.equal(r.errors, 0, JSON.stringify(r));
+          assert.ok(r.throughput > 0 && r.p50_ms !== null);
+          if (workload === 'generate') assert.ok((r.tokens_per_s ?? 0) > 0);
+        }
+      }
+      assert.equal(typeof doc.summary.saturation_tokens_per_s[system], 'number');
+      assert.equal(typeof doc.summary.p50_ms_at_concurrency_1[system], 'number');
+    }
+    // In-process and streaming systems measure time to first token.
+    assert.equal(typeof doc.summary.ttft_p50_ms_at_concurrency_1['ort-direct'], 'number');
+    assert.equal(typeof doc.summary.efficiency_hotpath_vs_ort_direct, 'number');
+    assert.equal(typeof doc.summary.hotpath_vs_naive, 'number');
+    assert.deepEqual(doc.meta.model, {
+      generate: 'tiny',
+      embed: 'tiny-embed',
+      generate_digest: doc.meta.model.generate_digest,
+    });
+
+    const md = readFileSync(join(report, 'report.md'), 'utf8');
+    assert.match(md, /## Summary[\s\S]*\| `hotpath` \|/);
+    for (const f of [
+      'latency-vs-throughput.svg',
+      'tokens-vs-concurrency.svg',
+      'embed-latency-vs-throughput.svg',
+    ]) {
+      assert.ok(existsSync(join(report, f)), f);
+      assert.match(readFileSync(join(report, f), 'utf8'), /^<svg[\s\S]*<\/svg>\n$/);
+    }
+  });
+
+  it('rejects a bad flag with exit code 2', async () => {
+    const { code, err } = await runCli(
+      ['bench', 'compare', '--systems', 'vllm'],
+      { ...process.env, CI: 'true' },
+      20_000,
+    );
+    assert.equal(code, 2);
+    assert.match(err, /--systems: unknown value "vllm"/);
+  });
+});

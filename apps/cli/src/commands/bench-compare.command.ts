@@ -1,0 +1,53 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CliCommand } from '../command';
+import { runCompareBench } from '../bench/compare/compare-bench';
+import { BENCH_COMPARE_USAGE, parseCompareBenchOptions } from '../bench/compare/compare-options';
+import { compareCharts, markdownReport, resultsTable, summaryTable } from '../bench/compare/compare-report';
+
+function writeOut(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+/** `hotpath bench compare`: Hotpath against ort-direct, naive and transformers.js on one machine. */
+export const BENCH_COMPARE_COMMAND: CliCommand = {
+  path: ['bench', 'compare'],
+  summary: 'compare Hotpath with onnxruntime in-process, a naive queue and transformers.js',
+  usage: BENCH_COMPARE_USAGE,
+  async run(argv) {
+    // The CLI's one read of its environment; the cluster's children get a copy of it.
+    const env = { ...process.env };
+    const opts = parseCompareBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const { doc, failed } = await runCompareBench(opts, env, {
+      progress: (line) => {
+        if (opts.interactive) process.stdout.write(`${line}\n`);
+      },
+      warn: (line) => process.stderr.write(`hotpath bench compare: ${line}\n`),
+    });
+    process.stdout.write(`${resultsTable(doc.results)}\n\n${summaryTable(doc)}\n\n`);
+    const s = doc.summary;
+    const fmt = (v: number | null): string => (v === null ? '-' : String(v));
+    process.stdout.write(
+      `hotpath/ort-direct ${fmt(s.efficiency_hotpath_vs_ort_direct)}, hotpath/naive ${fmt(s.hotpath_vs_naive)}, ` +
+        `hotpath/transformers.js ${fmt(s.hotpath_vs_transformers_js)} (saturation tokens/s)\n`,
+    );
+    for (const n of doc.notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`(${doc.meta.duration_s} s)\n`);
+    if (opts.jsonFile) writeOut(opts.jsonFile, `${JSON.stringify(doc, null, 2)}\n`);
+    if (opts.reportDir) {
+      const charts = compareCharts(doc);
+      for (const c of charts) writeOut(join(opts.reportDir, c.file), c.svg);
+      writeOut(
+        join(opts.reportDir, 'report.md'),
+        markdownReport(
+          doc,
+          charts.map((c) => c.file),
+        ),
+      );
+      if (opts.jsonFile === undefined)
+        writeOut(join(opts.reportDir, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    }
+    return failed.length > 0 ? 1 : 0;
+  },
+};

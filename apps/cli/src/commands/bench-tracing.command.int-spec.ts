@@ -1,0 +1,41 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../bench/cache/run-cli.testing';
+
+describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP receiver)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tracing-int-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs tracing off and on, receives spans only when on, writes the JSON report', async () => {
+    const json = join(dir, 'tracing.json');
+    const { code, out, err } = await runCli(
+      ['bench', 'tracing', '--rounds', '1', '--duration-ms', '800', '--concurrency', '4', '--json', json],
+      { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
+      90_000,
+    );
+    assert.equal(code, 0, `exit ${code}\n${out}\n${err}`);
+    assert.match(out, /on\/off = /);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as {
+      scenario: string;
+      runs: { mode: string; throughput: number; errors: number; spans_received: number }[];
+      ratio: number;
+      target: { met: boolean };
+    };
+    assert.equal(r.scenario, 'tracing');
+    assert.deepEqual(
+      r.runs.map((x) => x.mode),
+      ['off', 'on'],
+    );
+    for (const x of r.runs) {
+      assert.ok(x.throughput > 0);
+      assert.equal(x.errors, 0);
+    }
+    assert.equal(r.runs[0]?.spans_received, 0, 'tracing off exports nothing');
+    assert.ok((r.runs[1]?.spans_received ?? 0) > 0, 'tracing on exports spans to the receiver');
+    assert.equal(typeof r.ratio, 'number');
+    assert.equal(typeof r.target.met, 'boolean');
+  });
+});

@@ -1,0 +1,155 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { createRedisConnection, waitForRedis } from './redis-connection';
+import { JobEventPublisher, jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { JobEventReader, compareStreamIds } from './job-event-reader';
+import { WebhookDeadLetters } from './webhook-dead-letters';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** Collects a subscription's entries and resolves when `until` holds. */
+function collector(until: (all: JobStreamEntry[]) => boolean, timeoutMs = 5000) {
+  const all: JobStreamEntry[] = [];
+  let resolve: () => void = () => undefined;
+  const done = new Promise<void>((r, reject) => {
+    resolve = r;
+    setTimeout(() => reject(new Error(`timed out with ${all.length} entries`)), timeoutMs).unref();
+  });
+  return {
+    all,
+    done,
+    listener: (entries: JobStreamEntry[]) => {
+      all.push(...entries);
+      if (until(all)) resolve();
+    },
+  };
+}
+
+describe('job event streams on real Redis', () => {
+  let conn: Redis;
+  let blocking: Redis;
+  let reader: JobEventReader;
+  const ids: string[] = [];
+
+  before(async () => {
+    conn = createRedisConnection(REDIS_URL, 'worker', 'test-events');
+    blocking = createRedisConnection(REDIS_URL, 'worker', 'test-events-block');
+    await waitForRedis(conn, 5000);
+    await waitForRedis(blocking, 5000);
+    // A long block proves new subscriptions are served through CLIENT UNBLOCK, not the timeout.
+    reader = new JobEventReader(blocking, conn, { blockMs: 20_000 });
+  });
+
+  after(async () => {
+    await reader.close();
+    if (ids.length > 0) await conn.del(...ids.map(jobEventsKey));
+    conn.disconnect();
+    blocking.disconnect();
+  });
+
+  it('batches tokens per tick, keeps order, sets a TTL and ends with done', async () => {
+    const id = randomUUID();
+    ids.push(id);
+    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(id);
+    sink.push({ type: 'status', status: 'running', attempt: 1 });
+    for (let i = 0; i < 50; i++) sink.push({ type: 'token', index: i, text: `w${i} `, token_id: i });
+    await sink.end({ type: 'done' });
+    const ttl = await conn.ttl(jobEventsKey(id));
+    assert.ok(ttl > 0 && ttl <= 60);
+    const c = collector((all) => all.at(-1)?.type === 'done');
+    const sub = reader.subscribe(id, '0', c.listener);
+    await c.done;
+    sub.close();
+    assert.equal(c.all.length, 52);
+    assert.deepEqual(c.all[0], { id: c.all[0]?.id, type: 'status', status: 'running', attempt: 1 });
+    const tokens = c.all.filter((e) => e.type === 'token');
+    assert.deepEqual(
+      tokens.map((t) => (t.type === 'token' ? t.index : -1)),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    for (let i = 1; i < c.all.length; i++) {
+      assert.ok(compareStreamIds(c.all[i - 1]?.id ?? '0', c.all[i]?.id ?? '0') < 0);
+    }
+  });
+
+  it('serves live entries to a subscriber, a late subscriber from 0, and one resuming after an id', async () => {
+    const id = randomUUID();
+    ids.push(id);
+    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(id);
+    const early = collector((all) => all.some((e) => e.type === 'error'));
+    const s1 = reader.subscribe(id, '0', early.listener);
+    for (let i = 0; i < 5; i++) {
+      sink.push({ type: 'token', index: i, text: String(i), token_id: i });
+      await sink.flush();
+    }
+    const late = collector((all) => all.some((e) => e.type === 'error'));
+    const s2 = reader.subscribe(id, '0', late.listener);
+    await new Promise((r) => setTimeout(r, 50));
+    const resumeFrom = early.all[2]?.id ?? '0';
+    const resumed = collector((all) => all.some((e) => e.type === 'error'));
+    const s3 = reader.subscribe(id, resumeFrom, resumed.listener);
+    await sink.end({ type: 'error', code: 'cancelled', message: 'job was cancelled' });
+    await Promise.all([early.done, late.done, resumed.done]);
+    for (const s of [s1, s2, s3]) s.close();
+    assert.equal(early.all.length, 6);
+    assert.deepEqual(
+      late.all.map((e) => e.id),
+      early.all.map((e) => e.id),
+    );
+    assert.deepEqual(
+      resumed.all.map((e) => e.id),
+      early.all.slice(3).map((e) => e.id),
+    );
+    assert.deepEqual(late.all.at(-1), {
+      id: late.all.at(-1)?.id,
+      type: 'error',
+      code: 'cancelled',
+      message: 'job was cancelled',
+    });
+    assert.equal(reader.size, 0);
+  });
+});
+
+describe('WebhookDeadLetters on real Redis', () => {
+  it('adds, lists newest first, bounds and removes', async () => {
+    const conn = createRedisConnection(REDIS_URL, 'producer', 'test-dead');
+    // A private key space is not possible for fixed keys; use a tiny bound and remove what we add.
+    const store = new WebhookDeadLetters(conn, 100_000);
+    try {
+      await waitForRedis(conn, 5000);
+      const delivery = {
+        webhook_id: 'msg_x',
+        job_id: randomUUID(),
+        url: 'http://127.0.0.1:1/hook',
+        secret: 's'.repeat(16),
+        body: '{}',
+        created_at: Date.now(),
+      };
+      const a = await store.add({
+        delivery,
+        attempts: 3,
+        last_status: 500,
+        last_error: 'HTTP 500',
+        failed_at: 1,
+      });
+      const b = await store.add({
+        delivery,
+        attempts: 3,
+        last_status: null,
+        last_error: 'refused',
+        failed_at: Date.now() + 10_000_000,
+      });
+      const listed = await store.list(1);
+      assert.equal(listed[0]?.id, b.id);
+      assert.deepEqual(await store.get(a.id), a);
+      assert.equal(await store.remove(a.id), true);
+      assert.equal(await store.remove(a.id), false);
+      assert.equal(await store.remove(b.id), true);
+      assert.equal(await store.get(b.id), undefined);
+    } finally {
+      conn.disconnect();
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from '@hotpath/contracts';
+
+/**
+ * The webhook delivery queue: prefix `hp`, name `{webhooks}` (keys `hp:{webhooks}:wait`, ...). The
+ * hash tag keeps every key in one Redis Cluster slot, and the name cannot collide with a shard queue
+ * (`{<model>:<shard>}` always has a colon inside the braces, which BullMQ names may not contain).
+ */
+export const WEBHOOK_QUEUE = { prefix: QUEUE_PREFIX, name: '{webhooks}' } as const;
+
+/**
+ * BullMQ's own attempt ceiling for deliveries. The delivering worker enforces the configured attempts
+ * (`HOTPATH_WEBHOOK_ATTEMPTS`) itself and writes the dead letter, so producers need no settings.
+ */
+export const WEBHOOK_QUEUE_MAX_ATTEMPTS = 1000;
+
+/** Name of the custom backoff strategy the delivering worker registers. */
+export const WEBHOOK_BACKOFF_TYPE = 'hotpath-webhook';
+
+/** One webhook to deliver: the exact body, where to, and how to sign it. */
+export interface WebhookDelivery {
+  /** `webhook-id` header: the same on every retry and replay, so receivers can deduplicate. */
+  webhook_id: string;
+  job_id: string;
+  url: string;
+  /** HMAC key; stored in Redis with the delivery, never logged or listed. */
+  secret: string;
+  /** The JSON body (the job view), exactly as it is signed and sent. */
+  body: string;
+  /** When the delivery was first scheduled, epoch ms. */
+  created_at: number;
+}
+
+/** The `webhook-id` of a job's notification. */
+export function webhookIdFor(jobId: string): string {
+  return `msg_${jobId}`;
+}
+
+/** Validates a delivery read back from Redis; `undefined` when it is malformed. */
+export function parseWebhookDelivery(data: unknown): WebhookDelivery | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as Record<string, unknown>;
+  const strings = ['webhook_id', 'job_id', 'url', 'secret', 'body'] as const;
+  for (const k of strings) if (typeof d[k] !== 'string') return undefined;
+  if (typeof d['created_at'] !== 'number') return undefined;
+  return {
+    webhook_id: d['webhook_id'] as string,
+    job_id: d['job_id'] as string,
+    url: d['url'] as string,
+    secret: d['secret'] as string,
+    body: d['body'] as string,
+    created_at: d['created_at'],
+  };
+}
+
+/** Producer side of {@link WEBHOOK_QUEUE}, used by workers (on job end) and the API (cache hits, replays). */
+export class WebhookQueue {
+  private queue: Queue | undefined;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly onError: (err: Error) => void = () => undefined,
+  ) {}
+
+  /** The BullMQ queue (created on first use). */
+  get bull(): Queue {
+    if (!this.queue) {
+      this.queue = new Queue(WEBHOOK_QUEUE.name, {
+        connection: this.connection,
+        prefix: WEBHOOK_QUEUE.prefix,
+      });
+      this.queue.on('error', this.onError);
+    }
+    return this.queue;
+  }
+
+  /**
+   * Schedules a delivery. The BullMQ job id is the webhook id (a second enqueue of the same
+   * notification while the first is pending is ignored); replays pass a distinct `jobId`.
+   */
+  async enqueue(delivery: WebhookDelivery, opts: { jobId?: string } = {}): Promise<void> {
+    const options: JobsOptions = {
+      jobId: opts.jobId ?? delivery.webhook_id,
+      attempts: WEBHOOK_QUEUE_MAX_ATTEMPTS,
+      backoff: { type: WEBHOOK_BACKOFF_TYPE },
+      removeOnComplete: true,
+      removeOnFail: true,
+    };
+    await this.bull.add('deliver', delivery, options);
+  }
+
+  async close(): Promise<void> {
+    await this.queue?.close();
+    this.queue = undefined;
+  }
+}
