@@ -317,6 +317,16 @@ describe('OpenAI-compatible API with the official openai client', { timeout: 60_
           code: 'unknown_parameter',
         },
       });
+      // Malformed JSON fails in the body parser, before any route runs: still OpenAI's shape here.
+      const malformed = await fetch(`${cluster.apiUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: '{"model":',
+        signal: AbortSignal.timeout(15_000),
+      });
+      assert.equal(malformed.status, 400);
+      const malformedBody = (await malformed.json()) as { error: { type?: string } };
+      assert.equal(malformedBody.error.type, 'invalid_request_error');
       const bad = new OpenAI({ apiKey: 'wrong', baseURL: `${cluster.apiUrl}/v1`, maxRetries: 0 });
       await assert.rejects(bad.models.list(), (err: unknown) => err instanceof OpenAI.AuthenticationError);
     }));

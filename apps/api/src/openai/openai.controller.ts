@@ -8,7 +8,6 @@ import {
   Param,
   Post,
   Res,
-  UseFilters,
   UseGuards,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
@@ -26,7 +25,6 @@ import { toOpenAiErrorResponse } from '../errors/error-mapping';
 import { JobEventsService } from '../jobs/job-events.service';
 import { SseStream } from '../jobs/job-events.sse';
 import type { Submission } from '../jobs/jobs.service';
-import { OpenAiExceptionFilter } from './openai-exception.filter';
 import {
   parseChatRequest,
   parseCompletionRequest,
@@ -49,7 +47,6 @@ import { OpenAiService, jobFailure, type OpenAiModel } from './openai.service';
  */
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
-@UseFilters(OpenAiExceptionFilter)
 export class OpenAiController {
   constructor(
     @Inject(OpenAiService) private readonly openai: OpenAiService,

@@ -11,7 +11,6 @@ import { JobsService } from '../jobs/jobs.service';
 import { RedisModule } from '../redis/redis.module';
 import { ChatTemplateRenderer } from './chat-template';
 import { ChatTemplateSource } from './chat-template.source';
-import { OpenAiExceptionFilter } from './openai-exception.filter';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
 
@@ -21,7 +20,6 @@ import { OpenAiService } from './openai.service';
   controllers: [OpenAiController],
   providers: [
     ApiKeyGuard,
-    OpenAiExceptionFilter,
     {
       provide: OpenAiService,
       inject: [API_CONFIG, JobsService, REDIS_PRODUCER],
