@@ -22,6 +22,7 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
       scenario: string;
       runs: { mode: string; throughput: number; errors: number; spans_received: number }[];
       ratio: number;
+      cpu_ratio: number;
       target: { met: boolean };
     };
     assert.equal(r.scenario, 'tracing');
@@ -36,6 +37,7 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
     assert.equal(r.runs[0]?.spans_received, 0, 'tracing off exports nothing');
     assert.ok((r.runs[1]?.spans_received ?? 0) > 0, 'tracing on exports spans to the receiver');
     assert.equal(typeof r.ratio, 'number');
+    assert.equal(typeof r.cpu_ratio, 'number', 'CPU per job from both processes');
     assert.equal(typeof r.target.met, 'boolean');
   });
 });

@@ -72,10 +72,10 @@ function digestOf(dir: string): string | null {
 }
 
 /**
- * Runs `hotpath bench compare`: each system in turn (only one runs at a time, so none steals the
- * others' cores) gets a warm-up, the closed-loop levels, then open-loop rates from half its own
- * closed-loop saturation upwards until it saturates, for each workload. A system that fails to
- * start or run is recorded in `notes` and the run goes on.
+ * Runs `hotpath bench compare`: starts every system, then per workload warms each up and runs the
+ * closed-loop levels, then open-loop rates from half of each system's own closed-loop saturation
+ * upwards until it saturates. Levels interleave across systems and only one system has load at a
+ * time. A system that fails to start or warm up is recorded in `notes` and the run goes on.
  */
 export async function runCompareBench(
   opts: CompareBenchOptions,
@@ -137,61 +137,71 @@ export async function runCompareBench(
     });
   };
 
+  const targets: BenchTarget[] = [];
+  const fail = (system: SystemName, err: unknown): void => {
+    if (!failed.includes(system)) failed.push(system);
+    notes.push(`${system}: failed: ${(err as Error).message.split('\n')[0]}`);
+    io.warn(`${system} failed: ${(err as Error).message}`);
+  };
   try {
+    // Every system is started up front and the levels interleave (each level runs on one system
+    // after the other), so a burst of outside load on the machine hits all systems alike instead of
+    // skewing the ratios. Only one system has load at a time; the idle ones cost next to nothing.
     for (const system of opts.systems) {
       io.progress(`${system}: starting`);
-      let target: BenchTarget | undefined;
       try {
-        target = await start(system);
-        if (!target) continue;
-        for (const workload of opts.workloads) {
-          const send = workload === 'generate' ? target.generate() : target.embed();
-          if (!send) {
-            notes.push(`${system}: cannot run the ${workload} workload: skipped.`);
-            continue;
-          }
-          const wp = plan[workload];
-          await runWorkload(system, workload, send, {
-            ...wp,
-            concurrency: opts.levels ?? wp.concurrency,
-            open: { ...wp.open, maxSteps: opts.openSteps ?? wp.open.maxSteps },
-            durationMs: opts.durationMs ?? wp.durationMs,
-          });
-        }
-        notes.push(...target.notes());
+        const target = await start(system);
+        if (target) targets.push(target);
       } catch (err) {
-        failed.push(system);
-        const msg = (err as Error).message.split('\n')[0];
-        notes.push(`${system}: failed: ${msg}`);
-        io.warn(`${system} failed: ${(err as Error).message}`);
-      } finally {
-        await target
-          ?.stop()
-          .catch((err: unknown) => io.warn(`stopping ${system}: ${(err as Error).message}`));
+        fail(system, err);
       }
     }
+    for (const workload of opts.workloads) {
+      const wp = plan[workload];
+      await runWorkload(workload, {
+        ...wp,
+        concurrency: opts.levels ?? wp.concurrency,
+        open: { ...wp.open, maxSteps: opts.openSteps ?? wp.open.maxSteps },
+        durationMs: opts.durationMs ?? wp.durationMs,
+      });
+    }
+    for (const t of targets) notes.push(...t.notes());
   } finally {
+    for (const t of targets) {
+      await t.stop().catch((err: unknown) => io.warn(`stopping ${t.system}: ${(err as Error).message}`));
+    }
     await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
     if (failed.length === 0) rmSync(workDir, { recursive: true, force: true });
     else io.warn(`logs of the failed systems are in ${workDir}`);
   }
 
-  async function runWorkload(
-    system: SystemName,
-    workload: Workload,
-    send: Sender,
-    wp: WorkloadPlan,
-  ): Promise<void> {
-    // Warm-up: first-call costs (session init, JIT, connections) stay out of the numbers.
-    const warm = await closedLoop({ concurrency: 2, durationMs: 0, maxRequests: plan.warmupRequests, send });
-    const bad = warm.samples.find((s) => !s.ok);
-    if (bad) throw new Error(`${workload} warm-up request failed: ${bad.error ?? 'unknown'}`);
+  async function runWorkload(workload: Workload, wp: WorkloadPlan): Promise<void> {
+    const active = new Map<SystemName, Sender>();
+    for (const t of targets) {
+      if (failed.includes(t.system)) continue;
+      const send = workload === 'generate' ? t.generate() : t.embed();
+      if (!send) {
+        notes.push(`${t.system}: cannot run the ${workload} workload: skipped.`);
+        continue;
+      }
+      // Warm-up: first-call costs (session init, JIT, connections) stay out of the numbers.
+      const warm = await closedLoop({
+        concurrency: 2,
+        durationMs: 0,
+        maxRequests: plan.warmupRequests,
+        send,
+      });
+      const bad = warm.samples.find((x) => !x.ok);
+      if (bad) fail(t.system, new Error(`${workload} warm-up request failed: ${bad.error ?? 'unknown'}`));
+      else active.set(t.system, send);
+    }
     const level = async (
+      system: SystemName,
       load: { concurrency: number } | { rate: number },
       drive: () => Promise<LoadResult>,
-    ) => {
+    ): Promise<CompareRow> => {
       const label = 'concurrency' in load ? `concurrency ${load.concurrency}` : `open loop ${load.rate}/s`;
-      io.progress(`  ${system} ${workload}: ${label}`);
+      io.progress(`  ${workload} ${label}: ${system}`);
       const row = toCompareRow(await drive(), { system, workload, load });
       rows.push(row);
       if (row.errors > 0)
@@ -202,19 +212,29 @@ export async function runCompareBench(
       return row;
     };
     for (const concurrency of wp.concurrency) {
-      await level({ concurrency }, () => closedLoop({ concurrency, durationMs: wp.durationMs, send }));
+      for (const [system, send] of active) {
+        await level(system, { concurrency }, () =>
+          closedLoop({ concurrency, durationMs: wp.durationMs, send }),
+        );
+      }
     }
-    const saturation = Math.max(
-      0,
-      ...rows.filter((r) => r.system === system && r.workload === workload).map((r) => r.throughput),
-    );
-    if (saturation <= 0) return;
+    const saturation = new Map<SystemName, number>();
+    for (const system of active.keys()) {
+      const best = Math.max(
+        0,
+        ...rows.filter((r) => r.system === system && r.workload === workload).map((r) => r.throughput),
+      );
+      if (best > 0) saturation.set(system, best);
+    }
     const minRequests = opts.quick ? MIN_OPEN_REQUESTS.quick : MIN_OPEN_REQUESTS.full;
-    for (let i = 0; i < wp.open.maxSteps; i++) {
-      const rate = openRate(saturation, wp.open, i);
-      const durationMs = Math.max(wp.durationMs, Math.ceil((minRequests / rate) * 1000));
-      const row = await level({ rate }, () => openLoop({ rate, durationMs, send }));
-      if (isSaturated(rate, row.throughput, row.errors)) break;
+    for (let i = 0; i < wp.open.maxSteps && saturation.size > 0; i++) {
+      for (const [system, sat] of [...saturation]) {
+        const send = active.get(system) as Sender;
+        const rate = openRate(sat, wp.open, i);
+        const durationMs = Math.max(wp.durationMs, Math.ceil((minRequests / rate) * 1000));
+        const row = await level(system, { rate }, () => openLoop({ rate, durationMs, send }));
+        if (isSaturated(rate, row.throughput, row.errors)) saturation.delete(system);
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import type { ClusterConfigInput } from '@hotpath/contracts';
 import { jobSender } from '../bench-client';
 import { startBenchCluster, startBenchRedis } from '../bench-cluster';
 import { closedLoop, type LoadResult } from '../load-generator';
+import { promValue } from '../prom-text';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import type { TracingBenchOptions } from './tracing-bench-options';
 import { buildTracingReport, tracingRun, type TracingReport, type TracingRun } from './tracing-report';
@@ -78,6 +79,7 @@ export async function runTracingBench(
         io.progress(`round ${round}: tracing ${mode}, starting the cluster`);
         const lifetime = sink.stats();
         let result: LoadResult | undefined;
+        let cpuSeconds = 0;
         const cluster = await startBenchCluster({
           configPath,
           redisUrl: redis.url,
@@ -91,11 +93,13 @@ export async function runTracingBench(
           const warm = await closedLoop({ concurrency: opts.concurrency, durationMs: 1000, send: sender });
           const bad = warm.samples.find((s) => !s.ok);
           if (bad) throw new Error(`warm-up request failed (tracing ${mode}): ${bad.error ?? 'unknown'}`);
+          const cpu0 = await clusterCpuSeconds(cluster.apiBase, cluster.metricsBase);
           result = await closedLoop({
             concurrency: opts.concurrency,
             durationMs: opts.durationMs,
             send: sender,
           });
+          cpuSeconds = (await clusterCpuSeconds(cluster.apiBase, cluster.metricsBase)) - cpu0;
           const failure = cluster.failure();
           if (failure) throw new Error(failure);
         } finally {
@@ -106,6 +110,7 @@ export async function runTracingBench(
         const row = tracingRun(mode, round, result, {
           spans: after.spans - lifetime.spans,
           requests: after.requests - lifetime.requests,
+          cpuSeconds,
         });
         runs.push(row);
         io.progress(
@@ -122,4 +127,14 @@ export async function runTracingBench(
     if (ok) rmSync(workDir, { recursive: true, force: true });
     else io.warn(`logs of the failed run are in ${workDir}`);
   }
+}
+
+/** CPU seconds the API and the worker have used so far (`process_cpu_seconds_total` of both). */
+async function clusterCpuSeconds(apiBase: string, metricsBase: string): Promise<number> {
+  let total = 0;
+  for (const base of [apiBase, metricsBase]) {
+    const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+    total += promValue(await res.text(), 'process_cpu_seconds_total');
+  }
+  return total;
 }

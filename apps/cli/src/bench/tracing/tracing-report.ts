@@ -13,6 +13,8 @@ export interface TracingRun {
   /** Spans the OTLP receiver got from this cluster, warm-up and shutdown flush included (0 when off). */
   spans_received: number;
   otlp_requests: number;
+  /** CPU time of the API and the worker per completed job during the run (less noisy than jobs/s). */
+  cpu_ms_per_job: number | null;
 }
 
 /** The JSON document `hotpath bench tracing --json` writes. */
@@ -26,6 +28,12 @@ export interface TracingReport {
   throughput_on: number | null;
   /** Mean throughput with tracing on ÷ off. */
   ratio: number | null;
+  /** Median of each round's on ÷ off throughput (pairs run back to back, so drift hurts less). */
+  paired_ratio_median: number | null;
+  cpu_ms_per_job_off: number | null;
+  cpu_ms_per_job_on: number | null;
+  /** Mean CPU per job off ÷ on: the throughput ratio a CPU-bound cluster would see. */
+  cpu_ratio: number | null;
   target: { name: string; target: string; value: number | null; met: boolean };
 }
 
@@ -34,7 +42,7 @@ export function tracingRun(
   mode: 'off' | 'on',
   round: number,
   result: LoadResult,
-  sink: { spans: number; requests: number },
+  sink: { spans: number; requests: number; cpuSeconds: number },
 ): TracingRun {
   const ok = result.samples.filter((s) => s.ok);
   const lat = summarize(ok.map((s) => s.latencyMs));
@@ -48,6 +56,7 @@ export function tracingRun(
     p99_ms: round2(lat.p99),
     spans_received: sink.spans,
     otlp_requests: sink.requests,
+    cpu_ms_per_job: ok.length > 0 ? round2((sink.cpuSeconds * 1000) / ok.length) : null,
   };
 }
 
@@ -64,6 +73,22 @@ export function buildTracingReport(
   const off = meanOf('off');
   const on = meanOf('on');
   const ratio = off !== null && on !== null && off > 0 ? on / off : null;
+  const cpuOf = (mode: 'off' | 'on'): number | null => {
+    const xs = runs
+      .filter((r) => r.mode === mode && r.cpu_ms_per_job !== null)
+      .map((r) => r.cpu_ms_per_job as number);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  const cpuOff = cpuOf('off');
+  const cpuOn = cpuOf('on');
+  const paired: number[] = [];
+  for (const r of runs) {
+    if (r.mode !== 'on') continue;
+    const o = runs.find((x) => x.mode === 'off' && x.round === r.round);
+    if (o && o.throughput > 0) paired.push(r.throughput / o.throughput);
+  }
+  const pairedMedian = summarize(paired).p50;
+  const r3 = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
   return {
     scenario: 'tracing',
     backend: 'sim',
@@ -72,7 +97,11 @@ export function buildTracingReport(
     runs,
     throughput_off: round2(off),
     throughput_on: round2(on),
-    ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000,
+    ratio: r3(ratio),
+    paired_ratio_median: r3(pairedMedian),
+    cpu_ms_per_job_off: round2(cpuOff),
+    cpu_ms_per_job_on: round2(cpuOn),
+    cpu_ratio: r3(cpuOff !== null && cpuOn !== null && cpuOn > 0 ? cpuOff / cpuOn : null),
     target: {
       name: 'throughput with tracing at 100% sampling / tracing off',
       target: '>= 0.9',
@@ -84,18 +113,19 @@ export function buildTracingReport(
 
 /** The printed table of a report. */
 export function formatTracingReport(r: TracingReport): string {
-  const head = 'mode  round  requests  errors  jobs/s     p50 ms   p99 ms   spans received';
+  const head = 'mode  round  requests  errors  jobs/s     p50 ms   p99 ms   spans received  cpu ms/job';
   const rows = r.runs.map(
     (x) =>
       `${x.mode.padEnd(4)}  ${String(x.round).padStart(5)}  ${String(x.requests).padStart(8)}  ${String(x.errors).padStart(6)}  ` +
-      `${String(x.throughput).padStart(8)}  ${String(x.p50_ms ?? '-').padStart(7)}  ${String(x.p99_ms ?? '-').padStart(7)}  ${String(x.spans_received).padStart(14)}`,
+      `${String(x.throughput).padStart(8)}  ${String(x.p50_ms ?? '-').padStart(7)}  ${String(x.p99_ms ?? '-').padStart(7)}  ${String(x.spans_received).padStart(14)}  ${String(x.cpu_ms_per_job ?? '-').padStart(10)}`,
   );
   return [
     `sim (zero latency), concurrency ${r.concurrency}, ${r.duration_ms} ms per run`,
     head,
     ...rows,
     '',
-    `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'}`,
+    `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'} (median of round pairs ${r.paired_ratio_median ?? '-'})`,
+    `CPU per job (API + worker) off ${r.cpu_ms_per_job_off ?? '-'} ms, on ${r.cpu_ms_per_job_on ?? '-'} ms, off/on = ${r.cpu_ratio ?? '-'}`,
     `${r.target.met ? 'MET ' : 'MISS'}  ${r.target.name}: ${r.target.value ?? '-'} (target ${r.target.target})`,
   ].join('\n');
 }
