@@ -182,7 +182,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     for (const m of served.values())
       if (m.backend.digest) await digests.publish(m.config.name, m.backend.digest);
     const cacheFiller = new CacheFiller(new ResultCache(conn), new SingleFlight(conn), logger);
-    // --- Token streams, chat templates and webhooks (issue 7) ---
+    // --- Token streams, chat templates and webhooks (SSE, OpenAI streams, webhooks) ---
     const streaming = await startStreamingAndWebhooks({
       connection: conn,
       store,
@@ -192,7 +192,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       logger,
     });
     cleanups.push(() => streaming.close());
-    // --- end issue 7 ---
+    // --- end of streams and webhooks ---
     const runner = new JobRunner(served, {
       store,
       metrics,

@@ -23,7 +23,7 @@ describe('bench cluster config', () => {
     assert.equal(on.api.max_wait_s, 120, 'Prefer: wait=120 is honoured');
   });
 
-  it('uses the issue latency model for sim and lets batches fill', () => {
+  it('uses the documented latency model for sim and lets batches fill', () => {
     const on = ClusterConfigSchema.parse(
       benchClusterConfig('on', ['sim', 'generate'], { ...models, suffix: 'x1' }),
     );
@@ -44,7 +44,7 @@ describe('bench cluster config', () => {
 });
 
 describe('bench plan', () => {
-  it('keeps quick runs small and runs generate at the issue levels otherwise', () => {
+  it('keeps quick runs small and runs generate at the documented levels otherwise', () => {
     assert.deepEqual(scenarioPlans(false).generate.concurrency, [1, 4, 16, 32]);
     assert.equal(scenarioPlans(false).generate.maxTokens, 64);
     const quick = scenarioPlans(true);

@@ -22,7 +22,7 @@ export interface BenchRow {
   ttft_p50_ms: number | null;
   /** From the worker's `hotpath_batch_size` histogram over this level; null without samples. */
   mean_batch_size: number | null;
-  /** Requests sent and those that did not complete (additions to the issue's shape). */
+  /** Requests sent and those that did not complete (additions to the documented shape). */
   requests: number;
   errors: number;
 }

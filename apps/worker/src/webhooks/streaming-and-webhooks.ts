@@ -15,7 +15,7 @@ export interface StreamingAndWebhooks {
 }
 
 /**
- * The worker's part of issue 7, started in one place: the job event stream writer (tokens for SSE
+ * The worker's part of token streaming and webhooks, started in one place: the job event stream writer (tokens for SSE
  * and OpenAI streams), the served models' chat templates published for the API, the hand-off of
  * finished jobs to the webhook queue, and (unless `concurrency` is 0) the webhook delivery consumer.
  */

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../command';
 
-/** Model presets the cache bench can run on (`small` is the issue's target; `tiny` is for tests). */
+/** Model presets the cache bench can run on (`small` is what the targets are stated for; `tiny` is for tests). */
 export type CacheBenchPreset = 'small' | 'tiny';
 
 /** Everything `hotpath bench cache` needs, parsed once. */
@@ -29,7 +29,7 @@ export interface CacheBenchOptions {
 export const BENCH_CACHE_USAGE = `Usage: hotpath bench cache [--quick] [--json FILE]
 
 Starts its own cluster (a private redis-server, the API and one worker with one replica of a forged
-"small" Llama) and measures the caches of issue 5:
+"small" Llama) and measures the caches:
   (a) a result-cache hit's latency (server side from the API's request-duration histogram, and
       client side) versus a miss generating 64 tokens;
   (b) 50 identical concurrent deterministic requests: model executions counted from the worker's

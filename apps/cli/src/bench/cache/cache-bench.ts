@@ -17,7 +17,7 @@ export interface CacheBenchIo {
   warn(line: string): void;
 }
 
-/** Tokens of the shared prefix in the TTFT check: the 256, plus two blocks of margin. */
+/** Tokens of the shared prefix in the TTFT check: the target's 256, plus two blocks of margin. */
 const PREFIX_TOKENS = 256 + 32;
 const BLOCK_TOKENS = 16;
 

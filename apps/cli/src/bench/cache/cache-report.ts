@@ -13,7 +13,7 @@ export interface TtftSample {
   prefixHitTokens: number;
 }
 
-/** A target of issue 5 and whether this run met it. */
+/** A documented performance target and whether this run met it. */
 export interface TargetCheck {
   name: string;
   target: string;
@@ -91,7 +91,7 @@ const mean = (xs: readonly number[]): number | null =>
 const ratio = (a: number | null, b: number | null): number | null =>
   a !== null && b !== null && b > 0 ? a / b : null;
 
-/** Summarises the measurements and checks them against the issue's targets. */
+/** Summarises the measurements and checks them against the documented targets. */
 export function buildCacheReport(m: CacheMeasurements): CacheReport {
   const hitClient = summarize(m.hits.map((h) => h.clientMs));
   const xCache: Record<string, number> = {};

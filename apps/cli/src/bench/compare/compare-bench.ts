@@ -213,9 +213,14 @@ export async function runCompareBench(
     };
     for (const concurrency of wp.concurrency) {
       for (const [system, send] of active) {
-        await level(system, { concurrency }, () =>
-          closedLoop({ concurrency, durationMs: wp.durationMs, send }),
-        );
+        try {
+          await level(system, { concurrency }, () =>
+            closedLoop({ concurrency, durationMs: wp.durationMs, send }),
+          );
+        } catch (err) {
+          fail(system, err);
+          active.delete(system);
+        }
       }
     }
     const saturation = new Map<SystemName, number>();
@@ -232,8 +237,13 @@ export async function runCompareBench(
         const send = active.get(system) as Sender;
         const rate = openRate(sat, wp.open, i);
         const durationMs = Math.max(wp.durationMs, Math.ceil((minRequests / rate) * 1000));
-        const row = await level(system, { rate }, () => openLoop({ rate, durationMs, send }));
-        if (isSaturated(rate, row.throughput, row.errors)) saturation.delete(system);
+        try {
+          const row = await level(system, { rate }, () => openLoop({ rate, durationMs, send }));
+          if (isSaturated(rate, row.throughput, row.errors)) saturation.delete(system);
+        } catch (err) {
+          fail(system, err);
+          saturation.delete(system);
+        }
       }
     }
   }

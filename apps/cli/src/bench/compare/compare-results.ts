@@ -86,7 +86,7 @@ export interface CompareSummary {
   /** hotpath / other saturation tokens/s. */
   hotpath_vs_naive: number | null;
   hotpath_vs_transformers_js: number | null;
-  /** The targets, each null when a figure it needs is missing. */
+  /** The documented targets, each null when a figure it needs is missing. */
   targets: {
     hotpath_ge_80pct_of_ort_direct: boolean | null;
     hotpath_ge_5x_naive: boolean | null;

@@ -13,7 +13,7 @@ export interface TokenRange {
   max: number;
 }
 
-/** The workload: 64–128 new tokens per request. */
+/** The benchmark workload: 64–128 new tokens per request. */
 export const DEFAULT_TOKEN_RANGE: TokenRange = { min: 64, max: 128 };
 
 const WORDS = (

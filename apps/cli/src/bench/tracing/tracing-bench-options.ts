@@ -23,7 +23,7 @@ Starts its own cluster (a private redis-server, the API and one worker) serving 
 zero latency, and measures closed-loop throughput with tracing off and with tracing on at 100%
 sampling (OTEL_TRACES_SAMPLER=always_on, OTLP/HTTP protobuf to a small receiver inside the bench).
 The modes alternate, each on a freshly started cluster with the same config; the report gives the
-on/off throughput ratio (issue 6 target: within 10%).
+on/off throughput ratio (target: within 10%).
 
 Options:
   --quick           one round of shorter runs (about 30 s)

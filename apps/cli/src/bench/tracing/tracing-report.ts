@@ -60,7 +60,7 @@ export function tracingRun(
   };
 }
 
-/** Means per mode and the on/off ratio against the issue-6 target (within 10%). */
+/** Means per mode and the on/off ratio against the target (within 10%). */
 export function buildTracingReport(
   runs: TracingRun[],
   concurrency: number,
