@@ -7,7 +7,7 @@ import { stories260kDir } from './ecosystem-env';
 import { hotpathGreedy, runHotpath } from './hotpath-cli';
 import { loadTransformersModel, type TransformersModel } from './transformers-js';
 
-// Issue 3's ecosystem check: Hugging Face transformers.js loads our model folders as they are
+// Ecosystem check: Hugging Face transformers.js loads our model folders as they are
 // (local files only, no network) and its greedy decoding picks the same token ids as Hotpath's.
 
 interface Case {
