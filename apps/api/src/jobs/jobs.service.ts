@@ -34,8 +34,8 @@ import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
 const QUEUE_FULL_RETRY_AFTER_S = 1;
-/** How long a follower waits for its leader's record to appear before taking the flight over. */
-const LEADER_RECORD_WAIT_MS = 2000;
+/** How long a request waits for the record of a job another request just claimed. */
+const CLAIMED_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Everything the service works with; passed in so tests can build it without Nest. */
@@ -212,7 +212,7 @@ export class JobsService {
         'Idempotency-Key',
       );
     }
-    const existing = await this.deps.store.get(claim.jobId);
+    const existing = await this.recordOf(claim.jobId);
     if (!existing || existing.tenant !== tenant) {
       throw new HotpathError(
         ErrorCode.Conflict,
@@ -318,7 +318,7 @@ export class JobsService {
     for (let attempt = 0; attempt < 3; attempt++) {
       const claim = await this.deps.flights.claim(model, key, id);
       if (claim.kind === 'leader') return claim;
-      const leader = await this.leaderRecord(claim.jobId);
+      const leader = await this.recordOf(claim.jobId);
       const alive = leader !== undefined && leader.status !== 'failed' && leader.status !== 'cancelled';
       if (alive)
         return leader.tenant === tenant ? { kind: 'follower', record: leader } : { kind: 'independent' };
@@ -328,11 +328,12 @@ export class JobsService {
   }
 
   /**
-   * The leading job's record. A leader claims its flight just before it writes the record, so a
-   * follower that arrives in between waits briefly instead of mistaking the leader for a dead one.
+   * The record of a job another request claimed (a single-flight leader, or the first use of an
+   * Idempotency-Key). Claims are taken just before the record is written, so a request that arrives
+   * in between waits briefly instead of mistaking a job being created for a dead or expired one.
    */
-  private async leaderRecord(jobId: string): Promise<JobRecord | undefined> {
-    const deadline = this.now() + LEADER_RECORD_WAIT_MS;
+  private async recordOf(jobId: string): Promise<JobRecord | undefined> {
+    const deadline = this.now() + CLAIMED_RECORD_WAIT_MS;
     for (;;) {
       const rec = await this.deps.store.get(jobId);
       if (rec || this.now() >= deadline) return rec;
