@@ -20,10 +20,16 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/ban-ts-comment': 'error',
-      '@typescript-eslint/consistent-type-imports': ['error', { disallowTypeAnnotations: false, fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { disallowTypeAnnotations: false, fixStyle: 'inline-type-imports' },
+      ],
       'no-restricted-syntax': [
         'error',
-        { selector: 'ExportAllDeclaration', message: 'Export by name; `export *` hides what a module offers.' },
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'Export by name; `export *` hides what a module offers.',
+        },
       ],
       '@nx/enforce-module-boundaries': [
         'error',
@@ -35,7 +41,15 @@ export default tseslint.config(
             {
               sourceTag: 'type:contracts',
               onlyDependOnLibsWithTags: [],
-              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*', 'fastify', 'prom-client', '@opentelemetry/*'],
+              bannedExternalImports: [
+                '@nestjs/*',
+                'bullmq',
+                'ioredis',
+                'onnxruntime-*',
+                'fastify',
+                'prom-client',
+                '@opentelemetry/*',
+              ],
             },
             {
               sourceTag: 'type:infra',
@@ -69,7 +83,18 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
   prettier,
 );

@@ -23,7 +23,11 @@ describe('loadClusterConfig', () => {
     assert.equal(sim?.backend, 'sim');
     assert.equal(config.queue.attempts, 3);
     assert.equal(sim?.batching.max_batch_size, 16);
-    assert.equal(findModel(config, 'tiny')?.path, join(process.cwd(), 'models/tiny'), 'forged models live in the data dir');
+    assert.equal(
+      findModel(config, 'tiny')?.path,
+      join(process.cwd(), 'models/tiny'),
+      'forged models live in the data dir',
+    );
     assert.equal(findModel(config, 'tiny-embed')?.forge?.arch, 'bert');
   });
 
