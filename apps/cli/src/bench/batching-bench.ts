@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forgeModel } from '@hotpath/model-runtime';
 import { jobSender, scrapeBatchSize } from './bench-client';
-import { startBenchCluster, startBenchRedis, type BenchCluster } from './bench-cluster';
+import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from './bench-cluster';
 import type { BatchingBenchOptions } from './bench-options';
 import {
   benchClusterConfig,
@@ -85,9 +85,7 @@ export async function runBatchingBench(
     }
     ok = true;
   } finally {
-    await redis.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
-    if (ok) rmSync(workDir, { recursive: true, force: true });
-    else io.warn(`logs of the failed run are in ${workDir}`);
+    await endBenchRun(redis, workDir, ok, io);
   }
   return rows;
 }

@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { appEntry } from '../up/app-entry';
 import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
@@ -38,6 +38,22 @@ export async function startBenchRedis(
     return { url: r.url, private: true, description: 'private redis-server', stop: () => r.stop() };
   }
   return shared(fallbackUrl ?? LOCAL_REDIS_URL, fallbackUrl ? 'from REDIS_URL' : 'found on 127.0.0.1:6379');
+}
+
+/**
+ * Ends a bench run: stops its Redis (a failure to stop is only warned about), then removes
+ * `workDir` after a successful run, or keeps it and says where the logs of the failed `what` are.
+ */
+export async function endBenchRun(
+  redis: BenchRedis | undefined,
+  workDir: string,
+  ok: boolean,
+  io: { warn(line: string): void },
+  what = 'run',
+): Promise<void> {
+  await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
+  if (ok) rmSync(workDir, { recursive: true, force: true });
+  else io.warn(`logs of the failed ${what} are in ${workDir}`);
 }
 
 /** API + worker child processes serving one cluster config. */

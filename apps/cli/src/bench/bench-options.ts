@@ -1,6 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../command';
+import { benchEnvironment, COMMON_BENCH_FLAGS, listFlag, parseBenchFlags } from './bench-flags';
 import { MODES, SCENARIOS, type BatchingMode, type Scenario } from './bench-plan';
 
 /** Everything `hotpath bench batching` needs, parsed once. */
@@ -45,21 +44,6 @@ Narrowing (mostly for tests):
   --rates 50,100   open-loop rates (jobs/s) for every scenario; "none" for no open loop
   --duration-ms N  length of each load level`;
 
-function list<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (items.length === 0) throw new UsageError(`${flag} needs at least one value`);
-  for (const it of items) {
-    if (!(allowed as readonly string[]).includes(it)) {
-      throw new UsageError(`${flag}: unknown value "${it}" (${allowed.join(', ')})`);
-    }
-  }
-  // Keep the canonical order (off before on: open-loop rates derive from the off run).
-  return allowed.filter((a) => items.includes(a));
-}
-
 function numbers(raw: string, flag: string, max: number): number[] {
   const items = raw.split(',').map((s) => s.trim());
   return items.map((s) => {
@@ -77,28 +61,16 @@ export function parseBatchingBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): BatchingBenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        svg: { type: 'string' },
-        scenarios: { type: 'string' },
-        modes: { type: 'string' },
-        levels: { type: 'string' },
-        rates: { type: 'string' },
-        'duration-ms': { type: 'string' },
-        'redis-url': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const values = parseBenchFlags(argv, {
+    ...COMMON_BENCH_FLAGS,
+    svg: { type: 'string' },
+    scenarios: { type: 'string' },
+    modes: { type: 'string' },
+    levels: { type: 'string' },
+    rates: { type: 'string' },
+    'duration-ms': { type: 'string' },
+  });
+  const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const duration = values['duration-ms'];
   if (
     duration !== undefined &&
@@ -106,19 +78,19 @@ export function parseBatchingBenchOptions(
   ) {
     throw new UsageError(`--duration-ms must be 100..600000, got "${duration}"`);
   }
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
   return {
     quick: values.quick,
     jsonFile: values.json ? abs(values.json) : undefined,
     svgFile: values.svg ? abs(values.svg) : undefined,
-    scenarios: values.scenarios ? list(values.scenarios, SCENARIOS, '--scenarios') : [...SCENARIOS],
-    modes: values.modes ? list(values.modes, MODES, '--modes') : [...MODES],
+    scenarios: values.scenarios ? listFlag(values.scenarios, SCENARIOS, '--scenarios') : [...SCENARIOS],
+    // Canonical order keeps off before on: open-loop rates derive from the off run.
+    modes: values.modes ? listFlag(values.modes, MODES, '--modes') : [...MODES],
     levels: values.levels ? numbers(values.levels, '--levels', 4096).map(Math.round) : undefined,
     rates:
       values.rates === 'none' ? [] : values.rates ? numbers(values.rates, '--rates', 100_000) : undefined,
     durationMs: duration !== undefined ? Number(duration) : undefined,
     redisUrl: values['redis-url'] || undefined,
-    dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
-    interactive: isTTY && !ci,
+    dataDir,
+    interactive,
   };
 }

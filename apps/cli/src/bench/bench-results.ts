@@ -1,37 +1,22 @@
 import type { LoadResult } from './load-generator';
 import type { BatchingMode, Scenario } from './bench-plan';
-import { round2, summarize } from './stats';
+import { levelFigures, type LevelFigures, type LoadLevel } from './level-figures';
+import { round2 } from './stats';
 import type { ChartSeries } from './svg-chart';
 
 /** One line of `hotpath bench batching --json`: one scenario × mode × load level. */
-export interface BenchRow {
+export interface BenchRow extends Omit<LevelFigures, 'ttft_p99_ms' | 'elapsed_s'> {
   scenario: Scenario;
   mode: BatchingMode;
-  /** Closed loop: clients in flight; null for an open-loop row. */
-  concurrency: number | null;
-  /** Open loop: arrivals per second; null for a closed-loop row. */
-  rate: number | null;
-  /** Completed jobs per second. */
-  throughput: number;
-  /** Generated tokens per second (generate tasks), else null. */
-  tokens_per_s: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  /** Median time to first token, when the jobs report it; else null. */
-  ttft_p50_ms: number | null;
   /** From the worker's `hotpath_batch_size` histogram over this level; null without samples. */
   mean_batch_size: number | null;
-  /** Requests sent and those that did not complete (additions to the documented shape). */
-  requests: number;
-  errors: number;
 }
 
 /** What a level measured besides the client-side samples. */
 export interface LevelContext {
   scenario: Scenario;
   mode: BatchingMode;
-  load: { concurrency: number } | { rate: number };
+  load: LoadLevel;
   /** Whether the scenario generates tokens (tokens_per_s applies). */
   generates: boolean;
   /** Deltas of `hotpath_batch_size_sum` / `_count` for the scenario's model over the level. */
@@ -40,25 +25,22 @@ export interface LevelContext {
 
 /** Turns a load level's samples into a result row (pure). */
 export function toRow(result: LoadResult, ctx: LevelContext): BenchRow {
-  const ok = result.samples.filter((s) => s.ok);
-  const seconds = result.elapsedMs / 1000;
-  const lat = summarize(ok.map((s) => s.latencyMs));
-  const ttfts = ok.map((s) => s.ttftMs).filter((v): v is number => typeof v === 'number');
-  const tokens = ok.reduce((sum, s) => sum + (s.tokens ?? 0), 0);
+  const f = levelFigures(result, ctx.load, ctx.generates);
+  // Field order is the JSON output's.
   return {
     scenario: ctx.scenario,
     mode: ctx.mode,
-    concurrency: 'concurrency' in ctx.load ? ctx.load.concurrency : null,
-    rate: 'rate' in ctx.load ? ctx.load.rate : null,
-    throughput: round2(seconds > 0 ? ok.length / seconds : 0) ?? 0,
-    tokens_per_s: ctx.generates ? round2(seconds > 0 ? tokens / seconds : 0) : null,
-    p50_ms: round2(lat.p50),
-    p95_ms: round2(lat.p95),
-    p99_ms: round2(lat.p99),
-    ttft_p50_ms: ttfts.length > 0 ? round2(summarize(ttfts).p50) : null,
+    concurrency: f.concurrency,
+    rate: f.rate,
+    throughput: f.throughput,
+    tokens_per_s: f.tokens_per_s,
+    p50_ms: f.p50_ms,
+    p95_ms: f.p95_ms,
+    p99_ms: f.p99_ms,
+    ttft_p50_ms: f.ttft_p50_ms,
     mean_batch_size: ctx.batch && ctx.batch.count > 0 ? round2(ctx.batch.sum / ctx.batch.count) : null,
-    requests: result.samples.length,
-    errors: result.samples.length - ok.length,
+    requests: f.requests,
+    errors: f.errors,
   };
 }
 

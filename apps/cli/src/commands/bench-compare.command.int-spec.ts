@@ -1,41 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runCli } from '../testing/run-cli';
 import { SYSTEMS } from '../bench/compare/compare-plan';
 import { validateCompareDocument, type CompareDocument } from '../bench/compare/compare-results';
 import { transformersAvailable } from '../bench/compare/transformers-target';
-
-const MAIN = join(__dirname, '..', 'main.js');
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    // Own process group, so a timeout takes the bench's children (cluster, transformers.js) down too.
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      reject(new Error(`bench did not finish within ${timeoutMs} ms\n${out}\n${err}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 describe('hotpath bench compare (tiny run: forged tiny, all four systems, real cluster)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-compare-int-'));

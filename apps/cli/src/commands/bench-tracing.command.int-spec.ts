@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from '../bench/cache/run-cli.testing';
+import { runCli } from '../testing/run-cli';
 
 describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP receiver)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-tracing-int-'));

@@ -1,6 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../command';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
 
 /** Model presets the cache bench can run on (`small` is what the targets are stated for; `tiny` is for tests). */
 export type CacheBenchPreset = 'small' | 'tiny';
@@ -46,13 +45,6 @@ Narrowing (mostly for tests):
   --preset P       small (default) or tiny
   --misses N  --hits N  --concurrent N  --pairs N  --max-tokens N`;
 
-function count(raw: string | undefined, flag: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${raw}"`);
-  return Number(raw);
-}
-
 /** Parses the flags of `hotpath bench cache`; a bad one is a {@link UsageError}. */
 export function parseCacheBenchOptions(
   argv: readonly string[],
@@ -60,44 +52,31 @@ export function parseCacheBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): CacheBenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        'redis-url': { type: 'string' },
-        preset: { type: 'string' },
-        misses: { type: 'string' },
-        hits: { type: 'string' },
-        concurrent: { type: 'string' },
-        pairs: { type: 'string' },
-        'max-tokens': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseBenchFlags(argv, {
+    ...COMMON_BENCH_FLAGS,
+    preset: { type: 'string' },
+    misses: { type: 'string' },
+    hits: { type: 'string' },
+    concurrent: { type: 'string' },
+    pairs: { type: 'string' },
+    'max-tokens': { type: 'string' },
+  });
   const preset = values.preset ?? 'small';
   if (preset !== 'small' && preset !== 'tiny')
     throw new UsageError(`--preset: small or tiny, got "${preset}"`);
   const quick = values.quick;
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   return {
     quick,
     jsonFile: values.json ? abs(values.json) : undefined,
     redisUrl: values['redis-url'] || undefined,
     preset,
-    misses: count(values.misses, '--misses', quick ? 5 : 10, 1, 1000),
-    hits: count(values.hits, '--hits', quick ? 300 : 1000, 1, 100_000),
-    concurrent: count(values.concurrent, '--concurrent', 50, 2, 1000),
-    pairs: count(values.pairs, '--pairs', quick ? 3 : 6, 1, 100),
-    maxTokens: count(values['max-tokens'], '--max-tokens', 64, 1, 1024),
-    dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
-    interactive: isTTY && !ci,
+    misses: intFlag(values.misses, '--misses', 1, 1000) ?? (quick ? 5 : 10),
+    hits: intFlag(values.hits, '--hits', 1, 100_000) ?? (quick ? 300 : 1000),
+    concurrent: intFlag(values.concurrent, '--concurrent', 2, 1000) ?? 50,
+    pairs: intFlag(values.pairs, '--pairs', 1, 100) ?? (quick ? 3 : 6),
+    maxTokens: intFlag(values['max-tokens'], '--max-tokens', 1, 1024) ?? 64,
+    dataDir,
+    interactive,
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { BpeTokenizer, forgeModel } from '@hotpath/model-runtime';
-import { startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
+import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
 import { promValue } from '../prom-text';
 import type { CacheBenchOptions } from './cache-bench-options';
 import { buildCacheReport, type CacheReport, type TtftSample } from './cache-report';
@@ -101,9 +101,7 @@ export async function runCacheBench(
       await cluster.stop();
     }
   } finally {
-    await redis.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
-    if (ok) rmSync(workDir, { recursive: true, force: true });
-    else io.warn(`logs of the failed run are in ${workDir}`);
+    await endBenchRun(redis, workDir, ok, io);
   }
 }
 

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { forgeModel } from '@hotpath/model-runtime';
-import { startBenchRedis, type BenchRedis } from '../bench-cluster';
+import { endBenchRun, startBenchRedis, type BenchRedis } from '../bench-cluster';
 import { closedLoop, openLoop, type LoadResult, type Sender } from '../load-generator';
 import type { BenchTarget } from './bench-target';
 import { startClusterTarget } from './cluster-target';
@@ -170,9 +170,7 @@ export async function runCompareBench(
     for (const t of targets) {
       await t.stop().catch((err: unknown) => io.warn(`stopping ${t.system}: ${(err as Error).message}`));
     }
-    await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
-    if (failed.length === 0) rmSync(workDir, { recursive: true, force: true });
-    else io.warn(`logs of the failed systems are in ${workDir}`);
+    await endBenchRun(redis, workDir, failed.length === 0, io, 'systems');
   }
 
   async function runWorkload(workload: Workload, wp: WorkloadPlan): Promise<void> {

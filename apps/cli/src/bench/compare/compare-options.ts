@@ -1,6 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../command';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, listFlag, parseBenchFlags } from '../bench-flags';
 import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
 import { DEFAULT_TOKEN_RANGE, type TokenRange } from './prompt-set';
 
@@ -62,26 +61,6 @@ Narrowing (mostly for tests):
   --max-tokens A-B  new tokens per request, drawn from A..B (default 64-128)
   --prompts N       size of the seeded prompt set (default 64)`;
 
-function list<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (items.length === 0) throw new UsageError(`${flag} needs at least one value`);
-  for (const it of items) {
-    if (!(allowed as readonly string[]).includes(it))
-      throw new UsageError(`${flag}: unknown value "${it}" (${allowed.join(', ')})`);
-  }
-  return allowed.filter((a) => items.includes(a));
-}
-
-function int(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${raw}"`);
-  return Number(raw);
-}
-
 /** Parses the flags of `hotpath bench compare`; a bad one is a {@link UsageError}. */
 export function parseCompareBenchOptions(
   argv: readonly string[],
@@ -89,31 +68,19 @@ export function parseCompareBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): CompareBenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        model: { type: 'string', default: 'small' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        report: { type: 'string' },
-        'redis-url': { type: 'string' },
-        systems: { type: 'string' },
-        workloads: { type: 'string' },
-        levels: { type: 'string' },
-        'open-steps': { type: 'string' },
-        'duration-ms': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        prompts: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const values = parseBenchFlags(argv, {
+    ...COMMON_BENCH_FLAGS,
+    model: { type: 'string', default: 'small' },
+    report: { type: 'string' },
+    systems: { type: 'string' },
+    workloads: { type: 'string' },
+    levels: { type: 'string' },
+    'open-steps': { type: 'string' },
+    'duration-ms': { type: 'string' },
+    'max-tokens': { type: 'string' },
+    prompts: { type: 'string' },
+  });
+  const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const model = (MODEL_PRESETS as readonly string[]).includes(values.model)
     ? { preset: values.model as (typeof MODEL_PRESETS)[number] }
     : { dir: abs(values.model) };
@@ -127,23 +94,22 @@ export function parseCompareBenchOptions(
       );
     tokens = { min, max };
   }
-  const levels = values.levels?.split(',').map((s) => int(s.trim(), '--levels', 1, 4096) as number);
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  const levels = values.levels?.split(',').map((s) => intFlag(s.trim(), '--levels', 1, 4096) as number);
   return {
     model,
     quick: values.quick,
     jsonFile: values.json ? abs(values.json) : undefined,
     reportDir: values.report ? abs(values.report) : undefined,
-    systems: values.systems ? list(values.systems, SYSTEMS, '--systems') : [...SYSTEMS],
-    workloads: values.workloads ? list(values.workloads, WORKLOADS, '--workloads') : [...WORKLOADS],
+    systems: values.systems ? listFlag(values.systems, SYSTEMS, '--systems') : [...SYSTEMS],
+    workloads: values.workloads ? listFlag(values.workloads, WORKLOADS, '--workloads') : [...WORKLOADS],
     levels: levels ? [...new Set(levels)].sort((a, b) => a - b) : undefined,
-    openSteps: int(values['open-steps'], '--open-steps', 0, 50),
-    durationMs: int(values['duration-ms'], '--duration-ms', 100, 600_000),
+    openSteps: intFlag(values['open-steps'], '--open-steps', 0, 50),
+    durationMs: intFlag(values['duration-ms'], '--duration-ms', 100, 600_000),
     tokens,
-    promptCount: int(values.prompts, '--prompts', 1, 100_000) ?? 64,
+    promptCount: intFlag(values.prompts, '--prompts', 1, 100_000) ?? 64,
     redisUrl: values['redis-url'] || undefined,
-    dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
-    interactive: isTTY && !ci,
+    dataDir,
+    interactive,
     command: ['hotpath', 'bench', 'compare', ...argv].join(' '),
   };
 }

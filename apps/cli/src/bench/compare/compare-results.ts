@@ -1,67 +1,33 @@
 import type { LoadResult } from '../load-generator';
-import { round2, summarize } from '../stats';
+import { levelFigures, type LevelFigures, type LoadLevel } from '../level-figures';
 import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
 
 /** Version tag of the JSON document; bump on incompatible changes. */
 export const COMPARE_SCHEMA = 'hotpath.bench.compare/v1';
 
 /** One line of `results`: one system × workload × load level. */
-export interface CompareRow {
+export interface CompareRow extends LevelFigures {
   system: SystemName;
   workload: Workload;
   /** `closed`: fixed concurrency; `open`: fixed arrival rate (latency from the intended send time). */
   mode: 'closed' | 'open';
-  /** Closed loop: requests in flight; null for an open-loop row. */
-  concurrency: number | null;
-  /** Open loop: offered arrivals per second; null for a closed-loop row. */
-  rate: number | null;
-  /** Completed requests per second. */
-  throughput: number;
-  /** Generated tokens per second (generate), null for embed. */
-  tokens_per_s: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  /** Time to first token (generate, when the system streams); null otherwise. */
-  ttft_p50_ms: number | null;
-  ttft_p99_ms: number | null;
-  requests: number;
-  errors: number;
-  /** First send to last completion. */
-  elapsed_s: number;
 }
 
 /** Which level a row measures. */
 export interface RowContext {
   system: SystemName;
   workload: Workload;
-  load: { concurrency: number } | { rate: number };
+  load: LoadLevel;
 }
 
 /** Turns a load level's samples into a row (pure). Failed requests count as errors, not latency. */
 export function toCompareRow(result: LoadResult, ctx: RowContext): CompareRow {
-  const ok = result.samples.filter((s) => s.ok);
-  const seconds = result.elapsedMs / 1000;
-  const lat = summarize(ok.map((s) => s.latencyMs));
-  const ttft = summarize(ok.map((s) => s.ttftMs).filter((v): v is number => typeof v === 'number'));
-  const tokens = ok.reduce((sum, s) => sum + (s.tokens ?? 0), 0);
-  const closed = 'concurrency' in ctx.load;
+  // system, workload and mode lead the JSON row; the figures follow in their own order.
   return {
     system: ctx.system,
     workload: ctx.workload,
-    mode: closed ? 'closed' : 'open',
-    concurrency: 'concurrency' in ctx.load ? ctx.load.concurrency : null,
-    rate: 'rate' in ctx.load ? ctx.load.rate : null,
-    throughput: round2(seconds > 0 ? ok.length / seconds : 0) ?? 0,
-    tokens_per_s: ctx.workload === 'generate' ? round2(seconds > 0 ? tokens / seconds : 0) : null,
-    p50_ms: round2(lat.p50),
-    p95_ms: round2(lat.p95),
-    p99_ms: round2(lat.p99),
-    ttft_p50_ms: round2(ttft.p50),
-    ttft_p99_ms: round2(ttft.p99),
-    requests: result.samples.length,
-    errors: result.samples.length - ok.length,
-    elapsed_s: round2(seconds) ?? 0,
+    mode: 'concurrency' in ctx.load ? 'closed' : 'open',
+    ...levelFigures(result, ctx.load, ctx.workload === 'generate'),
   };
 }
 

@@ -1,6 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../command';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
 
 /** Everything `hotpath bench tracing` needs, parsed once. */
 export interface TracingBenchOptions {
@@ -35,13 +33,6 @@ Narrowing (mostly for tests):
   --duration-ms N   length of each run (default 5000 quick, 10000 full)
   --rounds N        off/on pairs (default 1 quick, 3 full)`;
 
-function int(raw: string | undefined, flag: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${raw}"`);
-  return Number(raw);
-}
-
 /** Parses the flags of `hotpath bench tracing`; a bad one is a {@link UsageError}. */
 export function parseTracingBenchOptions(
   argv: readonly string[],
@@ -49,35 +40,22 @@ export function parseTracingBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): TracingBenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        'redis-url': { type: 'string' },
-        concurrency: { type: 'string' },
-        'duration-ms': { type: 'string' },
-        rounds: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseBenchFlags(argv, {
+    ...COMMON_BENCH_FLAGS,
+    concurrency: { type: 'string' },
+    'duration-ms': { type: 'string' },
+    rounds: { type: 'string' },
+  });
   const quick = values.quick;
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   return {
     quick,
     jsonFile: values.json ? abs(values.json) : undefined,
     redisUrl: values['redis-url'] || undefined,
-    concurrency: int(values.concurrency, '--concurrency', 32, 1, 4096),
-    durationMs: int(values['duration-ms'], '--duration-ms', quick ? 5000 : 10_000, 200, 600_000),
-    rounds: int(values.rounds, '--rounds', quick ? 1 : 3, 1, 20),
-    dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
-    interactive: isTTY && !ci,
+    concurrency: intFlag(values.concurrency, '--concurrency', 1, 4096) ?? 32,
+    durationMs: intFlag(values['duration-ms'], '--duration-ms', 200, 600_000) ?? (quick ? 5000 : 10_000),
+    rounds: intFlag(values.rounds, '--rounds', 1, 20) ?? (quick ? 1 : 3),
+    dataDir,
+    interactive,
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { jobSender } from '../bench-client';
-import { startBenchCluster, startBenchRedis } from '../bench-cluster';
+import { endBenchRun, startBenchCluster, startBenchRedis } from '../bench-cluster';
 import { closedLoop, type LoadResult } from '../load-generator';
 import { promValue } from '../prom-text';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
@@ -123,9 +123,7 @@ export async function runTracingBench(
     return buildTracingReport(runs, opts.concurrency, opts.durationMs);
   } finally {
     await sink.close();
-    await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
-    if (ok) rmSync(workDir, { recursive: true, force: true });
-    else io.warn(`logs of the failed run are in ${workDir}`);
+    await endBenchRun(redis, workDir, ok, io);
   }
 }
 

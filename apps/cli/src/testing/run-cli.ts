@@ -1,14 +1,24 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const MAIN = join(__dirname, '..', '..', 'main.js');
+const MAIN = join(__dirname, '..', 'main.js');
 
-/** Runs the built CLI in its own process group (a timeout kills the bench's children too). */
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<{ code: number | null; out: string; err: string }> {
+/** What a finished CLI run printed and how it exited. */
+export interface CliRun {
+  /** The exit code (`null` when a signal ended the process). */
+  code: number | null;
+  /** Everything written to stdout. */
+  out: string;
+  /** Everything written to stderr. */
+  err: string;
+}
+
+/**
+ * Runs the built CLI (`dist/main.js`) with `args` and `env`, collecting its output.
+ * The child runs in its own process group, so a timeout kills the bench's children
+ * (cluster, transformers.js) with it; the promise then rejects with the output so far.
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env,
