@@ -136,6 +136,8 @@ export class OnnxBackend implements InferenceBackend {
       maxQueueDelayMs: batching.max_queue_delay_ms,
       maxConcurrentBatches: pool.size,
       maxBuffered: MAX_BUFFERED_TEXTS,
+      // An idle replica takes a lone request at once: batching must not tax an idle system.
+      flushWhenIdle: true,
       run: async (texts) => {
         const out = await pool.embed(texts);
         return out.embeddings.map((embedding, i) => ({
