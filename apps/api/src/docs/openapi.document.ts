@@ -166,6 +166,58 @@ export function buildOpenApiDocument(version: string): Json {
           },
         },
       },
+      '/v1/jobs/{id}/events': {
+        get: {
+          operationId: 'jobEvents',
+          summary:
+            'Server-Sent Events of a job: `status`, `token` ({index, text, token_id}), `done`, `error`',
+          description:
+            'A client connecting late first receives every event produced so far, then live ones; a finished job replays its events and ends with `done`. `Last-Event-ID` resumes.',
+          parameters: [jobIdParam],
+          responses: {
+            '200': {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...common,
+            '404': errorResponse('Unknown job, or another tenant’s (`not_found`)'),
+          },
+        },
+      },
+      ...openAiPaths(),
+      '/v1/admin/cache/{model}': {
+        delete: {
+          operationId: 'purgeCache',
+          summary: 'Delete every result-cache entry of a model (admin key, `HOTPATH_ADMIN_KEYS`)',
+          parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'How many entries were purged',
+              content: json({
+                type: 'object',
+                properties: { model: { type: 'string' }, purged: { type: 'integer' } },
+              }),
+            },
+            '403': errorResponse('Not an admin key (`forbidden`)'),
+            '404': errorResponse('Unknown model (`model_not_found`)'),
+          },
+        },
+      },
+      '/v1/admin/webhooks/dead-letters': {
+        get: {
+          operationId: 'listWebhookDeadLetters',
+          summary: 'Webhook deliveries that failed their last attempt (admin key)',
+          responses: { '200': { description: 'Dead letters', content: json({ type: 'object' }) } },
+        },
+      },
+      '/v1/admin/webhooks/dead-letters/{id}/replay': {
+        post: {
+          operationId: 'replayWebhookDeadLetter',
+          summary: 'Deliver a dead-lettered webhook again, same id and body (admin key)',
+          parameters: [jobIdParam],
+          responses: { '200': { description: 'Queued for delivery', content: json({ type: 'object' }) } },
+        },
+      },
       '/healthz': {
         get: {
           operationId: 'healthz',
@@ -224,6 +276,60 @@ export function buildOpenApiDocument(version: string): Json {
             '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
           },
         },
+      },
+    },
+  };
+}
+
+/**
+ * The OpenAI-compatible routes (SPEC §3.2). Their bodies follow OpenAI's API reference (supported
+ * fields are listed in docs/openai.md); errors use OpenAI's shape.
+ */
+function openAiPaths(): Json {
+  const openAiError = (description: string): Json => ({
+    description,
+    content: json({
+      type: 'object',
+      properties: {
+        error: {
+          type: 'object',
+          properties: {
+            message: { type: 'string' },
+            type: { type: 'string' },
+            param: { type: ['string', 'null'] },
+            code: { type: ['string', 'null'] },
+          },
+        },
+      },
+    }),
+  });
+  const route = (operationId: string, summary: string): Json => ({
+    post: {
+      operationId,
+      summary,
+      tags: ['openai'],
+      requestBody: { required: true, content: json({ type: 'object' }) },
+      responses: {
+        '200': {
+          description: 'OpenAI-shaped response; with `stream: true`, SSE chunks ending in `data: [DONE]`',
+          content: { ...json({ type: 'object' }), 'text/event-stream': { schema: { type: 'string' } } },
+        },
+        '400': openAiError('Invalid or unsupported parameter (`param` names it)'),
+        '401': openAiError('Missing or invalid API key'),
+        '404': openAiError('Unknown model (`model_not_found`)'),
+      },
+    },
+  });
+  return {
+    '/v1/completions': route('createCompletion', 'OpenAI-compatible text completion'),
+    '/v1/chat/completions': route('createChatCompletion', 'OpenAI-compatible chat completion'),
+    '/v1/embeddings': route('createEmbedding', 'OpenAI-compatible embeddings (`float` or `base64`)'),
+    '/v1/models': {
+      get: {
+        operationId: 'listModels',
+        summary: 'The models this cluster serves (OpenAI shape)',
+        tags: ['openai'],
+        responses: { '200': { description: 'A model list', content: json({ type: 'object' }) } },
       },
     },
   };
