@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
-import { createLogger } from '@hotpath/telemetry';
+import { createLogger, createMetrics } from '@hotpath/telemetry';
 import type { TokenEvent } from './inference-backend';
 import { OnnxBackend } from './onnx.backend';
 
@@ -177,6 +177,38 @@ describe('OnnxBackend', () => {
       await assert.rejects(on.embed(job(['z']), { signal: ac.signal }), { code: 'cancelled' });
     } finally {
       await on.close();
+    }
+  });
+
+  it('reports each replica busy ratio from its busy time', async () => {
+    const metrics = createMetrics('hotpath-worker');
+    const config = ModelConfigSchema.parse({
+      name: 'tiny-busy',
+      backend: 'onnx',
+      tasks: ['generate'],
+      path: join(tmp, 'tiny-busy'),
+      forge: { arch: 'llama', preset: 'tiny', seed: 2 },
+      replicas: 1,
+    });
+    const backend = new OnnxBackend(config, { logger, metrics });
+    await backend.start();
+    try {
+      const job: QueuedGenerateJob = {
+        ...common,
+        model: 'tiny-busy',
+        task: 'generate',
+        input: { prompt: 'keep me busy' },
+        params: { max_tokens: 64, temperature: 0 },
+      };
+      const deadline = Date.now() + 2600; // one sampling period (2 s) and margin
+      while (Date.now() < deadline) await backend.generate(job, { signal: new AbortController().signal });
+      const gauge = (await metrics.replicaBusyRatio.get()).values.find(
+        (v) => v.labels['model'] === 'tiny-busy' && v.labels['replica'] === '0',
+      );
+      assert.ok(gauge, 'hotpath_replica_busy_ratio{model,replica} is set');
+      assert.ok(gauge.value > 0.2 && gauge.value <= 1, `busy ratio ${gauge.value} of a replica kept busy`);
+    } finally {
+      await backend.close();
     }
   });
 

@@ -25,6 +25,9 @@ interface EmbeddedText {
 /** Waiting texts beyond which embed submissions fail with `queue_full` (BullMQ concurrency bounds it first). */
 const MAX_BUFFERED_TEXTS = 65_536;
 
+/** How often replica busy ratios are computed (a Prometheus scrape interval or less). */
+const BUSY_SAMPLE_MS = 2000;
+
 /**
  * The `onnx` backend: a model folder (SPEC §6) served by `model.replicas` onnxruntime-node
  * replicas, each in its own worker thread (`ReplicaPool`), so inference never blocks the worker's
@@ -42,6 +45,7 @@ const MAX_BUFFERED_TEXTS = 65_536;
 export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
+  private busyTimer: NodeJS.Timeout | undefined;
   private embedBatcher: MicroBatcher<string, EmbeddedText> | null = null;
 
   /** The model folder's content digest, once started. */
@@ -118,6 +122,7 @@ export class OnnxBackend implements InferenceBackend {
     }
     this.pool = pool;
     if (wants === 'encoder' && config.batching.enabled) this.embedBatcher = this.createEmbedBatcher(pool);
+    this.startBusySampling(pool);
     deps.logger.info('onnx model ready', {
       model: config.name,
       dir,
@@ -209,8 +214,30 @@ export class OnnxBackend implements InferenceBackend {
     };
   }
 
+  /**
+   * `hotpath_replica_busy_ratio{model,replica}`: the share of each sampling period a replica had
+   * work in flight, from the pool's cumulative busy time (exact, not a point-in-time sample).
+   */
+  private startBusySampling(pool: ReplicaPool): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    let last = { at: performance.now(), busy: pool.busyTime() };
+    this.busyTimer = setInterval(() => {
+      const now = { at: performance.now(), busy: pool.busyTime() };
+      const span = now.at - last.at;
+      now.busy.forEach((b, i) => {
+        const ratio = span > 0 ? Math.min(1, Math.max(0, (b - (last.busy[i] ?? 0)) / span)) : 0;
+        metrics.replicaBusyRatio.set({ model: this.model, replica: String(i) }, ratio);
+      });
+      last = now;
+    }, BUSY_SAMPLE_MS);
+    this.busyTimer.unref();
+  }
+
   async close(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    clearInterval(this.busyTimer);
+    this.busyTimer = undefined;
     const pool = this.pool;
     const batcher = this.embedBatcher;
     this.pool = null;

@@ -43,6 +43,19 @@ describe('ReplicaPool', () => {
     assert.deepEqual(pool.load(), [0, 0]);
   });
 
+  it('accounts busy time only while a replica has work in flight', async () => {
+    const before = pool.busyTime();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(pool.busyTime(), before, 'idle replicas accrue no busy time');
+    const started = performance.now();
+    await pool.submitGeneration({ prompt: 'busy', params: { max_tokens: 16, temperature: 0 } });
+    const elapsed = performance.now() - started;
+    const gained = pool.busyTime().map((b, i) => b - (before[i] ?? 0));
+    const total = gained.reduce((a, b) => a + b, 0);
+    assert.ok(total > 0 && total <= elapsed + 1, `busy ${total} ms within ${elapsed} ms`);
+    assert.equal(gained.filter((g) => g > 0).length, 1, 'one replica served the request');
+  });
+
   it('keeps the main event loop free while a replica generates, and cancels between tokens', async () => {
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();

@@ -65,14 +65,37 @@ interface Pending {
 
 class Replica {
   /** Sequences and embed calls sent and not yet answered (active + queued in the replica). */
-  inFlight = 0;
+  private inFlightCount = 0;
   alive = true;
   readonly pending = new Map<number, Pending>();
+  /** Milliseconds spent with work in flight, up to `busySince`. */
+  private busyMs = 0;
+  private busySince: number | null = null;
 
   constructor(
     readonly index: number,
     readonly worker: Worker,
   ) {}
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Sets the in-flight count, accounting busy time: a replica is busy while it has work in flight. */
+  set inFlight(n: number) {
+    const now = performance.now();
+    if (this.inFlightCount === 0 && n > 0) this.busySince = now;
+    if (this.inFlightCount > 0 && n === 0 && this.busySince !== null) {
+      this.busyMs += now - this.busySince;
+      this.busySince = null;
+    }
+    this.inFlightCount = n;
+  }
+
+  /** Cumulative busy milliseconds, the current busy stretch included. */
+  busyTime(now = performance.now()): number {
+    return this.busyMs + (this.busySince === null ? 0 : now - this.busySince);
+  }
 }
 
 /**
@@ -184,6 +207,15 @@ export class ReplicaPool {
     };
     r.worker.on('error', (err) => die(err.message));
     r.worker.on('exit', (code) => die(`exit code ${code}`));
+  }
+
+  /**
+   * Cumulative milliseconds each replica has spent with work in flight (sequences or embed calls);
+   * the difference between two readings over the time between them is its busy ratio.
+   */
+  busyTime(): number[] {
+    const now = performance.now();
+    return this.replicas.map((r) => r.busyTime(now));
   }
 
   /** Sequences and embed calls in flight (active + queued) per replica; dead replicas report -1. */
