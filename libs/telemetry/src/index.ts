@@ -5,6 +5,8 @@ export {
   type HotpathMetrics,
   createMetrics,
   SPEC_METRIC_NAMES,
+  QUEUE_DEPTH_STATES,
+  setQueueDepth,
 } from './metrics';
 export { type LogLevel, type Logger, createLogger } from './logger';
 export {

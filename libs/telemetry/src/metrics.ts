@@ -129,6 +129,24 @@ export function createMetrics(service: 'hotpath-api' | 'hotpath-worker' | string
   };
 }
 
+/** BullMQ job states reported as `hotpath_queue_depth{state}` (what backlog autoscaling reads). */
+export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
+
+/**
+ * Sets `hotpath_queue_depth{model,shard,state}` of one shard queue from its BullMQ job counts
+ * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`); a state missing from `counts` reads 0.
+ */
+export function setQueueDepth(
+  metrics: HotpathMetrics,
+  model: string,
+  shard: number,
+  counts: Readonly<Record<string, number>>,
+): void {
+  for (const state of QUEUE_DEPTH_STATES) {
+    metrics.queueDepth.set({ model, shard: String(shard), state }, counts[state] ?? 0);
+  }
+}
+
 /** Every metric name of SPEC §4, for tests and dashboard validation. */
 export const SPEC_METRIC_NAMES = [
   'hotpath_http_request_duration_seconds',

@@ -1,10 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@hotpath/contracts';
 import type { ShardQueues } from '@hotpath/queue';
-import type { HotpathMetrics } from '@hotpath/telemetry';
+import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics } from '@hotpath/telemetry';
 import { withRedisTimeout } from '../redis/redis-availability';
-
-const STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
 
 /**
  * Sets `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts, on each scrape. Bounded by
@@ -25,14 +23,10 @@ export async function collectQueueDepth(
   );
   try {
     const counts = await withRedisTimeout(
-      Promise.all(targets.map((t) => queues.queue(t.model, t.shard).getJobCounts(...STATES))),
+      Promise.all(targets.map((t) => queues.queue(t.model, t.shard).getJobCounts(...QUEUE_DEPTH_STATES))),
       timeoutMs,
     );
-    targets.forEach((t, i) => {
-      for (const state of STATES) {
-        metrics.queueDepth.set({ model: t.model, shard: String(t.shard), state }, counts[i]?.[state] ?? 0);
-      }
-    });
+    targets.forEach((t, i) => setQueueDepth(metrics, t.model, t.shard, counts[i] ?? {}));
     return true;
   } catch {
     return false;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
+import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
 
 /** One served shard queue, for the depth gauge. */
 export interface DepthQueue {
@@ -7,9 +7,6 @@ export interface DepthQueue {
   shard: number;
   queue: Queue;
 }
-
-/** States reported in `hotpath_queue_depth{state}`. */
-export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
 
 /**
  * Samples `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts every `intervalMs`.
@@ -45,10 +42,7 @@ export class QueueDepthPoller {
     try {
       await Promise.all(
         this.queues.map(async ({ model, shard, queue }) => {
-          const counts = await queue.getJobCounts(...QUEUE_DEPTH_STATES);
-          for (const state of QUEUE_DEPTH_STATES) {
-            this.metrics.queueDepth.set({ model, shard: String(shard), state }, counts[state] ?? 0);
-          }
+          setQueueDepth(this.metrics, model, shard, await queue.getJobCounts(...QUEUE_DEPTH_STATES));
         }),
       );
     } catch (err) {
