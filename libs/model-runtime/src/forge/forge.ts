@@ -1,5 +1,11 @@
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import type { BertConfig, BertWeights, LlamaConfig, LlamaWeights } from '../model/model-config';
+import {
+  llamaConfig,
+  type BertConfig,
+  type BertWeights,
+  type LlamaConfig,
+  type LlamaWeights,
+} from '../model/model-config';
 import { writeModelFolder } from '../model/model-folder';
 import { buildBertGraph } from '../onnx/bert-graph';
 import { buildLlamaGraph } from '../onnx/llama-graph';
@@ -81,9 +87,7 @@ export function forgeLlamaWeights(
   // A small final gain keeps logits around ±5, so float32 rounding stays far below 1e-4.
   const weights: LlamaWeights = { embed, layers, finalNorm: f.near(p.hidden, 0.3, 0.03) };
   if (!p.tied) weights.lmHead = f.normal(p.vocab * p.hidden, 1);
-  const config: LlamaConfig = {
-    model_type: 'llama',
-    architectures: ['LlamaForCausalLM'],
+  const config = llamaConfig({
     hidden_size: p.hidden,
     intermediate_size: p.intermediate,
     num_hidden_layers: p.layers,
@@ -92,18 +96,8 @@ export function forgeLlamaWeights(
     head_dim: D,
     vocab_size: p.vocab,
     max_position_embeddings: p.maxPositions,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    hidden_act: 'silu',
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: 0,
     tie_word_embeddings: p.tied,
-    attention_bias: false,
-    mlp_bias: false,
-    torch_dtype: 'float32',
-    use_cache: true,
-  };
+  });
   return { config, weights, count: f.count };
 }
 

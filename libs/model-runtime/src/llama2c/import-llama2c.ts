@@ -1,4 +1,4 @@
-import type { LlamaConfig, LlamaWeights } from '../model/model-config';
+import { llamaConfig, type LlamaConfig, type LlamaWeights } from '../model/model-config';
 import { writeModelFolder } from '../model/model-folder';
 import { buildLlamaGraph } from '../onnx/llama-graph';
 import { buildTokenizerConfig, buildTokenizerJson, type TokenizerSpec } from '../tokenizer/tokenizer-json';
@@ -47,9 +47,7 @@ export function importLlama2c(opts: ImportLlama2cOptions): ImportLlama2cResult {
       wk: permuteForRotateHalf(l.wk, h.nKvHeads, head, h.dim),
     })),
   };
-  const config: LlamaConfig = {
-    model_type: 'llama',
-    architectures: ['LlamaForCausalLM'],
+  const config = llamaConfig({
     hidden_size: h.dim,
     intermediate_size: h.hiddenDim,
     num_hidden_layers: h.nLayers,
@@ -58,18 +56,8 @@ export function importLlama2c(opts: ImportLlama2cOptions): ImportLlama2cResult {
     head_dim: head,
     vocab_size: h.vocabSize,
     max_position_embeddings: h.seqLen,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    hidden_act: 'silu',
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: 0,
     tie_word_embeddings: h.sharedClassifier,
-    attention_bias: false,
-    mlp_bias: false,
-    torch_dtype: 'float32',
-    use_cache: true,
-  };
+  });
   const spec = llama2cTokenizerSpec(readLlama2cTokenizer(opts.tokenizer, h.vocabSize));
   const digest = writeModelFolder(opts.out, {
     onnx: buildLlamaGraph(config, permuted),

@@ -23,6 +23,42 @@ export interface LlamaConfig {
   use_cache: true;
 }
 
+/** The dimensions that tell one Llama decoder from another; everything else is fixed. */
+export type LlamaDims = Pick<
+  LlamaConfig,
+  | 'hidden_size'
+  | 'intermediate_size'
+  | 'num_hidden_layers'
+  | 'num_attention_heads'
+  | 'num_key_value_heads'
+  | 'head_dim'
+  | 'vocab_size'
+  | 'max_position_embeddings'
+  | 'tie_word_embeddings'
+>;
+
+/**
+ * The `config.json` Hotpath writes for a Llama decoder (forged or imported): RMSNorm eps 1e-5,
+ * RoPE theta 10000, SiLU, no biases, BOS 1 / EOS 2 / PAD 0 — the llama2.c conventions.
+ */
+export function llamaConfig(dims: LlamaDims): LlamaConfig {
+  return {
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    ...dims,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    hidden_act: 'silu',
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: 0,
+    attention_bias: false,
+    mlp_bias: false,
+    torch_dtype: 'float32',
+    use_cache: true,
+  };
+}
+
 /** `config.json` of a BERT/MiniLM-style encoder (Hugging Face `BertConfig` field names). */
 export interface BertConfig {
   model_type: 'bert';
