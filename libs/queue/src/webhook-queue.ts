@@ -30,6 +30,8 @@ export interface WebhookDelivery {
   body: string;
   /** When the delivery was first scheduled, epoch ms. */
   created_at: number;
+  /** W3C trace context of the job that finished: the delivery span continues its trace. */
+  trace?: Record<string, string>;
 }
 
 /** The `webhook-id` of a job's notification. */
@@ -51,7 +53,12 @@ export function parseWebhookDelivery(data: unknown): WebhookDelivery | undefined
     secret: d['secret'] as string,
     body: d['body'] as string,
     created_at: d['created_at'],
+    ...(isCarrier(d['trace']) ? { trace: d['trace'] } : {}),
   };
+}
+
+function isCarrier(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string');
 }
 
 /** Producer side of {@link WEBHOOK_QUEUE}, used by workers (on job end) and the API (cache hits, replays). */

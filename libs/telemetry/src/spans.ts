@@ -1,7 +1,7 @@
 import {
   SpanKind,
   SpanStatusCode,
-  context,
+  ROOT_CONTEXT,
   trace,
   type Attributes,
   type Context,
@@ -37,6 +37,7 @@ export const Attr = {
   httpMethod: 'http.request.method',
   httpRoute: 'http.route',
   httpStatus: 'http.response.status_code',
+  serverAddress: 'server.address',
   urlPath: 'url.path',
   jobId: 'hotpath.job.id',
   tenant: 'hotpath.tenant',
@@ -61,22 +62,23 @@ export function traceContentEnabled(): boolean {
 }
 
 /**
- * Runs `fn` inside a new span that is the active context for everything `fn` awaits; records an
- * exception and sets ERROR status when `fn` throws; always ends the span.
+ * `ROOT_CONTEXT` is where every trace starts. Hotpath passes trace context explicitly (see
+ * {@link startTelemetry}): no async context manager is installed, so nothing is ever "active".
+ */
+export { ROOT_CONTEXT };
+
+/**
+ * Runs `fn` inside a new span, child of `parent`; `fn` gets the span and the context to hand to
+ * whatever it calls. Records an exception and sets ERROR status when `fn` throws; always ends the span.
  */
 export async function withSpan<T>(
   name: string,
-  options: { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context },
-  fn: (span: Span) => Promise<T>,
+  options: { parent: Context; kind?: SpanKind; attributes?: Attributes; links?: Link[] },
+  fn: (span: Span, ctx: Context) => Promise<T>,
 ): Promise<T> {
-  const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(
-    name,
-    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
-    parent,
-  );
+  const { span, ctx } = startSpan(name, options, options.parent);
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    return await fn(span, ctx);
   } catch (err) {
     span.recordException(err instanceof Error ? err : String(err));
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
@@ -86,40 +88,33 @@ export async function withSpan<T>(
   }
 }
 
-/** The span context of the active span as a link target (for batch spans linking their members). */
-export function activeLink(ctx: Context = context.active()): Link | undefined {
+/** A link to the span `ctx` carries (batch spans link every member job this way). */
+export function linkTo(ctx: Context): Link | undefined {
   const sc = trace.getSpanContext(ctx);
   return sc ? { context: sc } : undefined;
 }
 
-/** Trace id of the active span, or undefined when tracing is off or nothing is recording. */
-export function activeTraceId(ctx: Context = context.active()): string | undefined {
-  const span = trace.getSpan(ctx);
-  return span?.isRecording() ? span.spanContext().traceId : undefined;
-}
-
-/** Starts a span without activating it (for spans that outlive a callback, like an HTTP request). */
+/** Starts a span without ending it (for spans that outlive a callback, like an HTTP request). */
 export function startSpan(
   name: string,
   options: { kind?: SpanKind; attributes?: Attributes; links?: Link[] },
-  parent: Context = context.active(),
+  parent: Context,
 ): { span: Span; ctx: Context } {
-  const span = tracer().startSpan(name, options, parent);
+  const span = tracer().startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
+    parent,
+  );
   return { span, ctx: trace.setSpan(parent, span) };
 }
 
-/** Runs `fn` with `ctx` as the active context (and everything it awaits). */
-export function runInContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
-}
-
-/** The active context, to carry into work that runs later (batchers capture it per item). */
-export function activeContext(): Context {
-  return context.active();
+/** Sets ERROR status on a span whose operation failed without throwing (an HTTP 5xx, say). */
+export function markSpanFailed(span: Span, message?: string): void {
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
 /** Ends a span with ERROR status when `failed`. */
 export function endSpan(span: Span, failed: boolean, message?: string): void {
-  if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message });
+  if (failed) markSpanFailed(span, message);
   span.end();
 }

@@ -1,17 +1,26 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   Attr,
+  ROOT_CONTEXT,
   SpanKind,
   endSpan,
   extractTraceContext,
-  runInContext,
   startSpan,
+  type Context,
   type HotpathMetrics,
   type Span,
 } from '@hotpath/telemetry';
 
-/** The SERVER span of each in-flight request. */
-const serverSpans = new WeakMap<FastifyRequest, Span>();
+/** The SERVER span of each in-flight request, and the context its children are started in. */
+const serverSpans = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
+
+/**
+ * The trace context of a request (its SERVER span), for the spans its handler opens: the cache
+ * lookup and the enqueue (PRODUCER) become the SERVER span's children.
+ */
+export function requestTraceContext(request: FastifyRequest): Context {
+  return serverSpans.get(request)?.ctx ?? ROOT_CONTEXT;
+}
 
 /**
  * Fastify hooks shared by every route: the `x-request-id` response header, and the request
@@ -22,9 +31,8 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     const route = request.routeOptions.url ?? 'unmatched';
-    // Honour an incoming W3C traceparent; the handler runs inside the span's context, so the
-    // cache lookup and the enqueue (PRODUCER) become its children.
-    const { span, ctx } = startSpan(
+    // Honour an incoming W3C traceparent; handlers find the span's context with requestTraceContext.
+    const started = startSpan(
       `${request.method} ${route}`,
       {
         kind: SpanKind.SERVER,
@@ -36,12 +44,12 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
       },
       extractTraceContext(request.headers),
     );
-    serverSpans.set(request, span);
-    if (span.isRecording()) void reply.header('x-trace-id', span.spanContext().traceId);
-    runInContext(ctx, done);
+    serverSpans.set(request, started);
+    if (started.span.isRecording()) void reply.header('x-trace-id', started.span.spanContext().traceId);
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const span = serverSpans.get(request);
+    const span = serverSpans.get(request)?.span;
     if (span) {
       span.setAttribute(Attr.httpStatus, reply.statusCode);
       endSpan(span, reply.statusCode >= 500);

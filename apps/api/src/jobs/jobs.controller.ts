@@ -9,15 +9,17 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, HotpathError, type JobView } from '@hotpath/contracts';
 import { isTerminal } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
+import { requestTraceContext } from '../http/http-hooks';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
 import { JobsService, type BatchEntry } from './jobs.service';
 
@@ -40,7 +42,10 @@ export class JobsController {
     @Headers('prefer') prefer: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    const sub = await this.jobs.submit(tenant, body, { idempotencyKey });
+    const sub = await this.jobs.submit(tenant, body, {
+      idempotencyKey,
+      trace: requestTraceContext(reply.request),
+    });
     void reply.header('x-cache', sub.cache);
     if (sub.replayed) void reply.header('idempotent-replayed', 'true');
     let view = sub.view;
@@ -59,8 +64,12 @@ export class JobsController {
   /** One entry per submitted job, in order: `{status_code, job}` or `{status_code, error}`. */
   @Post('batch')
   @HttpCode(200)
-  async submitBatch(@Tenant() tenant: string, @Body() body: unknown): Promise<{ jobs: BatchEntry[] }> {
-    return { jobs: await this.jobs.submitBatch(tenant, body) };
+  async submitBatch(
+    @Tenant() tenant: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ jobs: BatchEntry[] }> {
+    return { jobs: await this.jobs.submitBatch(tenant, body, requestTraceContext(request)) };
   }
 
   /** The job; with `?wait=N`, long-polls up to N seconds for it to finish. */
@@ -89,8 +98,16 @@ export class JobsController {
   /** Aborts when the client goes away or the server shuts down. */
   private abortSignal(reply: FastifyReply): AbortSignal {
     const gone = new AbortController();
-    // The response's `close` before it finished means the client disconnected.
-    reply.raw.once('close', () => gone.abort());
-    return AbortSignal.any([gone.signal, this.shutdown.signal]);
+    const shutdown = this.shutdown.signal;
+    if (shutdown.aborted) gone.abort();
+    const onShutdown = (): void => gone.abort();
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    reply.raw.once('close', () => {
+      shutdown.removeEventListener('abort', onShutdown);
+      // A `close` before the response finished means the client disconnected. After it finished
+      // there is nobody left to tell, and an abort would only build an AbortError per request.
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    return gone.signal;
   }
 }

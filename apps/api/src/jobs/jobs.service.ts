@@ -21,7 +21,15 @@ import {
   type JobWaiter,
   type ShardQueues,
 } from '@hotpath/queue';
-import { Attr, SpanKind, injectTraceContext, withSpan, type HotpathMetrics } from '@hotpath/telemetry';
+import {
+  Attr,
+  ROOT_CONTEXT,
+  SpanKind,
+  injectTraceContext,
+  withSpan,
+  type Context,
+  type HotpathMetrics,
+} from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { toErrorResponse } from '../errors/error-mapping';
 import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/redis-availability';
@@ -54,6 +62,13 @@ export interface JobsServiceDeps {
   now?: () => number;
 }
 
+/** How a caller submits: replay protection, single-flight opt-out and the request's trace context. */
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  solo?: boolean;
+  trace?: Context;
+}
+
 /** The outcome of one accepted submission. */
 export interface Submission {
   view: JobView;
@@ -84,13 +99,10 @@ export class JobsService {
   /**
    * Validates and submits one job. Throws {@link HotpathError}s for every refusal. `solo` keeps the
    * job out of single-flight (it neither leads nor follows; the cache is still read and filled):
-   * for callers that may cancel their job, such as streams cancelled by a disconnect.
+   * for callers that may cancel their job, such as streams cancelled by a disconnect. `trace` is the
+   * request's SERVER span context: the cache lookup and the enqueue (PRODUCER) spans are its children.
    */
-  async submit(
-    tenant: string,
-    body: unknown,
-    opts: { idempotencyKey?: string; solo?: boolean } = {},
-  ): Promise<Submission> {
+  async submit(tenant: string, body: unknown, opts: SubmitOptions = {}): Promise<Submission> {
     const req = parseOrThrow(JobRequestSchema, body);
     const model = this.resolveModel(req);
     if (req.webhook) this.deps.webhooks?.check(req.webhook);
@@ -109,10 +121,13 @@ export class JobsService {
       if (replay) return replay;
     }
     try {
-      const submission = await this.accept(tenant, id, req, model, opts.solo === true);
+      const submission = await this.accept(tenant, id, req, model, {
+        solo: opts.solo === true,
+        trace: opts.trace ?? ROOT_CONTEXT,
+      });
       // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
       if (req.webhook && submission.cache === 'hit')
-        await this.deps.webhooks?.finished(submission.view, req.webhook);
+        await this.deps.webhooks?.finished(submission.view, req.webhook, opts.trace);
       this.count(req, 'accepted');
       return submission;
     } catch (err) {
@@ -125,13 +140,13 @@ export class JobsService {
   }
 
   /** Submits each member of a batch on its own; a bad member yields an error entry, not a failed batch. */
-  async submitBatch(tenant: string, body: unknown): Promise<BatchEntry[]> {
+  async submitBatch(tenant: string, body: unknown, trace: Context = ROOT_CONTEXT): Promise<BatchEntry[]> {
     const { jobs } = parseOrThrow(BatchJobRequestSchema, body);
     assertRedisReady(this.deps.producer);
     const entries: BatchEntry[] = [];
     for (const job of jobs) {
       try {
-        const sub = await this.submit(tenant, job);
+        const sub = await this.submit(tenant, job, { trace });
         entries.push({ status_code: isTerminal(sub.view.status) ? 200 : 202, job: sub.view });
       } catch (err) {
         const res = toErrorResponse(err);
@@ -228,21 +243,25 @@ export class JobsService {
     id: string,
     req: JobRequest,
     model: ModelConfig,
-    solo = false,
+    { solo, trace }: { solo: boolean; trace: Context },
   ): Promise<Submission> {
-    const cache = await withSpan(
-      'cache.lookup',
-      { attributes: { [Attr.genAiRequestModel]: model.name, [Attr.task]: req.task } },
-      async (span) => {
-        const found = await this.deps.cache.lookup(tenant, req, model);
-        span.setAttribute(Attr.cacheResult, found.outcome);
-        return found;
-      },
-    );
+    // A request the cache cannot serve (cache off, `cache: "bypass"`, sampling) gets no lookup span:
+    // nothing is looked up, and a span per job for nothing is a cost at 100% sampling.
+    const cache = !this.deps.cache.consulted(req, model)
+      ? ({ outcome: 'bypass' } as const)
+      : await withSpan(
+          'cache.lookup',
+          { parent: trace, attributes: { [Attr.genAiRequestModel]: model.name, [Attr.task]: req.task } },
+          async (span) => {
+            const found = await this.deps.cache.lookup(tenant, req, model);
+            span.setAttribute(Attr.cacheResult, found.outcome);
+            return found;
+          },
+        );
     if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
     if (cache.outcome === 'bypass') {
       this.countCache(model, 'bypass');
-      return this.enqueueNew(tenant, id, req, model, undefined);
+      return this.enqueueNew(tenant, id, req, model, undefined, trace);
     }
     const role: FlightRole = solo
       ? { kind: 'independent' }
@@ -264,7 +283,7 @@ export class JobsService {
     this.countCache(model, 'miss');
     try {
       const fills = role.kind !== 'independent' || solo;
-      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined);
+      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, trace);
     } catch (err) {
       // Followers must not attach to a job that was never accepted.
       if (role.kind === 'leader')
@@ -347,6 +366,7 @@ export class JobsService {
     req: JobRequest,
     model: ModelConfig,
     cache: { key: string; digest: string } | undefined,
+    trace: Context,
   ): Promise<Submission> {
     const { config, store, queues } = this.deps;
     const backlog = await withRedisTimeout(queues.backlog(model.name, model.shards), QUEUE_CALL_TIMEOUT_MS);
@@ -374,6 +394,7 @@ export class JobsService {
       await withSpan(
         `send ${queue}`,
         {
+          parent: trace,
           kind: SpanKind.PRODUCER,
           attributes: {
             [Attr.messagingSystem]: 'bullmq',
@@ -384,10 +405,10 @@ export class JobsService {
           },
         },
         // The payload carries this span's context, so the worker's CONSUMER span continues the trace.
-        () =>
+        (_span, producer) =>
           withRedisTimeout(
             queues.enqueue(
-              { ...queuedPayload(job), trace: injectTraceContext() },
+              { ...queuedPayload(job), trace: injectTraceContext(producer) },
               { attempts: config.cluster.queue.attempts, backoff_ms: config.cluster.queue.backoff_ms },
             ),
             QUEUE_CALL_TIMEOUT_MS,

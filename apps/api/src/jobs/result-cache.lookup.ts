@@ -30,9 +30,13 @@ export class ResultCacheLookup {
     private readonly digests: ModelDigests,
   ) {}
 
+  /** False when the cache cannot serve this request at all (cache off, `cache: "bypass"`, sampling). */
+  consulted(request: JobRequest, model: ModelConfig): boolean {
+    return model.cache.enabled && request.cache !== 'bypass' && isDeterministic(request);
+  }
+
   async lookup(tenant: string, request: JobRequest, model: ModelConfig): Promise<CacheLookupResult> {
-    if (!model.cache.enabled || request.cache === 'bypass' || !isDeterministic(request))
-      return { outcome: 'bypass' };
+    if (!this.consulted(request, model)) return { outcome: 'bypass' };
     // Workers publish the version they serve; until one has, nothing can be keyed safely.
     const digest = await this.digests.current(model.name);
     if (digest === null) return { outcome: 'bypass' };

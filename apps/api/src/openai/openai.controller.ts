@@ -22,6 +22,7 @@ import { isTerminal } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import { SHUTDOWN_SIGNAL } from '../core/tokens';
 import { toOpenAiErrorResponse } from '../errors/error-mapping';
+import { requestTraceContext } from '../http/http-hooks';
 import { JobEventsService } from '../jobs/job-events.service';
 import { SseStream } from '../jobs/job-events.sse';
 import type { Submission } from '../jobs/jobs.service';
@@ -101,7 +102,10 @@ export class OpenAiController {
   ): Promise<Record<string, unknown> | undefined> {
     const req = parseEmbeddingRequest(body);
     const model = this.openai.resolve(req.model, 'embed');
-    const sub = await this.openai.submitEmbedding(tenant, model, req, { idempotencyKey });
+    const sub = await this.openai.submitEmbedding(tenant, model, req, {
+      idempotencyKey,
+      trace: requestTraceContext(reply.request),
+    });
     const view = await this.finish(tenant, sub, reply);
     return view && embeddingResponse(model.name, view, req.encoding_format);
   }
@@ -115,7 +119,10 @@ export class OpenAiController {
     idempotencyKey: string | undefined,
     reply: FastifyReply,
   ): Promise<Record<string, unknown> | undefined> {
-    const sub = await this.openai.submitGeneration(tenant, model, req, prompt, { idempotencyKey });
+    const sub = await this.openai.submitGeneration(tenant, model, req, prompt, {
+      idempotencyKey,
+      trace: requestTraceContext(reply.request),
+    });
     const meta: ResponseMeta = {
       kind,
       jobId: sub.view.id,

@@ -10,7 +10,7 @@ import { findModel } from '@hotpath/config';
 import type { ModelDigests } from '@hotpath/cache';
 import { isTerminal } from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
-import type { JobsService, Submission } from '../jobs/jobs.service';
+import type { JobsService, SubmitOptions, Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
 import type { ChatTemplateSource } from './chat-template.source';
 import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
@@ -86,7 +86,7 @@ export class OpenAiService {
     model: ModelConfig,
     req: OpenAiGenerationRequest,
     prompt: string,
-    opts: { idempotencyKey?: string },
+    opts: SubmitOptions,
   ): Promise<Submission> {
     const body: JobRequestInput = {
       model: model.name,
@@ -104,7 +104,7 @@ export class OpenAiService {
     tenant: string,
     model: ModelConfig,
     req: EmbeddingRequest,
-    opts: { idempotencyKey?: string },
+    opts: SubmitOptions,
   ): Promise<Submission> {
     const body: JobRequestInput = {
       model: model.name,

@@ -1,5 +1,6 @@
 import type { JobView, Webhook } from '@hotpath/contracts';
 import { webhookIdFor, type WebhookQueue } from '@hotpath/queue';
+import { injectTraceContext, type Context } from '@hotpath/telemetry';
 import type { WebhookTargetPolicy } from './webhook-target.policy';
 
 /**
@@ -18,7 +19,8 @@ export class WebhookNotifier {
     this.policy.check(webhook.url);
   }
 
-  async finished(view: JobView, webhook: Webhook): Promise<void> {
+  /** `trace`: the request's context, so the delivery span joins the request's trace. */
+  async finished(view: JobView, webhook: Webhook, trace?: Context): Promise<void> {
     await this.queue.enqueue({
       webhook_id: webhookIdFor(view.id),
       job_id: view.id,
@@ -26,6 +28,7 @@ export class WebhookNotifier {
       secret: webhook.secret,
       body: JSON.stringify(view),
       created_at: this.now(),
+      ...(trace ? { trace: injectTraceContext(trace) } : {}),
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { Context } from '@hotpath/telemetry';
 import type {
   EmbedResult,
   GenerateResult,
@@ -17,6 +18,8 @@ export interface TokenEvent {
 export interface RunContext {
   /** Aborted on client cancellation, deadline expiry or worker shutdown hand-back. */
   signal: AbortSignal;
+  /** The job's trace context: spans of its model execution and batch links start from it. */
+  trace?: Context;
   onToken?: (token: TokenEvent) => void;
 }
 

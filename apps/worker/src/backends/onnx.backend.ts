@@ -203,7 +203,9 @@ export class OnnxBackend implements InferenceBackend {
     // One batcher item per text, so max_batch_size counts texts and a large job spreads over batches.
     // No deadlineAt here either: the runner's abort removes waiting texts (see generate).
     const parts: BatchOutcome<EmbeddedText>[] = await Promise.all(
-      job.input.texts.map((text) => batcher.submit(text, { priority: job.priority, signal: ctx.signal })),
+      job.input.texts.map((text) =>
+        batcher.submit(text, { priority: job.priority, signal: ctx.signal, trace: ctx.trace }),
+      ),
     );
     return {
       result: { embeddings: parts.map((p) => p.output.embedding) },

@@ -106,7 +106,7 @@ export class SimBackend implements InferenceBackend {
       emittedChars: 0,
     };
     try {
-      await this.ride(work, job, ctx.signal);
+      await this.ride(work, job, ctx);
     } catch (err) {
       // Cancelled before its batch started: an empty cancelled generation, as when cut short.
       if (!ctx.signal.aborted) throw err;
@@ -124,7 +124,7 @@ export class SimBackend implements InferenceBackend {
     const work: SimEmbedWork = { kind: 'embed', texts: job.input.texts, dim: this.config.sim.embedding_dim };
     let outcome: BatchOutcome<SimOutput> | undefined;
     try {
-      outcome = await this.ride(work, job, ctx.signal);
+      outcome = await this.ride(work, job, ctx);
     } catch (err) {
       if (!ctx.signal.aborted) throw err;
     }
@@ -145,12 +145,13 @@ export class SimBackend implements InferenceBackend {
   private async ride(
     work: SimWork,
     job: QueuedGenerateJob | QueuedEmbedJob,
-    signal: AbortSignal,
+    { signal, trace }: RunContext,
   ): Promise<BatchOutcome<SimOutput> | undefined> {
     const done = this.batcher.submit(work, {
       priority: job.priority,
       deadlineAt: job.deadline_at,
       signal,
+      trace,
     });
     const aborted = abortPromise(signal);
     try {

@@ -5,7 +5,7 @@ import type {
   QueuedEmbedJob,
   QueuedGenerateJob,
 } from '@hotpath/contracts';
-import { Attr, SpanKind, traceContentEnabled, withSpan, type Span } from '@hotpath/telemetry';
+import { Attr, ROOT_CONTEXT, SpanKind, traceContentEnabled, withSpan, type Span } from '@hotpath/telemetry';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
 /**
@@ -40,12 +40,13 @@ export class TracedBackend implements InferenceBackend {
     return withSpan(
       `text_completion ${this.model}`,
       {
+        parent: ctx.trace ?? ROOT_CONTEXT,
         kind: SpanKind.INTERNAL,
         attributes: this.requestAttributes('text_completion', job.params.max_tokens, job.params.temperature),
       },
-      async (span) => {
+      async (span, trace) => {
         if (traceContentEnabled()) span.setAttribute(Attr.genAiPrompt, job.input.prompt);
-        const out = await this.inner.generate(job, ctx);
+        const out = await this.inner.generate(job, { ...ctx, trace });
         this.recordOutput(span, out);
         span.setAttribute(Attr.genAiFinishReasons, [out.result.finish_reason]);
         if (traceContentEnabled()) span.setAttribute(Attr.genAiCompletion, out.result.text);
@@ -57,10 +58,14 @@ export class TracedBackend implements InferenceBackend {
   embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {
     return withSpan(
       `embeddings ${this.model}`,
-      { kind: SpanKind.INTERNAL, attributes: this.requestAttributes('embeddings') },
-      async (span) => {
+      {
+        parent: ctx.trace ?? ROOT_CONTEXT,
+        kind: SpanKind.INTERNAL,
+        attributes: this.requestAttributes('embeddings'),
+      },
+      async (span, trace) => {
         if (traceContentEnabled()) span.setAttribute(Attr.genAiPrompt, JSON.stringify(job.input.texts));
-        const out = await this.inner.embed(job, ctx);
+        const out = await this.inner.embed(job, { ...ctx, trace });
         this.recordOutput(span, out);
         return out;
       },

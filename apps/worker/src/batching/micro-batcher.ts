@@ -1,5 +1,5 @@
 import { ErrorCode, HotpathError, type Priority } from '@hotpath/contracts';
-import { Attr, activeContext, activeLink, withSpan, type Context, type Link } from '@hotpath/telemetry';
+import { Attr, ROOT_CONTEXT, linkTo, withSpan, type Context, type Link } from '@hotpath/telemetry';
 
 /** Runs one batch: one output (or per-item Error) per input, in order. A thrown error fails the whole batch. */
 export type BatchRunner<I, O> = (inputs: readonly I[]) => Promise<readonly (O | Error)[]>;
@@ -47,6 +47,8 @@ export interface SubmitOptions {
   deadlineAt?: number | null;
   /** Aborting before the item's batch starts removes it with `cancelled`. */
   signal?: AbortSignal;
+  /** The submitter's trace context: the batch span links to it. */
+  trace?: Context;
 }
 
 interface Pending<I, O> {
@@ -115,7 +117,7 @@ export class MicroBatcher<I, O> {
         arrivedAt: Date.now(),
         deadlineAt: options.deadlineAt ?? null,
         signal: options.signal,
-        ctx: activeContext(),
+        ctx: options.trace ?? ROOT_CONTEXT,
         resolve,
         reject,
       };
@@ -216,11 +218,13 @@ export class MicroBatcher<I, O> {
       if (this.running === 0 && this.closed) for (const r of this.idle.splice(0)) r();
       if (!this.closed) this.pump();
     };
-    const links = batch.map((b) => activeLink(b.ctx)).filter((l): l is Link => l !== undefined);
-    // One span per batch, linked to every member job's span: a batch serves many traces at once.
+    const links = batch.map((b) => linkTo(b.ctx)).filter((l): l is Link => l !== undefined);
+    // One span per batch, a root linked to every member job's span: a batch serves many traces at
+    // once, so no single job's trace may own it (OpenTelemetry's batch-processing pattern).
     const promise = withSpan(
       this.opts.spanName ?? 'batch',
       {
+        parent: ROOT_CONTEXT,
         links,
         attributes: {
           [Attr.messagingBatchCount]: batch.length,

@@ -1,6 +1,6 @@
 import type { JobResult, ModelConfig, QueuedJob, Usage } from '@hotpath/contracts';
 import type { ResultCache, SingleFlight } from '@hotpath/cache';
-import { Attr, withSpan, type Logger } from '@hotpath/telemetry';
+import { Attr, withSpan, type Context, type Logger } from '@hotpath/telemetry';
 
 /**
  * The worker's half of the result cache: after a job completes it stores the result under the key
@@ -19,6 +19,7 @@ export class CacheFiller {
     model: ModelConfig,
     servedDigest: string | undefined,
     done: { result: JobResult; usage: Usage | null },
+    trace: Context,
   ): Promise<void> {
     const key = job.cache_key;
     if (!key) return;
@@ -26,7 +27,7 @@ export class CacheFiller {
       if (model.cache.enabled && servedDigest !== undefined && job.model_digest === servedDigest) {
         await withSpan(
           'cache.fill',
-          { attributes: { [Attr.genAiRequestModel]: model.name } },
+          { parent: trace, attributes: { [Attr.genAiRequestModel]: model.name } },
           async (span) => {
             const res = await this.cache.set(
               model.name,

@@ -11,8 +11,8 @@ import {
   type Timings,
 } from '@hotpath/contracts';
 import type { JobEventPublisher, JobEventSink, JobStore } from '@hotpath/queue';
-import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
-import type { BackendOutput, InferenceBackend, TokenEvent } from '../backends/inference-backend';
+import { ROOT_CONTEXT, type Context, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+import type { BackendOutput, InferenceBackend, RunContext, TokenEvent } from '../backends/inference-backend';
 import {
   JobAbort,
   abortKind,
@@ -107,8 +107,16 @@ export class JobRunner {
     });
   }
 
-  /** Processes one job taken from the queue of `modelName`; `token` is the BullMQ lock token. */
-  async run(modelName: string, job: Job, token: string | undefined): Promise<RunOutcome> {
+  /**
+   * Processes one job taken from the queue of `modelName`; `token` is the BullMQ lock token, `trace`
+   * the job's CONSUMER span context (model execution and cache fill spans are its children).
+   */
+  async run(
+    modelName: string,
+    job: Job,
+    token: string | undefined,
+    trace: Context = ROOT_CONTEXT,
+  ): Promise<RunOutcome> {
     const served = this.models.get(modelName);
     const id = job.id ?? '';
     if (!served) throw new UnrecoverableError(`model "${modelName}" is not served by this worker`);
@@ -154,7 +162,15 @@ export class JobRunner {
         { model: config.name },
         Math.max(0, startedAt - data.enqueued_at) / 1000,
       );
-      return await this.execute(job, token, data, served, controller.signal, startedAt, events);
+      return await this.execute(
+        job,
+        token,
+        data,
+        served,
+        { signal: controller.signal, trace },
+        startedAt,
+        events,
+      );
     } finally {
       await events?.flush();
       clearTimeout(deadlineTimer);
@@ -167,15 +183,16 @@ export class JobRunner {
     token: string | undefined,
     data: QueuedJob,
     served: ServedModel,
-    signal: AbortSignal,
+    { signal, trace }: { signal: AbortSignal; trace: Context },
     startedAt: number,
     events: JobEventSink | undefined,
   ): Promise<RunOutcome> {
     const { config, backend } = served;
     const model = config.name;
     const timing = new TokenTiming(this.deps.metrics, model, data.enqueued_at);
-    const ctx = {
+    const ctx: RunContext = {
       signal,
+      trace,
       onToken: (t: TokenEvent) => {
         timing.onToken(t);
         events?.push({ type: 'token', index: t.index, text: t.text, token_id: t.token_id });
@@ -222,10 +239,10 @@ export class JobRunner {
           timings,
           finishedAt,
         });
-        if (done.applied) await this.deps.cacheFiller?.completed(data, config, backend.digest, output);
+        if (done.applied) await this.deps.cacheFiller?.completed(data, config, backend.digest, output, trace);
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
-        if (done.applied) await this.deps.webhooks?.finished(data);
+        if (done.applied) await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
         return done.applied ? 'completed' : 'cancelled';
       }
@@ -253,7 +270,7 @@ export class JobRunner {
       case 'fail': {
         await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
-        await this.deps.webhooks?.finished(data);
+        await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, 'failed');
         this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);

@@ -36,7 +36,7 @@ export function createShardProcessor(
           'messaging.bullmq.attempt': job.attemptsMade + 1,
         },
       },
-      () => runner.run(model, job, token),
+      (_span, ctx) => runner.run(model, job, token, ctx),
     );
   };
 }

@@ -1,6 +1,6 @@
 import type { QueuedJob } from '@hotpath/contracts';
 import { toJobView, webhookIdFor, type JobStore, type WebhookQueue } from '@hotpath/queue';
-import type { Logger } from '@hotpath/telemetry';
+import { injectTraceContext, type Context, type Logger } from '@hotpath/telemetry';
 
 /**
  * Hands a finished job that carries a `webhook` to the webhook delivery queue. The body is the job
@@ -15,7 +15,8 @@ export class WebhookHandOff {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async finished(job: QueuedJob): Promise<void> {
+  /** `trace` is the job's CONSUMER span context; without it the delivery joins the producer's trace. */
+  async finished(job: QueuedJob, trace?: Context): Promise<void> {
     const webhook = job.webhook;
     if (!webhook) return;
     try {
@@ -28,6 +29,7 @@ export class WebhookHandOff {
         secret: webhook.secret,
         body: JSON.stringify(toJobView(record)),
         created_at: this.now(),
+        trace: trace ? injectTraceContext(trace) : job.trace,
       });
     } catch (err) {
       // The URL may carry credentials in its query; log only the host.

@@ -13,16 +13,20 @@ export interface DeliveryAttempt {
 /**
  * POSTs one delivery, signed afresh with the current timestamp. 2xx is success; anything else
  * (redirects are not followed, so a 3xx too) is a failure to retry. The answer body is discarded.
+ * `traceHeaders` (W3C `traceparent`) let a traced receiver continue the job's trace.
  */
 export async function postWebhook(
   delivery: WebhookDelivery,
-  opts: { timeoutMs: number; nowMs?: number },
+  opts: { timeoutMs: number; nowMs?: number; traceHeaders?: Record<string, string> },
 ): Promise<DeliveryAttempt> {
   const timestampS = Math.floor((opts.nowMs ?? Date.now()) / 1000);
   try {
     const res = await fetch(delivery.url, {
       method: 'POST',
-      headers: webhookHeaders(delivery.secret, delivery.webhook_id, timestampS, delivery.body),
+      headers: {
+        ...opts.traceHeaders,
+        ...webhookHeaders(delivery.secret, delivery.webhook_id, timestampS, delivery.body),
+      },
       body: delivery.body,
       redirect: 'manual',
       signal: AbortSignal.timeout(opts.timeoutMs),

@@ -6,7 +6,15 @@ import {
   WebhookDeadLetters,
   parseWebhookDelivery,
 } from '@hotpath/queue';
-import type { Logger } from '@hotpath/telemetry';
+import {
+  Attr,
+  SpanKind,
+  extractTraceContext,
+  injectTraceContext,
+  markSpanFailed,
+  withSpan,
+  type Logger,
+} from '@hotpath/telemetry';
 import { hostOf } from '../jobs/webhook-hand-off';
 import { postWebhook, type DeliveryAttempt } from './webhook-delivery';
 import { webhookBackoffMs, type WebhookSettings } from './webhook-settings';
@@ -44,7 +52,29 @@ export function startWebhookDelivery(deps: {
     const delivery = parseWebhookDelivery(job.data);
     if (!delivery) throw new UnrecoverableError('malformed webhook delivery');
     const attempt = job.attemptsMade + 1;
-    const result = await postWebhook(delivery, { timeoutMs: settings.timeoutMs });
+    // One CLIENT span per attempt, in the trace of the job it notifies about.
+    const result = await withSpan(
+      'POST webhook',
+      {
+        parent: extractTraceContext(delivery.trace),
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [Attr.httpMethod]: 'POST',
+          [Attr.serverAddress]: hostOf(delivery.url),
+          [Attr.jobId]: delivery.job_id,
+          'hotpath.webhook.attempt': attempt,
+        },
+      },
+      async (span, ctx) => {
+        const res = await postWebhook(delivery, {
+          timeoutMs: settings.timeoutMs,
+          traceHeaders: injectTraceContext(ctx),
+        });
+        if (res.status !== null) span.setAttribute(Attr.httpStatus, res.status);
+        if (!res.ok) markSpanFailed(span, res.error);
+        return res;
+      },
+    );
     const where = {
       job_id: delivery.job_id,
       webhook_id: delivery.webhook_id,

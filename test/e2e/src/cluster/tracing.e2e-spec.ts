@@ -29,7 +29,10 @@ const SECRET = 'SECRET-PROMPT-7f3a';
 
 const spans: Exported[] = [];
 const rawBodies: string[] = [];
+/** `traceparent` of each webhook POST the worker made to this test. */
+const webhookTraceparents: string[] = [];
 let receiver: Server;
+let hookUrl = '';
 const cluster = new E2eCluster('tracing');
 const model = cluster.modelName('traced');
 
@@ -44,6 +47,12 @@ function attr(span: OtlpSpan, key: string): string | number | boolean | undefine
 before(
   async () => {
     receiver = createServer((req, res) => {
+      if (req.url === '/hook') {
+        webhookTraceparents.push(String(req.headers['traceparent'] ?? ''));
+        req.resume();
+        req.on('end', () => res.writeHead(204).end());
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -79,7 +88,12 @@ before(
         },
       ],
     });
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    hookUrl = `${endpoint}/hook`;
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      HOTPATH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    };
     await Promise.all([cluster.startApi({ env }), cluster.startWorker({ env })]);
   },
   { timeout: 60_000 },
@@ -161,8 +175,42 @@ cluster.test(
       'prompt text never appears on spans unless HOTPATH_TRACE_CONTENT=true',
     );
     assert.ok(
-      !spans.some((s) => s.kind === SPAN_KIND.CLIENT || /redis|bullmq\.(get|move)/i.test(s.name)),
+      !spans.some((s) => /redis|bullmq\.(get|move)/i.test(s.name)),
       'BullMQ polling creates no spans',
+    );
+  },
+  { timeout: 60_000 },
+);
+
+cluster.test(
+  "a webhook delivery is a CLIENT span in the job's trace and carries traceparent to the receiver",
+  async () => {
+    const res = await cluster.client.request('POST', '/v1/jobs', {
+      body: {
+        ...generateJob(model, { prompt: 'notify me' }),
+        webhook: { url: hookUrl, secret: 'whsec-trace-0123456789' },
+      },
+    });
+    assert.equal(res.status, 202, describe(res));
+    const traceId = res.headers.get('x-trace-id') ?? '';
+    await waitFor(() => spans.some((s) => s.traceId === traceId && s.name === 'POST webhook'), {
+      timeoutMs: 15_000,
+      what: 'webhook delivery span exported',
+    });
+    const inTrace = spans.filter((s) => s.traceId === traceId);
+    const delivery = inTrace.find((s) => s.name === 'POST webhook')!;
+    const consumer = inTrace.find((s) => s.kind === SPAN_KIND.CONSUMER);
+    assert.equal(delivery.kind, SPAN_KIND.CLIENT);
+    assert.equal(delivery.service, 'hotpath-worker');
+    assert.equal(
+      delivery.parentSpanId,
+      consumer?.spanId,
+      "the delivery is a child of the job's CONSUMER span",
+    );
+    assert.equal(attr(delivery, 'http.response.status_code'), 204);
+    assert.ok(
+      webhookTraceparents.some((t) => t.split('-')[1] === traceId && t.split('-')[2] === delivery.spanId),
+      'the receiver got a traceparent naming the delivery span',
     );
   },
   { timeout: 60_000 },

@@ -46,21 +46,31 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Starts the sink on 127.0.0.1 and a free port. Answers `POST /v1/traces` with an empty success. */
+/**
+ * Starts the sink on 127.0.0.1 and a free port. Answers `POST /v1/traces` with an empty success.
+ * Bodies are only kept while the load runs and decoded when {@link OtlpSink.stats} is asked: the sink
+ * stands in for a Jaeger on another host, so its decoding must not take CPU from the run it measures.
+ */
 export async function startOtlpSink(): Promise<OtlpSink> {
   const stats: OtlpSinkStats = { requests: 0, bytes: 0, spans: 0 };
+  const pending: { raw: Buffer; json: boolean; gzip: boolean }[] = [];
+  const countPending = (): void => {
+    for (const { raw, json, gzip } of pending.splice(0)) {
+      try {
+        const body = gzip ? gunzipSync(raw) : raw;
+        stats.spans += json ? countJsonSpans(body.toString('utf8')) : countProtobufSpans(body);
+      } catch {
+        // Counting is best effort; the exporter only needs its 200.
+      }
+    }
+  };
   const server: Server = createServer((req, res) => {
     void readBody(req).then(
       (raw) => {
         stats.requests++;
         stats.bytes += raw.length;
         const json = (req.headers['content-type'] ?? '').includes('json');
-        try {
-          const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-          stats.spans += json ? countJsonSpans(body.toString('utf8')) : countProtobufSpans(body);
-        } catch {
-          // Counting is best effort; the exporter only needs its 200.
-        }
+        pending.push({ raw, json, gzip: req.headers['content-encoding'] === 'gzip' });
         res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
         res.end(json ? '{}' : undefined);
       },
@@ -75,7 +85,10 @@ export async function startOtlpSink(): Promise<OtlpSink> {
   if (!address || typeof address === 'string') throw new Error('OTLP sink has no TCP address');
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
-    stats: () => ({ ...stats }),
+    stats: () => {
+      countPending();
+      return { ...stats };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
