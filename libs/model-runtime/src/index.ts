@@ -84,6 +84,7 @@ export {
   type ReplicaPoolOptions,
   type EmbedOutput,
   type SubmitGenerationOptions,
+  type PoolIterationGroup,
 } from './replica/replica-pool';
 export type { ReplicaModelInfo, ScheduledGenerationOutput } from './replica/replica-protocol';
 export { SequenceState, type TokenStep } from './generation/sequence-state';
@@ -94,6 +95,7 @@ export {
   type SchedulerPolicy,
   type ScheduleOptions,
   type ScheduledOutcome,
+  type IterationGroup,
 } from './batching/iteration-scheduler';
 export { OnnxBatchEngine } from './batching/onnx-batch-engine';
 export {

@@ -32,4 +32,6 @@ export {
   startSpan,
   endSpan,
   markSpanFailed,
+  recordSpan,
+  tracingEnabled,
 } from './spans';

@@ -108,6 +108,33 @@ export function startSpan(
   return { span, ctx: trace.setSpan(parent, span) };
 }
 
+/** True when spans are recorded and exported (an OTLP endpoint is configured). */
+export function tracingEnabled(): boolean {
+  return currentTelemetry()?.enabled ?? false;
+}
+
+/**
+ * Records a span that has already happened, with its start and end (epoch ms), e.g. work a
+ * worker thread reported after the fact. A root span unless `parent` is given.
+ */
+export function recordSpan(
+  name: string,
+  options: { startTime: number; endTime: number; kind?: SpanKind; attributes?: Attributes; links?: Link[] },
+  parent: Context = ROOT_CONTEXT,
+): void {
+  const span = tracer().startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      attributes: options.attributes,
+      links: options.links,
+      startTime: options.startTime,
+    },
+    parent,
+  );
+  span.end(options.endTime);
+}
+
 /** Sets ERROR status on a span whose operation failed without throwing (an HTTP 5xx, say). */
 export function markSpanFailed(span: Span, message?: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message });

@@ -11,7 +11,9 @@ import {
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
 import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
+import { tracingEnabled } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
+import { iterationGroupSpans } from './iteration-spans';
 import type { BackendDeps } from './backend-factory';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
@@ -102,6 +104,10 @@ export class OnnxBackend implements InferenceBackend {
       prefixCache: config.prefix_cache.enabled
         ? { maxBytes: config.prefix_cache.max_bytes, blockTokens: config.prefix_cache.block_tokens }
         : null,
+      // Replicas report their iteration groups only when there is a trace to put them in.
+      ...(tracingEnabled()
+        ? { onIterationGroup: iterationGroupSpans(config.name, config.execution.providers[0] ?? 'cpu') }
+        : {}),
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
@@ -166,7 +172,7 @@ export class OnnxBackend implements InferenceBackend {
     // token. A replica-side deadline would race that abort and surface as a retryable error.
     const out = await pool.submitGeneration(
       { prompt: job.input.prompt, params },
-      { signal: ctx.signal, onToken: ctx.onToken },
+      { signal: ctx.signal, onToken: ctx.onToken, tag: ctx.trace },
     );
     this.recordPrefixHit(out.prefixHitTokens);
     return {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { TokenStep } from '../generation/sequence-state';
 import {
   IterationScheduler,
+  type IterationGroup,
   type ScheduledOutcome,
   type SchedulerPolicy,
   type SequenceEngine,
@@ -179,5 +180,35 @@ describe('IterationScheduler', () => {
     assert.equal((await s.submit(2, seq('b', 2))).finishReason, 'length');
     s.close();
     await assert.rejects(s.submit(3, seq('c', 1)), { code: 'worker_shutdown' });
+  });
+
+  it('reports iteration groups: each prefill, and decode runs until the batch changes, before members settle', async () => {
+    const engine = new FakeEngine();
+    const events: string[] = [];
+    const s = new IterationScheduler(engine, policy(), Date.now, (g: IterationGroup) => {
+      assert.ok(g.endedAt >= g.startedAt);
+      events.push(`${g.kind}:${g.keys.join(',')}x${g.forwards}`);
+    });
+    const a = s.submit(1, seq('a', 4)).then(() => events.push('a settled'));
+    const b = s.submit(2, seq('b', 2)).then(() => events.push('b settled'));
+    await Promise.all([a, b]);
+    // One prefill of both (their first token), one decode step together (b's last), then a alone.
+    assert.deepEqual(events, ['prefill:1,2x1', 'decode:1,2x1', 'b settled', 'decode:1x2', 'a settled']);
+  });
+
+  it('ends the decode group when a running sequence is cancelled', async () => {
+    const engine = new FakeEngine();
+    const groups: IterationGroup[] = [];
+    const s = new IterationScheduler(engine, policy(), Date.now, (g) => groups.push(g));
+    const a = s.submit(1, seq('a', 100), {
+      onToken: (t) => {
+        if (t.index === 3) s.cancel(1);
+      },
+    });
+    assert.equal((await a).finishReason, 'cancelled');
+    assert.deepEqual(
+      groups.map((g) => `${g.kind}:${g.keys.join(',')}x${g.forwards}`),
+      ['prefill:1x1', 'decode:1x3'],
+    );
   });
 });

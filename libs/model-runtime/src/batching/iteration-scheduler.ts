@@ -46,6 +46,21 @@ export interface ScheduleOptions {
   deadlineAt?: number | null;
 }
 
+/**
+ * A run of forwards over one unchanged set of sequences: a prefill of newcomers, or consecutive
+ * decode steps of the running batch until a sequence joins or leaves. Reported for tracing (one
+ * batch span per group, linked to every member's job).
+ */
+export interface IterationGroup {
+  kind: 'prefill' | 'decode';
+  /** Keys of the member sequences. */
+  keys: number[];
+  /** Epoch ms of the first forward's start and the last forward's end. */
+  startedAt: number;
+  endedAt: number;
+  forwards: number;
+}
+
 /** How a sequence was served. */
 export interface ScheduledOutcome {
   finishReason: FinishReason;
@@ -90,12 +105,19 @@ export class IterationScheduler<S> {
   private stepsSincePrefill = Infinity;
   private looping = false;
   private closed = false;
+  /** The decode group in progress (same running batch since it started). */
+  private group: IterationGroup | null = null;
 
   constructor(
     private readonly engine: SequenceEngine<S>,
     private readonly policy: SchedulerPolicy = DEFAULT_SCHEDULER_POLICY,
     /** Clock for deadlines (epoch ms); injectable for tests. */
     private readonly now: () => number = Date.now,
+    /**
+     * Told of each finished {@link IterationGroup}, always before any member's promise settles
+     * because it left the group.
+     */
+    private readonly onGroup?: (group: IterationGroup) => void,
   ) {
     if (policy.maxBatchSize < 1 || policy.maxPrefillTokens < 1 || policy.decodeStepsPerPrefill < 1)
       throw new RangeError('scheduler policy values must be ≥ 1');
@@ -153,6 +175,7 @@ export class IterationScheduler<S> {
   close(): void {
     this.closed = true;
     const err = new HotpathError(ErrorCode.WorkerShutdown, 'replica shutting down');
+    this.endGroup();
     for (const e of [...this.waitingList.splice(0), ...this.runningList.splice(0)]) this.fail(e, err);
   }
 
@@ -181,6 +204,14 @@ export class IterationScheduler<S> {
       this.reap();
       if (this.runningList.length > 0) await this.decode();
     }
+    this.endGroup();
+  }
+
+  /** Reports the decode group in progress, if any: the running batch is about to change. */
+  private endGroup(): void {
+    const g = this.group;
+    this.group = null;
+    if (g) this.onGroup?.(g);
   }
 
   /** Removes cancelled and expired sequences before the next forward. */
@@ -192,6 +223,7 @@ export class IterationScheduler<S> {
       for (let i = list.length - 1; i >= 0; i--) {
         const e = list[i] as Entry<S>;
         if (!e.cancelled && !expired(e)) continue;
+        if (list === this.runningList) this.endGroup();
         list.splice(i, 1);
         if (e.cancelled) this.finish(e, 'cancelled');
         else this.fail(e, new HotpathError(ErrorCode.DeadlineExceeded, 'deadline passed during generation'));
@@ -214,6 +246,8 @@ export class IterationScheduler<S> {
   }
 
   private async prefill(group: Entry<S>[]): Promise<void> {
+    this.endGroup();
+    const startedAt = this.now();
     const t = performance.now();
     for (const e of group) {
       e.prefillAt = t;
@@ -228,6 +262,13 @@ export class IterationScheduler<S> {
       return;
     }
     const ms = performance.now() - t;
+    this.onGroup?.({
+      kind: 'prefill',
+      keys: group.map((e) => e.key),
+      startedAt,
+      endedAt: startedAt + ms,
+      forwards: 1,
+    });
     group.forEach((e, i) => {
       e.inferenceMs += ms;
       this.runningList.push(e);
@@ -237,11 +278,13 @@ export class IterationScheduler<S> {
 
   private async decode(): Promise<void> {
     const batch = [...this.runningList];
+    const startedAt = this.now();
     const t = performance.now();
     let steps: TokenStep[];
     try {
       steps = await this.engine.decode(batch.map((e) => e.seq));
     } catch (err) {
+      this.endGroup();
       for (const e of batch) {
         this.runningList.splice(this.runningList.indexOf(e), 1);
         this.fail(e, asError(err));
@@ -250,6 +293,13 @@ export class IterationScheduler<S> {
     }
     this.stepsSincePrefill++;
     const ms = performance.now() - t;
+    if (this.onGroup) {
+      this.group ??= { kind: 'decode', keys: batch.map((e) => e.key), startedAt, endedAt: 0, forwards: 0 };
+      this.group.forwards++;
+      this.group.endedAt = startedAt + ms;
+      // Someone leaves after this step: the group ends here, before their promise settles.
+      if (steps.length !== batch.length || steps.some((st) => st.finish)) this.endGroup();
+    }
     batch.forEach((e, i) => {
       e.inferenceMs += ms;
       e.batchSum += batch.length;

@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
-import { ReplicaPool } from './replica-pool';
+import { ReplicaPool, type PoolIterationGroup } from './replica-pool';
 
 describe('ReplicaPool', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-pool-'));
@@ -88,5 +88,44 @@ describe('ReplicaPool', () => {
     const p = await ReplicaPool.start({ dir, replicas: 1, warmup: false });
     await p.close();
     await assert.rejects(p.generate([{ prompt: 'x' }]), { code: 'worker_shutdown' });
+  });
+
+  it('reports iteration groups with the tags of their members when asked to', async () => {
+    const groups: PoolIterationGroup[] = [];
+    const traced = await ReplicaPool.start({
+      dir,
+      replicas: 1,
+      warmup: false,
+      onIterationGroup: (g) => groups.push(g),
+    });
+    try {
+      const tags = ['job-a', 'job-b', 'job-c'];
+      await Promise.all(
+        tags.map((tag, i) =>
+          traced.submitGeneration(
+            { prompt: `sequence ${i}`, params: { max_tokens: 6 + i * 3, temperature: 0 } },
+            { tag },
+          ),
+        ),
+      );
+      assert.ok(groups.some((g) => g.kind === 'prefill'));
+      const decodes = groups.filter((g) => g.kind === 'decode');
+      assert.ok(
+        decodes.some((g) => g.tags.length > 1),
+        'sequences decoded together',
+      );
+      for (const tag of tags)
+        assert.ok(
+          decodes.some((g) => g.tags.includes(tag)),
+          `${tag} in a group`,
+        );
+      for (const g of groups) {
+        assert.equal(g.replica, 0);
+        assert.ok(g.forwards >= 1 && g.endedAt >= g.startedAt && g.startedAt > 1e12, 'epoch-ms times');
+        assert.ok(g.tags.every((t) => tags.includes(t as string)));
+      }
+    } finally {
+      await traced.close();
+    }
   });
 });

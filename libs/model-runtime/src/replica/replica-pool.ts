@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../batching/iteration-scheduler';
+import {
+  DEFAULT_SCHEDULER_POLICY,
+  type IterationGroup,
+  type SchedulerPolicy,
+} from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
@@ -35,6 +39,17 @@ export interface ReplicaPoolOptions {
    * `maxBytes`). Off when absent.
    */
   prefixCache?: PrefixCacheSettings | null;
+  /**
+   * Told of every iteration group the replicas run (a prefill, or decode steps over an unchanged
+   * batch), with the `tag` of each member; for batch spans. Replicas only report groups when set.
+   */
+  onIterationGroup?: (group: PoolIterationGroup) => void;
+}
+
+/** An {@link IterationGroup} of one replica, its members named by their submission tags. */
+export interface PoolIterationGroup extends Omit<IterationGroup, 'keys'> {
+  replica: number;
+  tags: unknown[];
 }
 
 /** Hooks of one {@link ReplicaPool.submitGeneration} call. */
@@ -44,6 +59,8 @@ export interface SubmitGenerationOptions {
   onToken?: (token: GeneratedToken) => void;
   /** Epoch ms; past it the sequence leaves its replica with `deadline_exceeded`. */
   deadlineAt?: number | null;
+  /** Names this sequence in {@link ReplicaPoolOptions.onIterationGroup} reports (a trace context, say). */
+  tag?: unknown;
 }
 
 /** Embeddings and the time the replica spent computing them. */
@@ -58,6 +75,7 @@ export interface EmbedOutput {
 
 interface Pending {
   onToken?: (token: GeneratedToken) => void;
+  tag?: unknown;
   resolve: (msg: FromReplica) => void;
   reject: (err: Error) => void;
   cleanup: () => void;
@@ -126,6 +144,7 @@ export class ReplicaPool {
       warmup: opts.warmup !== false,
       scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
       prefixCache: opts.prefixCache ?? null,
+      reportGroups: opts.onIterationGroup !== undefined,
     };
     const log = opts.log ?? ((): void => undefined);
     const workers = Array.from(
@@ -169,13 +188,26 @@ export class ReplicaPool {
       workers.map((w, i) => new Replica(i, w)),
       infos[0] as ReplicaModelInfo,
     );
-    for (const r of pool.replicas) pool.attach(r, log);
+    for (const r of pool.replicas) pool.attach(r, log, opts.onIterationGroup);
     return pool;
   }
 
-  private attach(r: Replica, log: (msg: string) => void): void {
+  private attach(
+    r: Replica,
+    log: (msg: string) => void,
+    onGroup: ReplicaPoolOptions['onIterationGroup'],
+  ): void {
     r.worker.on('message', (msg: FromReplica) => {
       if (msg.type === 'log') return log(msg.message);
+      if (msg.type === 'group') {
+        const { keys, ...rest } = msg.group;
+        const tags = keys.flatMap((k) => {
+          const p = r.pending.get(k);
+          return p && p.tag !== undefined ? [p.tag] : [];
+        });
+        onGroup?.({ ...rest, replica: r.index, tags });
+        return;
+      }
       if (!('id' in msg)) return;
       const p = r.pending.get(msg.id);
       if (!p) return;
@@ -237,7 +269,7 @@ export class ReplicaPool {
 
   private dispatch(
     msg: ToReplica & { id: number },
-    hooks: Pick<SubmitGenerationOptions, 'signal' | 'onToken'> = {},
+    hooks: Pick<SubmitGenerationOptions, 'signal' | 'onToken' | 'tag'> = {},
   ): Promise<FromReplica> {
     return new Promise((resolve, reject) => {
       let r: Replica;
@@ -252,6 +284,7 @@ export class ReplicaPool {
       signal?.addEventListener('abort', onAbort, { once: true });
       r.pending.set(msg.id, {
         onToken: hooks.onToken,
+        tag: hooks.tag,
         resolve,
         reject,
         cleanup: () => signal?.removeEventListener('abort', onAbort),

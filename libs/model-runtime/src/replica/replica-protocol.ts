@@ -1,4 +1,4 @@
-import type { SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
 import type { ModelConfigJson } from '../model/model-config';
@@ -14,6 +14,8 @@ export interface ReplicaInit {
   scheduler: SchedulerPolicy;
   /** Prefix KV cache of the replica's generations; null = off. */
   prefixCache: PrefixCacheSettings | null;
+  /** Post a `group` message per iteration group (only when someone traces them). */
+  reportGroups: boolean;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -47,6 +49,7 @@ export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'log'; message: string }
+  | { type: 'group'; group: IterationGroup }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | { type: 'embedded'; id: number; embeddings: number[][]; tokenCounts: number[]; inferenceMs: number }

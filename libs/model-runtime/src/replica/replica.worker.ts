@@ -41,7 +41,14 @@ async function main(): Promise<void> {
         init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
       )
     : null;
-  const scheduler = engine ? new IterationScheduler(engine, init.scheduler) : null;
+  const scheduler = engine
+    ? new IterationScheduler(
+        engine,
+        init.scheduler,
+        Date.now,
+        init.reportGroups ? (group) => send({ type: 'group', group }) : undefined,
+      )
+    : null;
   send({
     type: 'ready',
     info: {

@@ -35,6 +35,7 @@ let receiver: Server;
 let hookUrl = '';
 const cluster = new E2eCluster('tracing');
 const model = cluster.modelName('traced');
+const onnxModel = cluster.modelName('traced-tiny');
 
 function attr(span: OtlpSpan, key: string): string | number | boolean | undefined {
   const a = span.attributes?.find((x) => x.key === key)?.value;
@@ -85,6 +86,14 @@ before(
           concurrency: 32,
           sim: { base_ms: 150, per_item_ms: 1, embedding_dim: 8 },
           batching: { enabled: true, max_batch_size: 8, max_queue_delay_ms: 100 },
+        },
+        {
+          name: onnxModel,
+          backend: 'onnx',
+          tasks: ['generate'],
+          path: 'models/tiny',
+          forge: { arch: 'llama', preset: 'tiny', seed: 1 },
+          concurrency: 8,
         },
       ],
     });
@@ -214,4 +223,44 @@ cluster.test(
     );
   },
   { timeout: 60_000 },
+);
+
+cluster.test(
+  'continuous batching on onnx: decode iteration groups are batch spans linked to every member job',
+  async () => {
+    const responses = await Promise.all(
+      [24, 32, 40].map((max_tokens, i) =>
+        cluster.client.request('POST', '/v1/jobs', {
+          body: generateJob(onnxModel, { prompt: `story ${i}`, params: { max_tokens, temperature: 0 } }),
+          headers: { prefer: 'wait=30' },
+        }),
+      ),
+    );
+    const traceIds = responses.map((r) => {
+      assert.equal(r.status, 200, describe(r));
+      return r.headers.get('x-trace-id') ?? '';
+    });
+    const decodeSpans = (): Exported[] => spans.filter((s) => s.name === `decode ${onnxModel}`);
+    const linkedTraces = (): Set<string> =>
+      new Set(decodeSpans().flatMap((s) => (s.links ?? []).map((l) => l.traceId)));
+    await waitFor(() => traceIds.every((t) => linkedTraces().has(t)), {
+      timeoutMs: 15_000,
+      what: 'decode group spans linked to every job',
+    });
+    const together = decodeSpans().find((s) => (s.links ?? []).length > 1);
+    assert.ok(together, 'sequences were decoded together');
+    assert.equal(attr(together, 'messaging.batch.message_count'), (together.links ?? []).length);
+    assert.equal(attr(together, 'gen_ai.request.model'), onnxModel);
+    assert.equal(typeof attr(together, 'hotpath.batch.forwards'), 'number');
+    assert.ok(
+      spans.some((s) => s.name === `prefill ${onnxModel}`),
+      'prefill forwards are spans too',
+    );
+    for (const t of traceIds) {
+      const genai = spans.find((s) => s.traceId === t && s.name === `text_completion ${onnxModel}`);
+      assert.ok(genai, `model execution span in trace ${t}`);
+      assert.ok(Number(attr(genai, 'gen_ai.usage.output_tokens')) > 0, 'output tokens counted');
+    }
+  },
+  { timeout: 90_000 },
 );
