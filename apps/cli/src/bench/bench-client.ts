@@ -1,4 +1,5 @@
 import type { Sample, Sender } from './load-generator';
+import { requestJson } from './http-json';
 import { promValue } from './prom-text';
 
 /** What the bench sends for one scenario. */
@@ -45,6 +46,7 @@ export function ttftFrom(view: JobViewLike): number | undefined {
 }
 
 const WAIT_S = 120;
+const TIMEOUT_MS = (WAIT_S + 10) * 1000;
 
 /**
  * A load-generator sender: `POST /v1/jobs` with `Prefer: wait=120`, following up with
@@ -56,20 +58,19 @@ export function jobSender(apiBase: string, spec: JobSpec): Sender {
     const i = n++;
     const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
     try {
-      const res = await fetch(`${apiBase}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', prefer: `wait=${WAIT_S}` },
-        body: JSON.stringify(jobBody(spec, i)),
-        signal: AbortSignal.timeout((WAIT_S + 10) * 1000),
+      const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
+        body: jobBody(spec, i),
+        headers: { prefer: `wait=${WAIT_S}` },
+        timeoutMs: TIMEOUT_MS,
       });
-      let view = (await res.json()) as JobViewLike;
       if (res.status !== 200 && res.status !== 202) return fail(`HTTP ${res.status}`);
+      let view = res.body ?? {};
       for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
         if (polls >= 3 || !view.id) return fail('job did not finish in time');
-        const again = await fetch(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-          signal: AbortSignal.timeout((WAIT_S + 10) * 1000),
+        const again = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
+          timeoutMs: TIMEOUT_MS,
         });
-        view = (await again.json()) as JobViewLike;
+        view = again.body ?? {};
       }
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')

@@ -1,3 +1,5 @@
+import { requestJson } from '../http-json';
+
 /** The parts of a job view the cache and tracing benches read. */
 export interface JobViewLike {
   id?: string;
@@ -22,14 +24,14 @@ const WAIT_S = 120;
 /** `POST /v1/jobs` with `Prefer: wait=120`, following up with `?wait=120` until the job ends. */
 export async function submitAndWait(apiBase: string, body: unknown): Promise<Submitted> {
   const t0 = performance.now();
-  const res = await fetch(`${apiBase}/v1/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', prefer: `wait=${WAIT_S}` },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout((WAIT_S + 10) * 1000),
+  const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
+    body,
+    headers: { prefer: `wait=${WAIT_S}` },
+    timeoutMs: (WAIT_S + 10) * 1000,
+    readHeader: 'x-cache',
   });
-  let view = (await res.json()) as JobViewLike;
-  const xCache = res.headers.get('x-cache');
+  let view = res.body ?? {};
+  const xCache = res.header ?? null;
   if (res.status !== 200 && res.status !== 202)
     throw new Error(`POST /v1/jobs answered ${res.status}: ${JSON.stringify(view).slice(0, 300)}`);
   view = await finish(apiBase, view);
@@ -40,10 +42,10 @@ async function finish(apiBase: string, first: JobViewLike): Promise<JobViewLike>
   let view = first;
   for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
     if (polls >= 3 || !view.id) throw new Error(`job ${view.id ?? '?'} did not finish in time`);
-    const again = await fetch(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-      signal: AbortSignal.timeout((WAIT_S + 10) * 1000),
+    const again = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
+      timeoutMs: (WAIT_S + 10) * 1000,
     });
-    view = (await again.json()) as JobViewLike;
+    view = again.body ?? {};
   }
   if (view.status !== 'completed')
     throw new Error(`job ${view.id ?? '?'} ended ${view.status}: ${view.error?.message ?? ''}`);

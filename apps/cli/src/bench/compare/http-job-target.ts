@@ -1,3 +1,4 @@
+import { requestJson } from '../http-json';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchPrompt } from './prompt-set';
 import { SseParser } from './sse-parser';
@@ -27,22 +28,21 @@ async function postJob(
   body: unknown,
   wait: boolean,
 ): Promise<{ status: number; view: JobViewLike }> {
-  const res = await fetch(`${apiBase}/v1/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(wait ? { prefer: `wait=${WAIT_S}` } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+  const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
+    body,
+    headers: wait ? { prefer: `wait=${WAIT_S}` } : {},
+    timeoutMs: TIMEOUT_MS,
   });
-  return { status: res.status, view: (await res.json()) as JobViewLike };
+  return { status: res.status, view: res.body ?? {} };
 }
 
 async function longPoll(apiBase: string, view: JobViewLike): Promise<JobViewLike> {
   for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
     if (polls >= 3 || !view.id) throw new Error('job did not finish in time');
-    const res = await fetch(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+    const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
+      timeoutMs: TIMEOUT_MS,
     });
-    view = (await res.json()) as JobViewLike;
+    view = res.body ?? {};
   }
   return view;
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { requestJson } from '../http-json';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchTarget } from './bench-target';
 import type { BenchPrompt } from './prompt-set';
@@ -108,14 +109,12 @@ export async function startTransformersTarget(opts: {
       return async (origin): Promise<Sample> => {
         const text = opts.texts[n++ % opts.texts.length] as string;
         try {
-          const res = await fetch(`${base}/embed`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ texts: [text] }),
-            signal: AbortSignal.timeout(TIMEOUT_MS),
+          // The same JSON client as the Hotpath targets, so the embed comparison is like for like.
+          const res = await requestJson<unknown>(`${base}/embed`, {
+            body: { texts: [text] },
+            timeoutMs: TIMEOUT_MS,
           });
-          await res.arrayBuffer();
-          return res.ok
+          return res.status >= 200 && res.status < 300
             ? { ok: true, latencyMs: performance.now() - origin }
             : { ok: false, latencyMs: performance.now() - origin, error: `HTTP ${res.status}` };
         } catch (err) {
