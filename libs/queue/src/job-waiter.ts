@@ -37,9 +37,15 @@ export class JobWaiter {
 
   /**
    * Resolves with the record once it is terminal, or with its current state after `timeoutMs`
-   * (or when `signal` aborts). `undefined` when the record does not exist.
+   * (or when `signal` aborts, or as soon as a read satisfies `stopIf`). `undefined` when the
+   * record does not exist.
    */
-  async waitForTerminal(id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined> {
+  async waitForTerminal(
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    stopIf?: (rec: JobRecord) => boolean,
+  ): Promise<JobRecord | undefined> {
     await this.start();
     let wake: Listener = () => undefined;
     const woke = (): Promise<void> => new Promise<void>((r) => (wake = r));
@@ -50,7 +56,7 @@ export class JobWaiter {
     try {
       for (;;) {
         const rec = await this.store.get(id);
-        if (!rec || isTerminal(rec.status)) return rec;
+        if (!rec || isTerminal(rec.status) || stopIf?.(rec)) return rec;
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) return rec;
         let timer: NodeJS.Timeout | undefined;

@@ -38,6 +38,7 @@ import { parseOrThrow } from './request-validation';
 import type { SingleFlight } from '@hotpath/cache';
 import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
+import { BacklogEstimate } from './backlog-estimate';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
@@ -91,9 +92,11 @@ export type BatchEntry =
  */
 export class JobsService {
   private readonly now: () => number;
+  private readonly backlog: BacklogEstimate;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
   }
 
   /**
@@ -166,11 +169,17 @@ export class JobsService {
    * aborts: client gone, server shutting down).
    */
   async wait(tenant: string, id: string, seconds: number, signal: AbortSignal): Promise<JobView> {
-    const rec = await this.ownRecord(tenant, id);
-    if (isTerminal(rec.status) || seconds <= 0 || signal.aborted) return toJobView(rec);
-    const done = await this.waitForTerminal(id, seconds * 1000, signal);
-    if (!done || done.tenant !== tenant) throw notFound(id);
-    return toJobView(done);
+    assertRedisReady(this.deps.producer);
+    // The waiter's first read doubles as the ownership check: another tenant's job stops the wait at
+    // once (and answers 404 like an unknown id), so no extra read per waited job.
+    const rec = await this.waitForTerminal(
+      id,
+      Math.max(0, seconds) * 1000,
+      signal,
+      (r) => r.tenant !== tenant,
+    );
+    if (!rec || rec.tenant !== tenant) throw notFound(id);
+    return toJobView(rec);
   }
 
   /**
@@ -369,7 +378,10 @@ export class JobsService {
     trace: Context,
   ): Promise<Submission> {
     const { config, store, queues } = this.deps;
-    const backlog = await withRedisTimeout(queues.backlog(model.name, model.shards), QUEUE_CALL_TIMEOUT_MS);
+    const backlog = await withRedisTimeout(
+      this.backlog.current(model.name, model.shards),
+      QUEUE_CALL_TIMEOUT_MS,
+    );
     if (backlog >= model.max_waiting) {
       throw new HotpathError(
         ErrorCode.QueueFull,
@@ -414,6 +426,7 @@ export class JobsService {
             QUEUE_CALL_TIMEOUT_MS,
           ),
       );
+      this.backlog.accepted(model.name);
     } catch {
       // A record without a queued job would stay "queued" forever.
       await store.delete(id).catch(() => undefined);
@@ -433,7 +446,12 @@ export class JobsService {
    * {@link JobWaiter.waitForTerminal}, bounded once more: its first call subscribes, and a
    * subscription waits for Redis indefinitely. After the bound, the record is read directly.
    */
-  private async waitForTerminal(id: string, ms: number, signal: AbortSignal): Promise<JobRecord | undefined> {
+  private async waitForTerminal(
+    id: string,
+    ms: number,
+    signal: AbortSignal,
+    stopIf?: (rec: JobRecord) => boolean,
+  ): Promise<JobRecord | undefined> {
     const bound = new AbortController();
     const timer = setTimeout(() => bound.abort(), ms + 1000);
     const either = AbortSignal.any([signal, bound.signal]);
@@ -442,7 +460,7 @@ export class JobsService {
       either.addEventListener('abort', () => resolve(), { once: true }),
     ).then(() => (settled ? undefined : this.deps.store.get(id)));
     try {
-      return await Promise.race([this.deps.waiter.waitForTerminal(id, ms, either), fallback]);
+      return await Promise.race([this.deps.waiter.waitForTerminal(id, ms, either, stopIf), fallback]);
     } finally {
       settled = true;
       clearTimeout(timer);

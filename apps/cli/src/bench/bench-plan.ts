@@ -43,14 +43,16 @@ export function scenarioPlans(quick: boolean): Record<Scenario, ScenarioPlan> {
     embed: {
       scenario: 'embed',
       task: 'embed',
-      concurrency: quick ? [1, 16] : [1, 4, 16, 32],
+      // 128 clients: with batching the latency stays low, so fewer clients would leave it latency-bound
+      // below saturation and understate the batched throughput.
+      concurrency: quick ? [1, 16, 128] : [1, 4, 16, 32, 128],
       rateFactors: quick ? [2] : [0.5, 2],
       durationMs: quick ? 2500 : 6000,
     },
     sim: {
       scenario: 'sim',
       task: 'generate',
-      concurrency: quick ? [1, 16, 64] : [1, 4, 16, 32, 64, 128],
+      concurrency: quick ? [1, 16, 64, 256] : [1, 4, 16, 32, 64, 128, 256],
       rateFactors: quick ? [2] : [0.5, 2, 4],
       durationMs: quick ? 2500 : 6000,
       maxTokens: 16,

@@ -129,9 +129,13 @@ export class JobRunner {
     const data = parsed.data;
     if (this.handingBack) return this.handBack(job, token, data, false);
 
-    const record = await this.deps.store.get(data.id);
     const startedAt = this.now();
-    const admission = admitJob(data, config, record?.status, startedAt);
+    // The usual case needs no read of the record: `markRunning` below moves it only from queued or
+    // running, and its answer says why it did not (cancelled, finished, gone). Only an expired job
+    // reads it first, so that a job cancelled or finished meanwhile is skipped, not failed.
+    const expired = data.deadline_at !== null && startedAt >= data.deadline_at;
+    const status = expired ? (await this.deps.store.get(data.id))?.status : 'queued';
+    const admission = admitJob(data, config, status, startedAt);
     switch (admission.action) {
       case 'invalid':
         return this.failInvalid(data.id, config, data.task, admission.message);
@@ -152,7 +156,14 @@ export class JobRunner {
       // Shutdown may have passed its grace period while the record was being read.
       if (this.handingBack) return await this.handBack(job, token, data, false);
       const mark = await this.deps.store.markRunning(data.id, job.attemptsMade + 1, startedAt);
-      if (!mark.applied) return 'skipped';
+      if (!mark.applied) {
+        this.deps.logger.debug('job skipped', {
+          job_id: data.id,
+          model: config.name,
+          why: mark.previous ?? 'missing',
+        });
+        return 'skipped';
+      }
       events = this.deps.events?.open(data.id);
       events?.push({ type: 'status', status: 'running', attempt: job.attemptsMade + 1 });
       if (data.deadline_at !== null) {
