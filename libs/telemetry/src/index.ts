@@ -29,6 +29,7 @@ export {
   ROOT_CONTEXT,
   withSpan,
   linkTo,
+  spanOf,
   startSpan,
   endSpan,
   markSpanFailed,

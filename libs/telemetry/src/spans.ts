@@ -88,6 +88,11 @@ export async function withSpan<T>(
   }
 }
 
+/** The span `ctx` carries (a job's CONSUMER span, say), to annotate it; undefined at the root. */
+export function spanOf(ctx: Context): Span | undefined {
+  return trace.getSpan(ctx);
+}
+
 /** A link to the span `ctx` carries (batch spans link every member job this way). */
 export function linkTo(ctx: Context): Link | undefined {
   const sc = trace.getSpanContext(ctx);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import { ApiKeyRegistry } from '../auth/api-key-registry';
@@ -16,6 +17,10 @@ export interface CoreDeps {
 @Module({})
 export class CoreModule {
   static forRoot(deps: CoreDeps): DynamicModule {
+    // Every long-polling request listens on the shutdown signal while it waits: hundreds at once
+    // are normal, not a leak.
+    const shutdown = new AbortController();
+    setMaxListeners(0, shutdown.signal);
     return {
       module: CoreModule,
       global: true,
@@ -24,7 +29,7 @@ export class CoreModule {
         { provide: LOGGER, useValue: deps.logger },
         { provide: METRICS, useValue: deps.metrics },
         { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(deps.config.auth.keys) },
-        { provide: SHUTDOWN_SIGNAL, useValue: new AbortController() },
+        { provide: SHUTDOWN_SIGNAL, useValue: shutdown },
         ShutdownSignalHook,
       ],
       exports: [API_CONFIG, LOGGER, METRICS, ApiKeyRegistry, SHUTDOWN_SIGNAL],

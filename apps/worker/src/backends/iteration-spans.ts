@@ -2,7 +2,8 @@ import type { PoolIterationGroup } from '@hotpath/model-runtime';
 import { Attr, linkTo, recordSpan, type Context, type Link } from '@hotpath/telemetry';
 
 /**
- * Turns the iteration groups a continuously batching replica reports into batch spans: one span per
+ * Turns the iteration groups a continuously batching replica reports into batch spans, which are
+ * the model executions of `generate` on onnx: one span per
  * prefill forward and per run of decode steps over an unchanged batch, linked to every member job's
  * span (the members' tags are their job trace contexts). Like the micro-batcher's batch spans they
  * are roots: a group serves many traces, so no single job's trace may own it.
@@ -23,6 +24,8 @@ export function iterationGroupSpans(
       attributes: {
         [Attr.messagingBatchCount]: group.tags.length,
         [Attr.batchSize]: group.tags.length,
+        [Attr.genAiOperation]: 'text_completion',
+        [Attr.genAiSystem]: 'hotpath',
         [Attr.genAiRequestModel]: model,
         [Attr.replica]: group.replica,
         [Attr.executionProvider]: executionProvider,

@@ -11,9 +11,10 @@ import {
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
 import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
-import { tracingEnabled } from '@hotpath/telemetry';
+import { Attr, tracingEnabled } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import { iterationGroupSpans } from './iteration-spans';
+import { executionProvider } from './traced-backend';
 import type { BackendDeps } from './backend-factory';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
@@ -106,7 +107,7 @@ export class OnnxBackend implements InferenceBackend {
         : null,
       // Replicas report their iteration groups only when there is a trace to put them in.
       ...(tracingEnabled()
-        ? { onIterationGroup: iterationGroupSpans(config.name, config.execution.providers[0] ?? 'cpu') }
+        ? { onIterationGroup: iterationGroupSpans(config.name, executionProvider(config)) }
         : {}),
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
@@ -149,6 +150,15 @@ export class OnnxBackend implements InferenceBackend {
       maxBuffered: MAX_BUFFERED_TEXTS,
       // An idle replica takes a lone request at once: batching must not tax an idle system.
       flushWhenIdle: true,
+      // The batch span is the model execution: one `pool.embed` call for the whole batch.
+      spanName: `batch ${this.config.name}`,
+      spanAttributes: {
+        [Attr.genAiOperation]: 'embeddings',
+        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiRequestModel]: this.config.name,
+        [Attr.executionProvider]: executionProvider(this.config),
+      },
+      usage: (outputs) => ({ inputTokens: outputs.reduce((n, o) => n + o.tokens, 0) }),
       run: async (texts) => {
         const out = await pool.embed(texts);
         return out.embeddings.map((embedding, i) => ({

@@ -8,8 +8,10 @@ import {
   type QueuedEmbedJob,
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
+import { Attr } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
+import { executionProvider } from './traced-backend';
 import {
   generationResult,
   runSimBatch,
@@ -168,6 +170,16 @@ export class SimBackend implements InferenceBackend {
       ...simBatchPolicy(this.config),
       maxBuffered: MAX_BUFFERED,
       flushWhenIdle: true,
+      // The batch span is the model execution: one simulated call for the whole batch.
+      spanName: `batch ${this.model}`,
+      spanAttributes: {
+        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiRequestModel]: this.model,
+        [Attr.executionProvider]: executionProvider(this.config),
+      },
+      usage: (outputs) => ({
+        outputTokens: outputs.reduce((n, o) => n + (o.kind === 'generate' ? o.result.tokens.length : 0), 0),
+      }),
       run: (items) => runSimBatch(this.config.sim, items, this.stop.signal),
     });
   }

@@ -28,6 +28,8 @@ export interface MicroBatcherOptions<I, O> {
   spanName?: string;
   /** Extra attributes for the batch span (model, replica, ...). */
   spanAttributes?: Record<string, string | number>;
+  /** Token usage of a batch's outputs, recorded on its span (`gen_ai.usage.*`). */
+  usage?: (outputs: readonly O[]) => { inputTokens?: number; outputTokens?: number };
   run: BatchRunner<I, O>;
 }
 
@@ -232,7 +234,13 @@ export class MicroBatcher<I, O> {
           ...this.opts.spanAttributes,
         },
       },
-      () => this.opts.run(batch.map((b) => b.input)),
+      async (span) => {
+        const outputs = await this.opts.run(batch.map((b) => b.input));
+        const usage = this.opts.usage?.(outputs.filter((o): o is O => !(o instanceof Error)));
+        if (usage?.inputTokens !== undefined) span.setAttribute(Attr.genAiInputTokens, usage.inputTokens);
+        if (usage?.outputTokens !== undefined) span.setAttribute(Attr.genAiOutputTokens, usage.outputTokens);
+        return outputs;
+      },
     );
     promise.then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
   }

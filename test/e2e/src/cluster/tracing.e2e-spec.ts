@@ -164,12 +164,12 @@ cluster.test(
       assert.equal(attr(producer, 'messaging.system'), 'bullmq');
       assert.equal(attr(producer, 'messaging.destination.name'), `{${model}:0}`);
       assert.equal(typeof attr(consumer, 'hotpath.queue_wait_ms'), 'number', 'queue wait is visible');
-      const genai = inTrace.find((s) => s.name === `text_completion ${model}`);
-      assert.ok(genai, 'model execution span');
-      assert.equal(attr(genai, 'gen_ai.request.model'), model);
-      assert.equal(typeof attr(genai, 'gen_ai.usage.input_tokens'), 'number');
-      assert.equal(typeof attr(genai, 'gen_ai.usage.output_tokens'), 'number');
-      assert.equal(typeof attr(genai, 'hotpath.batch.size'), 'number');
+      // The job's own GenAI attributes (its request and usage) are on its CONSUMER span.
+      assert.equal(attr(consumer, 'gen_ai.request.model'), model);
+      assert.equal(attr(consumer, 'gen_ai.operation.name'), 'text_completion');
+      assert.equal(typeof attr(consumer, 'gen_ai.usage.input_tokens'), 'number');
+      assert.equal(typeof attr(consumer, 'gen_ai.usage.output_tokens'), 'number');
+      assert.equal(typeof attr(consumer, 'hotpath.batch.size'), 'number');
     }
 
     const batches = spans.filter((s) => s.name.startsWith('batch') && s.service === 'hotpath-worker');
@@ -178,6 +178,12 @@ cluster.test(
     const multi = batches.find((b) => (b.links ?? []).length > 1);
     assert.ok(multi, 'the jobs ran batched together');
     assert.equal(attr(multi, 'messaging.batch.message_count'), (multi.links ?? []).length);
+    // The batch span is the model execution: GenAI attributes, batch size, execution provider.
+    assert.equal(multi.name, `batch ${model}`);
+    assert.equal(attr(multi, 'gen_ai.request.model'), model);
+    assert.equal(attr(multi, 'hotpath.batch.size'), (multi.links ?? []).length);
+    assert.equal(attr(multi, 'hotpath.execution_provider'), 'sim');
+    assert.ok(Number(attr(multi, 'gen_ai.usage.output_tokens')) > 0, 'batch token usage');
 
     assert.ok(
       rawBodies.every((b) => !b.includes(SECRET)),
@@ -256,10 +262,14 @@ cluster.test(
       spans.some((s) => s.name === `prefill ${onnxModel}`),
       'prefill forwards are spans too',
     );
+    assert.equal(attr(together, 'gen_ai.operation.name'), 'text_completion');
+    assert.equal(attr(together, 'hotpath.execution_provider'), 'cpu');
+    assert.equal(typeof attr(together, 'hotpath.replica'), 'number');
     for (const t of traceIds) {
-      const genai = spans.find((s) => s.traceId === t && s.name === `text_completion ${onnxModel}`);
-      assert.ok(genai, `model execution span in trace ${t}`);
-      assert.ok(Number(attr(genai, 'gen_ai.usage.output_tokens')) > 0, 'output tokens counted');
+      const consumer = spans.find((s) => s.traceId === t && s.kind === SPAN_KIND.CONSUMER);
+      assert.ok(consumer, `CONSUMER span in trace ${t}`);
+      assert.equal(attr(consumer, 'gen_ai.request.model'), onnxModel);
+      assert.ok(Number(attr(consumer, 'gen_ai.usage.output_tokens')) > 0, 'output tokens counted');
     }
   },
   { timeout: 90_000 },
