@@ -48,7 +48,10 @@ describe('bench plan', () => {
     assert.deepEqual(scenarioPlans(false).generate.concurrency, [1, 4, 16, 32]);
     assert.equal(scenarioPlans(false).generate.maxTokens, 64);
     const quick = scenarioPlans(true);
-    for (const p of Object.values(quick)) assert.ok(p.concurrency.length <= 3 && p.durationMs <= 5000);
+    for (const p of Object.values(quick)) assert.ok(p.concurrency.length <= 4 && p.durationMs <= 5000);
+    // Batched modes need many clients to reach saturation: the quick plan still drives them there.
+    assert.equal(Math.max(...quick.sim.concurrency), 256);
+    assert.equal(Math.max(...quick.embed.concurrency), 128);
   });
 
   it('derives open-loop rates from a saturation throughput', () => {
