@@ -38,6 +38,8 @@ export interface CompareIo {
 const PROMPT_SEED = 1;
 /** Fewest requests an open-loop level sends: low rates get longer levels instead of 1–2 samples. */
 const MIN_OPEN_REQUESTS = { quick: 4, full: 20 };
+/** A count-bound concurrency-1 level still ends after this long (a stuck system must not hang the run). */
+const SINGLE_LEVEL_LIMIT_MS = 600_000;
 
 /** Model folders of the run, forged when a preset is missing. */
 function resolveModels(opts: CompareBenchOptions, io: CompareIo): { generateDir: string; embedDir: string } {
@@ -163,6 +165,8 @@ export async function runCompareBench(
         concurrency: opts.levels ?? wp.concurrency,
         open: { ...wp.open, maxSteps: opts.openSteps ?? wp.open.maxSteps },
         durationMs: opts.durationMs ?? wp.durationMs,
+        // Narrowed runs (tests) keep every level time-bound.
+        singleRequests: opts.durationMs !== undefined ? 0 : wp.singleRequests,
       });
     }
     for (const t of targets) notes.push(...t.notes());
@@ -213,7 +217,14 @@ export async function runCompareBench(
       for (const [system, send] of active) {
         try {
           await level(system, { concurrency }, () =>
-            closedLoop({ concurrency, durationMs: wp.durationMs, send }),
+            concurrency === 1 && wp.singleRequests > 0
+              ? closedLoop({
+                  concurrency,
+                  durationMs: SINGLE_LEVEL_LIMIT_MS,
+                  maxRequests: wp.singleRequests,
+                  send,
+                })
+              : closedLoop({ concurrency, durationMs: wp.durationMs, send }),
           );
         } catch (err) {
           fail(system, err);

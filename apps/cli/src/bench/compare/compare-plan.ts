@@ -19,6 +19,12 @@ export interface WorkloadPlan {
   open: { startFactor: number; step: number; maxSteps: number };
   /** Length of each load level. */
   durationMs: number;
+  /**
+   * Requests of the concurrency-1 level: a fixed count instead of a duration, so that every system
+   * serves the same prompts there and their p50 latencies compare like for like (a time-bound level
+   * would give faster systems more, and different, prompts). 0: time-bound like the other levels.
+   */
+  singleRequests: number;
 }
 
 /** The plan of one run. */
@@ -42,11 +48,13 @@ export function comparePlan(quick: boolean): ComparePlan {
         ? { startFactor: 0.5, step: 1.6, maxSteps: 3 }
         : { startFactor: 0.5, step: 1.3, maxSteps: 7 },
       durationMs: quick ? 4000 : 15_000,
+      singleRequests: quick ? 8 : 24,
     },
     embed: {
       concurrency: quick ? [1, 16] : [1, 4, 16, 64],
       open: quick ? { startFactor: 0.5, step: 2, maxSteps: 2 } : { startFactor: 0.5, step: 1.5, maxSteps: 5 },
       durationMs: quick ? 2000 : 6000,
+      singleRequests: quick ? 400 : 1500,
     },
     warmupRequests: 4,
   };
