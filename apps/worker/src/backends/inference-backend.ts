@@ -18,7 +18,7 @@ export interface TokenEvent {
 export interface RunContext {
   /** Aborted on client cancellation, deadline expiry or worker shutdown hand-back. */
   signal: AbortSignal;
-  /** The job's trace context: spans of its model execution and batch links start from it. */
+  /** The job's trace context (its CONSUMER span): annotated with GenAI attributes; batch spans link to it. */
   trace?: Context;
   onToken?: (token: TokenEvent) => void;
 }

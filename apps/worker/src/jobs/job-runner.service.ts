@@ -109,7 +109,8 @@ export class JobRunner {
 
   /**
    * Processes one job taken from the queue of `modelName`; `token` is the BullMQ lock token, `trace`
-   * the job's CONSUMER span context (model execution and cache fill spans are its children).
+   * the job's CONSUMER span context (its backend annotates it; cache fill and webhook spans are its
+   * children).
    */
   async run(
     modelName: string,
