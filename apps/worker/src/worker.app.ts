@@ -157,13 +157,21 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       'subscriber',
       `hotpath-worker-sub:${options.workerId}`,
     );
+    // Token streams get a connection of their own (see startStreamingAndWebhooks).
+    const eventsConn = createRedisConnection(
+      options.redisUrl,
+      'worker',
+      `hotpath-worker-events:${options.workerId}`,
+    );
     connection = conn;
     subscriber = sub;
     onRedisErrors(conn, logger, 'worker');
     onRedisErrors(sub, logger, 'subscriber');
+    onRedisErrors(eventsConn, logger, 'events');
     cleanups.push(
       () => closeRedis(conn),
       () => closeRedis(sub),
+      () => closeRedis(eventsConn),
     );
 
     const store = new JobStore(conn, { resultTtlS: options.resultTtlS });
@@ -185,6 +193,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     // --- Token streams, chat templates and webhooks (SSE, OpenAI streams, webhooks) ---
     const streaming = await startStreamingAndWebhooks({
       connection: conn,
+      eventsConnection: eventsConn,
       store,
       models: [...served.values()].map((m) => m.config),
       resultTtlS: options.resultTtlS,

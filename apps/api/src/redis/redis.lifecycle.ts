@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Redis } from 'ioredis';
 import { JobWaiter, ShardQueues } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
-import { LOGGER, REDIS_PRODUCER, REDIS_SUBSCRIBER } from '../core/tokens';
+import { LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
 import { closeRedis } from './redis-availability';
 
 /**
@@ -14,6 +14,7 @@ import { closeRedis } from './redis-availability';
 export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(REDIS_PRODUCER) private readonly producer: Redis,
+    @Inject(REDIS_QUEUES) private readonly queueConnection: Redis,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(JobWaiter) private readonly waiter: JobWaiter,
     @Inject(ShardQueues) private readonly queues: ShardQueues,
@@ -28,6 +29,10 @@ export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     await this.queues.close();
-    await Promise.all([closeRedis(this.subscriber), closeRedis(this.producer)]);
+    await Promise.all([
+      closeRedis(this.subscriber),
+      closeRedis(this.producer),
+      closeRedis(this.queueConnection),
+    ]);
   }
 }

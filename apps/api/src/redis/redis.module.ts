@@ -3,14 +3,17 @@ import type { Redis } from 'ioredis';
 import { IdempotencyStore, JobStore, JobWaiter, ShardQueues, createRedisConnection } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
-import { API_CONFIG, LOGGER, REDIS_PRODUCER, REDIS_SUBSCRIBER } from '../core/tokens';
+import { API_CONFIG, LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
 import { attachConnectionLogging } from './connection-logging';
 import { RedisLifecycle } from './redis.lifecycle';
 
 /**
- * Two connections: a fail-fast `producer` (queues, job store, idempotency keys) so requests get 503
- * instead of piling up while Redis is down, and a `subscriber` for job events that reconnects and
- * resubscribes forever.
+ * Three connections: a fail-fast `producer` (job store, idempotency keys, cache) so requests get 503
+ * instead of piling up while Redis is down, a second fail-fast one for the BullMQ queues, and a
+ * `subscriber` for job events that reconnects and resubscribes forever. BullMQ defines dozens of Lua
+ * commands on its connection, and ioredis copies every one onto each pipeline or MULTI created on
+ * that connection: on a shared connection that made the job record's MULTI cost more than its
+ * commands.
  */
 @Module({
   providers: [
@@ -20,6 +23,15 @@ import { RedisLifecycle } from './redis.lifecycle';
       useFactory: (config: ApiConfig, logger: Logger): Redis => {
         const conn = createRedisConnection(config.redis.url, 'producer', 'hotpath-api:producer');
         attachConnectionLogging(conn, 'producer', logger);
+        return conn;
+      },
+    },
+    {
+      provide: REDIS_QUEUES,
+      inject: [API_CONFIG, LOGGER],
+      useFactory: (config: ApiConfig, logger: Logger): Redis => {
+        const conn = createRedisConnection(config.redis.url, 'producer', 'hotpath-api:queues');
+        attachConnectionLogging(conn, 'queues', logger);
         return conn;
       },
     },
@@ -45,10 +57,10 @@ import { RedisLifecycle } from './redis.lifecycle';
     },
     {
       provide: ShardQueues,
-      inject: [REDIS_PRODUCER, LOGGER],
+      inject: [REDIS_QUEUES, LOGGER],
       // Every queue re-emits its connection's errors; the connection already logs the outage once.
-      useFactory: (producer: Redis, logger: Logger) =>
-        new ShardQueues(producer, (err) => logger.debug('queue error', { err })),
+      useFactory: (queues: Redis, logger: Logger) =>
+        new ShardQueues(queues, (err) => logger.debug('queue error', { err })),
     },
     {
       provide: IdempotencyStore,
@@ -57,6 +69,14 @@ import { RedisLifecycle } from './redis.lifecycle';
     },
     RedisLifecycle,
   ],
-  exports: [REDIS_PRODUCER, REDIS_SUBSCRIBER, JobStore, JobWaiter, ShardQueues, IdempotencyStore],
+  exports: [
+    REDIS_PRODUCER,
+    REDIS_QUEUES,
+    REDIS_SUBSCRIBER,
+    JobStore,
+    JobWaiter,
+    ShardQueues,
+    IdempotencyStore,
+  ],
 })
 export class RedisModule {}
