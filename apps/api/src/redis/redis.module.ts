@@ -1,11 +1,31 @@
-import { Module } from '@nestjs/common';
+import { Module, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { IdempotencyStore, JobStore, JobWaiter, ShardQueues, createRedisConnection } from '@hotpath/queue';
+import {
+  IdempotencyStore,
+  JobStore,
+  JobWaiter,
+  ShardQueues,
+  createRedisConnection,
+  type ConnectionRole,
+} from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
 import { attachConnectionLogging } from './connection-logging';
 import { RedisLifecycle } from './redis.lifecycle';
+
+/** A Nest provider of one logged Redis connection. */
+function connection(token: symbol, role: ConnectionRole, name: string): Provider {
+  return {
+    provide: token,
+    inject: [API_CONFIG, LOGGER],
+    useFactory: (config: ApiConfig, logger: Logger): Redis => {
+      const conn = createRedisConnection(config.redis.url, role, `hotpath-api:${name}`);
+      attachConnectionLogging(conn, name, logger);
+      return conn;
+    },
+  };
+}
 
 /**
  * Three connections: a fail-fast `producer` (job store, idempotency keys, cache) so requests get 503
@@ -17,33 +37,9 @@ import { RedisLifecycle } from './redis.lifecycle';
  */
 @Module({
   providers: [
-    {
-      provide: REDIS_PRODUCER,
-      inject: [API_CONFIG, LOGGER],
-      useFactory: (config: ApiConfig, logger: Logger): Redis => {
-        const conn = createRedisConnection(config.redis.url, 'producer', 'hotpath-api:producer');
-        attachConnectionLogging(conn, 'producer', logger);
-        return conn;
-      },
-    },
-    {
-      provide: REDIS_QUEUES,
-      inject: [API_CONFIG, LOGGER],
-      useFactory: (config: ApiConfig, logger: Logger): Redis => {
-        const conn = createRedisConnection(config.redis.url, 'producer', 'hotpath-api:queues');
-        attachConnectionLogging(conn, 'queues', logger);
-        return conn;
-      },
-    },
-    {
-      provide: REDIS_SUBSCRIBER,
-      inject: [API_CONFIG, LOGGER],
-      useFactory: (config: ApiConfig, logger: Logger): Redis => {
-        const conn = createRedisConnection(config.redis.url, 'subscriber', 'hotpath-api:subscriber');
-        attachConnectionLogging(conn, 'subscriber', logger);
-        return conn;
-      },
-    },
+    connection(REDIS_PRODUCER, 'producer', 'producer'),
+    connection(REDIS_QUEUES, 'producer', 'queues'),
+    connection(REDIS_SUBSCRIBER, 'subscriber', 'subscriber'),
     {
       provide: JobStore,
       inject: [REDIS_PRODUCER, API_CONFIG],
