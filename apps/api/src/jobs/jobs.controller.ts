@@ -20,6 +20,7 @@ import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
 import { requestTraceContext } from '../http/http-hooks';
+import { requestAbort } from '../http/request-abort';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
 import { JobsService, type BatchEntry } from './jobs.service';
 
@@ -97,17 +98,6 @@ export class JobsController {
 
   /** Aborts when the client goes away or the server shuts down. */
   private abortSignal(reply: FastifyReply): AbortSignal {
-    const gone = new AbortController();
-    const shutdown = this.shutdown.signal;
-    if (shutdown.aborted) gone.abort();
-    const onShutdown = (): void => gone.abort();
-    shutdown.addEventListener('abort', onShutdown, { once: true });
-    reply.raw.once('close', () => {
-      shutdown.removeEventListener('abort', onShutdown);
-      // A `close` before the response finished means the client disconnected. After it finished
-      // there is nobody left to tell, and an abort would only build an AbortError per request.
-      if (!reply.raw.writableFinished) gone.abort();
-    });
-    return gone.signal;
+    return requestAbort(reply, this.shutdown.signal).signal;
   }
 }

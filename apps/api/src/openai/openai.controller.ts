@@ -23,6 +23,7 @@ import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import { SHUTDOWN_SIGNAL } from '../core/tokens';
 import { toOpenAiErrorResponse } from '../errors/error-mapping';
 import { requestTraceContext } from '../http/http-hooks';
+import { requestAbort } from '../http/request-abort';
 import { JobEventsService } from '../jobs/job-events.service';
 import { SseStream } from '../jobs/job-events.sse';
 import type { Submission } from '../jobs/jobs.service';
@@ -145,14 +146,10 @@ export class OpenAiController {
    */
   private async finish(tenant: string, sub: Submission, reply: FastifyReply): Promise<JobView | undefined> {
     this.headers(reply, sub);
-    const gone = clientGone(reply);
-    const view = await this.openai.waitFinished(
-      tenant,
-      sub.view,
-      AbortSignal.any([gone, this.shutdown.signal]),
-    );
+    const abort = requestAbort(reply, this.shutdown.signal);
+    const view = await this.openai.waitFinished(tenant, sub.view, abort.signal);
     if (!isTerminal(view.status)) {
-      if (gone.aborted) {
+      if (abort.clientGone()) {
         if (owns(sub)) await this.openai.abandon(tenant, view.id);
         return undefined;
       }
@@ -232,13 +229,4 @@ export class OpenAiController {
 /** Whether the request's job is its own to cancel (not one it joined, nor an idempotent replay). */
 function owns(sub: Submission): boolean {
   return sub.cache !== 'coalesced' && !sub.replayed;
-}
-
-/** Aborts when the client disconnects before the response is finished. */
-function clientGone(reply: FastifyReply): AbortSignal {
-  const gone = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) gone.abort();
-  });
-  return gone.signal;
 }
