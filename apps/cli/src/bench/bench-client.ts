@@ -1,5 +1,6 @@
 import type { Sample, Sender } from './load-generator';
 import { requestJson } from './http-json';
+import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from './job-poll';
 import { promValue } from './prom-text';
 
 /** What the bench sends for one scenario. */
@@ -45,9 +46,6 @@ export function ttftFrom(view: JobViewLike): number | undefined {
   return undefined;
 }
 
-const WAIT_S = 120;
-const TIMEOUT_MS = (WAIT_S + 10) * 1000;
-
 /**
  * A load-generator sender: `POST /v1/jobs` with `Prefer: wait=120`, following up with
  * `GET /v1/jobs/{id}?wait=120` if the job outlives the wait. A sample is ok when the job completed.
@@ -60,18 +58,11 @@ export function jobSender(apiBase: string, spec: JobSpec): Sender {
     try {
       const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
         body: jobBody(spec, i),
-        headers: { prefer: `wait=${WAIT_S}` },
-        timeoutMs: TIMEOUT_MS,
+        headers: { prefer: `wait=${JOB_WAIT_S}` },
+        timeoutMs: JOB_TIMEOUT_MS,
       });
       if (res.status !== 200 && res.status !== 202) return fail(`HTTP ${res.status}`);
-      let view = res.body ?? {};
-      for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
-        if (polls >= 3 || !view.id) return fail('job did not finish in time');
-        const again = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-          timeoutMs: TIMEOUT_MS,
-        });
-        view = again.body ?? {};
-      }
+      const view = await longPollJob(apiBase, res.body ?? {});
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')
         return { ...fail(view.error?.code ?? view.status ?? 'unknown'), latencyMs };

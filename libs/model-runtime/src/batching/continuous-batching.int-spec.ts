@@ -7,10 +7,9 @@ import { forgeModel } from '../forge/forge';
 import type { GenerationRequest } from '../generation/generator';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState, type TokenStep } from '../generation/sequence-state';
-import { importLlama2c } from '../llama2c/import-llama2c';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
-import { stories260kDir } from '../testing/stories-dir';
+import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
 import { OnnxBatchEngine } from './onnx-batch-engine';
 
@@ -217,18 +216,10 @@ suite(
   ],
 );
 
-const storiesSrc = stories260kDir();
-suite(
-  'stories260K',
-  (tmp) => {
-    if (!storiesSrc) return undefined;
-    const dir = join(tmp, 'model');
-    importLlama2c({
-      checkpoint: join(storiesSrc, 'stories260K.bin'),
-      tokenizer: join(storiesSrc, 'tok512.bin'),
-      out: dir,
-    });
-    return dir;
-  },
-  ['Once upon a time', 'The little dog', 'Lily and Tom went to the park. They', 'Sam', 'One day, a big bird'],
-);
+suite('stories260K', (tmp) => importStories260k(join(tmp, 'model')), [
+  'Once upon a time',
+  'The little dog',
+  'Lily and Tom went to the park. They',
+  'Sam',
+  'One day, a big bird',
+]);

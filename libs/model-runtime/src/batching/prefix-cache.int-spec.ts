@@ -7,9 +7,8 @@ import { forgeModel } from '../forge/forge';
 import type { GenerationRequest } from '../generation/generator';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
-import { importLlama2c } from '../llama2c/import-llama2c';
 import { ReplicaPool } from '../replica/replica-pool';
-import { stories260kDir } from '../testing/stories-dir';
+import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler } from './iteration-scheduler';
 import { OnnxBatchEngine } from './onnx-batch-engine';
 import { PrefixKvCache } from './prefix-cache';
@@ -149,19 +148,9 @@ suite(
   ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'],
 );
 
-const storiesSrc = stories260kDir();
 suite(
   'stories260K',
-  (tmp) => {
-    if (!storiesSrc) return undefined;
-    const dir = join(tmp, 'model');
-    importLlama2c({
-      checkpoint: join(storiesSrc, 'stories260K.bin'),
-      tokenizer: join(storiesSrc, 'tok512.bin'),
-      out: dir,
-    });
-    return dir;
-  },
+  (tmp) => importStories260k(join(tmp, 'model')),
   'Once upon a time, there was a little girl named Lily. She liked to play in the park with her ',
   ['dog.', 'friend Tom. One day', 'ball', 'mom and dad', 'big red kite', 'cat'],
 );

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { importLlama2c } from '../llama2c/import-llama2c';
 
 /** Repo root, from this compiled file (`libs/model-runtime/dist/testing`). */
 export const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -11,4 +12,15 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 export function stories260kDir(): string | undefined {
   const dir = process.env.HOTPATH_STORIES260K_DIR ?? resolve(REPO_ROOT, '../shared/models/stories260K');
   return existsSync(join(dir, 'stories260K.bin')) && existsSync(join(dir, 'tok512.bin')) ? dir : undefined;
+}
+
+/**
+ * Imports stories260K (from {@link stories260kDir}) as a model folder at `out`; returns `out`, or
+ * undefined when the files are not there (tests skip).
+ */
+export function importStories260k(out: string): string | undefined {
+  const src = stories260kDir();
+  if (!src) return undefined;
+  importLlama2c({ checkpoint: join(src, 'stories260K.bin'), tokenizer: join(src, 'tok512.bin'), out });
+  return out;
 }

@@ -1,4 +1,5 @@
 import { requestJson } from '../http-json';
+import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from '../job-poll';
 
 /** The parts of a job view the cache and tracing benches read. */
 export interface JobViewLike {
@@ -19,15 +20,13 @@ export interface Submitted {
   clientMs: number;
 }
 
-const WAIT_S = 120;
-
 /** `POST /v1/jobs` with `Prefer: wait=120`, following up with `?wait=120` until the job ends. */
 export async function submitAndWait(apiBase: string, body: unknown): Promise<Submitted> {
   const t0 = performance.now();
   const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
     body,
-    headers: { prefer: `wait=${WAIT_S}` },
-    timeoutMs: (WAIT_S + 10) * 1000,
+    headers: { prefer: `wait=${JOB_WAIT_S}` },
+    timeoutMs: JOB_TIMEOUT_MS,
     readHeader: 'x-cache',
   });
   let view = res.body ?? {};
@@ -39,14 +38,7 @@ export async function submitAndWait(apiBase: string, body: unknown): Promise<Sub
 }
 
 async function finish(apiBase: string, first: JobViewLike): Promise<JobViewLike> {
-  let view = first;
-  for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
-    if (polls >= 3 || !view.id) throw new Error(`job ${view.id ?? '?'} did not finish in time`);
-    const again = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-      timeoutMs: (WAIT_S + 10) * 1000,
-    });
-    view = again.body ?? {};
-  }
+  const view = await longPollJob(apiBase, first);
   if (view.status !== 'completed')
     throw new Error(`job ${view.id ?? '?'} ended ${view.status}: ${view.error?.message ?? ''}`);
   return view;
@@ -77,7 +69,7 @@ export async function submitAndStream(apiBase: string, body: unknown): Promise<S
   let clientTtftMs: number | null = null;
   const events = await fetch(`${apiBase}/v1/jobs/${accepted.id}/events`, {
     headers: { accept: 'text/event-stream' },
-    signal: AbortSignal.timeout((WAIT_S + 10) * 1000),
+    signal: AbortSignal.timeout(JOB_TIMEOUT_MS),
   }).catch(() => null);
   if (events?.ok && events.body) {
     const reader = events.body.getReader();

@@ -1,10 +1,8 @@
 import { requestJson } from '../http-json';
+import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from '../job-poll';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchPrompt } from './prompt-set';
 import { SseParser } from './sse-parser';
-
-const WAIT_S = 120;
-const TIMEOUT_MS = (WAIT_S + 10) * 1000;
 
 /** The parts of a job view this client reads. */
 interface JobViewLike {
@@ -30,21 +28,10 @@ async function postJob(
 ): Promise<{ status: number; view: JobViewLike }> {
   const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
     body,
-    headers: wait ? { prefer: `wait=${WAIT_S}` } : {},
-    timeoutMs: TIMEOUT_MS,
+    headers: wait ? { prefer: `wait=${JOB_WAIT_S}` } : {},
+    timeoutMs: JOB_TIMEOUT_MS,
   });
   return { status: res.status, view: res.body ?? {} };
-}
-
-async function longPoll(apiBase: string, view: JobViewLike): Promise<JobViewLike> {
-  for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
-    if (polls >= 3 || !view.id) throw new Error('job did not finish in time');
-    const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs/${view.id}?wait=${WAIT_S}`, {
-      timeoutMs: TIMEOUT_MS,
-    });
-    view = res.body ?? {};
-  }
-  return view;
 }
 
 /**
@@ -57,7 +44,7 @@ async function follow(
 ): Promise<{ view: JobViewLike; firstTokenAt: number | undefined } | undefined> {
   const res = await fetch(`${apiBase}/v1/jobs/${id}/events`, {
     headers: { accept: 'text/event-stream' },
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    signal: AbortSignal.timeout(JOB_TIMEOUT_MS),
   });
   if (res.status === 404 && !(res.headers.get('content-type') ?? '').includes('event-stream')) {
     await res.body?.cancel();
@@ -111,10 +98,10 @@ export function httpJobSender(
           if (followed.firstTokenAt !== undefined) ttftMs = followed.firstTokenAt - origin;
         } else {
           state.sse = false;
-          view = await longPoll(apiBase, first);
+          view = await longPollJob(apiBase, first);
         }
       } else {
-        view = await longPoll(apiBase, first);
+        view = await longPollJob(apiBase, first);
       }
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')
