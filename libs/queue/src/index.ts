@@ -26,17 +26,14 @@ export {
   type JobStreamEvent,
   type JobStreamEntry,
   encodeJobEvent,
-  decodeJobEvent,
-  type JobEventPublisherOptions,
-  JobEventPublisher,
-  JobEventSink,
+  decodeJobEvents,
 } from './job-event-stream';
+export { type JobEventPublisherOptions, JobEventPublisher, JobEventSink } from './job-event-publisher';
+export { isStreamId, compareStreamIds, streamReadCursor, tokenEventId } from './job-stream-ids';
 export {
   type JobEventListener,
   type JobEventSubscription,
   type JobEventReaderOptions,
-  isStreamId,
-  compareStreamIds,
   JobEventReader,
 } from './job-event-reader';
 export {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { decodeJobEvent, jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { decodeJobEvents, jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { compareStreamIds, isStreamId, streamReadCursor } from './job-stream-ids';
 
 /** Receives the entries of one subscribed stream, in order, each at most once. */
 export type JobEventListener = (entries: JobStreamEntry[]) => void;
@@ -21,23 +22,6 @@ export interface JobEventReaderOptions {
 interface Sub {
   cursor: string;
   listener: JobEventListener;
-}
-
-const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
-
-/** Whether `s` is a valid Redis Stream id to resume after (`0`, `1712345678901-0`). */
-export function isStreamId(s: string): boolean {
-  return STREAM_ID.test(s);
-}
-
-/** Orders Redis Stream ids (`<ms>-<seq>`). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
 /**
@@ -114,7 +98,9 @@ export class JobEventReader {
     this.closed = true;
     this.subs.clear();
     this.wake?.();
-    this.interrupt();
+    // Not through interrupt(): its retries stop once closed, and the loop must not sit out a block.
+    if (this.reading && this.clientId !== undefined)
+      await this.control.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => undefined);
     await this.loopDone;
   }
 
@@ -157,7 +143,7 @@ export class JobEventReader {
         continue;
       }
       const keys = [...this.subs.keys()];
-      const ids = keys.map((k) => lowestCursor(this.subs.get(k)));
+      const ids = keys.map((k) => streamReadCursor(lowestCursor(this.subs.get(k))));
       let reply: [string, [string, string[]][]][] | null;
       this.reading = true;
       this.readSeq++;
@@ -190,10 +176,7 @@ export class JobEventReader {
       const set = this.subs.get(key);
       if (!set || raw.length === 0) continue;
       // Unknown entry types (from a newer worker) are skipped but still advance the cursor.
-      const entries = raw.flatMap(([id, fields]) => {
-        const e = decodeJobEvent(id, fields);
-        return e ? [e] : [];
-      });
+      const entries = raw.flatMap(([id, fields]) => decodeJobEvents(id, fields));
       const lastId = raw[raw.length - 1]?.[0] ?? '0';
       const readFrom = from.get(key) ?? '0';
       for (const sub of [...set]) {

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createRedisConnection, waitForRedis } from './redis-connection';
-import { JobEventPublisher, jobEventsKey, type JobStreamEntry } from './job-event-stream';
-import { JobEventReader, compareStreamIds } from './job-event-reader';
+import { JobEventPublisher } from './job-event-publisher';
+import { JobEventReader } from './job-event-reader';
+import { jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { compareStreamIds } from './job-stream-ids';
 import { WebhookDeadLetters } from './webhook-dead-letters';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -49,7 +51,7 @@ describe('job event streams on real Redis', () => {
     blocking.disconnect();
   });
 
-  it('batches tokens per tick, keeps order, sets a TTL and ends with done', async () => {
+  it('writes the tokens of one turn as one entry, keeps order, sets a TTL and ends with done', async () => {
     const id = randomUUID();
     ids.push(id);
     const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(id);
@@ -58,6 +60,8 @@ describe('job event streams on real Redis', () => {
     await sink.end({ type: 'done' });
     const ttl = await conn.ttl(jobEventsKey(id));
     assert.ok(ttl > 0 && ttl <= 60);
+    // status, one `tokens` entry holding all 50, done.
+    assert.equal(await conn.xlen(jobEventsKey(id)), 3);
     const c = collector((all) => all.at(-1)?.type === 'done');
     const sub = reader.subscribe(id, '0', c.listener);
     await c.done;
@@ -109,6 +113,43 @@ describe('job event streams on real Redis', () => {
       message: 'job was cancelled',
     });
     assert.equal(reader.size, 0);
+  });
+  it('resumes inside a multi-token entry from a token id, and writes several jobs in one turn', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    ids.push(a, b);
+    const publisher = new JobEventPublisher(conn, { ttlS: 60 });
+    const sa = publisher.open(a);
+    const sb = publisher.open(b);
+    for (let i = 0; i < 10; i++) {
+      sa.push({ type: 'token', index: i, text: `a${i}`, token_id: i });
+      sb.push({ type: 'token', index: i, text: `b${i}`, token_id: 100 + i });
+    }
+    await Promise.all([sa.end({ type: 'done' }), sb.end({ type: 'done' })]);
+    assert.equal(await conn.xlen(jobEventsKey(a)), 2);
+    assert.equal(await conn.xlen(jobEventsKey(b)), 2);
+
+    const all = collector((got) => got.at(-1)?.type === 'done');
+    const s1 = reader.subscribe(a, '0', all.listener);
+    await all.done;
+    s1.close();
+    const tokens = all.all.filter((e) => e.type === 'token');
+    assert.equal(tokens.length, 10);
+    // Token ids inside the entry are `<entry>.<k>`; the last token carries the entry id itself.
+    assert.match(tokens[3]!.id, /^\d+-\d+\.3$/);
+    assert.equal(tokens[9]!.id, tokens[3]!.id.split('.')[0]);
+    for (let i = 1; i < all.all.length; i++) {
+      assert.ok(compareStreamIds(all.all[i - 1]!.id, all.all[i]!.id) < 0);
+    }
+
+    const resumed = collector((got) => got.at(-1)?.type === 'done');
+    const s2 = reader.subscribe(a, tokens[3]!.id, resumed.listener);
+    await resumed.done;
+    s2.close();
+    assert.deepEqual(
+      resumed.all.map((e) => (e.type === 'token' ? e.text : e.type)),
+      ['a4', 'a5', 'a6', 'a7', 'a8', 'a9', 'done'],
+    );
   });
 });
 

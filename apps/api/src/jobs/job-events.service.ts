@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ErrorCode, HotpathError, type JobStatus } from '@hotpath/contracts';
 import {
-  decodeJobEvent,
+  compareStreamIds,
+  decodeJobEvents,
   isTerminal,
   jobEventsKey,
   type JobEventReader,
@@ -10,6 +11,7 @@ import {
   type JobStreamEntry,
   type JobWaiter,
   type StreamToken,
+  streamReadCursor,
 } from '@hotpath/queue';
 import { assertRedisReady } from '../redis/redis-availability';
 
@@ -129,14 +131,17 @@ export class JobEventsService {
     return false;
   }
 
-  /** Whatever the stream holds after `cursor` (exclusive), markers left out. */
+  /** Whatever the stream holds after event id `cursor` (exclusive), markers left out. */
   private async *drain(id: string, cursor: string): AsyncGenerator<FollowEvent> {
-    let from = cursor;
+    // A cursor inside a multi-token entry re-reads that entry and skips the tokens already sent.
+    let from = streamReadCursor(cursor);
     for (;;) {
       const batch = await this.producer.xrange(jobEventsKey(id), `(${from}`, '+', 'COUNT', DRAIN_COUNT);
       for (const [entryId, fields] of batch) {
-        const e = decodeJobEvent(entryId, fields);
-        if (e && e.type !== 'done' && e.type !== 'error') yield toFollowEvent(e);
+        for (const e of decodeJobEvents(entryId, fields)) {
+          if (e.type !== 'done' && e.type !== 'error' && compareStreamIds(e.id, cursor) > 0)
+            yield toFollowEvent(e);
+        }
       }
       if (batch.length < DRAIN_COUNT) return;
       from = batch[batch.length - 1]?.[0] ?? from;
