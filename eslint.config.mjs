@@ -68,6 +68,13 @@ export default tseslint.config(
             },
             {
               sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:e2e-harness'],
+              bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
+            },
+            {
+              // What e2e projects share (private clusters of real processes, HTTP client, waits):
+              // it drives the built apps as child processes and never imports them.
+              sourceTag: 'type:e2e-harness',
               onlyDependOnLibsWithTags: ['type:contracts', 'type:infra'],
               bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
             },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asError, asJob, describe, generateJob, waitFor } from '../harness';
+import { E2eCluster, asError, asJob, describe, generateJob, waitFor } from '@hotpath/e2e-harness';
 
 // Backpressure: beyond a model's max_waiting, submissions get 429 queue_full with Retry-After.
 

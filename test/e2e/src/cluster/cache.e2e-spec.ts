@@ -10,7 +10,7 @@ import {
   waitFor,
   type ApiHandle,
   type WorkerHandle,
-} from '../harness';
+} from '@hotpath/e2e-harness';
 
 /** The harness's jobs bypass the cache so other suites stay independent; these use it. */
 const generateJob = (model: string, extra: Parameters<typeof bypassingJob>[1] = {}) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, sleep } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, sleep } from '@hotpath/e2e-harness';
 
 // DELETE /v1/jobs/{id}: a queued job is removed and never runs; a running job ends cancelled.
 

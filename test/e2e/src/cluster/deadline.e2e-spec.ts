@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, sleep } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, sleep } from '@hotpath/e2e-harness';
 
 // deadline_ms: a job whose deadline passed while it waited fails with deadline_exceeded, unrun.
 

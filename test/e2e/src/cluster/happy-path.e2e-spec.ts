@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asError, asJob, describe, embedJob, generateJob } from '../harness';
+import { E2eCluster, asError, asJob, describe, embedJob, generateJob } from '@hotpath/e2e-harness';
 
 // The basic round trip through real processes: submit, long-poll, Prefer: wait, embed, batch.
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
-import { E2eCluster, asError, asJob, describe, generateJob } from '../harness';
+import { E2eCluster, asError, asJob, describe, generateJob } from '@hotpath/e2e-harness';
 
 // Idempotency-Key: the same key and body return the same job; the same key with another body is 409.
 

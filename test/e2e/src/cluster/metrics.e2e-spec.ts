@@ -9,7 +9,7 @@ import {
   generateJob,
   metricNames,
   type WorkerHandle,
-} from '../harness';
+} from '@hotpath/e2e-harness';
 
 // /metrics on the API and the worker expose every SPEC §4 metric, with bounded labels.
 

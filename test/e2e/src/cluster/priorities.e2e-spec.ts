@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, type HttpResponse } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, type HttpResponse } from '@hotpath/e2e-harness';
 
 // Priorities: with one slot busy, high-priority jobs overtake a backlog of low-priority ones.
 

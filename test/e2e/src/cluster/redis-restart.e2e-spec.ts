@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asError, asJob, generateJob, sleep, waitFor, type HttpResponse } from '../harness';
+import {
+  E2eCluster,
+  asError,
+  asJob,
+  generateJob,
+  sleep,
+  waitFor,
+  type HttpResponse,
+} from '@hotpath/e2e-harness';
 
 // Redis restarted under load: while it is down the API answers 503 redis_unavailable with
 // Retry-After (and /readyz 503); once it is back on the same port and folder (AOF, fsync always)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asError, asJob, describe, generateJob } from '../harness';
+import { E2eCluster, asError, asJob, describe, generateJob } from '@hotpath/e2e-harness';
 
 // Tenants: API keys authenticate; a tenant never sees or touches another tenant's jobs.
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, waitFor } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, waitFor } from '@hotpath/e2e-harness';
 
 // One trace per request across both services, decoded from the real OTLP payloads the processes
 // export (OTLP/HTTP JSON to a receiver inside this test).

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '@hotpath/e2e-harness';
 
 // A worker SIGKILLed mid-job: its job's lock expires, BullMQ's stalled check hands the job to the
 // surviving worker, and every accepted job still completes. Nothing is lost, nothing fails.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '../harness';
+import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '@hotpath/e2e-harness';
 
 // SIGTERM drain: in-flight jobs get queue.shutdown_grace_ms to finish; those that cannot are handed
 // back to the queue and finished by another worker. The worker exits 0. Nothing is lost.

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createRedisConnection } from '@hotpath/queue';
-import { ManagedProcess } from './managed-process';
-import { RedisServer, pingRedis } from './redis-server';
+import { ManagedProcess, pingRedis, RedisServer } from '@hotpath/e2e-harness';
 
 // The harness itself: a private Redis keeps acknowledged writes across SHUTDOWN and SIGKILL, and
 // managed processes are stopped with a SIGKILL fallback.

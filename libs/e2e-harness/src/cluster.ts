@@ -15,7 +15,7 @@ import { RedisServer } from './redis-server';
 import { WaitAborted, waitFor } from './wait';
 
 /** Repository root, from `test/e2e/dist/harness/`. */
-export const REPO_ROOT = resolve(__dirname, '../../../..');
+export const REPO_ROOT = resolve(__dirname, '../../..');
 export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
 export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
 
