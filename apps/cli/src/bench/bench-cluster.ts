@@ -80,14 +80,34 @@ const DROPPED_ENV = [
  * Starts the API and one worker (the `hotpath up` supervisor, real child processes) on free loopback
  * ports for `configPath`, and waits for both `/readyz`. Their logs append to `<logDir>/bench-*.log`.
  */
-export async function startBenchCluster(opts: {
+export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
+  // A port from freePort() can be taken by another process before the child binds it; the child then
+  // dies with EADDRINUSE, and a second try on new ports settles it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortClash) || attempt >= PORT_CLASH_TRIES) throw err;
+    }
+  }
+}
+
+/** Settings of {@link startBenchCluster}. */
+export interface BenchClusterOptions {
   configPath: string;
   redisUrl: string;
   dataDir: string;
   logDir: string;
   baseEnv: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
-}): Promise<BenchCluster> {
+}
+
+const PORT_CLASH_TRIES = 3;
+
+/** A child could not bind the port it was given (taken since freePort() found it free). */
+class PortClash extends Error {}
+
+async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
   const apiEntry = appEntry('api');
   const workerEntry = appEntry('worker');
   if (!apiEntry || !workerEntry) {
@@ -151,15 +171,17 @@ export async function startBenchCluster(opts: {
   const errors = starts.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   if (errors.length > 0) {
     await stop();
-    throw new Error(
-      errors
-        .map((e) =>
-          e instanceof ServiceStartError && e.lastLines.length > 0
-            ? `${e.message}\n  ${e.lastLines.slice(-8).join('\n  ')}`
-            : e.message,
-        )
-        .join('\n'),
+    const message = errors
+      .map((e) =>
+        e instanceof ServiceStartError && e.lastLines.length > 0
+          ? `${e.message}\n  ${e.lastLines.slice(-8).join('\n  ')}`
+          : e.message,
+      )
+      .join('\n');
+    const clash = errors.some(
+      (e) => e instanceof ServiceStartError && e.lastLines.some((l) => l.includes('EADDRINUSE')),
     );
+    throw clash ? new PortClash(message) : new Error(message);
   }
   return { apiBase, metricsBase, failure: () => failed, stop };
 }
