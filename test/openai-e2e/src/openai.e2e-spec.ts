@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { TestCluster, waitFor } from './harness/cluster';
+import { waitFor } from '@hotpath/e2e-harness';
+import { TestCluster } from './harness/cluster';
 import { SseReader, parseSse, type SseEvent } from './harness/sse';
 import { WebhookReceiver, verifySignature } from './harness/webhook-receiver';
 
@@ -16,6 +17,8 @@ const KEY = 'key-acme';
 const OTHER_KEY = 'key-beta';
 
 const SECRET = 'whk-secret-0123456789';
+/** How long a test waits for a condition (a delivery, a status) before it fails. */
+const WAIT_MS = 10_000;
 
 const cluster = new TestCluster();
 const receiver = new WebhookReceiver();
@@ -365,10 +368,10 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       });
       const job = (await submit.json()) as { id: string };
       // Let the job produce a few tokens before connecting.
-      await waitFor(
-        'job running',
-        async () => (await getJson(`/v1/jobs/${job.id}`)).body['status'] === 'running',
-      );
+      await waitFor(async () => (await getJson(`/v1/jobs/${job.id}`)).body['status'] === 'running', {
+        what: 'job running',
+        timeoutMs: WAIT_MS,
+      });
       await new Promise((r) => setTimeout(r, 500));
       const connectedAt = Date.now();
       const res = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth() });
@@ -441,10 +444,10 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       const res = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth() });
       assert.ok(res.body);
       const reader = new SseReader(res.body);
-      await waitFor(
-        'job running',
-        async () => (await getJson(`/v1/jobs/${job.id}`)).body['status'] === 'running',
-      );
+      await waitFor(async () => (await getJson(`/v1/jobs/${job.id}`)).body['status'] === 'running', {
+        what: 'job running',
+        timeoutMs: WAIT_MS,
+      });
       const del = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}`, { method: 'DELETE', headers: auth() });
       assert.equal(del.status, 200);
       const events = await reader.rest();
@@ -477,11 +480,10 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       const abortedAt = Date.now();
       ac.abort();
       await reader.cancel();
-      await waitFor(
-        'job cancelled',
-        async () => (await getJson(`/v1/jobs/${jobId}`)).body['status'] === 'cancelled',
-        3000,
-      );
+      await waitFor(async () => (await getJson(`/v1/jobs/${jobId}`)).body['status'] === 'cancelled', {
+        what: 'job cancelled',
+        timeoutMs: 3000,
+      });
       // The generation would take 1.5 s; the disconnect stops it within about a token.
       const cancelMs = Date.now() - abortedAt;
       assert.ok(cancelMs < 700, `cancelled ${cancelMs} ms after the disconnect`);
@@ -502,7 +504,7 @@ describe('signed webhooks', { timeout: 60_000 }, () => {
   it('posts the finished job view, signed, on completion', () =>
     withLogs(async () => {
       const job = (await (await submit('/ok', 'webhook ok')).json()) as { id: string };
-      await waitFor('delivery', () => receiver.on('/ok').length === 1);
+      await waitFor(() => receiver.on('/ok').length === 1, { what: 'delivery', timeoutMs: WAIT_MS });
       const hook = receiver.on('/ok')[0];
       assert.ok(hook);
       assert.equal(hook.id, `msg_${job.id}`);
@@ -518,12 +520,18 @@ describe('signed webhooks', { timeout: 60_000 }, () => {
     withLogs(async () => {
       const body = { params: { max_tokens: 3, temperature: 0 } };
       const first = (await (await submit('/cached', 'cache me', body)).json()) as { id: string };
-      await waitFor('first delivery', () => receiver.on('/cached').length === 1);
+      await waitFor(() => receiver.on('/cached').length === 1, {
+        what: 'first delivery',
+        timeoutMs: WAIT_MS,
+      });
       const second = await submit('/cached', 'cache me', body);
       assert.equal(second.status, 200);
       assert.equal(second.headers.get('x-cache'), 'hit');
       const hit = (await second.json()) as { id: string };
-      await waitFor('second delivery', () => receiver.on('/cached').length === 2);
+      await waitFor(() => receiver.on('/cached').length === 2, {
+        what: 'second delivery',
+        timeoutMs: WAIT_MS,
+      });
       assert.deepEqual(
         receiver.on('/cached').map((h) => h.id),
         [`msg_${first.id}`, `msg_${hit.id}`],
@@ -535,7 +543,7 @@ describe('signed webhooks', { timeout: 60_000 }, () => {
     withLogs(async () => {
       receiver.script('/flaky', (n) => (n <= 2 ? 500 : 204));
       await submit('/flaky', 'webhook flaky');
-      await waitFor('three attempts', () => receiver.on('/flaky').length === 3);
+      await waitFor(() => receiver.on('/flaky').length === 3, { what: 'three attempts', timeoutMs: WAIT_MS });
       const hooks = receiver.on('/flaky');
       assert.deepEqual(
         hooks.map((h) => h.answered),
@@ -557,12 +565,15 @@ describe('signed webhooks', { timeout: 60_000 }, () => {
       const admin = { authorization: 'Bearer admin-key' };
       let entry:
         { id: string; job_id: string; attempts: number; last_status: number; url: string } | undefined;
-      await waitFor('dead letter', async () => {
-        const res = await fetch(`${cluster.apiUrl}/v1/admin/webhooks/dead-letters`, { headers: admin });
-        const list = (await res.json()) as { data: (typeof entry & object)[] };
-        entry = list.data.find((d) => d.job_id === job.id);
-        return entry !== undefined;
-      });
+      await waitFor(
+        async () => {
+          const res = await fetch(`${cluster.apiUrl}/v1/admin/webhooks/dead-letters`, { headers: admin });
+          const list = (await res.json()) as { data: (typeof entry & object)[] };
+          entry = list.data.find((d) => d.job_id === job.id);
+          return entry !== undefined;
+        },
+        { what: 'dead letter', timeoutMs: WAIT_MS },
+      );
       assert.ok(entry);
       assert.equal(receiver.on('/dead').length, 3);
       assert.equal(entry.attempts, 3);
@@ -578,7 +589,10 @@ describe('signed webhooks', { timeout: 60_000 }, () => {
         headers: admin,
       });
       assert.equal(replay.status, 202);
-      await waitFor('replayed delivery', () => receiver.on('/dead').length === 4);
+      await waitFor(() => receiver.on('/dead').length === 4, {
+        what: 'replayed delivery',
+        timeoutMs: WAIT_MS,
+      });
       const hooks = receiver.on('/dead');
       assert.equal(hooks[3]?.answered, 200);
       assert.equal(hooks[3]?.id, hooks[0]?.id);

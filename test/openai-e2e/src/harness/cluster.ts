@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
-import { E2eCluster, waitFor as waitUntil } from '@hotpath/e2e-harness';
+import { E2eCluster } from '@hotpath/e2e-harness';
 
 /** Settings of one test cluster. */
 export interface ClusterOptions {
@@ -41,13 +41,4 @@ export class TestCluster {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
-}
-
-/** Polls `check` every 50 ms until it holds, for at most `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  await waitUntil(async () => (await check()) || undefined, { what, timeoutMs });
 }
