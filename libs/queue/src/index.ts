@@ -29,7 +29,7 @@ export {
   decodeJobEvents,
 } from './job-event-stream';
 export { type JobEventPublisherOptions, JobEventPublisher, JobEventSink } from './job-event-publisher';
-export { isStreamId, compareStreamIds, streamReadCursor, tokenEventId } from './job-stream-ids';
+export { isStreamId, compareStreamIds, streamReadCursor } from './job-stream-ids';
 export {
   type JobEventListener,
   type JobEventSubscription,

@@ -30,7 +30,7 @@ export class JobEventPublisher {
 
   constructor(
     private readonly redis: Redis,
-    readonly options: JobEventPublisherOptions,
+    private readonly options: JobEventPublisherOptions,
   ) {
     this.maxLen = String(options.maxLen ?? JOB_EVENTS_MAXLEN);
   }
@@ -60,7 +60,7 @@ export class JobEventPublisher {
     if (sinks.length === 0) return Promise.resolve();
     const pipeline = this.redis.pipeline();
     const now = Date.now();
-    for (const sink of sinks) sink.writeTo(pipeline, this.maxLen, now);
+    for (const sink of sinks) sink.writeTo(pipeline, this.maxLen, this.options.ttlS, now);
     const write = pipeline.exec().then(
       (results) => {
         const failed = results?.find(([err]) => err !== null);
@@ -106,7 +106,7 @@ export class JobEventSink {
   }
 
   /** Appends this job's buffered events to the turn's pipeline (called by the publisher). */
-  writeTo(pipeline: ChainableCommander, maxLen: string, now: number): void {
+  writeTo(pipeline: ChainableCommander, maxLen: string, ttlS: number, now: number): void {
     const events = this.buffer;
     this.buffer = [];
     let run: StreamToken[] = [];
@@ -127,7 +127,6 @@ export class JobEventSink {
       }
     }
     endRun();
-    const { ttlS } = this.publisher.options;
     if (this.ending || this.expiredAt === 0 || now - this.expiredAt >= (ttlS * 1000) / 2) {
       pipeline.expire(this.key, ttlS);
       this.expiredAt = now;
