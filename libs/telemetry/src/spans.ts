@@ -99,6 +99,15 @@ export function linkTo(ctx: Context): Link | undefined {
   return sc ? { context: sc } : undefined;
 }
 
+/**
+ * Sets a new span's attributes after it started rather than through `startSpan`'s options: the SDK
+ * copies and validates creation attributes twice more for the sampler (which, as configured from
+ * `OTEL_TRACES_SAMPLER`, never reads them), about 15 % of a span's cost at 100 % sampling.
+ */
+function setInitialAttributes(span: Span, attributes: Attributes): void {
+  if (span.isRecording()) span.setAttributes(attributes);
+}
+
 /** Starts a span without ending it (for spans that outlive a callback, like an HTTP request). */
 export function startSpan(
   name: string,
@@ -107,9 +116,10 @@ export function startSpan(
 ): { span: Span; ctx: Context } {
   const span = tracer().startSpan(
     name,
-    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
+    { kind: options.kind ?? SpanKind.INTERNAL, links: options.links },
     parent,
   );
+  if (options.attributes) setInitialAttributes(span, options.attributes);
   return { span, ctx: trace.setSpan(parent, span) };
 }
 
@@ -129,14 +139,10 @@ export function recordSpan(
 ): void {
   const span = tracer().startSpan(
     name,
-    {
-      kind: options.kind ?? SpanKind.INTERNAL,
-      attributes: options.attributes,
-      links: options.links,
-      startTime: options.startTime,
-    },
+    { kind: options.kind ?? SpanKind.INTERNAL, links: options.links, startTime: options.startTime },
     parent,
   );
+  if (options.attributes) setInitialAttributes(span, options.attributes);
   span.end(options.endTime);
 }
 

@@ -9,10 +9,25 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
   const dir = mkdtempSync(join(tmpdir(), 'bench-tracing-int-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs tracing off and on, receives spans only when on, writes the JSON report', async () => {
+  it('runs a tracing-off and a tracing-on cluster in alternating windows, receives spans only from the traced one', async () => {
     const json = join(dir, 'tracing.json');
     const { code, out, err } = await runCli(
-      ['bench', 'tracing', '--rounds', '1', '--duration-ms', '800', '--concurrency', '4', '--json', json],
+      [
+        'bench',
+        'tracing',
+        '--rounds',
+        '1',
+        '--duration-ms',
+        '800',
+        '--window-ms',
+        '400',
+        '--warmup-ms',
+        '300',
+        '--concurrency',
+        '4',
+        '--json',
+        json,
+      ],
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
       90_000,
     );
@@ -21,6 +36,7 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
     const r = JSON.parse(readFileSync(json, 'utf8')) as {
       scenario: string;
       runs: { mode: string; throughput: number; errors: number; spans_received: number }[];
+      pair_ratios: number[];
       ratio: number;
       cpu_ratio: number;
       target: { met: boolean };
@@ -36,6 +52,7 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
     }
     assert.equal(r.runs[0]?.spans_received, 0, 'tracing off exports nothing');
     assert.ok((r.runs[1]?.spans_received ?? 0) > 0, 'tracing on exports spans to the receiver');
+    assert.equal(r.pair_ratios.length, 2, 'two off/on window pairs of 400 ms in 800 ms');
     assert.equal(typeof r.ratio, 'number');
     assert.equal(typeof r.cpu_ratio, 'number', 'CPU per job from both processes');
     assert.equal(typeof r.target.met, 'boolean');

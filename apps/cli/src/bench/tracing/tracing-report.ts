@@ -1,7 +1,7 @@
 import { round2, summarize } from '../stats';
 import type { LoadResult } from '../load-generator';
 
-/** One measured run of one mode. */
+/** What one mode served in one round: the sum of its measured windows. */
 export interface TracingRun {
   mode: 'off' | 'on';
   round: number;
@@ -10,7 +10,7 @@ export interface TracingRun {
   throughput: number;
   p50_ms: number | null;
   p99_ms: number | null;
-  /** Spans the OTLP receiver got from this cluster, warm-up and shutdown flush included (0 when off). */
+  /** Spans the OTLP receiver got from this mode's cluster, warm-up and shutdown flush included (0 when off). */
   spans_received: number;
   otlp_requests: number;
   /** CPU time of the API and the worker per completed job during the run (less noisy than jobs/s). */
@@ -22,13 +22,19 @@ export interface TracingReport {
   scenario: 'tracing';
   backend: 'sim';
   concurrency: number;
+  /** Measured load per mode and round. */
   duration_ms: number;
+  window_ms: number;
+  pairs_per_round: number;
+  warmup_ms: number;
   runs: TracingRun[];
   throughput_off: number | null;
   throughput_on: number | null;
   /** Mean throughput with tracing on ÷ off. */
   ratio: number | null;
-  /** Median of each round's on ÷ off throughput (pairs run back to back, so drift hurts less). */
+  /** on ÷ off throughput of each pair of adjacent windows, in the order they ran. */
+  pair_ratios: number[];
+  /** Median of {@link pair_ratios}: adjacent windows share the machine's mood, so drift hurts less. */
   paired_ratio_median: number | null;
   cpu_ms_per_job_off: number | null;
   cpu_ms_per_job_on: number | null;
@@ -60,11 +66,20 @@ export function tracingRun(
   };
 }
 
+/** How a report's runs were measured. */
+export interface TracingMethod {
+  concurrency: number;
+  durationMs: number;
+  windowMs: number;
+  pairs: number;
+  warmupMs: number;
+}
+
 /** Means per mode and the on/off ratio against the target (within 10%). */
 export function buildTracingReport(
   runs: TracingRun[],
-  concurrency: number,
-  durationMs: number,
+  pairRatios: number[],
+  method: TracingMethod,
 ): TracingReport {
   const meanOf = (mode: 'off' | 'on'): number | null => {
     const xs = runs.filter((r) => r.mode === mode).map((r) => r.throughput);
@@ -81,24 +96,21 @@ export function buildTracingReport(
   };
   const cpuOff = cpuOf('off');
   const cpuOn = cpuOf('on');
-  const paired: number[] = [];
-  for (const r of runs) {
-    if (r.mode !== 'on') continue;
-    const o = runs.find((x) => x.mode === 'off' && x.round === r.round);
-    if (o && o.throughput > 0) paired.push(r.throughput / o.throughput);
-  }
-  const pairedMedian = summarize(paired).p50;
   const r3 = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
   return {
     scenario: 'tracing',
     backend: 'sim',
-    concurrency,
-    duration_ms: durationMs,
+    concurrency: method.concurrency,
+    duration_ms: method.durationMs,
+    window_ms: method.windowMs,
+    pairs_per_round: method.pairs,
+    warmup_ms: method.warmupMs,
     runs,
     throughput_off: round2(off),
     throughput_on: round2(on),
     ratio: r3(ratio),
-    paired_ratio_median: r3(pairedMedian),
+    pair_ratios: pairRatios.map((x) => r3(x) ?? 0),
+    paired_ratio_median: r3(summarize(pairRatios).p50),
     cpu_ms_per_job_off: round2(cpuOff),
     cpu_ms_per_job_on: round2(cpuOn),
     cpu_ratio: r3(cpuOff !== null && cpuOn !== null && cpuOn > 0 ? cpuOff / cpuOn : null),
@@ -119,12 +131,15 @@ export function formatTracingReport(r: TracingReport): string {
       `${x.mode.padEnd(4)}  ${String(x.round).padStart(5)}  ${String(x.requests).padStart(8)}  ${String(x.errors).padStart(6)}  ` +
       `${String(x.throughput).padStart(8)}  ${String(x.p50_ms ?? '-').padStart(7)}  ${String(x.p99_ms ?? '-').padStart(7)}  ${String(x.spans_received).padStart(14)}  ${String(x.cpu_ms_per_job ?? '-').padStart(10)}`,
   );
+  const spread = r.pair_ratios.length ? `${Math.min(...r.pair_ratios)} – ${Math.max(...r.pair_ratios)}` : '-';
   return [
-    `sim (zero latency), concurrency ${r.concurrency}, ${r.duration_ms} ms per run`,
+    `sim (zero latency), concurrency ${r.concurrency}; per round and mode ${r.pairs_per_round} windows of ${r.window_ms} ms, ` +
+      `alternating with the other mode, after ${r.warmup_ms} ms of warm-up`,
     head,
     ...rows,
     '',
-    `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'} (median of round pairs ${r.paired_ratio_median ?? '-'})`,
+    `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'}`,
+    `adjacent window pairs: ${r.pair_ratios.length}, on/off median ${r.paired_ratio_median ?? '-'}, range ${spread}`,
     `CPU per job (API + worker) off ${r.cpu_ms_per_job_off ?? '-'} ms, on ${r.cpu_ms_per_job_on ?? '-'} ms, off/on = ${r.cpu_ratio ?? '-'}`,
     `${r.target.met ? 'MET ' : 'MISS'}  ${r.target.name}: ${r.target.value ?? '-'} (target ${r.target.target})`,
   ].join('\n');
