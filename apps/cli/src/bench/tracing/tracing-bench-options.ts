@@ -31,7 +31,7 @@ machine whose speed drifts from one minute to the next slows both modes alike. T
 the on/off throughput ratio (target: within 10%).
 
 Options:
-  --quick           one round of shorter runs (about 30 s; the full bench takes about 2.5 min)
+  --quick           one round of shorter runs (about 20 s; the full bench takes about 2.2 min)
   --json FILE       write the results as JSON
   --redis-url URL   use this Redis instead of starting a private redis-server
 
