@@ -14,7 +14,7 @@ import { ManagedProcess } from './managed-process';
 import { RedisServer } from './redis-server';
 import { WaitAborted, waitFor } from './wait';
 
-/** Repository root, from `test/e2e/dist/harness/`. */
+/** Repository root, from `libs/e2e-harness/dist/`. */
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
 export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
@@ -106,18 +106,28 @@ export class E2eCluster {
     };
   }
 
+  /** Starts a built app (`main`) with the cluster's environment plus `env`; tear-down stops it. */
+  private spawnApp(name: string, main: string, env: Record<string, string>): ManagedProcess {
+    const proc = ManagedProcess.start({
+      name,
+      command: process.execPath,
+      args: ['--enable-source-maps', main],
+      env: { ...this.baseEnv(), ...env },
+      cwd: REPO_ROOT,
+    });
+    this.procs.push(proc);
+    return proc;
+  }
+
   /** Starts an API process and waits for `/readyz` 200. */
   async startApi(opts: StartOptions = {}): Promise<ApiHandle> {
     return this.retryOnPortClash(async () => {
       const port = await freePort();
-      const proc = ManagedProcess.start({
-        name: opts.name ?? `api-${this.apis.length + 1}`,
-        command: process.execPath,
-        args: ['--enable-source-maps', API_MAIN],
-        env: { ...this.baseEnv(), PORT: String(port), HOST: '127.0.0.1', ...opts.env },
-        cwd: REPO_ROOT,
+      const proc = this.spawnApp(opts.name ?? `api-${this.apis.length + 1}`, API_MAIN, {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ...opts.env,
       });
-      this.procs.push(proc);
       const url = `http://127.0.0.1:${port}`;
       await this.waitStarted(proc, `${proc.name} /readyz 200 on ${url}`, async () => {
         const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
@@ -152,14 +162,10 @@ export class E2eCluster {
     const before = opts.waitReady === false ? [] : await this.workerCounts();
     return this.retryOnPortClash(async () => {
       const metricsPort = await freePort();
-      const proc = ManagedProcess.start({
-        name: opts.name ?? `worker-${this.workers.length + 1}`,
-        command: process.execPath,
-        args: ['--enable-source-maps', WORKER_MAIN],
-        env: { ...this.baseEnv(), METRICS_PORT: String(metricsPort), ...opts.env },
-        cwd: REPO_ROOT,
+      const proc = this.spawnApp(opts.name ?? `worker-${this.workers.length + 1}`, WORKER_MAIN, {
+        METRICS_PORT: String(metricsPort),
+        ...opts.env,
       });
-      this.procs.push(proc);
       const base = `http://127.0.0.1:${metricsPort}`;
       const metricsUrl = `${base}/metrics`;
       if (opts.waitReady !== false) {
