@@ -26,7 +26,7 @@ export async function startStreamingAndWebhooks(deps: {
    * Lua commands on its connection and ioredis copies every one onto each pipeline it creates, which
    * made a pipeline per token flush cost more than the XADDs in it.
    */
-  eventsConnection?: Redis;
+  eventsConnection: Redis;
   store: JobStore;
   models: readonly ModelConfig[];
   resultTtlS: number;
@@ -35,7 +35,7 @@ export async function startStreamingAndWebhooks(deps: {
 }): Promise<StreamingAndWebhooks> {
   const { connection, logger } = deps;
   let lastStreamError = 0;
-  const events = new JobEventPublisher(deps.eventsConnection ?? connection, {
+  const events = new JobEventPublisher(deps.eventsConnection, {
     ttlS: deps.resultTtlS,
     onError: (err) => {
       // One line per burst: an outage would otherwise log once per token.
