@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { percentile, summarize } from './stats';
+import { percentile, ratioInterval95, summarize, tQuantile975 } from './stats';
 import { closedLoop, openLoop } from './load-generator';
 import { lineChartSvg } from './svg-chart';
 
@@ -13,6 +13,28 @@ describe('bench statistics', () => {
     assert.ok(Math.abs((percentile(xs, 99) ?? 0) - 9.91) < 1e-9);
     assert.equal(percentile([], 50), null);
     assert.deepEqual(summarize([3, 1, 2]).p50, 2);
+  });
+
+  it('gives Student’s t from its table and close to the exact value beyond it', () => {
+    assert.equal(tQuantile975(1), 12.706);
+    assert.equal(tQuantile975(23), 2.069);
+    assert.ok(Math.abs(tQuantile975(60) - 2.0003) < 0.005);
+    assert.ok(Math.abs(tQuantile975(120) - 1.9799) < 0.005);
+    assert.ok(Number.isNaN(tQuantile975(0)));
+  });
+
+  it('puts a 95 % interval around the geometric mean of paired ratios', () => {
+    // log ratios ±0.1 around log 0.9: sd 0.1069 (n-1), half width 2.365 × 0.1069 / √8 = 0.0894.
+    const ratios = [1, -1, 1, -1, 1, -1, 1, -1].map((s) => 0.9 * Math.exp(0.1 * s));
+    const ci = ratioInterval95(ratios);
+    assert.ok(ci);
+    assert.ok(Math.abs(ci.estimate - 0.9) < 1e-12);
+    assert.ok(Math.abs(ci.low - 0.9 * Math.exp(-0.0894)) < 1e-3);
+    assert.ok(Math.abs(ci.high - 0.9 * Math.exp(0.0894)) < 1e-3);
+    const flat = ratioInterval95([0.95, 0.95]);
+    assert.ok(flat && Math.abs(flat.low - 0.95) < 1e-12 && Math.abs(flat.high - 0.95) < 1e-12);
+    assert.equal(ratioInterval95([0.9]), null);
+    assert.equal(ratioInterval95([0.9, 0]), null);
   });
 });
 

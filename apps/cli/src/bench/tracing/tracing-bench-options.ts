@@ -28,19 +28,20 @@ sim backend at zero latency: one with tracing off, one with tracing on at 100% s
 (OTEL_TRACES_SAMPLER=always_on, OTLP/HTTP protobuf to a small receiver inside the bench). Both are
 warmed up, then loaded in turn, in short alternating windows (off-on, on-off, ...), so that a
 machine whose speed drifts from one minute to the next slows both modes alike. The report gives
-the on/off throughput ratio (target: within 10%).
+the on/off throughput ratio (target: within 10%) and, over the adjacent window pairs, a 95%
+confidence interval for it: on a noisy machine, add rounds until the interval is narrow enough.
 
 Options:
   --quick           one round of shorter runs (about 20 s; the full bench takes about 2.2 min)
   --json FILE       write the results as JSON
   --redis-url URL   use this Redis instead of starting a private redis-server
 
-Narrowing (mostly for tests):
+Measuring longer, or narrower (all but --rounds mostly for tests):
+  --rounds N        rounds, each on freshly started clusters (default 1 quick, 3 full; 9 is about 7 min)
   --concurrency N   closed-loop clients (default 32)
   --duration-ms N   measured load per mode and round (default 6000 quick, 16000 full)
   --window-ms N     length of one window (default 2000; capped at --duration-ms)
-  --warmup-ms N     load per cluster before measuring (default 3000 quick, 5000 full)
-  --rounds N        rounds, each on freshly started clusters (default 1 quick, 3 full)`;
+  --warmup-ms N     load per cluster before measuring (default 3000 quick, 5000 full)`;
 
 /** Parses the flags of `hotpath bench tracing`; a bad one is a {@link UsageError}. */
 export function parseTracingBenchOptions(

@@ -33,6 +33,7 @@ describe('tracing bench report', () => {
     assert.equal(r.ratio, 0.914);
     assert.deepEqual(r.pair_ratios, [0.97, 0.93, 0.9, 0.83]);
     assert.equal(r.paired_ratio_median, 0.915);
+    assert.deepEqual(r.pair_ratio_ci95, { estimate: 0.906, low: 0.816, high: 1.006 });
     assert.deepEqual(r.target, {
       name: 'throughput with tracing at 100% sampling / tracing off',
       target: '>= 0.9',
@@ -43,6 +44,7 @@ describe('tracing bench report', () => {
     const text = formatTracingReport(r);
     assert.match(text, /on\/off = 0\.914/);
     assert.match(text, /adjacent window pairs: 4, on\/off median 0\.915, range 0\.83 – 0\.97/);
+    assert.match(text, /geometric mean 0\.906, 95% CI 0\.816 – 1\.006/);
     assert.match(text, /^MET /m);
   });
 

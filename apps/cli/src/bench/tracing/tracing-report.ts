@@ -1,4 +1,4 @@
-import { round2, summarize } from '../stats';
+import { ratioInterval95, round2, summarize, type RatioInterval } from '../stats';
 import type { LoadResult } from '../load-generator';
 
 /** What one mode served in one round: the sum of its measured windows. */
@@ -36,6 +36,11 @@ export interface TracingReport {
   pair_ratios: number[];
   /** Median of {@link pair_ratios}: adjacent windows share the machine's mood, so drift hurts less. */
   paired_ratio_median: number | null;
+  /**
+   * Geometric mean of {@link pair_ratios} with its 95 % confidence interval: how far this one run's
+   * verdict can be trusted on a noisy machine (more `--rounds` narrow it).
+   */
+  pair_ratio_ci95: RatioInterval | null;
   cpu_ms_per_job_off: number | null;
   cpu_ms_per_job_on: number | null;
   /** Mean CPU per job off ÷ on: the throughput ratio a CPU-bound cluster would see. */
@@ -97,6 +102,7 @@ export function buildTracingReport(
   const cpuOff = cpuOf('off');
   const cpuOn = cpuOf('on');
   const r3 = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
+  const ci = ratioInterval95(pairRatios);
   return {
     scenario: 'tracing',
     backend: 'sim',
@@ -111,6 +117,11 @@ export function buildTracingReport(
     ratio: r3(ratio),
     pair_ratios: pairRatios.map((x) => r3(x) ?? 0),
     paired_ratio_median: r3(summarize(pairRatios).p50),
+    pair_ratio_ci95: ci && {
+      estimate: r3(ci.estimate) as number,
+      low: r3(ci.low) as number,
+      high: r3(ci.high) as number,
+    },
     cpu_ms_per_job_off: round2(cpuOff),
     cpu_ms_per_job_on: round2(cpuOn),
     cpu_ratio: r3(cpuOff !== null && cpuOn !== null && cpuOn > 0 ? cpuOff / cpuOn : null),
@@ -140,6 +151,7 @@ export function formatTracingReport(r: TracingReport): string {
     '',
     `throughput off ${r.throughput_off ?? '-'} jobs/s, on ${r.throughput_on ?? '-'} jobs/s, on/off = ${r.ratio ?? '-'}`,
     `adjacent window pairs: ${r.pair_ratios.length}, on/off median ${r.paired_ratio_median ?? '-'}, range ${spread}`,
+    `  geometric mean ${r.pair_ratio_ci95 ? `${r.pair_ratio_ci95.estimate}, 95% CI ${r.pair_ratio_ci95.low} – ${r.pair_ratio_ci95.high}` : '-'}`,
     `CPU per job (API + worker) off ${r.cpu_ms_per_job_off ?? '-'} ms, on ${r.cpu_ms_per_job_on ?? '-'} ms, off/on = ${r.cpu_ratio ?? '-'}`,
     `${r.target.met ? 'MET ' : 'MISS'}  ${r.target.name}: ${r.target.value ?? '-'} (target ${r.target.target})`,
   ].join('\n');
