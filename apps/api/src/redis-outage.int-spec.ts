@@ -9,7 +9,8 @@ import {
   type Answer,
   type TestApi,
 } from './testing/api-harness';
-import { TestRedisServer, freePort } from './testing/redis-server';
+import { freePort } from '@hotpath/ports';
+import { TestRedisServer } from './testing/redis-server';
 
 /** Polls `fn` every 100 ms until `ok` holds for its answer, for at most `ms`. */
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {

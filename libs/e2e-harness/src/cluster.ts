@@ -8,7 +8,7 @@ import type { ClusterConfigInput } from '@hotpath/contracts';
 import { parseClusterConfig } from '@hotpath/config';
 import { ShardQueues, createRedisConnection, waitForRedis } from '@hotpath/queue';
 import { guardDir, releaseDir } from './exit-guard';
-import { freePort } from './free-port';
+import { freePort, retryOnPortClash } from '@hotpath/ports';
 import { HotpathClient } from './http-client';
 import { ManagedProcess } from './managed-process';
 import { RedisServer } from './redis-server';
@@ -121,7 +121,7 @@ export class E2eCluster {
 
   /** Starts an API process and waits for `/readyz` 200. */
   async startApi(opts: StartOptions = {}): Promise<ApiHandle> {
-    return this.retryOnPortClash(async () => {
+    return retryOnPortClash(async () => {
       const port = await freePort();
       const proc = this.spawnApp(opts.name ?? `api-${this.apis.length + 1}`, API_MAIN, {
         PORT: String(port),
@@ -141,26 +141,12 @@ export class E2eCluster {
   }
 
   /**
-   * A port from {@link freePort} can be taken by another test file before the child binds it; the
-   * child then dies with EADDRINUSE and one more try with a new port settles it.
-   */
-  private async retryOnPortClash<T>(start: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await start();
-      } catch (err) {
-        if (attempt >= 3 || !(err as Error).message.includes('EADDRINUSE')) throw err;
-      }
-    }
-  }
-
-  /**
    * Starts a worker process. Ready means its `/readyz` answers 200 and BullMQ lists one more worker
    * on shard 0 of every model (so a job enqueued afterwards is picked up).
    */
   async startWorker(opts: WorkerStartOptions = {}): Promise<WorkerHandle> {
     const before = opts.waitReady === false ? [] : await this.workerCounts();
-    return this.retryOnPortClash(async () => {
+    return retryOnPortClash(async () => {
       const metricsPort = await freePort();
       const proc = this.spawnApp(opts.name ?? `worker-${this.workers.length + 1}`, WORKER_MAIN, {
         METRICS_PORT: String(metricsPort),

@@ -2,7 +2,6 @@ export { E2eCluster, type ApiHandle, type WorkerHandle, API_MAIN, WORKER_MAIN, R
 export { HotpathClient, type HttpResponse, type ApiError, asJob, asError, describe } from './http-client';
 export { ManagedProcess, type ExitInfo } from './managed-process';
 export { RedisServer, pingRedis } from './redis-server';
-export { freePort } from './free-port';
 export { waitFor, sleep, WaitAborted } from './wait';
 export { generateJob, embedJob } from './jobs';
 export { fetchMetrics, metricNames } from './metrics';

@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardDir, releaseDir } from './exit-guard';
-import { freePort } from './free-port';
+import { freePort } from '@hotpath/ports';
 import { ManagedProcess } from './managed-process';
 import { waitFor } from './wait';
 

@@ -2,7 +2,7 @@ import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { appEntry } from '../up/app-entry';
 import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
-import { freePort } from '../up/free-port';
+import { freePort, retryOnPortClash } from '@hotpath/ports';
 import type { LogSink } from '../up/managed-process';
 import { pingRedis } from '../up/redis-ping';
 import { LOCAL_REDIS_URL } from '../up/redis-resolver';
@@ -83,13 +83,10 @@ const DROPPED_ENV = [
 export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
   // A port from freePort() can be taken by another process before the child binds it; the child then
   // dies with EADDRINUSE, and a second try on new ports settles it.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(opts);
-    } catch (err) {
-      if (!(err instanceof PortClash) || attempt >= PORT_CLASH_TRIES) throw err;
-    }
-  }
+  return retryOnPortClash(() => startOnce(opts), {
+    isClash: (err) => err instanceof PortClash,
+    tries: PORT_CLASH_TRIES,
+  });
 }
 
 /** Settings of {@link startBenchCluster}. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { appEntry } from '../up/app-entry';
 import { redisServerOnPath } from '../up/embedded-redis';
-import { freePort } from '../up/free-port';
+import { freePort } from '@hotpath/ports';
 import { pingRedis } from '../up/redis-ping';
 
 const CLI = join(__dirname, '..', 'main.js');

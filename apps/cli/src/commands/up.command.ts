@@ -6,7 +6,7 @@ import type { CliCommand } from '../command';
 import { appEntry } from '../up/app-entry';
 import { dockerAvailable, startDockerRedis } from '../up/docker-redis';
 import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
-import { portAvailable } from '../up/free-port';
+import { portAvailable } from '@hotpath/ports';
 import type { LogSink } from '../up/managed-process';
 import { pingRedis } from '../up/redis-ping';
 import { resolveRedis, type RedisProbes, type ResolvedRedis } from '../up/redis-resolver';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from './free-port';
+import { freePort } from '@hotpath/ports';
 import type { LogSink } from './managed-process';
 import { RestartPolicy } from './restart-policy';
 import { ServiceStartError, ServiceSupervisor, type SupervisorHooks } from './service-supervisor';
