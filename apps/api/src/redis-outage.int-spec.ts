@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { JobView } from '@hotpath/contracts';
+import { freePort } from '@hotpath/ports';
 import {
   call,
   startTestApi,
@@ -9,7 +10,6 @@ import {
   type Answer,
   type TestApi,
 } from './testing/api-harness';
-import { freePort } from '@hotpath/ports';
 import { TestRedisServer } from './testing/redis-server';
 
 /** Polls `fn` every 100 ms until `ok` holds for its answer, for at most `ms`. */

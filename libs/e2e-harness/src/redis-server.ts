@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guardDir, releaseDir } from './exit-guard';
 import { freePort } from '@hotpath/ports';
+import { guardDir, releaseDir } from './exit-guard';
 import { ManagedProcess } from './managed-process';
 import { waitFor } from './wait';
 

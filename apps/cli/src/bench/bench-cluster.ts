@@ -1,8 +1,8 @@
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { freePort, retryOnPortClash } from '@hotpath/ports';
 import { appEntry } from '../up/app-entry';
 import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
-import { freePort, retryOnPortClash } from '@hotpath/ports';
 import type { LogSink } from '../up/managed-process';
 import { pingRedis } from '../up/redis-ping';
 import { LOCAL_REDIS_URL } from '../up/redis-resolver';

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '@hotpath/ports';
 import { appEntry } from '../up/app-entry';
 import { redisServerOnPath } from '../up/embedded-redis';
-import { freePort } from '@hotpath/ports';
 import { pingRedis } from '../up/redis-ping';
 
 const CLI = join(__dirname, '..', 'main.js');

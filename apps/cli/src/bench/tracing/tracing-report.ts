@@ -101,7 +101,8 @@ export function buildTracingReport(
   };
   const cpuOff = cpuOf('off');
   const cpuOn = cpuOf('on');
-  const r3 = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
+  const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+  const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
   const ci = ratioInterval95(pairRatios);
   return {
     scenario: 'tracing',
@@ -117,11 +118,7 @@ export function buildTracingReport(
     ratio: r3(ratio),
     pair_ratios: pairRatios.map((x) => r3(x) ?? 0),
     paired_ratio_median: r3(summarize(pairRatios).p50),
-    pair_ratio_ci95: ci && {
-      estimate: r3(ci.estimate) as number,
-      low: r3(ci.low) as number,
-      high: r3(ci.high) as number,
-    },
+    pair_ratio_ci95: ci && { estimate: round3(ci.estimate), low: round3(ci.low), high: round3(ci.high) },
     cpu_ms_per_job_off: round2(cpuOff),
     cpu_ms_per_job_on: round2(cpuOn),
     cpu_ratio: r3(cpuOff !== null && cpuOn !== null && cpuOn > 0 ? cpuOff / cpuOn : null),
