@@ -1,7 +1,7 @@
 import type { Sample, Sender } from './load-generator';
 import { requestJson } from './http-json';
 import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from './job-poll';
-import { promValue } from './prom-text';
+import { promValue, scrapeMetrics } from './prom-text';
 
 /** What the bench sends for one scenario. */
 export interface JobSpec {
@@ -83,8 +83,7 @@ export async function scrapeBatchSize(
   metricsBase: string,
   model: string,
 ): Promise<{ sum: number; count: number }> {
-  const res = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
+  const text = await scrapeMetrics(metricsBase);
   return {
     sum: promValue(text, 'hotpath_batch_size_sum', { model }),
     count: promValue(text, 'hotpath_batch_size_count', { model }),

@@ -1,3 +1,9 @@
+/** The Prometheus text exposition a process serves at `${base}/metrics`. */
+export async function scrapeMetrics(base: string): Promise<string> {
+  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+  return await res.text();
+}
+
 /**
  * Reads one sample of a Prometheus text exposition: the value of `name` whose labels include every
  * pair in `labels`, summed over matching series; 0 when there is none.

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { BpeTokenizer, forgeModel } from '@hotpath/model-runtime';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
-import { promValue } from '../prom-text';
+import { promValue, scrapeMetrics } from '../prom-text';
 import type { CacheBenchOptions } from './cache-bench-options';
 import { buildCacheReport, type CacheReport, type TtftSample } from './cache-report';
-import { scrape, submitAndStream, submitAndWait, type Submitted } from './job-http';
+import { submitAndStream, submitAndWait, type Submitted } from './job-http';
 import { histogramDelta, histogramQuantile, readHistogram } from './prom-histogram';
 
 /** Where the bench reports progress and problems. */
@@ -136,23 +136,23 @@ async function measure(
     { length: opts.misses },
     (_, i) => `Tell a story about the number ${i} (${run}).`,
   );
-  let before = readHistogram(await scrape(apiBase), HTTP, httpLabels);
+  let before = readHistogram(await scrapeMetrics(apiBase), HTTP, httpLabels);
   const misses: Submitted[] = [];
   for (const p of prompts) misses.push(await submitAndWait(apiBase, gen(p)));
-  const missHist = histogramDelta(before, readHistogram(await scrape(apiBase), HTTP, httpLabels));
+  const missHist = histogramDelta(before, readHistogram(await scrapeMetrics(apiBase), HTTP, httpLabels));
   check();
   io.progress(`(a) ${opts.hits} hits`);
-  before = readHistogram(await scrape(apiBase), HTTP, httpLabels);
+  before = readHistogram(await scrapeMetrics(apiBase), HTTP, httpLabels);
   const hits: Submitted[] = [];
   for (let i = 0; i < opts.hits; i++)
     hits.push(await submitAndWait(apiBase, gen(prompts[i % prompts.length] as string)));
-  const hitHist = histogramDelta(before, readHistogram(await scrape(apiBase), HTTP, httpLabels));
+  const hitHist = histogramDelta(before, readHistogram(await scrapeMetrics(apiBase), HTTP, httpLabels));
   check();
 
   // (b) identical concurrent requests: executions counted by the worker.
   io.progress(`(b) ${opts.concurrent} identical concurrent requests`);
   const completed = async (): Promise<number> =>
-    promValue(await scrape(metricsBase), 'hotpath_jobs_total', { model, outcome: 'completed' });
+    promValue(await scrapeMetrics(metricsBase), 'hotpath_jobs_total', { model, outcome: 'completed' });
   const completedBefore = await completed();
   const same = gen(`One prompt sent by many clients at once (${run}).`);
   const burst = await Promise.all(
@@ -181,14 +181,14 @@ async function measure(
       ['cold', ' What did the keeper do first?'],
       ['warm', ' Who bought the bread?'],
     ] as const) {
-      const text0 = await scrape(metricsBase);
+      const text0 = await scrapeMetrics(metricsBase);
       const h0 = readHistogram(text0, TTFT, { model });
       const hit0 = promValue(text0, 'hotpath_prefix_cache_hit_tokens_total', { model });
       const s = await submitAndStream(
         apiBase,
         gen(prefix + question, { cache: 'bypass', params: { max_tokens: 4, temperature: 0 } }),
       );
-      const text1 = await scrape(metricsBase);
+      const text1 = await scrapeMetrics(metricsBase);
       const d = histogramDelta(h0, readHistogram(text1, TTFT, { model }));
       ttft.push({
         kind,

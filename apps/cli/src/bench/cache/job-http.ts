@@ -95,9 +95,3 @@ export async function submitAndStream(apiBase: string, body: unknown): Promise<S
   const view = await finish(apiBase, { id: accepted.id, status: 'queued' });
   return { view, clientTtftMs, clientMs: performance.now() - t0 };
 }
-
-/** The text of `/metrics` at `base`. */
-export async function scrape(base: string): Promise<string> {
-  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
-  return await res.text();
-}

@@ -6,7 +6,7 @@ import type { ClusterConfigInput } from '@hotpath/contracts';
 import { jobSender } from '../bench-client';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
 import { closedLoop, type LoadResult, type Sender } from '../load-generator';
-import { promValue } from '../prom-text';
+import { promValue, scrapeMetrics } from '../prom-text';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import type { TracingBenchOptions } from './tracing-bench-options';
 import { buildTracingReport, tracingRun, type TracingReport, type TracingRun } from './tracing-report';
@@ -190,8 +190,7 @@ async function measureWindow(c: ModeCluster, opts: TracingBenchOptions): Promise
 async function clusterCpuSeconds(cluster: BenchCluster): Promise<number> {
   let total = 0;
   for (const base of [cluster.apiBase, cluster.metricsBase]) {
-    const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
-    total += promValue(await res.text(), 'process_cpu_seconds_total');
+    total += promValue(await scrapeMetrics(base), 'process_cpu_seconds_total');
   }
   return total;
 }
