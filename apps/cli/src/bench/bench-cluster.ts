@@ -83,10 +83,7 @@ const DROPPED_ENV = [
 export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
   // A port from freePort() can be taken by another process before the child binds it; the child then
   // dies with EADDRINUSE, and a second try on new ports settles it.
-  return retryOnPortClash(() => startOnce(opts), {
-    isClash: (err) => err instanceof PortClash,
-    tries: PORT_CLASH_TRIES,
-  });
+  return retryOnPortClash(() => startOnce(opts), { isClash: (err) => err instanceof PortClash });
 }
 
 /** Settings of {@link startBenchCluster}. */
@@ -98,8 +95,6 @@ export interface BenchClusterOptions {
   baseEnv: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
 }
-
-const PORT_CLASH_TRIES = 3;
 
 /** A child could not bind the port it was given (taken since freePort() found it free). */
 class PortClash extends Error {}

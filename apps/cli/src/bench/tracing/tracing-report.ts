@@ -86,21 +86,19 @@ export function buildTracingReport(
   pairRatios: number[],
   method: TracingMethod,
 ): TracingReport {
-  const meanOf = (mode: 'off' | 'on'): number | null => {
-    const xs = runs.filter((r) => r.mode === mode).map((r) => r.throughput);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
-  };
-  const off = meanOf('off');
-  const on = meanOf('on');
-  const ratio = off !== null && on !== null && off > 0 ? on / off : null;
-  const cpuOf = (mode: 'off' | 'on'): number | null => {
+  /** Mean of `value` over one mode's rounds, rounds without a value left out. */
+  const meanOf = (mode: 'off' | 'on', value: (r: TracingRun) => number | null): number | null => {
     const xs = runs
-      .filter((r) => r.mode === mode && r.cpu_ms_per_job !== null)
-      .map((r) => r.cpu_ms_per_job as number);
+      .filter((r) => r.mode === mode)
+      .map(value)
+      .filter((v): v is number => v !== null);
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   };
-  const cpuOff = cpuOf('off');
-  const cpuOn = cpuOf('on');
+  const off = meanOf('off', (r) => r.throughput);
+  const on = meanOf('on', (r) => r.throughput);
+  const ratio = off !== null && on !== null && off > 0 ? on / off : null;
+  const cpuOff = meanOf('off', (r) => r.cpu_ms_per_job);
+  const cpuOn = meanOf('on', (r) => r.cpu_ms_per_job);
   const round3 = (v: number): number => Math.round(v * 1000) / 1000;
   const r3 = (v: number | null): number | null => (v === null ? null : round3(v));
   const ci = ratioInterval95(pairRatios);
