@@ -22,6 +22,13 @@ export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 8_000;
 
+/** Whether `${base}/readyz` answers 200 (the body is read, so the connection is released). */
+async function answersReady(base: string): Promise<boolean> {
+  const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status === 200;
+}
+
 /** A running API process. */
 export interface ApiHandle {
   proc: ManagedProcess;
@@ -129,11 +136,7 @@ export class E2eCluster {
         ...opts.env,
       });
       const url = `http://127.0.0.1:${port}`;
-      await this.waitStarted(proc, `${proc.name} /readyz 200 on ${url}`, async () => {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        return res.status === 200;
-      });
+      await this.waitStarted(proc, `${proc.name} /readyz 200 on ${url}`, () => answersReady(url));
       const handle: ApiHandle = { proc, port, url, client: new HotpathClient(url) };
       this.apis.push(handle);
       return handle;
@@ -159,9 +162,7 @@ export class E2eCluster {
           proc,
           `${proc.name} /readyz 200 on ${base} and BullMQ registration`,
           async () => {
-            const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
-            await res.arrayBuffer();
-            if (res.status !== 200) return false;
+            if (!(await answersReady(base))) return false;
             const now = await this.workerCounts();
             return now.every((n, i) => n > (before[i] ?? 0));
           },
