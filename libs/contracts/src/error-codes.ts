@@ -19,6 +19,8 @@ export const ErrorCode = {
   WorkerShutdown: 'worker_shutdown',
   InvalidConfig: 'invalid_config',
   InvalidModel: 'invalid_model',
+  /** A replica's KV arena has no free sequence slot or positions left (a scheduler bound was bypassed). */
+  Capacity: 'capacity',
   Internal: 'internal_error',
 } as const;
 

@@ -1,5 +1,6 @@
 export {
   GraphBuilder,
+  MS_DOMAIN,
   OnnxType,
   type OnnxTypeName,
   type TensorData,
@@ -78,7 +79,12 @@ export {
   type FinishReason,
 } from './generation/generator';
 export { embedTexts } from './generation/embedder';
-export { LocalModel, type LocalModelOptions } from './generation/local-model';
+export {
+  LocalModel,
+  type LocalModelOptions,
+  type EngineMode,
+  type DecoderEngine,
+} from './generation/local-model';
 export {
   ReplicaPool,
   type ReplicaPoolOptions,
@@ -107,3 +113,14 @@ export {
   type PrefixCacheStats,
 } from './batching/prefix-cache';
 export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from './batching/kv-block';
+export { ArenaEngine, adjacentRuns, type ArenaEngineStats } from './engine/arena-engine';
+export { KvArena, type KvArenaShape, type KvView } from './engine/kv-arena';
+export { buildEngineGraph, ENGINE_IO, ENGINE_GRAPH_VERSION } from './engine/engine-graph';
+export {
+  engineWeightsFromOnnx,
+  readFloatInitializers,
+  EngineWeightsUnavailable,
+  type EngineWeights,
+} from './engine/engine-weights';
+export { engineGraphFor, ENGINE_CACHE_DIR, type EngineGraphFile } from './engine/engine-model';
+export { generateScheduled } from './generation/generate-scheduled';

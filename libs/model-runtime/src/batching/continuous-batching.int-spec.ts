@@ -11,7 +11,6 @@ import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
 import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
-import { OnnxBatchEngine } from './onnx-batch-engine';
 
 const EXEC = {
   providers: ['cpu'],
@@ -32,9 +31,9 @@ class RecordingEngine<S> implements SequenceEngine<S> {
   promptLength(seq: S): number {
     return this.inner.promptLength(seq);
   }
-  prefill(seqs: readonly S[]): Promise<TokenStep[]> {
+  prefill(seqs: readonly S[], maxTokens: number): Promise<(TokenStep | null)[]> {
     this.prefillSizes.push(seqs.length);
-    return this.inner.prefill(seqs);
+    return this.inner.prefill(seqs, maxTokens);
   }
   decode(seqs: readonly S[]): Promise<TokenStep[]> {
     this.decodeSizes.push(seqs.length);
@@ -70,8 +69,13 @@ async function staggered(
   return (await Promise.all(runs)).map((o) => o.tokens);
 }
 
-function suite(name: string, prepare: (tmp: string) => string | undefined, prompts: readonly string[]): void {
-  describe(`continuous batching (${name})`, () => {
+function suite(
+  name: string,
+  prepare: (tmp: string) => string | undefined,
+  prompts: readonly string[],
+  engineMode: 'arena' | 'plain',
+): void {
+  describe(`continuous batching (${name}, ${engineMode} engine)`, () => {
     const tmp = mkdtempSync(join(tmpdir(), 'hp-cb-'));
     let dir: string | undefined;
     let local: LocalModel;
@@ -82,9 +86,14 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
     before(async () => {
       dir = prepare(tmp);
       if (!dir) return;
-      local = await LocalModel.load(dir, { execution: EXEC });
+      // Solo tokens come from the plain graph, one sequence at a time: the independent reference.
+      const reference = await LocalModel.load(dir, { execution: EXEC, engine: 'plain' });
       solo = [];
-      for (const r of requests) solo.push(((await local.generate([r]))[0] as { tokens: number[] }).tokens);
+      for (const r of requests)
+        solo.push(((await reference.generate([r]))[0] as { tokens: number[] }).tokens);
+      await reference.close();
+      local = await LocalModel.load(dir, { execution: EXEC, engine: engineMode });
+      assert.equal(local.engine, engineMode);
     });
     after(async () => {
       await local?.close();
@@ -94,7 +103,7 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
     const scheduler = (
       maxBatchSize: number,
     ): { s: IterationScheduler<SequenceState>; engine: RecordingEngine<SequenceState> } => {
-      const engine = new RecordingEngine(new OnnxBatchEngine(local.causalLm, local.generationDefaults.padId));
+      const engine = new RecordingEngine(local.createEngine(maxBatchSize));
       const s = new IterationScheduler(engine, {
         maxBatchSize,
         maxPrefillTokens: 16,
@@ -107,7 +116,7 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
         local.info.tokenizer,
         r,
         local.generationDefaults,
-        local.causalLm.config.max_position_embeddings,
+        local.info.config.max_position_embeddings,
       );
 
     it('sequences joining and leaving a running batch get exactly their solo greedy tokens', async (t) => {
@@ -158,6 +167,7 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
         replicas: 1,
         execution: EXEC,
         warmup: false,
+        engine: engineMode,
         scheduler: { maxBatchSize: 8 },
       });
       try {
@@ -183,6 +193,7 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
         replicas: 1,
         execution: EXEC,
         warmup: false,
+        engine: engineMode,
         scheduler: { maxBatchSize: 1 },
       });
       try {
@@ -200,26 +211,34 @@ function suite(name: string, prepare: (tmp: string) => string | undefined, promp
   });
 }
 
-suite(
-  'forged tiny',
-  (tmp) => {
-    const dir = join(tmp, 'tiny');
-    forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
-    return dir;
-  },
-  [
-    'hello there',
-    'a much longer prompt with quite a few more words in it',
-    'x',
-    'the quick brown fox',
-    'ok go',
-  ],
-);
+for (const mode of ['arena', 'plain'] as const) {
+  suite(
+    'forged tiny',
+    (tmp) => {
+      const dir = join(tmp, 'tiny');
+      forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
+      return dir;
+    },
+    [
+      'hello there',
+      'a much longer prompt with quite a few more words in it',
+      'x',
+      'the quick brown fox',
+      'ok go',
+    ],
+    mode,
+  );
 
-suite('stories260K', (tmp) => importStories260k(join(tmp, 'model')), [
-  'Once upon a time',
-  'The little dog',
-  'Lily and Tom went to the park. They',
-  'Sam',
-  'One day, a big bird',
-]);
+  suite(
+    'stories260K',
+    (tmp) => importStories260k(join(tmp, 'model')),
+    [
+      'Once upon a time',
+      'The little dog',
+      'Lily and Tom went to the park. They',
+      'Sam',
+      'One day, a big bird',
+    ],
+    mode,
+  );
+}

@@ -8,10 +8,14 @@ import type { TokenStep } from '../generation/sequence-state';
  * and keeps their KV caches. The scheduler never touches tensors.
  */
 export interface SequenceEngine<S> {
-  /** Prompt tokens `seq` needs prefilled (counts against the prefill budget). */
+  /** Prompt tokens `seq` still needs prefilled (counts against the prefill budget). */
   promptLength(seq: S): number;
-  /** Prefills sequences new to the engine in one forward; one step (their first token) each, in order. */
-  prefill(seqs: readonly S[]): Promise<TokenStep[]>;
+  /**
+   * Feeds each sequence up to `maxTokens` more prompt tokens (an engine may ignore the bound and
+   * prefill whole prompts). One entry per sequence, in order: its first token once its prompt is
+   * complete, `null` while it is still mid-prompt (it is then passed to `prefill` again).
+   */
+  prefill(seqs: readonly S[], maxTokens: number): Promise<(TokenStep | null)[]>;
   /**
    * One decode step over exactly `seqs`, the running batch in order. When the list differs from
    * the previous call (sequences joined or left) the engine rebuilds its batch cache first.
@@ -25,7 +29,11 @@ export interface SequenceEngine<S> {
 export interface SchedulerPolicy {
   /** Sequences in the running batch at once; 1 = the naive one-sequence-at-a-time behaviour. */
   maxBatchSize: number;
-  /** Prompt tokens prefilled per iteration; a single longer prompt is still prefilled, alone. */
+  /**
+   * Prompt tokens prefilled per iteration. A longer prompt is prefilled alone, in chunks of this
+   * size with decode steps of the running batch in between (on engines that chunk; others prefill
+   * it whole), so a long prompt delays running sequences by one chunk per token, not by its length.
+   */
   maxPrefillTokens: number;
   /** Decode steps the running batch gets after a prefill before the next prefill may run (≥ 1). */
   decodeStepsPerPrefill: number;
@@ -101,6 +109,8 @@ interface Entry<S> {
 export class IterationScheduler<S> {
   private readonly waitingList: Entry<S>[] = [];
   private readonly runningList: Entry<S>[] = [];
+  /** A sequence whose prompt is being prefilled in chunks (not running yet). */
+  private partial: Entry<S> | null = null;
   private readonly byKey = new Map<number, Entry<S>>();
   private stepsSincePrefill = Infinity;
   private looping = false;
@@ -176,7 +186,15 @@ export class IterationScheduler<S> {
     this.closed = true;
     const err = new HotpathError(ErrorCode.WorkerShutdown, 'replica shutting down');
     this.endGroup();
-    for (const e of [...this.waitingList.splice(0), ...this.runningList.splice(0)]) this.fail(e, err);
+    for (const e of this.takeAll()) this.fail(e, err);
+  }
+
+  /** Empties every list (waiting, mid-prefill, running) and returns their entries. */
+  private takeAll(): Entry<S>[] {
+    const all = [...this.waitingList.splice(0), ...this.runningList.splice(0)];
+    if (this.partial) all.push(this.partial);
+    this.partial = null;
+    return all;
   }
 
   private kick(): void {
@@ -185,17 +203,16 @@ export class IterationScheduler<S> {
     this.loop()
       .catch((err: unknown) => {
         // A bug here must not strand callers: fail whoever is left rather than hang them.
-        for (const e of [...this.waitingList.splice(0), ...this.runningList.splice(0)])
-          this.fail(e, asError(err));
+        for (const e of this.takeAll()) this.fail(e, asError(err));
       })
       .finally(() => {
         this.looping = false;
-        if (!this.closed && this.waitingList.length > 0) this.kick();
+        if (!this.closed && (this.waitingList.length > 0 || this.partial)) this.kick();
       });
   }
 
   private async loop(): Promise<void> {
-    while (!this.closed && (this.waitingList.length > 0 || this.runningList.length > 0)) {
+    while (!this.closed && (this.waitingList.length > 0 || this.runningList.length > 0 || this.partial)) {
       // Token boundary: let abort and submit messages in before deciding who runs.
       await yieldToLoop();
       this.reap();
@@ -229,11 +246,18 @@ export class IterationScheduler<S> {
         else this.fail(e, new HotpathError(ErrorCode.DeadlineExceeded, 'deadline passed during generation'));
       }
     }
+    const p = this.partial;
+    if (p && (p.cancelled || expired(p))) {
+      this.partial = null;
+      if (p.cancelled) this.finish(p, 'cancelled');
+      else this.fail(p, new HotpathError(ErrorCode.DeadlineExceeded, 'deadline passed during prefill'));
+    }
   }
 
   private admit(): Entry<S>[] {
     const { maxBatchSize, maxPrefillTokens, decodeStepsPerPrefill } = this.policy;
     if (this.runningList.length > 0 && this.stepsSincePrefill < decodeStepsPerPrefill) return [];
+    if (this.partial) return [this.partial];
     const out: Entry<S>[] = [];
     let tokens = 0;
     while (this.waitingList.length > 0 && this.runningList.length + out.length < maxBatchSize) {
@@ -250,14 +274,18 @@ export class IterationScheduler<S> {
     const startedAt = this.now();
     const t = performance.now();
     for (const e of group) {
-      e.prefillAt = t;
+      e.prefillAt ??= t;
       e.prefillSize = group.length;
     }
     this.stepsSincePrefill = 0;
-    let steps: TokenStep[];
+    let steps: (TokenStep | null)[];
     try {
-      steps = await this.engine.prefill(group.map((e) => e.seq));
+      steps = await this.engine.prefill(
+        group.map((e) => e.seq),
+        this.policy.maxPrefillTokens,
+      );
     } catch (err) {
+      if (this.partial && group.includes(this.partial)) this.partial = null;
       for (const e of group) this.fail(e, asError(err));
       return;
     }
@@ -271,8 +299,14 @@ export class IterationScheduler<S> {
     });
     group.forEach((e, i) => {
       e.inferenceMs += ms;
+      const step = steps[i];
+      if (step === null) {
+        this.partial = e;
+        return;
+      }
+      if (this.partial === e) this.partial = null;
       this.runningList.push(e);
-      this.apply(e, steps[i]);
+      this.apply(e, step);
     });
   }
 

@@ -10,7 +10,7 @@ import { SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler } from './iteration-scheduler';
-import { OnnxBatchEngine } from './onnx-batch-engine';
+import type { LlamaConfig } from '../model/model-config';
 import { PrefixKvCache } from './prefix-cache';
 
 const EXEC = {
@@ -29,8 +29,9 @@ function suite(
   prepare: (tmp: string) => string | undefined,
   system: string,
   asks: string[],
+  engineMode: 'arena' | 'plain',
 ): void {
-  describe(`prefix KV cache (${name})`, () => {
+  describe(`prefix KV cache (${name}, ${engineMode} engine)`, () => {
     const tmp = mkdtempSync(join(tmpdir(), 'hp-prefix-'));
     let dir: string | undefined;
     let local: LocalModel;
@@ -40,9 +41,13 @@ function suite(
     before(async () => {
       dir = prepare(tmp);
       if (!dir) return;
-      local = await LocalModel.load(dir, { execution: EXEC });
+      // Cold tokens come from the plain graph without any cache: the independent reference.
+      const reference = await LocalModel.load(dir, { execution: EXEC, engine: 'plain' });
       cold = [];
-      for (const r of requests) cold.push(((await local.generate([r]))[0] as { tokens: number[] }).tokens);
+      for (const r of requests)
+        cold.push(((await reference.generate([r]))[0] as { tokens: number[] }).tokens);
+      await reference.close();
+      local = await LocalModel.load(dir, { execution: EXEC, engine: engineMode });
     });
     after(async () => {
       await local?.close();
@@ -54,13 +59,13 @@ function suite(
         local.info.tokenizer,
         r,
         local.generationDefaults,
-        local.causalLm.config.max_position_embeddings,
+        local.info.config.max_position_embeddings,
       );
 
     it('reuses cached prefix blocks and yields exactly the cold greedy tokens', async (t) => {
       if (!dir) return t.skip('model not available');
       const cache = new PrefixKvCache({ maxBytes: 64 << 20, blockTokens: 4 });
-      const engine = new OnnxBatchEngine(local.causalLm, local.generationDefaults.padId, cache);
+      const engine = local.createEngine(8, cache);
       const s = new IterationScheduler(engine, {
         maxBatchSize: 8,
         maxPrefillTokens: 512,
@@ -93,10 +98,10 @@ function suite(
 
     it('keeps the cache within its byte bound under many distinct prompts', async (t) => {
       if (!dir) return t.skip('model not available');
-      const c = local.causalLm.config;
+      const c = local.info.config as LlamaConfig;
       const blockBytes = c.num_hidden_layers * 2 * c.num_key_value_heads * 4 * c.head_dim * 4;
       const cache = new PrefixKvCache({ maxBytes: 6 * blockBytes, blockTokens: 4 });
-      const engine = new OnnxBatchEngine(local.causalLm, local.generationDefaults.padId, cache);
+      const engine = local.createEngine(4, cache);
       const s = new IterationScheduler(engine, {
         maxBatchSize: 4,
         maxPrefillTokens: 512,
@@ -120,6 +125,7 @@ function suite(
         replicas: 1,
         execution: EXEC,
         warmup: false,
+        engine: engineMode,
         prefixCache: { maxBytes: 64 << 20, blockTokens: 4 },
       });
       try {
@@ -137,20 +143,24 @@ function suite(
 }
 
 const SYSTEM_TINY = 'You are a kind storyteller who writes short tales for children. Topic: ';
-suite(
-  'forged tiny',
-  (tmp) => {
-    const dir = join(tmp, 'tiny');
-    forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
-    return dir;
-  },
-  SYSTEM_TINY,
-  ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'],
-);
+for (const mode of ['arena', 'plain'] as const) {
+  suite(
+    'forged tiny',
+    (tmp) => {
+      const dir = join(tmp, 'tiny');
+      forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
+      return dir;
+    },
+    SYSTEM_TINY,
+    ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'],
+    mode,
+  );
 
-suite(
-  'stories260K',
-  (tmp) => importStories260k(join(tmp, 'model')),
-  'Once upon a time, there was a little girl named Lily. She liked to play in the park with her ',
-  ['dog.', 'friend Tom. One day', 'ball', 'mom and dad', 'big red kite', 'cat'],
-);
+  suite(
+    'stories260K',
+    (tmp) => importStories260k(join(tmp, 'model')),
+    'Once upon a time, there was a little girl named Lily. She liked to play in the park with her ',
+    ['dog.', 'friend Tom. One day', 'ball', 'mom and dad', 'big red kite', 'cat'],
+    mode,
+  );
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
 import { computeModelDigest } from '../model/model-folder';
-import { maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
+import { engineLogits, engineTraceDiff, maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
 import { ReferenceLlama } from '../testing/reference-llama';
 import { forgeLlamaWeights, forgeModel } from './forge';
 import { FORGE_PRESETS } from './forge-presets';
@@ -13,12 +13,15 @@ import { FORGE_PRESETS } from './forge-presets';
 describe('forged models', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-forge-'));
   let tiny: LocalModel;
+  let plain: LocalModel;
   before(async () => {
     forgeModel({ arch: 'llama', preset: 'tiny', seed: 3, out: join(tmp, 'tiny') });
     tiny = await LocalModel.load(join(tmp, 'tiny'));
+    plain = await LocalModel.load(join(tmp, 'tiny'), { engine: 'plain', warmup: false });
   });
   after(async () => {
     await tiny?.close();
+    await plain?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -70,7 +73,7 @@ describe('forged models', () => {
           assert.ok(d <= 1e-4, `${label}: seq ${b} pos ${p} max abs diff ${d}`);
         }),
       );
-    const lm = tiny.causalLm;
+    const lm = plain.causalLm;
     check(await onnxLogits(lm, [seqs[0] as number[]], [(seqs[0] as number[]).length]), 'batch 1, no cache');
     check(await onnxLogits(lm, [seqs[0] as number[]], [2]), 'batch 1, cache');
     check(
@@ -91,7 +94,13 @@ describe('forged models', () => {
     );
     const prompt = tok.encode('the quick brown fox');
     const [out] = await tiny.generate([{ prompt, params: { max_tokens: 16, temperature: 0 } }]);
+    assert.equal(tiny.engine, 'arena');
     assert.deepEqual(out?.tokens, make().greedy(prompt, 16, tiny.info.eosIds));
+    // The engine graph (in-place KV arena, ragged rows, chunked prefill) against the same reference.
+    for (const chunk of [512, 4]) {
+      const d = engineTraceDiff(make, seqs, await engineLogits(tiny, seqs, 10, chunk));
+      assert.ok(d <= 1e-4, `engine, batch 4, prefill chunk ${chunk}: max abs diff ${d}`);
+    }
   });
 
   it('samples reproducibly: same seed → same tokens; top-k 1 = greedy', async () => {

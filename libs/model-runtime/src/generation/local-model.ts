@@ -1,8 +1,15 @@
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
+import type { PrefixKvCache } from '../batching/prefix-cache';
+import type { SequenceEngine } from '../batching/iteration-scheduler';
+import { ArenaEngine } from '../engine/arena-engine';
+import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
+import type { LlamaConfig } from '../model/model-config';
 import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
 import { CausalLm } from './causal-lm';
 import { embedTexts } from './embedder';
+import { generateScheduled } from './generate-scheduled';
 import {
   generate,
   type GenerateHooks,
@@ -10,6 +17,14 @@ import {
   type GenerationOutput,
   type GenerationRequest,
 } from './generator';
+import type { SequenceState } from './sequence-state';
+
+/**
+ * Which graph a decoder runs: `arena` — the engine graph derived from the folder (in-place KV
+ * arena, ragged batches, fused ops); `plain` — the folder's own `model.onnx` (Optimum-style KV
+ * cache in and out); `auto` — `arena` when the folder's weights can feed it, else `plain`.
+ */
+export type EngineMode = 'auto' | 'arena' | 'plain';
 
 /** Options of {@link LocalModel.load}. */
 export interface LocalModelOptions {
@@ -19,7 +34,14 @@ export interface LocalModelOptions {
   warmup?: boolean;
   /** Default `max_tokens` when a request has none. */
   defaultMaxTokens?: number;
+  /** Decoders only; default `auto`. */
+  engine?: EngineMode;
+  /** Where derived engine graphs are cached when the model folder is read-only. */
+  engineCacheDir?: string;
 }
+
+/** A sequence engine with the per-sequence prefix-cache report the replica sends back. */
+export type DecoderEngine = SequenceEngine<SequenceState> & { prefixHitTokens(seq: SequenceState): number };
 
 /** A model folder loaded into one session, in this thread: generation or embeddings. */
 export class LocalModel {
@@ -27,38 +49,82 @@ export class LocalModel {
     readonly info: LoadedModel,
     private readonly session: OrtSession,
     private readonly lm: CausalLm | null,
+    /** Which graph generation runs on (`null` for encoders). */
+    readonly engine: 'arena' | 'plain' | null,
     private readonly defaultMaxTokens: number,
   ) {}
 
   /** Validates the folder, creates the session and (by default) warms it up. */
   static async load(dir: string, opts: LocalModelOptions = {}): Promise<LocalModel> {
     const info = loadModelFolder(dir);
-    const session = await OrtSession.create(info.onnxPath, opts.execution ?? DEFAULT_EXECUTION, opts.log);
-    const lm = info.kind === 'decoder' ? new CausalLm(session, info) : null;
+    const log = opts.log ?? (() => undefined);
+    const exec = opts.execution ?? DEFAULT_EXECUTION;
+    let engine: 'arena' | 'plain' | null = null;
+    let onnxPath = info.onnxPath;
+    if (info.kind === 'decoder') {
+      const mode = opts.engine ?? 'auto';
+      const graph = mode === 'plain' ? null : engineGraphFor(info, opts.engineCacheDir);
+      if (graph && 'path' in graph) {
+        engine = 'arena';
+        onnxPath = graph.path;
+        if (graph.built) log(`engine graph derived from ${info.onnxPath} into ${graph.path}`);
+      } else {
+        if (mode === 'arena' && graph && 'unavailable' in graph)
+          throw new HotpathError(
+            ErrorCode.InvalidModel,
+            `model folder ${info.dir}: no engine graph (${graph.unavailable})`,
+          );
+        if (graph && 'unavailable' in graph)
+          log(`engine graph unavailable for ${info.dir} (${graph.unavailable}); using model.onnx as is`);
+        engine = 'plain';
+      }
+    }
+    const session = await OrtSession.create(onnxPath, exec, opts.log);
+    const lm = engine === 'plain' ? new CausalLm(session, info) : null;
     const model = new LocalModel(
       info,
       session,
       lm,
+      engine,
       opts.defaultMaxTokens ?? info.generationConfig.max_new_tokens ?? 64,
     );
     if (opts.warmup !== false) {
-      if (lm)
+      // Two tokens: one prefill and one decode step, so both shapes are initialised.
+      if (engine)
         await model.generate([
-          { prompt: [info.tokenizer.bosId ?? 1], params: { max_tokens: 1, temperature: 0 } },
+          { prompt: [info.tokenizer.bosId ?? 1], params: { max_tokens: 2, temperature: 0 } },
         ]);
       else await model.embed(['warm up']);
     }
     return model;
   }
 
-  /** The decoder, for tests and tools that need raw logits. */
+  /** The plain-graph decoder (loaded with `engine: 'plain'`), for tools that need raw logits. */
   get causalLm(): CausalLm {
     if (!this.lm)
       throw new HotpathError(
         ErrorCode.InvalidInput,
-        `model ${this.info.dir} is an encoder; it cannot generate`,
+        this.info.kind === 'encoder'
+          ? `model ${this.info.dir} is an encoder; it cannot generate`
+          : `model ${this.info.dir} runs the engine graph; load it with engine 'plain' for raw forwards`,
       );
     return this.lm;
+  }
+
+  /**
+   * A continuous-batching engine for this decoder: the arena engine (`slots` sequences at once) on
+   * the engine graph, the plain-graph engine otherwise.
+   */
+  createEngine(slots: number, prefixCache: PrefixKvCache | null = null): DecoderEngine {
+    if (this.engine === 'arena')
+      return new ArenaEngine(
+        this.session,
+        this.info.config as LlamaConfig,
+        slots,
+        this.generationDefaults.padId,
+        prefixCache,
+      );
+    return new OnnxBatchEngine(this.causalLm, this.generationDefaults.padId, prefixCache);
   }
 
   /** Defaults a request without params gets (generation_config.json and the serving default). */
@@ -77,6 +143,14 @@ export class LocalModel {
     requests: readonly GenerationRequest[],
     hooks: GenerateHooks = {},
   ): Promise<GenerationOutput[]> {
+    if (this.engine === 'arena')
+      return await generateScheduled(
+        this.createEngine(requests.length),
+        this.info,
+        requests,
+        this.generationDefaults,
+        hooks,
+      );
     return await generate(this.causalLm, requests, this.generationDefaults, hooks);
   }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
-import { maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
+import { engineLogits, engineTraceDiff, maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
 import { ReferenceLlama } from '../testing/reference-llama';
 import { stories260kDir } from '../testing/stories-dir';
 import { importLlama2c } from './import-llama2c';
@@ -15,6 +15,7 @@ const src = stories260kDir();
 describe('stories260K imported from llama2.c', () => {
   let tmp = '';
   let model: LocalModel;
+  let plain: LocalModel;
   let ckpt: Llama2cCheckpoint;
   const reference = (): ReferenceLlama => {
     const h = ckpt.header;
@@ -45,9 +46,11 @@ describe('stories260K imported from llama2.c', () => {
     });
     ckpt = readLlama2cCheckpoint(join(src, 'stories260K.bin'));
     model = await LocalModel.load(join(tmp, 'model'));
+    plain = await LocalModel.load(join(tmp, 'model'), { engine: 'plain', warmup: false });
   });
   after(async () => {
     await model?.close();
+    await plain?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -91,7 +94,7 @@ describe('stories260K imported from llama2.c', () => {
         });
       });
     };
-    const lm = model.causalLm;
+    const lm = plain.causalLm;
     check(await onnxLogits(lm, [seqs[0] as number[]], [(seqs[0] as number[]).length]), 'batch 1, no cache');
     check([(await onnxLogits(lm, [seqs[0] as number[]], [3]))[0] as Float32Array[]], 'batch 1, cache');
     check(
@@ -110,6 +113,28 @@ describe('stories260K imported from llama2.c', () => {
       ),
       'batch 4, cache',
     );
+  });
+
+  it('engine graph logits match the reference at every step (ragged batch, chunked prefill)', async (t) => {
+    if (!src) return t.skip('stories260K not found (set HOTPATH_STORIES260K_DIR)');
+    assert.equal(model.engine, 'arena');
+    const tok = model.info.tokenizer;
+    const prompts = [
+      'Once upon a time, there was',
+      'The little dog',
+      'Lily liked to play in the park with her mom',
+      'Tom',
+    ].map((p) => tok.encode(p));
+    for (const chunk of [512, 3]) {
+      const solo = engineTraceDiff(
+        reference,
+        [prompts[0] as number[]],
+        await engineLogits(model, [prompts[0] as number[]], 12, chunk),
+      );
+      assert.ok(solo <= 1e-4, `batch 1, prefill chunk ${chunk}: max abs diff ${solo}`);
+      const batch = engineTraceDiff(reference, prompts, await engineLogits(model, prompts, 12, chunk));
+      assert.ok(batch <= 1e-4, `batch 4, prefill chunk ${chunk}: max abs diff ${batch}`);
+    }
   });
 
   it('greedy generation equals the reference greedy tokens, batch 4 = batch 1', async (t) => {

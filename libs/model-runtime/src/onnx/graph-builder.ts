@@ -1,11 +1,11 @@
 import { ProtoWriter } from './protobuf-writer';
 
 /** Element types the builder can declare (ONNX `TensorProto.DataType` values). */
-export const OnnxType = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const OnnxType = { float32: 1, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type OnnxTypeName = keyof typeof OnnxType;
 
 /** Data of an initializer or constant tensor. */
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
 
 /** A dimension: a fixed size or a symbolic name (a dynamic axis). */
 export type Dim = number | string;
@@ -21,6 +21,8 @@ export type AttrValue =
 
 interface NodeDef {
   op: string;
+  /** Operator domain: '' for standard ONNX, `com.microsoft` for onnxruntime's contrib ops. */
+  domain: string;
   name: string;
   inputs: readonly string[];
   outputs: readonly string[];
@@ -44,8 +46,14 @@ function typeOf(data: TensorData): OnnxTypeName {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Int8Array) return 'int8';
+  // IEEE half floats travel as their raw 16-bit patterns.
+  if (data instanceof Uint16Array) return 'float16';
   return 'bool';
 }
+
+/** onnxruntime's contrib operator domain (GroupQueryAttention, SimplifiedLayerNormalization, …). */
+export const MS_DOMAIN = 'com.microsoft';
 
 function tensorProto(name: string, dims: readonly number[], data: TensorData): ProtoWriter {
   const t = new ProtoWriter();
@@ -85,7 +93,7 @@ function attributeProto(name: string, value: AttrValue): ProtoWriter {
 
 /**
  * Builds one ONNX graph node by node and serialises it as a `ModelProto` (standard `ai.onnx`
- * operators only). Intermediate names are generated; graph inputs, outputs and initializers keep
+ * operators, plus onnxruntime's `com.microsoft` contrib operators through {@link GraphBuilder.msOp}). Intermediate names are generated; graph inputs, outputs and initializers keep
  * the names given.
  */
 export class GraphBuilder {
@@ -147,20 +155,34 @@ export class GraphBuilder {
     return this.constant(BigInt64Array.of(BigInt(v)), []);
   }
 
-  /** Adds a node; returns its output names (`outputs` explicit names, or `count` generated). */
+  /**
+   * Adds a node; returns its output names (`outputs` explicit names, or `count` generated). An
+   * empty input name marks an optional input as absent, as ONNX specifies.
+   */
   node(
     op: string,
     inputs: readonly string[],
     attrs: Readonly<Record<string, AttrValue>> = {},
     outputs: number | readonly string[] = 1,
+    domain = '',
   ): string[] {
     const id = this.counter++;
     const outs =
       typeof outputs === 'number'
         ? Array.from({ length: outputs }, (_, i) => `${this.scope}/${op}_${id}_out${i}`)
         : [...outputs];
-    this.nodes.push({ op, name: `${this.scope}/${op}_${id}`, inputs, outputs: outs, attrs });
+    this.nodes.push({ op, domain, name: `${this.scope}/${op}_${id}`, inputs, outputs: outs, attrs });
     return outs;
+  }
+
+  /** A `com.microsoft` contrib node (onnxruntime only); returns its output names. */
+  msNode(
+    op: string,
+    inputs: readonly string[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    outputs: number | readonly string[] = 1,
+  ): string[] {
+    return this.node(op, inputs, attrs, outputs, MS_DOMAIN);
   }
 
   /** Single-output node. */
@@ -182,6 +204,7 @@ export class GraphBuilder {
       for (const i of n.inputs) np.string(1, i);
       for (const o of n.outputs) np.string(2, o);
       np.string(3, n.name).string(4, n.op);
+      if (n.domain) np.string(7, n.domain);
       for (const [k, v] of Object.entries(n.attrs)) np.message(5, attributeProto(k, v));
       g.message(1, np);
     }
@@ -194,6 +217,8 @@ export class GraphBuilder {
     m.string(2, 'hotpath').string(3, '0.1.0');
     m.message(7, g);
     m.message(8, new ProtoWriter().string(1, '').int(2, this.opset));
+    if (this.nodes.some((n) => n.domain === MS_DOMAIN))
+      m.message(8, new ProtoWriter().string(1, MS_DOMAIN).int(2, 1));
     for (const [k, v] of Object.entries(metadata)) m.message(14, new ProtoWriter().string(1, k).string(2, v));
     return m;
   }

@@ -8,6 +8,7 @@ import {
 } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
+import type { EngineMode } from '../generation/local-model';
 import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
 import type {
   FromReplica,
@@ -29,6 +30,8 @@ export interface ReplicaPoolOptions {
   log?: (msg: string) => void;
   /** Warm each replica up at load (default true). */
   warmup?: boolean;
+  /** Which graph decoders run (default `auto`: the arena engine when the folder allows it). */
+  engine?: EngineMode;
   /**
    * Continuous batching of generations inside each replica (defaults:
    * {@link DEFAULT_SCHEDULER_POLICY}); `maxBatchSize: 1` runs one sequence at a time per replica.
@@ -142,6 +145,7 @@ export class ReplicaPool {
       execution: opts.execution ?? DEFAULT_EXECUTION,
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,
+      engine: opts.engine ?? 'auto',
       scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
       prefixCache: opts.prefixCache ?? null,
       reportGroups: opts.onIterationGroup !== undefined,

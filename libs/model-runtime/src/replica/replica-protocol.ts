@@ -1,6 +1,7 @@
 import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
+import type { EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
 import type { ExecutionSettings } from '../session/ort-session';
 
@@ -10,6 +11,8 @@ export interface ReplicaInit {
   execution: ExecutionSettings;
   defaultMaxTokens?: number;
   warmup: boolean;
+  /** Which graph a decoder runs (see `EngineMode`). */
+  engine: EngineMode;
   /** Continuous-batching policy of the replica's generation scheduler. */
   scheduler: SchedulerPolicy;
   /** Prefix KV cache of the replica's generations; null = off. */
@@ -26,6 +29,8 @@ export interface ReplicaModelInfo {
   config: ModelConfigJson;
   eosIds: number[];
   providers: string[];
+  /** The graph generation runs on: the arena engine's, the folder's own (`plain`), or none (encoder). */
+  engine: 'arena' | 'plain' | null;
 }
 
 /** One sequence's result from a continuously batched replica, with how it was served. */

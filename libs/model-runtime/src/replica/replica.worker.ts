@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IterationScheduler } from '../batching/iteration-scheduler';
-import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import { PrefixKvCache } from '../batching/prefix-cache';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
@@ -26,6 +25,7 @@ async function main(): Promise<void> {
       execution: init.execution,
       log: (message) => send({ type: 'log', message }),
       warmup: init.warmup,
+      engine: init.engine,
       defaultMaxTokens: init.defaultMaxTokens,
     });
   } catch (err) {
@@ -35,9 +35,8 @@ async function main(): Promise<void> {
   const info = model.info;
   const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
   const engine = defaults
-    ? new OnnxBatchEngine(
-        model.causalLm,
-        defaults.padId,
+    ? model.createEngine(
+        init.scheduler.maxBatchSize,
         init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
       )
     : null;
@@ -58,6 +57,7 @@ async function main(): Promise<void> {
       config: info.config,
       eosIds: info.eosIds,
       providers: [],
+      engine: model.engine,
     },
   });
   port?.on('message', (msg: ToReplica) => {
@@ -69,12 +69,7 @@ async function main(): Promise<void> {
     }
     let seq: SequenceState;
     try {
-      seq = SequenceState.create(
-        info.tokenizer,
-        msg.request,
-        defaults,
-        model.causalLm.config.max_position_embeddings,
-      );
+      seq = SequenceState.create(info.tokenizer, msg.request, defaults, info.config.max_position_embeddings);
     } catch (err) {
       send({ type: 'error', id: msg.id, ...errorFields(err) });
       return;

@@ -1,4 +1,7 @@
+import { IterationScheduler } from '../batching/iteration-scheduler';
 import type { CausalLm, KvCache } from '../generation/causal-lm';
+import type { LocalModel } from '../generation/local-model';
+import { SequenceState } from '../generation/sequence-state';
 import type { ReferenceLlama } from './reference-llama';
 
 /** Max |a-b| over two equal-length arrays. */
@@ -82,4 +85,70 @@ export async function onnxLogits(
     });
   }
   return result;
+}
+
+/** What {@link engineLogits} saw: per sequence, the logits row of every step and the tokens it took. */
+export interface EngineTrace {
+  rows: Float32Array[][];
+  tokens: number[][];
+}
+
+/**
+ * Greedy generation of `prompts` together through `model`'s continuous-batching engine (ragged
+ * rows, prompts prefilled in chunks of `maxPrefillTokens`), recording the logits row each step
+ * sampled from: step 0 is the last prompt position, step i the i-th generated token's position.
+ */
+export async function engineLogits(
+  model: LocalModel,
+  prompts: readonly (readonly number[])[],
+  maxTokens: number,
+  maxPrefillTokens: number,
+): Promise<EngineTrace> {
+  const engine = model.createEngine(prompts.length);
+  const scheduler = new IterationScheduler(engine, {
+    maxBatchSize: prompts.length,
+    maxPrefillTokens,
+    decodeStepsPerPrefill: 1,
+  });
+  const rows: Float32Array[][] = prompts.map(() => []);
+  const seqs = prompts.map((p, i) => {
+    const seq = SequenceState.create(
+      model.info.tokenizer,
+      { prompt: p, params: { max_tokens: maxTokens, temperature: 0 } },
+      { ...model.generationDefaults, eosIds: [] },
+      model.info.config.max_position_embeddings,
+    );
+    const accept = seq.accept.bind(seq);
+    seq.accept = (row: Float32Array) => {
+      (rows[i] as Float32Array[]).push(row.slice());
+      return accept(row);
+    };
+    return seq;
+  });
+  try {
+    await Promise.all(seqs.map((s, i) => scheduler.submit(i, s)));
+  } finally {
+    scheduler.close();
+  }
+  return { rows, tokens: seqs.map((s) => s.tokens) };
+}
+
+/**
+ * Largest |engine − reference| over every recorded step of every sequence of a trace; the
+ * reference runs over prompt ⧺ generated tokens.
+ */
+export function engineTraceDiff(
+  make: () => ReferenceLlama,
+  prompts: readonly (readonly number[])[],
+  trace: EngineTrace,
+): number {
+  let worst = 0;
+  prompts.forEach((p, b) => {
+    const steps = trace.rows[b] as Float32Array[];
+    const ref = referenceLogits(make, [...p, ...(trace.tokens[b] as number[])]);
+    steps.forEach((row, i) => {
+      worst = Math.max(worst, maxAbsDiff(row, ref[p.length - 1 + i] as Float32Array));
+    });
+  });
+  return worst;
 }

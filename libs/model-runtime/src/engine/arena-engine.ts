@@ -1,0 +1,274 @@
+import type { PrefixKvCache } from '../batching/prefix-cache';
+import type { SequenceEngine } from '../batching/iteration-scheduler';
+import type { SequenceState, TokenStep } from '../generation/sequence-state';
+import type { LlamaConfig } from '../model/model-config';
+import type { OrtSession, RuntimeTensor } from '../session/ort-session';
+import { ENGINE_IO } from './engine-graph';
+import { KvArena } from './kv-arena';
+
+const F32_LOWEST = -3.4028234663852886e38;
+
+/** Where a sequence is in the arena. */
+interface Placement {
+  slot: number;
+  /** Prompt tokens already in the cache. */
+  fed: number;
+}
+
+/** Counters of an engine, for tests, logs and metrics. */
+export interface ArenaEngineStats {
+  slotsUsed: number;
+  capacity: number;
+  arenaBytes: number;
+  relayouts: number;
+  forwards: number;
+}
+
+/**
+ * Continuous-batching engine over the engine graph and an in-place {@link KvArena}: a sequence's
+ * KV is written once, where it lives, and never copied again while it runs; sequences join and
+ * leave without touching the others' rows (a leaving sequence's slot takes the last one's rows).
+ * Rows are ragged (each its own length, no padding to the longest); a prompt longer than the
+ * prefill chunk is prefilled over several calls while the running batch keeps decoding.
+ */
+export class ArenaEngine implements SequenceEngine<SequenceState> {
+  readonly arena: KvArena;
+  private readonly placed = new Map<SequenceState, Placement>();
+  /** Sequence in each occupied slot. */
+  private readonly bySlot: (SequenceState | null)[];
+  private readonly reused = new WeakMap<SequenceState, number>();
+  private readonly cfg: LlamaConfig;
+  private readonly groups: number;
+  private readonly selfBiasCache = new Map<number, RuntimeTensor>();
+  private forwards = 0;
+
+  constructor(
+    private readonly session: OrtSession,
+    cfg: LlamaConfig,
+    slots: number,
+    private readonly padId: number,
+    private readonly prefixCache: PrefixKvCache | null = null,
+  ) {
+    this.cfg = cfg;
+    this.groups = cfg.num_attention_heads / cfg.num_key_value_heads;
+    this.arena = new KvArena({
+      layers: cfg.num_hidden_layers,
+      kvHeads: cfg.num_key_value_heads,
+      headDim: cfg.head_dim,
+      slots,
+      maxPositions: cfg.max_position_embeddings,
+    });
+    this.bySlot = new Array<SequenceState | null>(slots).fill(null);
+  }
+
+  get stats(): ArenaEngineStats {
+    return {
+      slotsUsed: this.arena.used,
+      capacity: this.arena.capacity,
+      arenaBytes: this.arena.bytes,
+      relayouts: this.arena.relayoutCount,
+      forwards: this.forwards,
+    };
+  }
+
+  promptLength(seq: SequenceState): number {
+    const p = this.placed.get(seq);
+    if (p) return seq.prompt.length - p.fed;
+    return seq.prompt.length - (this.prefixCache?.peek(seq.prompt, seq.prompt.length - 1) ?? 0);
+  }
+
+  prefixHitTokens(seq: SequenceState): number {
+    return this.reused.get(seq) ?? 0;
+  }
+
+  /**
+   * Feeds each sequence up to `maxTokens` more prompt tokens. A sequence whose prompt is then
+   * complete gets its first token; one still mid-prompt gets `null`.
+   */
+  async prefill(seqs: readonly SequenceState[], maxTokens = Infinity): Promise<(TokenStep | null)[]> {
+    for (const s of seqs) if (!this.placed.has(s)) this.place(s);
+    const steps = new Map<SequenceState, TokenStep | null>();
+    // Rows of one forward must be adjacent slots; new sequences are, a continuing one is alone.
+    for (const run of adjacentRuns(seqs.map((s) => this.placement(s).slot))) {
+      const group = run.map((slot) => this.bySlot[slot] as SequenceState);
+      const counts = group.map((s) => Math.min(s.prompt.length - this.placement(s).fed, maxTokens));
+      const out = await this.forward(
+        run[0] as number,
+        group.length,
+        counts,
+        (r, j) => group[r]?.prompt[this.placement(group[r] as SequenceState).fed + j] as number,
+      );
+      group.forEach((s, r) => {
+        const p = this.placement(s);
+        p.fed += counts[r] as number;
+        if (p.fed < s.prompt.length) return steps.set(s, null);
+        this.storePrefix(s, p.slot);
+        const V = this.cfg.vocab_size;
+        steps.set(s, s.accept(out.subarray(r * V, (r + 1) * V)));
+      });
+    }
+    return seqs.map((s) => steps.get(s) ?? null);
+  }
+
+  async decode(seqs: readonly SequenceState[]): Promise<TokenStep[]> {
+    // One forward over every occupied slot; a slot still mid-prompt rides along with no write.
+    const rows = this.arena.used;
+    const active = new Uint8Array(rows);
+    for (const s of seqs) active[this.placement(s).slot] = 1;
+    const counts = Array.from(active);
+    const logits = await this.forward(0, rows, counts, (r) => {
+      const s = this.bySlot[r];
+      return active[r] && s ? s.lastToken : this.padId;
+    });
+    const V = this.cfg.vocab_size;
+    return seqs.map((s) => {
+      const slot = this.placement(s).slot;
+      return s.accept(logits.subarray(slot * V, (slot + 1) * V));
+    });
+  }
+
+  release(seq: SequenceState): void {
+    const p = this.placed.get(seq);
+    if (!p) return;
+    this.placed.delete(seq);
+    const moved = this.arena.release(p.slot);
+    if (moved >= 0) {
+      const m = this.bySlot[moved] as SequenceState;
+      this.bySlot[p.slot] = m;
+      this.placement(m).slot = p.slot;
+    } else {
+      this.bySlot[p.slot] = null;
+    }
+    if (moved >= 0) this.bySlot[moved] = null;
+  }
+
+  private placement(s: SequenceState): Placement {
+    const p = this.placed.get(s);
+    if (!p) throw new RangeError('the engine got a sequence it never prefilled');
+    return p;
+  }
+
+  /** Takes a slot and copies the prompt's cached prefix blocks into it. */
+  private place(s: SequenceState): void {
+    const slot = this.arena.allocate();
+    this.bySlot[slot] = s;
+    const p: Placement = { slot, fed: 0 };
+    this.placed.set(s, p);
+    const cache = this.prefixCache;
+    if (!cache) return;
+    // At least the last prompt token is computed: its logits give the first new token.
+    const hit = cache.lookup(s.prompt, s.prompt.length - 1);
+    if (hit.tokens === 0) return;
+    this.arena.reserve(hit.tokens);
+    let at = 0;
+    for (const block of hit.blocks) {
+      const n = (block.layers[0]?.key.length ?? 0) / (this.cfg.num_key_value_heads * this.cfg.head_dim);
+      block.layers.forEach((l, layer) => this.arena.fill(layer, slot, at, n, l.key, l.value));
+      at += n;
+    }
+    this.arena.lengths[slot] = at;
+    p.fed = at;
+    this.reused.set(s, at);
+  }
+
+  private storePrefix(s: SequenceState, slot: number): void {
+    const cache = this.prefixCache;
+    if (!cache) return;
+    const bt = cache.blockTokens;
+    cache.insert(s.prompt, (i) => ({
+      layers: Array.from({ length: this.cfg.num_hidden_layers }, (_, layer) =>
+        this.arena.extract(layer, slot, i * bt, bt),
+      ),
+    }));
+  }
+
+  /**
+   * One forward over slots `first … first+rows-1`: row `r` feeds `counts[r]` tokens (`token(r, j)`)
+   * at its next positions (0 = a row that only rides along). Writes the new KV rows into the arena
+   * and returns `[rows, vocab]` logits at each row's last fed token.
+   */
+  private async forward(
+    first: number,
+    rows: number,
+    counts: readonly number[],
+    token: (row: number, j: number) => number,
+  ): Promise<Float32Array> {
+    const arena = this.arena;
+    const S = Math.max(1, ...counts);
+    let longest = 0;
+    for (let r = 0; r < rows; r++)
+      longest = Math.max(longest, (arena.lengths[first + r] as number) + (counts[r] as number));
+    arena.reserve(Math.max(1, longest));
+    // Always the full capacity, even when no row has cached tokens: onnxruntime's MatMul over an
+    // empty inner dimension left garbage in the graph's output (measured), a masked view does not.
+    const M = arena.capacity;
+    const P = this.cfg.max_position_embeddings;
+    const ids = new BigInt64Array(rows * S).fill(BigInt(this.padId));
+    const pos = new BigInt64Array(rows * S);
+    const last = new BigInt64Array(rows);
+    const GS = this.groups * S;
+    const bias = new Float32Array(rows * M * GS);
+    for (let r = 0; r < rows; r++) {
+      const len = arena.lengths[first + r] as number;
+      const n = counts[r] as number;
+      for (let j = 0; j < S; j++) {
+        if (j < n) ids[r * S + j] = BigInt(token(r, j));
+        pos[r * S + j] = BigInt(Math.min(len + j, P - 1));
+      }
+      last[r] = BigInt(r * S + Math.max(0, n - 1));
+      bias.fill(F32_LOWEST, (r * M + len) * GS, (r + 1) * M * GS);
+    }
+    const feeds: Record<string, RuntimeTensor> = {
+      [ENGINE_IO.inputIds]: { type: 'int64', data: ids, dims: [rows, S] },
+      [ENGINE_IO.positionIds]: { type: 'int64', data: pos, dims: [rows, S] },
+      [ENGINE_IO.pastBias]: { type: 'float32', data: bias, dims: [rows, 1, M, GS] },
+      [ENGINE_IO.selfBias]: this.selfBias(S),
+      [ENGINE_IO.lastIndex]: { type: 'int64', data: last, dims: [rows] },
+    };
+    for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
+      const v = arena.view(l, first, rows);
+      feeds[ENGINE_IO.cacheKey(l)] = { type: 'float32', data: v.key, dims: v.dims };
+      feeds[ENGINE_IO.cacheValueT(l)] = { type: 'float32', data: v.valueT, dims: v.dimsT };
+    }
+    const out = await this.session.run(feeds);
+    this.forwards++;
+    for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
+      arena.write(
+        l,
+        first,
+        S,
+        counts,
+        out[ENGINE_IO.newKey(l)]?.data as Float32Array,
+        out[ENGINE_IO.newValue(l)]?.data as Float32Array,
+      );
+    }
+    arena.advance(first, counts);
+    return out[ENGINE_IO.logits]?.data as Float32Array;
+  }
+
+  /** The causal mask among S new tokens, `[1, 1, G·S, S]` (tiled over a KV head's G query heads). */
+  private selfBias(S: number): RuntimeTensor {
+    let t = this.selfBiasCache.get(S);
+    if (!t) {
+      const G = this.groups;
+      const data = new Float32Array(G * S * S);
+      for (let g = 0; g < G; g++)
+        for (let s = 0; s < S; s++) data.fill(F32_LOWEST, (g * S + s) * S + s + 1, (g * S + s + 1) * S);
+      t = { type: 'float32', data, dims: [1, 1, G * S, S] };
+      if (S <= 64) this.selfBiasCache.set(S, t);
+    }
+    return t;
+  }
+}
+
+/** Splits slot numbers (in any order) into runs of consecutive slots, each sorted. */
+export function adjacentRuns(slots: readonly number[]): number[][] {
+  const sorted = [...slots].sort((a, b) => a - b);
+  const runs: number[][] = [];
+  for (const s of sorted) {
+    const run = runs[runs.length - 1];
+    if (run && run[run.length - 1] === s - 1) run.push(s);
+    else runs.push([s]);
+  }
+  return runs;
+}

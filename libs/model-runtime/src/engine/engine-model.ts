@@ -1,0 +1,84 @@
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadedModel } from '../model/model-loader';
+import type { LlamaConfig } from '../model/model-config';
+import { buildEngineGraph, ENGINE_GRAPH_VERSION } from './engine-graph';
+import { EngineWeightsUnavailable, engineWeightsFromOnnx } from './engine-weights';
+
+/** The engine graph of a model folder, or why there is none. */
+export type EngineGraphFile = { path: string; built: boolean } | { unavailable: string };
+
+/** Folder (inside the model folder) where derived engine graphs are cached. */
+export const ENGINE_CACHE_DIR = '.hotpath';
+
+function fileName(model: LoadedModel): string {
+  const digest = model.digest.replace(/^sha256:/, '').slice(0, 16);
+  return `engine-v${ENGINE_GRAPH_VERSION}-${digest}.onnx`;
+}
+
+/** Writes the parts under a temporary name, then renames: a concurrent reader never sees half a file. */
+function writeAtomically(dir: string, name: string, parts: readonly Uint8Array[]): string | null {
+  const path = join(dir, name);
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const part of parts) writeSync(fd, part);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    return path;
+  } catch {
+    rmSync(tmp, { force: true });
+    return null;
+  }
+}
+
+/**
+ * The engine graph for `model` (see `buildEngineGraph`), derived from the folder's own
+ * `model.onnx` on first use and cached next to it as `.hotpath/engine-v<N>-<digest>.onnx` (keyed by
+ * the folder's content digest and the graph version, so a changed model or a newer Hotpath never
+ * reuses a stale graph). A read-only folder caches under `cacheDir` (default: the OS temp dir).
+ * What users store is unchanged: the folder keeps loading in transformers.js and HF tooling.
+ * Folders whose graph Hotpath did not write (other initializer names) get `unavailable`.
+ */
+export function engineGraphFor(
+  model: LoadedModel,
+  cacheDir = join(tmpdir(), 'hotpath-engine'),
+): EngineGraphFile {
+  if (model.kind !== 'decoder') return { unavailable: 'not a decoder' };
+  const name = fileName(model);
+  const dirs = [join(model.dir, ENGINE_CACHE_DIR), cacheDir];
+  for (const d of dirs) if (existsSync(join(d, name))) return { path: join(d, name), built: false };
+  let graph;
+  try {
+    const weights = engineWeightsFromOnnx(readFileSync(model.onnxPath), model.config as LlamaConfig);
+    graph = buildEngineGraph(model.config as LlamaConfig, weights);
+  } catch (err) {
+    if (err instanceof EngineWeightsUnavailable) return { unavailable: err.message };
+    throw err;
+  }
+  for (const d of dirs) {
+    const path = writeAtomically(d, name, graph.parts());
+    if (!path) continue;
+    // Graphs of an older version or of the folder's previous contents are never read again.
+    if (d === dirs[0])
+      for (const f of readdirSync(d))
+        if (/^engine-v\d+-[0-9a-f]+\.onnx$/.test(f) && f !== name) rmSync(join(d, f), { force: true });
+    return { path, built: true };
+  }
+  return { unavailable: `no writable cache folder (${dirs.join(', ')})` };
+}

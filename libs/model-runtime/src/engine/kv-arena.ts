@@ -1,0 +1,280 @@
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
+
+/** Shape of a {@link KvArena}. */
+export interface KvArenaShape {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  /** Sequences the arena holds at once (the replica's running-batch bound). */
+  slots: number;
+  /** Longest sequence (the model's context). */
+  maxPositions: number;
+  /** Capacity grows and shrinks in steps of this many positions. */
+  chunk?: number;
+}
+
+/** One layer's cache rows as the engine graph reads them. */
+export interface KvView {
+  key: Float32Array;
+  valueT: Float32Array;
+  /** `[rows, kvHeads, capacity, headDim]`; `valueT` is `[rows, kvHeads, headDim, capacity]`. */
+  dims: [number, number, number, number];
+  dimsT: [number, number, number, number];
+}
+
+const DEFAULT_CHUNK = 32;
+
+/**
+ * The KV cache of one replica, written in place. Each running sequence owns one slot; per layer,
+ * keys are `[slot, kvHead, position, dim]` and values are stored transposed,
+ * `[slot, kvHead, dim, position]`, so the engine graph streams both as the left operand of its
+ * attention GEMMs. Occupied slots are always `0 … used-1`: a sequence that leaves is replaced by the
+ * last one (one sequence's valid rows are copied, nothing else moves), so the rows of a decode step
+ * are one contiguous, zero-copy view of every layer.
+ *
+ * `capacity` (positions per slot) follows the longest sequence in steps of `chunk`, so attention
+ * reads `rows × capacity`, not `rows × context`; changing it re-lays out the valid rows only.
+ */
+export class KvArena {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly slots: number;
+  readonly maxPositions: number;
+  readonly chunk: number;
+  /** Cached positions of each slot. */
+  readonly lengths: Int32Array;
+  private keys: Float32Array[] = [];
+  private valuesT: Float32Array[] = [];
+  private cap = 0;
+  private usedSlots = 0;
+  private relayouts = 0;
+
+  constructor(shape: KvArenaShape) {
+    const { layers, kvHeads, headDim, slots, maxPositions } = shape;
+    for (const [k, v] of Object.entries({ layers, kvHeads, headDim, slots, maxPositions }))
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`KvArena ${k} must be a positive integer`);
+    this.layers = layers;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.slots = slots;
+    this.maxPositions = maxPositions;
+    this.chunk = Math.min(shape.chunk ?? DEFAULT_CHUNK, maxPositions);
+    this.lengths = new Int32Array(slots);
+    this.relayout(this.chunk);
+  }
+
+  /** Positions per slot in the current layout. */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Occupied slots (`0 … used-1`). */
+  get used(): number {
+    return this.usedSlots;
+  }
+
+  /** Times the arena was re-laid out (capacity changes), for tests and metrics. */
+  get relayoutCount(): number {
+    return this.relayouts;
+  }
+
+  /** Bytes of cache currently allocated. */
+  get bytes(): number {
+    return 2 * this.layers * this.slots * this.kvHeads * this.cap * this.headDim * 4;
+  }
+
+  /** Takes the next free slot (empty). `capacity` error when every slot is taken. */
+  allocate(): number {
+    if (this.usedSlots >= this.slots)
+      throw new HotpathError(
+        ErrorCode.Capacity,
+        `KV arena full: all ${this.slots} sequence slots are in use`,
+      );
+    const slot = this.usedSlots++;
+    this.lengths[slot] = 0;
+    return slot;
+  }
+
+  /**
+   * Frees `slot`. The last occupied slot moves into it (when it is not `slot` itself); returns the
+   * moved slot's old index, or -1 when nothing moved.
+   */
+  release(slot: number): number {
+    this.checkSlot(slot);
+    const last = --this.usedSlots;
+    let moved = -1;
+    if (slot !== last) {
+      this.copySlot(last, slot);
+      moved = last;
+    }
+    this.lengths[last] = 0;
+    this.fitCapacity(0);
+    return moved;
+  }
+
+  /** Makes room for `positions` in every slot (grows capacity in whole chunks). */
+  reserve(positions: number): void {
+    if (positions > this.maxPositions)
+      throw new HotpathError(
+        ErrorCode.Capacity,
+        `KV arena: ${positions} positions exceed the model's context of ${this.maxPositions}`,
+      );
+    if (positions > this.cap) this.relayout(this.roundUp(positions));
+  }
+
+  /** One layer's rows `first … first+rows-1`, with `capacity` positions each. */
+  view(layer: number, first: number, rows: number): KvView {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const M = this.cap;
+    const per = H * M * D;
+    const key = (this.keys[layer] as Float32Array).subarray(first * per, (first + rows) * per);
+    const valueT = (this.valuesT[layer] as Float32Array).subarray(first * per, (first + rows) * per);
+    return { key, valueT, dims: [rows, H, M, D], dimsT: [rows, H, D, M] };
+  }
+
+  /**
+   * Writes new rows from an engine output `[rows, kvHeads, S, headDim]` (row `r` ↔ slot
+   * `first + r`): row `r`'s first `counts[r]` tokens go to its slot's next positions. Lengths are
+   * not advanced here (see {@link advance}) because every layer writes at the same positions.
+   */
+  write(
+    layer: number,
+    first: number,
+    S: number,
+    counts: ArrayLike<number>,
+    newKey: Float32Array,
+    newValue: Float32Array,
+  ): void {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const M = this.cap;
+    const key = this.keys[layer] as Float32Array;
+    const valueT = this.valuesT[layer] as Float32Array;
+    for (let r = 0; r < counts.length; r++) {
+      const n = counts[r] as number;
+      if (n === 0) continue;
+      const slot = first + r;
+      const at = this.lengths[slot] as number;
+      if (at + n > M) throw new RangeError(`KV arena slot ${slot}: ${at + n} positions exceed capacity ${M}`);
+      for (let h = 0; h < H; h++) {
+        const src = (r * H + h) * S * D;
+        key.set(newKey.subarray(src, src + n * D), ((slot * H + h) * M + at) * D);
+        const base = (slot * H + h) * D * M + at;
+        for (let d = 0; d < D; d++) {
+          const row = base + d * M;
+          for (let s = 0; s < n; s++) valueT[row + s] = newValue[src + s * D + d] as number;
+        }
+      }
+    }
+  }
+
+  /** Advances slot lengths after a forward's rows were written to every layer. */
+  advance(first: number, counts: ArrayLike<number>): void {
+    for (let r = 0; r < counts.length; r++)
+      this.lengths[first + r] = (this.lengths[first + r] as number) + (counts[r] as number);
+  }
+
+  /** Copies `[kvHeads, n, headDim]` key/value blocks into a slot at `at` (a prefix-cache hit). */
+  fill(layer: number, slot: number, at: number, n: number, key: Float32Array, value: Float32Array): void {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const M = this.cap;
+    const dstK = this.keys[layer] as Float32Array;
+    const dstV = this.valuesT[layer] as Float32Array;
+    for (let h = 0; h < H; h++) {
+      dstK.set(key.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
+      const base = (slot * H + h) * D * M + at;
+      for (let d = 0; d < D; d++)
+        for (let s = 0; s < n; s++) dstV[base + d * M + s] = value[(h * n + s) * D + d] as number;
+    }
+  }
+
+  /** Copies positions `start … start+n-1` of a slot out as `[kvHeads, n, headDim]` blocks. */
+  extract(layer: number, slot: number, start: number, n: number): { key: Float32Array; value: Float32Array } {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const M = this.cap;
+    const srcK = this.keys[layer] as Float32Array;
+    const srcV = this.valuesT[layer] as Float32Array;
+    const key = new Float32Array(H * n * D);
+    const value = new Float32Array(H * n * D);
+    for (let h = 0; h < H; h++) {
+      const from = ((slot * H + h) * M + start) * D;
+      key.set(srcK.subarray(from, from + n * D), h * n * D);
+      const base = (slot * H + h) * D * M + start;
+      for (let d = 0; d < D; d++)
+        for (let s = 0; s < n; s++) value[(h * n + s) * D + d] = srcV[base + d * M + s] as number;
+    }
+    return { key, value };
+  }
+
+  /** Shrinks capacity when the longest sequence needs far less (keeps `extra` positions free). */
+  fitCapacity(extra: number): void {
+    let longest = 0;
+    for (let s = 0; s < this.usedSlots; s++) longest = Math.max(longest, this.lengths[s] as number);
+    const want = this.roundUp(Math.max(1, longest + extra));
+    // Hysteresis: shrink only by two chunks or more, so a sequence near a boundary does not thrash.
+    if (want + this.chunk < this.cap) this.relayout(want);
+  }
+
+  private roundUp(n: number): number {
+    return Math.min(this.maxPositions, Math.ceil(n / this.chunk) * this.chunk);
+  }
+
+  private checkSlot(slot: number): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.usedSlots)
+      throw new RangeError(`KV arena: slot ${slot} is not in use`);
+  }
+
+  private copySlot(from: number, to: number): void {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const M = this.cap;
+    const n = this.lengths[from] as number;
+    for (let l = 0; l < this.layers; l++) {
+      const key = this.keys[l] as Float32Array;
+      const valueT = this.valuesT[l] as Float32Array;
+      for (let h = 0; h < H; h++) {
+        const src = (from * H + h) * M * D;
+        key.copyWithin((to * H + h) * M * D, src, src + n * D);
+        for (let d = 0; d < D; d++) {
+          const row = ((from * H + h) * D + d) * M;
+          valueT.copyWithin(((to * H + h) * D + d) * M, row, row + n);
+        }
+      }
+    }
+    this.lengths[to] = n;
+  }
+
+  private relayout(cap: number): void {
+    const H = this.kvHeads;
+    const D = this.headDim;
+    const old = this.cap;
+    const size = this.slots * H * cap * D;
+    for (let l = 0; l < this.layers; l++) {
+      const key = new Float32Array(size);
+      const valueT = new Float32Array(size);
+      const oldKey = this.keys[l];
+      const oldValueT = this.valuesT[l];
+      if (oldKey && oldValueT) {
+        for (let s = 0; s < this.usedSlots; s++) {
+          const n = Math.min(this.lengths[s] as number, cap);
+          for (let h = 0; h < H; h++) {
+            const from = (s * H + h) * old * D;
+            key.set(oldKey.subarray(from, from + n * D), (s * H + h) * cap * D);
+            for (let d = 0; d < D; d++) {
+              const row = ((s * H + h) * D + d) * old;
+              valueT.set(oldValueT.subarray(row, row + n), ((s * H + h) * D + d) * cap);
+            }
+          }
+        }
+      }
+      this.keys[l] = key;
+      this.valuesT[l] = valueT;
+    }
+    this.cap = cap;
+    this.relayouts++;
+  }
+}
