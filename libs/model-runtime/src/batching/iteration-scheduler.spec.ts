@@ -29,8 +29,13 @@ class FakeEngine implements SequenceEngine<FakeSeq> {
     return seq.prompt;
   }
 
-  prefill(seqs: readonly FakeSeq[]): Promise<TokenStep[]> {
+  prefill(seqs: readonly FakeSeq[], _maxTokens?: number): Promise<(TokenStep | null)[]> {
     this.log.push(`P:${seqs.map((s) => s.name).join(',')}`);
+    return this.step(seqs);
+  }
+
+  /** One first-token step for each of `seqs` (for engines that prefill in parts). */
+  protected prefillSteps(seqs: readonly FakeSeq[]): Promise<TokenStep[]> {
     return this.step(seqs);
   }
 
@@ -210,5 +215,65 @@ describe('IterationScheduler', () => {
       groups.map((g) => `${g.kind}:${g.keys.join(',')}x${g.forwards}`),
       ['prefill:1x1', 'decode:1x3'],
     );
+  });
+});
+
+/** A fake engine that prefills at most `maxTokens` prompt tokens per call (chunked prefill). */
+class ChunkingEngine extends FakeEngine {
+  private readonly fed = new Map<FakeSeq, number>();
+
+  override promptLength(seq: FakeSeq): number {
+    return seq.prompt - (this.fed.get(seq) ?? 0);
+  }
+
+  override async prefill(seqs: readonly FakeSeq[], maxTokens = Infinity): Promise<(TokenStep | null)[]> {
+    const done: FakeSeq[] = [];
+    for (const s of seqs) {
+      const fed = Math.min(s.prompt, (this.fed.get(s) ?? 0) + maxTokens);
+      this.fed.set(s, fed);
+      if (fed === s.prompt) done.push(s);
+    }
+    this.log.push(`P:${seqs.map((s) => `${s.name}@${this.fed.get(s)}`).join(',')}`);
+    const steps = await super.prefillSteps(done);
+    return seqs.map((s) => (done.includes(s) ? (steps[done.indexOf(s)] as TokenStep) : null));
+  }
+}
+
+describe('IterationScheduler with chunked prefill', () => {
+  it('prefills a long prompt alone in chunks, with decode steps of the running batch between', async () => {
+    const engine = new ChunkingEngine();
+    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4 }));
+    let b: Promise<ScheduledOutcome> | undefined;
+    const a = s.submit(1, seq('a', 6, 2), {
+      onToken: (t) => {
+        if (t.index === 0) b = s.submit(2, seq('b', 2, 10));
+      },
+    });
+    await a;
+    await b;
+    assert.deepEqual(engine.log, [
+      'P:a@2',
+      'D:a',
+      'P:b@4',
+      'D:a',
+      'P:b@8',
+      'D:a',
+      'P:b@10',
+      'D:a,b',
+      'D:a',
+    ]);
+  });
+
+  it('a sequence cancelled mid-prompt leaves before its next chunk and is released', async () => {
+    const engine = new ChunkingEngine();
+    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4 }));
+    const long = seq('l', 3, 12);
+    engine.afterForward = () => {
+      if (engine.log.at(-1) === 'P:l@4') s.cancel(7);
+    };
+    const out = await s.submit(7, long);
+    assert.equal(out.finishReason, 'cancelled');
+    assert.deepEqual(engine.log, ['P:l@4']);
+    assert.deepEqual(engine.released, ['l']);
   });
 });
