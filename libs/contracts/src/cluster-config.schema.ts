@@ -17,6 +17,13 @@ export const BatchingSchema = z
     enabled: z.boolean().default(true),
     max_batch_size: z.int().min(1).max(1024).default(16),
     max_queue_delay_ms: z.number().min(0).max(10_000).default(5),
+    /**
+     * `onnx` generate: prompt tokens prefilled per scheduler iteration. A longer prompt is prefilled
+     * in chunks of this size with a decode step of the running sequences between chunks, so running
+     * streams wait at most one chunk per token (lower = steadier inter-token latency, higher =
+     * faster time to first token for long prompts).
+     */
+    prefill_chunk_tokens: z.int().min(1).max(65_536).default(512),
   })
   .prefault({});
 
@@ -65,6 +72,11 @@ export const ExecutionSchema = z
     intra_op_threads: z.int().min(0).max(256).default(0),
     inter_op_threads: z.int().min(0).max(256).default(0),
     graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+    /**
+     * Decoder graph: `arena` (the engine graph derived from the folder: in-place KV arena, ragged
+     * batches, fused ops), `plain` (the folder's own model.onnx), `auto` (arena when derivable).
+     */
+    engine: z.enum(['auto', 'arena', 'plain']).default('auto'),
   })
   .prefault({});
 

@@ -63,6 +63,7 @@ export {
 export {
   OrtSession,
   DEFAULT_EXECUTION,
+  defaultIntraOpThreads,
   type ExecutionSettings,
   type RuntimeTensor,
 } from './session/ort-session';
@@ -124,3 +125,12 @@ export {
 } from './engine/engine-weights';
 export { engineGraphFor, ENGINE_CACHE_DIR, type EngineGraphFile } from './engine/engine-model';
 export { generateScheduled } from './generation/generate-scheduled';
+export {
+  measureRoofline,
+  modelFlopsPerToken,
+  modelMatmulParameters,
+  rooflineLimits,
+  type Roofline,
+  type RooflineOptions,
+  type GemmPoint,
+} from './roofline/roofline';

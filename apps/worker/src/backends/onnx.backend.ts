@@ -101,7 +101,11 @@ export class OnnxBackend implements InferenceBackend {
       execution: config.execution,
       defaultMaxTokens: config.default_max_tokens,
       log: (msg) => deps.logger.warn(msg, { model: config.name }),
-      scheduler: { maxBatchSize: config.batching.enabled ? config.batching.max_batch_size : 1 },
+      engine: config.execution.engine,
+      scheduler: {
+        maxBatchSize: config.batching.enabled ? config.batching.max_batch_size : 1,
+        maxPrefillTokens: config.batching.prefill_chunk_tokens,
+      },
       prefixCache: config.prefix_cache.enabled
         ? { maxBytes: config.prefix_cache.max_bytes, blockTokens: config.prefix_cache.block_tokens }
         : null,

@@ -251,17 +251,7 @@ describe('IterationScheduler with chunked prefill', () => {
     });
     await a;
     await b;
-    assert.deepEqual(engine.log, [
-      'P:a@2',
-      'D:a',
-      'P:b@4',
-      'D:a',
-      'P:b@8',
-      'D:a',
-      'P:b@10',
-      'D:a,b',
-      'D:a',
-    ]);
+    assert.deepEqual(engine.log, ['P:a@2', 'D:a', 'P:b@4', 'D:a', 'P:b@8', 'D:a', 'P:b@10', 'D:a,b', 'D:a']);
   });
 
   it('a sequence cancelled mid-prompt leaves before its next chunk and is released', async () => {

@@ -94,7 +94,7 @@ export function loadModelFolder(folder: string, opts: { verifyDigest?: boolean }
     ({ eos_token_id: [] } as GenerationConfigJson);
   const hotpath = readFolderJson<HotpathJson>(dir, 'hotpath.json', false);
 
-  let signature: OnnxSignature = { opset: 0, inputs: [], outputs: [] };
+  let signature: OnnxSignature = { opset: 0, nodes: 0, inputs: [], outputs: [] };
   try {
     signature = inspectOnnx(readFileSync(join(dir, 'model.onnx')));
   } catch (err) {

@@ -12,6 +12,8 @@ export interface OnnxValueInfo {
 /** What the loader needs to know about a model file without running it. */
 export interface OnnxSignature {
   opset: number;
+  /** Nodes in the main graph (as stored, before onnxruntime's own fusions). */
+  nodes: number;
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
 }
@@ -65,5 +67,5 @@ export function inspectOnnx(buf: Uint8Array): OnnxSignature {
     .map(valueInfo)
     .filter((v) => !initNames.has(v.name));
   const outputs = bytesOf(graph, 12).map(valueInfo);
-  return { opset, inputs, outputs };
+  return { opset, nodes, inputs, outputs };
 }

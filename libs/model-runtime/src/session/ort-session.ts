@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 
@@ -7,6 +8,14 @@ export interface ExecutionSettings {
   intra_op_threads: number;
   inter_op_threads: number;
   graph_optimization: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/**
+ * Intra-op threads a replica uses when its config says 0 (see docs/engine.md for the
+ * measurements behind it): one per core the process may use.
+ */
+export function defaultIntraOpThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores);
 }
 
 /** CPU only, ORT's default thread counts, all graph optimisations. */

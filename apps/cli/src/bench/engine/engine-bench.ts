@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DEFAULT_EXECUTION,
+  IterationScheduler,
+  LocalModel,
+  SequenceState,
+  defaultIntraOpThreads,
+  engineGraphFor,
+  forgeModel,
+  inspectOnnx,
+  measureRoofline,
+  modelFlopsPerToken,
+  type LlamaConfig,
+  type Roofline,
+} from '@hotpath/model-runtime';
+import { promptSet } from '../compare/prompt-set';
+import type { EngineBenchOptions } from './engine-options';
+
+/** One stream count's result. */
+export interface EngineLevel {
+  streams: number;
+  tokens_per_s: number;
+  /** Mean ms per decode-or-prefill step (forward) over the window. */
+  step_ms: number;
+  /** Tokens/s divided by the one-stream level's (null without a one-stream level). */
+  speedup_vs_1: number | null;
+  /** Mean context (prompt + generated) of the sequences generated in the window. */
+  mean_context: number;
+  /** The GEMM-bound limit at this many rows: measured FLOP/s at `streams` rows ÷ FLOPs per token. */
+  roofline_tokens_per_s: number;
+  /** `tokens_per_s` as % of `roofline_tokens_per_s`. */
+  pct_of_roofline: number;
+}
+
+/** The whole report (`--json`). */
+export interface EngineBenchReport {
+  meta: { date: string; node: string; host_cores: number; duration_s: number; quick: boolean };
+  model: {
+    dir: string;
+    digest: string;
+    engine: 'arena' | 'plain';
+    threads: number;
+    /** Graph nodes as stored: the folder's interoperable graph and the engine graph. */
+    nodes: { model_onnx: number; engine_graph: number | null };
+    flops_per_token: number;
+    tokens_per_sequence: number;
+  };
+  roofline: Roofline;
+  levels: EngineLevel[];
+  targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
+}
+
+/** GEMM FLOP/s at `rows`, interpolated log-linearly between measured row counts. */
+export function gflopsAt(roofline: Pick<Roofline, 'gemm'>, rows: number): number {
+  const pts = [...roofline.gemm].sort((a, b) => a.rows - b.rows);
+  const first = pts[0];
+  if (!first) return 0;
+  if (rows <= first.rows) return first.gflops;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1] as { rows: number; gflops: number };
+    const b = pts[i] as { rows: number; gflops: number };
+    if (rows <= b.rows) {
+      const t = Math.log(rows / a.rows) / Math.log(b.rows / a.rows);
+      return a.gflops + t * (b.gflops - a.gflops);
+    }
+  }
+  return (pts[pts.length - 1] as { gflops: number }).gflops;
+}
+
+const round = (v: number, d = 1): number => Math.round(v * 10 ** d) / 10 ** d;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves the model folder: the given one, or a preset forged once into the temp dir. */
+function modelDir(opts: EngineBenchOptions): string {
+  if ('dir' in opts.model) return opts.model.dir;
+  const dir = join(tmpdir(), 'hotpath-bench-models', `${opts.model.preset}-seed1`);
+  // forgeModel is deterministic: rewriting the same preset gives the same folder (and digest).
+  forgeModel({ arch: 'llama', preset: opts.model.preset, seed: 1, out: dir });
+  return dir;
+}
+
+/** Closed loop at one stream count: `streams` clients, each resubmitting when its sequence ends. */
+async function runLevel(
+  model: LocalModel,
+  streams: number,
+  opts: EngineBenchOptions,
+  prompts: readonly string[],
+): Promise<{ tokensPerS: number; stepMs: number; meanContext: number }> {
+  const engine = model.createEngine(streams);
+  const scheduler = new IterationScheduler(engine, {
+    maxBatchSize: streams,
+    maxPrefillTokens: 512,
+    decodeStepsPerPrefill: 1,
+  });
+  let counting = false;
+  let tokens = 0;
+  let contextSum = 0;
+  let finished = 0;
+  let next = 0;
+  let stop = false;
+  const maxPos = model.info.config.max_position_embeddings;
+  const defaults = { ...model.generationDefaults, eosIds: [] };
+  const client = async (): Promise<void> => {
+    while (!stop) {
+      const i = next++;
+      const seq = SequenceState.create(
+        model.info.tokenizer,
+        {
+          prompt: prompts[i % prompts.length] as string,
+          params: { max_tokens: opts.tokens, temperature: 0 },
+        },
+        defaults,
+        maxPos,
+      );
+      try {
+        await scheduler.submit(i, seq, { onToken: () => counting && tokens++ });
+      } catch {
+        return; // the scheduler closed at the end of the window
+      }
+      if (counting) {
+        finished++;
+        contextSum += seq.prompt.length + seq.tokens.length;
+      }
+    }
+  };
+  const clients = Array.from({ length: streams }, client);
+  await sleep(opts.warmupMs);
+  const forwards = (): number =>
+    'stats' in engine ? (engine as { stats: { forwards: number } }).stats.forwards : 0;
+  const forwards0 = forwards();
+  counting = true;
+  const t0 = performance.now();
+  await sleep(opts.measureMs);
+  counting = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const steps = forwards() - forwards0;
+  stop = true;
+  scheduler.close();
+  await Promise.all(clients);
+  return {
+    tokensPerS: tokens / seconds,
+    stepMs: steps > 0 ? (seconds * 1000) / steps : (seconds * 1000 * streams) / Math.max(1, tokens),
+    meanContext: finished > 0 ? contextSum / finished : 0,
+  };
+}
+
+/** Runs `hotpath bench engine`. */
+export async function runEngineBench(
+  opts: EngineBenchOptions,
+  progress: (line: string) => void,
+): Promise<EngineBenchReport> {
+  const started = performance.now();
+  const dir = modelDir(opts);
+  const threads = opts.threads > 0 ? opts.threads : defaultIntraOpThreads();
+  progress(`roofline: timing GEMMs through onnxruntime (${threads} threads)…`);
+  const roofline = await measureRoofline({ threads, msPerPoint: opts.quick ? 200 : 500 });
+  const model = await LocalModel.load(dir, {
+    engine: opts.engine,
+    execution: { ...DEFAULT_EXECUTION, intra_op_threads: threads, inter_op_threads: 1 },
+  });
+  const cfg = model.info.config as LlamaConfig;
+  const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
+  const prompts = promptSet(42, 64, { min: opts.tokens, max: opts.tokens }).map((p) => p.prompt);
+  const raw: { streams: number; tokensPerS: number; stepMs: number; meanContext: number }[] = [];
+  try {
+    for (const streams of opts.streams) {
+      progress(`${streams} stream(s)…`);
+      raw.push({ streams, ...(await runLevel(model, streams, opts, prompts)) });
+    }
+  } finally {
+    await model.close();
+  }
+  const one = raw.find((r) => r.streams === 1);
+  const meanContext = raw.reduce((a, r) => a + r.meanContext, 0) / Math.max(1, raw.length);
+  const flops = modelFlopsPerToken(cfg, meanContext);
+  const levels: EngineLevel[] = raw.map((r) => {
+    const limit = (gflopsAt(roofline, r.streams) * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
+    return {
+      streams: r.streams,
+      tokens_per_s: round(r.tokensPerS),
+      step_ms: round(r.stepMs, 2),
+      speedup_vs_1: one ? round(r.tokensPerS / one.tokensPerS, 2) : null,
+      mean_context: round(r.meanContext),
+      roofline_tokens_per_s: round(limit),
+      pct_of_roofline: round((100 * r.tokensPerS) / limit),
+    };
+  });
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      host_cores: (await import('node:os')).availableParallelism(),
+      duration_s: round((performance.now() - started) / 1000),
+      quick: opts.quick,
+    },
+    model: {
+      dir,
+      digest: model.info.digest,
+      engine: opts.engine,
+      threads,
+      nodes: {
+        model_onnx: model.info.signature.nodes,
+        engine_graph: graph && 'path' in graph ? inspectOnnx(readFileSync(graph.path)).nodes : null,
+      },
+      flops_per_token: Math.round(flops),
+      tokens_per_sequence: opts.tokens,
+    },
+    roofline,
+    levels,
+    targets: engineTargets(levels),
+  };
+}
+
+/** The engine issue's targets, as far as the levels measured allow. */
+export function engineTargets(levels: readonly EngineLevel[]): EngineBenchReport['targets'] {
+  const at = (n: number): EngineLevel | undefined => levels.find((l) => l.streams === n);
+  const ratio = (n: number): number | null => at(n)?.speedup_vs_1 ?? null;
+  const check = (value: number | null, min: number): boolean | null => (value === null ? null : value >= min);
+  const r16 = ratio(16);
+  const r64 = ratio(64);
+  const t16 = at(16)?.tokens_per_s;
+  const t64 = at(64)?.tokens_per_s;
+  const best = levels.reduce<number | null>((m, l) => Math.max(m ?? 0, l.pct_of_roofline), null);
+  return {
+    speedup_16_vs_1: { target: '>= 5', value: r16, met: check(r16, 5) },
+    speedup_64_vs_1: { target: '>= 8', value: r64, met: check(r64, 8) },
+    '64_not_below_16': {
+      target: '64 streams >= 16 streams',
+      value: t16 && t64 ? round(t64 / t16, 2) : null,
+      met: t16 && t64 ? t64 >= t16 : null,
+    },
+    best_pct_of_roofline: { target: '>= 50', value: best, met: check(best, 50) },
+  };
+}
