@@ -9,7 +9,7 @@ import {
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import type { EngineMode } from '../generation/local-model';
-import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
+import { DEFAULT_EXECUTION, defaultIntraOpThreads, type ExecutionSettings } from '../session/ort-session';
 import type {
   FromReplica,
   ReplicaInit,
@@ -17,6 +17,15 @@ import type {
   ScheduledGenerationOutput,
   ToReplica,
 } from './replica-protocol';
+
+/**
+ * Execution settings of each replica: `intra_op_threads: 0` means the host's cores shared out
+ * between the replicas (at least one thread each), so replicas never oversubscribe the cores.
+ */
+export function replicaExecution(exec: ExecutionSettings, replicas: number): ExecutionSettings {
+  if (exec.intra_op_threads > 0) return exec;
+  return { ...exec, intra_op_threads: Math.max(1, Math.floor(defaultIntraOpThreads() / replicas)) };
+}
 
 /** Options of {@link ReplicaPool.start}. */
 export interface ReplicaPoolOptions {
@@ -142,7 +151,7 @@ export class ReplicaPool {
       throw new HotpathError(ErrorCode.InvalidConfig, 'replicas must be a positive integer', 'replicas');
     const init: ReplicaInit = {
       dir: opts.dir,
-      execution: opts.execution ?? DEFAULT_EXECUTION,
+      execution: replicaExecution(opts.execution ?? DEFAULT_EXECUTION, opts.replicas),
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,
       engine: opts.engine ?? 'auto',
