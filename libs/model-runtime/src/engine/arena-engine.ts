@@ -98,12 +98,12 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
         counts,
         (r, j) => group[r]?.prompt[this.placement(group[r] as SequenceState).fed + j] as number,
       );
+      const V = this.cfg.vocab_size;
       group.forEach((s, r) => {
         const p = this.placement(s);
         p.fed += counts[r] as number;
         if (p.fed < s.prompt.length) return steps.set(s, null);
         this.storePrefix(s, p.slot);
-        const V = this.cfg.vocab_size;
         steps.set(s, s.accept(out.subarray(r * V, (r + 1) * V)));
       });
     }
@@ -131,15 +131,14 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     const p = this.placed.get(seq);
     if (!p) return;
     this.placed.delete(seq);
+    // The last slot's sequence (if another) moves into the freed slot.
     const moved = this.arena.release(p.slot);
-    if (moved >= 0) {
-      const m = this.bySlot[moved] as SequenceState;
-      this.bySlot[p.slot] = m;
-      this.placement(m).slot = p.slot;
-    } else {
-      this.bySlot[p.slot] = null;
+    const mover = moved >= 0 ? (this.bySlot[moved] as SequenceState) : null;
+    this.bySlot[p.slot] = mover;
+    if (mover) {
+      this.placement(mover).slot = p.slot;
+      this.bySlot[moved] = null;
     }
-    if (moved >= 0) this.bySlot[moved] = null;
   }
 
   private placement(s: SequenceState): Placement {
