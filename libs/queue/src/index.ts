@@ -18,6 +18,7 @@ export {
 export { JobWaiter } from './job-waiter';
 export { type RetrySettings, jobOptions } from './job-options';
 export { type RemoveOutcome, ShardQueues } from './shard-queues';
+export { ADMISSION_RESERVATION_TTL_MS, type Admission, AdmissionGate } from './admission-gate';
 export { type IdempotencyClaim, IdempotencyStore } from './idempotency';
 export {
   jobEventsKey,

@@ -12,6 +12,7 @@ import {
 } from '@hotpath/contracts';
 import { findModel } from '@hotpath/config';
 import {
+  AdmissionGate,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
   isTerminal,
@@ -93,10 +94,12 @@ export type BatchEntry =
 export class JobsService {
   private readonly now: () => number;
   private readonly backlog: BacklogEstimate;
+  private readonly admission: AdmissionGate;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
+    this.admission = new AdmissionGate(deps.producer);
   }
 
   /**
@@ -377,19 +380,35 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     trace: Context,
   ): Promise<Submission> {
-    const { config, store, queues } = this.deps;
-    const backlog = await withRedisTimeout(
+    // The per-process estimate turns a full queue away without a Redis call; the gate decides
+    // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
+    const estimate = await withRedisTimeout(
       this.backlog.current(model.name, model.shards),
       QUEUE_CALL_TIMEOUT_MS,
     );
-    if (backlog >= model.max_waiting) {
-      throw new HotpathError(
-        ErrorCode.QueueFull,
-        `model "${model.name}" has ${backlog} jobs waiting (limit ${model.max_waiting}); retry later`,
-        undefined,
-        QUEUE_FULL_RETRY_AFTER_S,
-      );
+    if (estimate >= model.max_waiting) throw queueFull(model, estimate);
+    const gate = await withRedisTimeout(
+      this.admission.reserve(model.name, model.shards, id, model.max_waiting),
+      QUEUE_CALL_TIMEOUT_MS,
+    );
+    if (!gate.admitted) throw queueFull(model, gate.backlog);
+    try {
+      return await this.createAndEnqueue(tenant, id, req, model, cache, trace);
+    } finally {
+      // Once added, the queue counts the job itself; a failed add frees its place.
+      void this.admission.release(model.name, id).catch(() => undefined);
     }
+  }
+
+  private async createAndEnqueue(
+    tenant: string,
+    id: string,
+    req: JobRequest,
+    model: ModelConfig,
+    cache: { key: string; digest: string } | undefined,
+    trace: Context,
+  ): Promise<Submission> {
+    const { config, store, queues } = this.deps;
     const job: NewJob = {
       id,
       tenant,
@@ -474,6 +493,15 @@ export class JobsService {
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {
     this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, outcome });
   }
+}
+
+function queueFull(model: ModelConfig, backlog: number): HotpathError {
+  return new HotpathError(
+    ErrorCode.QueueFull,
+    `model "${model.name}" has ${backlog} jobs waiting (limit ${model.max_waiting}); retry later`,
+    undefined,
+    QUEUE_FULL_RETRY_AFTER_S,
+  );
 }
 
 function notFound(id: string): HotpathError {
