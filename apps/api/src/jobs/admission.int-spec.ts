@@ -2,34 +2,38 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { JobView } from '@hotpath/contracts';
-import { AdmissionGate, createRedisConnection } from '@hotpath/queue';
+import { freePort } from '@hotpath/ports';
+import { AdmissionGate, createRedisConnection, waitForRedis } from '@hotpath/queue';
 import { call, startTestApi, testConfig, uniqueModel, type TestApi } from '../testing/api-harness';
-import { cleanupRedis } from '../testing/redis-cleanup';
+import { TestRedisServer } from '../testing/redis-server';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
+// A private Redis: the test pauses it (CLIENT PAUSE) so that every submission reaches the
+// admission check before any of them is enqueued, which is what a slow (fsync-bound) Redis does.
 describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
+  let redis: TestRedisServer;
   const model = uniqueModel();
   const models = [{ name: model, backend: 'sim' as const, shards: 3, max_waiting: 20 }];
   let a: TestApi;
   let b: TestApi;
   let conn: Redis;
-  const ids = new Set<string>();
 
   before(async () => {
-    const config = testConfig({ redisUrl: REDIS_URL, cluster: { models } });
+    redis = new TestRedisServer(await freePort());
+    await redis.start();
+    const config = testConfig({ redisUrl: redis.url, cluster: { models } });
     [a, b] = await Promise.all([startTestApi(config), startTestApi(config)]);
-    conn = createRedisConnection(REDIS_URL, 'producer', 'admission-int-spec');
+    conn = createRedisConnection(redis.url, 'producer', 'admission-int-spec');
+    await waitForRedis(conn, 5000);
   });
 
   after(async () => {
     await Promise.all([a.close(), b.close()]);
-    await cleanupRedis(conn, models, ids);
-    await conn.del(AdmissionGate.key(model));
     conn.disconnect();
+    await redis.dispose();
   });
 
   it('accepts exactly max_waiting of 150 concurrent submissions spread over both replicas', async () => {
+    await conn.call('CLIENT', 'PAUSE', '500', 'ALL');
     const answers = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
         call<JobView>(`${(i % 2 === 0 ? a : b).url}/v1/jobs`, {
@@ -37,7 +41,6 @@ describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
         }),
       ),
     );
-    for (const r of answers) if (r.body?.id) ids.add(r.body.id);
     const accepted = answers.filter((r) => r.status === 202).length;
     const refused = answers.filter((r) => r.status === 429).length;
     assert.equal(accepted, 20, `accepted ${accepted}`);
