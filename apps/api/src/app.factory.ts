@@ -34,6 +34,7 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   const logger = options.logger ?? createLogger('hotpath-api', config.log.level);
   const metrics = options.metrics ?? createMetrics('hotpath-api');
   const adapter = new FastifyAdapter({
+    ...httpTimeouts(config.cluster.api),
     bodyLimit: config.cluster.api.max_body_bytes,
     genReqId: requestIdFor,
     requestIdHeader: false,
@@ -58,6 +59,32 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
     }
   }
   return app;
+}
+
+/**
+ * Fastify's (and Node's) timeouts from `api.*`: a request must arrive whole within
+ * `request_timeout_ms` (slow senders, bodies that stop halfway), a connection silent in both
+ * directions for `idle_timeout_ms` is closed, and an idle keep-alive connection after
+ * `keep_alive_timeout_ms`. Node checks `requestTimeout` every `connectionsCheckingInterval`
+ * (30 s by default), so that interval follows the timeout.
+ */
+export function httpTimeouts(api: ApiConfig['cluster']['api']): {
+  requestTimeout: number;
+  connectionTimeout: number;
+  keepAliveTimeout: number;
+  http: { connectionsCheckingInterval: number; headersTimeout?: number; requestTimeout?: number };
+} {
+  const request = api.request_timeout_ms;
+  const idle = api.idle_timeout_ms === 0 ? 0 : Math.max(api.idle_timeout_ms, api.max_wait_s * 1000 + 10_000);
+  return {
+    requestTimeout: request,
+    connectionTimeout: idle,
+    keepAliveTimeout: api.keep_alive_timeout_ms,
+    http: {
+      connectionsCheckingInterval: request === 0 ? 30_000 : Math.min(5000, Math.max(250, request / 4)),
+      ...(request === 0 ? {} : { requestTimeout: request, headersTimeout: request }),
+    },
+  };
 }
 
 function warnOpenMode(logger: Logger): void {

@@ -58,3 +58,9 @@ export {
   chatTemplateFromTokenizerConfig,
   ModelChatTemplates,
 } from './model-chat-templates';
+export {
+  inputLimitsKey,
+  type ModelInputLimits,
+  minTokens,
+  ModelInputLimitsStore,
+} from './model-input-limits';

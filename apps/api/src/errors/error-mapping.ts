@@ -67,6 +67,10 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HotpathError) {
     return build(statusForCode(err.code), err.code, err.message, err.param, err.retryAfterS);
   }
+  // Checked first: a request stream the client reset carries ECONNRESET too, and is not Redis.
+  if (isClientAbort(err)) {
+    return build(400, ErrorCode.InvalidRequest, 'the request body was not received whole');
+  }
   if (isRedisConnectionError(err)) {
     return build(503, ErrorCode.RedisUnavailable, 'Redis is unavailable; retry later');
   }
@@ -75,6 +79,13 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     return build(status, codeForStatus(status), httpMessage(err, status));
   }
   return build(500, ErrorCode.Internal, 'internal error');
+}
+
+/** The error a request body stream raises when its client closed the connection mid-body. */
+function isClientAbort(err: unknown): boolean {
+  return (
+    err instanceof Error && err.message === 'aborted' && (err as { code?: unknown }).code === 'ECONNRESET'
+  );
 }
 
 function build(

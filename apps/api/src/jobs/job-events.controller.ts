@@ -3,7 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '@hotpath/contracts';
 import { isStreamId, toJobView, type JobRecord } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
-import { SHUTDOWN_SIGNAL } from '../core/tokens';
+import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
+import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
 
@@ -18,6 +19,7 @@ export class JobEventsController {
   constructor(
     @Inject(JobEventsService) private readonly events: JobEventsService,
     @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   @Get(':id/events')
@@ -30,7 +32,7 @@ export class JobEventsController {
     // Checked before the stream starts, so refusals are ordinary JSON errors.
     const record = await this.events.record(tenant, id);
     const from = lastEventId !== undefined && isStreamId(lastEventId.trim()) ? lastEventId.trim() : '0';
-    const sse = SseStream.open(reply);
+    const sse = SseStream.open(reply, { maxBufferedBytes: this.config.cluster.api.sse_max_buffered_bytes });
     const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
     let last = '';
     try {

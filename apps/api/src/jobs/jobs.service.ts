@@ -15,7 +15,9 @@ import {
   AdmissionGate,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
+  ModelInputLimitsStore,
   isTerminal,
+  minTokens,
   toJobView,
   type JobRecord,
   type JobStore,
@@ -95,11 +97,13 @@ export class JobsService {
   private readonly now: () => number;
   private readonly backlog: BacklogEstimate;
   private readonly admission: AdmissionGate;
+  private readonly inputLimits: ModelInputLimitsStore;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
     this.admission = new AdmissionGate(deps.producer);
+    this.inputLimits = new ModelInputLimitsStore(deps.producer);
   }
 
   /**
@@ -111,6 +115,7 @@ export class JobsService {
   async submit(tenant: string, body: unknown, opts: SubmitOptions = {}): Promise<Submission> {
     const req = parseOrThrow(JobRequestSchema, body);
     const model = this.resolveModel(req);
+    await this.checkInputSize(req, model);
     if (req.webhook) this.deps.webhooks?.check(req.webhook);
     const { idempotencyKey } = opts;
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -221,6 +226,37 @@ export class JobsService {
       );
     }
     return model;
+  }
+
+  /**
+   * Refuses input whose work is out of bounds before it is queued: embed requests over
+   * `api.max_embed_chars` in total, and prompts that cannot fit the model's context (a cheap bound
+   * from their UTF-8 length and the longest vocabulary piece, published by the workers serving the
+   * model; the worker counts exactly whatever passes).
+   */
+  private async checkInputSize(req: JobRequest, model: ModelConfig): Promise<void> {
+    if (req.task === 'embed') {
+      const max = this.deps.config.cluster.api.max_embed_chars;
+      const total = req.input.texts.reduce((n, t) => n + t.length, 0);
+      if (total > max) {
+        throw new HotpathError(
+          ErrorCode.InvalidRequest,
+          `input.texts hold ${total} characters in total; at most ${max} per request (api.max_embed_chars)`,
+          'input.texts',
+        );
+      }
+      return;
+    }
+    const limits = await this.inputLimits.current(model.name).catch(() => undefined);
+    if (!limits) return;
+    const least = minTokens(req.input.prompt, limits);
+    if (least >= limits.context_tokens) {
+      throw new HotpathError(
+        ErrorCode.InvalidInput,
+        `the prompt is at least ${least} tokens; model "${model.name}" has a context of ${limits.context_tokens}`,
+        'input.prompt',
+      );
+    }
   }
 
   /** `undefined` when the key is now ours; the existing job when the same request was sent before. */
