@@ -55,7 +55,7 @@ export class JobsController {
       const applied = clampWait(wait, this.config.cluster.api.max_wait_s);
       void reply.header('preference-applied', `wait=${applied}`);
       if (!isTerminal(view.status) && applied > 0) {
-        view = await this.jobs.wait(tenant, view.id, applied, this.abortSignal(reply));
+        view = await this.jobs.wait(tenant, view.id, applied, this.abortSignal(reply), view);
       }
     }
     void reply.status(isTerminal(view.status) ? 200 : 202);

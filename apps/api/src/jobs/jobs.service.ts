@@ -35,6 +35,7 @@ import {
 } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { toErrorResponse } from '../errors/error-mapping';
+import { isRedisConnectionError } from '../errors/redis-errors';
 import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/redis-availability';
 import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builders';
 import { parseOrThrow } from './request-validation';
@@ -174,20 +175,34 @@ export class JobsService {
 
   /**
    * Long-poll: the job once terminal, or its current state after `seconds` (or when `signal`
-   * aborts: client gone, server shutting down).
+   * aborts: client gone, server shutting down). With `lastKnown`, Redis trouble during the wait
+   * answers that state instead of failing.
    */
-  async wait(tenant: string, id: string, seconds: number, signal: AbortSignal): Promise<JobView> {
-    assertRedisReady(this.deps.producer);
-    // The waiter's first read doubles as the ownership check: another tenant's job stops the wait at
-    // once (and answers 404 like an unknown id), so no extra read per waited job.
-    const rec = await this.waitForTerminal(
-      id,
-      Math.max(0, seconds) * 1000,
-      signal,
-      (r) => r.tenant !== tenant,
-    );
-    if (!rec || rec.tenant !== tenant) throw notFound(id);
-    return toJobView(rec);
+  async wait(
+    tenant: string,
+    id: string,
+    seconds: number,
+    signal: AbortSignal,
+    lastKnown?: JobView,
+  ): Promise<JobView> {
+    try {
+      assertRedisReady(this.deps.producer);
+      // The waiter's first read doubles as the ownership check: another tenant's job stops the wait
+      // at once (and answers 404 like an unknown id), so no extra read per waited job.
+      const rec = await this.waitForTerminal(
+        id,
+        Math.max(0, seconds) * 1000,
+        signal,
+        (r) => r.tenant !== tenant,
+      );
+      if (!rec || rec.tenant !== tenant) throw notFound(id);
+      return toJobView(rec);
+    } catch (err) {
+      // A job that was accepted is answered with, Redis or not: a 5xx would make clients (the
+      // OpenAI SDKs among them) submit it again.
+      if (lastKnown && isRedisFailure(err)) return lastKnown;
+      throw err;
+    }
   }
 
   /**
@@ -529,6 +544,13 @@ export class JobsService {
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {
     this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, outcome });
   }
+}
+
+/** An error that means Redis could not be reached (as opposed to an answer from it). */
+export function isRedisFailure(err: unknown): boolean {
+  return (
+    (err instanceof HotpathError && err.code === ErrorCode.RedisUnavailable) || isRedisConnectionError(err)
+  );
 }
 
 function queueFull(model: ModelConfig, backlog: number): HotpathError {
