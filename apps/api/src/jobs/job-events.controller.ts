@@ -35,6 +35,10 @@ export class JobEventsController {
     const sse = SseStream.open(reply, { maxBufferedBytes: this.config.cluster.api.sse_max_buffered_bytes });
     const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
     let last = '';
+    // The index of the next token to send. A re-run (after a crashed worker or a retry) restarts at
+    // index 0; what was sent cannot be taken back, so the stream resumes where it was instead of
+    // repeating. Unknown when resuming from Last-Event-ID: the first token sets it.
+    let next: number | undefined = from === '0' ? 0 : undefined;
     try {
       for await (const e of this.events.follow(record, from, signal)) {
         if (e.type === 'status') {
@@ -49,6 +53,8 @@ export class JobEventsController {
           }
           last = key;
         } else if (e.type === 'token') {
+          if (next !== undefined && e.index !== next) continue;
+          next = e.index + 1;
           sse.event('token', { index: e.index, text: e.text, token_id: e.token_id }, e.id);
         } else {
           sendEnd(sse, e.record, id);
