@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Redis } from 'ioredis';
 import { waitForRedis } from '@hotpath/queue';
 import { createLogger, createMetrics, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+import { markKeyedDeployment } from './admin/keyed-deployment';
 import { AppModule } from './app.module';
 import type { ApiConfig } from './config/api-config';
 import { NestLoggerAdapter } from './core/nest-logger';
@@ -48,6 +49,7 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   registerHttpHooks(app.getHttpAdapter().getInstance(), metrics);
   if (config.auth.keys.length === 0) warnOpenMode(logger);
   await app.init();
+  if (config.auth.keys.length > 0) markKeyedDeployment(app.get<Redis>(REDIS_PRODUCER));
   const redisWaitMs = options.redisWaitMs ?? 3000;
   if (redisWaitMs > 0) {
     try {
@@ -93,6 +95,10 @@ function warnOpenMode(logger: Logger): void {
     '* WARNING: no API keys configured (HOTPATH_API_KEYS / _FILE unset).  *',
     '* The API runs in OPEN DEV MODE: anyone who can reach it can submit, *',
     '* read and cancel jobs, all as tenant "default".                     *',
+    '* Admin routes (/v1/admin: cache purge, webhook dead letters) are    *',
+    '* open without HOTPATH_ADMIN_KEYS, except on a Redis a keyed API     *',
+    '* used; webhooks may target any host unless                          *',
+    '* HOTPATH_WEBHOOK_ALLOWED_HOSTS is set.                              *',
     '* Never expose this to a network. Set HOTPATH_API_KEYS=tenant:key.   *',
     '**********************************************************************',
   ];

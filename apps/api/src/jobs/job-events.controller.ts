@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Inject, Param, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ErrorCode } from '@hotpath/contracts';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { isStreamId, toJobView, type JobRecord } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
@@ -31,7 +31,14 @@ export class JobEventsController {
   ): Promise<void> {
     // Checked before the stream starts, so refusals are ordinary JSON errors.
     const record = await this.events.record(tenant, id);
-    const from = lastEventId !== undefined && isStreamId(lastEventId.trim()) ? lastEventId.trim() : '0';
+    const from = lastEventId === undefined ? '0' : lastEventId.trim();
+    if (!isStreamId(from)) {
+      throw new HotpathError(
+        ErrorCode.InvalidRequest,
+        'Last-Event-ID must be an event id of this stream (<ms>-<seq>, each at most 2^64-1)',
+        'Last-Event-ID',
+      );
+    }
     const sse = SseStream.open(reply, { maxBufferedBytes: this.config.cluster.api.sse_max_buffered_bytes });
     const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
     let last = '';

@@ -274,31 +274,45 @@ export class JobsService {
     }
   }
 
-  /** `undefined` when the key is now ours; the existing job when the same request was sent before. */
+  /**
+   * `undefined` when the key is now ours; the existing job when the same request was sent before.
+   * A key whose job record is gone (expired, or lost with Redis data) is taken over: the request
+   * is created again, as a first submission would be.
+   */
   private async claimIdempotencyKey(
     tenant: string,
     key: string,
     id: string,
     req: JobRequest,
   ): Promise<Submission | undefined> {
-    const claim = await this.deps.idempotency.claim(tenant, key, id, IdempotencyStore.bodyHash(req));
-    if (claim.kind === 'claimed') return undefined;
-    if (claim.kind === 'mismatch') {
-      throw new HotpathError(
-        ErrorCode.Conflict,
-        'this Idempotency-Key was already used with a different request body',
-        'Idempotency-Key',
-      );
+    const hash = IdempotencyStore.bodyHash(req);
+    for (let round = 0; round < 3; round++) {
+      const claim = await this.deps.idempotency.claim(tenant, key, id, hash);
+      if (claim.kind === 'claimed') return undefined;
+      if (claim.kind === 'mismatch') {
+        throw new HotpathError(
+          ErrorCode.Conflict,
+          'this Idempotency-Key was already used with a different request body',
+          'Idempotency-Key',
+        );
+      }
+      const existing = await this.recordOf(claim.jobId);
+      if (existing && existing.tenant === tenant) {
+        return {
+          view: toJobView(existing),
+          replayed: true,
+          cache: req.cache === 'bypass' ? 'bypass' : 'miss',
+        };
+      }
+      if (existing) break;
+      if (await this.deps.idempotency.takeOver(tenant, key, claim.jobId, id, hash)) return undefined;
+      // Another retry took the key over first: its job is the one to answer with.
     }
-    const existing = await this.recordOf(claim.jobId);
-    if (!existing || existing.tenant !== tenant) {
-      throw new HotpathError(
-        ErrorCode.Conflict,
-        'the job of this Idempotency-Key is still being created or has expired',
-        'Idempotency-Key',
-      );
-    }
-    return { view: toJobView(existing), replayed: true, cache: req.cache === 'bypass' ? 'bypass' : 'miss' };
+    throw new HotpathError(
+      ErrorCode.Conflict,
+      'the job of this Idempotency-Key is still being created; retry',
+      'Idempotency-Key',
+    );
   }
 
   private async accept(
