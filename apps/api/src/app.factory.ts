@@ -8,7 +8,9 @@ import { AppModule } from './app.module';
 import type { ApiConfig } from './config/api-config';
 import { NestLoggerAdapter } from './core/nest-logger';
 import { REDIS_PRODUCER } from './core/tokens';
+import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/edge-errors';
 import { registerHttpHooks } from './http/http-hooks';
+import { trackRoutes } from './http/route-table';
 import { requestIdFor } from './http/request-id';
 
 /** Inputs of {@link createApiApp}. */
@@ -37,6 +39,9 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   const adapter = new FastifyAdapter({
     ...httpTimeouts(config.cluster.api),
     bodyLimit: config.cluster.api.max_body_bytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler,
+    frameworkErrors,
     genReqId: requestIdFor,
     requestIdHeader: false,
     logger: false,
@@ -47,6 +52,7 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
     { logger: new NestLoggerAdapter(logger), abortOnError: false },
   );
   registerHttpHooks(app.getHttpAdapter().getInstance(), metrics);
+  trackRoutes(app.getHttpAdapter().getInstance());
   if (config.auth.keys.length === 0) warnOpenMode(logger);
   await app.init();
   if (config.auth.keys.length > 0) markKeyedDeployment(app.get<Redis>(REDIS_PRODUCER));

@@ -114,6 +114,15 @@ export const QueueSettingsSchema = z
     max_stalled_count: z.int().min(0).max(100).default(3),
     /** SIGTERM: how long in-flight jobs may run before they are handed back to the queue. */
     shutdown_grace_ms: z.int().min(0).max(3_600_000).default(25_000),
+    /**
+     * How long a failed job (payload included) stays in BullMQ for operators; workers sweep older
+     * ones. The job record with its error stays `HOTPATH_RESULT_TTL_S` either way.
+     */
+    failed_retention_s: z
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
   })
   .prefault({});
 

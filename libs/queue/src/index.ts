@@ -46,6 +46,7 @@ export {
   parseWebhookDelivery,
   WebhookQueue,
 } from './webhook-queue';
+export { WEBHOOK_SECRET_TTL_S, webhookSecretKey, WebhookSecrets } from './webhook-secrets';
 export {
   type DeadLetter,
   type DeadLetterView,

@@ -116,6 +116,17 @@ function httpMessage(err: HttpException, status: number): string {
   return err.message;
 }
 
+/** Routes of the OpenAI-compatible API, whose clients expect OpenAI's error body. */
+const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+
+/**
+ * The response of an error on `url`: OpenAI's shape on the OpenAI-compatible routes, ours
+ * elsewhere; decided by URL so errors raised before routing match too. Statuses are the same.
+ */
+export function errorResponseForUrl(url: string, err: unknown): ErrorResponse | OpenAiErrorResponse {
+  return OPENAI_ROUTE.test(url) ? toOpenAiErrorResponse(err) : toErrorResponse(err);
+}
+
 /** OpenAI's error body (SPEC §3: the OpenAI-compatible routes use OpenAI's error shape). */
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

@@ -68,9 +68,12 @@ export class JobsController {
   async submitBatch(
     @Tenant() tenant: string,
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: FastifyRequest,
   ): Promise<{ jobs: BatchEntry[] }> {
-    return { jobs: await this.jobs.submitBatch(tenant, body, requestTraceContext(request)) };
+    return {
+      jobs: await this.jobs.submitBatch(tenant, body, requestTraceContext(request), idempotencyKey),
+    };
   }
 
   /** The job; with `?wait=N`, long-polls up to N seconds for it to finish. */

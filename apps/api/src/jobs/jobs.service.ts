@@ -16,6 +16,7 @@ import {
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
+  WebhookSecrets,
   isTerminal,
   minTokens,
   toJobView,
@@ -50,6 +51,8 @@ const QUEUE_FULL_RETRY_AFTER_S = 1;
 /** How long a request waits for the record of a job another request just claimed. */
 const CLAIMED_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** A batch's key leaves room for the `:<index>` of its members. */
+const BATCH_IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,250}$/;
 
 /** Everything the service works with; passed in so tests can build it without Nest. */
 export interface JobsServiceDeps {
@@ -99,12 +102,14 @@ export class JobsService {
   private readonly backlog: BacklogEstimate;
   private readonly admission: AdmissionGate;
   private readonly inputLimits: ModelInputLimitsStore;
+  private readonly webhookSecrets: WebhookSecrets;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
     this.admission = new AdmissionGate(deps.producer);
     this.inputLimits = new ModelInputLimitsStore(deps.producer);
+    this.webhookSecrets = new WebhookSecrets(deps.producer);
   }
 
   /**
@@ -151,14 +156,33 @@ export class JobsService {
     }
   }
 
-  /** Submits each member of a batch on its own; a bad member yields an error entry, not a failed batch. */
-  async submitBatch(tenant: string, body: unknown, trace: Context = ROOT_CONTEXT): Promise<BatchEntry[]> {
+  /**
+   * Submits each member of a batch on its own; a bad member yields an error entry, not a failed
+   * batch. An `Idempotency-Key` covers the whole batch: member i is submitted under `<key>:<i>`, so
+   * a retried batch gets its members' existing jobs back (a member whose body changed gets a 409).
+   */
+  async submitBatch(
+    tenant: string,
+    body: unknown,
+    trace: Context = ROOT_CONTEXT,
+    idempotencyKey?: string,
+  ): Promise<BatchEntry[]> {
     const { jobs } = parseOrThrow(BatchJobRequestSchema, body);
+    if (idempotencyKey !== undefined && !BATCH_IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new HotpathError(
+        ErrorCode.InvalidRequest,
+        'Idempotency-Key of a batch must be 1-250 printable ASCII characters without spaces',
+        'Idempotency-Key',
+      );
+    }
     assertRedisReady(this.deps.producer);
     const entries: BatchEntry[] = [];
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       try {
-        const sub = await this.submit(tenant, job, { trace });
+        const sub = await this.submit(tenant, job, {
+          trace,
+          ...(idempotencyKey !== undefined ? { idempotencyKey: `${idempotencyKey}:${i}` } : {}),
+        });
         entries.push({ status_code: isTerminal(sub.view.status) ? 200 : 202, job: sub.view });
       } catch (err) {
         const res = toErrorResponse(err);
@@ -486,6 +510,8 @@ export class JobsService {
     const record = queuedRecord(job);
     await store.create(record);
     try {
+      // Kept apart from the BullMQ payload, which only names the URL.
+      if (req.webhook) await this.webhookSecrets.put(id, req.webhook.secret);
       const queue = shardQueueName(model.name, job.shard);
       await withSpan(
         `send ${queue}`,
@@ -505,7 +531,11 @@ export class JobsService {
           withRedisTimeout(
             queues.enqueue(
               { ...queuedPayload(job), trace: injectTraceContext(producer) },
-              { attempts: config.cluster.queue.attempts, backoff_ms: config.cluster.queue.backoff_ms },
+              {
+                attempts: config.cluster.queue.attempts,
+                backoff_ms: config.cluster.queue.backoff_ms,
+                failed_retention_s: config.cluster.queue.failed_retention_s,
+              },
             ),
             QUEUE_CALL_TIMEOUT_MS,
           ),
