@@ -3,11 +3,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Redis } from 'ioredis';
 import { waitForRedis } from '@hotpath/queue';
 import { createLogger, createMetrics, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+import { markKeyedDeployment } from './admin/keyed-deployment';
 import { AppModule } from './app.module';
 import type { ApiConfig } from './config/api-config';
 import { NestLoggerAdapter } from './core/nest-logger';
 import { REDIS_PRODUCER } from './core/tokens';
+import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/edge-errors';
 import { registerHttpHooks } from './http/http-hooks';
+import { trackRoutes } from './http/route-table';
 import { requestIdFor } from './http/request-id';
 
 /** Inputs of {@link createApiApp}. */
@@ -34,7 +37,11 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   const logger = options.logger ?? createLogger('hotpath-api', config.log.level);
   const metrics = options.metrics ?? createMetrics('hotpath-api');
   const adapter = new FastifyAdapter({
+    ...httpTimeouts(config.cluster.api),
     bodyLimit: config.cluster.api.max_body_bytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler,
+    frameworkErrors,
     genReqId: requestIdFor,
     requestIdHeader: false,
     logger: false,
@@ -45,8 +52,10 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
     { logger: new NestLoggerAdapter(logger), abortOnError: false },
   );
   registerHttpHooks(app.getHttpAdapter().getInstance(), metrics);
+  trackRoutes(app.getHttpAdapter().getInstance());
   if (config.auth.keys.length === 0) warnOpenMode(logger);
   await app.init();
+  if (config.auth.keys.length > 0) markKeyedDeployment(app.get<Redis>(REDIS_PRODUCER));
   const redisWaitMs = options.redisWaitMs ?? 3000;
   if (redisWaitMs > 0) {
     try {
@@ -60,12 +69,42 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   return app;
 }
 
+/**
+ * Fastify's (and Node's) timeouts from `api.*`: a request must arrive whole within
+ * `request_timeout_ms` (slow senders, bodies that stop halfway), a connection silent in both
+ * directions for `idle_timeout_ms` is closed, and an idle keep-alive connection after
+ * `keep_alive_timeout_ms`. Node checks `requestTimeout` every `connectionsCheckingInterval`
+ * (30 s by default), so that interval follows the timeout.
+ */
+export function httpTimeouts(api: ApiConfig['cluster']['api']): {
+  requestTimeout: number;
+  connectionTimeout: number;
+  keepAliveTimeout: number;
+  http: { connectionsCheckingInterval: number; headersTimeout?: number; requestTimeout?: number };
+} {
+  const request = api.request_timeout_ms;
+  const idle = api.idle_timeout_ms === 0 ? 0 : Math.max(api.idle_timeout_ms, api.max_wait_s * 1000 + 10_000);
+  return {
+    requestTimeout: request,
+    connectionTimeout: idle,
+    keepAliveTimeout: api.keep_alive_timeout_ms,
+    http: {
+      connectionsCheckingInterval: request === 0 ? 30_000 : Math.min(5000, Math.max(250, request / 4)),
+      ...(request === 0 ? {} : { requestTimeout: request, headersTimeout: request }),
+    },
+  };
+}
+
 function warnOpenMode(logger: Logger): void {
   const lines = [
     '**********************************************************************',
     '* WARNING: no API keys configured (HOTPATH_API_KEYS / _FILE unset).  *',
     '* The API runs in OPEN DEV MODE: anyone who can reach it can submit, *',
     '* read and cancel jobs, all as tenant "default".                     *',
+    '* Admin routes (/v1/admin: cache purge, webhook dead letters) are    *',
+    '* open without HOTPATH_ADMIN_KEYS, except on a Redis a keyed API     *',
+    '* used; webhooks may target any host unless                          *',
+    '* HOTPATH_WEBHOOK_ALLOWED_HOSTS is set.                              *',
     '* Never expose this to a network. Set HOTPATH_API_KEYS=tenant:key.   *',
     '**********************************************************************',
   ];

@@ -186,7 +186,7 @@ describe('api (in-process, real Redis, no worker)', () => {
   it('cancels a running job and tells workers on the cancel channel', async () => {
     const res = await submit(genJob('running'));
     const id = res.body.id;
-    await store.markRunning(id, 1, Date.now());
+    await store.markRunning(id, Date.now());
     const sub = createRedisConnection(REDIS_URL, 'subscriber', 'api-int-spec-sub');
     try {
       const heard = new Promise<string>((resolve) =>

@@ -26,6 +26,7 @@ import { startStreamingAndWebhooks } from './webhooks/streaming-and-webhooks';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './webhooks/webhook-settings';
 import { createShardProcessor } from './jobs/shard.processor';
 import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.poller';
+import { FailedJobSweeper } from './jobs/failed-job-sweeper';
 import { batchCapacityWarning } from './scheduling/batch-capacity';
 import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
 
@@ -284,6 +285,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
     const poller = new QueueDepthPoller(depthQueues, metrics, logger, options.queueDepthIntervalMs ?? 5000);
     poller.start();
+    const sweeper = new FailedJobSweeper(depthQueues, cluster.queue.failed_retention_s, logger);
+    sweeper.start();
     stealers.forEach((s) => s.start());
 
     logger.info('worker started', {
@@ -301,6 +304,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       (closing ??= (async () => {
         state.closing = true;
         poller.stop();
+        sweeper.stop();
         await Promise.allSettled(stealers.map((s) => s.stop()));
         const graceMs = closeOptions?.graceMs ?? cluster.queue.shutdown_grace_ms;
         // close() without force stops fetching at once and resolves when running jobs have settled.

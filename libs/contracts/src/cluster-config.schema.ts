@@ -126,6 +126,15 @@ export const QueueSettingsSchema = z
     max_stalled_count: z.int().min(0).max(100).default(3),
     /** SIGTERM: how long in-flight jobs may run before they are handed back to the queue. */
     shutdown_grace_ms: z.int().min(0).max(3_600_000).default(25_000),
+    /**
+     * How long a failed job (payload included) stays in BullMQ for operators; workers sweep older
+     * ones. The job record with its error stays `HOTPATH_RESULT_TTL_S` either way.
+     */
+    failed_retention_s: z
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
   })
   .prefault({});
 
@@ -145,6 +154,27 @@ export const ApiLimitsSchema = z
       .default(1024 * 1024),
     /** Upper bound for `Prefer: wait=N` and `?wait=N`, seconds. */
     max_wait_s: z.int().min(0).max(3600).default(60),
+    /** Characters over all texts of one embed request: bounds texts × tokens of one job. */
+    max_embed_chars: z
+      .int()
+      .min(1)
+      .max(2 * 1024 * 1024)
+      .default(256 * 1024),
+    /** Bytes an SSE client may have unread (buffered by the API) before it is disconnected. */
+    sse_max_buffered_bytes: z
+      .int()
+      .min(16 * 1024)
+      .max(64 * 1024 * 1024)
+      .default(256 * 1024),
+    /** Time a client has to send the whole request (headers and body); 0 = none. */
+    request_timeout_ms: z.int().min(0).max(3_600_000).default(30_000),
+    /**
+     * Time a connection may pass without any byte in either direction before it is closed; 0 =
+     * none. Raised to `max_wait_s` + 10 s when lower, so a long-poll is never cut.
+     */
+    idle_timeout_ms: z.int().min(0).max(3_600_000).default(120_000),
+    /** Time an idle keep-alive connection stays open after a response. */
+    keep_alive_timeout_ms: z.int().min(1).max(3_600_000).default(72_000),
   })
   .prefault({});
 

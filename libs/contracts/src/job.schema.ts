@@ -101,6 +101,11 @@ export type GenerateResult = z.infer<typeof GenerateResultSchema>;
 
 export const EmbedResultSchema = z.object({
   embeddings: z.array(z.array(z.number())),
+  /**
+   * Indexes of the texts longer than the model's context: each was embedded from its first
+   * `context` tokens, and `usage.prompt_tokens` counts only those. Absent when none was cut.
+   */
+  truncated: z.array(z.int()).optional(),
 });
 export type EmbedResult = z.infer<typeof EmbedResultSchema>;
 

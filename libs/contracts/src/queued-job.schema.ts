@@ -20,7 +20,11 @@ const queuedCommon = {
   cache_key: z.string().optional(),
   /** Model version the cache key was computed for; a worker serving another version does not fill. */
   model_digest: z.string().optional(),
-  webhook: WebhookSchema.optional(),
+  /**
+   * Where to notify. The secret is not here (BullMQ keeps failed payloads for operators): the API
+   * stores it apart under the job id. `secret` appears only in payloads of older versions.
+   */
+  webhook: z.object({ url: WebhookSchema.shape.url, secret: z.string().optional() }).optional(),
   /** W3C trace context carrier (`traceparent`, `tracestate`) from the API's producer span. */
   trace: z.record(z.string(), z.string()).optional(),
 };

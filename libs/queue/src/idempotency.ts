@@ -5,6 +5,16 @@ import type { Redis } from 'ioredis';
 export type IdempotencyClaim =
   { kind: 'claimed' } | { kind: 'existing'; jobId: string } | { kind: 'mismatch'; jobId: string };
 
+/** KEYS[1] moves to ARGV[2] (with TTL ARGV[3]) only while it still names the job ARGV[1] (`<id> `). */
+const TAKE_OVER_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+`;
+
 /**
  * `Idempotency-Key` handling (per tenant): the first request with a key claims it for its job id;
  * a retry with the same key and the same body gets that job back; the same key with a different body
@@ -33,6 +43,28 @@ export class IdempotencyStore {
     const [id = '', hash = ''] = existing.split(' ');
     if (!id) return this.claim(tenant, idemKey, jobId, bodyHash);
     return hash === bodyHash ? { kind: 'existing', jobId: id } : { kind: 'mismatch', jobId: id };
+  }
+
+  /**
+   * Moves a key from a job whose record is gone (expired, or lost with Redis data) to `jobId`, so
+   * the request is created again. Atomic: of concurrent retries exactly one takes the key over.
+   */
+  async takeOver(
+    tenant: string,
+    idemKey: string,
+    goneJobId: string,
+    jobId: string,
+    bodyHash: string,
+  ): Promise<boolean> {
+    const res = await this.redis.eval(
+      TAKE_OVER_LUA,
+      1,
+      this.key(tenant, idemKey),
+      `${goneJobId} `,
+      `${jobId} ${bodyHash}`,
+      this.ttlS,
+    );
+    return res === 1;
   }
 
   /** Gives a key back when the job it claimed could not be accepted (so a retry is not stuck on it). */

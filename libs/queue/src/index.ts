@@ -18,6 +18,7 @@ export {
 export { JobWaiter } from './job-waiter';
 export { type RetrySettings, jobOptions } from './job-options';
 export { type RemoveOutcome, ShardQueues } from './shard-queues';
+export { ADMISSION_RESERVATION_TTL_MS, type Admission, AdmissionGate } from './admission-gate';
 export { type IdempotencyClaim, IdempotencyStore } from './idempotency';
 export {
   jobEventsKey,
@@ -45,6 +46,7 @@ export {
   parseWebhookDelivery,
   WebhookQueue,
 } from './webhook-queue';
+export { WEBHOOK_SECRET_TTL_S, webhookSecretKey, WebhookSecrets } from './webhook-secrets';
 export {
   type DeadLetter,
   type DeadLetterView,
@@ -57,3 +59,9 @@ export {
   chatTemplateFromTokenizerConfig,
   ModelChatTemplates,
 } from './model-chat-templates';
+export {
+  inputLimitsKey,
+  type ModelInputLimits,
+  minTokens,
+  ModelInputLimitsStore,
+} from './model-input-limits';

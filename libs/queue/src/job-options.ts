@@ -4,11 +4,14 @@ import { PRIORITY_VALUE, type Priority } from '@hotpath/contracts';
 export interface RetrySettings {
   attempts: number;
   backoff_ms: number;
+  /** How long a failed job stays (`queue.failed_retention_s`; default a day). */
+  failed_retention_s?: number;
 }
 
 /**
  * BullMQ options for one job. Completed jobs leave BullMQ at once (results live in the job store);
- * failed ones stay a day for operators. Every job has a priority so the order is total.
+ * failed ones stay `failed_retention_s` for operators (BullMQ trims them when a later job fails;
+ * the workers' sweeper removes the rest). Every job has a priority so the order is total.
  */
 export function jobOptions(id: string, priority: Priority, retry: RetrySettings): JobsOptions {
   return {
@@ -17,6 +20,6 @@ export function jobOptions(id: string, priority: Priority, retry: RetrySettings)
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoff_ms },
     removeOnComplete: true,
-    removeOnFail: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: retry.failed_retention_s ?? 24 * 3600, count: 10_000 },
   };
 }

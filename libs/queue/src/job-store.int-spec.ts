@@ -43,8 +43,8 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
   it('creates, runs and completes a job with a result TTL', async () => {
     const r = newRecord();
     await store.create(r);
-    const running = await store.markRunning(r.id, 1, Date.now());
-    assert.deepEqual(running, { applied: true, previous: 'queued' });
+    const running = await store.markRunning(r.id, Date.now());
+    assert.deepEqual(running, { applied: true, previous: 'queued', attempt: 1 });
     const done = await store.complete(r.id, {
       result: { text: 'hi', tokens: [1, 2], finish_reason: 'length' },
       usage: { prompt_tokens: 1, completion_tokens: 2 },
@@ -63,7 +63,7 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
   it('lets exactly one of cancel and complete win', async () => {
     const r = newRecord();
     await store.create(r);
-    await store.markRunning(r.id, 1, Date.now());
+    await store.markRunning(r.id, Date.now());
     const [c, d] = await Promise.all([
       store.cancel(r.id),
       store.complete(r.id, { result: { embeddings: [] }, usage: null, timings: EMPTY_TIMINGS }),
@@ -78,8 +78,8 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
   });
 
   it('reports a missing record as previous undefined', async () => {
-    const res = await store.markRunning(randomUUID(), 1, Date.now());
-    assert.deepEqual(res, { applied: false, previous: undefined });
+    const res = await store.markRunning(randomUUID(), Date.now());
+    assert.deepEqual(res, { applied: false, previous: undefined, attempt: 0 });
   });
 
   it('wakes a waiter on completion without polling, and times out otherwise', async () => {

@@ -29,6 +29,35 @@ end
 return {1, s}
 `;
 
+/**
+ * queued|running → running at the start of a run, counting it: `attempts` is incremented in the
+ * record itself, so a run after a crashed worker (which BullMQ does not count) is counted too.
+ * ARGV[1]: started_at. Returns {applied (0|1), previous status, attempt}.
+ */
+const START_LUA = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return {0, '', 0} end
+if s ~= 'queued' and s ~= 'running' then return {0, s, 0} end
+local a = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+return {1, s, a}
+`;
+
+/**
+ * running → queued for a job handed back at shutdown, which does not use up an attempt: the count
+ * the run took is given back. Returns {applied (0|1), previous status}.
+ */
+const HAND_BACK_LUA = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return {0, ''} end
+if s ~= 'running' then return {0, s} end
+redis.call('HSET', KEYS[1], 'status', 'queued')
+if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+end
+return {1, s}
+`;
+
 /** Outcome of a conditional transition. */
 export interface TransitionResult {
   applied: boolean;
@@ -76,6 +105,8 @@ export class JobStore {
   ) {
     this.pendingTtlS = options.pendingTtlS ?? 7 * 24 * 3600;
     redis.defineCommand('hpTransition', { numberOfKeys: 2, lua: TRANSITION_LUA });
+    redis.defineCommand('hpStartRun', { numberOfKeys: 1, lua: START_LUA });
+    redis.defineCommand('hpHandBack', { numberOfKeys: 1, lua: HAND_BACK_LUA });
   }
 
   /** Creates a queued record. Fails if one with the same id exists (ids are random UUIDs). */
@@ -127,17 +158,34 @@ export class JobStore {
     return res.map(([err, h]) => (err ? undefined : parseRecord(h as Record<string, string>)));
   }
 
-  /** queued|running → running, at the start of each attempt. */
-  markRunning(id: string, attempt: number, startedAt: number): Promise<TransitionResult> {
-    return this.transition(id, ['queued', 'running'], 'running', 0, {
-      attempts: String(attempt),
-      started_at: String(startedAt),
-    });
+  /**
+   * queued|running → running, at the start of each run; `attempt` is this run's number (1-based),
+   * counted in the record, so re-runs after a crashed worker are counted too.
+   */
+  async markRunning(id: string, startedAt: number): Promise<TransitionResult & { attempt: number }> {
+    const [applied, previous, attempt] = await (
+      this.redis as unknown as {
+        hpStartRun(k: string, startedAt: string): Promise<[number, string, number]>;
+      }
+    ).hpStartRun(jobRecordKey(id), String(startedAt));
+    return {
+      applied: applied === 1,
+      previous: previous ? (previous as JobStatus) : undefined,
+      attempt: Number(attempt),
+    };
   }
 
-  /** running → queued when a worker hands a job back (shutdown deadline) or the job waits for a retry. */
+  /** running → queued when the job waits for a retry (the attempt it used stays counted). */
   markRequeued(id: string): Promise<TransitionResult> {
     return this.transition(id, ['running'], 'queued', 0, {});
+  }
+
+  /** running → queued when a worker hands a job back at shutdown: the attempt is given back. */
+  async markHandedBack(id: string): Promise<TransitionResult> {
+    const [applied, previous] = await (
+      this.redis as unknown as { hpHandBack(k: string): Promise<[number, string]> }
+    ).hpHandBack(jobRecordKey(id));
+    return { applied: applied === 1, previous: previous ? (previous as JobStatus) : undefined };
   }
 
   complete(

@@ -10,6 +10,12 @@ describe('job stream event ids', () => {
       assert.ok(!isStreamId(bad), bad);
   });
 
+  it('refuses ids beyond the unsigned 64-bit range of Redis (XREAD would fail on them)', () => {
+    assert.ok(isStreamId('18446744073709551615-18446744073709551615'));
+    for (const bad of ['99999999999999999999-0', '18446744073709551616', '1-18446744073709551616'])
+      assert.ok(!isStreamId(bad), bad);
+  });
+
   it('orders tokens inside an entry before the entry id, and entries by time then sequence', () => {
     const ordered = ['0', '5-0', '5-1.0', '5-1.1', '5-1', '5-2.0', '5-2', '6-0.9', '6-0', '10-0'];
     for (let i = 1; i < ordered.length; i++) {

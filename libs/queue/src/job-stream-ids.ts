@@ -12,9 +12,14 @@ const EVENT_ID = /^\d{1,20}(-\d{1,20})?(\.\d{1,6})?$/;
 /** The largest sequence number of a Redis Stream id (an unsigned 64-bit integer). */
 const MAX_SEQ = 18446744073709551615n;
 
-/** Whether `s` is an event id to resume after (`0`, `1712345678901-0`, `1712345678901-0.3`). */
+/**
+ * Whether `s` is an event id to resume after (`0`, `1712345678901-0`, `1712345678901-0.3`): both
+ * numbers within Redis's unsigned 64-bit range (a larger one makes XREAD fail).
+ */
 export function isStreamId(s: string): boolean {
-  return EVENT_ID.test(s);
+  if (!EVENT_ID.test(s)) return false;
+  const { ms, seq } = parse(s);
+  return ms <= MAX_SEQ && seq <= MAX_SEQ;
 }
 
 interface ParsedId {

@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from '@hotpath/contracts';
+import { WebhookSecrets } from './webhook-secrets';
 
 /**
  * The webhook delivery queue: prefix `hp`, name `{webhooks}` (keys `hp:{webhooks}:wait`, ...). The
@@ -24,8 +25,12 @@ export interface WebhookDelivery {
   webhook_id: string;
   job_id: string;
   url: string;
-  /** HMAC key; stored in Redis with the delivery, never logged or listed. */
-  secret: string;
+  /**
+   * HMAC key. Never in BullMQ's payload: {@link WebhookQueue.enqueue} stores it apart
+   * ({@link WebhookSecrets}, by job id) and the delivering worker reads it there. Present in dead
+   * letters (for replay) and in payloads of older versions.
+   */
+  secret?: string;
   /** The JSON body (the job view), exactly as it is signed and sent. */
   body: string;
   /** When the delivery was first scheduled, epoch ms. */
@@ -43,14 +48,15 @@ export function webhookIdFor(jobId: string): string {
 export function parseWebhookDelivery(data: unknown): WebhookDelivery | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Record<string, unknown>;
-  const strings = ['webhook_id', 'job_id', 'url', 'secret', 'body'] as const;
+  const strings = ['webhook_id', 'job_id', 'url', 'body'] as const;
   for (const k of strings) if (typeof d[k] !== 'string') return undefined;
   if (typeof d['created_at'] !== 'number') return undefined;
+  if (d['secret'] !== undefined && typeof d['secret'] !== 'string') return undefined;
   return {
     webhook_id: d['webhook_id'] as string,
     job_id: d['job_id'] as string,
     url: d['url'] as string,
-    secret: d['secret'] as string,
+    ...(typeof d['secret'] === 'string' ? { secret: d['secret'] } : {}),
     body: d['body'] as string,
     created_at: d['created_at'],
     ...(isCarrier(d['trace']) ? { trace: d['trace'] } : {}),
@@ -64,11 +70,14 @@ function isCarrier(v: unknown): v is Record<string, string> {
 /** Producer side of {@link WEBHOOK_QUEUE}, used by workers (on job end) and the API (cache hits, replays). */
 export class WebhookQueue {
   private queue: Queue | undefined;
+  private readonly secrets: WebhookSecrets;
 
   constructor(
     private readonly connection: Redis,
     private readonly onError: (err: Error) => void = () => undefined,
-  ) {}
+  ) {
+    this.secrets = new WebhookSecrets(connection);
+  }
 
   /** The BullMQ queue (created on first use). */
   get bull(): Queue {
@@ -84,9 +93,14 @@ export class WebhookQueue {
 
   /**
    * Schedules a delivery. The BullMQ job id is the webhook id (a second enqueue of the same
-   * notification while the first is pending is ignored); replays pass a distinct `jobId`.
+   * notification while the first is pending is ignored); replays pass a distinct `jobId`. A
+   * `secret` in `delivery` is stored apart and left out of the payload; without one, the secret
+   * stored at submission is kept for the delivery's retries.
    */
   async enqueue(delivery: WebhookDelivery, opts: { jobId?: string } = {}): Promise<void> {
+    const { secret, ...payload } = delivery;
+    if (secret !== undefined) await this.secrets.put(delivery.job_id, secret);
+    else await this.secrets.keep(delivery.job_id);
     const options: JobsOptions = {
       jobId: opts.jobId ?? delivery.webhook_id,
       attempts: WEBHOOK_QUEUE_MAX_ATTEMPTS,
@@ -94,7 +108,7 @@ export class WebhookQueue {
       removeOnComplete: true,
       removeOnFail: true,
     };
-    await this.bull.add('deliver', delivery, options);
+    await this.bull.add('deliver', payload, options);
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { ModelDigests, ResultCache, cacheKeys, computeCacheKey } from '@hotpath/cache';
+import { ModelDigests, ResultCache, computeCacheKey } from '@hotpath/cache';
 import { JobRequestSchema, type ClusterConfigInput, type JobView } from '@hotpath/contracts';
+import { freePort } from '@hotpath/ports';
 import { createRedisConnection, waitForRedis } from '@hotpath/queue';
 import { call, startTestApi, testConfig, uniqueModel, type TestApi } from '../testing/api-harness';
-import { cleanupRedis } from '../testing/redis-cleanup';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { TestRedisServer } from '../testing/redis-server';
 const TENANT_KEY = 'key-tenant-a-0123456789';
 const ADMIN_KEY = 'key-admin-ops-0123456789';
 const DIGEST = 'sha256:purge-test';
@@ -30,14 +29,18 @@ const entry = (text: string) => ({
 });
 const BOUNDS = { ttlS: 60, maxEntries: 100, maxEntryBytes: 10_000 };
 
+// A private Redis: open dev mode's admin routes close on a Redis any keyed API has used, and the
+// shared test Redis has seen many.
 describe('DELETE /v1/admin/cache/{model} (in-process API, real Redis)', () => {
+  let redis: TestRedisServer;
   let conn: Redis;
   let cache: ResultCache;
   const apis: TestApi[] = [];
-  const ids = new Set<string>();
 
   before(async () => {
-    conn = createRedisConnection(REDIS_URL, 'producer', 'cache-admin-int-spec');
+    redis = new TestRedisServer(await freePort());
+    await redis.start();
+    conn = createRedisConnection(redis.url, 'producer', 'cache-admin-int-spec');
     await waitForRedis(conn, 5000);
     cache = new ResultCache(conn);
     const digests = new ModelDigests(conn);
@@ -46,20 +49,16 @@ describe('DELETE /v1/admin/cache/{model} (in-process API, real Redis)', () => {
   after(async () => {
     try {
       await Promise.all(apis.map((a) => a.close()));
-      for (const m of [model, other]) {
-        await cache.purge(m);
-        await conn.del(cacheKeys.digest(m));
-      }
-      await cleanupRedis(conn, models, ids);
     } finally {
       // Even when set-up failed: an open connection would keep the test process alive.
       conn.disconnect();
+      await redis.dispose();
     }
   });
 
   const start = async (keys: { tenants?: boolean; admins?: boolean }): Promise<TestApi> => {
     const config = testConfig({
-      redisUrl: REDIS_URL,
+      redisUrl: redis.url,
       cluster,
       keys: keys.tenants ? [{ tenant: 'a', key: TENANT_KEY }] : [],
     });
@@ -101,7 +100,6 @@ describe('DELETE /v1/admin/cache/{model} (in-process API, real Redis)', () => {
     const miss = await call<JobView>(`${api.url}/v1/jobs`, { body });
     assert.equal(miss.status, 202);
     assert.equal(miss.headers.get('x-cache'), 'miss');
-    if (miss.body.id) ids.add(miss.body.id);
 
     const again = await call(`${api.url}/v1/admin/cache/${model}`, { method: 'DELETE' });
     assert.deepEqual(again.body, { model, purged: 0 });
@@ -135,5 +133,19 @@ describe('DELETE /v1/admin/cache/{model} (in-process API, real Redis)', () => {
     });
     assert.equal(res.status, 403);
     assert.equal(res.body.error.code, 'forbidden');
+  });
+
+  it('open dev mode on a Redis a keyed API used: admin routes are closed (403), entries kept', async () => {
+    await start({ tenants: true });
+    await fill(other, 2);
+    const open = await start({});
+    const res = await call<{ error: { code: string } }>(`${open.url}/v1/admin/cache/${other}`, {
+      method: 'DELETE',
+    });
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.body.error.code, 'forbidden');
+    assert.equal(await cache.size(other), 2, 'no tenant lost its entries');
+    const dead = await call(`${open.url}/v1/admin/webhooks/dead-letters`);
+    assert.equal(dead.status, 403);
   });
 });

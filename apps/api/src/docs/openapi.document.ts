@@ -172,7 +172,7 @@ export function buildOpenApiDocument(version: string): Json {
           summary:
             'Server-Sent Events of a job: `status`, `token` ({index, text, token_id}), `done`, `error`',
           description:
-            'A client connecting late first receives every event produced so far, then live ones; a finished job replays its events and ends with `done`. `Last-Event-ID` resumes.',
+            'A client connecting late first receives every event produced so far, then live ones; a finished job replays its events and ends with `done`. `Last-Event-ID` resumes (a value that is not an event id is a 400); a re-run job resumes instead of repeating tokens.',
           parameters: [jobIdParam],
           responses: {
             '200': {

@@ -1,11 +1,30 @@
-import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Inject,
+  NotFoundException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@hotpath/telemetry';
 import { LOGGER } from '../core/tokens';
-import { toErrorResponse, toOpenAiErrorResponse } from './error-mapping';
+import { errorResponseForUrl } from './error-mapping';
+import { allowedMethods } from '../http/route-table';
 
-/** Routes of the OpenAI-compatible API, whose clients expect OpenAI's error body. */
-const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+/**
+ * A 405 for a request no route matched whose path some route serves with another method; `undefined`
+ * for a real 404 or any other error.
+ */
+function methodNotAllowed(err: unknown, request: FastifyRequest): HttpException | undefined {
+  if (!(err instanceof NotFoundException) || request.routeOptions?.url !== undefined) return undefined;
+  const allow = allowedMethods(request);
+  if (allow.length === 0) return undefined;
+  return new HttpException(
+    { message: `${request.method} is not allowed here; allowed: ${allow.join(', ')}`, allow },
+    405,
+  );
+}
 
 /**
  * The one exception filter: every error, from a handler, a guard, Fastify's body parser or the
@@ -21,7 +40,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const res = OPENAI_ROUTE.test(request.url) ? toOpenAiErrorResponse(err) : toErrorResponse(err);
+    const effective = methodNotAllowed(err, request) ?? err;
+    const res = errorResponseForUrl(request.url, effective);
     if (res.status >= 500) {
       this.logger.error('request failed', {
         request_id: request.id,
@@ -34,6 +54,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
       });
     }
     if (reply.sent) return;
-    void reply.status(res.status).headers(res.headers).send(res.body);
+    const allow = allowOf(effective);
+    void reply
+      .status(res.status)
+      .headers(allow ? { ...res.headers, allow } : res.headers)
+      .send(res.body);
   }
+}
+
+/** The `Allow` header of a 405 built by {@link methodNotAllowed}. */
+function allowOf(err: unknown): string | undefined {
+  if (!(err instanceof HttpException) || err.getStatus() !== 405) return undefined;
+  const allow = (err.getResponse() as { allow?: unknown }).allow;
+  return Array.isArray(allow) ? allow.join(', ') : undefined;
 }

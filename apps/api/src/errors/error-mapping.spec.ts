@@ -88,3 +88,12 @@ describe('toErrorResponse', () => {
     assert.equal(toErrorResponse('a string').status, 500);
   });
 });
+
+describe('a request body the client abandoned', () => {
+  it('is a 400, not a Redis outage (both carry ECONNRESET)', () => {
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    const res = toErrorResponse(aborted);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_request');
+  });
+});

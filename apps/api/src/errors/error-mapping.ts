@@ -68,6 +68,10 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HotpathError) {
     return build(statusForCode(err.code), err.code, err.message, err.param, err.retryAfterS);
   }
+  // Checked first: a request stream the client reset carries ECONNRESET too, and is not Redis.
+  if (isClientAbort(err)) {
+    return build(400, ErrorCode.InvalidRequest, 'the request body was not received whole');
+  }
   if (isRedisConnectionError(err)) {
     return build(503, ErrorCode.RedisUnavailable, 'Redis is unavailable; retry later');
   }
@@ -76,6 +80,13 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     return build(status, codeForStatus(status), httpMessage(err, status));
   }
   return build(500, ErrorCode.Internal, 'internal error');
+}
+
+/** The error a request body stream raises when its client closed the connection mid-body. */
+function isClientAbort(err: unknown): boolean {
+  return (
+    err instanceof Error && err.message === 'aborted' && (err as { code?: unknown }).code === 'ECONNRESET'
+  );
 }
 
 function build(
@@ -104,6 +115,17 @@ function httpMessage(err: HttpException, status: number): string {
   if (typeof m === 'string') return m;
   if (Array.isArray(m)) return m.map(String).join('; ');
   return err.message;
+}
+
+/** Routes of the OpenAI-compatible API, whose clients expect OpenAI's error body. */
+const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+
+/**
+ * The response of an error on `url`: OpenAI's shape on the OpenAI-compatible routes, ours
+ * elsewhere; decided by URL so errors raised before routing match too. Statuses are the same.
+ */
+export function errorResponseForUrl(url: string, err: unknown): ErrorResponse | OpenAiErrorResponse {
+  return OPENAI_ROUTE.test(url) ? toOpenAiErrorResponse(err) : toErrorResponse(err);
 }
 
 /** OpenAI's error body (SPEC §3: the OpenAI-compatible routes use OpenAI's error shape). */

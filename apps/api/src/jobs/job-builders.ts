@@ -56,7 +56,8 @@ export function queuedPayload(job: NewJob): QueuedJob {
     shard: job.shard,
     deadline_at: request.deadline_ms === undefined ? null : job.now + request.deadline_ms,
     enqueued_at: job.now,
-    ...(request.webhook ? { webhook: request.webhook } : {}),
+    // The secret is stored apart (WebhookSecrets); the payload only names the URL.
+    ...(request.webhook ? { webhook: { url: request.webhook.url } } : {}),
     ...(job.cacheKey ? { cache_key: job.cacheKey, model_digest: job.modelDigest } : {}),
   };
   return request.task === 'generate'

@@ -1,9 +1,10 @@
 import { Controller, Get, Headers, Inject, Param, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ErrorCode } from '@hotpath/contracts';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { isStreamId, toJobView, type JobRecord } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
-import { SHUTDOWN_SIGNAL } from '../core/tokens';
+import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
+import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
 
@@ -18,6 +19,7 @@ export class JobEventsController {
   constructor(
     @Inject(JobEventsService) private readonly events: JobEventsService,
     @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   @Get(':id/events')
@@ -29,10 +31,21 @@ export class JobEventsController {
   ): Promise<void> {
     // Checked before the stream starts, so refusals are ordinary JSON errors.
     const record = await this.events.record(tenant, id);
-    const from = lastEventId !== undefined && isStreamId(lastEventId.trim()) ? lastEventId.trim() : '0';
-    const sse = SseStream.open(reply);
+    const from = lastEventId === undefined ? '0' : lastEventId.trim();
+    if (!isStreamId(from)) {
+      throw new HotpathError(
+        ErrorCode.InvalidRequest,
+        'Last-Event-ID must be an event id of this stream (<ms>-<seq>, each at most 2^64-1)',
+        'Last-Event-ID',
+      );
+    }
+    const sse = SseStream.open(reply, { maxBufferedBytes: this.config.cluster.api.sse_max_buffered_bytes });
     const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
     let last = '';
+    // The index of the next token to send. A re-run (after a crashed worker or a retry) restarts at
+    // index 0; what was sent cannot be taken back, so the stream resumes where it was instead of
+    // repeating. Unknown when resuming from Last-Event-ID: the first token sets it.
+    let next: number | undefined = from === '0' ? 0 : undefined;
     try {
       for await (const e of this.events.follow(record, from, signal)) {
         if (e.type === 'status') {
@@ -47,6 +60,8 @@ export class JobEventsController {
           }
           last = key;
         } else if (e.type === 'token') {
+          if (next !== undefined && e.index !== next) continue;
+          next = e.index + 1;
           sse.event('token', { index: e.index, text: e.text, token_id: e.token_id }, e.id);
         } else {
           sendEnd(sse, e.record, id);

@@ -2,8 +2,20 @@ import type { FastifyReply } from 'fastify';
 
 /** Comment line sent when nothing else was, so proxies and clients keep an idle stream open. */
 export const SSE_HEARTBEAT_MS = 15_000;
-/** A client this far behind (bytes buffered for it) is too slow to keep: the stream is cut. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Default of `api.sse_max_buffered_bytes`. */
+export const SSE_MAX_BUFFERED_BYTES = 256 * 1024;
+
+/** Options of {@link SseStream.open}. */
+export interface SseOptions {
+  /** Headers sent with the 200, besides the SSE ones. */
+  headers?: Record<string, string>;
+  heartbeatMs?: number;
+  /**
+   * A client with more than this many bytes unread (buffered by the API because it does not read)
+   * is too slow to keep: its connection is closed, so its backlog cannot grow API memory.
+   */
+  maxBufferedBytes?: number;
+}
 
 /**
  * A Server-Sent Events response on Fastify's raw socket (`text/event-stream`): takes the reply over
@@ -18,6 +30,7 @@ export class SseStream {
   private constructor(
     private readonly reply: FastifyReply,
     heartbeatMs: number,
+    private readonly maxBufferedBytes: number,
   ) {
     const raw = reply.raw;
     raw.on('close', () => {
@@ -29,18 +42,14 @@ export class SseStream {
     this.heartbeat.unref();
   }
 
-  /** Starts the stream: status 200 and the SSE headers, plus `extraHeaders`. */
-  static open(
-    reply: FastifyReply,
-    extraHeaders: Record<string, string> = {},
-    heartbeatMs = SSE_HEARTBEAT_MS,
-  ): SseStream {
+  /** Starts the stream: status 200 and the SSE headers, plus `opts.headers`. */
+  static open(reply: FastifyReply, opts: SseOptions = {}): SseStream {
     reply.hijack();
     const headers: Record<string, string | number | string[]> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
     reply.raw.writeHead(200, {
       ...headers,
-      ...extraHeaders,
+      ...opts.headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
@@ -48,7 +57,11 @@ export class SseStream {
       'x-accel-buffering': 'no',
     });
     reply.raw.flushHeaders();
-    return new SseStream(reply, heartbeatMs);
+    return new SseStream(
+      reply,
+      opts.heartbeatMs ?? SSE_HEARTBEAT_MS,
+      opts.maxBufferedBytes ?? SSE_MAX_BUFFERED_BYTES,
+    );
   }
 
   /** Aborted when the client disconnects before the stream ended. */
@@ -84,7 +97,8 @@ export class SseStream {
   private write(chunk: string): void {
     if (!this.open) return;
     const raw = this.reply.raw;
-    if (raw.writableLength > MAX_BUFFERED_BYTES) {
+    if (raw.writableLength + chunk.length > this.maxBufferedBytes) {
+      this.gone.abort();
       raw.destroy();
       return;
     }

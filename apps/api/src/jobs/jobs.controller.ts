@@ -55,7 +55,7 @@ export class JobsController {
       const applied = clampWait(wait, this.config.cluster.api.max_wait_s);
       void reply.header('preference-applied', `wait=${applied}`);
       if (!isTerminal(view.status) && applied > 0) {
-        view = await this.jobs.wait(tenant, view.id, applied, this.abortSignal(reply));
+        view = await this.jobs.wait(tenant, view.id, applied, this.abortSignal(reply), view);
       }
     }
     void reply.status(isTerminal(view.status) ? 200 : 202);
@@ -68,9 +68,12 @@ export class JobsController {
   async submitBatch(
     @Tenant() tenant: string,
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: FastifyRequest,
   ): Promise<{ jobs: BatchEntry[] }> {
-    return { jobs: await this.jobs.submitBatch(tenant, body, requestTraceContext(request)) };
+    return {
+      jobs: await this.jobs.submitBatch(tenant, body, requestTraceContext(request), idempotencyKey),
+    };
   }
 
   /** The job; with `?wait=N`, long-polls up to N seconds for it to finish. */

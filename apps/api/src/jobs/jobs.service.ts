@@ -12,9 +12,13 @@ import {
 } from '@hotpath/contracts';
 import { findModel } from '@hotpath/config';
 import {
+  AdmissionGate,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
+  ModelInputLimitsStore,
+  WebhookSecrets,
   isTerminal,
+  minTokens,
   toJobView,
   type JobRecord,
   type JobStore,
@@ -32,6 +36,7 @@ import {
 } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { toErrorResponse } from '../errors/error-mapping';
+import { isRedisConnectionError } from '../errors/redis-errors';
 import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/redis-availability';
 import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builders';
 import { parseOrThrow } from './request-validation';
@@ -46,6 +51,8 @@ const QUEUE_FULL_RETRY_AFTER_S = 1;
 /** How long a request waits for the record of a job another request just claimed. */
 const CLAIMED_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** A batch's key leaves room for the `:<index>` of its members. */
+const BATCH_IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,250}$/;
 
 /** Everything the service works with; passed in so tests can build it without Nest. */
 export interface JobsServiceDeps {
@@ -93,10 +100,16 @@ export type BatchEntry =
 export class JobsService {
   private readonly now: () => number;
   private readonly backlog: BacklogEstimate;
+  private readonly admission: AdmissionGate;
+  private readonly inputLimits: ModelInputLimitsStore;
+  private readonly webhookSecrets: WebhookSecrets;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
+    this.admission = new AdmissionGate(deps.producer);
+    this.inputLimits = new ModelInputLimitsStore(deps.producer);
+    this.webhookSecrets = new WebhookSecrets(deps.producer);
   }
 
   /**
@@ -108,6 +121,7 @@ export class JobsService {
   async submit(tenant: string, body: unknown, opts: SubmitOptions = {}): Promise<Submission> {
     const req = parseOrThrow(JobRequestSchema, body);
     const model = this.resolveModel(req);
+    await this.checkInputSize(req, model);
     if (req.webhook) this.deps.webhooks?.check(req.webhook);
     const { idempotencyKey } = opts;
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -142,14 +156,33 @@ export class JobsService {
     }
   }
 
-  /** Submits each member of a batch on its own; a bad member yields an error entry, not a failed batch. */
-  async submitBatch(tenant: string, body: unknown, trace: Context = ROOT_CONTEXT): Promise<BatchEntry[]> {
+  /**
+   * Submits each member of a batch on its own; a bad member yields an error entry, not a failed
+   * batch. An `Idempotency-Key` covers the whole batch: member i is submitted under `<key>:<i>`, so
+   * a retried batch gets its members' existing jobs back (a member whose body changed gets a 409).
+   */
+  async submitBatch(
+    tenant: string,
+    body: unknown,
+    trace: Context = ROOT_CONTEXT,
+    idempotencyKey?: string,
+  ): Promise<BatchEntry[]> {
     const { jobs } = parseOrThrow(BatchJobRequestSchema, body);
+    if (idempotencyKey !== undefined && !BATCH_IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new HotpathError(
+        ErrorCode.InvalidRequest,
+        'Idempotency-Key of a batch must be 1-250 printable ASCII characters without spaces',
+        'Idempotency-Key',
+      );
+    }
     assertRedisReady(this.deps.producer);
     const entries: BatchEntry[] = [];
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       try {
-        const sub = await this.submit(tenant, job, { trace });
+        const sub = await this.submit(tenant, job, {
+          trace,
+          ...(idempotencyKey !== undefined ? { idempotencyKey: `${idempotencyKey}:${i}` } : {}),
+        });
         entries.push({ status_code: isTerminal(sub.view.status) ? 200 : 202, job: sub.view });
       } catch (err) {
         const res = toErrorResponse(err);
@@ -166,20 +199,34 @@ export class JobsService {
 
   /**
    * Long-poll: the job once terminal, or its current state after `seconds` (or when `signal`
-   * aborts: client gone, server shutting down).
+   * aborts: client gone, server shutting down). With `lastKnown`, Redis trouble during the wait
+   * answers that state instead of failing.
    */
-  async wait(tenant: string, id: string, seconds: number, signal: AbortSignal): Promise<JobView> {
-    assertRedisReady(this.deps.producer);
-    // The waiter's first read doubles as the ownership check: another tenant's job stops the wait at
-    // once (and answers 404 like an unknown id), so no extra read per waited job.
-    const rec = await this.waitForTerminal(
-      id,
-      Math.max(0, seconds) * 1000,
-      signal,
-      (r) => r.tenant !== tenant,
-    );
-    if (!rec || rec.tenant !== tenant) throw notFound(id);
-    return toJobView(rec);
+  async wait(
+    tenant: string,
+    id: string,
+    seconds: number,
+    signal: AbortSignal,
+    lastKnown?: JobView,
+  ): Promise<JobView> {
+    try {
+      assertRedisReady(this.deps.producer);
+      // The waiter's first read doubles as the ownership check: another tenant's job stops the wait
+      // at once (and answers 404 like an unknown id), so no extra read per waited job.
+      const rec = await this.waitForTerminal(
+        id,
+        Math.max(0, seconds) * 1000,
+        signal,
+        (r) => r.tenant !== tenant,
+      );
+      if (!rec || rec.tenant !== tenant) throw notFound(id);
+      return toJobView(rec);
+    } catch (err) {
+      // A job that was accepted is answered with, Redis or not: a 5xx would make clients (the
+      // OpenAI SDKs among them) submit it again.
+      if (lastKnown && isRedisFailure(err)) return lastKnown;
+      throw err;
+    }
   }
 
   /**
@@ -220,31 +267,76 @@ export class JobsService {
     return model;
   }
 
-  /** `undefined` when the key is now ours; the existing job when the same request was sent before. */
+  /**
+   * Refuses input whose work is out of bounds before it is queued: embed requests over
+   * `api.max_embed_chars` in total, and prompts that cannot fit the model's context (a cheap bound
+   * from their UTF-8 length and the longest vocabulary piece, published by the workers serving the
+   * model; the worker counts exactly whatever passes).
+   */
+  private async checkInputSize(req: JobRequest, model: ModelConfig): Promise<void> {
+    if (req.task === 'embed') {
+      const max = this.deps.config.cluster.api.max_embed_chars;
+      const total = req.input.texts.reduce((n, t) => n + t.length, 0);
+      if (total > max) {
+        throw new HotpathError(
+          ErrorCode.InvalidRequest,
+          `input.texts hold ${total} characters in total; at most ${max} per request (api.max_embed_chars)`,
+          'input.texts',
+        );
+      }
+      return;
+    }
+    const limits = await this.inputLimits.current(model.name).catch(() => undefined);
+    if (!limits) return;
+    const least = minTokens(req.input.prompt, limits);
+    if (least >= limits.context_tokens) {
+      throw new HotpathError(
+        ErrorCode.InvalidInput,
+        `the prompt is at least ${least} tokens; model "${model.name}" has a context of ${limits.context_tokens}`,
+        'input.prompt',
+      );
+    }
+  }
+
+  /**
+   * `undefined` when the key is now ours; the existing job when the same request was sent before.
+   * A key whose job record is gone (expired, or lost with Redis data) is taken over: the request
+   * is created again, as a first submission would be.
+   */
   private async claimIdempotencyKey(
     tenant: string,
     key: string,
     id: string,
     req: JobRequest,
   ): Promise<Submission | undefined> {
-    const claim = await this.deps.idempotency.claim(tenant, key, id, IdempotencyStore.bodyHash(req));
-    if (claim.kind === 'claimed') return undefined;
-    if (claim.kind === 'mismatch') {
-      throw new HotpathError(
-        ErrorCode.Conflict,
-        'this Idempotency-Key was already used with a different request body',
-        'Idempotency-Key',
-      );
+    const hash = IdempotencyStore.bodyHash(req);
+    for (let round = 0; round < 3; round++) {
+      const claim = await this.deps.idempotency.claim(tenant, key, id, hash);
+      if (claim.kind === 'claimed') return undefined;
+      if (claim.kind === 'mismatch') {
+        throw new HotpathError(
+          ErrorCode.Conflict,
+          'this Idempotency-Key was already used with a different request body',
+          'Idempotency-Key',
+        );
+      }
+      const existing = await this.recordOf(claim.jobId);
+      if (existing && existing.tenant === tenant) {
+        return {
+          view: toJobView(existing),
+          replayed: true,
+          cache: req.cache === 'bypass' ? 'bypass' : 'miss',
+        };
+      }
+      if (existing) break;
+      if (await this.deps.idempotency.takeOver(tenant, key, claim.jobId, id, hash)) return undefined;
+      // Another retry took the key over first: its job is the one to answer with.
     }
-    const existing = await this.recordOf(claim.jobId);
-    if (!existing || existing.tenant !== tenant) {
-      throw new HotpathError(
-        ErrorCode.Conflict,
-        'the job of this Idempotency-Key is still being created or has expired',
-        'Idempotency-Key',
-      );
-    }
-    return { view: toJobView(existing), replayed: true, cache: req.cache === 'bypass' ? 'bypass' : 'miss' };
+    throw new HotpathError(
+      ErrorCode.Conflict,
+      'the job of this Idempotency-Key is still being created; retry',
+      'Idempotency-Key',
+    );
   }
 
   private async accept(
@@ -377,19 +469,35 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     trace: Context,
   ): Promise<Submission> {
-    const { config, store, queues } = this.deps;
-    const backlog = await withRedisTimeout(
+    // The per-process estimate turns a full queue away without a Redis call; the gate decides
+    // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
+    const estimate = await withRedisTimeout(
       this.backlog.current(model.name, model.shards),
       QUEUE_CALL_TIMEOUT_MS,
     );
-    if (backlog >= model.max_waiting) {
-      throw new HotpathError(
-        ErrorCode.QueueFull,
-        `model "${model.name}" has ${backlog} jobs waiting (limit ${model.max_waiting}); retry later`,
-        undefined,
-        QUEUE_FULL_RETRY_AFTER_S,
-      );
+    if (estimate >= model.max_waiting) throw queueFull(model, estimate);
+    const gate = await withRedisTimeout(
+      this.admission.reserve(model.name, model.shards, id, model.max_waiting),
+      QUEUE_CALL_TIMEOUT_MS,
+    );
+    if (!gate.admitted) throw queueFull(model, gate.backlog);
+    try {
+      return await this.createAndEnqueue(tenant, id, req, model, cache, trace);
+    } finally {
+      // Once added, the queue counts the job itself; a failed add frees its place.
+      void this.admission.release(model.name, id).catch(() => undefined);
     }
+  }
+
+  private async createAndEnqueue(
+    tenant: string,
+    id: string,
+    req: JobRequest,
+    model: ModelConfig,
+    cache: { key: string; digest: string } | undefined,
+    trace: Context,
+  ): Promise<Submission> {
+    const { config, store, queues } = this.deps;
     const job: NewJob = {
       id,
       tenant,
@@ -402,6 +510,8 @@ export class JobsService {
     const record = queuedRecord(job);
     await store.create(record);
     try {
+      // Kept apart from the BullMQ payload, which only names the URL.
+      if (req.webhook) await this.webhookSecrets.put(id, req.webhook.secret);
       const queue = shardQueueName(model.name, job.shard);
       await withSpan(
         `send ${queue}`,
@@ -421,7 +531,11 @@ export class JobsService {
           withRedisTimeout(
             queues.enqueue(
               { ...queuedPayload(job), trace: injectTraceContext(producer) },
-              { attempts: config.cluster.queue.attempts, backoff_ms: config.cluster.queue.backoff_ms },
+              {
+                attempts: config.cluster.queue.attempts,
+                backoff_ms: config.cluster.queue.backoff_ms,
+                failed_retention_s: config.cluster.queue.failed_retention_s,
+              },
             ),
             QUEUE_CALL_TIMEOUT_MS,
           ),
@@ -474,6 +588,22 @@ export class JobsService {
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {
     this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, outcome });
   }
+}
+
+/** An error that means Redis could not be reached (as opposed to an answer from it). */
+export function isRedisFailure(err: unknown): boolean {
+  return (
+    (err instanceof HotpathError && err.code === ErrorCode.RedisUnavailable) || isRedisConnectionError(err)
+  );
+}
+
+function queueFull(model: ModelConfig, backlog: number): HotpathError {
+  return new HotpathError(
+    ErrorCode.QueueFull,
+    `model "${model.name}" has ${backlog} jobs waiting (limit ${model.max_waiting}); retry later`,
+    undefined,
+    QUEUE_FULL_RETRY_AFTER_S,
+  );
 }
 
 function notFound(id: string): HotpathError {

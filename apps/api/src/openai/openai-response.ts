@@ -129,10 +129,13 @@ export function embeddingResponse(
   view: JobView,
   format: 'float' | 'base64',
 ): Record<string, unknown> {
-  const embeddings = (view.result as EmbedResult | null)?.embeddings ?? [];
+  const result = view.result as EmbedResult | null;
+  const embeddings = result?.embeddings ?? [];
   const prompt = view.usage?.prompt_tokens ?? 0;
   return {
     object: 'list',
+    // Not in OpenAI's schema (SDKs ignore it): which inputs were cut to the model's context.
+    ...(result?.truncated ? { truncated: result.truncated } : {}),
     data: embeddings.map((e, index) => ({
       object: 'embedding',
       index,

@@ -20,7 +20,8 @@ import {
 } from '@hotpath/contracts';
 import { isTerminal } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
-import { SHUTDOWN_SIGNAL } from '../core/tokens';
+import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
+import type { ApiConfig } from '../config/api-config';
 import { toOpenAiErrorResponse } from '../errors/error-mapping';
 import { requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
@@ -54,6 +55,7 @@ export class OpenAiController {
     @Inject(OpenAiService) private readonly openai: OpenAiService,
     @Inject(JobEventsService) private readonly events: JobEventsService,
     @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   @Get('models')
@@ -171,7 +173,7 @@ export class OpenAiController {
     reply: FastifyReply,
   ): Promise<void> {
     const record = await this.events.record(tenant, sub.view.id);
-    const sse = SseStream.open(reply);
+    const sse = SseStream.open(reply, { maxBufferedBytes: this.config.cluster.api.sse_max_buffered_bytes });
     const chunks = new ChunkBuilder(meta, includeUsage);
     const signal = AbortSignal.any([sse.signal, this.shutdown.signal]);
     let streamed = '';

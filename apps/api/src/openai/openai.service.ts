@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ErrorCode,
   HotpathError,
@@ -10,7 +11,7 @@ import { findModel } from '@hotpath/config';
 import type { ModelDigests } from '@hotpath/cache';
 import { isTerminal } from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
-import type { JobsService, SubmitOptions, Submission } from '../jobs/jobs.service';
+import { isRedisFailure, type JobsService, type SubmitOptions, type Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
 import type { ChatTemplateSource } from './chat-template.source';
 import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
@@ -18,6 +19,8 @@ import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './o
 /** A non-streaming request waits at most this long for its job, in slices of {@link WAIT_SLICE_S}. */
 export const MAX_SYNC_WAIT_S = 600;
 const WAIT_SLICE_S = 30;
+/** Pause before looking again at a job while Redis is unreachable. */
+const REDIS_RETRY_MS = 500;
 
 /** An entry of `GET /v1/models`. */
 export interface OpenAiModel {
@@ -131,7 +134,14 @@ export class OpenAiService {
           `job ${view.id} did not finish within ${MAX_SYNC_WAIT_S} s; it keeps running (GET /v1/jobs/${view.id})`,
         );
       }
-      current = await this.jobs.wait(tenant, view.id, Math.min(WAIT_SLICE_S, left), signal);
+      try {
+        current = await this.jobs.wait(tenant, view.id, Math.min(WAIT_SLICE_S, left), signal);
+      } catch (err) {
+        // The job was accepted: ride out a Redis outage until the bound rather than answer 503,
+        // which OpenAI SDKs retry by submitting the request again.
+        if (!isRedisFailure(err)) throw err;
+        await sleep(REDIS_RETRY_MS, undefined, { signal }).catch(() => undefined);
+      }
     }
     return current;
   }

@@ -4,12 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
-/** A throwaway `redis-server` without persistence, for tests that stop and restart Redis. */
+/**
+ * A throwaway `redis-server`, for tests that stop and restart Redis: without persistence, or with
+ * `aof` an append-only file fsync'd on every write, so a killed server comes back with its data.
+ */
 export class TestRedisServer {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'hotpath-api-redis-'));
 
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    private readonly opts: { aof?: boolean } = {},
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -26,7 +32,9 @@ export class TestRedisServer {
         '--save',
         '',
         '--appendonly',
-        'no',
+        this.opts.aof ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
         '--dir',
         this.dir,
       ],

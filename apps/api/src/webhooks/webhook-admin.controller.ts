@@ -29,10 +29,11 @@ export class WebhookAdminController {
   ): Promise<{ object: 'list'; data: DeadLetterView[]; total: number }> {
     let limit = 100;
     if (limitQuery !== undefined) {
-      if (typeof limitQuery !== 'string' || !/^\d{1,4}$/.test(limitQuery) || Number(limitQuery) < 1) {
+      const n = typeof limitQuery === 'string' && /^\d{1,4}$/.test(limitQuery) ? Number(limitQuery) : NaN;
+      if (!(n >= 1 && n <= MAX_LIST)) {
         throw new HotpathError(ErrorCode.InvalidRequest, `limit must be 1-${MAX_LIST}`, 'limit');
       }
-      limit = Math.min(MAX_LIST, Number(limitQuery));
+      limit = n;
     }
     const [entries, total] = await Promise.all([this.deadLetters.list(limit), this.deadLetters.count()]);
     return { object: 'list', data: entries.map(deadLetterView), total };

@@ -233,6 +233,16 @@ describe('OnnxBackend', () => {
       const out = await backend.embed(job, { signal: new AbortController().signal });
       assert.equal(out.result.embeddings.length, 2);
       assert.equal(out.result.embeddings[0]?.length, 128);
+      assert.equal(out.result.truncated, undefined, 'nothing was cut');
+
+      // Longer than the encoder's context: usage counts what was embedded, and the cut is reported.
+      const context = 512;
+      const long = { ...job, input: { texts: ['a', 'word '.repeat(2000)] } };
+      const cut = await backend.embed(long, { signal: new AbortController().signal });
+      assert.deepEqual(cut.result.truncated, [1]);
+      const used = cut.usage?.prompt_tokens ?? 0;
+      assert.ok(used <= context + 3, `prompt_tokens ${used}`);
+      assert.ok(used > context, `prompt_tokens ${used}`);
     } finally {
       await backend.close();
     }

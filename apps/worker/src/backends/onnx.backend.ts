@@ -22,6 +22,8 @@ import type { BackendOutput, InferenceBackend, RunContext } from './inference-ba
 interface EmbeddedText {
   embedding: number[];
   tokens: number;
+  /** Cut to the model's context. */
+  truncated: boolean;
   inferenceMs: number;
 }
 
@@ -168,6 +170,7 @@ export class OnnxBackend implements InferenceBackend {
         return out.embeddings.map((embedding, i) => ({
           embedding,
           tokens: out.tokenCounts[i] ?? 0,
+          truncated: out.truncated.includes(i),
           inferenceMs: out.inferenceMs,
         }));
       },
@@ -213,7 +216,10 @@ export class OnnxBackend implements InferenceBackend {
     if (!batcher) {
       const out = await pool.embed(job.input.texts);
       return {
-        result: { embeddings: out.embeddings },
+        result: {
+          embeddings: out.embeddings,
+          ...(out.truncated.length > 0 ? { truncated: out.truncated } : {}),
+        },
         usage: { prompt_tokens: out.promptTokens, completion_tokens: 0 },
         batchWaitMs: 0,
         inferenceMs: out.inferenceMs,
@@ -227,8 +233,12 @@ export class OnnxBackend implements InferenceBackend {
         batcher.submit(text, { priority: job.priority, signal: ctx.signal, trace: ctx.trace }),
       ),
     );
+    const truncated = parts.flatMap((p, i) => (p.output.truncated ? [i] : []));
     return {
-      result: { embeddings: parts.map((p) => p.output.embedding) },
+      result: {
+        embeddings: parts.map((p) => p.output.embedding),
+        ...(truncated.length > 0 ? { truncated } : {}),
+      },
       usage: { prompt_tokens: parts.reduce((n, p) => n + p.output.tokens, 0), completion_tokens: 0 },
       batchWaitMs: Math.max(0, ...parts.map((p) => p.batchWaitMs)),
       inferenceMs: Math.max(0, ...parts.map((p) => p.output.inferenceMs)),

@@ -156,7 +156,7 @@ export class JobRunner {
     try {
       // Shutdown may have passed its grace period while the record was being read.
       if (this.handingBack) return await this.handBack(job, token, data, false);
-      const mark = await this.deps.store.markRunning(data.id, job.attemptsMade + 1, startedAt);
+      const mark = await this.deps.store.markRunning(data.id, startedAt);
       if (!mark.applied) {
         this.deps.logger.debug('job skipped', {
           job_id: data.id,
@@ -166,7 +166,7 @@ export class JobRunner {
         return 'skipped';
       }
       events = this.deps.events?.open(data.id);
-      events?.push({ type: 'status', status: 'running', attempt: job.attemptsMade + 1 });
+      events?.push({ type: 'status', status: 'running', attempt: mark.attempt });
       if (data.deadline_at !== null) {
         deadlineTimer = setTimeout(() => this.abort(data.id, 'deadline'), data.deadline_at - startedAt);
       }
@@ -325,7 +325,7 @@ export class JobRunner {
     wasRunning: boolean,
   ): Promise<never> {
     if (!token) throw new Error(`cannot hand job ${data.id} back without its lock token`);
-    if (wasRunning) await this.deps.store.markRequeued(data.id);
+    if (wasRunning) await this.deps.store.markHandedBack(data.id);
     await job.moveToDelayed(Date.now(), token);
     this.deps.logger.info('job handed back to the queue', { job_id: data.id, model: data.model });
     throw new DelayedError();

@@ -26,7 +26,8 @@ export class WebhookHandOff {
         webhook_id: webhookIdFor(job.id),
         job_id: job.id,
         url: webhook.url,
-        secret: webhook.secret,
+        // Stored apart at submission; only payloads of older versions carry it.
+        ...(webhook.secret !== undefined ? { secret: webhook.secret } : {}),
         body: JSON.stringify(toJobView(record)),
         created_at: this.now(),
         trace: trace ? injectTraceContext(trace) : job.trace,

@@ -1,8 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@hotpath/contracts';
-import { JobEventPublisher, ModelChatTemplates, WebhookQueue, type JobStore } from '@hotpath/queue';
+import {
+  JobEventPublisher,
+  ModelChatTemplates,
+  ModelInputLimitsStore,
+  WebhookQueue,
+  type JobStore,
+} from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { publishChatTemplates } from '../jobs/chat-template-publisher';
+import { publishInputLimits } from '../jobs/input-limits-publisher';
 import { WebhookHandOff } from '../jobs/webhook-hand-off';
 import { startWebhookDelivery, type WebhookDeliveryHandle } from './webhook.processor';
 import type { WebhookSettings } from './webhook-settings';
@@ -45,6 +52,7 @@ export async function startStreamingAndWebhooks(deps: {
     },
   });
   await publishChatTemplates(deps.models, new ModelChatTemplates(connection), logger);
+  await publishInputLimits(deps.models, new ModelInputLimitsStore(connection), logger);
   const queue = new WebhookQueue(connection, (err) => logger.warn('webhook queue error', { error: err }));
   const handOff = new WebhookHandOff(deps.store, queue, logger);
   let delivery: WebhookDeliveryHandle | undefined;

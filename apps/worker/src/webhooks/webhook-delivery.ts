@@ -16,7 +16,7 @@ export interface DeliveryAttempt {
  * `traceHeaders` (W3C `traceparent`) let a traced receiver continue the job's trace.
  */
 export async function postWebhook(
-  delivery: WebhookDelivery,
+  delivery: WebhookDelivery & { secret: string },
   opts: { timeoutMs: number; nowMs?: number; traceHeaders?: Record<string, string> },
 ): Promise<DeliveryAttempt> {
   const timestampS = Math.floor((opts.nowMs ?? Date.now()) / 1000);

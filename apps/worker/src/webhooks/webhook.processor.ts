@@ -4,6 +4,7 @@ import {
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
   WebhookDeadLetters,
+  WebhookSecrets,
   parseWebhookDelivery,
 } from '@hotpath/queue';
 import {
@@ -36,6 +37,7 @@ export function startWebhookDelivery(deps: {
 }): WebhookDeliveryHandle {
   const { connection, settings, logger } = deps;
   const deadLetters = new WebhookDeadLetters(connection);
+  const secrets = new WebhookSecrets(connection);
   const worker = new Worker(WEBHOOK_QUEUE.name, (job: Job) => processDelivery(job), {
     connection,
     prefix: WEBHOOK_QUEUE.prefix,
@@ -49,9 +51,27 @@ export function startWebhookDelivery(deps: {
   worker.on('error', (err) => logger.warn('webhook worker error', { error: err }));
 
   async function processDelivery(job: Job): Promise<DeliveryAttempt> {
-    const delivery = parseWebhookDelivery(job.data);
-    if (!delivery) throw new UnrecoverableError('malformed webhook delivery');
+    const parsed = parseWebhookDelivery(job.data);
+    if (!parsed) throw new UnrecoverableError('malformed webhook delivery');
     const attempt = job.attemptsMade + 1;
+    // Payloads reference the secret by job id; it lives apart from BullMQ (older payloads carry it).
+    const secret = parsed.secret ?? (await secrets.get(parsed.job_id));
+    if (secret === undefined) {
+      const dead = await deadLetters.add({
+        delivery: parsed,
+        attempts: attempt,
+        last_status: null,
+        last_error: 'the webhook secret expired before delivery',
+        failed_at: Date.now(),
+      });
+      logger.warn('webhook dead-lettered: its secret expired', {
+        job_id: parsed.job_id,
+        webhook_id: parsed.webhook_id,
+        dead_letter_id: dead.id,
+      });
+      throw new UnrecoverableError('webhook secret expired');
+    }
+    const delivery = { ...parsed, secret };
     // One CLIENT span per attempt, in the trace of the job it notifies about.
     const result = await withSpan(
       'POST webhook',

@@ -78,10 +78,12 @@ export interface SubmitGenerationOptions {
 /** Embeddings and the time the replica spent computing them. */
 export interface EmbedOutput {
   embeddings: number[][];
-  /** Tokens over all texts (as encoded, BOS included). */
+  /** Tokens embedded over all texts (as encoded, BOS included, each at most the model's context). */
   promptTokens: number;
-  /** Tokens per text, in order. */
+  /** Tokens embedded per text, in order. */
   tokenCounts: number[];
+  /** Indexes of the texts longer than the model's context: only their first tokens were embedded. */
+  truncated: number[];
   inferenceMs: number;
 }
 
@@ -353,6 +355,7 @@ export class ReplicaPool {
       embeddings: res.embeddings,
       promptTokens: res.tokenCounts.reduce((a, b) => a + b, 0),
       tokenCounts: res.tokenCounts,
+      truncated: res.truncated,
       inferenceMs: res.inferenceMs,
     };
   }

@@ -57,5 +57,14 @@ export type FromReplica =
   | { type: 'group'; group: IterationGroup }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
-  | { type: 'embedded'; id: number; embeddings: number[][]; tokenCounts: number[]; inferenceMs: number }
+  | {
+      type: 'embedded';
+      id: number;
+      embeddings: number[][];
+      /** Tokens each text was embedded from (at most the model's context). */
+      tokenCounts: number[];
+      /** Indexes of the texts cut to the model's context. */
+      truncated: number[];
+      inferenceMs: number;
+    }
   | { type: 'error'; id: number; code: string; message: string };

@@ -103,13 +103,17 @@ async function main(): Promise<void> {
 
 function embed(model: LocalModel, id: number, texts: string[]): void {
   const t0 = performance.now();
+  // The encoder sees at most its context of each text: count what it used, and say which were cut.
+  const context = model.info.config.max_position_embeddings;
+  const full = texts.map((t) => model.info.tokenizer.encode(t).length);
   model.embed(texts).then(
     (embeddings) =>
       send({
         type: 'embedded',
         id,
         embeddings,
-        tokenCounts: texts.map((t) => model.info.tokenizer.encode(t).length),
+        tokenCounts: full.map((n) => Math.min(n, context)),
+        truncated: full.flatMap((n, i) => (n > context ? [i] : [])),
         inferenceMs: performance.now() - t0,
       }),
     (err: unknown) => send({ type: 'error', id, ...errorFields(err) }),

@@ -96,24 +96,57 @@ export class BpeTokenizer {
         for (const b of bytes) ids.push(this.byteId[b] as number);
       else if (this.unkId !== undefined) ids.push(this.unkId);
     }
-    for (;;) {
-      let best = -1;
-      let bestPriority = Infinity;
-      let bestId = 0;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const m = this.merges.get(
-          `${this.pieces[ids[i] as number]}\u0000${this.pieces[ids[i + 1] as number]}`,
-        );
-        if (m && m[1] < bestPriority) {
-          best = i;
-          bestPriority = m[1];
-          bestId = m[0];
-        }
-      }
-      if (best < 0) break;
-      ids.splice(best, 2, bestId);
+    return out.concat(this.mergeAll(ids));
+  }
+
+  /**
+   * Applies merges until none applies, in the order of the llama2.c rule (best priority, leftmost
+   * on a tie), in O(n log n): symbols form a linked list and candidate pairs sit in a min-heap keyed
+   * by (priority, position). A pair made stale by a neighbouring merge is skipped when popped. The
+   * straightforward rescan after every merge is quadratic: a 32 KB prompt took seconds.
+   */
+  private mergeAll(ids: number[]): number[] {
+    const n = ids.length;
+    const sym = Int32Array.from(ids);
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
-    return out.concat(ids);
+    const heap = new PairHeap();
+    const push = (left: number): void => {
+      const right = next[left] as number;
+      if (left < 0 || right < 0) return;
+      const m = this.merges.get(
+        `${this.pieces[sym[left] as number]}\u0000${this.pieces[sym[right] as number]}`,
+      );
+      if (m)
+        heap.push({
+          priority: m[1],
+          left,
+          right,
+          leftId: sym[left] as number,
+          rightId: sym[right] as number,
+          result: m[0],
+        });
+    };
+    for (let i = 0; i + 1 < n; i++) push(i);
+    for (let c = heap.pop(); c; c = heap.pop()) {
+      // Stale: a neighbour merged since this pair was pushed.
+      if (next[c.left] !== c.right || sym[c.left] !== c.leftId || sym[c.right] !== c.rightId) continue;
+      sym[c.left] = c.result;
+      const after = next[c.right] as number;
+      next[c.left] = after;
+      if (after >= 0) prev[after] = c.left;
+      sym[c.right] = -1;
+      next[c.right] = -1;
+      push(prev[c.left] as number);
+      push(c.left);
+    }
+    const merged: number[] = [];
+    for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i] as number) merged.push(sym[i] as number);
+    return merged;
   }
 
   /** Raw bytes of one token, given the token before it (a BOS before drops a leading space). */
@@ -178,4 +211,56 @@ export class TokenTextStream {
     this.pending = Buffer.alloc(0);
     return text;
   }
+}
+
+/** A merge candidate: the pair starting at symbol `left`, as it was when pushed. */
+interface PairCandidate {
+  priority: number;
+  left: number;
+  right: number;
+  leftId: number;
+  rightId: number;
+  result: number;
+}
+
+/** Binary min-heap of merge candidates by priority, then position (leftmost first). */
+class PairHeap {
+  private readonly items: PairCandidate[] = [];
+
+  push(c: PairCandidate): void {
+    const a = this.items;
+    a.push(c);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(a[i] as PairCandidate, a[p] as PairCandidate)) break;
+      [a[i], a[p]] = [a[p] as PairCandidate, a[i] as PairCandidate];
+      i = p;
+    }
+  }
+
+  pop(): PairCandidate | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l] as PairCandidate, a[m] as PairCandidate)) m = l;
+        if (r < a.length && before(a[r] as PairCandidate, a[m] as PairCandidate)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as PairCandidate, a[i] as PairCandidate];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(x: PairCandidate, y: PairCandidate): boolean {
+  return x.priority !== y.priority ? x.priority < y.priority : x.left < y.left;
 }

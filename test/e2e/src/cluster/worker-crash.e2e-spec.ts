@@ -36,10 +36,16 @@ cluster.test(
   'SIGKILL a worker while it runs a job: every accepted job completes on the other one',
   async () => {
     const ids: string[] = [];
+    const streams: Promise<string>[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await cluster.client.submit(generateJob(model, { prompt: `crash job ${i}` }));
       assert.equal(res.status, 202, describe(res));
-      ids.push(asJob(res).id);
+      const id = asJob(res).id;
+      ids.push(id);
+      // Each job's native event stream, followed from the start to its end.
+      streams.push(
+        cluster.client.request('GET', `/v1/jobs/${id}/events`, { timeoutMs: 30_000 }).then((r) => r.text),
+      );
     }
     // Concurrency 1 per worker and one shard: two running jobs means each worker holds one.
     const runningAtKill = await waitFor(
@@ -65,5 +71,29 @@ cluster.test(
       restarted.length >= 1,
       `a job running at the kill was re-run: ${JSON.stringify(done.map((j) => [j.id, j.started_at, j.attempts]))}`,
     );
+    // The re-run counts as an attempt, though BullMQ's own count (a stalled job) does not move.
+    for (const j of restarted) assert.ok(j.attempts >= 2, `attempts of a re-run job: ${j.attempts}`);
+
+    // The native stream resumes after a re-run: every token index once, in order, never repeated.
+    for (const [i, text] of (await Promise.all(streams)).entries()) {
+      const indexes = tokenIndexes(text);
+      assert.deepEqual(
+        indexes,
+        indexes.map((_, k) => k),
+        `job ${ids[i]} streamed token indexes ${indexes.join(',')}`,
+      );
+      assert.match(text, /event: done/);
+    }
   },
 );
+
+/** The `index` of every `token` event of a native SSE body, in order. */
+function tokenIndexes(sse: string): number[] {
+  return sse
+    .split('\n\n')
+    .filter((block) => block.includes('event: token'))
+    .map((block) => {
+      const data = block.split('\n').find((l) => l.startsWith('data: '));
+      return (JSON.parse(data?.slice(6) ?? '{}') as { index: number }).index;
+    });
+}
