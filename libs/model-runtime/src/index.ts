@@ -107,3 +107,26 @@ export {
   type PrefixCacheStats,
 } from './batching/prefix-cache';
 export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from './batching/kv-block';
+export {
+  exportLlamaGguf,
+  permuteToInterleaved,
+  GGUF_EXPORT_TYPES,
+  type GgufExportType,
+  type ExportGgufOptions,
+  type ExportGgufResult,
+} from './gguf/llama-gguf';
+export {
+  writeGguf,
+  encodeTensor,
+  GgufValueType,
+  GgmlType,
+  GGUF_MAGIC,
+  GGUF_VERSION,
+  GGUF_ALIGNMENT,
+  type GgufValue,
+  type GgufTensor,
+  type GgmlTypeName,
+} from './gguf/gguf-writer';
+export { ggufVocab, GgufTokenType, type GgufVocab } from './gguf/gguf-tokenizer';
+export { float16Bits, float16Value, toFloat16, quantizeQ8_0, dequantizeQ8_0, Q8_0_BLOCK } from './gguf/gguf-quant';
+export { readOnnxInitializers, type OnnxInitializer } from './onnx/onnx-initializers';
