@@ -130,3 +130,12 @@ export {
 export { ggufVocab, GgufTokenType, type GgufVocab } from './gguf/gguf-tokenizer';
 export { float16Bits, float16Value, toFloat16, quantizeQ8_0, dequantizeQ8_0, Q8_0_BLOCK } from './gguf/gguf-quant';
 export { readOnnxInitializers, type OnnxInitializer } from './onnx/onnx-initializers';
+export {
+  measureRoofline,
+  modelFlopsPerToken,
+  modelMatmulParameters,
+  rooflineLimits,
+  type Roofline,
+  type RooflineOptions,
+  type GemmPoint,
+} from './roofline/roofline';
