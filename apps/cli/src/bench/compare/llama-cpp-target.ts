@@ -9,6 +9,8 @@ type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode':
 type LlamaModel = Awaited<ReturnType<Awaited<ReturnType<NodeLlamaCpp['getLlama']>>['loadModel']>>;
 type LlamaContext = Awaited<ReturnType<LlamaModel['createContext']>>;
 type LlamaContextSequence = ReturnType<LlamaContext['getSequence']>;
+/** node-llama-cpp brands token ids; Hotpath's tokenizer produces the same plain numbers. */
+type Token = Parameters<LlamaContextSequence['evaluate']>[0][number];
 
 /**
  * `node-llama-cpp` (an optional dev dependency, ESM only), or the reason it cannot be loaded.
@@ -40,6 +42,16 @@ class SequencePool {
   }
 }
 
+/** The llama.cpp target, which can also report its greedy tokens for the token-agreement check. */
+export interface LlamaCppTarget extends BenchTarget {
+  /**
+   * Greedy tokens of every prompt of the set (up to `maxTokens`, ending at an EOS id), decoded on
+   * `sequences` parallel sequences. One sequence is deterministic; with more, llama.cpp batches
+   * whichever sequences are ready together, and the batch shape changes float rounding.
+   */
+  greedyTokens(maxTokens: number, sequences?: number): Promise<number[][]>;
+}
+
 /**
  * `llama.cpp`: the model folder exported as F32 GGUF into `workDir` and run in this process by
  * node-llama-cpp on the CPU with one thread per core. Each request is one context sequence fed
@@ -54,7 +66,7 @@ export async function startLlamaCppTarget(opts: {
   workDir: string;
   /** Sequences for open-loop levels (where the number in flight is not fixed). */
   maxSequences: number;
-}): Promise<BenchTarget> {
+}): Promise<LlamaCppTarget> {
   const folder = loadModelFolder(opts.generateDir);
   const ids = opts.prompts.map((p) => folder.tokenizer.encode(p.prompt));
   const stop = new Set(folder.eosIds);
@@ -77,7 +89,7 @@ export async function startLlamaCppTarget(opts: {
     const context = await model.createContext({
       sequences,
       contextSize: ctxTokens,
-      threads: { ideal: threads, min: threads },
+      threads,
     });
     pool = new SequencePool(context);
     return pool;
@@ -87,8 +99,30 @@ export async function startLlamaCppTarget(opts: {
     `llama.cpp: node-llama-cpp with its prebuilt CPU binary, ${threads} threads, the model exported as F32 GGUF (${(gguf.bytes / 2 ** 20).toFixed(1)} MiB); prompts fed as Hotpath token ids.`,
   ];
 
+  /** One greedy generation on a sequence of the current context; `onToken` sees every new token. */
+  const decode = async (i: number, maxTokens: number, onToken: () => void): Promise<number[]> => {
+    const current = pool as SequencePool;
+    const seq = await current.acquire();
+    const out: number[] = [];
+    try {
+      for await (const t of seq.evaluate(ids[i] as Token[], { temperature: 0, yieldEogToken: true })) {
+        onToken();
+        if (stop.has(t)) break;
+        out.push(t);
+        if (out.length >= maxTokens) break;
+      }
+      return out;
+    } finally {
+      await current.release(seq);
+    }
+  };
+
   return {
     system: 'llama.cpp',
+    async greedyTokens(maxTokens, sequences = 1) {
+      await resize(Math.min(sequences, opts.prompts.length));
+      return await Promise.all(opts.prompts.map((_, i) => decode(i, maxTokens, () => undefined)));
+    },
     async prepareLevel(load: LevelLoad) {
       await resize('concurrency' in load ? load.concurrency : opts.maxSequences);
     },
@@ -97,21 +131,12 @@ export async function startLlamaCppTarget(opts: {
       return async (origin): Promise<Sample> => {
         const i = n++ % opts.prompts.length;
         const p = opts.prompts[i] as BenchPrompt;
-        const current = pool as SequencePool;
-        const seq = await current.acquire();
         let ttftMs: number | undefined;
-        let tokens = 0;
         try {
-          for await (const t of seq.evaluate(ids[i] as number[], { temperature: 0, yieldEogToken: true })) {
-            ttftMs ??= performance.now() - origin;
-            if (stop.has(t)) break;
-            if (++tokens >= p.maxTokens) break;
-          }
-          return { ok: true, latencyMs: performance.now() - origin, ttftMs, tokens };
+          const out = await decode(i, p.maxTokens, () => (ttftMs ??= performance.now() - origin));
+          return { ok: true, latencyMs: performance.now() - origin, ttftMs, tokens: out.length };
         } catch (err) {
           return { ok: false, latencyMs: performance.now() - origin, error: (err as Error).message };
-        } finally {
-          await current.release(seq);
         }
       };
     },
