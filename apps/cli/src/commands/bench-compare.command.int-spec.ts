@@ -29,9 +29,9 @@ describe('hotpath bench compare (tiny run: forged tiny, every system, real clust
         '1',
         '--duration-ms',
         '500',
-      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--no-roofline', '--json', json, '--report', report]),
+      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--no-roofline', '--llama-threads', '1', '--json', json, '--report', report]),
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
-      150_000,
+      120_000,
     );
     assert.equal(code, 0, `exit ${code}\n${out}\n${err}`);
     assert.match(out, /\| system \| saturation tokens\/s \|/);

@@ -176,6 +176,7 @@ export async function runCompareBench(
         prompts,
         workDir,
         maxSequences: Math.max(...generateLevels),
+        threads: opts.llamaThreads,
       });
       return llamaCpp;
     }

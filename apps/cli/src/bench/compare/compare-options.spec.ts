@@ -14,6 +14,8 @@ describe('bench compare options', () => {
     assert.deepEqual(o.workloads, ['generate', 'embed']);
     assert.equal(o.roofline, true);
     assert.equal(parse(['--no-roofline']).roofline, false);
+    assert.equal(o.llamaThreads, undefined);
+    assert.equal(parse(['--llama-threads', '1']).llamaThreads, 1);
     assert.deepEqual(o.tokens, { min: 64, max: 128 });
     assert.equal(o.dataDir, '/work/.hotpath');
     assert.equal(o.interactive, false);

@@ -23,6 +23,8 @@ export interface CompareBenchOptions {
   durationMs: number | undefined;
   tokens: TokenRange;
   promptCount: number;
+  /** llama.cpp threads; undefined = one per core. */
+  llamaThreads: number | undefined;
   /** Measure the host's roofline (GEMM FLOP/s, memory bandwidth) before the systems start. */
   roofline: boolean;
   redisUrl: string | undefined;
@@ -69,7 +71,8 @@ Narrowing (mostly for tests):
   --duration-ms N   length of each load level
   --max-tokens A-B  new tokens per request, drawn from A..B (default 64-128)
   --prompts N       size of the seeded prompt set (default 64)
-  --no-roofline     skip the roofline microbenchmark`;
+  --no-roofline     skip the roofline microbenchmark
+  --llama-threads N llama.cpp threads (default one per core; see docs/benchmarks.md on shared hosts)`;
 
 /** Parses the flags of `hotpath bench compare`; a bad one is a {@link UsageError}. */
 export function parseCompareBenchOptions(
@@ -90,6 +93,7 @@ export function parseCompareBenchOptions(
     'max-tokens': { type: 'string' },
     prompts: { type: 'string' },
     'no-roofline': { type: 'boolean', default: false },
+    'llama-threads': { type: 'string' },
   });
   const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const model = (MODEL_PRESETS as readonly string[]).includes(values.model)
@@ -119,6 +123,7 @@ export function parseCompareBenchOptions(
     tokens,
     promptCount: intFlag(values.prompts, '--prompts', 1, 100_000) ?? 64,
     roofline: !values['no-roofline'],
+    llamaThreads: intFlag(values['llama-threads'], '--llama-threads', 1, 1024),
     redisUrl: values['redis-url'] || undefined,
     dataDir,
     interactive,

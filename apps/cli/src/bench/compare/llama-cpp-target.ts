@@ -54,7 +54,7 @@ export interface LlamaCppTarget extends BenchTarget {
 
 /**
  * `llama.cpp`: the model folder exported as F32 GGUF into `workDir` and run in this process by
- * node-llama-cpp on the CPU with one thread per core. Each request is one context sequence fed
+ * node-llama-cpp on the CPU with one thread per core (or `threads`). Each request is one context sequence fed
  * the prompt's Hotpath token ids (BOS included) and decoded greedily until an EOS id of the model
  * or its `max_tokens`; a context has as many sequences as the level's concurrency (its own
  * continuous batching), open-loop levels the most the plan uses.
@@ -66,13 +66,15 @@ export async function startLlamaCppTarget(opts: {
   workDir: string;
   /** Sequences for open-loop levels (where the number in flight is not fixed). */
   maxSequences: number;
+  /** llama.cpp threads (default: one per core). */
+  threads?: number;
 }): Promise<LlamaCppTarget> {
   const folder = loadModelFolder(opts.generateDir);
   const ids = opts.prompts.map((p) => folder.tokenizer.encode(p.prompt));
   const stop = new Set(folder.eosIds);
   const ctxTokens = Math.max(...opts.prompts.map((p, i) => (ids[i] as number[]).length + p.maxTokens));
   const gguf = exportLlamaGguf({ dir: opts.generateDir, out: join(opts.workDir, 'llama-cpp.gguf'), type: 'f32' });
-  const threads = cpus().length;
+  const threads = opts.threads ?? cpus().length;
   const llama = await opts.lib.getLlama({
     gpu: false,
     build: 'never',
