@@ -119,12 +119,34 @@ export { KvArena, type KvArenaShape, type KvView } from './engine/kv-arena';
 export { buildEngineGraph, ENGINE_IO, ENGINE_GRAPH_VERSION } from './engine/engine-graph';
 export {
   engineWeightsFromOnnx,
-  readFloatInitializers,
   EngineWeightsUnavailable,
   type EngineWeights,
 } from './engine/engine-weights';
 export { engineGraphFor, ENGINE_CACHE_DIR, type EngineGraphFile } from './engine/engine-model';
 export { generateScheduled } from './generation/generate-scheduled';
+export {
+  exportLlamaGguf,
+  permuteToInterleaved,
+  GGUF_EXPORT_TYPES,
+  type GgufExportType,
+  type ExportGgufOptions,
+  type ExportGgufResult,
+} from './gguf/llama-gguf';
+export {
+  writeGguf,
+  encodeTensor,
+  GgufValueType,
+  GgmlType,
+  GGUF_MAGIC,
+  GGUF_VERSION,
+  GGUF_ALIGNMENT,
+  type GgufValue,
+  type GgufTensor,
+  type GgmlTypeName,
+} from './gguf/gguf-writer';
+export { ggufVocab, GgufTokenType, type GgufVocab } from './gguf/gguf-tokenizer';
+export { float16Bits, float16Value, toFloat16, quantizeQ8_0, dequantizeQ8_0, Q8_0_BLOCK } from './gguf/gguf-quant';
+export { readOnnxInitializers, type OnnxInitializer } from './onnx/onnx-initializers';
 export {
   measureRoofline,
   modelFlopsPerToken,

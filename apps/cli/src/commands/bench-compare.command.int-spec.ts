@@ -6,13 +6,15 @@ import { after, describe, it } from 'node:test';
 import { runCli } from '../testing/run-cli';
 import { SYSTEMS } from '../bench/compare/compare-plan';
 import { validateCompareDocument, type CompareDocument } from '../bench/compare/compare-results';
+import { loadNodeLlamaCpp } from '../bench/compare/llama-cpp-target';
 import { transformersAvailable } from '../bench/compare/transformers-target';
 
-describe('hotpath bench compare (tiny run: forged tiny, all four systems, real cluster)', () => {
+describe('hotpath bench compare (tiny run: forged tiny, every system, real cluster)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-compare-int-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('measures every system on both workloads and writes the JSON document and the report', async () => {
+    const llamaCpp = typeof (await loadNodeLlamaCpp()) !== 'string';
     const json = join(dir, 'results.json');
     const report = join(dir, 'report');
     const { code, out, err } = await runCli(
@@ -27,9 +29,9 @@ describe('hotpath bench compare (tiny run: forged tiny, all four systems, real c
         '1',
         '--duration-ms',
         '500',
-      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--json', json, '--report', report]),
+      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--no-roofline', '--llama-threads', '1', '--json', json, '--report', report]),
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
-      90_000,
+      120_000,
     );
     assert.equal(code, 0, `exit ${code}\n${out}\n${err}`);
     assert.match(out, /\| system \| saturation tokens\/s \|/);
@@ -37,9 +39,12 @@ describe('hotpath bench compare (tiny run: forged tiny, all four systems, real c
 
     const doc = JSON.parse(readFileSync(json, 'utf8')) as CompareDocument;
     assert.deepEqual(validateCompareDocument(doc), []);
-    const ran = SYSTEMS.filter((s) => s !== 'transformers.js' || transformersAvailable());
+    const ran = SYSTEMS.filter(
+      (s) => (s !== 'transformers.js' || transformersAvailable()) && (s !== 'llama.cpp' || llamaCpp),
+    );
     for (const system of ran) {
-      for (const workload of ['generate', 'embed'] as const) {
+      // llama.cpp runs the decoder only: its embed workload is skipped with a note.
+      for (const workload of system === 'llama.cpp' ? (['generate'] as const) : (['generate', 'embed'] as const)) {
         const rows = doc.results.filter((r) => r.system === system && r.workload === workload);
         assert.deepEqual(
           rows.map((r) => r.concurrency).filter((c) => c !== null),
@@ -60,6 +65,18 @@ describe('hotpath bench compare (tiny run: forged tiny, all four systems, real c
     assert.equal(typeof doc.summary.ttft_p50_ms_at_concurrency_1['ort-direct'], 'number');
     assert.equal(typeof doc.summary.efficiency_hotpath_vs_ort_direct, 'number');
     assert.equal(typeof doc.summary.hotpath_vs_naive, 'number');
+    assert.equal(doc.roofline, null);
+    if (llamaCpp) {
+      assert.equal(typeof doc.summary.ttft_p50_ms_at_concurrency_1['llama.cpp'], 'number');
+      assert.equal(typeof doc.summary.hotpath_vs_llama_cpp, 'number');
+      assert.equal(typeof doc.summary.targets.hotpath_ge_llama_cpp_single, 'boolean');
+      assert.equal(doc.token_agreement_llama_cpp?.prompts, 8);
+      assert.ok(doc.notes.some((n) => n.startsWith('llama.cpp: cannot run the embed workload')));
+      assert.match(out, /llama\.cpp greedy tokens: \d+\/8 prompts identical/);
+    } else {
+      assert.ok(doc.notes.some((n) => n.includes('`node-llama-cpp` cannot be imported')));
+      assert.equal(doc.token_agreement_llama_cpp, null);
+    }
     assert.deepEqual(doc.meta.model, {
       generate: 'tiny',
       embed: 'tiny-embed',

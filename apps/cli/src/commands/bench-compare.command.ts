@@ -10,10 +10,10 @@ function writeOut(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
-/** `hotpath bench compare`: Hotpath against ort-direct, naive and transformers.js on one machine. */
+/** `hotpath bench compare`: Hotpath against ort-direct, llama.cpp, naive and transformers.js on one machine. */
 export const BENCH_COMPARE_COMMAND: CliCommand = {
   path: ['bench', 'compare'],
-  summary: 'compare Hotpath with onnxruntime in-process, a naive queue and transformers.js',
+  summary: 'compare Hotpath with onnxruntime in-process, llama.cpp, a naive queue and transformers.js',
   usage: BENCH_COMPARE_USAGE,
   async run(argv) {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
@@ -30,8 +30,16 @@ export const BENCH_COMPARE_COMMAND: CliCommand = {
     const fmt = (v: number | null): string => (v === null ? '-' : String(v));
     process.stdout.write(
       `hotpath/ort-direct ${fmt(s.efficiency_hotpath_vs_ort_direct)}, hotpath/naive ${fmt(s.hotpath_vs_naive)}, ` +
-        `hotpath/transformers.js ${fmt(s.hotpath_vs_transformers_js)} (saturation tokens/s)\n`,
+        `hotpath/transformers.js ${fmt(s.hotpath_vs_transformers_js)}, hotpath/llama.cpp ${fmt(s.hotpath_vs_llama_cpp)} (saturation tokens/s)\n`,
     );
+    if (doc.roofline) {
+      const r = doc.roofline;
+      process.stdout.write(
+        `roofline: ${r.peak_gflops} GFLOP/s GEMM peak, ${r.memory_bandwidth_gb_s} GB/s copy; model compute limit ${r.compute_tokens_per_s} tokens/s\n`,
+      );
+    }
+    const a = doc.token_agreement_llama_cpp;
+    if (a) process.stdout.write(`llama.cpp greedy tokens: ${a.identical}/${a.prompts} prompts identical to Hotpath\n`);
     for (const n of doc.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`(${doc.meta.duration_s} s)\n`);
     if (opts.jsonFile) writeOut(opts.jsonFile, `${JSON.stringify(doc, null, 2)}\n`);

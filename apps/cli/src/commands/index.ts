@@ -8,6 +8,7 @@ import { BENCH_ENGINE_COMMAND } from './bench-engine.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
+import { MODELS_EXPORT_GGUF_COMMAND } from './models-export-gguf.command';
 
 /**
  * Every `hotpath` sub-command. Each lives in its own `*.command.ts` file; add new ones here.
@@ -16,6 +17,7 @@ export const COMMANDS: readonly CliCommand[] = [
   UP_COMMAND,
   MODELS_FORGE_COMMAND,
   MODELS_IMPORT_LLAMA2C_COMMAND,
+  MODELS_EXPORT_GGUF_COMMAND,
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
   BENCH_CACHE_COMMAND,

@@ -1,5 +1,5 @@
-import { readProtoFields, type ProtoField } from '../onnx/protobuf-reader';
 import type { LlamaConfig } from '../model/model-config';
+import { readOnnxInitializers, type OnnxInitializer } from '../onnx/onnx-initializers';
 
 /**
  * A Llama decoder's weights as the engine graph consumes them: every projection already in
@@ -29,72 +29,18 @@ export interface EngineWeights {
 /** Why a folder's graph cannot feed the engine (it then runs on the plain graph). */
 export class EngineWeightsUnavailable extends Error {}
 
-interface RawTensor {
-  dims: number[];
-  dataType: number;
-  data: Float32Array;
-}
-
-const FLOAT = 1;
-
-function fieldBytes(fields: readonly ProtoField[], n: number): Uint8Array[] {
-  return fields.filter((f) => f.field === n && f.wire === 2).map((f) => f.value as Uint8Array);
-}
-
-function packedInts(fields: readonly ProtoField[], n: number): number[] {
-  const out: number[] = [];
-  for (const f of fields) {
-    if (f.field !== n) continue;
-    if (f.wire === 0) out.push(Number(f.value));
-    else if (f.wire === 2) for (const v of readPackedVarints(f.value)) out.push(v);
-  }
-  return out;
-}
-
-function readPackedVarints(buf: Uint8Array): number[] {
-  const out: number[] = [];
-  let v = 0n;
-  let shift = 0n;
-  for (const b of buf) {
-    v |= BigInt(b & 0x7f) << shift;
-    if (b & 0x80) shift += 7n;
-    else {
-      out.push(Number(BigInt.asIntN(64, v)));
-      v = 0n;
-      shift = 0n;
-    }
-  }
-  return out;
-}
-
-/** The float32 initializers of a serialised `ModelProto`, by name (views where alignment allows). */
-export function readFloatInitializers(model: Uint8Array): Map<string, RawTensor> {
-  const [graph] = fieldBytes(readProtoFields(model), 7);
-  if (!graph) throw new EngineWeightsUnavailable('model.onnx has no graph');
-  const out = new Map<string, RawTensor>();
-  for (const t of fieldBytes(readProtoFields(graph), 5)) {
-    const f = readProtoFields(t);
-    const name = Buffer.from(fieldBytes(f, 8)[0] ?? new Uint8Array()).toString('utf8');
-    const dataType = packedInts(f, 2)[0] ?? 0;
-    if (dataType !== FLOAT) continue;
-    const dims = packedInts(f, 1);
-    const raw = fieldBytes(f, 9)[0];
-    if (!raw) continue; // float_data / external data: not a layout Hotpath writes
-    // Copy into an aligned buffer: a Float32Array view needs a 4-byte aligned offset.
-    const data = new Float32Array(raw.byteLength / 4);
-    new Uint8Array(data.buffer).set(raw);
-    out.set(name, { dims, dataType, data });
-  }
-  return out;
-}
-
 /**
  * The engine's weights from a Hotpath-written Llama graph (forged, imported from llama2.c, or any
  * folder with the same initializer names). Throws {@link EngineWeightsUnavailable} naming the first
  * missing or mis-shaped tensor; callers fall back to the plain graph.
  */
 export function engineWeightsFromOnnx(model: Uint8Array, cfg: LlamaConfig): EngineWeights {
-  const inits = readFloatInitializers(model);
+  let inits: Map<string, OnnxInitializer>;
+  try {
+    inits = readOnnxInitializers(model);
+  } catch (err) {
+    throw new EngineWeightsUnavailable(`model.onnx: ${(err as Error).message}`);
+  }
   const H = cfg.hidden_size;
   const get = (name: string, dims: readonly number[]): Float32Array => {
     const t = inits.get(name);

@@ -1,6 +1,9 @@
 import type { Sender } from '../load-generator';
 import type { SystemName } from './compare-plan';
 
+/** The load of one level: a closed-loop concurrency or an open-loop arrival rate. */
+export type LevelLoad = { concurrency: number } | { rate: number };
+
 /** One system under test, started and ready to take load. */
 export interface BenchTarget {
   system: SystemName;
@@ -10,5 +13,10 @@ export interface BenchTarget {
   embed(): Sender | undefined;
   /** Things the report must say about this system (filled while it runs, e.g. TTFT not measured). */
   notes(): string[];
+  /**
+   * Called before each level (and before warm-up) with its load, for systems that size themselves
+   * to it (llama.cpp creates a context with as many sequences as the concurrency).
+   */
+  prepareLevel?(load: LevelLoad): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,10 +1,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
-import { forgeModel } from '@hotpath/model-runtime';
+import {
+  forgeModel,
+  loadModelFolder,
+  measureRoofline,
+  rooflineLimits,
+  type LlamaConfig,
+} from '@hotpath/model-runtime';
 import { endBenchRun, startBenchRedis, type BenchRedis } from '../bench-cluster';
 import { closedLoop, openLoop, type LoadResult, type Sender } from '../load-generator';
-import type { BenchTarget } from './bench-target';
+import type { BenchTarget, LevelLoad } from './bench-target';
 import { startClusterTarget } from './cluster-target';
 import type { CompareBenchOptions } from './compare-options';
 import {
@@ -22,10 +28,13 @@ import {
   summarizeCompare,
   toCompareRow,
   type CompareDocument,
+  type CompareRoofline,
   type CompareRow,
 } from './compare-results';
+import { loadNodeLlamaCpp, startLlamaCppTarget, type LlamaCppTarget } from './llama-cpp-target';
 import { startOrtDirect } from './ort-direct-target';
-import { embedTexts, promptSet } from './prompt-set';
+import { embedTexts, promptSet, type BenchPrompt } from './prompt-set';
+import { compareGreedy, hotpathGreedy, type TokenAgreement } from './token-agreement';
 import { startTransformersTarget, transformersAvailable } from './transformers-target';
 
 /** Where the bench reports progress and problems. */
@@ -40,6 +49,36 @@ const PROMPT_SEED = 1;
 const MIN_OPEN_REQUESTS = { quick: 4, full: 20 };
 /** A count-bound concurrency-1 level still ends after this long (a stuck system must not hang the run). */
 const SINGLE_LEVEL_LIMIT_MS = 600_000;
+/** New tokens per prompt the llama.cpp token-agreement check compares. */
+const AGREEMENT_TOKENS = 32;
+
+/**
+ * The host's roofline and the generate model's limits on it. The attention FLOPs are counted at
+ * the prompt set's mean context: prompt tokens plus half the new tokens.
+ */
+async function measureCompareRoofline(
+  generateDir: string,
+  prompts: readonly BenchPrompt[],
+): Promise<CompareRoofline> {
+  const model = loadModelFolder(generateDir);
+  const context = Math.round(
+    prompts.reduce((a, p) => a + model.tokenizer.encode(p.prompt).length + p.maxTokens / 2, 0) /
+      Math.max(1, prompts.length),
+  );
+  const r = await measureRoofline();
+  const limits = rooflineLimits(r, model.config as LlamaConfig, context);
+  return {
+    gemm: r.gemm,
+    peak_gflops: r.peak_gflops,
+    memory_bandwidth_gb_s: r.memory_bandwidth_gb_s,
+    gemv_bandwidth_gb_s: r.gemv_bandwidth_gb_s,
+    flops_per_token: limits.flops_per_token,
+    mean_context: context,
+    compute_tokens_per_s: limits.compute_tokens_per_s,
+    memory_tokens_per_s: limits.memory_tokens_per_s,
+    seconds: r.seconds,
+  };
+}
 
 /** Model folders of the run, forged when a preset is missing. */
 function resolveModels(opts: CompareBenchOptions, io: CompareIo): { generateDir: string; embedDir: string } {
@@ -97,6 +136,21 @@ export async function runCompareBench(
   const notes: string[] = [];
   const failed: SystemName[] = [];
   let redis: BenchRedis | undefined;
+  let llamaCpp: LlamaCppTarget | undefined;
+  let agreement: TokenAgreement | null = null;
+  let roofline: CompareRoofline | null = null;
+  if (opts.roofline) {
+    io.progress('roofline: measuring GEMM FLOP/s and memory bandwidth');
+    try {
+      roofline = await measureCompareRoofline(dirs.generateDir, prompts);
+      io.progress(
+        `  peak ${roofline.peak_gflops} GFLOP/s, copy ${roofline.memory_bandwidth_gb_s} GB/s → compute limit ${roofline.compute_tokens_per_s} tokens/s`,
+      );
+    } catch (err) {
+      notes.push(`roofline: not measured: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const generateLevels = opts.levels ?? plan.generate.concurrency;
 
   const start = async (system: SystemName): Promise<BenchTarget | undefined> => {
     const embedDir = withEmbed ? dirs.embedDir : undefined;
@@ -109,6 +163,22 @@ export async function runCompareBench(
         maxBatchSize: MAX_BATCH_SIZE,
         log: io.warn,
       });
+    }
+    if (system === 'llama.cpp') {
+      const lib = await loadNodeLlamaCpp();
+      if (typeof lib === 'string') {
+        notes.push(`llama.cpp: \`node-llama-cpp\` cannot be imported (${lib}): skipped.`);
+        return undefined;
+      }
+      llamaCpp = await startLlamaCppTarget({
+        lib,
+        generateDir: dirs.generateDir,
+        prompts,
+        workDir,
+        maxSequences: Math.max(...generateLevels),
+        threads: opts.llamaThreads,
+      });
+      return llamaCpp;
     }
     if (system === 'transformers.js') {
       if (!transformersAvailable()) {
@@ -158,6 +228,23 @@ export async function runCompareBench(
         fail(system, err);
       }
     }
+    if (llamaCpp && opts.workloads.includes('generate')) {
+      io.progress(`llama.cpp: comparing greedy tokens with Hotpath (${prompts.length} prompts)`);
+      try {
+        agreement = compareGreedy(
+          await hotpathGreedy(
+            dirs.generateDir,
+            prompts.map((p) => p.prompt),
+            AGREEMENT_TOKENS,
+          ),
+          await llamaCpp.greedyTokens(AGREEMENT_TOKENS),
+          AGREEMENT_TOKENS,
+        );
+        io.progress(`  ${agreement.identical}/${agreement.prompts} prompts identical`);
+      } catch (err) {
+        notes.push(`llama.cpp: token agreement not measured: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
     for (const workload of opts.workloads) {
       const wp = plan[workload];
       await runWorkload(workload, {
@@ -187,6 +274,7 @@ export async function runCompareBench(
         continue;
       }
       // Warm-up: first-call costs (session init, JIT, connections) stay out of the numbers.
+      await t.prepareLevel?.({ concurrency: 2 });
       const warm = await closedLoop({
         concurrency: 2,
         durationMs: 0,
@@ -199,11 +287,12 @@ export async function runCompareBench(
     }
     const level = async (
       system: SystemName,
-      load: { concurrency: number } | { rate: number },
+      load: LevelLoad,
       drive: () => Promise<LoadResult>,
     ): Promise<CompareRow> => {
       const label = 'concurrency' in load ? `concurrency ${load.concurrency}` : `open loop ${load.rate}/s`;
       io.progress(`  ${workload} ${label}: ${system}`);
+      await targets.find((t) => t.system === system)?.prepareLevel?.(load);
       const row = toCompareRow(await drive(), { system, workload, load });
       rows.push(row);
       if (row.errors > 0)
@@ -282,7 +371,9 @@ export async function runCompareBench(
       max_batch_size: MAX_BATCH_SIZE,
     },
     results: rows,
-    summary: summarizeCompare(rows),
+    summary: summarizeCompare(rows, roofline?.compute_tokens_per_s),
+    roofline,
+    token_agreement_llama_cpp: agreement,
     notes,
   };
   return { doc, failed };

@@ -47,6 +47,8 @@ export function sampleDocument(rows: CompareRow[]): CompareDocument {
     },
     results: rows,
     summary: summarizeCompare(rows),
+    roofline: null,
+    token_agreement_llama_cpp: null,
     notes: [],
   };
 }

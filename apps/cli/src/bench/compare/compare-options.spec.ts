@@ -10,8 +10,12 @@ describe('bench compare options', () => {
   it('defaults to the small preset, all systems and workloads, 64-128 tokens', () => {
     const o = parse([]);
     assert.deepEqual(o.model, { preset: 'small' });
-    assert.deepEqual(o.systems, ['ort-direct', 'transformers.js', 'naive', 'hotpath']);
+    assert.deepEqual(o.systems, ['ort-direct', 'llama.cpp', 'transformers.js', 'naive', 'hotpath']);
     assert.deepEqual(o.workloads, ['generate', 'embed']);
+    assert.equal(o.roofline, true);
+    assert.equal(parse(['--no-roofline']).roofline, false);
+    assert.equal(o.llamaThreads, undefined);
+    assert.equal(parse(['--llama-threads', '1']).llamaThreads, 1);
     assert.deepEqual(o.tokens, { min: 64, max: 128 });
     assert.equal(o.dataDir, '/work/.hotpath');
     assert.equal(o.interactive, false);

@@ -23,6 +23,10 @@ export interface CompareBenchOptions {
   durationMs: number | undefined;
   tokens: TokenRange;
   promptCount: number;
+  /** llama.cpp threads; undefined = one per core. */
+  llamaThreads: number | undefined;
+  /** Measure the host's roofline (GEMM FLOP/s, memory bandwidth) before the systems start. */
+  roofline: boolean;
   redisUrl: string | undefined;
   dataDir: string;
   /** Progress lines (TTY and not CI). */
@@ -36,6 +40,9 @@ export const BENCH_COMPARE_USAGE = `Usage: hotpath bench compare [--model small|
 Measures, on the same model and machine in one run, one system after the other:
   ort-direct       onnxruntime-node in-process through @hotpath/model-runtime (continuous batching,
                    no HTTP, no Redis): the limit of this machine
+  llama.cpp        the same weights exported as F32 GGUF, run in-process by node-llama-cpp on the
+                   CPU (one context sequence per request, as many sequences as the concurrency,
+                   one thread per core; skipped when node-llama-cpp is not installed)
   transformers.js  @huggingface/transformers pipelines behind a minimal Node HTTP server, one request
                    at a time, local files only (skipped when the package is not installed)
   naive            a Hotpath cluster with batching and caching off
@@ -44,6 +51,10 @@ Each gets closed-loop concurrency levels, then open-loop arrival rates rising fr
 closed-loop saturation until it saturates (latency from the intended send time: no coordinated
 omission). Workloads: seeded prompts of varied length with 64-128 new tokens (greedy) on the model,
 and one-text embeddings on tiny-embed. Missing forged models go to $HOTPATH_DATA_DIR/models.
+Before the systems start, a few-second microbenchmark measures the host's GEMM FLOP/s and memory
+bandwidth (the roofline); the report gives each system's throughput as a share of the model's
+compute limit. With llama.cpp in the run, its greedy tokens are compared with Hotpath's on the
+prompt set (first 32 tokens of each).
 
 Options:
   --model NAME|DIR  forge preset (tiny, small, base; default small) or a model folder
@@ -53,13 +64,15 @@ Options:
   --redis-url URL   use this Redis instead of starting a private redis-server
 
 Narrowing (mostly for tests):
-  --systems a,b     ort-direct, transformers.js, naive, hotpath (default all)
+  --systems a,b     ort-direct, llama.cpp, transformers.js, naive, hotpath (default all)
   --workloads a,b   generate, embed (default both)
   --levels 1,4      closed-loop concurrency levels
   --open-steps N    at most N open-loop rates per workload (0 = closed loop only)
   --duration-ms N   length of each load level
   --max-tokens A-B  new tokens per request, drawn from A..B (default 64-128)
-  --prompts N       size of the seeded prompt set (default 64)`;
+  --prompts N       size of the seeded prompt set (default 64)
+  --no-roofline     skip the roofline microbenchmark
+  --llama-threads N llama.cpp threads (default one per core; see docs/benchmarks.md on shared hosts)`;
 
 /** Parses the flags of `hotpath bench compare`; a bad one is a {@link UsageError}. */
 export function parseCompareBenchOptions(
@@ -79,6 +92,8 @@ export function parseCompareBenchOptions(
     'duration-ms': { type: 'string' },
     'max-tokens': { type: 'string' },
     prompts: { type: 'string' },
+    'no-roofline': { type: 'boolean', default: false },
+    'llama-threads': { type: 'string' },
   });
   const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const model = (MODEL_PRESETS as readonly string[]).includes(values.model)
@@ -107,6 +122,8 @@ export function parseCompareBenchOptions(
     durationMs: intFlag(values['duration-ms'], '--duration-ms', 100, 600_000),
     tokens,
     promptCount: intFlag(values.prompts, '--prompts', 1, 100_000) ?? 64,
+    roofline: !values['no-roofline'],
+    llamaThreads: intFlag(values['llama-threads'], '--llama-threads', 1, 1024),
     redisUrl: values['redis-url'] || undefined,
     dataDir,
     interactive,

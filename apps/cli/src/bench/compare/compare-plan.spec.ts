@@ -15,7 +15,7 @@ const models = { generate: { name: 'g', dir: '/m/small' }, embed: { name: 'e', d
 
 describe('bench compare plan', () => {
   it('names the systems exactly as the JSON schema does', () => {
-    assert.deepEqual([...SYSTEMS].sort(), ['hotpath', 'naive', 'ort-direct', 'transformers.js']);
+    assert.deepEqual([...SYSTEMS].sort(), ['hotpath', 'llama.cpp', 'naive', 'ort-direct', 'transformers.js']);
   });
 
   it('quick runs fewer, shorter levels than the full run, the full run has concurrency 1/4/16/64', () => {

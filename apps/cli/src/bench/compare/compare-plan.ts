@@ -1,7 +1,7 @@
 import type { ClusterConfigInput } from '@hotpath/contracts';
 
 /** The systems of `hotpath bench compare`, in the order they run. Names are part of the JSON schema. */
-export const SYSTEMS = ['ort-direct', 'transformers.js', 'naive', 'hotpath'] as const;
+export const SYSTEMS = ['ort-direct', 'llama.cpp', 'transformers.js', 'naive', 'hotpath'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** `generate` on the chosen decoder; `embed` on `tiny-embed`. */

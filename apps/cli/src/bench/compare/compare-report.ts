@@ -36,6 +36,9 @@ export function summaryTable(doc: CompareDocument): string {
       cell(s.saturation_requests_per_s[sys]),
       cell(s.p50_ms_at_concurrency_1[sys]),
       cell(s.ttft_p50_ms_at_concurrency_1[sys]),
+      cell(s.tokens_per_s_at_concurrency_1[sys]),
+      cell(s.tokens_per_s_at_concurrency_16[sys]),
+      s.fraction_of_compute_limit[sys] !== undefined ? `${(s.fraction_of_compute_limit[sys] * 100).toFixed(1)}%` : '–',
       cell(s.embed_saturation_requests_per_s[sys]),
     ];
   });
@@ -47,11 +50,44 @@ export function summaryTable(doc: CompareDocument): string {
       'saturation req/s',
       'p50 ms @ c=1',
       'TTFT p50 ms @ c=1',
+      'tokens/s @ c=1',
+      'tokens/s @ c=16',
+      'of compute limit',
       'embed req/s',
     ],
     rows,
   );
 }
+
+/** The roofline section: host peaks, the model's limits, and how to read the last summary column. */
+export function rooflineSection(doc: CompareDocument): string[] {
+  const r = doc.roofline;
+  if (!r) return [];
+  const gemm = r.gemm.map((g) => `${g.gflops} @ ${g.rows} rows`).join(', ');
+  return [
+    '## Roofline',
+    '',
+    `- Host GEMM through onnxruntime (GFLOP/s, \`[rows, 2048] × [2048, 2048]\`): ${gemm}; peak **${r.peak_gflops} GFLOP/s**.`,
+    `- Memory bandwidth: ${r.memory_bandwidth_gb_s} GB/s (256 MiB copy), ${r.gemv_bandwidth_gb_s} GB/s of weights streamed by the 1-row GEMM.`,
+    `- \`${doc.meta.model.generate}\` needs ${(r.flops_per_token / 1e6).toFixed(1)} MFLOP per token (2 × matmul parameters + attention at ${r.mean_context} positions): compute limit **${r.compute_tokens_per_s} tokens/s**; single-stream memory limit (F32 weights read once per token) ${r.memory_tokens_per_s} tokens/s.`,
+    `- "of compute limit" in the summary is each system's saturation tokens/s over the compute limit.`,
+    '',
+  ];
+}
+
+/** The llama.cpp token-agreement line, when llama.cpp ran. */
+function agreementLine(doc: CompareDocument): string[] {
+  const a = doc.token_agreement_llama_cpp;
+  if (!a) return [];
+  const where = a.first_mismatch
+    ? ` First difference: prompt ${a.first_mismatch.prompt}, token ${a.first_mismatch.position} (hotpath ${a.first_mismatch.hotpath ?? 'end'}, llama.cpp ${a.first_mismatch.other ?? 'end'}).`
+    : '';
+  return [
+    `- Greedy tokens, llama.cpp vs Hotpath (first ${a.max_tokens} of each of ${a.prompts} prompts): **${a.identical}/${a.prompts} identical**, ${a.matching_prefix_tokens}/${a.tokens_compared} tokens before the first difference.${where}`,
+  ];
+}
+
+const verdict = (v: boolean | null): string => (v === null ? '–' : v ? 'met' : 'not met');
 
 /** Every level of every system. */
 export function resultsTable(rows: readonly CompareRow[]): string {
@@ -102,8 +138,11 @@ export function markdownReport(doc: CompareDocument, charts: readonly string[]):
     summaryTable(doc),
     '',
     `- Efficiency hotpath / ort-direct: **${pct(s.efficiency_hotpath_vs_ort_direct)}** (ort-direct peaked at concurrency ${cell(s.ort_direct_best_concurrency)}).`,
-    `- hotpath / naive: **${times(s.hotpath_vs_naive)}**; hotpath / transformers.js: **${times(s.hotpath_vs_transformers_js)}** (saturation tokens/s).`,
+    `- hotpath / naive: **${times(s.hotpath_vs_naive)}**; hotpath / transformers.js: **${times(s.hotpath_vs_transformers_js)}**; hotpath / llama.cpp: **${times(s.hotpath_vs_llama_cpp)}** (saturation tokens/s).`,
+    `- Targets against llama.cpp: single stream (tokens/s at c=1) ${verdict(s.targets.hotpath_ge_llama_cpp_single)}; hotpath saturation ≥ llama.cpp at 16 sequences ${verdict(s.targets.hotpath_ge_llama_cpp_batched)}.`,
+    ...agreementLine(doc),
     '',
+    ...rooflineSection(doc),
   ];
   if (doc.notes.length > 0) out.push('## Notes', '', ...doc.notes.map((n) => `- ${n}`), '');
   if (charts.length > 0) out.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Sample } from '../load-generator';
-import { ROWS, sampleDocument } from './compare-fixtures';
+import { compareRow, ROWS, sampleDocument } from './compare-fixtures';
 import { summarizeCompare, toCompareRow, validateCompareDocument } from './compare-results';
 
 const ok = (latencyMs: number, tokens?: number, ttftMs?: number): Sample => ({
@@ -60,7 +60,33 @@ describe('bench compare rows and summary', () => {
       hotpath_ge_5x_naive: true,
       hotpath_ge_5x_transformers_js: true,
       hotpath_p50_c1_le_transformers_js_plus_5ms: true,
+      hotpath_ge_llama_cpp_single: null,
+      hotpath_ge_llama_cpp_batched: null,
     });
+    assert.deepEqual(s.fraction_of_compute_limit, {});
+  });
+
+  it('compares hotpath with llama.cpp single-stream and at 16 sequences, and against the compute limit', () => {
+    const rows = [
+      ...ROWS,
+      compareRow('llama.cpp', { concurrency: 1 }, 125, 500),
+      compareRow('llama.cpp', { concurrency: 16 }, 900, 1500),
+    ];
+    const s = summarizeCompare(rows, 10_000);
+    assert.deepEqual(s.tokens_per_s_at_concurrency_1, {
+      'ort-direct': 150,
+      'llama.cpp': 125,
+      'transformers.js': 140,
+      naive: 120,
+      hotpath: 130,
+    });
+    assert.deepEqual(s.tokens_per_s_at_concurrency_16, { 'ort-direct': 1000, 'llama.cpp': 900, hotpath: 700 });
+    assert.equal(s.hotpath_vs_llama_cpp, 0.944);
+    assert.equal(s.targets.hotpath_ge_llama_cpp_single, true);
+    // hotpath's saturation (850, open loop) is below llama.cpp's 900 at 16 sequences.
+    assert.equal(s.targets.hotpath_ge_llama_cpp_batched, false);
+    assert.equal(s.fraction_of_compute_limit.hotpath, 0.085);
+    assert.equal(s.fraction_of_compute_limit['llama.cpp'], 0.09);
   });
 
   it('leaves ratios and targets null when a system is missing', () => {

@@ -1,6 +1,7 @@
 import type { LoadResult } from '../load-generator';
 import { levelFigures, type LevelFigures, type LoadLevel } from '../level-figures';
 import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
+import type { TokenAgreement } from './token-agreement';
 
 /** Version tag of the JSON document; bump on incompatible changes. */
 export const COMPARE_SCHEMA = 'hotpath.bench.compare/v1';
@@ -42,6 +43,9 @@ export interface CompareSummary {
   saturation_requests_per_s: BySystem;
   /** Closed-loop concurrency at which `ort-direct` peaked: its best batch size on this machine. */
   ort_direct_best_concurrency: number | null;
+  /** Generated tokens/s at closed-loop concurrency 1 (single stream) and 16. */
+  tokens_per_s_at_concurrency_1: BySystem;
+  tokens_per_s_at_concurrency_16: BySystem;
   /** Median generate latency at closed-loop concurrency 1. */
   p50_ms_at_concurrency_1: BySystem;
   ttft_p50_ms_at_concurrency_1: BySystem;
@@ -52,12 +56,22 @@ export interface CompareSummary {
   /** hotpath / other saturation tokens/s. */
   hotpath_vs_naive: number | null;
   hotpath_vs_transformers_js: number | null;
+  hotpath_vs_llama_cpp: number | null;
+  /**
+   * Each system's saturation tokens/s as a fraction of the model's compute limit on this host
+   * (see `roofline`); empty when the roofline was not measured.
+   */
+  fraction_of_compute_limit: BySystem;
   /** The documented targets, each null when a figure it needs is missing. */
   targets: {
     hotpath_ge_80pct_of_ort_direct: boolean | null;
     hotpath_ge_5x_naive: boolean | null;
     hotpath_ge_5x_transformers_js: boolean | null;
     hotpath_p50_c1_le_transformers_js_plus_5ms: boolean | null;
+    /** hotpath tokens/s at concurrency 1 ≥ llama.cpp's. */
+    hotpath_ge_llama_cpp_single: boolean | null;
+    /** hotpath saturation tokens/s ≥ llama.cpp's tokens/s at 16 parallel sequences (concurrency 16). */
+    hotpath_ge_llama_cpp_batched: boolean | null;
   };
 }
 
@@ -71,23 +85,32 @@ function best(rows: readonly CompareRow[], pick: (r: CompareRow) => number | nul
 const ratio = (a: number | undefined, b: number | undefined): number | null =>
   a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
 
-/** Computes the summary from the rows (pure). */
-export function summarizeCompare(rows: readonly CompareRow[]): CompareSummary {
+/**
+ * Computes the summary from the rows (pure); `computeLimit` (tokens/s at the host's GEMM peak)
+ * fills `fraction_of_compute_limit`.
+ */
+export function summarizeCompare(rows: readonly CompareRow[], computeLimit?: number): CompareSummary {
   const s: CompareSummary = {
     saturation_tokens_per_s: {},
     saturation_requests_per_s: {},
     ort_direct_best_concurrency: null,
+    tokens_per_s_at_concurrency_1: {},
+    tokens_per_s_at_concurrency_16: {},
     p50_ms_at_concurrency_1: {},
     ttft_p50_ms_at_concurrency_1: {},
     embed_saturation_requests_per_s: {},
     efficiency_hotpath_vs_ort_direct: null,
     hotpath_vs_naive: null,
     hotpath_vs_transformers_js: null,
+    hotpath_vs_llama_cpp: null,
+    fraction_of_compute_limit: {},
     targets: {
       hotpath_ge_80pct_of_ort_direct: null,
       hotpath_ge_5x_naive: null,
       hotpath_ge_5x_transformers_js: null,
       hotpath_p50_c1_le_transformers_js_plus_5ms: null,
+      hotpath_ge_llama_cpp_single: null,
+      hotpath_ge_llama_cpp_batched: null,
     },
   };
   for (const system of SYSTEMS) {
@@ -106,6 +129,11 @@ export function summarizeCompare(rows: readonly CompareRow[]): CompareSummary {
     const c1 = gen.find((r) => r.mode === 'closed' && r.concurrency === 1);
     if (c1?.p50_ms != null) s.p50_ms_at_concurrency_1[system] = c1.p50_ms;
     if (c1?.ttft_p50_ms != null) s.ttft_p50_ms_at_concurrency_1[system] = c1.ttft_p50_ms;
+    if (c1?.tokens_per_s != null) s.tokens_per_s_at_concurrency_1[system] = c1.tokens_per_s;
+    const c16 = gen.find((r) => r.mode === 'closed' && r.concurrency === 16);
+    if (c16?.tokens_per_s != null) s.tokens_per_s_at_concurrency_16[system] = c16.tokens_per_s;
+    if (tok?.tokens_per_s != null && computeLimit !== undefined && computeLimit > 0)
+      s.fraction_of_compute_limit[system] = Math.round((tok.tokens_per_s / computeLimit) * 10_000) / 10_000;
     const emb = best(
       rows.filter((r) => r.system === system && r.workload === 'embed'),
       (r) => r.throughput,
@@ -116,6 +144,7 @@ export function summarizeCompare(rows: readonly CompareRow[]): CompareSummary {
   s.efficiency_hotpath_vs_ort_direct = ratio(sat.hotpath, sat['ort-direct']);
   s.hotpath_vs_naive = ratio(sat.hotpath, sat.naive);
   s.hotpath_vs_transformers_js = ratio(sat.hotpath, sat['transformers.js']);
+  s.hotpath_vs_llama_cpp = ratio(sat.hotpath, sat['llama.cpp']);
   const t = s.targets;
   if (s.efficiency_hotpath_vs_ort_direct !== null)
     t.hotpath_ge_80pct_of_ort_direct = s.efficiency_hotpath_vs_ort_direct >= 0.8;
@@ -125,6 +154,11 @@ export function summarizeCompare(rows: readonly CompareRow[]): CompareSummary {
   const p50 = s.p50_ms_at_concurrency_1;
   if (p50.hotpath !== undefined && p50['transformers.js'] !== undefined)
     t.hotpath_p50_c1_le_transformers_js_plus_5ms = p50.hotpath <= p50['transformers.js'] + 5;
+  const single = s.tokens_per_s_at_concurrency_1;
+  if (single.hotpath !== undefined && single['llama.cpp'] !== undefined)
+    t.hotpath_ge_llama_cpp_single = single.hotpath >= single['llama.cpp'];
+  const llama16 = s.tokens_per_s_at_concurrency_16['llama.cpp'];
+  if (sat.hotpath !== undefined && llama16 !== undefined) t.hotpath_ge_llama_cpp_batched = sat.hotpath >= llama16;
   return s;
 }
 
@@ -143,12 +177,32 @@ export interface CompareMeta {
   max_batch_size: number;
 }
 
+/** The host's measured roofline and the generate model's limits on it (`roofline` of the document). */
+export interface CompareRoofline {
+  /** GEMM GFLOP/s through onnxruntime by row count, and the best of them. */
+  gemm: { rows: number; gflops: number }[];
+  peak_gflops: number;
+  memory_bandwidth_gb_s: number;
+  gemv_bandwidth_gb_s: number;
+  /** Decode FLOPs per token of the generate model at `mean_context` cached positions. */
+  flops_per_token: number;
+  mean_context: number;
+  /** Tokens/s at the GEMM peak (every system's ceiling) and single-stream tokens/s at the copy bandwidth (F32 weights). */
+  compute_tokens_per_s: number;
+  memory_tokens_per_s: number;
+  seconds: number;
+}
+
 /** The whole `--json` document (schema in docs/benchmarks.md). */
 export interface CompareDocument {
   schema: typeof COMPARE_SCHEMA;
   meta: CompareMeta;
   results: CompareRow[];
   summary: CompareSummary;
+  /** Null when measuring it was turned off (`--no-roofline`). */
+  roofline: CompareRoofline | null;
+  /** Greedy tokens of llama.cpp against Hotpath on the prompt set; null when llama.cpp did not run. */
+  token_agreement_llama_cpp: TokenAgreement | null;
   /** Things a reader must know: systems skipped, TTFT not measured, … */
   notes: string[];
 }
@@ -196,6 +250,9 @@ export function validateCompareDocument(doc: unknown): string[] {
       'p50_ms_at_concurrency_1',
       'ttft_p50_ms_at_concurrency_1',
       'embed_saturation_requests_per_s',
+      'tokens_per_s_at_concurrency_1',
+      'tokens_per_s_at_concurrency_16',
+      'fraction_of_compute_limit',
     ]) {
       const m = sum[k];
       if (typeof m !== 'object' || m === null) {
@@ -208,8 +265,27 @@ export function validateCompareDocument(doc: unknown): string[] {
         if (typeof v !== 'number') problems.push(`summary.${k}.${name} is not a number`);
       }
     }
-    for (const k of ['efficiency_hotpath_vs_ort_direct', 'hotpath_vs_naive', 'hotpath_vs_transformers_js']) {
+    for (const k of [
+      'efficiency_hotpath_vs_ort_direct',
+      'hotpath_vs_naive',
+      'hotpath_vs_transformers_js',
+      'hotpath_vs_llama_cpp',
+    ]) {
       if (!NUM_OR_NULL(sum[k])) problems.push(`summary.${k} is not a number or null`);
+    }
+  }
+  const roof = d['roofline'];
+  if (roof !== null && roof !== undefined) {
+    const r = roof as Record<string, unknown>;
+    for (const k of ['peak_gflops', 'memory_bandwidth_gb_s', 'flops_per_token', 'compute_tokens_per_s']) {
+      if (typeof r[k] !== 'number') problems.push(`roofline.${k} is not a number`);
+    }
+  }
+  const agree = d['token_agreement_llama_cpp'];
+  if (agree !== null && agree !== undefined) {
+    const a = agree as Record<string, unknown>;
+    for (const k of ['prompts', 'identical', 'tokens_compared', 'matching_prefix_tokens']) {
+      if (!Number.isInteger(a[k])) problems.push(`token_agreement_llama_cpp.${k} is not an integer`);
     }
   }
   if (typeof d['meta'] !== 'object' || d['meta'] === null) problems.push('meta is not an object');
