@@ -231,16 +231,17 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     }
     const out = await this.session.run(feeds);
     this.forwards++;
-    for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
+    const kv = out[ENGINE_IO.newKv]?.data as Float32Array;
+    const per = rows * this.cfg.num_key_value_heads * S * this.cfg.head_dim;
+    for (let l = 0; l < this.cfg.num_hidden_layers; l++)
       arena.write(
         l,
         first,
         S,
         counts,
-        out[ENGINE_IO.newKey(l)]?.data as Float32Array,
-        out[ENGINE_IO.newValue(l)]?.data as Float32Array,
+        kv.subarray(2 * l * per, (2 * l + 1) * per),
+        kv.subarray((2 * l + 1) * per, (2 * l + 2) * per),
       );
-    }
     arena.advance(first, counts);
     return out[ENGINE_IO.logits]?.data as Float32Array;
   }

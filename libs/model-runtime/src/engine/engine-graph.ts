@@ -13,12 +13,12 @@ export const ENGINE_IO = {
   cacheKey: (i: number) => `cache.${i}.key`,
   cacheValueT: (i: number) => `cache.${i}.value_t`,
   logits: 'logits',
-  newKey: (i: number) => `new.${i}.key`,
-  newValue: (i: number) => `new.${i}.value`,
+  /** Every layer's new keys and values in one tensor: `[layer][key|value][B, KVH, S, D]`. */
+  newKv: 'new_kv',
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 2;
+export const ENGINE_GRAPH_VERSION = 3;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -70,7 +70,8 @@ function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } 
  * - the cache is an **input** per layer, read in place from the engine's arena (`cache.{i}.key`
  *   `[B, kvHeads, M, D]` and `cache.{i}.value_t` `[B, kvHeads, D, M]`, V stored transposed so both
  *   attention products stream the cache as the left, unpacked GEMM operand);
- * - only the **new** rows come out (`new.{i}.key|value` `[B, kvHeads, S, D]`, keys already rotated),
+ * - only the **new** rows come out (`new_kv` `[2·layers, B, kvHeads, S, D]`: each layer's keys,
+ *   already rotated, then its values),
  *   and the engine writes them into the arena at each row's own position;
  * - rows are ragged: `past_bias [B,1,M,G·S]` is 0 on a row's cached positions and −∞ elsewhere
  *   (laid out like the scores it is added to, so the add broadcasts over whole rows only),
@@ -104,10 +105,9 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
     valueT: b.input(ENGINE_IO.cacheValueT(i), 'float32', [Bd, KVH, D, Md]),
   }));
   b.output(ENGINE_IO.logits, 'float32', [Bd, V]);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    b.output(ENGINE_IO.newKey(i), 'float32', [Bd, KVH, Sd, D]);
-    b.output(ENGINE_IO.newValue(i), 'float32', [Bd, KVH, Sd, D]);
-  }
+  // One output, not two per layer: each output costs the binding a buffer and a copy per run.
+  b.output(ENGINE_IO.newKv, 'float32', [2 * cfg.num_hidden_layers, Bd, KVH, Sd, D]);
+  const newKv: string[] = [];
 
   const embed = b.initializer('embed', [V, H], w.embed);
   const tables = ropeTables(cfg);
@@ -155,13 +155,9 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
         b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, out ? [out] : 1)[0] as string;
       // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
       const qg = b.op('Mul', [b.op('Reshape', [rope(toHeads(q, NH)), b.ints([0, KVH, -1, D])]), scale]);
-      const kNew = rope(toHeads(k, KVH), ENGINE_IO.newKey(i));
-      const vNew = b.op(
-        'Transpose',
-        [b.op('Reshape', [v, b.ints([0, 0, KVH, D])])],
-        { perm: [0, 2, 1, 3] },
-        ENGINE_IO.newValue(i),
-      );
+      const kNew = rope(toHeads(k, KVH));
+      const vNew = b.op('Transpose', [b.op('Reshape', [v, b.ints([0, 0, KVH, D])])], { perm: [0, 2, 1, 3] });
+      newKv.push(kNew, vNew);
       const layerCache = cache[i] as { key: string; valueT: string };
       // Scores against the cache as cache·qᵀ ([B,KVH,M,G·S]): the cache is the GEMM's streamed operand.
       const pastScores = swapLast(b.op('Add', [b.op('MatMul', [layerCache.key, swapLast(qg)]), pastBias]));
@@ -187,6 +183,13 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
     });
   });
 
+  const axis0 = b.ints([0]);
+  b.op(
+    'Concat',
+    newKv.map((t) => b.op('Unsqueeze', [t, axis0])),
+    { axis: 0 },
+    ENGINE_IO.newKv,
+  );
   const xn = norm(w.finalNorm, 'final_norm');
   const last = b.op('Gather', [b.op('Reshape', [xn, b.ints([-1, H])]), lastIndex], { axis: 0 });
   const head = b.initializer('lm_head', [H, V], w.head ?? transposed(w.embed, V, H));
