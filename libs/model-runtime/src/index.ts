@@ -117,11 +117,7 @@ export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from
 export { ArenaEngine, adjacentRuns, type ArenaEngineStats } from './engine/arena-engine';
 export { KvArena, type KvArenaShape, type KvView } from './engine/kv-arena';
 export { buildEngineGraph, ENGINE_IO, ENGINE_GRAPH_VERSION } from './engine/engine-graph';
-export {
-  engineWeightsFromOnnx,
-  EngineWeightsUnavailable,
-  type EngineWeights,
-} from './engine/engine-weights';
+export { engineWeightsFromOnnx, EngineWeightsUnavailable, type EngineWeights } from './engine/engine-weights';
 export { engineGraphFor, ENGINE_CACHE_DIR, type EngineGraphFile } from './engine/engine-model';
 export { generateScheduled } from './generation/generate-scheduled';
 export {
@@ -145,7 +141,14 @@ export {
   type GgmlTypeName,
 } from './gguf/gguf-writer';
 export { ggufVocab, GgufTokenType, type GgufVocab } from './gguf/gguf-tokenizer';
-export { float16Bits, float16Value, toFloat16, quantizeQ8_0, dequantizeQ8_0, Q8_0_BLOCK } from './gguf/gguf-quant';
+export {
+  float16Bits,
+  float16Value,
+  toFloat16,
+  quantizeQ8_0,
+  dequantizeQ8_0,
+  Q8_0_BLOCK,
+} from './gguf/gguf-quant';
 export { readOnnxInitializers, type OnnxInitializer } from './onnx/onnx-initializers';
 export {
   measureRoofline,

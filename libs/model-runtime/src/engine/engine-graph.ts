@@ -1,5 +1,6 @@
 import type { LlamaConfig } from '../model/model-config';
 import { GraphBuilder } from '../onnx/graph-builder';
+import { llamaDims, transpose } from '../onnx/llama-graph';
 import type { ProtoWriter } from '../onnx/protobuf-writer';
 import type { EngineWeights } from './engine-weights';
 
@@ -33,13 +34,6 @@ function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Arr
       at += w;
     });
   }
-  return out;
-}
-
-/** `[rows, cols]` → `[cols, rows]`. */
-function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c] as number;
   return out;
 }
 
@@ -84,14 +78,7 @@ function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } 
  *   gate/up projections are each one MatMul.
  */
 export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
-  const H = cfg.hidden_size;
-  const NH = cfg.num_attention_heads;
-  const KVH = cfg.num_key_value_heads;
-  const D = cfg.head_dim;
-  const G = NH / KVH;
-  const I = cfg.intermediate_size;
-  const V = cfg.vocab_size;
-  if (!Number.isInteger(G)) throw new Error('num_attention_heads must be a multiple of num_key_value_heads');
+  const { H, NH, KVH, D, G, I, V } = llamaDims(cfg);
   const b = new GraphBuilder('hotpath-engine');
   const [Bd, Sd, Md, GSd] = ['batch', 'new_tokens', 'cached', 'grouped_queries'];
 
@@ -192,7 +179,7 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   );
   const xn = norm(w.finalNorm, 'final_norm');
   const last = b.op('Gather', [b.op('Reshape', [xn, b.ints([-1, H])]), lastIndex], { axis: 0 });
-  const head = b.initializer('lm_head', [H, V], w.head ?? transposed(w.embed, V, H));
+  const head = b.initializer('lm_head', [H, V], w.head ?? transpose(w.embed, V, H));
   b.op('MatMul', [last, head], {}, ENGINE_IO.logits);
   return b.toModelProto({ model_type: 'llama', hotpath_engine_graph: String(ENGINE_GRAPH_VERSION) });
 }

@@ -12,6 +12,29 @@ export function transpose(w: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
+/** A Llama decoder's graph dimensions (hidden, heads, KV heads, head size, group, FFN, vocab). */
+export function llamaDims(cfg: LlamaConfig): {
+  H: number;
+  NH: number;
+  KVH: number;
+  D: number;
+  G: number;
+  I: number;
+  V: number;
+} {
+  const G = cfg.num_attention_heads / cfg.num_key_value_heads;
+  if (!Number.isInteger(G)) throw new Error('num_attention_heads must be a multiple of num_key_value_heads');
+  return {
+    H: cfg.hidden_size,
+    NH: cfg.num_attention_heads,
+    KVH: cfg.num_key_value_heads,
+    D: cfg.head_dim,
+    G,
+    I: cfg.intermediate_size,
+    V: cfg.vocab_size,
+  };
+}
+
 /** Shared RMSNorm: `g · (x · 1/sqrt(mean(x²) + eps))`, the arithmetic order of llama2.c. */
 export function rmsNorm(b: GraphBuilder, x: string, gain: string, eps: string): string {
   const sq = b.op('Mul', [x, x]);
@@ -28,14 +51,7 @@ export function rmsNorm(b: GraphBuilder, x: string, gain: string, eps: string): 
  * The mask is causal (by absolute cache position) and honours padding in `attention_mask`.
  */
 export function buildLlamaGraph(cfg: LlamaConfig, w: LlamaWeights): ProtoWriter {
-  const H = cfg.hidden_size;
-  const NH = cfg.num_attention_heads;
-  const KVH = cfg.num_key_value_heads;
-  const D = cfg.head_dim;
-  const G = NH / KVH;
-  const I = cfg.intermediate_size;
-  const V = cfg.vocab_size;
-  if (!Number.isInteger(G)) throw new Error('num_attention_heads must be a multiple of num_key_value_heads');
+  const { H, NH, KVH, D, G, I, V } = llamaDims(cfg);
   const b = new GraphBuilder('llama');
   const [Bd, Sd, Pd, Td] = ['batch_size', 'sequence_length', 'past_sequence_length', 'total_sequence_length'];
 
