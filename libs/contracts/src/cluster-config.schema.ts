@@ -77,6 +77,11 @@ export const ExecutionSchema = z
      * batches, fused ops), `plain` (the folder's own model.onnx), `auto` (arena when derivable).
      */
     engine: z.enum(['auto', 'arena', 'plain']).default('auto'),
+    /**
+     * Let onnxruntime's intra-op threads spin-wait between operators. Off by default: on shared
+     * cores (API, Redis, other replicas, container CPU limits) spinning threads starve the rest.
+     */
+    allow_spinning: z.boolean().default(false),
   })
   .prefault({});
 

@@ -8,6 +8,11 @@ export interface ExecutionSettings {
   intra_op_threads: number;
   inter_op_threads: number;
   graph_optimization: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Let onnxruntime's intra-op threads spin-wait between operators (its own default). Off unless
+   * set: on a host whose cores are shared, spinning threads starve everything else (docs/engine.md).
+   */
+  allow_spinning?: boolean;
 }
 
 /**
@@ -53,6 +58,8 @@ export class OrtSession {
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: exec.graph_optimization,
       logSeverityLevel: 3,
+      // Session config entries (`session.intra_op.allow_spinning`), passed through by the binding.
+      extra: { session: { intra_op: { allow_spinning: exec.allow_spinning === true ? '1' : '0' } } },
     };
     if (exec.intra_op_threads > 0) base.intraOpNumThreads = exec.intra_op_threads;
     if (exec.inter_op_threads > 0) base.interOpNumThreads = exec.inter_op_threads;
