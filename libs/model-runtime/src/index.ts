@@ -51,7 +51,13 @@ export {
   type ImportLlama2cOptions,
   type ImportLlama2cResult,
 } from './llama2c/import-llama2c';
-export { BpeTokenizer, TokenTextStream, type DecodeOptions } from './tokenizer/bpe-tokenizer';
+export {
+  TextTokenizer,
+  TOKENIZER_MODELS,
+  type DecodeOptions,
+  type Encoding,
+} from './tokenizer/text-tokenizer';
+export { TokenTextStream } from './tokenizer/token-text-stream';
 export {
   buildTokenizerJson,
   buildTokenizerConfig,

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { Prng } from '../forge/prng';
-import { TokenTextStream, type BpeTokenizer } from '../tokenizer/bpe-tokenizer';
+import type { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { TokenTextStream } from '../tokenizer/token-text-stream';
 import type { FinishReason, GeneratedToken, GenerationDefaults, GenerationRequest } from './generator';
 import { sampleToken, type SamplerSettings } from './sampler';
 
@@ -26,7 +27,7 @@ export class SequenceState {
 
   private constructor(
     readonly prompt: number[],
-    tokenizer: BpeTokenizer,
+    tokenizer: TextTokenizer,
     private readonly rng: Prng,
     private readonly settings: SamplerSettings,
     private readonly maxTokens: number,
@@ -42,7 +43,7 @@ export class SequenceState {
    * context). `label` names the prompt in error messages.
    */
   static create(
-    tokenizer: BpeTokenizer,
+    tokenizer: TextTokenizer,
     request: GenerationRequest,
     defaults: GenerationDefaults,
     maxPositions: number,

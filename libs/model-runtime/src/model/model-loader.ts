@@ -2,8 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { inspectOnnx, type OnnxSignature, type OnnxValueInfo } from '../onnx/onnx-inspect';
-import { BpeTokenizer } from '../tokenizer/bpe-tokenizer';
-import type { TokenizerJson } from '../tokenizer/tokenizer-json';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import type {
   BertConfig,
   GenerationConfigJson,
@@ -23,7 +22,7 @@ export interface LoadedModel {
   /** Content digest of the files (identifies the model version). */
   digest: string;
   signature: OnnxSignature;
-  tokenizer: BpeTokenizer;
+  tokenizer: TextTokenizer;
   /** Ids that end a generation (from generation_config.json, else config.json). */
   eosIds: number[];
   onnxPath: string;
@@ -149,14 +148,17 @@ export function loadModelFolder(folder: string, opts: { verifyDigest?: boolean }
     dimMismatch('last_hidden_state', outputs.get('last_hidden_state'), 2, c.hidden_size, 'hidden_size');
   }
 
-  let tokenizer: BpeTokenizer | undefined;
+  let tokenizer: TextTokenizer | undefined;
   try {
-    tokenizer = new BpeTokenizer(readFolderJson<TokenizerJson>(dir, 'tokenizer.json', true) as TokenizerJson);
+    tokenizer = TextTokenizer.fromJson(
+      readFolderJson<unknown>(dir, 'tokenizer.json', true),
+      readFolderJson<Record<string, unknown>>(dir, 'tokenizer_config.json', false) ?? {},
+    );
   } catch (err) {
     if (err instanceof HotpathError) throw err;
     fail(`tokenizer.json is not a usable tokenizer (${(err as Error).message})`);
   }
-  const tok = tokenizer as BpeTokenizer;
+  const tok = tokenizer as TextTokenizer;
   if (tok.vocabSize > config.vocab_size)
     fail(`tokenizer.json has ${tok.vocabSize} tokens but config.json vocab_size=${config.vocab_size}`);
 
