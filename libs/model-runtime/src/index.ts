@@ -8,7 +8,7 @@ export {
 } from './onnx/graph-builder';
 export { ProtoWriter } from './onnx/protobuf-writer';
 export { readProtoFields, type ProtoField } from './onnx/protobuf-reader';
-export { inspectOnnx, type OnnxSignature, type OnnxValueInfo } from './onnx/onnx-inspect';
+export { inspectOnnx, onnxTypeName, type OnnxSignature, type OnnxValueInfo } from './onnx/onnx-inspect';
 export { buildLlamaGraph, transpose } from './onnx/llama-graph';
 export { buildBertGraph } from './onnx/bert-graph';
 export type {
@@ -26,7 +26,18 @@ export {
   writeModelFolder,
   type ModelFolderContents,
 } from './model/model-folder';
-export { loadModelFolder, type LoadedModel } from './model/model-loader';
+export { loadModelFolder, type LoadedModel, type LoadOptions } from './model/model-loader';
+export {
+  ONNX_DTYPES,
+  ONNX_DTYPE_SUFFIXES,
+  listOnnxVariants,
+  selectOnnxVariant,
+  type OnnxDtype,
+  type OnnxSelection,
+  type OnnxVariant,
+  type FolderLayout,
+} from './model/model-layout';
+export { readPooling, DEFAULT_POOLING, type PoolingConfig } from './model/pooling';
 export { Prng } from './forge/prng';
 export {
   FORGE_PRESETS,

@@ -1,5 +1,6 @@
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
+import type { OnnxSelection } from '../model/model-layout';
 import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
 import { CausalLm } from './causal-lm';
 import { embedTexts } from './embedder';
@@ -19,6 +20,8 @@ export interface LocalModelOptions {
   warmup?: boolean;
   /** Default `max_tokens` when a request has none. */
   defaultMaxTokens?: number;
+  /** Which graph of the folder to serve (dtype or file); fp32 `model.onnx` by default. */
+  onnx?: OnnxSelection;
 }
 
 /** A model folder loaded into one session, in this thread: generation or embeddings. */
@@ -32,7 +35,7 @@ export class LocalModel {
 
   /** Validates the folder, creates the session and (by default) warms it up. */
   static async load(dir: string, opts: LocalModelOptions = {}): Promise<LocalModel> {
-    const info = loadModelFolder(dir);
+    const info = loadModelFolder(dir, opts.onnx);
     const session = await OrtSession.create(info.onnxPath, opts.execution ?? DEFAULT_EXECUTION, opts.log);
     const lm = info.kind === 'decoder' ? new CausalLm(session, info) : null;
     const model = new LocalModel(
@@ -80,7 +83,7 @@ export class LocalModel {
     return await generate(this.causalLm, requests, this.generationDefaults, hooks);
   }
 
-  /** L2-normalised mean-pooled embeddings, one per text. */
+  /** Pooled (by default mean, L2-normalised) embeddings, one per text. */
   embed(texts: readonly string[]): Promise<number[][]> {
     if (this.info.kind !== 'encoder') {
       return Promise.reject(

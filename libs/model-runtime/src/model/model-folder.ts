@@ -37,12 +37,14 @@ export interface ModelFolderContents {
 
 /**
  * sha256 over the folder's model files (name, size and bytes of each present file in
- * {@link MODEL_FILES} order), as `sha256:<hex>`. `hotpath.json` is not covered: it stores the digest.
+ * {@link MODEL_FILES} order), as `sha256:<hex>`. `graphFiles` (paths relative to `dir`: the served
+ * graph and its external-data files) stand in for `model.onnx`. `hotpath.json` is not covered: it
+ * stores the digest.
  */
-export function computeModelDigest(dir: string): string {
+export function computeModelDigest(dir: string, graphFiles: readonly string[] = ['model.onnx']): string {
   const hash = createHash('sha256');
   const chunk = Buffer.alloc(1 << 22);
-  for (const name of MODEL_FILES) {
+  for (const name of MODEL_FILES.flatMap((f) => (f === 'model.onnx' ? graphFiles : [f]))) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
     hash.update(`${name}\n${statSync(path).size}\n`);

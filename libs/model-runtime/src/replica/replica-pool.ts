@@ -7,6 +7,7 @@ import {
   type SchedulerPolicy,
 } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
+import type { OnnxSelection } from '../model/model-layout';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
 import type {
@@ -21,6 +22,8 @@ import type {
 export interface ReplicaPoolOptions {
   /** Model folder (SPEC §6). */
   dir: string;
+  /** Which graph of the folder to serve (dtype or file); fp32 `model.onnx` by default. */
+  onnx?: OnnxSelection;
   /** Number of replicas = worker threads, each with its own session. */
   replicas: number;
   execution?: ExecutionSettings;
@@ -139,6 +142,7 @@ export class ReplicaPool {
       throw new HotpathError(ErrorCode.InvalidConfig, 'replicas must be a positive integer', 'replicas');
     const init: ReplicaInit = {
       dir: opts.dir,
+      onnx: opts.onnx,
       execution: opts.execution ?? DEFAULT_EXECUTION,
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,
