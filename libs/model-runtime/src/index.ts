@@ -38,6 +38,7 @@ export {
   type FolderLayout,
 } from './model/model-layout';
 export { readPooling, DEFAULT_POOLING, type PoolingConfig } from './model/pooling';
+export { inspectModelFolder, type ModelFolderReport } from './model/model-inspect';
 export { Prng } from './forge/prng';
 export {
   FORGE_PRESETS,

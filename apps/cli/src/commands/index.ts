@@ -7,6 +7,7 @@ import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
+import { MODELS_INSPECT_COMMAND } from './models-inspect.command';
 
 /**
  * Every `hotpath` sub-command. Each lives in its own `*.command.ts` file; add new ones here.
@@ -15,6 +16,7 @@ export const COMMANDS: readonly CliCommand[] = [
   UP_COMMAND,
   MODELS_FORGE_COMMAND,
   MODELS_IMPORT_LLAMA2C_COMMAND,
+  MODELS_INSPECT_COMMAND,
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
   BENCH_CACHE_COMMAND,
