@@ -64,20 +64,6 @@ export {
   type ImportLlama2cResult,
 } from './llama2c/import-llama2c';
 export {
-  TextTokenizer,
-  TOKENIZER_MODELS,
-  type DecodeOptions,
-  type Encoding,
-} from './tokenizer/text-tokenizer';
-export { TokenTextStream } from './tokenizer/token-text-stream';
-export {
-  buildTokenizerJson,
-  buildTokenizerConfig,
-  bytePieces,
-  type TokenizerJson,
-  type TokenizerSpec,
-} from './tokenizer/tokenizer-json';
-export {
   OrtSession,
   DEFAULT_EXECUTION,
   type ExecutionSettings,

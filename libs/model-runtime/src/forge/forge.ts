@@ -11,8 +11,7 @@ import {
 import { writeModelFolder } from '../model/model-folder';
 import { buildBertGraph } from '../onnx/bert-graph';
 import { buildLlamaGraph } from '../onnx/llama-graph';
-import { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { buildTokenizerConfig, buildTokenizerJson } from '../tokenizer/tokenizer-json';
+import { TextTokenizer, buildTokenizerConfig, buildTokenizerJson } from '@hotpath/tokenizer';
 import { forgedTokenizerSpec } from './forge-tokenizer';
 import { FORGE_PRESETS, isForgePreset, type BertPreset, type LlamaPreset } from './forge-presets';
 import { Prng } from './prng';

@@ -1,8 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { Prng } from '../forge/prng';
-import type { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { TokenTextStream } from '../tokenizer/token-text-stream';
+import { TokenTextStream, type TextTokenizer } from '@hotpath/tokenizer';
 import type { FinishReason, GeneratedToken, GenerationDefaults, GenerationRequest } from './generator';
 import { sampleToken, type SamplerSettings } from './sampler';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { inspectOnnx, onnxTypeName, type OnnxSignature, type OnnxValueInfo } from '../onnx/onnx-inspect';
-import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { TextTokenizer } from '@hotpath/tokenizer';
 import type {
   BertConfig,
   GenerationConfigJson,

@@ -1,5 +1,3 @@
-import { Prng } from '../forge/prng';
-
 const ENGLISH = [
   'Hello world!',
   'The quick brown fox jumps over the lazy dog.',
@@ -119,7 +117,14 @@ export function tokenizerCorpus(specials: readonly string[]): string[] {
   for (const s of specials) {
     out.push(s, `${s}${s}`, `${s}Hello`, `Hello${s}`, ` ${s} `, `a ${s} b`, `${s}\n你好${s}`);
   }
-  const rng = new Prng(20241);
+  // A fixed linear congruential sequence: the same corpus everywhere, no dependency.
+  let state = 20241;
+  const rng = {
+    nextUint32: (): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state >>> 8;
+    },
+  };
   const pick = <T>(xs: readonly T[]): T => xs[rng.nextUint32() % xs.length] as T;
   while (out.length < 520) {
     const parts = 2 + (rng.nextUint32() % 3);

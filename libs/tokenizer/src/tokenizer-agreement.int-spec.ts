@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tokenizerCorpus } from '../testing/tokenizer-corpus';
+import { tokenizerCorpus } from './tokenizer-corpus';
 import { TextTokenizer } from './text-tokenizer';
 import { TokenTextStream } from './token-text-stream';
 

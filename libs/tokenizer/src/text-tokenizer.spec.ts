@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forgedTokenizerSpec } from '../forge/forge-tokenizer';
 import { TextTokenizer } from './text-tokenizer';
 import { TokenTextStream } from './token-text-stream';
 import { buildTokenizerJson, bytePieces } from './tokenizer-json';
@@ -59,17 +58,6 @@ describe('TextTokenizer', () => {
     const u = new TokenTextStream(tok, id('c'));
     assert.equal(u.push(0xc3 + 3), '');
     assert.equal(u.flush(), '\uFFFD');
-  });
-
-  it('builds a forged vocabulary of exactly the requested size with unique pieces', () => {
-    const spec = forgedTokenizerSpec(1024);
-    assert.equal(spec.pieces.length, 1024);
-    assert.equal(new Set(spec.pieces).size, 1024);
-    const t = TextTokenizer.fromJson(buildTokenizerJson(spec));
-    assert.equal(t.vocabSize, 1024);
-    const text = 'the quick brown fox, 42!';
-    assert.equal(t.decode(t.encode(text)), text);
-    assert.ok(t.encode(text).length < text.length);
   });
 
   it('names the field of a tokenizer model it cannot run', () => {
