@@ -5,7 +5,8 @@ import { LOGGER } from '../core/tokens';
 import { toErrorResponse, toOpenAiErrorResponse } from './error-mapping';
 
 /** Routes of the OpenAI-compatible API, whose clients expect OpenAI's error body. */
-const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+const OPENAI_ROUTE =
+  /^(\/v1\/(completions|chat\/completions|embeddings|models)|\/(tokenize|detokenize))(\/|\?|$)/;
 
 /**
  * The one exception filter: every error, from a handler, a guard, Fastify's body parser or the
