@@ -86,7 +86,7 @@ export const ModelConfigSchema = z.strictObject({
   backend: z.enum(['sim', 'onnx']),
   /** Tasks the model accepts; the first is its default. */
   tasks: z.array(TaskSchema).min(1).default(['generate']),
-  /** Model folder (SPEC §6) for `onnx`; relative paths resolve against the config file's folder. */
+  /** Model folder (docs/models.md) for `onnx`; relative paths resolve against the config file's folder. */
   path: z.string().min(1).optional(),
   /** Which graph variant of the folder to serve (`onnx`); fp32 when the folder has one. */
   dtype: OnnxDtypeSchema.optional(),

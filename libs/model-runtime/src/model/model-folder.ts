@@ -16,7 +16,7 @@ import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { type ProtoWriter } from '../onnx/protobuf-writer';
 import type { GenerationConfigJson, HotpathJson, ModelConfigJson } from './model-config';
 
-/** Files of a model folder (SPEC §6) that the digest covers, in digest order. */
+/** Files of a model folder (docs/models.md) that the digest covers, in digest order. */
 export const MODEL_FILES = [
   'config.json',
   'generation_config.json',

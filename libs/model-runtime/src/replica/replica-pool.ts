@@ -20,7 +20,7 @@ import type {
 
 /** Options of {@link ReplicaPool.start}. */
 export interface ReplicaPoolOptions {
-  /** Model folder (SPEC §6). */
+  /** Model folder (any layout of docs/models.md). */
   dir: string;
   /** Which graph of the folder to serve (dtype or file); fp32 `model.onnx` by default. */
   onnx?: OnnxSelection;
