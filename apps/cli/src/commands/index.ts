@@ -4,6 +4,7 @@ import { BENCH_BATCHING_COMMAND } from './bench-batching.command';
 import { BENCH_CACHE_COMMAND } from './bench-cache.command';
 import { BENCH_TRACING_COMMAND } from './bench-tracing.command';
 import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
+import { BENCH_TOKENIZE_COMMAND } from './bench-tokenize.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CliCommand[] = [
   BENCH_CACHE_COMMAND,
   BENCH_TRACING_COMMAND,
   BENCH_COMPARE_COMMAND,
+  BENCH_TOKENIZE_COMMAND,
 ];
