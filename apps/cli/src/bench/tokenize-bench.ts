@@ -33,10 +33,7 @@ function median(xs: number[]): number {
 export function runTokenizeBench(files: readonly string[], quick: boolean): TokenizeBenchRow[] {
   const tokenizers: [string, TextTokenizer][] = [
     ['forged tiny (512)', TextTokenizer.fromJson(buildTokenizerJson(forgedTokenizerSpec(512)))],
-    ...files.map((f): [string, TextTokenizer] => [
-      `${basename(dirname(f))}/${basename(f)}`,
-      TextTokenizer.fromFile(f),
-    ]),
+    ...files.map((f): [string, TextTokenizer] => [relative(process.cwd(), f), TextTokenizer.fromFile(f)]),
   ];
   const rows: TokenizeBenchRow[] = [];
   for (const [name, tok] of tokenizers) {
