@@ -27,8 +27,8 @@ function median(xs: number[]): number {
 
 /**
  * Encode speed of the forged `tiny` tokenizer and of each `files` tokenizer, over texts of
- * {@link BENCH_LENGTHS} characters. Every run encodes a different text (a counter in front), so
- * no tokenizer-level cache can answer it.
+ * {@link BENCH_LENGTHS} characters. Every run encodes a different text (a counter in front), so no
+ * whole-text cache answers it; per-word caches inside a tokenizer work as they would in service.
  */
 export function runTokenizeBench(files: readonly string[], quick: boolean): TokenizeBenchRow[] {
   const tokenizers: [string, TextTokenizer][] = [

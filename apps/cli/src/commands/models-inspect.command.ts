@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OnnxDtypeSchema } from '@hotpath/contracts';
 import { inspectModelFolder, type ModelFolderReport } from '@hotpath/model-runtime';
 import { UsageError, type CliCommand } from '../command';
+import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
 const USAGE = `Usage: hotpath models inspect DIR [--dtype D | --onnx-file F] [--json]
 
@@ -12,9 +12,8 @@ context length, dtypes, files and tokenizer model, or the precise reason it cann
 Exits 0 when the folder is servable, 1 when it is not.
 
 Options:
-  --dtype D         graph variant to consider (${OnnxDtypeSchema.options.join(', ')})
-  --onnx-file F     graph file to consider, relative to DIR (wins over --dtype)
-  --json            print the report as JSON`;
+${ONNX_SELECTION_USAGE}
+  --json              print the report as JSON`;
 
 function size(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
@@ -86,13 +85,10 @@ export const MODELS_INSPECT_COMMAND: CliCommand = {
     const { values, positionals } = parsed;
     if (positionals.length !== 1)
       throw new UsageError('exactly one model folder (DIR) is required', 'missing_dir');
-    const dtype = values.dtype === undefined ? undefined : OnnxDtypeSchema.safeParse(values.dtype);
-    if (dtype && !dtype.success)
-      throw new UsageError(`--dtype must be one of ${OnnxDtypeSchema.options.join(', ')}`, 'invalid_dtype');
-    const report = inspectModelFolder(resolve(positionals[0] as string), {
-      dtype: dtype?.data,
-      file: values['onnx-file'],
-    });
+    const report = inspectModelFolder(
+      resolve(positionals[0] as string),
+      onnxSelection(values.dtype, values['onnx-file']),
+    );
     console.log(values.json ? JSON.stringify(report) : formatReport(report));
     return report.servable ? 0 : 1;
   },
