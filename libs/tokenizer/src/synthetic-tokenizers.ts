@@ -1,3 +1,5 @@
+import { specialToken, type AddedTokenJson } from './tokenizer-json';
+
 /**
  * Small but complete `tokenizer.json` files of the two models no npm package ships a real
  * tokenizer for: a BERT-uncased-style WordPiece (BertNormalizer, BertPreTokenizer, `##`
@@ -66,15 +68,7 @@ export function wordPieceTokenizer(): { json: object; config: Record<string, unk
   for (const w of WORDS) add(w);
   for (const s of SUFFIXES) add(`##${s}`);
   const vocab = Object.fromEntries(pieces.map((p, i) => [p, i]));
-  const special = (content: string) => ({
-    id: vocab[content] as number,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
+  const special = (content: string): AddedTokenJson => specialToken(vocab[content] as number, content);
   const json = {
     version: '1.0',
     truncation: null,
@@ -148,20 +142,11 @@ export function unigramTokenizer(): { json: object; config: Record<string, unkno
   for (const s of SUFFIXES) add(s, -7);
   add('▁', -6);
   for (const c of characters()) add(c, -10);
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const json = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special(0, '<pad>'), special(1, '</s>'), special(2, '<unk>')],
+    added_tokens: [specialToken(0, '<pad>'), specialToken(1, '</s>'), specialToken(2, '<unk>')],
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     post_processor: {

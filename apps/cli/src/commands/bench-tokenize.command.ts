@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand } from '../command';
+import { parseBenchFlags } from '../bench/bench-flags';
 import { formatTokenizeBench, runTokenizeBench } from '../bench/tokenize-bench';
 
 const USAGE = `Usage: hotpath bench tokenize [--tokenizer FILE]... [--quick] [--json FILE]
@@ -21,21 +21,11 @@ export const BENCH_TOKENIZE_COMMAND: CliCommand = {
   summary: 'tokenizer encode speed and streaming detokenization cost (in-process)',
   usage: USAGE,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        options: {
-          tokenizer: { type: 'string', multiple: true, default: [] },
-          quick: { type: 'boolean', default: false },
-          json: { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
+    const values = parseBenchFlags(argv, {
+      tokenizer: { type: 'string', multiple: true, default: [] },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+    });
     const files = values.tokenizer.map((f) => resolve(f));
     for (const f of files)
       if (!existsSync(f)) throw new UsageError(`--tokenizer ${f} does not exist`, 'file_not_found');

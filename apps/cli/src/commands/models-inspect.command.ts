@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { inspectModelFolder, type ModelFolderReport } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, type CliCommand } from '../command';
 import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
 const USAGE = `Usage: hotpath models inspect DIR [--dtype D | --onnx-file F] [--json]
@@ -67,22 +66,11 @@ export const MODELS_INSPECT_COMMAND: CliCommand = {
   summary: 'show the layout, architecture, dtypes and tokenizer Hotpath sees in a model folder',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          dtype: { type: 'string' },
-          'onnx-file': { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, {
+      dtype: { type: 'string' },
+      'onnx-file': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     if (positionals.length !== 1)
       throw new UsageError('exactly one model folder (DIR) is required', 'missing_dir');
     const report = inspectModelFolder(
