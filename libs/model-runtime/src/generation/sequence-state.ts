@@ -87,10 +87,15 @@ export class SequenceState {
     const id = sampleToken(row, this.settings, this.rng);
     if (this.eos.has(id)) {
       this.finish = 'stop';
+      // What the stream held back for a following token (a partial character, a space that
+      // clean-up might drop) is final now; the caller's final text carries it.
+      this.text += this.stream.flush();
       return { token: null, finish: 'stop' };
     }
     this.tokens.push(id);
-    const piece = this.stream.push(id);
+    let piece = this.stream.push(id);
+    if (this.tokens.length >= this.maxTokens || this.cachedAfterFeed >= this.maxPositions)
+      piece += this.stream.flush();
     const before = this.text.length;
     this.text += piece;
     const hit = firstStop(this.text, this.stop, Math.max(0, before - maxStopLen(this.stop)));
