@@ -57,13 +57,19 @@ export default tseslint.config(
               bannedExternalImports: ['@nestjs/*', 'onnxruntime-*'],
             },
             {
+              // Tokenizers: shared by the runtime (workers) and the API (tokenize routes), no runtime.
+              sourceTag: 'type:tokenizer',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
+            },
+            {
               sourceTag: 'type:runtime',
-              onlyDependOnLibsWithTags: ['type:contracts'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:tokenizer'],
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis'],
             },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:runtime'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:runtime', 'type:tokenizer'],
               bannedExternalImports: ['onnxruntime-*'],
             },
             {

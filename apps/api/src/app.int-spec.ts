@@ -308,6 +308,8 @@ describe('api (in-process, real Redis, no worker)', () => {
       '/v1/chat/completions',
       '/v1/embeddings',
       '/v1/models',
+      '/tokenize',
+      '/detokenize',
       '/v1/admin/cache/{model}',
       '/v1/admin/webhooks/dead-letters',
       '/healthz',

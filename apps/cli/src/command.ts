@@ -1,3 +1,29 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+type PositionalConfig<O extends FlagOptions> = {
+  args: string[];
+  options: O;
+  strict: true;
+  allowPositionals: true;
+};
+
+/**
+ * Parses `argv` strictly against `options`, positionals allowed; an unknown or malformed flag
+ * becomes a {@link UsageError} `invalid_argument` carrying `parseArgs`' message.
+ */
+export function parseCommandArgs<const O extends FlagOptions>(
+  argv: readonly string[],
+  options: O,
+): ReturnType<typeof parseArgs<PositionalConfig<O>>> {
+  try {
+    const config: PositionalConfig<O> = { args: [...argv], options, strict: true, allowPositionals: true };
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'invalid_argument');
+  }
+}
+
 /** One `hotpath` sub-command. `run` returns the process exit code. */
 export interface CliCommand {
   /** Words that select it, e.g. `['models', 'forge']`. */

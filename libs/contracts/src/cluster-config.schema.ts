@@ -91,13 +91,24 @@ export const ForgeSpecSchema = z.strictObject({
   seed: z.int().min(0).default(1),
 });
 
+/**
+ * Graph variants of transformers.js / onnx-community folders, named by their file suffix
+ * (`onnx/model_q4.onnx` is `q4`; `fp32` is the plain `model.onnx`).
+ */
+export const OnnxDtypeSchema = z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4']);
+export type OnnxDtype = z.infer<typeof OnnxDtypeSchema>;
+
 export const ModelConfigSchema = z.strictObject({
   name: z.string().regex(MODEL_NAME, 'lowercase letters, digits, ".", "_" or "-", at most 64 characters'),
   backend: z.enum(['sim', 'onnx']),
   /** Tasks the model accepts; the first is its default. */
   tasks: z.array(TaskSchema).min(1).default(['generate']),
-  /** Model folder (SPEC §6) for `onnx`; relative paths resolve against the config file's folder. */
+  /** Model folder (docs/models.md) for `onnx`; relative paths resolve against the config file's folder. */
   path: z.string().min(1).optional(),
+  /** Which graph variant of the folder to serve (`onnx`); fp32 when the folder has one. */
+  dtype: OnnxDtypeSchema.optional(),
+  /** The graph file to serve, relative to `path`; wins over `dtype`. */
+  onnx_file: z.string().min(1).optional(),
   /** When the folder is missing, forge a synthetic model there (used by the default local config). */
   forge: ForgeSpecSchema.optional(),
   shards: z.int().min(1).max(1024).default(1),

@@ -61,6 +61,8 @@ export {
   PrefixCacheSchema,
   ExecutionSchema,
   ForgeSpecSchema,
+  OnnxDtypeSchema,
+  type OnnxDtype,
   ModelConfigSchema,
   type ModelConfig,
   QueueSettingsSchema,

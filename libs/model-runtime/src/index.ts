@@ -9,7 +9,7 @@ export {
 } from './onnx/graph-builder';
 export { ProtoWriter } from './onnx/protobuf-writer';
 export { readProtoFields, type ProtoField } from './onnx/protobuf-reader';
-export { inspectOnnx, type OnnxSignature, type OnnxValueInfo } from './onnx/onnx-inspect';
+export { inspectOnnx, onnxTypeName, type OnnxSignature, type OnnxValueInfo } from './onnx/onnx-inspect';
 export { buildLlamaGraph, transpose } from './onnx/llama-graph';
 export { buildBertGraph } from './onnx/bert-graph';
 export type {
@@ -27,7 +27,19 @@ export {
   writeModelFolder,
   type ModelFolderContents,
 } from './model/model-folder';
-export { loadModelFolder, type LoadedModel } from './model/model-loader';
+export { loadModelFolder, type LoadedModel, type LoadOptions } from './model/model-loader';
+export {
+  ONNX_DTYPES,
+  ONNX_DTYPE_SUFFIXES,
+  listOnnxVariants,
+  selectOnnxVariant,
+  type OnnxDtype,
+  type OnnxSelection,
+  type OnnxVariant,
+  type FolderLayout,
+} from './model/model-layout';
+export { readPooling, DEFAULT_POOLING, type PoolingConfig } from './model/pooling';
+export { inspectModelFolder, type ModelFolderReport } from './model/model-inspect';
 export { Prng } from './forge/prng';
 export {
   FORGE_PRESETS,
@@ -52,14 +64,6 @@ export {
   type ImportLlama2cOptions,
   type ImportLlama2cResult,
 } from './llama2c/import-llama2c';
-export { BpeTokenizer, TokenTextStream, type DecodeOptions } from './tokenizer/bpe-tokenizer';
-export {
-  buildTokenizerJson,
-  buildTokenizerConfig,
-  bytePieces,
-  type TokenizerJson,
-  type TokenizerSpec,
-} from './tokenizer/tokenizer-json';
 export {
   OrtSession,
   DEFAULT_EXECUTION,

@@ -324,6 +324,11 @@ function openAiPaths(): Json {
     '/v1/completions': route('createCompletion', 'OpenAI-compatible text completion'),
     '/v1/chat/completions': route('createChatCompletion', 'OpenAI-compatible chat completion'),
     '/v1/embeddings': route('createEmbedding', 'OpenAI-compatible embeddings (`float` or `base64`)'),
+    '/tokenize': route(
+      'tokenize',
+      'vLLM-compatible: `{model, prompt}` or `{model, messages}` → `{count, max_model_len, tokens}`',
+    ),
+    '/detokenize': route('detokenize', 'vLLM-compatible: `{model, tokens}` → `{prompt}`'),
     '/v1/models': {
       get: {
         operationId: 'listModels',

@@ -118,7 +118,8 @@ function httpMessage(err: HttpException, status: number): string {
 }
 
 /** Routes of the OpenAI-compatible API, whose clients expect OpenAI's error body. */
-const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+const OPENAI_ROUTE =
+  /^(\/v1\/(completions|chat\/completions|embeddings|models)|\/(tokenize|detokenize))(\/|\?|$)/;
 
 /**
  * The response of an error on `url`: OpenAI's shape on the OpenAI-compatible routes, ours

@@ -38,6 +38,21 @@ export interface EmbeddingRequest {
   routing_key?: string;
 }
 
+/** `POST /tokenize` (vLLM's shape): a prompt or chat messages to count and list as token ids. */
+export interface TokenizeRequest {
+  model: string;
+  prompt?: string;
+  messages?: ChatMessage[];
+  add_special_tokens: boolean;
+  return_token_strs: boolean;
+}
+
+/** `POST /detokenize` (vLLM's shape): token ids back to text. */
+export interface DetokenizeRequest {
+  model: string;
+  tokens: number[];
+}
+
 /** OpenAI's default sampling temperature (Hotpath's native default is greedy, 0). */
 export const OPENAI_DEFAULT_TEMPERATURE = 1;
 
@@ -108,6 +123,65 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const max = useCompletionTokens ? b['max_completion_tokens'] : b['max_tokens'];
   const param = useCompletionTokens ? 'max_completion_tokens' : 'max_tokens';
   return { ...generationFields(b, max, param), messages: parseMessages(b['messages']) };
+}
+
+const TOKENIZE_FIELDS = new Set([
+  'model',
+  'prompt',
+  'messages',
+  'add_special_tokens',
+  'add_generation_prompt',
+  'return_token_strs',
+]);
+const DETOKENIZE_FIELDS = new Set(['model', 'tokens']);
+
+/** Parses a `/tokenize` body: exactly one of `prompt` and `messages`. */
+export function parseTokenizeRequest(body: unknown): TokenizeRequest {
+  const b = asBody(body);
+  checkFields(b, TOKENIZE_FIELDS);
+  const hasPrompt = b['prompt'] !== undefined && b['prompt'] !== null;
+  const hasMessages = b['messages'] !== undefined && b['messages'] !== null;
+  if (hasPrompt === hasMessages) {
+    throw new OpenAiRequestError('provide exactly one of prompt and messages', 'prompt', 'invalid_value');
+  }
+  const flag = (name: string, fallback: boolean): boolean => {
+    const v = b[name];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean')
+      throw new OpenAiRequestError(`${name} must be a boolean`, name, 'invalid_type');
+    return v;
+  };
+  if (!flag('add_generation_prompt', true)) {
+    throw new OpenAiRequestError(
+      "add_generation_prompt=false is not supported (chat prompts always end with the assistant's turn)",
+      'add_generation_prompt',
+      'unsupported_parameter',
+    );
+  }
+  return {
+    model: parseModel(b),
+    ...(hasPrompt ? { prompt: parsePrompt(b['prompt']) } : { messages: parseMessages(b['messages']) }),
+    add_special_tokens: flag('add_special_tokens', true),
+    return_token_strs: flag('return_token_strs', false),
+  };
+}
+
+/** Parses a `/detokenize` body: `tokens` is a list of non-negative integers. */
+export function parseDetokenizeRequest(body: unknown): DetokenizeRequest {
+  const b = asBody(body);
+  checkFields(b, DETOKENIZE_FIELDS);
+  const t = b['tokens'];
+  if (!Array.isArray(t) || t.length > JobLimits.maxPromptChars) {
+    throw new OpenAiRequestError(
+      `tokens must be an array of at most ${JobLimits.maxPromptChars} token ids`,
+      'tokens',
+      'invalid_type',
+    );
+  }
+  if (!t.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) < 2 ** 31)) {
+    throw new OpenAiRequestError('tokens must hold non-negative integers', 'tokens', 'invalid_value');
+  }
+  return { model: parseModel(b), tokens: t as number[] };
 }
 
 /** Parses a `/v1/embeddings` body. */

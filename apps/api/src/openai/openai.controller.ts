@@ -59,12 +59,12 @@ export class OpenAiController {
   ) {}
 
   @Get('models')
-  models(): { object: 'list'; data: OpenAiModel[] } {
-    return { object: 'list', data: this.openai.models() };
+  async models(): Promise<{ object: 'list'; data: OpenAiModel[] }> {
+    return { object: 'list', data: await this.openai.models() };
   }
 
   @Get('models/:id')
-  model(@Param('id') id: string): OpenAiModel {
+  model(@Param('id') id: string): Promise<OpenAiModel> {
     return this.openai.model(id);
   }
 

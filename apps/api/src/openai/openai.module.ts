@@ -13,13 +13,16 @@ import { ChatTemplateRenderer } from './chat-template';
 import { ChatTemplateSource } from './chat-template.source';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
+import { ModelTokenizers } from './model-tokenizers';
+import { TokenizeController } from './tokenize.controller';
 
 /** The OpenAI-compatible routes, on top of the native job path and the job event streams. */
 @Module({
   imports: [RedisModule, JobsModule, JobEventsModule],
-  controllers: [OpenAiController],
+  controllers: [OpenAiController, TokenizeController],
   providers: [
     ApiKeyGuard,
+    { provide: ModelTokenizers, useValue: new ModelTokenizers() },
     {
       provide: OpenAiService,
       inject: [API_CONFIG, JobsService, REDIS_PRODUCER],

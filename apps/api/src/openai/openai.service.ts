@@ -14,6 +14,7 @@ import type { ApiConfig } from '../config/api-config';
 import { isRedisFailure, type JobsService, type SubmitOptions, type Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
 import type { ChatTemplateSource } from './chat-template.source';
+import { readContextLength } from './model-tokenizers';
 import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
 
 /** A non-streaming request waits at most this long for its job, in slices of {@link WAIT_SLICE_S}. */
@@ -22,12 +23,19 @@ const WAIT_SLICE_S = 30;
 /** Pause before looking again at a job while Redis is unreachable. */
 const REDIS_RETRY_MS = 500;
 
-/** An entry of `GET /v1/models`. */
+/** An entry of `GET /v1/models` (OpenAI's fields, plus vLLM's `root`, `parent` and `max_model_len`). */
 export interface OpenAiModel {
   id: string;
   object: 'model';
   created: number;
   owned_by: string;
+  /** The model folder (`path`), or the name for a model without one. */
+  root: string;
+  parent: null;
+  /** Context length from the folder's `config.json`; null when this process cannot read it. */
+  max_model_len: number | null;
+  /** How Hotpath serves it: backend, tasks, and the graph variant when one is configured. */
+  hotpath: { backend: string; tasks: string[]; dtype?: string; onnx_file?: string };
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
@@ -48,20 +56,24 @@ export class OpenAiService {
     private readonly renderer: ChatTemplateRenderer,
   ) {}
 
-  models(): OpenAiModel[] {
-    return this.config.cluster.models.map((m) => this.modelEntry(m));
+  async models(): Promise<OpenAiModel[]> {
+    return Promise.all(this.config.cluster.models.map((m) => this.modelEntry(m)));
   }
 
-  model(id: string): OpenAiModel {
-    const m = findModel(this.config.cluster, id);
-    if (!m) throw modelNotFound(id);
-    return this.modelEntry(m);
+  model(id: string): Promise<OpenAiModel> {
+    return this.modelEntry(this.find(id));
+  }
+
+  /** A configured model by name; 404 `model_not_found`. */
+  find(name: string): ModelConfig {
+    const m = findModel(this.config.cluster, name);
+    if (!m) throw modelNotFound(name);
+    return m;
   }
 
   /** The model of a request; 404 `model_not_found`, or 400 when it does not serve `task`. */
   resolve(name: string, task: Task): ModelConfig {
-    const m = findModel(this.config.cluster, name);
-    if (!m) throw modelNotFound(name);
+    const m = this.find(name);
     if (!m.tasks.includes(task)) {
       const route = task === 'embed' ? 'embeddings' : 'completions';
       throw new HotpathError(
@@ -151,8 +163,22 @@ export class OpenAiService {
     await this.jobs.cancel(tenant, id).catch(() => undefined);
   }
 
-  private modelEntry(m: ModelConfig): OpenAiModel {
-    return { id: m.name, object: 'model', created: this.startedAt, owned_by: 'hotpath' };
+  private async modelEntry(m: ModelConfig): Promise<OpenAiModel> {
+    return {
+      id: m.name,
+      object: 'model',
+      created: this.startedAt,
+      owned_by: 'hotpath',
+      root: m.path ?? m.name,
+      parent: null,
+      max_model_len: m.path ? await readContextLength(m.path) : null,
+      hotpath: {
+        backend: m.backend,
+        tasks: [...m.tasks],
+        ...(m.dtype ? { dtype: m.dtype } : {}),
+        ...(m.onnx_file ? { onnx_file: m.onnx_file } : {}),
+      },
+    };
   }
 }
 

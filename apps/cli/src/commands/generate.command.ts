@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalModel } from '@hotpath/model-runtime';
 import { UsageError, type CliCommand } from '../command';
+import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
 const USAGE = `Usage: hotpath generate --model DIR --prompt TEXT --max-tokens N [--temperature T] [--seed S] [--json]
 
@@ -9,7 +10,8 @@ Runs one generation in-process (no Redis) on a model folder and prints the promp
 continuation, streaming tokens as they come.
 
 Options:
-  --model DIR         model folder (see "hotpath models forge" / "import-llama2c")
+  --model DIR         model folder (see "hotpath models forge" / "import-llama2c" / docs/models.md)
+${ONNX_SELECTION_USAGE}
   --prompt TEXT       prompt text
   --max-tokens N      tokens to generate (1..4096)
   --temperature T     0 = greedy (default), up to 2
@@ -50,6 +52,8 @@ export const GENERATE_COMMAND: CliCommand = {
         args: [...argv],
         options: {
           model: { type: 'string' },
+          dtype: { type: 'string' },
+          'onnx-file': { type: 'string' },
           prompt: { type: 'string' },
           'max-tokens': { type: 'string' },
           temperature: { type: 'string' },
@@ -75,7 +79,8 @@ export const GENERATE_COMMAND: CliCommand = {
     const topP = num(values['top-p'], '--top-p', Number.MIN_VALUE, 1, false);
     const seed = num(values.seed, '--seed', 0, 0xffffffff, true);
 
-    const model = await LocalModel.load(resolve(values.model), { log: (m) => console.error(m) });
+    const onnx = onnxSelection(values.dtype, values['onnx-file']);
+    const model = await LocalModel.load(resolve(values.model), { log: (m) => console.error(m), onnx });
     try {
       const stream = !values.json && process.stdout.isTTY === true;
       if (stream) process.stdout.write(values.prompt);

@@ -9,6 +9,8 @@ import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
 import { MODELS_EXPORT_GGUF_COMMAND } from './models-export-gguf.command';
+import { BENCH_TOKENIZE_COMMAND } from './bench-tokenize.command';
+import { MODELS_INSPECT_COMMAND } from './models-inspect.command';
 
 /**
  * Every `hotpath` sub-command. Each lives in its own `*.command.ts` file; add new ones here.
@@ -18,10 +20,12 @@ export const COMMANDS: readonly CliCommand[] = [
   MODELS_FORGE_COMMAND,
   MODELS_IMPORT_LLAMA2C_COMMAND,
   MODELS_EXPORT_GGUF_COMMAND,
+  MODELS_INSPECT_COMMAND,
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
   BENCH_CACHE_COMMAND,
   BENCH_TRACING_COMMAND,
   BENCH_COMPARE_COMMAND,
   BENCH_ENGINE_COMMAND,
+  BENCH_TOKENIZE_COMMAND,
 ];

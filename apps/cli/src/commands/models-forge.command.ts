@@ -3,16 +3,19 @@ import { resolve } from 'node:path';
 import { FORGE_PRESETS, forgeModel } from '@hotpath/model-runtime';
 import { UsageError, type CliCommand } from '../command';
 
-const USAGE = `Usage: hotpath models forge --arch llama|bert --preset NAME --seed N --out DIR
+const USAGE = `Usage: hotpath models forge --arch llama|bert --preset NAME --seed N --out DIR [--tokenizer FILE]
 
 Writes a synthetic model folder (model.onnx, config.json, tokenizer.json, ...) with deterministic
-weights: the same arch, preset and seed always give the same files and digest.
+weights: the same arch, preset and seed always give the same files and digest. The weights are
+random: generations are noise, but every code path (tokenizer, batching, KV cache) is real.
 
 Options:
   --arch llama|bert   decoder (llama) or encoder (bert)
   --preset NAME       llama: tiny (~0.3M params), small (~30M), base (~110M); bert: tiny-embed
   --seed N            integer 0..4294967295 (default 1)
   --out DIR           folder to write (created)
+  --tokenizer FILE    forge around this tokenizer.json (and the tokenizer_config.json beside it):
+                      vocabulary sized to it, BOS/EOS/PAD ids from it
   --json              print the result as JSON`;
 
 function parse(argv: readonly string[]): {
@@ -21,6 +24,7 @@ function parse(argv: readonly string[]): {
   seed: number;
   out: string;
   json: boolean;
+  tokenizer?: string;
 } {
   let values;
   try {
@@ -31,6 +35,7 @@ function parse(argv: readonly string[]): {
         preset: { type: 'string' },
         seed: { type: 'string', default: '1' },
         out: { type: 'string' },
+        tokenizer: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -56,7 +61,14 @@ function parse(argv: readonly string[]): {
     throw new UsageError('--seed must be an integer in 0..4294967295', 'invalid_seed');
   }
   if (!values.out) throw new UsageError('--out is required', 'missing_out');
-  return { arch, preset, seed: Number(values.seed), out: resolve(values.out), json: values.json };
+  return {
+    arch,
+    preset,
+    seed: Number(values.seed),
+    out: resolve(values.out),
+    json: values.json,
+    tokenizer: values.tokenizer === undefined ? undefined : resolve(values.tokenizer),
+  };
 }
 
 /** `hotpath models forge`: a deterministic synthetic model folder. */

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { importLlama2c } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, type CliCommand } from '../command';
 
 const USAGE = `Usage: hotpath models import-llama2c CKPT --tokenizer TOK --out DIR
 
@@ -21,22 +20,11 @@ export const MODELS_IMPORT_LLAMA2C_COMMAND: CliCommand = {
   summary: 'convert a llama2.c checkpoint and tokenizer into a model folder',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          tokenizer: { type: 'string' },
-          out: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, {
+      tokenizer: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     if (positionals.length !== 1)
       throw new UsageError('exactly one checkpoint path (CKPT) is required', 'missing_checkpoint');
     if (!values.tokenizer) throw new UsageError('--tokenizer is required', 'missing_tokenizer');

@@ -99,6 +99,7 @@ export class OnnxBackend implements InferenceBackend {
     }
     const pool = await ReplicaPool.start({
       dir,
+      onnx: { dtype: config.dtype, file: config.onnx_file },
       replicas: config.replicas,
       execution: config.execution,
       defaultMaxTokens: config.default_max_tokens,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BpeTokenizer, forgeModel } from '@hotpath/model-runtime';
+import { forgeModel } from '@hotpath/model-runtime';
+import { TextTokenizer } from '@hotpath/tokenizer';
 import { minTokens } from '@hotpath/queue';
 import { readInputLimits } from './input-limits-publisher';
 
@@ -17,7 +18,7 @@ describe('input limits of a forged model folder', () => {
     assert.ok(limits);
     assert.equal(limits.context_tokens, 512);
     assert.equal(limits.added_tokens, 1);
-    const tok = BpeTokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const tok = TextTokenizer.fromFile(join(dir, 'tokenizer.json'));
     for (const text of ['hello world', 'the quick brown fox '.repeat(200), 'é😀 x'.repeat(50)]) {
       assert.ok(minTokens(text, limits) <= tok.encode(text).length, text.slice(0, 20));
     }

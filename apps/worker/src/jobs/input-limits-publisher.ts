@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '@hotpath/contracts';
-import { BpeTokenizer } from '@hotpath/model-runtime';
+import { TextTokenizer } from '@hotpath/tokenizer';
 import type { ModelInputLimits, ModelInputLimitsStore } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 
@@ -19,16 +19,18 @@ export async function readInputLimits(dir: string): Promise<ModelInputLimits | u
     return undefined;
   }
   if (typeof context !== 'number' || !Number.isInteger(context) || context < 1) return undefined;
-  let tokenizer: BpeTokenizer;
+  let tokenizer: TextTokenizer;
   try {
-    tokenizer = BpeTokenizer.fromFile(join(dir, 'tokenizer.json'));
+    tokenizer = TextTokenizer.fromFile(join(dir, 'tokenizer.json'));
   } catch {
     return undefined;
   }
   let longest = 1;
   for (let id = 0; id < tokenizer.vocabSize; id++) {
     if (tokenizer.isSpecial(id)) continue;
-    longest = Math.max(longest, tokenizer.tokenBytes(id, undefined, false).length);
+    // A byte-fallback piece decodes alone to U+FFFD (3 bytes for 1): an overestimate only ever
+    // weakens the API's bound (fewer tokens assumed per byte), never refuses a prompt that fits.
+    longest = Math.max(longest, Buffer.byteLength(tokenizer.decode([id])));
   }
   return {
     context_tokens: context,

@@ -78,7 +78,7 @@ function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } 
  *   gate/up projections are each one MatMul.
  */
 export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
-  const { H, NH, KVH, D, G, I, V } = llamaDims(cfg);
+  const { H, NH, KVH, D, I, V } = llamaDims(cfg);
   const b = new GraphBuilder('hotpath-engine');
   const [Bd, Sd, Md, GSd] = ['batch', 'new_tokens', 'cached', 'grouped_queries'];
 

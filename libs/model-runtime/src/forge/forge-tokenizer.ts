@@ -1,4 +1,4 @@
-import { bytePieces, type TokenizerSpec } from '../tokenizer/tokenizer-json';
+import { bytePieces, type TokenizerSpec } from '@hotpath/tokenizer';
 
 // English letters by frequency: merges built from them give forged models a plausible vocabulary.
 const LETTERS = ' etaoinshrdlcumwfgypbvkjxqz';

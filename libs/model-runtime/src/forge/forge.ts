@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import {
   llamaConfig,
@@ -9,7 +11,7 @@ import {
 import { writeModelFolder } from '../model/model-folder';
 import { buildBertGraph } from '../onnx/bert-graph';
 import { buildLlamaGraph } from '../onnx/llama-graph';
-import { buildTokenizerConfig, buildTokenizerJson } from '../tokenizer/tokenizer-json';
+import { TextTokenizer, buildTokenizerConfig, buildTokenizerJson } from '@hotpath/tokenizer';
 import { forgedTokenizerSpec } from './forge-tokenizer';
 import { FORGE_PRESETS, isForgePreset, type BertPreset, type LlamaPreset } from './forge-presets';
 import { Prng } from './prng';
@@ -20,6 +22,12 @@ export interface ForgeOptions {
   preset: string;
   seed: number;
   out: string;
+  /**
+   * A real `tokenizer.json` to forge around (its `tokenizer_config.json`, when beside it, comes
+   * along): the vocabulary is sized to it and BOS/EOS/PAD ids come from it, so a deployment can be
+   * smoke-tested with its real model's exact tokenizer without the weights.
+   */
+  tokenizer?: string;
   /** Progress in [0, 1] with a stage label (for a TTY progress bar). */
   onProgress?: (fraction: number, stage: string) => void;
 }
@@ -149,6 +157,52 @@ function forgeBert(p: BertPreset, seed: number): { config: BertConfig; weights: 
   return { config, weights, count: f.count };
 }
 
+/** The tokenizer files of a forged folder, its vocabulary size and its special ids. */
+interface ForgeTokenizer {
+  tokenizer: unknown;
+  tokenizerConfig: Record<string, unknown>;
+  vocab: number;
+  ids: { bos: number; eos: number; pad: number };
+}
+
+function forgedTokenizer(vocab: number, maxPositions: number): ForgeTokenizer {
+  const spec = forgedTokenizerSpec(vocab);
+  return {
+    tokenizer: buildTokenizerJson(spec),
+    tokenizerConfig: buildTokenizerConfig(spec, maxPositions),
+    vocab,
+    ids: { bos: spec.bosId, eos: spec.eosId, pad: spec.unkId },
+  };
+}
+
+function realTokenizer(path: string): ForgeTokenizer {
+  const bad = (msg: string): never => {
+    throw new HotpathError(ErrorCode.InvalidInput, `--tokenizer ${path}: ${msg}`, 'tokenizer');
+  };
+  if (!existsSync(path)) bad('does not exist');
+  const cfgPath = join(dirname(path), 'tokenizer_config.json');
+  let tokenizer: unknown;
+  let tokenizerConfig: Record<string, unknown> = {};
+  let tok: TextTokenizer | undefined;
+  try {
+    tokenizer = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (existsSync(cfgPath))
+      tokenizerConfig = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    tok = TextTokenizer.fromJson(tokenizer, tokenizerConfig);
+  } catch (err) {
+    bad(`not a usable tokenizer (${(err as Error).message})`);
+  }
+  const t = tok as TextTokenizer;
+  // A model needs a stop id; tokenizers without eos_token (rare) fall back to their BOS or id 0.
+  const eos = t.eosId ?? t.bosId ?? 0;
+  return {
+    tokenizer,
+    tokenizerConfig,
+    vocab: t.vocabSize,
+    ids: { bos: t.bosId ?? eos, eos, pad: t.padId ?? eos },
+  };
+}
+
 /**
  * Writes a synthetic model folder with deterministic weights: the same arch, preset and seed
  * always give byte-identical files (hence the same digest).
@@ -173,14 +227,21 @@ export function forgeModel(opts: ForgeOptions): ForgeResult {
     throw new HotpathError(ErrorCode.InvalidInput, `seed must be an integer in 0..4294967295`, 'seed');
   }
   const progress = opts.onProgress ?? ((): void => undefined);
-  const tokSpec = forgedTokenizerSpec(preset.vocab);
-  const tokenizer = buildTokenizerJson(tokSpec);
-  const tokenizerConfig = buildTokenizerConfig(tokSpec, preset.maxPositions);
-  const source = `forge:${opts.arch}/${opts.preset}/seed=${opts.seed}`;
+  const tok =
+    opts.tokenizer === undefined
+      ? forgedTokenizer(preset.vocab, preset.maxPositions)
+      : realTokenizer(opts.tokenizer);
+  const { tokenizer, tokenizerConfig, ids } = tok;
+  const source = `forge:${opts.arch}/${opts.preset}/seed=${opts.seed}${opts.tokenizer ? `/tokenizer=${tok.vocab}` : ''}`;
   let digest: string;
   let parameters: number;
   if (preset.arch === 'llama') {
-    const { config, weights, count } = forgeLlamaWeights(preset, opts.seed, (f, s) => progress(f * 0.7, s));
+    const { config, weights, count } = forgeLlamaWeights({ ...preset, vocab: tok.vocab }, opts.seed, (f, s) =>
+      progress(f * 0.7, s),
+    );
+    config.bos_token_id = ids.bos;
+    config.eos_token_id = ids.eos;
+    config.pad_token_id = ids.pad;
     progress(0.7, 'building graph');
     const onnx = buildLlamaGraph(config, weights);
     progress(0.85, 'writing files');
@@ -188,9 +249,9 @@ export function forgeModel(opts: ForgeOptions): ForgeResult {
       onnx,
       config,
       generationConfig: {
-        bos_token_id: 1,
-        eos_token_id: [2],
-        pad_token_id: 0,
+        bos_token_id: ids.bos,
+        eos_token_id: [ids.eos],
+        pad_token_id: ids.pad,
         do_sample: false,
         max_new_tokens: 64,
       },
@@ -200,7 +261,8 @@ export function forgeModel(opts: ForgeOptions): ForgeResult {
     });
     parameters = count;
   } else {
-    const { config, weights, count } = forgeBert(preset, opts.seed);
+    const { config, weights, count } = forgeBert({ ...preset, vocab: tok.vocab }, opts.seed);
+    config.pad_token_id = ids.pad;
     progress(0.7, 'building graph');
     const onnx = buildBertGraph(config, weights);
     digest = writeModelFolder(opts.out, {

@@ -6,6 +6,7 @@ import { ArenaEngine } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
+import type { OnnxSelection } from '../model/model-layout';
 import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
 import { CausalLm } from './causal-lm';
 import { embedTexts } from './embedder';
@@ -34,6 +35,8 @@ export interface LocalModelOptions {
   warmup?: boolean;
   /** Default `max_tokens` when a request has none. */
   defaultMaxTokens?: number;
+  /** Which graph of the folder to serve (dtype or file); fp32 `model.onnx` by default. */
+  onnx?: OnnxSelection;
   /** Decoders only; default `auto`. */
   engine?: EngineMode;
   /** Where derived engine graphs are cached when the model folder is read-only. */
@@ -56,14 +59,22 @@ export class LocalModel {
 
   /** Validates the folder, creates the session and (by default) warms it up. */
   static async load(dir: string, opts: LocalModelOptions = {}): Promise<LocalModel> {
-    const info = loadModelFolder(dir);
+    const info = loadModelFolder(dir, opts.onnx);
     const log = opts.log ?? (() => undefined);
     const exec = opts.execution ?? DEFAULT_EXECUTION;
     let engine: 'arena' | 'plain' | null = null;
     let onnxPath = info.onnxPath;
     if (info.kind === 'decoder') {
       const mode = opts.engine ?? 'auto';
-      const graph = mode === 'plain' ? null : engineGraphFor(info, opts.engineCacheDir);
+      // Only graphs Hotpath wrote carry the weights the engine graph is built from.
+      const graph =
+        mode === 'plain'
+          ? null
+          : info.layout === 'hotpath' && info.dtype === 'fp32'
+            ? engineGraphFor(info, opts.engineCacheDir)
+            : {
+                unavailable: `a ${info.layout} ${info.dtype} graph (the engine graph is derived from Hotpath's fp32 layout)`,
+              };
       if (graph && 'path' in graph) {
         engine = 'arena';
         onnxPath = graph.path;
@@ -154,7 +165,7 @@ export class LocalModel {
     return await generate(this.causalLm, requests, this.generationDefaults, hooks);
   }
 
-  /** L2-normalised mean-pooled embeddings, one per text. */
+  /** Pooled (by default mean, L2-normalised) embeddings, one per text. */
   embed(texts: readonly string[]): Promise<number[][]> {
     if (this.info.kind !== 'encoder') {
       return Promise.reject(

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { Prng } from '../forge/prng';
-import { TokenTextStream, type BpeTokenizer } from '../tokenizer/bpe-tokenizer';
+import { TokenTextStream, type TextTokenizer } from '@hotpath/tokenizer';
 import type { FinishReason, GeneratedToken, GenerationDefaults, GenerationRequest } from './generator';
 import { sampleToken, type SamplerSettings } from './sampler';
 
@@ -26,7 +26,7 @@ export class SequenceState {
 
   private constructor(
     readonly prompt: number[],
-    tokenizer: BpeTokenizer,
+    tokenizer: TextTokenizer,
     private readonly rng: Prng,
     private readonly settings: SamplerSettings,
     private readonly maxTokens: number,
@@ -42,7 +42,7 @@ export class SequenceState {
    * context). `label` names the prompt in error messages.
    */
   static create(
-    tokenizer: BpeTokenizer,
+    tokenizer: TextTokenizer,
     request: GenerationRequest,
     defaults: GenerationDefaults,
     maxPositions: number,
@@ -87,10 +87,15 @@ export class SequenceState {
     const id = sampleToken(row, this.settings, this.rng);
     if (this.eos.has(id)) {
       this.finish = 'stop';
+      // What the stream held back for a following token (a partial character, a space that
+      // clean-up might drop) is final now; the caller's final text carries it.
+      this.text += this.stream.flush();
       return { token: null, finish: 'stop' };
     }
     this.tokens.push(id);
-    const piece = this.stream.push(id);
+    let piece = this.stream.push(id);
+    if (this.tokens.length >= this.maxTokens || this.cachedAfterFeed >= this.maxPositions)
+      piece += this.stream.flush();
     const before = this.text.length;
     this.text += piece;
     const hit = firstStop(this.text, this.stop, Math.max(0, before - maxStopLen(this.stop)));

@@ -1,4 +1,4 @@
-import type { TokenizerJson } from '../tokenizer/tokenizer-json';
+import type { TokenizerJson } from '@hotpath/tokenizer';
 
 /** llama.cpp's token kinds (`tokenizer.ggml.token_type`). */
 export const GgufTokenType = {

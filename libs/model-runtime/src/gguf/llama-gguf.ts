@@ -5,7 +5,7 @@ import type { LlamaConfig } from '../model/model-config';
 import { readFolderJson } from '../model/model-folder';
 import { loadModelFolder } from '../model/model-loader';
 import { readOnnxInitializers, type OnnxInitializer } from '../onnx/onnx-initializers';
-import type { TokenizerJson } from '../tokenizer/tokenizer-json';
+import type { TokenizerJson } from '@hotpath/tokenizer';
 import { Q8_0_BLOCK } from './gguf-quant';
 import { ggufVocab } from './gguf-tokenizer';
 import { writeGguf, type GgmlTypeName, type GgufTensor, type GgufValue } from './gguf-writer';

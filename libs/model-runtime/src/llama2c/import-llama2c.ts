@@ -1,7 +1,7 @@
 import { llamaConfig, type LlamaConfig, type LlamaWeights } from '../model/model-config';
 import { writeModelFolder } from '../model/model-folder';
 import { buildLlamaGraph } from '../onnx/llama-graph';
-import { buildTokenizerConfig, buildTokenizerJson, type TokenizerSpec } from '../tokenizer/tokenizer-json';
+import { buildTokenizerConfig, buildTokenizerJson, type TokenizerSpec } from '@hotpath/tokenizer';
 import { permuteForRotateHalf, readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c-reader';
 
 /** Options of {@link importLlama2c}. */

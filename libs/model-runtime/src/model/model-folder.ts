@@ -16,7 +16,7 @@ import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { type ProtoWriter } from '../onnx/protobuf-writer';
 import type { GenerationConfigJson, HotpathJson, ModelConfigJson } from './model-config';
 
-/** Files of a model folder (SPEC §6) that the digest covers, in digest order. */
+/** Files of a model folder (docs/models.md) that the digest covers, in digest order. */
 export const MODEL_FILES = [
   'config.json',
   'generation_config.json',
@@ -37,12 +37,14 @@ export interface ModelFolderContents {
 
 /**
  * sha256 over the folder's model files (name, size and bytes of each present file in
- * {@link MODEL_FILES} order), as `sha256:<hex>`. `hotpath.json` is not covered: it stores the digest.
+ * {@link MODEL_FILES} order), as `sha256:<hex>`. `graphFiles` (paths relative to `dir`: the served
+ * graph and its external-data files) stand in for `model.onnx`. `hotpath.json` is not covered: it
+ * stores the digest.
  */
-export function computeModelDigest(dir: string): string {
+export function computeModelDigest(dir: string, graphFiles: readonly string[] = ['model.onnx']): string {
   const hash = createHash('sha256');
   const chunk = Buffer.alloc(1 << 22);
-  for (const name of MODEL_FILES) {
+  for (const name of MODEL_FILES.flatMap((f) => (f === 'model.onnx' ? graphFiles : [f]))) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
     hash.update(`${name}\n${statSync(path).size}\n`);

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -38,8 +47,15 @@ describe('model folder loader', () => {
   it('loads a good folder and reports its digest', () => {
     const m = loadModelFolder(good);
     assert.equal(m.kind, 'decoder');
+    assert.equal(m.layout, 'hotpath');
+    assert.equal(m.onnxFile, 'model.onnx');
     assert.match(m.digest, /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(m.eosIds, [2]);
+  });
+
+  it('takes EOS ids from config.json when generation_config.json is absent', () => {
+    const dir = variant((d) => unlinkSync(join(d, 'generation_config.json')));
+    assert.deepEqual(loadModelFolder(dir, { verifyDigest: false }).eosIds, [2]);
   });
 
   it('names each problem precisely', () => {
@@ -57,16 +73,20 @@ describe('model folder loader', () => {
       /missing tokenizer\.json/,
     );
     expectInvalid(
-      variant((d) => unlinkSync(join(d, 'generation_config.json'))),
-      /missing generation_config\.json/,
+      variant((d) => {
+        unlinkSync(join(d, 'generation_config.json'));
+        editJson(d, 'config.json', (j) => delete j.eos_token_id);
+        editJson(d, 'tokenizer_config.json', (j) => delete j.eos_token);
+      }),
+      /no end-of-sequence id: generation_config\.json eos_token_id, config\.json eos_token_id/,
     );
     expectInvalid(
       variant((d) => writeFileSync(join(d, 'config.json'), '{ not json')),
       /config\.json is not valid JSON/,
     );
     expectInvalid(
-      variant((d) => editJson(d, 'config.json', (j) => (j.model_type = 'gpt9'))),
-      /model_type "gpt9" is not supported/,
+      variant((d) => renameSync(join(d, 'model.onnx'), join(d, 'encoder_model.onnx'))),
+      /encoder_model\.onnx: encoder-decoder \(seq2seq\) models are not supported/,
     );
     expectInvalid(
       variant((d) => editJson(d, 'config.json', (j) => (j.num_hidden_layers = 7))),

@@ -16,6 +16,35 @@ export interface OnnxSignature {
   nodes: number;
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
+  /** Files (relative to the model file) that hold initializers stored outside it (`*.onnx_data`). */
+  externalData?: string[];
+  /** How many initializers of each element type name (`float32`, `float16`, `uint8`, …) the graph has. */
+  weightTypes?: Record<string, number>;
+}
+
+/** ONNX `TensorProto.DataType` numbers → names, for messages and `hotpath models inspect`. */
+export const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
+  21: 'uint4',
+  22: 'int4',
+};
+
+/** The name of an ONNX element type number (`type 17` when unknown). */
+export function onnxTypeName(elemType: number): string {
+  return ONNX_TYPE_NAMES[elemType] ?? `type ${elemType}`;
 }
 
 const bytesOf = (fields: ProtoField[], field: number): Uint8Array[] =>
@@ -62,10 +91,23 @@ export function inspectOnnx(buf: Uint8Array): OnnxSignature {
   const graph = readProtoFields(graphBuf);
   const nodes = bytesOf(graph, 1).length;
   if (nodes === 0) throw new Error('the graph has no nodes');
-  const initNames = new Set(bytesOf(graph, 5).map((t) => str(readProtoFields(t), 8) ?? ''));
+  const initNames = new Set<string>();
+  const external = new Set<string>();
+  const weightTypes: Record<string, number> = {};
+  for (const t of bytesOf(graph, 5)) {
+    const tf = readProtoFields(t);
+    initNames.add(str(tf, 8) ?? '');
+    const type = onnxTypeName(int(tf, 2) ?? 0);
+    weightTypes[type] = (weightTypes[type] ?? 0) + 1;
+    // TensorProto.external_data (13): key/value entries; "location" names the data file.
+    for (const entry of bytesOf(tf, 13)) {
+      const ef = readProtoFields(entry);
+      if (str(ef, 1) === 'location') external.add(str(ef, 2) ?? '');
+    }
+  }
   const inputs = bytesOf(graph, 11)
     .map(valueInfo)
     .filter((v) => !initNames.has(v.name));
   const outputs = bytesOf(graph, 12).map(valueInfo);
-  return { opset, nodes, inputs, outputs };
+  return { opset, nodes, inputs, outputs, externalData: [...external], weightTypes };
 }

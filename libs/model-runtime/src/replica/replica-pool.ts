@@ -7,6 +7,7 @@ import {
   type SchedulerPolicy,
 } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
+import type { OnnxSelection } from '../model/model-layout';
 import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
 import type { EngineMode } from '../generation/local-model';
 import { DEFAULT_EXECUTION, defaultIntraOpThreads, type ExecutionSettings } from '../session/ort-session';
@@ -29,8 +30,10 @@ export function replicaExecution(exec: ExecutionSettings, replicas: number): Exe
 
 /** Options of {@link ReplicaPool.start}. */
 export interface ReplicaPoolOptions {
-  /** Model folder (SPEC §6). */
+  /** Model folder (any layout of docs/models.md). */
   dir: string;
+  /** Which graph of the folder to serve (dtype or file); fp32 `model.onnx` by default. */
+  onnx?: OnnxSelection;
   /** Number of replicas = worker threads, each with its own session. */
   replicas: number;
   execution?: ExecutionSettings;
@@ -153,6 +156,7 @@ export class ReplicaPool {
       throw new HotpathError(ErrorCode.InvalidConfig, 'replicas must be a positive integer', 'replicas');
     const init: ReplicaInit = {
       dir: opts.dir,
+      onnx: opts.onnx,
       execution: replicaExecution(opts.execution ?? DEFAULT_EXECUTION, opts.replicas),
       defaultMaxTokens: opts.defaultMaxTokens,
       warmup: opts.warmup !== false,

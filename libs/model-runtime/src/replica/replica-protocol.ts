@@ -3,11 +3,14 @@ import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
 import type { EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
+import type { OnnxSelection } from '../model/model-layout';
 import type { ExecutionSettings } from '../session/ort-session';
 
 /** `workerData` of a replica thread. */
 export interface ReplicaInit {
   dir: string;
+  /** Which graph of the folder to serve. */
+  onnx?: OnnxSelection;
   execution: ExecutionSettings;
   defaultMaxTokens?: number;
   warmup: boolean;

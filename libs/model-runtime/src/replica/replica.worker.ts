@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   let model: LocalModel;
   try {
     model = await LocalModel.load(init.dir, {
+      onnx: init.onnx,
       execution: init.execution,
       log: (message) => send({ type: 'log', message }),
       warmup: init.warmup,

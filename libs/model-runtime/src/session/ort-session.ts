@@ -96,6 +96,12 @@ export class OrtSession {
   ): Promise<Record<string, RuntimeTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(v.type, v.data, v.dims);
+    if (this.session.inputNames.includes('use_cache_branch') && !('use_cache_branch' in feeds)) {
+      // Optimum's merged decoder switches between its no-cache and with-cache subgraphs on this
+      // flag; the with-cache branch is the one that reads the past tensors, so it follows them.
+      const pastLen = feeds['past_key_values.0.key']?.dims[2] ?? 0;
+      ortFeeds.use_cache_branch = new ort.Tensor('bool', [pastLen > 0], [1]);
+    }
     let res: ort.InferenceSession.ReturnType;
     try {
       res = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);

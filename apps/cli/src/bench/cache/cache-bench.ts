@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
-import { BpeTokenizer, forgeModel } from '@hotpath/model-runtime';
+import { forgeModel } from '@hotpath/model-runtime';
+import { TextTokenizer } from '@hotpath/tokenizer';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
 import { promValue, scrapeMetrics } from '../prom-text';
 import type { CacheBenchOptions } from './cache-bench-options';
@@ -52,7 +53,7 @@ const FILLER = [
 ];
 
 /** A prompt prefix of at least `tokens` tokens, unique to `tag` from its first token on. */
-function longPrefix(tokenizer: BpeTokenizer, tag: string, tokens: number): string {
+function longPrefix(tokenizer: TextTokenizer, tag: string, tokens: number): string {
   let text = `Story ${tag}.`;
   for (let i = 0; tokenizer.encode(text).length < tokens; i++)
     text += ` ${FILLER[i % FILLER.length] as string}`;
@@ -73,7 +74,7 @@ export async function runCacheBench(
     io.progress(`forging ${opts.preset} into ${dir}`);
     forgeModel({ arch: 'llama', preset: opts.preset, seed: 1, out: dir });
   }
-  const tokenizer = BpeTokenizer.fromFile(join(dir, 'tokenizer.json'));
+  const tokenizer = TextTokenizer.fromFile(join(dir, 'tokenizer.json'));
   const workDir = mkdtempSync(join(tmpdir(), 'hotpath-bench-cache-'));
   mkdirSync(opts.dataDir, { recursive: true });
   const redis = await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
@@ -109,7 +110,7 @@ async function measure(
   cluster: BenchCluster,
   model: string,
   run: string,
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
   opts: CacheBenchOptions,
   io: CacheBenchIo,
 ): Promise<CacheReport> {

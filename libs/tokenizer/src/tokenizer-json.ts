@@ -30,6 +30,14 @@ export interface TokenizerJson {
   };
 }
 
+/** One `added_tokens` entry of `tokenizer.json`. */
+export type AddedTokenJson = TokenizerJson['added_tokens'][number];
+
+/** A special added token matched verbatim (not normalized, no stripping). */
+export function specialToken(id: number, content: string): AddedTokenJson {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
 /** Input of {@link buildTokenizerJson}: every piece by id, and which ids are special. */
 export interface TokenizerSpec {
   /** Piece text by id. Byte-fallback pieces are written `<0xHH>`. */
@@ -69,15 +77,7 @@ export function buildTokenizerJson(spec: TokenizerSpec): TokenizerJson {
       if (left in vocab && right in vocab) merges.push([left, right]);
     }
   }
-  const special = (id: number): TokenizerJson['added_tokens'][number] => ({
-    id,
-    content: spec.pieces[id] as string,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
+  const special = (id: number): AddedTokenJson => specialToken(id, spec.pieces[id] as string);
   const bos = spec.pieces[spec.bosId] as string;
   return {
     version: '1.0',

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forgedTokenizerSpec } from '../forge/forge-tokenizer';
-import { BpeTokenizer, TokenTextStream } from './bpe-tokenizer';
+import { TextTokenizer } from './text-tokenizer';
+import { TokenTextStream } from './token-text-stream';
 import { buildTokenizerJson, bytePieces } from './tokenizer-json';
 
 // A toy SentencePiece-style vocabulary: merges chosen by the result's priority, leftmost on ties.
 const pieces = ['<unk>', '<s>', '</s>', ...bytePieces(), ' ', 'a', 'b', 'c', 'ab', 'bc', ' ab', 'abc'];
 const id = (p: string): number => pieces.indexOf(p);
-const tok = new BpeTokenizer(
+const tok = TextTokenizer.fromJson(
   buildTokenizerJson({
     pieces,
     unkId: 0,
@@ -17,8 +17,10 @@ const tok = new BpeTokenizer(
   }),
 );
 
-describe('BpeTokenizer', () => {
+describe('TextTokenizer', () => {
   it('adds BOS and the dummy-prefix space, merges best-priority pairs first', () => {
+    assert.equal(tok.model, 'BPE');
+    assert.equal(tok.bosId, 1);
     assert.deepEqual(tok.encode(''), [1]);
     // "bc" outranks "ab": " a b c" → " a bc" → " abc" (never " ab c").
     assert.deepEqual(tok.encode('abc'), [1, id(' '), id('abc')]);
@@ -29,9 +31,16 @@ describe('BpeTokenizer', () => {
     assert.deepEqual(tok.encode('é', false), [id(' '), 0xc3 + 3, 0xa9 + 3]);
   });
 
-  it('decodes byte tokens to raw bytes and drops the space after BOS', () => {
+  it('decodes byte tokens to raw bytes and drops the dummy-prefix space', () => {
     assert.equal(tok.decode(tok.encode('ab é')), 'ab é');
-    assert.equal(tok.decode([id(' ab')]), ' ab');
+    assert.equal(tok.decode([id(' ab')], { previous: id('c') }), ' ab');
+    assert.equal(tok.decode([id(' ab')], { previous: 1 }), 'ab');
+    assert.equal(tok.decode([1, id(' ab'), 2], { skipSpecialTokens: false }), '<s> ab</s>');
+  });
+
+  it('decodes ids beyond the vocabulary (padding rows of the embedding) to nothing', () => {
+    assert.equal(tok.decode([id(' ab'), 5000, id('c')]), 'abc');
+    assert.equal(tok.decode([]), '');
   });
 
   it('streams text without splitting multi-byte characters', () => {
@@ -41,20 +50,18 @@ describe('BpeTokenizer', () => {
       tok.encode('é', false).map((t) => s.push(t)),
       ['', '', 'é'],
     );
-    const t = new TokenTextStream(tok, undefined);
+    const t = new TokenTextStream(tok, id('c'));
     assert.deepEqual(
       tok.encode('é', false).map((x) => t.push(x)),
       [' ', '', 'é'],
     );
+    const u = new TokenTextStream(tok, id('c'));
+    assert.equal(u.push(0xc3 + 3), '');
+    assert.equal(u.flush(), '\uFFFD');
   });
 
-  it('builds a forged vocabulary of exactly the requested size with unique pieces', () => {
-    const spec = forgedTokenizerSpec(1024);
-    assert.equal(spec.pieces.length, 1024);
-    assert.equal(new Set(spec.pieces).size, 1024);
-    const t = new BpeTokenizer(buildTokenizerJson(spec));
-    const text = 'the quick brown fox, 42!';
-    assert.equal(t.decode(t.encode(text)), text);
-    assert.ok(t.encode(text).length < text.length);
+  it('names the field of a tokenizer model it cannot run', () => {
+    assert.throws(() => TextTokenizer.fromJson({ model: { type: 'WordLevel' } }), /model\.type "WordLevel"/);
+    assert.throws(() => TextTokenizer.fromJson(null), /not a JSON object/);
   });
 });

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { forgeModel } from '../forge/forge';
+import { LocalModel } from '../generation/local-model';
+import { OrtSession } from '../session/ort-session';
+import {
+  moveGraph,
+  writeFp16KvFixture,
+  writeOnnxCommunityFixture,
+  writeOptimumFixture,
+  writeSentenceTransformersFixture,
+} from '../testing/layout-fixtures';
+import { loadModelFolder } from './model-loader';
+
+const PROMPTS = ['the quick brown fox', 'hello', 'zebra crossing at night'];
+
+async function greedy(dir: string, onnx?: { dtype?: 'fp32' | 'q8'; file?: string }): Promise<number[][]> {
+  const m = await LocalModel.load(dir, { warmup: false, onnx });
+  try {
+    const out = await m.generate(
+      PROMPTS.map((p) => ({ prompt: p, params: { max_tokens: 12, temperature: 0 } })),
+    );
+    return out.map((o) => o.tokens);
+  } finally {
+    await m.close();
+  }
+}
+
+describe('model folder layouts', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hp-layouts-'));
+  const at = (name: string): string => join(tmp, name);
+  let reference: number[][] = [];
+  let referenceSeed2: number[][] = [];
+  before(async () => {
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 1, out: at('hotpath') });
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: at('hotpath-seed2') });
+    reference = await greedy(at('hotpath'));
+    referenceSeed2 = await greedy(at('hotpath-seed2'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const expectInvalid = (fn: () => unknown, message: RegExp): void => {
+    assert.throws(fn, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'invalid_model');
+      assert.match(err.message, message);
+      return true;
+    });
+  };
+
+  it('onnx-community: onnx/model.onnx with external data, and the dtype choice', async () => {
+    const dir = at('onnx-community');
+    writeOnnxCommunityFixture(dir);
+    const info = loadModelFolder(dir);
+    assert.equal(info.layout, 'onnx-community');
+    assert.equal(info.onnxFile, 'onnx/model.onnx');
+    assert.deepEqual(info.signature.externalData, ['model.onnx_data']);
+    assert.deepEqual(await greedy(dir), reference);
+    assert.equal(loadModelFolder(dir, { dtype: 'q8' }).onnxFile, 'onnx/model_quantized.onnx');
+    assert.deepEqual(await greedy(dir, { dtype: 'q8' }), referenceSeed2);
+    assert.deepEqual(await greedy(dir, { file: 'onnx/model_quantized.onnx' }), referenceSeed2);
+    expectInvalid(
+      () => loadModelFolder(dir, { dtype: 'q4' }),
+      /no q4 graph \(dtype q4\); the folder offers onnx\/model\.onnx \(fp32\), onnx\/model_quantized\.onnx \(q8\)/,
+    );
+    unlinkSync(join(dir, 'onnx', 'model.onnx_data'));
+    expectInvalid(
+      () => loadModelFolder(dir),
+      /onnx\/model\.onnx keeps its weights in onnx\/model\.onnx_data, which is missing/,
+    );
+  });
+
+  it('optimum: decoder_model_merged.onnx gets use_cache_branch from the KV length', async () => {
+    const dir = at('optimum');
+    writeOptimumFixture(dir);
+    const info = loadModelFolder(dir);
+    assert.equal(info.layout, 'optimum');
+    assert.equal(info.usesCacheBranch, true);
+    assert.deepEqual(await greedy(dir), reference);
+    const s = await OrtSession.create(info.onnxPath);
+    try {
+      const kv = (len: number) => ({
+        type: 'float32' as const,
+        data: new Float32Array(2 * len * 16),
+        dims: [1, 2, len, 16],
+      });
+      const feeds = (past: number) => {
+        const f: Record<
+          string,
+          ReturnType<typeof kv> | { type: 'int64'; data: BigInt64Array; dims: number[] }
+        > = {
+          input_ids: { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] },
+          attention_mask: { type: 'int64', data: new BigInt64Array(past + 1).fill(1n), dims: [1, past + 1] },
+          position_ids: { type: 'int64', data: BigInt64Array.of(BigInt(past)), dims: [1, 1] },
+        };
+        for (let i = 0; i < 5; i++) {
+          f[`past_key_values.${i}.key`] = kv(past);
+          f[`past_key_values.${i}.value`] = kv(past);
+        }
+        return f;
+      };
+      const seen = async (past: number): Promise<bigint> =>
+        (
+          (await s.run(feeds(past), ['use_cache_branch_seen'])).use_cache_branch_seen?.data as BigInt64Array
+        )[0] as bigint;
+      assert.equal(await seen(0), 0n);
+      assert.equal(await seen(3), 1n);
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('reads the KV shape from the graph, whatever config.json calls its fields', async () => {
+    const dir = at('gpt2-style');
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 1, out: dir });
+    unlinkSync(join(dir, 'hotpath.json'));
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const renamed: Record<string, unknown> = { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] };
+    renamed.n_layer = cfg.num_hidden_layers;
+    renamed.n_head = cfg.num_attention_heads;
+    renamed.n_embd = cfg.hidden_size;
+    renamed.n_positions = cfg.max_position_embeddings;
+    renamed.vocab_size = cfg.vocab_size;
+    renamed.eos_token_id = cfg.eos_token_id;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(renamed));
+    const info = loadModelFolder(dir);
+    const c = info.config as unknown as Record<string, number>;
+    assert.deepEqual(
+      [c.num_hidden_layers, c.num_key_value_heads, c.head_dim, c.max_position_embeddings],
+      [5, 2, 16, 512],
+    );
+    assert.deepEqual(await greedy(dir), reference);
+  });
+
+  it('rejects a float16 KV cache, naming the file and the input', () => {
+    const dir = at('fp16');
+    writeFp16KvFixture(dir);
+    expectInvalid(
+      () => loadModelFolder(dir),
+      /onnx\/model_fp16\.onnx past_key_values\.0\.key is float16; only float32 KV caches/,
+    );
+  });
+
+  it('sentence-transformers: CLS, mean and last-token pooling, with and without Normalize', async () => {
+    const embed = async (dir: string): Promise<number[][]> => {
+      const m = await LocalModel.load(dir, { warmup: false });
+      try {
+        return await m.embed(['hello world', 'the quick brown fox']);
+      } finally {
+        await m.close();
+      }
+    };
+    const plain = at('bert');
+    forgeModel({ arch: 'bert', preset: 'tiny-embed', seed: 1, out: plain });
+    const mean = await embed(plain);
+    const st = (name: string, mode: 'cls' | 'mean' | 'last', normalize: boolean): string => {
+      const dir = at(name);
+      writeSentenceTransformersFixture(dir, { mode, normalize });
+      return dir;
+    };
+    assert.deepEqual(await embed(st('st-mean', 'mean', true)), mean);
+    const cls = await embed(st('st-cls', 'cls', false));
+    const clsNorm = await embed(st('st-cls-norm', 'cls', true));
+    const last = await embed(st('st-last', 'last', true));
+    const norm = (v: number[]): number => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    assert.ok(Math.abs(norm(clsNorm[0] as number[]) - 1) < 1e-6);
+    assert.ok(Math.abs(norm(cls[0] as number[]) - 1) > 1e-3, 'without Normalize the vector keeps its length');
+    const n = norm(cls[0] as number[]);
+    (clsNorm[0] as number[]).forEach((x, h) =>
+      assert.ok(Math.abs(x - ((cls[0] as number[])[h] as number) / n) < 1e-6),
+    );
+    assert.notDeepEqual(last, mean);
+    assert.notDeepEqual(clsNorm, mean);
+  });
+
+  it('names the file and field of every unsupported folder kind', () => {
+    const dir = (name: string, edit: (d: string) => void): string => {
+      const d = at(name);
+      forgeModel({ arch: 'llama', preset: 'tiny', seed: 1, out: d });
+      unlinkSync(join(d, 'hotpath.json'));
+      edit(d);
+      return d;
+    };
+    expectInvalid(
+      () => loadModelFolder(dir('split', (d) => moveGraph(d, 'decoder_with_past_model.onnx'))),
+      /decoder_with_past_model\.onnx: Optimum's split decoder pair is not supported/,
+    );
+    expectInvalid(
+      () => loadModelFolder(dir('seq2seq', (d) => moveGraph(d, 'encoder_model.onnx'))),
+      /encoder_model\.onnx: encoder-decoder \(seq2seq\) models are not supported/,
+    );
+    const two = dir('two-dtypes', (d) => {
+      moveGraph(d, 'model_q4.onnx');
+      writeFileSync(join(d, 'model_fp16.onnx'), readFileSync(join(d, 'model_q4.onnx')));
+    });
+    expectInvalid(
+      () => loadModelFolder(two),
+      /no fp32 graph and no dtype chosen; set dtype to one of: model_fp16\.onnx \(fp16\), model_q4\.onnx \(q4\)/,
+    );
+    assert.equal(loadModelFolder(two, { dtype: 'q4' }).onnxFile, 'model_q4.onnx');
+    const edit = (d: string, file: string, fn: (j: Record<string, unknown>) => void): void => {
+      const j = JSON.parse(readFileSync(join(d, file), 'utf8')) as Record<string, unknown>;
+      fn(j);
+      writeFileSync(join(d, file), JSON.stringify(j));
+    };
+    expectInvalid(
+      () =>
+        loadModelFolder(
+          dir('wordlevel', (d) =>
+            edit(d, 'tokenizer.json', (j) => ((j.model as { type: string }).type = 'WordLevel')),
+          ),
+        ),
+      /tokenizer\.json is not a usable tokenizer \(model\.type "WordLevel" is not supported/,
+    );
+    expectInvalid(
+      () =>
+        loadModelFolder(
+          dir('no-ctx', (d) => {
+            edit(d, 'config.json', (j) => delete j.max_position_embeddings);
+            edit(d, 'tokenizer_config.json', (j) => delete j.model_max_length);
+          }),
+        ),
+      /config\.json sets no context length \(max_position_embeddings or n_positions\)/,
+    );
+    const st = at('st-max');
+    writeSentenceTransformersFixture(st, { mode: 'mean', normalize: true });
+    edit(st, '1_Pooling/config.json', (j) => {
+      j.pooling_mode_mean_tokens = false;
+      j.pooling_mode_max_tokens = true;
+    });
+    expectInvalid(
+      () => loadModelFolder(st),
+      /1_Pooling\/config\.json pooling_mode_max_tokens is not supported/,
+    );
+    const dense = at('st-dense');
+    writeSentenceTransformersFixture(dense, { mode: 'mean', normalize: false });
+    const modules = JSON.parse(readFileSync(join(dense, 'modules.json'), 'utf8')) as unknown[];
+    modules.push({ idx: 2, name: '2', path: '2_Dense', type: 'sentence_transformers.models.Dense' });
+    writeFileSync(join(dense, 'modules.json'), JSON.stringify(modules));
+    expectInvalid(
+      () => loadModelFolder(dense),
+      /modules\.json \[2\]\.type "sentence_transformers\.models\.Dense" is not supported/,
+    );
+  });
+});

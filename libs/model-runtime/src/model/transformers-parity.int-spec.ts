@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LocalModel } from '../generation/local-model';
+import { writeOnnxCommunityFixture, writeSentenceTransformersFixture } from '../testing/layout-fixtures';
+import type { PoolingConfig } from './pooling';
+
+type Transformers = typeof import('@huggingface/transformers', { with: { 'resolution-mode': 'import' } });
+
+const PROMPTS = ['the quick brown fox', 'hello', 'zebra crossing at night'];
+
+async function transformers(dir: string): Promise<Transformers> {
+  const t: Transformers = await import('@huggingface/transformers');
+  t.env.allowRemoteModels = false;
+  t.env.allowLocalModels = true;
+  t.env.useFSCache = false;
+  t.env.localModelPath = `${dirname(dir)}/`;
+  return t;
+}
+
+describe('layout fixtures give what transformers.js gives on the same folder', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hp-tjs-parity-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('onnx-community decoder: same greedy tokens for fp32 (external data) and q8', async () => {
+    const dir = join(tmp, 'community');
+    writeOnnxCommunityFixture(dir);
+    const t = await transformers(dir);
+    for (const dtype of ['fp32', 'q8'] as const) {
+      const model = await t.AutoModelForCausalLM.from_pretrained(basename(dir), {
+        local_files_only: true,
+        dtype,
+        device: 'cpu',
+        ...(dtype === 'fp32' ? { use_external_data_format: 1 } : {}),
+      });
+      const ours = await LocalModel.load(dir, { warmup: false, onnx: { dtype } });
+      try {
+        const got = await ours.generate(
+          PROMPTS.map((p) => ({ prompt: p, params: { max_tokens: 10, temperature: 0 } })),
+        );
+        for (const [i, p] of PROMPTS.entries()) {
+          const ids = ours.info.tokenizer.encode(p);
+          const input_ids = new t.Tensor(
+            'int64',
+            BigInt64Array.from(ids, (x) => BigInt(x)),
+            [1, ids.length],
+          );
+          const out = (await model.generate({
+            input_ids,
+            max_new_tokens: 10,
+            do_sample: false,
+          } as never)) as {
+            tolist(): bigint[][];
+          };
+          const theirs = (out.tolist()[0] ?? []).slice(ids.length).map(Number);
+          // transformers.js keeps the EOS it stopped at; Hotpath's tokens end before it.
+          const eos = ours.info.eosIds;
+          const trimmed =
+            theirs.length > 0 && eos.includes(theirs.at(-1) as number) ? theirs.slice(0, -1) : theirs;
+          assert.deepEqual(got[i]?.tokens, trimmed, `${dtype}: prompt ${i}`);
+        }
+      } finally {
+        await ours.close();
+        await model.dispose();
+      }
+    }
+  });
+
+  for (const pooling of [
+    { mode: 'mean', normalize: true },
+    { mode: 'cls', normalize: false },
+    { mode: 'last', normalize: true },
+  ] as PoolingConfig[]) {
+    it(`sentence-transformers encoder (${pooling.mode}${pooling.normalize ? ', normalized' : ''}): same embeddings`, async () => {
+      const dir = join(tmp, `st-${pooling.mode}`);
+      writeSentenceTransformersFixture(dir, pooling);
+      mkdirSync(join(dir, 'onnx'));
+      renameSync(join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+      const t = await transformers(dir);
+      const extractor = await t.pipeline('feature-extraction', basename(dir), {
+        local_files_only: true,
+        dtype: 'fp32',
+        device: 'cpu',
+      });
+      const texts = ['hello world', 'the quick brown fox jumps'];
+      const ours = await LocalModel.load(dir, { warmup: false });
+      try {
+        const got = await ours.embed(texts);
+        for (const [i, text] of texts.entries()) {
+          const out = await extractor(text, {
+            pooling: pooling.mode === 'last' ? 'last_token' : pooling.mode,
+            normalize: pooling.normalize,
+          });
+          const theirs = Array.from(out.data as Float32Array);
+          const mine = got[i] as number[];
+          assert.equal(mine.length, theirs.length);
+          const diff = Math.max(...mine.map((x, h) => Math.abs(x - (theirs[h] as number))));
+          assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff}`);
+        }
+      } finally {
+        await ours.close();
+        await extractor.dispose();
+      }
+    });
+  }
+});
