@@ -51,6 +51,19 @@ describe('accepted jobs during a Redis outage', () => {
     earlier.add(res.body.id);
   });
 
+  it('ends a long-poll with the last known state when Redis goes down during it', async () => {
+    for (let i = 0; i < 100 && (await call(`${api.url}/readyz`)).status !== 200; i++) await sleep(100);
+    const [id] = [...earlier];
+    const pending = call<JobView>(`${api.url}/v1/jobs/${id}?wait=6`);
+    await sleep(500);
+    await redis.stop();
+    const res = await pending;
+    await redis.start();
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.id, id);
+    assert.equal(res.body.status, 'queued');
+  });
+
   it('finishes a non-streamed chat completion whose job completes after the outage', async () => {
     for (let i = 0; i < 100 && (await call(`${api.url}/readyz`)).status !== 200; i++) await sleep(100);
     const pending = call(`${api.url}/v1/chat/completions`, {

@@ -48,7 +48,7 @@ function parseLimits(raw: string | null): ModelInputLimits | undefined {
  * by the API, which never loads models. A short local memo keeps the lookup off the hot path.
  */
 export class ModelInputLimitsStore {
-  private readonly memo = new Map<string, { limits: ModelInputLimits | undefined; at: number }>();
+  private readonly memo = new Map<string, { limits: Promise<ModelInputLimits | undefined>; at: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -57,15 +57,19 @@ export class ModelInputLimitsStore {
 
   async publish(model: string, limits: ModelInputLimits): Promise<void> {
     await this.redis.set(inputLimitsKey(model), JSON.stringify(limits));
-    this.memo.set(model, { limits, at: Date.now() });
+    this.memo.set(model, { limits: Promise.resolve(limits), at: Date.now() });
   }
 
-  /** The published limits; `undefined` when no worker has published any for `model`. */
-  async current(model: string): Promise<ModelInputLimits | undefined> {
+  /**
+   * The published limits; `undefined` when no worker has published any for `model`. Concurrent
+   * calls share one read; a failed read is not remembered.
+   */
+  current(model: string): Promise<ModelInputLimits | undefined> {
     const m = this.memo.get(model);
     if (m && Date.now() - m.at < this.memoMs) return m.limits;
-    const limits = parseLimits(await this.redis.get(inputLimitsKey(model)));
+    const limits = this.redis.get(inputLimitsKey(model)).then(parseLimits);
     this.memo.set(model, { limits, at: Date.now() });
+    limits.catch(() => this.memo.delete(model));
     return limits;
   }
 }

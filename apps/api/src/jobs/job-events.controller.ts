@@ -3,7 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { isStreamId, toJobView, type JobRecord } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
-import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
+import type { Logger } from '@hotpath/telemetry';
+import { API_CONFIG, LOGGER, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
@@ -20,6 +21,7 @@ export class JobEventsController {
     @Inject(JobEventsService) private readonly events: JobEventsService,
     @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Get(':id/events')
@@ -67,7 +69,8 @@ export class JobEventsController {
           sendEnd(sse, e.record, id);
         }
       }
-    } catch {
+    } catch (err) {
+      this.logger.warn('job event stream interrupted', { job_id: id, error: err });
       sse.event('error', {
         error: { code: ErrorCode.RedisUnavailable, message: 'the event stream was interrupted' },
       });

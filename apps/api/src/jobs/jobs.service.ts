@@ -199,8 +199,8 @@ export class JobsService {
 
   /**
    * Long-poll: the job once terminal, or its current state after `seconds` (or when `signal`
-   * aborts: client gone, server shutting down). With `lastKnown`, Redis trouble during the wait
-   * answers that state instead of failing.
+   * aborts: client gone, server shutting down). Redis trouble during the wait answers the last
+   * state seen (or `lastKnown`) instead of failing.
    */
   async wait(
     tenant: string,
@@ -209,22 +209,23 @@ export class JobsService {
     signal: AbortSignal,
     lastKnown?: JobView,
   ): Promise<JobView> {
+    let known = lastKnown;
     try {
       assertRedisReady(this.deps.producer);
       // The waiter's first read doubles as the ownership check: another tenant's job stops the wait
       // at once (and answers 404 like an unknown id), so no extra read per waited job.
-      const rec = await this.waitForTerminal(
-        id,
-        Math.max(0, seconds) * 1000,
-        signal,
-        (r) => r.tenant !== tenant,
-      );
+      const rec = await this.waitForTerminal(id, Math.max(0, seconds) * 1000, signal, (r) => {
+        if (r.tenant !== tenant) return true;
+        known = toJobView(r);
+        return false;
+      });
       if (!rec || rec.tenant !== tenant) throw notFound(id);
       return toJobView(rec);
     } catch (err) {
       // A job that was accepted is answered with, Redis or not: a 5xx would make clients (the
       // OpenAI SDKs among them) submit it again.
-      if (lastKnown && isRedisFailure(err)) return lastKnown;
+      // A long-poll whose first read succeeded answers that state too.
+      if (known && isRedisFailure(err)) return known;
       throw err;
     }
   }
