@@ -29,7 +29,19 @@ describe('hotpath bench compare (tiny run: forged tiny, every system, real clust
         '1',
         '--duration-ms',
         '500',
-      ].concat(['--max-tokens', '4-8', '--prompts', '8', '--no-roofline', '--llama-threads', '1', '--json', json, '--report', report]),
+      ].concat([
+        '--max-tokens',
+        '4-8',
+        '--prompts',
+        '8',
+        '--no-roofline',
+        '--llama-threads',
+        '1',
+        '--json',
+        json,
+        '--report',
+        report,
+      ]),
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },
       120_000,
     );
@@ -44,7 +56,9 @@ describe('hotpath bench compare (tiny run: forged tiny, every system, real clust
     );
     for (const system of ran) {
       // llama.cpp runs the decoder only: its embed workload is skipped with a note.
-      for (const workload of system === 'llama.cpp' ? (['generate'] as const) : (['generate', 'embed'] as const)) {
+      for (const workload of system === 'llama.cpp'
+        ? (['generate'] as const)
+        : (['generate', 'embed'] as const)) {
         const rows = doc.results.filter((r) => r.system === system && r.workload === workload);
         assert.deepEqual(
           rows.map((r) => r.concurrency).filter((c) => c !== null),

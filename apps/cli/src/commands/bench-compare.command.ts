@@ -39,7 +39,10 @@ export const BENCH_COMPARE_COMMAND: CliCommand = {
       );
     }
     const a = doc.token_agreement_llama_cpp;
-    if (a) process.stdout.write(`llama.cpp greedy tokens: ${a.identical}/${a.prompts} prompts identical to Hotpath\n`);
+    if (a)
+      process.stdout.write(
+        `llama.cpp greedy tokens: ${a.identical}/${a.prompts} prompts identical to Hotpath\n`,
+      );
     for (const n of doc.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`(${doc.meta.duration_s} s)\n`);
     if (opts.jsonFile) writeOut(opts.jsonFile, `${JSON.stringify(doc, null, 2)}\n`);

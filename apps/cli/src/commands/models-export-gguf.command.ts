@@ -58,7 +58,9 @@ export const MODELS_EXPORT_GGUF_COMMAND: CliCommand = {
     else {
       console.log(
         `exported ${dir} → ${res.out} (${values.type}, ${res.tensors} tensors, ${(res.bytes / 2 ** 20).toFixed(1)} MiB)` +
-          (res.fallbacks.length > 0 ? `\nstored as f16 (rows not a multiple of 32): ${res.fallbacks.join(', ')}` : ''),
+          (res.fallbacks.length > 0
+            ? `\nstored as f16 (rows not a multiple of 32): ${res.fallbacks.join(', ')}`
+            : ''),
       );
     }
     return 0;

@@ -1,7 +1,14 @@
 import type { TokenizerJson } from '../tokenizer/tokenizer-json';
 
 /** llama.cpp's token kinds (`tokenizer.ggml.token_type`). */
-export const GgufTokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
+export const GgufTokenType = {
+  normal: 1,
+  unknown: 2,
+  control: 3,
+  userDefined: 4,
+  unused: 5,
+  byte: 6,
+} as const;
 
 /** The `tokenizer.ggml.*` arrays of a SentencePiece-style ("llama") vocabulary. */
 export interface GgufVocab {

@@ -9,7 +9,8 @@ import { dequantizeQ8_0, float16Bits, float16Value, quantizeQ8_0 } from './gguf-
 import { GGUF_ALIGNMENT, writeGguf, type GgufValue } from './gguf-writer';
 import { permuteToInterleaved } from './llama-gguf';
 
-const ramp = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, (_, i) => (i - n / 2) * scale);
+const ramp = (n: number, scale = 1): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => (i - n / 2) * scale);
 
 describe('GGUF writer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hp-gguf-'));
@@ -78,7 +79,8 @@ describe('GGUF writer', () => {
     assert.equal(float16Bits(1 + 2 ** -11), 0x3c00); // a tie rounds to the even mantissa
     assert.equal(float16Bits(1 + 3 * 2 ** -11), 0x3c02);
     assert.ok(Number.isNaN(float16Value(float16Bits(NaN))));
-    for (const v of [0.1, -3.75, 1234.5, 6.1e-5]) assert.ok(Math.abs(float16Value(float16Bits(v)) - v) <= Math.abs(v) * 2 ** -11);
+    for (const v of [0.1, -3.75, 1234.5, 6.1e-5])
+      assert.ok(Math.abs(float16Value(float16Bits(v)) - v) <= Math.abs(v) * 2 ** -11);
   });
 
   it('quantizes Q8_0 within half a step of each block scale (plus the float16 rounding of the scale)', () => {
@@ -103,7 +105,12 @@ describe('GGUF writer', () => {
     const w = ramp(heads * head * cols);
     assert.deepEqual(permuteToInterleaved(permuteForRotateHalf(w, heads, head, cols), heads, head, cols), w);
     // Row m of a rotate-half head is the first of pair m in the interleaved layout.
-    const one = permuteToInterleaved(ramp(head * 1, 1).map((_, i) => i), 1, head, 1);
+    const one = permuteToInterleaved(
+      ramp(head * 1, 1).map((_, i) => i),
+      1,
+      head,
+      1,
+    );
     assert.deepEqual(Array.from(one), [0, 4, 1, 5, 2, 6, 3, 7]);
   });
 });

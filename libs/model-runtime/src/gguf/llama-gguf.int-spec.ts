@@ -14,7 +14,11 @@ import { exportLlamaGguf, type GgufExportType } from './llama-gguf';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
-type Token = Parameters<ReturnType<Awaited<ReturnType<Awaited<ReturnType<Llama['loadModel']>>['createContext']>>['getSequence']>['evaluate']>[0][number];
+type Token = Parameters<
+  ReturnType<
+    Awaited<ReturnType<Awaited<ReturnType<Llama['loadModel']>>['createContext']>>['getSequence']
+  >['evaluate']
+>[0][number];
 
 const NO_LLAMA = 'node-llama-cpp is not installed (a dev dependency): llama.cpp generation not checked';
 
@@ -22,7 +26,12 @@ const NO_LLAMA = 'node-llama-cpp is not installed (a dev dependency): llama.cpp 
 async function loadLlama(): Promise<Llama | undefined> {
   try {
     const lib = await import('node-llama-cpp');
-    return await lib.getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: lib.LlamaLogLevel.error });
+    return await lib.getLlama({
+      gpu: false,
+      build: 'never',
+      skipDownload: true,
+      logLevel: lib.LlamaLogLevel.error,
+    });
   } catch {
     return undefined;
   }
@@ -124,7 +133,9 @@ describe('GGUF export', () => {
       const prompts = ['Once upon a time', 'the cat sat on the mat and', 'x'];
       const ids = prompts.map((p) => model.info.tokenizer.encode(p));
       const hotpath = (
-        await model.generate(prompts.map((prompt) => ({ prompt, params: { max_tokens: 24, temperature: 0 } })))
+        await model.generate(
+          prompts.map((prompt) => ({ prompt, params: { max_tokens: 24, temperature: 0 } })),
+        )
       ).map((o) => o.tokens);
       for (const type of ['f32', 'f16', 'q8_0'] as GgufExportType[]) {
         const out = join(tmp, `tiny-${type}.gguf`);
@@ -167,7 +178,9 @@ describe('GGUF export', () => {
       const ids = prompts.map((p) => model.info.tokenizer.encode(p));
       const expected = ids.map((p) => reference.greedy(p, 40, [1, 2]));
       const hotpath = (
-        await model.generate(prompts.map((prompt) => ({ prompt, params: { max_tokens: 40, temperature: 0 } })))
+        await model.generate(
+          prompts.map((prompt) => ({ prompt, params: { max_tokens: 40, temperature: 0 } })),
+        )
       ).map((o) => o.tokens);
       assert.deepEqual(hotpath, expected, 'Hotpath matches the reference');
       for (const type of ['f32', 'f16', 'q8_0'] as GgufExportType[]) {
@@ -178,7 +191,9 @@ describe('GGUF export', () => {
         if (type === 'f32') assert.deepEqual(got, expected, type);
         else {
           // Rounded weights: the first tokens of each story still agree.
-          got.forEach((g, i) => assert.deepEqual(g.slice(0, 8), (expected[i] as number[]).slice(0, 8), `${type} prompt ${i}`));
+          got.forEach((g, i) =>
+            assert.deepEqual(g.slice(0, 8), (expected[i] as number[]).slice(0, 8), `${type} prompt ${i}`),
+          );
         }
       }
     } finally {

@@ -47,7 +47,12 @@ function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
  * pairs `(m, m+head/2)` to the interleaved pairs `(2m, 2m+1)` that llama.cpp's `llama`
  * architecture rotates (the inverse of `permuteForRotateHalf`, as `convert_hf_to_gguf.py` does).
  */
-export function permuteToInterleaved(w: Float32Array, heads: number, head: number, cols: number): Float32Array {
+export function permuteToInterleaved(
+  w: Float32Array,
+  heads: number,
+  head: number,
+  cols: number,
+): Float32Array {
   const out = new Float32Array(w.length);
   const half = head / 2;
   for (let h = 0; h < heads; h++) {
@@ -74,7 +79,8 @@ export function exportLlamaGguf(opts: ExportGgufOptions): ExportGgufResult {
   const fail = (msg: string): never => {
     throw new HotpathError(ErrorCode.InvalidModel, `model folder ${model.dir}: ${msg}`);
   };
-  if (model.config.model_type !== 'llama') fail('GGUF export needs a Llama decoder (config.json model_type "llama")');
+  if (model.config.model_type !== 'llama')
+    fail('GGUF export needs a Llama decoder (config.json model_type "llama")');
   const c = model.config as LlamaConfig;
   const H = c.hidden_size;
   const D = c.head_dim;
@@ -125,7 +131,8 @@ export function exportLlamaGguf(opts: ExportGgufOptions): ExportGgufResult {
   norm('output_norm.weight', take('model.norm.weight', H).data);
   // A tied classifier has no tensor of its own: llama.cpp then reuses token_embd.
   if (inits.has('lm_head.weight_t')) weight('output.weight', matrix('lm_head.weight_t', H, V), H, V);
-  else if (!c.tie_word_embeddings) fail('config.json says the classifier is not tied but model.onnx has no lm_head.weight_t');
+  else if (!c.tie_word_embeddings)
+    fail('config.json says the classifier is not tied but model.onnx has no lm_head.weight_t');
 
   const tokenizer = readFolderJson<TokenizerJson>(model.dir, 'tokenizer.json', true) as TokenizerJson;
   const vocab = ggufVocab(tokenizer, V, model.tokenizer.unkId);

@@ -68,7 +68,12 @@ export async function measureRoofline(opts: RooflineOptions = {}): Promise<Roofl
   const w = Float32Array.from({ length: dim * dim }, () => (rng.next() - 0.5) / Math.sqrt(dim));
   for (let i = 0; i < chain; i++) {
     // Separate copies (not one shared initializer), so every MatMul streams its own weights.
-    x = b.op('MatMul', [x, b.initializer(`w${i}`, [dim, dim], w.slice())], {}, i === chain - 1 ? 'y' : undefined);
+    x = b.op(
+      'MatMul',
+      [x, b.initializer(`w${i}`, [dim, dim], w.slice())],
+      {},
+      i === chain - 1 ? 'y' : undefined,
+    );
   }
   b.output('y', 'float32', ['rows', dim]);
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-roofline-'));
@@ -77,7 +82,10 @@ export async function measureRoofline(opts: RooflineOptions = {}): Promise<Roofl
   try {
     const path = join(dir, 'gemm.onnx');
     writeFileSync(path, b.toModelProto().toBuffer());
-    const session = await OrtSession.create(path, { ...DEFAULT_EXECUTION, intra_op_threads: opts.threads ?? 0 });
+    const session = await OrtSession.create(path, {
+      ...DEFAULT_EXECUTION,
+      intra_op_threads: opts.threads ?? 0,
+    });
     try {
       for (const rows of rowsList) {
         const input = Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);

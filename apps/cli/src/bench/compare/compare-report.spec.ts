@@ -29,7 +29,7 @@ describe('bench compare report', () => {
     assert.doesNotMatch(md, /## Roofline/);
   });
 
-  it('states the roofline, each system\'s share of the compute limit and the llama.cpp token agreement', () => {
+  it("states the roofline, each system's share of the compute limit and the llama.cpp token agreement", () => {
     const doc = sampleDocument(ROWS);
     doc.roofline = {
       gemm: [
@@ -57,8 +57,14 @@ describe('bench compare report', () => {
     const md = markdownReport(doc, []);
     assert.match(md, /## Roofline[\s\S]*20 @ 1 rows, 150 @ 256 rows; peak \*\*150 GFLOP\/s\*\*/);
     assert.match(md, /60\.0 MFLOP per token[\s\S]*compute limit \*\*2500 tokens\/s\*\*/);
-    assert.match(md, /\*\*3\/4 identical\*\*, 100\/128 tokens[\s\S]*prompt 2, token 4 \(hotpath 10, llama\.cpp 11\)/);
-    assert.equal(summaryTable(doc).split('\n')[5], '| `hotpath` | 850 | 85% | 8.5 | 652 | 65.2 | 130 | 700 | 34.0% | – |');
+    assert.match(
+      md,
+      /\*\*3\/4 identical\*\*, 100\/128 tokens[\s\S]*prompt 2, token 4 \(hotpath 10, llama\.cpp 11\)/,
+    );
+    assert.equal(
+      summaryTable(doc).split('\n')[5],
+      '| `hotpath` | 850 | 85% | 8.5 | 652 | 65.2 | 130 | 700 | 34.0% | – |',
+    );
   });
 
   it('draws latency-vs-throughput and tokens-vs-concurrency charts with one series per system', () => {

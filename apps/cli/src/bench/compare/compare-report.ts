@@ -38,7 +38,9 @@ export function summaryTable(doc: CompareDocument): string {
       cell(s.ttft_p50_ms_at_concurrency_1[sys]),
       cell(s.tokens_per_s_at_concurrency_1[sys]),
       cell(s.tokens_per_s_at_concurrency_16[sys]),
-      s.fraction_of_compute_limit[sys] !== undefined ? `${(s.fraction_of_compute_limit[sys] * 100).toFixed(1)}%` : '–',
+      s.fraction_of_compute_limit[sys] !== undefined
+        ? `${(s.fraction_of_compute_limit[sys] * 100).toFixed(1)}%`
+        : '–',
       cell(s.embed_saturation_requests_per_s[sys]),
     ];
   });

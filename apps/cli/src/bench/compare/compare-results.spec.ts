@@ -80,7 +80,11 @@ describe('bench compare rows and summary', () => {
       naive: 120,
       hotpath: 130,
     });
-    assert.deepEqual(s.tokens_per_s_at_concurrency_16, { 'ort-direct': 1000, 'llama.cpp': 900, hotpath: 700 });
+    assert.deepEqual(s.tokens_per_s_at_concurrency_16, {
+      'ort-direct': 1000,
+      'llama.cpp': 900,
+      hotpath: 700,
+    });
     assert.equal(s.hotpath_vs_llama_cpp, 0.944);
     assert.equal(s.targets.hotpath_ge_llama_cpp_single, true);
     // hotpath's saturation (850, open loop) is below llama.cpp's 900 at 16 sequences.

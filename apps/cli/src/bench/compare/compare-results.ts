@@ -158,7 +158,8 @@ export function summarizeCompare(rows: readonly CompareRow[], computeLimit?: num
   if (single.hotpath !== undefined && single['llama.cpp'] !== undefined)
     t.hotpath_ge_llama_cpp_single = single.hotpath >= single['llama.cpp'];
   const llama16 = s.tokens_per_s_at_concurrency_16['llama.cpp'];
-  if (sat.hotpath !== undefined && llama16 !== undefined) t.hotpath_ge_llama_cpp_batched = sat.hotpath >= llama16;
+  if (sat.hotpath !== undefined && llama16 !== undefined)
+    t.hotpath_ge_llama_cpp_batched = sat.hotpath >= llama16;
   return s;
 }
 

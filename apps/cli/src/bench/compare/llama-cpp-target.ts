@@ -73,7 +73,11 @@ export async function startLlamaCppTarget(opts: {
   const ids = opts.prompts.map((p) => folder.tokenizer.encode(p.prompt));
   const stop = new Set(folder.eosIds);
   const ctxTokens = Math.max(...opts.prompts.map((p, i) => (ids[i] as number[]).length + p.maxTokens));
-  const gguf = exportLlamaGguf({ dir: opts.generateDir, out: join(opts.workDir, 'llama-cpp.gguf'), type: 'f32' });
+  const gguf = exportLlamaGguf({
+    dir: opts.generateDir,
+    out: join(opts.workDir, 'llama-cpp.gguf'),
+    type: 'f32',
+  });
   const threads = opts.threads ?? cpus().length;
   const llama = await opts.lib.getLlama({
     gpu: false,

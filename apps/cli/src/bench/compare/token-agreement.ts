@@ -58,7 +58,9 @@ export async function hotpathGreedy(
     const out: number[][] = [];
     for (let i = 0; i < prompts.length; i += batch) {
       const res = await model.generate(
-        prompts.slice(i, i + batch).map((prompt) => ({ prompt, params: { max_tokens: maxTokens, temperature: 0 } })),
+        prompts
+          .slice(i, i + batch)
+          .map((prompt) => ({ prompt, params: { max_tokens: maxTokens, temperature: 0 } })),
       );
       out.push(...res.map((r) => r.tokens));
     }
