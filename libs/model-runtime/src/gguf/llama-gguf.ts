@@ -4,6 +4,7 @@ import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import type { LlamaConfig } from '../model/model-config';
 import { readFolderJson } from '../model/model-folder';
 import { loadModelFolder } from '../model/model-loader';
+import { transpose } from '../onnx/llama-graph';
 import { readOnnxInitializers, type OnnxInitializer } from '../onnx/onnx-initializers';
 import type { TokenizerJson } from '@hotpath/tokenizer';
 import { Q8_0_BLOCK } from './gguf-quant';
@@ -34,13 +35,6 @@ export interface ExportGgufResult {
 
 /** ggml's `llama_ftype` for `general.file_type`. */
 const FILE_TYPE: Record<GgufExportType, number> = { f32: 0, f16: 1, q8_0: 7 };
-
-/** `[rows, cols]` row-major → `[cols, rows]`. */
-function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c] as number;
-  return out;
-}
 
 /**
  * Reorders the rows of a `[heads·head, in]` query/key matrix from Hugging Face's rotate-half RoPE
@@ -96,7 +90,7 @@ export function exportLlamaGguf(opts: ExportGgufOptions): ExportGgufResult {
   };
   /** A `[in, out]` MatMul operand back in PyTorch `[out, in]` layout. */
   const matrix = (name: string, inDim: number, outDim: number): Float32Array =>
-    transposed(take(name, inDim * outDim).data, inDim, outDim);
+    transpose(take(name, inDim * outDim).data, inDim, outDim);
 
   const fallbacks: string[] = [];
   const tensors: GgufTensor[] = [];

@@ -86,7 +86,10 @@ export async function startLlamaCppTarget(opts: {
     maxThreads: threads,
     logLevel: opts.lib.LlamaLogLevel.error,
   });
-  const model = await llama.loadModel({ modelPath: gguf.out });
+  const model = await llama.loadModel({ modelPath: gguf.out }).catch(async (err: unknown) => {
+    await llama.dispose();
+    throw err;
+  });
   let pool: SequencePool | undefined;
   const resize = async (sequences: number): Promise<SequencePool> => {
     if (pool?.context.totalSequences === sequences) return pool;
@@ -100,7 +103,11 @@ export async function startLlamaCppTarget(opts: {
     pool = new SequencePool(context);
     return pool;
   };
-  await resize(1);
+  await resize(1).catch(async (err: unknown) => {
+    await model.dispose();
+    await llama.dispose();
+    throw err;
+  });
   const notes = [
     `llama.cpp: node-llama-cpp with its prebuilt CPU binary, ${threads} threads, the model exported as F32 GGUF (${(gguf.bytes / 2 ** 20).toFixed(1)} MiB); prompts fed as Hotpath token ids.`,
   ];
