@@ -62,6 +62,7 @@ export class KvArena {
     this.chunk = Math.min(shape.chunk ?? DEFAULT_CHUNK, maxPositions);
     this.lengths = new Int32Array(slots);
     this.relayout(this.chunk);
+    this.relayouts = 0;
   }
 
   /** Positions per slot in the current layout. */
@@ -79,7 +80,7 @@ export class KvArena {
     return this.relayouts;
   }
 
-  /** Bytes of cache currently allocated. */
+  /** Bytes of cache the current layout spans (what attention reads at most per step). */
   get bytes(): number {
     return 2 * this.layers * this.slots * this.kvHeads * this.cap * this.headDim * 4;
   }
@@ -252,27 +253,35 @@ export class KvArena {
     const H = this.kvHeads;
     const D = this.headDim;
     const old = this.cap;
-    const size = this.slots * H * cap * D;
-    for (let l = 0; l < this.layers; l++) {
-      const key = new Float32Array(size);
-      const valueT = new Float32Array(size);
-      const oldKey = this.keys[l];
-      const oldValueT = this.valuesT[l];
-      if (oldKey && oldValueT) {
-        for (let s = 0; s < this.usedSlots; s++) {
-          const n = Math.min(this.lengths[s] as number, cap);
-          for (let h = 0; h < H; h++) {
-            const from = (s * H + h) * old * D;
-            key.set(oldKey.subarray(from, from + n * D), (s * H + h) * cap * D);
-            for (let d = 0; d < D; d++) {
-              const row = ((s * H + h) * D + d) * old;
-              valueT.set(oldValueT.subarray(row, row + n), ((s * H + h) * D + d) * cap);
-            }
+    if (this.keys.length === 0) {
+      // Sized for the whole context once: pages are mapped lazily, so only positions ever used take
+      // memory, and a capacity change moves rows within the buffer instead of allocating (and
+      // zero-filling) a new one per layer.
+      const size = this.slots * H * this.maxPositions * D;
+      for (let l = 0; l < this.layers; l++) {
+        this.keys.push(new Float32Array(size));
+        this.valuesT.push(new Float32Array(size));
+      }
+    } else {
+      // Rows keep their order; with a larger stride every row moves up (so go from the last row
+      // down), with a smaller one every row moves down (go from the first row up): no row is
+      // overwritten before it has moved.
+      const rows = this.usedSlots * H;
+      const order = cap > old ? (i: number): number => rows - 1 - i : (i: number): number => i;
+      for (let l = 0; l < this.layers; l++) {
+        const key = this.keys[l] as Float32Array;
+        const valueT = this.valuesT[l] as Float32Array;
+        for (let i = 0; i < rows; i++) {
+          const row = order(i);
+          const n = Math.min(this.lengths[Math.floor(row / H)] as number, cap);
+          key.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
+          for (let dd = 0; dd < D; dd++) {
+            const d = cap > old ? D - 1 - dd : dd;
+            const from = (row * D + d) * old;
+            valueT.copyWithin((row * D + d) * cap, from, from + n);
           }
         }
       }
-      this.keys[l] = key;
-      this.valuesT[l] = valueT;
     }
     this.cap = cap;
     this.relayouts++;

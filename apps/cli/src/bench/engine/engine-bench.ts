@@ -15,7 +15,7 @@ import {
   type LlamaConfig,
   type Roofline,
 } from '@hotpath/model-runtime';
-import { promptSet } from '../compare/prompt-set';
+import { promptSet, type BenchPrompt } from '../compare/prompt-set';
 import type { EngineBenchOptions } from './engine-options';
 
 /** One stream count's result. */
@@ -26,11 +26,19 @@ export interface EngineLevel {
   step_ms: number;
   /** Tokens/s divided by the one-stream level's (null without a one-stream level). */
   speedup_vs_1: number | null;
+  /**
+   * Tokens/s of the decode forwards alone (prefill time left out): what batching does to a decode
+   * step, the figure the GEMM roofline speaks to.
+   */
+  decode_tokens_per_s: number;
+  decode_speedup_vs_1: number | null;
+  /** Mean rows per decode forward (below `streams` while sequences are being refilled). */
+  mean_decode_batch: number;
   /** Mean context (prompt + generated) of the sequences generated in the window. */
   mean_context: number;
-  /** The GEMM-bound limit at this many rows: measured FLOP/s at `streams` rows ÷ FLOPs per token. */
+  /** The GEMM-bound limit of a decode step: measured FLOP/s at its mean rows ÷ FLOPs per token. */
   roofline_tokens_per_s: number;
-  /** `tokens_per_s` as % of `roofline_tokens_per_s`. */
+  /** `decode_tokens_per_s` as % of `roofline_tokens_per_s`. */
   pct_of_roofline: number;
 }
 
@@ -86,15 +94,25 @@ async function runLevel(
   model: LocalModel,
   streams: number,
   opts: EngineBenchOptions,
-  prompts: readonly string[],
-): Promise<{ tokensPerS: number; stepMs: number; meanContext: number }> {
+  prompts: readonly BenchPrompt[],
+): Promise<LevelMeasure> {
   const engine = model.createEngine(streams);
-  const scheduler = new IterationScheduler(engine, {
-    maxBatchSize: streams,
-    maxPrefillTokens: 512,
-    decodeStepsPerPrefill: 1,
-  });
   let counting = false;
+  // Decode groups alone (no prefill): the batching efficiency of the decode step itself.
+  let decodeMs = 0;
+  let decodeTokens = 0;
+  let decodeForwards = 0;
+  const scheduler = new IterationScheduler(
+    engine,
+    { maxBatchSize: streams, maxPrefillTokens: 512, decodeStepsPerPrefill: 1 },
+    Date.now,
+    (g) => {
+      if (!counting || g.kind !== 'decode') return;
+      decodeMs += g.endedAt - g.startedAt;
+      decodeTokens += g.keys.length * g.forwards;
+      decodeForwards += g.forwards;
+    },
+  );
   let tokens = 0;
   let contextSum = 0;
   let finished = 0;
@@ -105,12 +123,10 @@ async function runLevel(
   const client = async (): Promise<void> => {
     while (!stop) {
       const i = next++;
+      const p = prompts[i % prompts.length] as BenchPrompt;
       const seq = SequenceState.create(
         model.info.tokenizer,
-        {
-          prompt: prompts[i % prompts.length] as string,
-          params: { max_tokens: opts.tokens, temperature: 0 },
-        },
+        { prompt: p.prompt, params: { max_tokens: p.maxTokens, temperature: 0 } },
         defaults,
         maxPos,
       );
@@ -143,7 +159,20 @@ async function runLevel(
     tokensPerS: tokens / seconds,
     stepMs: steps > 0 ? (seconds * 1000) / steps : (seconds * 1000 * streams) / Math.max(1, tokens),
     meanContext: finished > 0 ? contextSum / finished : 0,
+    decodeTokensPerS: decodeMs > 0 ? (1000 * decodeTokens) / decodeMs : 0,
+    meanDecodeBatch: decodeForwards > 0 ? decodeTokens / decodeForwards : 0,
   };
+}
+
+/** What one level measured. */
+interface LevelMeasure {
+  tokensPerS: number;
+  stepMs: number;
+  meanContext: number;
+  /** Tokens per second of decode forwards alone (prefill time excluded). */
+  decodeTokensPerS: number;
+  /** Mean rows of a decode forward. */
+  meanDecodeBatch: number;
 }
 
 /** Runs `hotpath bench engine`. */
@@ -162,8 +191,12 @@ export async function runEngineBench(
   });
   const cfg = model.info.config as LlamaConfig;
   const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
-  const prompts = promptSet(42, 64, { min: opts.tokens, max: opts.tokens }).map((p) => p.prompt);
-  const raw: { streams: number; tokensPerS: number; stepMs: number; meanContext: number }[] = [];
+  // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
+  const prompts = promptSet(42, 64, {
+    min: Math.max(1, Math.round(opts.tokens / 2)),
+    max: Math.round((3 * opts.tokens) / 2),
+  });
+  const raw: ({ streams: number } & LevelMeasure)[] = [];
   try {
     for (const streams of opts.streams) {
       progress(`${streams} stream(s)…`);
@@ -173,18 +206,24 @@ export async function runEngineBench(
     await model.close();
   }
   const one = raw.find((r) => r.streams === 1);
+  const ratio = (a: number, b: number | undefined): number | null => (b ? round(a / b, 2) : null);
   const meanContext = raw.reduce((a, r) => a + r.meanContext, 0) / Math.max(1, raw.length);
   const flops = modelFlopsPerToken(cfg, meanContext);
   const levels: EngineLevel[] = raw.map((r) => {
-    const limit = (gflopsAt(roofline, r.streams) * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
+    // The limit of a decode step with this many rows: GEMM FLOP/s at that row count ÷ FLOPs per token.
+    const rows = Math.max(1, r.meanDecodeBatch);
+    const limit = (gflopsAt(roofline, rows) * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
     return {
       streams: r.streams,
       tokens_per_s: round(r.tokensPerS),
       step_ms: round(r.stepMs, 2),
-      speedup_vs_1: one ? round(r.tokensPerS / one.tokensPerS, 2) : null,
+      speedup_vs_1: ratio(r.tokensPerS, one?.tokensPerS),
+      decode_tokens_per_s: round(r.decodeTokensPerS),
+      decode_speedup_vs_1: ratio(r.decodeTokensPerS, one?.decodeTokensPerS),
+      mean_decode_batch: round(r.meanDecodeBatch),
       mean_context: round(r.meanContext),
       roofline_tokens_per_s: round(limit),
-      pct_of_roofline: round((100 * r.tokensPerS) / limit),
+      pct_of_roofline: round((100 * r.decodeTokensPerS) / limit),
     };
   });
   return {
@@ -217,6 +256,7 @@ export async function runEngineBench(
 export function engineTargets(levels: readonly EngineLevel[]): EngineBenchReport['targets'] {
   const at = (n: number): EngineLevel | undefined => levels.find((l) => l.streams === n);
   const ratio = (n: number): number | null => at(n)?.speedup_vs_1 ?? null;
+  const decodeRatio = (n: number): number | null => at(n)?.decode_speedup_vs_1 ?? null;
   const check = (value: number | null, min: number): boolean | null => (value === null ? null : value >= min);
   const r16 = ratio(16);
   const r64 = ratio(64);
@@ -226,6 +266,8 @@ export function engineTargets(levels: readonly EngineLevel[]): EngineBenchReport
   return {
     speedup_16_vs_1: { target: '>= 5', value: r16, met: check(r16, 5) },
     speedup_64_vs_1: { target: '>= 8', value: r64, met: check(r64, 8) },
+    decode_speedup_16_vs_1: { target: '>= 5', value: decodeRatio(16), met: check(decodeRatio(16), 5) },
+    decode_speedup_64_vs_1: { target: '>= 8', value: decodeRatio(64), met: check(decodeRatio(64), 8) },
     '64_not_below_16': {
       target: '64 streams >= 16 streams',
       value: t16 && t64 ? round(t64 / t16, 2) : null,
