@@ -156,22 +156,7 @@ describe('GGUF export', () => {
     if (!llama) return t.skip(NO_LLAMA);
     const dir = importStories260k(join(tmp, 's260')) as string;
     const ckpt = readLlama2cCheckpoint(join(src, 'stories260K.bin'));
-    const h = ckpt.header;
-    const reference = new ReferenceLlama(
-      {
-        dim: h.dim,
-        hiddenDim: h.hiddenDim,
-        nLayers: h.nLayers,
-        nHeads: h.nHeads,
-        nKvHeads: h.nKvHeads,
-        vocab: h.vocabSize,
-        eps: 1e-5,
-        theta: 10000,
-        rope: 'interleaved',
-      },
-      ckpt.weights,
-      h.seqLen,
-    );
+    const reference = ReferenceLlama.fromLlama2c(ckpt);
     const model = await LocalModel.load(dir);
     try {
       const prompts = ['Once upon a time', 'The little dog', 'Lily and Tom went to the park. They', 'Sam'];

@@ -17,24 +17,7 @@ describe('stories260K imported from llama2.c', () => {
   let model: LocalModel;
   let plain: LocalModel;
   let ckpt: Llama2cCheckpoint;
-  const reference = (): ReferenceLlama => {
-    const h = ckpt.header;
-    return new ReferenceLlama(
-      {
-        dim: h.dim,
-        hiddenDim: h.hiddenDim,
-        nLayers: h.nLayers,
-        nHeads: h.nHeads,
-        nKvHeads: h.nKvHeads,
-        vocab: h.vocabSize,
-        eps: 1e-5,
-        theta: 10000,
-        rope: 'interleaved',
-      },
-      ckpt.weights,
-      h.seqLen,
-    );
-  };
+  const reference = (): ReferenceLlama => ReferenceLlama.fromLlama2c(ckpt);
 
   before(async () => {
     if (!src) return;

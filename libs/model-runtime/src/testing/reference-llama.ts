@@ -1,3 +1,4 @@
+import type { Llama2cCheckpoint } from '../llama2c/llama2c-reader';
 import type { LlamaWeights } from '../model/model-config';
 
 /** Shape of a model for {@link ReferenceLlama}. */
@@ -15,7 +16,7 @@ export interface ReferenceShape {
 }
 
 /**
- * A plain-loop Llama forward pass written from stories260K/FORMAT.md §3 (test oracle only):
+ * A plain-loop Llama forward pass with the llama2.c reference program's arithmetic (test oracle only):
  * one token at one position, float32 storage, sequential sums, its own KV cache.
  */
 export class ReferenceLlama {
@@ -33,6 +34,26 @@ export class ReferenceLlama {
     this.kvDim = s.nKvHeads * this.head;
     this.keyCache = Array.from({ length: s.nLayers }, () => new Float32Array(seqLen * this.kvDim));
     this.valueCache = Array.from({ length: s.nLayers }, () => new Float32Array(seqLen * this.kvDim));
+  }
+
+  /** A fresh oracle for a llama2.c checkpoint (interleaved RoPE, eps 1e-5, theta 10000, as run.c). */
+  static fromLlama2c(ckpt: Llama2cCheckpoint): ReferenceLlama {
+    const h = ckpt.header;
+    return new ReferenceLlama(
+      {
+        dim: h.dim,
+        hiddenDim: h.hiddenDim,
+        nLayers: h.nLayers,
+        nHeads: h.nHeads,
+        nKvHeads: h.nKvHeads,
+        vocab: h.vocabSize,
+        eps: 1e-5,
+        theta: 10000,
+        rope: 'interleaved',
+      },
+      ckpt.weights,
+      h.seqLen,
+    );
   }
 
   private rmsnorm(x: Float32Array, g: Float32Array): Float32Array {
