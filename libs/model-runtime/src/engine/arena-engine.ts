@@ -15,13 +15,12 @@ interface Placement {
   fed: number;
 }
 
-/** Counters of an engine, for tests, logs and metrics. */
+/** The arena's state, for logs and metrics (KV-arena usage). */
 export interface ArenaEngineStats {
   slotsUsed: number;
   capacity: number;
   arenaBytes: number;
   relayouts: number;
-  forwards: number;
 }
 
 /**
@@ -40,7 +39,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   private readonly cfg: LlamaConfig;
   private readonly groups: number;
   private readonly selfBiasCache = new Map<number, RuntimeTensor>();
-  private forwards = 0;
 
   constructor(
     private readonly session: OrtSession,
@@ -67,7 +65,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       capacity: this.arena.capacity,
       arenaBytes: this.arena.bytes,
       relayouts: this.arena.relayoutCount,
-      forwards: this.forwards,
     };
   }
 
@@ -230,7 +227,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       feeds[ENGINE_IO.cacheValueT(l)] = { type: 'float32', data: v.valueT, dims: v.dimsT };
     }
     const out = await this.session.run(feeds);
-    this.forwards++;
     const kv = out[ENGINE_IO.newKv]?.data as Float32Array;
     const per = rows * this.cfg.num_key_value_heads * S * this.cfg.head_dim;
     for (let l = 0; l < this.cfg.num_hidden_layers; l++)

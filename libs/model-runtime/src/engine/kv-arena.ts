@@ -110,7 +110,7 @@ export class KvArena {
       moved = last;
     }
     this.lengths[last] = 0;
-    this.fitCapacity(0);
+    this.shrinkToFit();
     return moved;
   }
 
@@ -211,11 +211,11 @@ export class KvArena {
     return { key, value };
   }
 
-  /** Shrinks capacity when the longest sequence needs far less (keeps `extra` positions free). */
-  fitCapacity(extra: number): void {
+  /** Shrinks capacity when the longest remaining sequence needs far less. */
+  private shrinkToFit(): void {
     let longest = 0;
     for (let s = 0; s < this.usedSlots; s++) longest = Math.max(longest, this.lengths[s] as number);
-    const want = this.roundUp(Math.max(1, longest + extra));
+    const want = this.roundUp(Math.max(1, longest));
     // Hysteresis: shrink only by two chunks or more, so a sequence near a boundary does not thrash.
     if (want + this.chunk < this.cap) this.relayout(want);
   }

@@ -102,12 +102,15 @@ async function runLevel(
   let decodeMs = 0;
   let decodeTokens = 0;
   let decodeForwards = 0;
+  let steps = 0;
   const scheduler = new IterationScheduler(
     engine,
     { maxBatchSize: streams, maxPrefillTokens: 512, decodeStepsPerPrefill: 1 },
     Date.now,
     (g) => {
-      if (!counting || g.kind !== 'decode') return;
+      if (!counting) return;
+      steps += g.forwards;
+      if (g.kind !== 'decode') return;
       decodeMs += g.endedAt - g.startedAt;
       decodeTokens += g.keys.length * g.forwards;
       decodeForwards += g.forwards;
@@ -143,15 +146,11 @@ async function runLevel(
   };
   const clients = Array.from({ length: streams }, client);
   await sleep(opts.warmupMs);
-  const forwards = (): number =>
-    'stats' in engine ? (engine as { stats: { forwards: number } }).stats.forwards : 0;
-  const forwards0 = forwards();
   counting = true;
   const t0 = performance.now();
   await sleep(opts.measureMs);
   counting = false;
   const seconds = (performance.now() - t0) / 1000;
-  const steps = forwards() - forwards0;
   stop = true;
   scheduler.close();
   await Promise.all(clients);
