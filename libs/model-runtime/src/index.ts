@@ -163,3 +163,25 @@ export {
   type RooflineOptions,
   type GemmPoint,
 } from './roofline/roofline';
+export {
+  QUANT_METHODS,
+  quantizeOnnxGraph,
+  type QuantMethod,
+  type QuantSpec,
+  type QuantizeGraphResult,
+} from './optimize/quantize-graph';
+export { readFloatWeights, readQuantSpec } from './optimize/graph-weights';
+export {
+  DEFAULT_KEEP_FLOAT,
+  quantizeModelFolder,
+  type QuantizeFolderOptions,
+  type QuantizeFolderResult,
+} from './optimize/quantize-folder';
+export { pruneModelFolder, type PruneOptions, type PruneResult } from './optimize/prune';
+export {
+  greedyAgreement,
+  measureFidelity,
+  sampleText,
+  type FidelityReport,
+  type GreedyAgreement,
+} from './optimize/fidelity';

@@ -11,6 +11,9 @@ import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
 import { MODELS_EXPORT_GGUF_COMMAND } from './models-export-gguf.command';
 import { BENCH_TOKENIZE_COMMAND } from './bench-tokenize.command';
 import { MODELS_INSPECT_COMMAND } from './models-inspect.command';
+import { MODELS_QUANTIZE_COMMAND } from './models-quantize.command';
+import { MODELS_PRUNE_COMMAND } from './models-prune.command';
+import { MODELS_EVAL_COMMAND } from './models-eval.command';
 
 /**
  * Every `hotpath` sub-command. Each lives in its own `*.command.ts` file; add new ones here.
@@ -21,6 +24,9 @@ export const COMMANDS: readonly CliCommand[] = [
   MODELS_IMPORT_LLAMA2C_COMMAND,
   MODELS_EXPORT_GGUF_COMMAND,
   MODELS_INSPECT_COMMAND,
+  MODELS_QUANTIZE_COMMAND,
+  MODELS_PRUNE_COMMAND,
+  MODELS_EVAL_COMMAND,
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
   BENCH_CACHE_COMMAND,

@@ -15,6 +15,8 @@ import type { LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
 import { buildEngineGraph, ENGINE_GRAPH_VERSION } from './engine-graph';
 import { EngineWeightsUnavailable, engineWeightsFromOnnx } from './engine-weights';
+import { readQuantSpec } from '../optimize/graph-weights';
+import { quantizeOnnxGraph } from '../optimize/quantize-graph';
 
 /** The engine graph of a model folder, or why there is none. */
 export type EngineGraphFile = { path: string; built: boolean } | { unavailable: string };
@@ -63,16 +65,28 @@ export function engineGraphFor(
   const name = fileName(model);
   const dirs = [join(model.dir, ENGINE_CACHE_DIR), cacheDir];
   for (const d of dirs) if (existsSync(join(d, name))) return { path: join(d, name), built: false };
-  let graph;
+  let graph: readonly Uint8Array[];
   try {
-    const weights = engineWeightsFromOnnx(readFileSync(model.onnxPath), model.config as LlamaConfig);
-    graph = buildEngineGraph(model.config as LlamaConfig, weights);
+    const bytes = readFileSync(model.onnxPath);
+    const weights = engineWeightsFromOnnx(bytes, model.config as LlamaConfig);
+    const built = buildEngineGraph(model.config as LlamaConfig, weights);
+    const spec = readQuantSpec(bytes);
+    // A quantized folder's engine graph is quantized the same way. A tied classifier is a
+    // Transpose of the embedding in the folder's graph, never a quantized weight: keep it float here too.
+    graph = spec
+      ? [
+          quantizeOnnxGraph(built.toBuffer(), {
+            ...spec,
+            keep_float: weights.head ? spec.keep_float : [...spec.keep_float, 'lm_head'],
+          }).model,
+        ]
+      : built.parts();
   } catch (err) {
     if (err instanceof EngineWeightsUnavailable) return { unavailable: err.message };
     throw err;
   }
   for (const d of dirs) {
-    const path = writeAtomically(d, name, graph.parts());
+    const path = writeAtomically(d, name, graph);
     if (!path) continue;
     // Graphs of an older version or of the folder's previous contents are never read again.
     if (d === dirs[0])

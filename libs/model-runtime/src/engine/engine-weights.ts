@@ -1,5 +1,6 @@
 import type { LlamaConfig } from '../model/model-config';
-import { readOnnxInitializers, type OnnxInitializer } from '../onnx/onnx-initializers';
+import type { OnnxInitializer } from '../onnx/onnx-initializers';
+import { readFloatWeights } from '../optimize/graph-weights';
 
 /**
  * A Llama decoder's weights as the engine graph consumes them: every projection already in
@@ -31,13 +32,13 @@ export class EngineWeightsUnavailable extends Error {}
 
 /**
  * The engine's weights from a Hotpath-written Llama graph (forged, imported from llama2.c, or any
- * folder with the same initializer names). Throws {@link EngineWeightsUnavailable} naming the first
+ * folder with the same initializer names), quantized weights dequantized to what their kernels use. Throws {@link EngineWeightsUnavailable} naming the first
  * missing or mis-shaped tensor; callers fall back to the plain graph.
  */
 export function engineWeightsFromOnnx(model: Uint8Array, cfg: LlamaConfig): EngineWeights {
   let inits: Map<string, OnnxInitializer>;
   try {
-    inits = readOnnxInitializers(model);
+    inits = readFloatWeights(model);
   } catch (err) {
     throw new EngineWeightsUnavailable(`model.onnx: ${(err as Error).message}`);
   }

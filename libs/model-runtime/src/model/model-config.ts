@@ -97,6 +97,12 @@ export interface HotpathJson {
   digest: string;
   source: string;
   batching?: { max_batch_size: number };
+  /** How `hotpath models quantize` made this folder (the spec is also in model.onnx's metadata). */
+  quantization?: { method: string; block_size: number; accuracy_level: number; keep_float: string[] };
+  /** How `hotpath models prune` made this folder. */
+  pruning?: Record<string, number | string>;
+  /** Digest of the folder this one was derived from (quantize, prune). */
+  derived_from?: string;
 }
 
 /** Llama weights in PyTorch layout (`[out, in]` matrices), layers in order. */

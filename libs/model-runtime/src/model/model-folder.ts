@@ -59,20 +59,24 @@ export function computeModelDigest(dir: string, graphFiles: readonly string[] = 
   return `sha256:${hash.digest('hex')}`;
 }
 
+/** Writes `model.onnx` under a temporary name first, so a crash never leaves a truncated graph behind. */
+export function writeGraphFile(dir: string, parts: readonly Uint8Array[]): void {
+  const tmp = join(dir, `model.onnx.tmp-${process.pid}`);
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const part of parts) writeSync(fd, part);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, 'model.onnx'));
+}
+
 /** Writes a complete model folder (creating `dir`) and returns its content digest. */
 export function writeModelFolder(dir: string, c: ModelFolderContents): string {
   mkdirSync(dir, { recursive: true });
   const json = (name: string, value: unknown): void =>
     writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
-  // Write the graph under a temporary name so a crash never leaves a truncated model.onnx behind.
-  const tmp = join(dir, `model.onnx.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const part of c.onnx.parts()) writeSync(fd, part);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, 'model.onnx'));
+  writeGraphFile(dir, c.onnx.parts());
   json('config.json', c.config);
   if (c.generationConfig) json('generation_config.json', c.generationConfig);
   json('tokenizer.json', c.tokenizer);

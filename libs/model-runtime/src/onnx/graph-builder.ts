@@ -1,7 +1,7 @@
 import { ProtoWriter } from './protobuf-writer';
 
 /** Element types the builder can declare (ONNX `TensorProto.DataType` values). */
-export const OnnxType = { float32: 1, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
+export const OnnxType = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type OnnxTypeName = keyof typeof OnnxType;
 
 /** Data of an initializer or constant tensor. */
@@ -19,7 +19,8 @@ export type AttrValue =
   | { floats: readonly number[] }
   | { tensor: { dims: readonly number[]; type: OnnxTypeName; data: TensorData } };
 
-interface NodeDef {
+/** One graph node as the builder holds it. */
+export interface NodeDef {
   op: string;
   /** Operator domain: '' for standard ONNX, `com.microsoft` for onnxruntime's contrib ops. */
   domain: string;
@@ -55,10 +56,16 @@ function typeOf(data: TensorData): OnnxTypeName {
 /** onnxruntime's contrib operator domain (GroupQueryAttention, SimplifiedLayerNormalization, …). */
 export const MS_DOMAIN = 'com.microsoft';
 
-function tensorProto(name: string, dims: readonly number[], data: TensorData): ProtoWriter {
+/** A serialised `TensorProto` (raw data); `type` overrides the element type read off `data`. */
+export function tensorProto(
+  name: string,
+  dims: readonly number[],
+  data: TensorData,
+  type: OnnxTypeName = typeOf(data),
+): ProtoWriter {
   const t = new ProtoWriter();
   t.packedInts(1, dims);
-  t.int(2, OnnxType[typeOf(data)]);
+  t.int(2, OnnxType[type]);
   if (name) t.string(8, name);
   t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return t;
@@ -77,7 +84,8 @@ function valueInfoProto(v: ValueInfo): ProtoWriter {
   return new ProtoWriter().string(1, v.name).message(2, type);
 }
 
-function attributeProto(name: string, value: AttrValue): ProtoWriter {
+/** A serialised `AttributeProto`. */
+export function attributeProto(name: string, value: AttrValue): ProtoWriter {
   const a = new ProtoWriter().string(1, name);
   if (typeof value === 'number') return a.int(3, value).int(20, 2);
   if (typeof value === 'string') return a.bytes(4, Buffer.from(value, 'utf8')).int(20, 3);
@@ -89,6 +97,17 @@ function attributeProto(name: string, value: AttrValue): ProtoWriter {
     return a.message(5, tensorProto('', dims, data)).int(20, 4);
   }
   throw new Error(`unsupported attribute ${name}`);
+}
+
+/** A serialised `NodeProto`. */
+export function nodeProto(n: NodeDef): ProtoWriter {
+  const np = new ProtoWriter();
+  for (const i of n.inputs) np.string(1, i);
+  for (const o of n.outputs) np.string(2, o);
+  np.string(3, n.name).string(4, n.op);
+  if (n.domain) np.string(7, n.domain);
+  for (const [k, v] of Object.entries(n.attrs)) np.message(5, attributeProto(k, v));
+  return np;
 }
 
 /**
@@ -199,15 +218,7 @@ export class GraphBuilder {
   /** Serialises the graph as an ONNX `ModelProto`. */
   toModelProto(metadata: Readonly<Record<string, string>> = {}): ProtoWriter {
     const g = new ProtoWriter();
-    for (const n of this.nodes) {
-      const np = new ProtoWriter();
-      for (const i of n.inputs) np.string(1, i);
-      for (const o of n.outputs) np.string(2, o);
-      np.string(3, n.name).string(4, n.op);
-      if (n.domain) np.string(7, n.domain);
-      for (const [k, v] of Object.entries(n.attrs)) np.message(5, attributeProto(k, v));
-      g.message(1, np);
-    }
+    for (const n of this.nodes) g.message(1, nodeProto(n));
     g.string(2, this.graphName);
     for (const init of this.initializers) g.message(5, tensorProto(init.name, init.dims, init.data));
     for (const i of this.inputs) g.message(11, valueInfoProto(i));

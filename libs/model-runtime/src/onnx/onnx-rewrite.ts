@@ -12,7 +12,7 @@ const TENSOR_EXTERNAL_DATA = 13;
 const TENSOR_DATA_LOCATION = 14;
 
 /** Re-emits one decoded field (ONNX's messages here use only varint and length-delimited fields). */
-function copyField(w: ProtoWriter, f: ProtoField): void {
+export function copyField(w: ProtoWriter, f: ProtoField): void {
   if (f.wire === 0) w.int(f.field, f.value);
   else if (f.wire === 2) w.bytes(f.field, f.value);
   else throw new Error(`unexpected fixed-width field ${f.field} in an ONNX message`);
@@ -22,7 +22,7 @@ function copyField(w: ProtoWriter, f: ProtoField): void {
  * Rebuilds a message field by field: `edit` writes its own replacement into `w` and returns true,
  * or returns false to keep the field as it was.
  */
-function rewrite(buf: Uint8Array, edit: (f: ProtoField, w: ProtoWriter) => boolean): ProtoWriter {
+export function rewrite(buf: Uint8Array, edit: (f: ProtoField, w: ProtoWriter) => boolean): ProtoWriter {
   const w = new ProtoWriter();
   for (const f of readProtoFields(buf)) if (!edit(f, w)) copyField(w, f);
   return w;

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import { forgeModel } from '../forge/forge';
+import type { GenerationRequest } from '../generation/generator';
+import { LocalModel } from '../generation/local-model';
+import type { HotpathJson, LlamaConfig } from '../model/model-config';
+import { loadModelFolder } from '../model/model-loader';
+import { importStories260k } from '../testing/stories-dir';
+import { greedyAgreement } from './fidelity';
+import { pruneModelFolder } from './prune';
+import { quantizeModelFolder } from './quantize-folder';
+import type { QuantMethod } from './quantize-graph';
+
+const EXEC = {
+  providers: ['cpu'],
+  intra_op_threads: 1,
+  inter_op_threads: 1,
+  graph_optimization: 'all',
+} as const;
+const PROMPTS = ['Once upon a time', 'The cat sat', 'Lily went to the park and', 'a b c d e f g'];
+const greedy = (prompt: string, max: number): GenerationRequest => ({
+  prompt,
+  params: { max_tokens: max, temperature: 0 },
+});
+const load = (dir: string, engine: 'arena' | 'plain') =>
+  LocalModel.load(dir, { engine, execution: EXEC, warmup: false });
+
+async function tokensOf(dir: string, engine: 'arena' | 'plain', batched: boolean): Promise<number[][]> {
+  const m = await load(dir, engine);
+  try {
+    if (batched) return (await m.generate(PROMPTS.map((p) => greedy(p, 12)))).map((o) => o.tokens);
+    const out: number[][] = [];
+    for (const p of PROMPTS)
+      out.push(((await m.generate([greedy(p, 12)]))[0] as { tokens: number[] }).tokens);
+    return out;
+  } finally {
+    await m.close();
+  }
+}
+
+function expectCode(fn: () => unknown, code: string, pattern: RegExp): void {
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof HotpathError && err.code === code && pattern.test(err.message),
+  );
+}
+
+describe('quantized and pruned model folders', () => {
+  let root: string;
+  let tiny: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'hotpath-optimize-'));
+    tiny = join(root, 'tiny');
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 5, out: tiny });
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const method of ['int8-weight', 'int4-weight', 'int8-dynamic', 'fp16'] as QuantMethod[]) {
+    it(`${method}: a normal folder that loads, generates and batches in both engines`, async () => {
+      const out = join(root, `tiny-${method}`);
+      const res = quantizeModelFolder({ dir: tiny, out, method });
+      assert.ok(res.bytesAfter < res.bytesBefore);
+      const src = loadModelFolder(tiny);
+      const info = loadModelFolder(out);
+      assert.notEqual(info.digest, src.digest);
+      const meta = JSON.parse(readFileSync(join(out, 'hotpath.json'), 'utf8')) as HotpathJson;
+      assert.equal(meta.quantization?.method, method);
+      assert.equal(meta.derived_from, src.digest);
+      assert.deepEqual(info.tokenizer.encode('hello world'), src.tokenizer.encode('hello world'));
+
+      const arenaSolo = await tokensOf(out, 'arena', false);
+      assert.ok(existsSync(join(out, '.hotpath')), 'the engine graph was derived from the quantized folder');
+      assert.ok(arenaSolo.every((t) => t.length > 0));
+      // Activations quantized with one scale per forward make a row depend on its batch mates.
+      if (method !== 'int8-dynamic') {
+        assert.deepEqual(await tokensOf(out, 'arena', true), arenaSolo, 'batched = solo');
+        assert.deepEqual(await tokensOf(out, 'plain', false), arenaSolo, 'engine graph = folder graph');
+      } else assert.equal((await tokensOf(out, 'arena', true)).length, PROMPTS.length);
+    });
+  }
+
+  it('an encoder folder quantizes too, and its embeddings stay close', async () => {
+    const enc = join(root, 'embed');
+    forgeModel({ arch: 'bert', preset: 'tiny-embed', seed: 3, out: enc });
+    const out = join(root, 'embed-int8');
+    quantizeModelFolder({ dir: enc, out, method: 'int8-dynamic' });
+    const [a, b] = [
+      await LocalModel.load(enc, { execution: EXEC }),
+      await LocalModel.load(out, { execution: EXEC }),
+    ];
+    try {
+      const [x] = await a.embed(['a quick brown fox']);
+      const [y] = await b.embed(['a quick brown fox']);
+      const cos = (x as number[]).reduce((s, v, i) => s + v * ((y as number[])[i] as number), 0);
+      assert.ok(cos > 0.99, `cosine ${cos}`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('rejects bad requests with precise codes', () => {
+    const q = join(root, 'tiny-int8-weight');
+    expectCode(
+      () => quantizeModelFolder({ dir: q, out: join(root, 'again'), method: 'int4-weight' }),
+      ErrorCode.InvalidModel,
+      /already quantized \(int8-weight\)/,
+    );
+    expectCode(
+      () => quantizeModelFolder({ dir: tiny, out: q, method: 'int4-weight' }),
+      ErrorCode.InvalidInput,
+      /exists and is not empty/,
+    );
+    expectCode(
+      () => quantizeModelFolder({ dir: tiny, out: tiny, method: 'int4-weight' }),
+      ErrorCode.InvalidInput,
+      /is the source folder/,
+    );
+    expectCode(
+      () => quantizeModelFolder({ dir: tiny, out: join(root, 'x'), method: 'int3' as QuantMethod }),
+      ErrorCode.InvalidInput,
+      /unknown method/,
+    );
+    expectCode(
+      () => quantizeModelFolder({ dir: tiny, out: join(root, 'y'), method: 'int4-weight', blockSize: 48 }),
+      ErrorCode.InvalidInput,
+      /power of two/,
+    );
+    expectCode(
+      () => pruneModelFolder({ dir: q, out: join(root, 'z'), ffn: 0.25 }),
+      ErrorCode.InvalidModel,
+      /quantized/,
+    );
+    expectCode(
+      () => pruneModelFolder({ dir: tiny, out: join(root, 'z') }),
+      ErrorCode.InvalidInput,
+      /nothing to prune/,
+    );
+    expectCode(
+      () => pruneModelFolder({ dir: tiny, out: join(root, 'z'), ffn: 1 }),
+      ErrorCode.InvalidInput,
+      /fraction/,
+    );
+    expectCode(
+      () => pruneModelFolder({ dir: tiny, out: join(root, 'z'), layers: 5 }),
+      ErrorCode.InvalidInput,
+      /--layers/,
+    );
+  });
+
+  it('pruning shrinks the matrices and the result loads, generates and batches', async () => {
+    const out = join(root, 'tiny-pruned');
+    const res = pruneModelFolder({ dir: tiny, out, ffn: 0.25, heads: 0.5, layers: 1 });
+    const cfg = loadModelFolder(out).config as LlamaConfig;
+    assert.equal(cfg.intermediate_size, 136); // 176 · 0.75 = 132, rounded to a multiple of 8
+    assert.equal(cfg.num_key_value_heads, 1);
+    assert.equal(cfg.num_attention_heads, 2);
+    assert.equal(cfg.num_hidden_layers, 4);
+    assert.equal(res.droppedLayers.length, 1);
+    assert.ok(res.after.parameters < res.before.parameters);
+    const solo = await tokensOf(out, 'arena', false);
+    assert.deepEqual(await tokensOf(out, 'arena', true), solo);
+    assert.deepEqual(await tokensOf(out, 'plain', false), solo);
+    // A pruned folder quantizes like any other.
+    quantizeModelFolder({ dir: out, out: join(root, 'tiny-pruned-int8'), method: 'int8-weight' });
+    assert.equal((await tokensOf(join(root, 'tiny-pruned-int8'), 'arena', false)).length, PROMPTS.length);
+  });
+
+  it('int8-weight stories260K keeps ≥ 95 % greedy agreement with fp32 on a fixed prompt set', async (t) => {
+    const stories = importStories260k(join(root, 'stories'));
+    if (!stories)
+      return t.skip(
+        'stories260K not found (set HOTPATH_STORIES260K_DIR or place it at ../shared/models/stories260K)',
+      );
+    const out = join(root, 'stories-int8');
+    quantizeModelFolder({ dir: stories, out, method: 'int8-weight' });
+    const [m, ref] = [await load(out, 'plain'), await load(stories, 'plain')];
+    try {
+      const prompts = [
+        'Once upon a time',
+        'Lily and Tom',
+        'The sun was',
+        'One day, a little dog',
+        'She was happy because',
+        'The bird',
+      ].map((p) => m.info.tokenizer.encode(p));
+      const g = await greedyAgreement(m, ref, prompts, 32);
+      assert.ok(g.position_agreement >= 0.95, `greedy agreement ${g.position_agreement}`);
+    } finally {
+      await m.close();
+      await ref.close();
+    }
+  });
+});
