@@ -8,6 +8,7 @@ import {
   formatIssues,
   type ClusterConfig,
   type ModelConfig,
+  VARIANT_SEPARATOR,
 } from '@hotpath/contracts';
 import { DEFAULT_CLUSTER_CONFIG } from './default-cluster-config';
 
@@ -30,10 +31,33 @@ export function parseClusterConfig(raw: unknown, source: string, baseDir: string
       `invalid cluster config ${source}:\n${formatIssues(parsed.error)}`,
     );
   }
-  const models: ModelConfig[] = parsed.data.models.map((m) =>
-    m.path && !isAbsolute(m.path) ? { ...m, path: resolve(baseDir, m.path) } : m,
-  );
+  const models: ModelConfig[] = parsed.data.models
+    .flatMap((m) => [m, ...expandVariants(m)])
+    .map((m) => (m.path && !isAbsolute(m.path) ? { ...m, path: resolve(baseDir, m.path) } : m));
   return { ...parsed.data, models };
+}
+
+/**
+ * The served entries of a model's `variants`: each is the parent with the variant's fields over it,
+ * named `<model>@<variant>`, so it gets its own queues, replicas, metrics label and cache namespace
+ * (result-cache keys carry the served model and its folder digest).
+ */
+export function expandVariants(m: ModelConfig): ModelConfig[] {
+  return m.variants.map((v) => {
+    const own = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined));
+    // A variant with its own folder does not inherit the parent's graph selection.
+    const graph = v.path !== undefined ? { dtype: v.dtype, onnx_file: v.onnx_file, forge: v.forge } : {};
+    return {
+      ...m,
+      ...graph,
+      ...own,
+      name: `${m.name}${VARIANT_SEPARATOR}${v.name}`,
+      variant: v.name,
+      variants: [],
+      default_variant: undefined,
+      variant_of: m.name,
+    };
+  });
 }
 
 /**
@@ -68,7 +92,29 @@ export function loadClusterConfig(
   return { config: parseClusterConfig(doc.toJS(), file, dirname(file)), source: file };
 }
 
-/** Looks a model up by name. */
-export function findModel(config: ClusterConfig, name: string): ModelConfig | undefined {
-  return config.models.find((m) => m.name === name);
+/**
+ * Looks up the served model for a request's `model` (and optional `variant`): `small` is the
+ * model's default variant, `small@int8` or `small` with `variant: int8` a named one, and the
+ * parent's own variant name (`base` by default) names the parent entry.
+ */
+export function findModel(config: ClusterConfig, name: string, variant?: string): ModelConfig | undefined {
+  const at = name.indexOf(VARIANT_SEPARATOR);
+  if (at >= 0) {
+    if (variant !== undefined && variant !== name.slice(at + 1)) return undefined;
+    return findModel(config, name.slice(0, at), name.slice(at + 1));
+  }
+  const parent = config.models.find((m) => m.name === name && m.variant_of === undefined);
+  if (!parent) return undefined;
+  const wanted = variant ?? parent.default_variant ?? parent.variant;
+  if (wanted === parent.variant) return parent;
+  return config.models.find((m) => m.variant_of === name && m.variant === wanted);
+}
+
+/** The variant names a model offers (its own first), for error messages and listings. */
+export function variantNames(config: ClusterConfig, m: ModelConfig): string {
+  const parent = m.variant_of ?? m.name;
+  return config.models
+    .filter((x) => x.name === parent || x.variant_of === parent)
+    .map((x) => x.variant)
+    .join(', ');
 }

@@ -4,5 +4,7 @@ export {
   parseClusterConfig,
   loadClusterConfig,
   findModel,
+  expandVariants,
+  variantNames,
 } from './cluster-config.loader';
 export { envBoolean, envPort, redisUrl, commonEnvShape, parseEnv } from './env';

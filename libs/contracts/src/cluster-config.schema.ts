@@ -98,6 +98,38 @@ export const ForgeSpecSchema = z.strictObject({
 export const OnnxDtypeSchema = z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4']);
 export type OnnxDtype = z.infer<typeof OnnxDtypeSchema>;
 
+const VARIANT_NAME = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+const variantName = z
+  .string()
+  .regex(VARIANT_NAME, 'lowercase letters, digits, ".", "_" or "-", at most 32 characters');
+
+/**
+ * Another build of the same model served side by side (quantized, pruned, a distilled student):
+ * its own folder and replicas, and optionally its own serving settings. Fields left out are the
+ * parent entry's; a nested section given (execution, batching, …) replaces the parent's section.
+ */
+export const ModelVariantSchema = z.strictObject({
+  name: variantName,
+  path: z.string().min(1).optional(),
+  dtype: OnnxDtypeSchema.optional(),
+  onnx_file: z.string().min(1).optional(),
+  forge: ForgeSpecSchema.optional(),
+  shards: z.int().min(1).max(1024).optional(),
+  replicas: z.int().min(1).max(64).optional(),
+  concurrency: z.int().min(1).max(4096).optional(),
+  max_waiting: z.int().min(1).max(10_000_000).optional(),
+  // unwrap(): without the parent schemas' prefault, a section left out stays out (inherited).
+  batching: BatchingSchema.unwrap().optional(),
+  cache: CacheSettingsSchema.unwrap().optional(),
+  prefix_cache: PrefixCacheSchema.unwrap().optional(),
+  execution: ExecutionSchema.unwrap().optional(),
+  sim: SimSettingsSchema.unwrap().optional(),
+});
+export type ModelVariantConfig = z.infer<typeof ModelVariantSchema>;
+
+/** Separates a model from its variant in a served model's name: `small@int8`. */
+export const VARIANT_SEPARATOR = '@';
+
 export const ModelConfigSchema = z.strictObject({
   name: z.string().regex(MODEL_NAME, 'lowercase letters, digits, ".", "_" or "-", at most 64 characters'),
   backend: z.enum(['sim', 'onnx']),
@@ -128,8 +160,17 @@ export const ModelConfigSchema = z.strictObject({
   prefix_cache: PrefixCacheSchema,
   execution: ExecutionSchema,
   sim: SimSettingsSchema,
+  /** This entry's own variant name (requests may name it: `variant: base`). */
+  variant: variantName.default('base'),
+  /** Other builds of this model, each served as `<name>@<variant>` with its own replicas. */
+  variants: z.array(ModelVariantSchema).max(32).default([]),
+  /** The variant a request without `variant` gets (default: this entry's own). */
+  default_variant: variantName.optional(),
 });
-export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type ModelConfig = z.infer<typeof ModelConfigSchema> & {
+  /** Set on the entries Hotpath derives from `variants`: the parent model's name. */
+  variant_of?: string;
+};
 
 export const QueueSettingsSchema = z
   .strictObject({
@@ -216,7 +257,34 @@ export const ClusterConfigSchema = z
       if (m.backend === 'onnx' && !m.path) {
         ctx.addIssue({ code: 'custom', path: ['models', i, 'path'], message: 'an onnx model needs a path' });
       }
+      const names = new Set([m.variant]);
+      m.variants.forEach((v, j) => {
+        if (names.has(v.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'variants', j, 'name'],
+            message: `duplicate variant "${v.name}" of model "${m.name}"`,
+          });
+        names.add(v.name);
+        if (
+          m.backend === 'onnx' &&
+          v.path === undefined &&
+          v.dtype === undefined &&
+          v.onnx_file === undefined
+        )
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'variants', j],
+            message: 'an onnx variant needs its own path, dtype or onnx_file (else it is the parent model)',
+          });
+      });
+      if (m.default_variant !== undefined && !names.has(m.default_variant))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'default_variant'],
+          message: `"${m.default_variant}" is not a variant of "${m.name}" (${[...names].join(', ')})`,
+        });
     });
   });
-export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+export type ClusterConfig = Omit<z.infer<typeof ClusterConfigSchema>, 'models'> & { models: ModelConfig[] };
 export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;

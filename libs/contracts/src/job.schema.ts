@@ -52,6 +52,8 @@ export type Webhook = z.infer<typeof WebhookSchema>;
 
 const commonJobFields = {
   model: z.string().min(1).max(128),
+  /** A variant of the model (`int8`, `pruned-30`, …); absent: the model's default variant. */
+  variant: z.string().min(1).max(32).optional(),
   priority: PrioritySchema.default('normal'),
   deadline_ms: z.int().min(1).max(JobLimits.maxDeadlineMs).optional(),
   routing_key: z.string().min(1).max(JobLimits.maxRoutingKeyChars).optional(),

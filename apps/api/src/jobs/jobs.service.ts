@@ -10,7 +10,7 @@ import {
   type ModelConfig,
   shardQueueName,
 } from '@hotpath/contracts';
-import { findModel } from '@hotpath/config';
+import { findModel, variantNames } from '@hotpath/config';
 import {
   AdmissionGate,
   IdempotencyStore,
@@ -254,8 +254,15 @@ export class JobsService {
   }
 
   private resolveModel(req: JobRequest): ModelConfig {
-    const model = findModel(this.deps.config.cluster, req.model);
+    const model = findModel(this.deps.config.cluster, req.model, req.variant);
     if (!model) {
+      const known = findModel(this.deps.config.cluster, req.model.split('@')[0] as string);
+      if (known && (req.variant !== undefined || req.model.includes('@')))
+        throw new HotpathError(
+          ErrorCode.ModelNotFound,
+          `model "${known.variant_of ?? known.name}" has no variant "${req.variant ?? req.model.split('@')[1]}" (${variantNames(this.deps.config.cluster, known)})`,
+          'variant',
+        );
       throw new HotpathError(ErrorCode.ModelNotFound, `model "${req.model}" does not exist`, 'model');
     }
     if (!model.tasks.includes(req.task)) {

@@ -7,7 +7,7 @@ import {
   type ModelConfig,
   type Task,
 } from '@hotpath/contracts';
-import { findModel } from '@hotpath/config';
+import { findModel, variantNames } from '@hotpath/config';
 import type { ModelDigests } from '@hotpath/cache';
 import { isTerminal } from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
@@ -31,11 +31,21 @@ export interface OpenAiModel {
   owned_by: string;
   /** The model folder (`path`), or the name for a model without one. */
   root: string;
-  parent: null;
+  /** The model a variant belongs to (`small` for `small@int8`); null for a model's own entry. */
+  parent: string | null;
   /** Context length from the folder's `config.json`; null when this process cannot read it. */
   max_model_len: number | null;
   /** How Hotpath serves it: backend, tasks, and the graph variant when one is configured. */
-  hotpath: { backend: string; tasks: string[]; dtype?: string; onnx_file?: string };
+  hotpath: {
+    backend: string;
+    tasks: string[];
+    dtype?: string;
+    onnx_file?: string;
+    /** This entry's variant name, and on a model's own entry every variant it offers and its default. */
+    variant: string;
+    variants?: string[];
+    default_variant?: string;
+  };
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
@@ -170,13 +180,20 @@ export class OpenAiService {
       created: this.startedAt,
       owned_by: 'hotpath',
       root: m.path ?? m.name,
-      parent: null,
+      parent: m.variant_of ?? null,
       max_model_len: m.path ? await readContextLength(m.path) : null,
       hotpath: {
         backend: m.backend,
         tasks: [...m.tasks],
         ...(m.dtype ? { dtype: m.dtype } : {}),
         ...(m.onnx_file ? { onnx_file: m.onnx_file } : {}),
+        variant: m.variant,
+        ...(m.variant_of === undefined
+          ? {
+              variants: variantNames(this.config.cluster, m).split(', '),
+              default_variant: m.default_variant ?? m.variant,
+            }
+          : {}),
       },
     };
   }
