@@ -14,12 +14,15 @@ export const ENGINE_IO = {
   cacheKey: (i: number) => `cache.${i}.key`,
   cacheValueT: (i: number) => `cache.${i}.value_t`,
   logits: 'logits',
-  /** Every layer's new keys and values in one tensor: `[layer][key|value][B, KVH, S, D]`. */
+  /**
+   * Every layer's new keys and values in one tensor, `[2·layers·B, KVH, S, D]`: the bytes of
+   * `[layer][key|value][B, KVH, S, D]`.
+   */
   newKv: 'new_kv',
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 3;
+export const ENGINE_GRAPH_VERSION = 4;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -35,6 +38,10 @@ function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Arr
     });
   }
   return out;
+}
+
+function scaled(w: Float32Array, by: number): Float32Array {
+  return Float32Array.from(w, (v) => v * by);
 }
 
 /**
@@ -64,7 +71,7 @@ function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } 
  * - the cache is an **input** per layer, read in place from the engine's arena (`cache.{i}.key`
  *   `[B, kvHeads, M, D]` and `cache.{i}.value_t` `[B, kvHeads, D, M]`, V stored transposed so both
  *   attention products stream the cache as the left, unpacked GEMM operand);
- * - only the **new** rows come out (`new_kv` `[2·layers, B, kvHeads, S, D]`: each layer's keys,
+ * - only the **new** rows come out (`new_kv`, the bytes of `[2·layers, B, kvHeads, S, D]`: each layer's keys,
  *   already rotated, then its values),
  *   and the engine writes them into the arena at each row's own position;
  * - rows are ragged: `past_bias [B,1,M,G·S]` is 0 on a row's cached positions and −∞ elsewhere
@@ -93,7 +100,8 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   }));
   b.output(ENGINE_IO.logits, 'float32', [Bd, V]);
   // One output, not two per layer: each output costs the binding a buffer and a copy per run.
-  b.output(ENGINE_IO.newKv, 'float32', [2 * cfg.num_hidden_layers, Bd, KVH, Sd, D]);
+  // Concatenated along the batch axis, so no per-tensor Unsqueeze: the same bytes as [2L, B, …].
+  b.output(ENGINE_IO.newKv, 'float32', ['layers_kv_batch', KVH, Sd, D]);
   const newKv: string[] = [];
 
   const embed = b.initializer('embed', [V, H], w.embed);
@@ -101,7 +109,6 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   const cos = b.initializer('rope.cos', [cfg.max_position_embeddings, D / 2], tables.cos);
   const sin = b.initializer('rope.sin', [cfg.max_position_embeddings, D / 2], tables.sin);
   const eps = { f: cfg.rms_norm_eps };
-  const scale = b.scalarF(1 / Math.sqrt(D));
   const toHeads = (t: string, heads: number): string =>
     b.op('Transpose', [b.op('Reshape', [t, b.ints([0, 0, heads, D])])], { perm: [0, 2, 1, 3] });
   const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 3, 2] });
@@ -128,10 +135,11 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   w.layers.forEach((lw, i) => {
     b.withScope(`/layers.${i}`, () => {
       const h = norm(lw.attnNorm, `layers.${i}.attn_norm`);
+      // 1/√D folded into W_q (RoPE is linear, so it commutes): one Mul per layer fewer.
       const wqkv = b.initializer(
         `layers.${i}.qkv`,
         [H, (NH + 2 * KVH) * D],
-        concatColumns(H, [lw.q, lw.k, lw.v]),
+        concatColumns(H, [scaled(lw.q, 1 / Math.sqrt(D)), lw.k, lw.v]),
       );
       const [q, k, v] = b.node('Split', [b.op('MatMul', [h, wqkv]), qkvSplit], { axis: -1 }, 3) as [
         string,
@@ -141,7 +149,7 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
       const rope = (t: string, out?: string): string =>
         b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, out ? [out] : 1)[0] as string;
       // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
-      const qg = b.op('Mul', [b.op('Reshape', [rope(toHeads(q, NH)), b.ints([0, KVH, -1, D])]), scale]);
+      const qg = b.op('Reshape', [rope(toHeads(q, NH)), b.ints([0, KVH, -1, D])]);
       const kNew = rope(toHeads(k, KVH));
       const vNew = b.op('Transpose', [b.op('Reshape', [v, b.ints([0, 0, KVH, D])])], { perm: [0, 2, 1, 3] });
       newKv.push(kNew, vNew);
@@ -170,13 +178,7 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
     });
   });
 
-  const axis0 = b.ints([0]);
-  b.op(
-    'Concat',
-    newKv.map((t) => b.op('Unsqueeze', [t, axis0])),
-    { axis: 0 },
-    ENGINE_IO.newKv,
-  );
+  b.op('Concat', newKv, { axis: 0 }, ENGINE_IO.newKv);
   const xn = norm(w.finalNorm, 'final_norm');
   const last = b.op('Gather', [b.op('Reshape', [xn, b.ints([-1, H])]), lastIndex], { axis: 0 });
   const head = b.initializer('lm_head', [H, V], w.head ?? transpose(w.embed, V, H));
