@@ -22,7 +22,7 @@ export const ENGINE_IO = {
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 4;
+export const ENGINE_GRAPH_VERSION = 5;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -109,11 +109,10 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   const cos = b.initializer('rope.cos', [cfg.max_position_embeddings, D / 2], tables.cos);
   const sin = b.initializer('rope.sin', [cfg.max_position_embeddings, D / 2], tables.sin);
   const eps = { f: cfg.rms_norm_eps };
-  const toHeads = (t: string, heads: number): string =>
-    b.op('Transpose', [b.op('Reshape', [t, b.ints([0, 0, heads, D])])], { perm: [0, 2, 1, 3] });
   const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 3, 2] });
   const cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([2]), b.ints([3])]);
-  const qkvSplit = b.ints([NH * D, KVH * D, KVH * D]);
+  const qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
+  const qkvSplit = b.ints([NH, KVH, KVH]);
   const guSplit = b.ints([I, I]);
 
   let x = b.op('Gather', [embed, ids], { axis: 0 });
@@ -141,17 +140,16 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
         [H, (NH + 2 * KVH) * D],
         concatColumns(H, [scaled(lw.q, 1 / Math.sqrt(D)), lw.k, lw.v]),
       );
-      const [q, k, v] = b.node('Split', [b.op('MatMul', [h, wqkv]), qkvSplit], { axis: -1 }, 3) as [
-        string,
-        string,
-        string,
-      ];
-      const rope = (t: string, out?: string): string =>
-        b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, out ? [out] : 1)[0] as string;
+      // One Reshape + Transpose puts every head of Q, K and V in [B, heads, S, D], then one Split.
+      const heads = b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [h, wqkv]), qkvHeads])], {
+        perm: [0, 2, 1, 3],
+      });
+      const [q, k, vNew] = b.node('Split', [heads, qkvSplit], { axis: 1 }, 3) as [string, string, string];
+      const rope = (t: string): string =>
+        b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, 1)[0] as string;
       // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
-      const qg = b.op('Reshape', [rope(toHeads(q, NH)), b.ints([0, KVH, -1, D])]);
-      const kNew = rope(toHeads(k, KVH));
-      const vNew = b.op('Transpose', [b.op('Reshape', [v, b.ints([0, 0, KVH, D])])], { perm: [0, 2, 1, 3] });
+      const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, -1, D])]);
+      const kNew = rope(k);
       newKv.push(kNew, vNew);
       const layerCache = cache[i] as { key: string; valueT: string };
       // Scores against the cache as cache·qᵀ ([B,KVH,M,G·S]): the cache is the GEMM's streamed operand.
