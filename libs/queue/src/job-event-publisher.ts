@@ -119,6 +119,8 @@ export class JobEventSink {
   /** While nobody follows: the run's latest status and its tokens so far, written on {@link goLive}. */
   private status: JobStreamEvent | undefined;
   private tokens: StreamToken[] = [];
+  /** Events of {@link goLive} to write one entry each, before the buffer. */
+  private catchUp: JobStreamEvent[] = [];
 
   constructor(
     private readonly publisher: JobEventPublisher,
@@ -134,23 +136,31 @@ export class JobEventSink {
       else if (event.type === 'status') this.status = event;
       return;
     }
-    if (this.buffer.length === 0) this.publisher.schedule(this);
+    if (this.buffer.length === 0 && this.catchUp.length === 0) this.publisher.schedule(this);
     this.buffer.push(event);
   }
 
-  /** A follower appeared: what this run produced so far is written now, and every event after it. */
+  /**
+   * A follower appeared: what this run produced so far is written now (each token its own entry,
+   * as a live run would have written it), and every event after it.
+   */
   goLive(): void {
     if (this.live) return;
     this.live = true;
-    if (this.status) this.push(this.status);
-    if (this.tokens.length > 0) this.push({ type: 'tokens', tokens: this.tokens });
+    const backlog: JobStreamEvent[] = [
+      ...(this.status ? [this.status] : []),
+      ...this.tokens.map((t): JobStreamEvent => ({ type: 'token', ...t })),
+    ];
     this.status = undefined;
     this.tokens = [];
+    if (backlog.length === 0) return;
+    if (this.buffer.length === 0) this.publisher.schedule(this);
+    this.catchUp = backlog;
   }
 
   /** Writes everything queued so far and resolves once Redis has it (errors go to `onError`). */
   async flush(): Promise<void> {
-    if (this.buffer.length > 0) await this.publisher.send();
+    if (this.buffer.length > 0 || this.catchUp.length > 0) await this.publisher.send();
     await this.last;
   }
 
@@ -180,6 +190,8 @@ export class JobEventSink {
       else if (run.length > 1) add({ type: 'tokens', tokens: run });
       run = [];
     };
+    for (const e of this.catchUp) add(e);
+    this.catchUp = [];
     for (const e of events) {
       if (e.type === 'token') {
         run.push({ index: e.index, text: e.text, token_id: e.token_id });

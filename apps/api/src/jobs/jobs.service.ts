@@ -143,7 +143,7 @@ export class JobsService {
       const submission = await this.accept(tenant, id, req, model, {
         solo: opts.solo === true,
         trace: opts.trace ?? ROOT_CONTEXT,
-        watched: opts.watched === true,
+        watched: opts.watched === true || (req.task === 'generate' && req.stream === true),
       });
       // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
       if (req.webhook && submission.cache === 'hit')
