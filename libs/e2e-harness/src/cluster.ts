@@ -7,7 +7,14 @@ import { stringify } from 'yaml';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { parseClusterConfig } from '@hotpath/config';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
-import { ShardQueues, createRedisConnection, waitForRedis } from '@hotpath/queue';
+import {
+  ShardQueues,
+  createRedisConnection,
+  parseRedisTarget,
+  waitForRedis,
+  type RedisClient,
+  type RedisTarget,
+} from '@hotpath/queue';
 import { guardDir, releaseDir } from './exit-guard';
 import { HotpathClient } from './http-client';
 import { ManagedProcess } from './managed-process';
@@ -20,6 +27,14 @@ export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
 export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
 
 const START_TIMEOUT_MS = 30_000;
+
+/**
+ * Seed URLs of a Redis Cluster shared by the test files of the runner's cluster pass
+ * (`scripts/run-tests.mjs` starts it): when set, {@link E2eCluster.setUp} runs the processes in
+ * `REDIS_MODE=cluster` against it instead of starting a private redis-server. Keys never collide:
+ * every test cluster has its own model names.
+ */
+export const SHARED_REDIS_CLUSTER = process.env['HOTPATH_E2E_REDIS_CLUSTER'] || undefined;
 const STOP_TIMEOUT_MS = 8_000;
 
 /** Whether `${base}/readyz` answers 200 (the body is read, so the connection is released). */
@@ -74,7 +89,10 @@ const QUEUE_DEFAULTS = {
  */
 export class E2eCluster {
   readonly suffix = randomUUID().slice(0, 8);
+  /** The private redis-server; `undefined` on the shared Redis Cluster (see {@link redisTarget}). */
   redis!: RedisServer;
+  /** Where the processes' Redis is, whatever its topology. */
+  redisTarget!: RedisTarget;
   dir = '';
   configPath = '';
   config!: ClusterConfigInput;
@@ -98,7 +116,25 @@ export class E2eCluster {
     parseClusterConfig(this.config, 'e2e test config', this.dir);
     this.configPath = join(this.dir, 'cluster.yaml');
     await writeFile(this.configPath, stringify(this.config), 'utf8');
+    if (SHARED_REDIS_CLUSTER) {
+      this.redisTarget = parseRedisTarget({ url: SHARED_REDIS_CLUSTER, mode: 'cluster' });
+      return;
+    }
     this.redis = await RedisServer.start();
+    this.redisTarget = parseRedisTarget({ url: this.redis.url });
+  }
+
+  /** Whether the processes run against a Redis Cluster. */
+  get onRedisCluster(): boolean {
+    return this.redisTarget.mode === 'cluster';
+  }
+
+  /** A new client of the test's Redis (any topology); the caller disconnects it. */
+  async redisClient(name = 'e2e-test'): Promise<RedisClient> {
+    const conn = createRedisConnection(this.redisTarget, 'worker', name);
+    conn.on('error', () => undefined);
+    await waitForRedis(conn, 10_000);
+    return conn;
   }
 
   private baseEnv(): Record<string, string> {
@@ -106,7 +142,8 @@ export class E2eCluster {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: process.env['HOME'] ?? this.dir,
       TMPDIR: tmpdir(),
-      REDIS_URL: this.redis.url,
+      REDIS_URL: this.onRedisCluster ? (SHARED_REDIS_CLUSTER ?? '') : this.redis.url,
+      ...(this.onRedisCluster ? { REDIS_MODE: 'cluster' } : {}),
       HOTPATH_CONFIG: this.configPath,
       HOTPATH_DATA_DIR: join(this.dir, 'data'),
       LOG_LEVEL: 'info',
@@ -177,7 +214,7 @@ export class E2eCluster {
   /** BullMQ's count of connected workers on shard 0 of each configured model. */
   async workerCounts(): Promise<number[]> {
     // A short-lived connection: a long-lived one would keep this test process alive.
-    const conn = createRedisConnection(this.redis.url, 'producer', 'e2e-harness');
+    const conn = createRedisConnection(this.redisTarget, 'producer', 'e2e-harness');
     conn.on('error', () => undefined);
     const queues = new ShardQueues(conn, () => undefined);
     try {

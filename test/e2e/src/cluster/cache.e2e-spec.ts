@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { Redis } from 'ioredis';
 import {
   E2eCluster,
   asJob,
@@ -132,7 +131,7 @@ cluster.test('a new model version never serves the old version’s entries', asy
   assert.equal((await a.submit(job, { preferWaitS: 10 })).headers.get('x-cache'), 'miss');
   assert.equal((await a.submit(job)).headers.get('x-cache'), 'hit');
   // What a worker does when it loads a new version of the model: publish its digest.
-  const redis = new Redis(cluster.redis.url);
+  const redis = await cluster.redisClient();
   const key = `hp:model:{m:${model}}:digest`;
   const old = await redis.get(key);
   try {
