@@ -87,14 +87,24 @@ export function createRedisConnection(
       sentinelRetryStrategy: retryStrategy,
     });
   }
-  if (t.mode === 'cluster') return new Cluster(t.seeds, clusterOptions(base, role));
+  if (t.mode === 'cluster') {
+    const cluster = new Cluster(t.seeds, clusterOptions(base, role));
+    // Node connections open on first use; open them all once the slot map is known, so a request
+    // does not pay a connection set-up (or time out on it under load) the first time it reaches a node.
+    cluster.on('ready', () => {
+      for (const node of cluster.nodes('master')) node.ping().catch(() => undefined);
+    });
+    return cluster;
+  }
   return new Redis(base);
 }
 
 function clusterOptions(base: RedisOptions, role: ConnectionRole): ClusterOptions {
   const { host: _host, port: _port, db: _db, retryStrategy: _retry, ...perNode } = base;
   return {
-    redisOptions: perNode,
+    // Node connections open lazily, on their first command: they must queue it while connecting.
+    // Failing fast is the cluster client's job (its own offline queue, commandTimeout).
+    redisOptions: { ...perNode, enableOfflineQueue: true },
     // The whole cluster unreachable: keep trying, like a standalone client does.
     clusterRetryStrategy: retryStrategy,
     enableOfflineQueue: role !== 'producer',

@@ -153,11 +153,14 @@ cluster.test(
     const before = await executions();
     const clients = [api1.client.withKey(KEYS.a), api2.client.withKey(KEYS.a)];
     const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => clients[i % 2]!.submit(job)));
-    const ids = new Set(responses.map((r) => asJob(r).id));
     const outcomes = responses.map((r) => r.headers.get('x-cache'));
-    assert.equal(ids.size, 1, `one job for all: ${[...ids].join(', ')}`);
+    // Requests handled after the leader's job finished are cache hits (born-completed jobs of their
+    // own) on a slow machine or a Redis Cluster; every other one shares the leader's job.
+    const shared = responses.filter((r) => r.headers.get('x-cache') !== 'hit');
+    const ids = new Set(shared.map((r) => asJob(r).id));
+    assert.equal(ids.size, 1, `one job for all: ${[...ids].join(', ')} (x-cache: ${outcomes.join(',')})`);
     assert.equal(outcomes.filter((o) => o === 'miss').length, 1, outcomes.join(','));
-    assert.equal(outcomes.filter((o) => o === 'coalesced').length, 49);
+    assert.equal(outcomes.filter((o) => o === 'coalesced' || o === 'hit').length, 49);
     const id = [...ids][0]!;
     const done = await clients[1]!.getJob(id, 10);
     assert.equal(asJob(done).status, 'completed', describe(done));
