@@ -13,6 +13,7 @@ import {
   parseRedisTarget,
   waitForRedis,
   type RedisClient,
+  type RedisMode,
   type RedisTarget,
 } from '@hotpath/queue';
 import { guardDir, releaseDir } from './exit-guard';
@@ -107,8 +108,15 @@ export class E2eCluster {
     return `sim-${role}-${this.suffix}`;
   }
 
-  /** Starts Redis and writes the config (queue settings merged over short test defaults). */
-  async setUp(config: ClusterConfigInput): Promise<void> {
+  /** The processes' Redis variables (`REDIS_URL`, and `REDIS_MODE` & co. for other topologies). */
+  private redisEnv: Record<string, string> = {};
+
+  /**
+   * Starts Redis and writes the config (queue settings merged over short test defaults). `redisEnv`:
+   * a Redis the test runs itself (a Redis Cluster or Sentinel group it kills nodes of), given as the
+   * processes' variables; else the runner's shared Redis Cluster, else a private redis-server.
+   */
+  async setUp(config: ClusterConfigInput, opts: { redisEnv?: Record<string, string> } = {}): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), `hotpath-e2e-${this.label}-`));
     guardDir(this.dir);
     this.config = { ...config, queue: { ...QUEUE_DEFAULTS, ...config.queue } };
@@ -116,12 +124,18 @@ export class E2eCluster {
     parseClusterConfig(this.config, 'e2e test config', this.dir);
     this.configPath = join(this.dir, 'cluster.yaml');
     await writeFile(this.configPath, stringify(this.config), 'utf8');
-    if (SHARED_REDIS_CLUSTER) {
-      this.redisTarget = parseRedisTarget({ url: SHARED_REDIS_CLUSTER, mode: 'cluster' });
-      return;
-    }
-    this.redis = await RedisServer.start();
-    this.redisTarget = parseRedisTarget({ url: this.redis.url });
+    if (!opts.redisEnv && !SHARED_REDIS_CLUSTER) this.redis = await RedisServer.start();
+    this.redisEnv = opts.redisEnv ?? {
+      REDIS_URL: SHARED_REDIS_CLUSTER ?? this.redis.url,
+      ...(SHARED_REDIS_CLUSTER ? { REDIS_MODE: 'cluster' } : {}),
+    };
+    const e = this.redisEnv;
+    this.redisTarget = parseRedisTarget({
+      url: e['REDIS_URL'] ?? '',
+      mode: (e['REDIS_MODE'] ?? 'standalone') as RedisMode,
+      ...(e['REDIS_SENTINELS'] ? { sentinels: e['REDIS_SENTINELS'] } : {}),
+      ...(e['REDIS_SENTINEL_NAME'] ? { sentinelName: e['REDIS_SENTINEL_NAME'] } : {}),
+    });
   }
 
   /** Whether the processes run against a Redis Cluster. */
@@ -142,8 +156,7 @@ export class E2eCluster {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: process.env['HOME'] ?? this.dir,
       TMPDIR: tmpdir(),
-      REDIS_URL: this.onRedisCluster ? (SHARED_REDIS_CLUSTER ?? '') : this.redis.url,
-      ...(this.onRedisCluster ? { REDIS_MODE: 'cluster' } : {}),
+      ...this.redisEnv,
       HOTPATH_CONFIG: this.configPath,
       HOTPATH_DATA_DIR: join(this.dir, 'data'),
       LOG_LEVEL: 'info',
