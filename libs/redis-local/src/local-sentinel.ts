@@ -19,11 +19,14 @@ export interface LocalSentinelOptions {
  * (`redis-server --sentinel`), all on free loopback ports, without persistence.
  */
 export class LocalSentinelGroup {
+  private readonly extra: RedisProcess[] = [];
+
   private constructor(
     readonly primary: RedisProcess,
     readonly replica: RedisProcess,
     readonly sentinels: RedisProcess[],
     readonly name: string,
+    private readonly dir: string,
   ) {}
 
   /** `REDIS_SENTINELS` for this group. */
@@ -82,7 +85,7 @@ export class LocalSentinelGroup {
         await s.ready();
         sentinels.push(s);
       }
-      return new LocalSentinelGroup(primary, replica, sentinels, name);
+      return new LocalSentinelGroup(primary, replica, sentinels, name, opts.dir);
     } catch (err) {
       await Promise.all(started.map((p) => p.stop()));
       throw err;
@@ -99,7 +102,28 @@ export class LocalSentinelGroup {
     throw new Error('no Sentinel names a primary');
   }
 
+  /** Starts one more replica of the current primary (after a failover left it without one). */
+  async addReplica(): Promise<RedisProcess> {
+    const primary = await this.primaryPort();
+    const port = await freePort();
+    const dir = join(this.dir, `replica-${port}`);
+    mkdirSync(dir, { recursive: true });
+    const p = new RedisProcess(
+      port,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, '--replicaof', '127.0.0.1', String(primary)],
+      dir,
+    );
+    this.extra.push(p);
+    await p.ready();
+    await until(
+      async () => (await rawCommand(p.port, 'INFO replication')).includes('master_link_status:up'),
+      10_000,
+      'the new replica to sync',
+    );
+    return p;
+  }
+
   async stop(): Promise<void> {
-    await Promise.all([...this.sentinels, this.replica, this.primary].map((p) => p.stop()));
+    await Promise.all([...this.sentinels, ...this.extra, this.replica, this.primary].map((p) => p.stop()));
   }
 }

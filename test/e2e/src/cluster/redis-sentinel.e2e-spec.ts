@@ -8,7 +8,8 @@ import { LocalSentinelGroup } from '@hotpath/redis-local';
 
 // REDIS_MODE=sentinel against a real primary + replica + Sentinel: jobs run through the elected
 // primary; when the primary is SIGKILLed the Sentinel promotes the replica and the API and worker
-// follow it (HOTPATH_REDIS_WAIT_REPLICAS=1 made every accepted job reach the replica first).
+// follow it (HOTPATH_REDIS_WAIT_REPLICAS=1 made every accepted job reach the replica first, and
+// refuses new jobs while no replica is left to acknowledge them).
 
 const dir = mkdtempSync(join(tmpdir(), 'hotpath-sentinel-'));
 let group: LocalSentinelGroup;
@@ -64,14 +65,19 @@ cluster.test(
     // Accepted before the kill: acknowledged by the replica, so still there and finished.
     for (const id of ids)
       assert.equal((await cluster.client.waitForStatus(id, ['completed'], 30_000)).status, 'completed');
-    // New work goes to the new primary (a few 503s while the clients reconnect are fine).
+    // The promoted primary has no replica left: with HOTPATH_REDIS_WAIT_REPLICAS=1 a submission
+    // cannot be made durable, so it is refused with 503 + Retry-After rather than accepted at risk.
+    const refused = await cluster.client.submit(generateJob(model, { prompt: 'no replica' }));
+    assert.equal(refused.status, 503, describe(refused));
+    assert.ok(refused.headers.get('retry-after'), '503 carries Retry-After');
+    // A new replica restores the guarantee, and submissions are accepted again.
+    await group.addReplica();
     let accepted: string | undefined;
     await waitFor(
       async () => {
         const res = await cluster.client.submit(generateJob(model, { prompt: 'after failover' }));
-        if (res.status === 503) assert.ok(res.headers.get('retry-after'), '503 carries Retry-After');
-        else assert.equal(res.status, 202, describe(res));
         if (res.status === 202) accepted = asJob(res).id;
+        else assert.equal(res.status, 503, describe(res));
         if (!accepted) await sleep(200);
         return accepted !== undefined;
       },
