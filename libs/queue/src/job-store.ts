@@ -1,7 +1,7 @@
 import type { JobError, JobResult, JobStatus, Timings, Usage } from '@hotpath/contracts';
 import { EMPTY_TIMINGS, type JobRecord } from './job-record';
 import { isCluster, type RedisClient } from './redis-connection';
-import { waitForReplicas, type Durability } from './replica-ack';
+import { ReplicaAckError, waitForReplicas, type Durability } from './replica-ack';
 
 /** Channel on which every terminal transition is announced (payload: `<id> <status>`). */
 export const JOB_EVENTS_CHANNEL = 'hp:job-events';
@@ -302,7 +302,11 @@ export class JobStore {
         hpTransition(k1: string, ...a: string[]): Promise<[number, string]>;
       }
     ).hpTransition(jobRecordKey(id), ...args)) as [number, string];
-    if (applied === 1 && ttlS > 0) await this.durable(id);
+    // A finished record waits for its replicas (bounded by the timeout) before the job is acknowledged
+    // to BullMQ; too few acknowledgements do not undo a result that is written.
+    if (applied === 1 && ttlS > 0) await this.durable(id).catch((err: unknown) => {
+      if (!(err instanceof ReplicaAckError)) throw err;
+    });
     return { applied: applied === 1, previous: previous ? (previous as JobStatus) : undefined };
   }
 }

@@ -219,7 +219,15 @@ async function measure(
 
   const scenarios: ScenarioCost[] = [];
   scenarios.push(await scenario('plain', (i) => submitAndWait(apiBase, gen(`plain ${run} ${i}`))));
-  scenarios.push(await scenario('streamed', (i) => submitAndStream(apiBase, { ...gen(`stream ${run} ${i}`), stream: true })));
+  // `stream: true` tells the cluster a follower will come (older versions refuse the field).
+  const streamHint = (
+    await requestJson(`${apiBase}/v1/jobs`, { body: { ...gen(`hint ${run}`), stream: true }, timeoutMs: 30_000 })
+  ).status === 202;
+  scenarios.push(
+    await scenario('streamed', (i) =>
+      submitAndStream(apiBase, { ...gen(`stream ${run} ${i}`), ...(streamHint ? { stream: true } : {}) }),
+    ),
+  );
   const cached = gen(`cached ${run}`, 'default');
   await submitAndWait(apiBase, cached);
   scenarios.push(await scenario('hit', () => submitAndWait(apiBase, cached)));
