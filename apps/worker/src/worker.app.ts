@@ -163,17 +163,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
     const target = typeof options.redis === 'string' ? standaloneTarget(options.redis) : options.redis;
     const conn = createRedisConnection(target, 'worker', `hotpath-worker:${options.workerId}`);
-    const sub = createRedisConnection(
-      target,
-      'subscriber',
-      `hotpath-worker-sub:${options.workerId}`,
-    );
+    const sub = createRedisConnection(target, 'subscriber', `hotpath-worker-sub:${options.workerId}`);
     // Token streams get a connection of their own (see startStreamingAndWebhooks).
-    const eventsConn = createRedisConnection(
-      target,
-      'worker',
-      `hotpath-worker-events:${options.workerId}`,
-    );
+    const eventsConn = createRedisConnection(target, 'worker', `hotpath-worker-events:${options.workerId}`);
     connection = conn;
     subscriber = sub;
     onRedisErrors(conn, logger, 'worker');
@@ -187,7 +179,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
     // With HOTPATH_REDIS_WAIT_REPLICAS a result is on the replicas before the job counts as done.
     const durability = durabilityOf(target);
-    const store = new JobStore(conn, { resultTtlS: options.resultTtlS, ...(durability ? { durability } : {}) });
+    const store = new JobStore(conn, {
+      resultTtlS: options.resultTtlS,
+      ...(durability ? { durability } : {}),
+    });
     const served = await startBackends(
       cluster,
       queues,

@@ -84,16 +84,29 @@ export class AdmissionGate {
     let elsewhere = 0;
     if (counted.length < shards) {
       const others = await Promise.all(
-        all.filter((s) => s !== shard).map((s) => this.run([AdmissionGate.key(model, s), ...AdmissionGate.shardKeys(model, s)], -1, id, now, 0)),
+        all
+          .filter((s) => s !== shard)
+          .map((s) =>
+            this.run([AdmissionGate.key(model, s), ...AdmissionGate.shardKeys(model, s)], -1, id, now, 0),
+          ),
       );
       elsewhere = others.reduce((sum, [, n]) => sum + n, 0);
     }
-    const keys = [AdmissionGate.key(model, shard), ...counted.flatMap((s) => AdmissionGate.shardKeys(model, s))];
+    const keys = [
+      AdmissionGate.key(model, shard),
+      ...counted.flatMap((s) => AdmissionGate.shardKeys(model, s)),
+    ];
     const [admitted, backlog] = await this.run(keys, limit, id, now, elsewhere);
     return { admitted: admitted === 1, backlog };
   }
 
-  private run(keys: string[], limit: number, id: string, now: number, elsewhere: number): Promise<[number, number]> {
+  private run(
+    keys: string[],
+    limit: number,
+    id: string,
+    now: number,
+    elsewhere: number,
+  ): Promise<[number, number]> {
     if (isCluster(this.redis)) assertSameSlot('admission', keys);
     return this.redis.hpAdmit(keys.length, ...keys, limit, id, now, ADMISSION_RESERVATION_TTL_MS, elsewhere);
   }

@@ -132,7 +132,8 @@ export class JobEventSink {
   /** Queues an event; it is written at the end of the current turn (remembered while unwatched). */
   push(event: JobStreamEvent): void {
     if (!this.live) {
-      if (event.type === 'token') this.tokens.push({ index: event.index, text: event.text, token_id: event.token_id });
+      if (event.type === 'token')
+        this.tokens.push({ index: event.index, text: event.text, token_id: event.token_id });
       else if (event.type === 'status') this.status = event;
       return;
     }

@@ -304,9 +304,10 @@ export class JobStore {
     ).hpTransition(jobRecordKey(id), ...args)) as [number, string];
     // A finished record waits for its replicas (bounded by the timeout) before the job is acknowledged
     // to BullMQ; too few acknowledgements do not undo a result that is written.
-    if (applied === 1 && ttlS > 0) await this.durable(id).catch((err: unknown) => {
-      if (!(err instanceof ReplicaAckError)) throw err;
-    });
+    if (applied === 1 && ttlS > 0)
+      await this.durable(id).catch((err: unknown) => {
+        if (!(err instanceof ReplicaAckError)) throw err;
+      });
     return { applied: applied === 1, previous: previous ? (previous as JobStatus) : undefined };
   }
 }

@@ -6,13 +6,37 @@ import { jobEventsKey } from './job-event-stream';
 import { jobRecordKey } from './job-store';
 import { chatTemplateKey } from './model-chat-templates';
 import { inputLimitsKey } from './model-input-limits';
-import { CrossSlotError, assertSameSlot, groupBySlot, hashTagOf, keySlot, sameSlot, taggedKey } from './redis-slots';
+import {
+  CrossSlotError,
+  assertSameSlot,
+  groupBySlot,
+  hashTagOf,
+  keySlot,
+  sameSlot,
+  taggedKey,
+} from './redis-slots';
 import { webhookSecretKey } from './webhook-secrets';
 
 /** BullMQ's keys of one queue (the suffixes its Lua scripts touch together). */
 const BULLMQ_SUFFIXES = [
-  'wait', 'paused', 'meta', 'id', 'delayed', 'prioritized', 'pc', 'marker', 'events', 'active',
-  'stalled', 'stalled-check', 'completed', 'failed', 'limiter', 'de:x', 'some-job-id', 'some-job-id:lock',
+  'wait',
+  'paused',
+  'meta',
+  'id',
+  'delayed',
+  'prioritized',
+  'pc',
+  'marker',
+  'events',
+  'active',
+  'stalled',
+  'stalled-check',
+  'completed',
+  'failed',
+  'limiter',
+  'de:x',
+  'some-job-id',
+  'some-job-id:lock',
 ];
 
 describe('Redis Cluster slots', () => {
@@ -38,11 +62,20 @@ describe('Redis Cluster slots', () => {
   });
 
   it('keeps every multi-key operation of Hotpath inside one slot', () => {
-    for (const [model, shard] of [['tiny', 0], ['sim-gen-1a2b', 7]] as const) {
+    for (const [model, shard] of [
+      ['tiny', 0],
+      ['sim-gen-1a2b', 7],
+    ] as const) {
       // BullMQ's scripts (add, move to active/finished, stalled check) over one shard queue.
-      assertSameSlot('bullmq', BULLMQ_SUFFIXES.map((s) => shardQueueKey(model, shard, s)));
+      assertSameSlot(
+        'bullmq',
+        BULLMQ_SUFFIXES.map((s) => shardQueueKey(model, shard, s)),
+      );
       // The admission script over the target shard (and, on one Redis, every shard at once).
-      assertSameSlot('admission', [AdmissionGate.key(model, shard), ...AdmissionGate.shardKeys(model, shard)]);
+      assertSameSlot('admission', [
+        AdmissionGate.key(model, shard),
+        ...AdmissionGate.shardKeys(model, shard),
+      ]);
       // A shard's event streams share the queue's slot: one XREAD per shard, one pipeline per shard.
       assertSameSlot('events', [
         shardQueueKey(model, shard, 'wait'),
@@ -50,7 +83,11 @@ describe('Redis Cluster slots', () => {
         jobEventsKey({ id: 'b', model, shard }),
       ]);
       // Model metadata read together (digest, chat template, input limits; the cache's {m:} tag).
-      assertSameSlot('model', [chatTemplateKey(model), inputLimitsKey(model), `hp:model:{m:${model}}:digest`]);
+      assertSameSlot('model', [
+        chatTemplateKey(model),
+        inputLimitsKey(model),
+        `hp:model:{m:${model}}:digest`,
+      ]);
     }
     // Webhook deliveries, their secrets and dead letters (MULTI over hash + index).
     assertSameSlot('webhooks', [

@@ -45,10 +45,14 @@ describe('Redis target (REDIS_MODE, REDIS_SENTINELS, HOTPATH_REDIS_WAIT_REPLICAS
     const bad = (input: Parameters<typeof parseRedisTarget>[0], re: RegExp): void => {
       assert.throws(
         () => parseRedisTarget(input),
-        (err: unknown) => err instanceof HotpathError && err.code === 'invalid_config' && re.test(err.message),
+        (err: unknown) =>
+          err instanceof HotpathError && err.code === 'invalid_config' && re.test(err.message),
       );
     };
-    bad({ url: 'redis://a:1,redis://b:2' }, /REDIS_URL: several URLs are only allowed with REDIS_MODE=cluster/);
+    bad(
+      { url: 'redis://a:1,redis://b:2' },
+      /REDIS_URL: several URLs are only allowed with REDIS_MODE=cluster/,
+    );
     bad({ url: 'redis://a:1', mode: 'sentinel' }, /REDIS_SENTINELS/);
     bad({ url: 'redis://a:1', sentinels: 'a:1' }, /need REDIS_MODE=sentinel/);
     bad({ url: 'redis://a:1/2', mode: 'cluster' }, /database 0/);

@@ -14,6 +14,37 @@ export interface LocalSentinelOptions {
   downAfterMs?: number;
 }
 
+/** A plain redis-server without persistence in `<dir>/<role>-<port>`, answering PING. */
+async function startServer(base: string, role: string, extra: string[]): Promise<RedisProcess> {
+  const port = await freePort();
+  const dir = join(base, `${role}-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const p = new RedisProcess(
+    port,
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ...['--protected-mode', 'no', '--dir', dir, ...extra],
+    ],
+    dir,
+  );
+  try {
+    await p.ready();
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
+  return p;
+}
+
+/** Resolves once `replica` reports its link to the primary up. */
+function synced(replica: RedisProcess): Promise<void> {
+  return until(
+    async () => (await rawCommand(replica.port, 'INFO replication')).includes('master_link_status:up'),
+    10_000,
+    'the replica to sync',
+  );
+}
+
 /**
  * A Sentinel-managed primary for tests: one primary, one replica and `sentinels` Sentinels
  * (`redis-server --sentinel`), all on free loopback ports, without persistence.
@@ -38,26 +69,14 @@ export class LocalSentinelGroup {
     const name = opts.name ?? 'hotpath';
     const started: RedisProcess[] = [];
     const server = async (role: string, extra: string[]): Promise<RedisProcess> => {
-      const port = await freePort();
-      const dir = join(opts.dir, `${role}-${port}`);
-      mkdirSync(dir, { recursive: true });
-      const p = new RedisProcess(
-        port,
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, ...extra],
-        dir,
-      );
+      const p = await startServer(opts.dir, role, extra);
       started.push(p);
-      await p.ready();
       return p;
     };
     try {
       const primary = await server('primary', []);
       const replica = await server('replica', ['--replicaof', '127.0.0.1', String(primary.port)]);
-      await until(
-        async () => (await rawCommand(replica.port, 'INFO replication')).includes('master_link_status:up'),
-        10_000,
-        'the replica to sync',
-      );
+      await synced(replica);
       const count = opts.sentinels ?? 1;
       const quorum = Math.floor(count / 2) + 1;
       const sentinels: RedisProcess[] = [];
@@ -105,21 +124,9 @@ export class LocalSentinelGroup {
   /** Starts one more replica of the current primary (after a failover left it without one). */
   async addReplica(): Promise<RedisProcess> {
     const primary = await this.primaryPort();
-    const port = await freePort();
-    const dir = join(this.dir, `replica-${port}`);
-    mkdirSync(dir, { recursive: true });
-    const p = new RedisProcess(
-      port,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, '--replicaof', '127.0.0.1', String(primary)],
-      dir,
-    );
+    const p = await startServer(this.dir, 'replica', ['--replicaof', '127.0.0.1', String(primary)]);
     this.extra.push(p);
-    await p.ready();
-    await until(
-      async () => (await rawCommand(p.port, 'INFO replication')).includes('master_link_status:up'),
-      10_000,
-      'the new replica to sync',
-    );
+    await synced(p);
     return p;
   }
 

@@ -22,9 +22,14 @@ const MESSAGES = [
   'Too many Cluster redirections',
   'None of startup nodes is available',
   'All sentinels are unreachable',
-  'Cluster isn\'t ready',
+  "Cluster isn't ready",
 ];
-const NAMES = new Set(['MaxRetriesPerRequestError', 'ConnectionClosedError', 'ReplicaAckError', 'ClusterAllFailedError']);
+const NAMES = new Set([
+  'MaxRetriesPerRequestError',
+  'ConnectionClosedError',
+  'ReplicaAckError',
+  'ClusterAllFailedError',
+]);
 const CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
 
 export function isRedisConnectionError(err: unknown): boolean {

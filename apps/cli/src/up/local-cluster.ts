@@ -8,7 +8,10 @@ import type { ResolvedRedis } from './redis-resolver';
  * `<dataDir>/redis-cluster` (a laptop demo of the cluster topology, not a durable store: it is
  * created anew on each start and removed on stop).
  */
-export async function startLocalCluster(dataDir: string, say: (line: string) => void): Promise<ResolvedRedis> {
+export async function startLocalCluster(
+  dataDir: string,
+  say: (line: string) => void,
+): Promise<ResolvedRedis> {
   const dir = join(dataDir, 'redis-cluster');
   rmSync(dir, { recursive: true, force: true });
   say('  starting a local Redis Cluster (3 masters + 3 replicas)');

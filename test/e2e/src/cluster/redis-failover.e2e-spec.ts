@@ -23,7 +23,9 @@ interface Outcome {
   acceptMs: number[];
 }
 
-async function failover(waitReplicas: number): Promise<{ outcome: Outcome; completed: number; lost: string[] }> {
+async function failover(
+  waitReplicas: number,
+): Promise<{ outcome: Outcome; completed: number; lost: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-failover-'));
   const redis = await LocalRedisCluster.start({ dir, nodeTimeoutMs: 1000 });
   const cluster = new E2eCluster(`failover-${waitReplicas}`);
@@ -31,7 +33,9 @@ async function failover(waitReplicas: number): Promise<{ outcome: Outcome; compl
   try {
     await cluster.setUp(
       {
-        models: [{ name: model, backend: 'sim', shards: 3, concurrency: 16, sim: { base_ms: 30, per_item_ms: 1 } }],
+        models: [
+          { name: model, backend: 'sim', shards: 3, concurrency: 16, sim: { base_ms: 30, per_item_ms: 1 } },
+        ],
         queue: { lock_duration_ms: 3000, stalled_interval_ms: 1000, max_stalled_count: 5 },
       },
       {
@@ -50,9 +54,12 @@ async function failover(waitReplicas: number): Promise<{ outcome: Outcome; compl
       for (let i = 0; !stop; i++) {
         const t0 = performance.now();
         try {
-          const res = await client.submit(generateJob(model, { prompt: `load ${k} ${i}`, routing_key: `r${k}-${i}` }), {
-            timeoutMs: 10_000,
-          });
+          const res = await client.submit(
+            generateJob(model, { prompt: `load ${k} ${i}`, routing_key: `r${k}-${i}` }),
+            {
+              timeoutMs: 10_000,
+            },
+          );
           if (res.status === 202) {
             outcome.accepted.push(asJob(res).id);
             outcome.acceptMs.push(performance.now() - t0);

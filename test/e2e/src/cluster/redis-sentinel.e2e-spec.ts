@@ -83,7 +83,10 @@ cluster.test(
       },
       { timeoutMs: 30_000, what: 'a submission accepted by the new primary' },
     );
-    assert.equal((await cluster.client.waitForStatus(accepted ?? '', ['completed'], 20_000)).status, 'completed');
+    assert.equal(
+      (await cluster.client.waitForStatus(accepted ?? '', ['completed'], 20_000)).status,
+      'completed',
+    );
   },
   { timeout: 120_000 },
 );

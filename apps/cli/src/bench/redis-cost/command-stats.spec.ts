@@ -18,7 +18,14 @@ describe('INFO commandstats', () => {
     const two = parseCommandStats(INFO, parseCommandStats(INFO));
     assert.equal(two.get('hset'), 60);
     const d = diffCounts(one, two);
-    assert.deepEqual([...d.entries()], [['evalsha', 10], ['hset', 30], ['client|id', 2]]);
+    assert.deepEqual(
+      [...d.entries()],
+      [
+        ['evalsha', 10],
+        ['hset', 30],
+        ['client|id', 2],
+      ],
+    );
     assert.equal(totalCount(d), 42);
     assert.equal(commandUsec(INFO), 591);
   });

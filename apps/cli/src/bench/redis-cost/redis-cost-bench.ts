@@ -17,13 +17,7 @@ import { requestJson } from '../http-json';
 import { longPollJob } from '../job-poll';
 import { percentile } from '../stats';
 import { submitAndStream, submitAndWait } from '../cache/job-http';
-import {
-  commandUsec,
-  diffCounts,
-  parseCommandStats,
-  totalCount,
-  type CommandCounts,
-} from './command-stats';
+import { commandUsec, diffCounts, parseCommandStats, totalCount, type CommandCounts } from './command-stats';
 import type { RedisCostOptions } from './redis-cost-options';
 
 /** Where the bench reports progress and problems. */
@@ -220,9 +214,13 @@ async function measure(
   const scenarios: ScenarioCost[] = [];
   scenarios.push(await scenario('plain', (i) => submitAndWait(apiBase, gen(`plain ${run} ${i}`))));
   // `stream: true` tells the cluster a follower will come (older versions refuse the field).
-  const streamHint = (
-    await requestJson(`${apiBase}/v1/jobs`, { body: { ...gen(`hint ${run}`), stream: true }, timeoutMs: 30_000 })
-  ).status === 202;
+  const streamHint =
+    (
+      await requestJson(`${apiBase}/v1/jobs`, {
+        body: { ...gen(`hint ${run}`), stream: true },
+        timeoutMs: 30_000,
+      })
+    ).status === 202;
   scenarios.push(
     await scenario('streamed', (i) =>
       submitAndStream(apiBase, { ...gen(`stream ${run} ${i}`), ...(streamHint ? { stream: true } : {}) }),
