@@ -119,14 +119,14 @@ if (needsRedis && !process.env.REDIS_URL) {
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 
 /** Runs `list` with Node's test runner and `env`; resolves with its exit code and TAP totals. */
-async function runFiles(list, env) {
+async function runFiles(list, env, fileConcurrency = concurrency) {
   const tapFile = join(mkdtempSync(join(tmpdir(), 'hotpath-tap-')), 'results.tap');
   const child = spawn(
     process.execPath,
     [
       '--enable-source-maps',
       '--test',
-      `--test-concurrency=${concurrency}`,
+      `--test-concurrency=${fileConcurrency}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       '--test-reporter=tap',
@@ -188,7 +188,8 @@ if (clusterPass) {
     const t0 = Date.now();
     local = await LocalRedisCluster.start({ dir });
     console.log(`\nRedis Cluster pass: 6 nodes up in ${Date.now() - t0} ms (${local.url})`);
-    totals.push(await runFiles(clusterFiles, { ...process.env, HOTPATH_E2E_REDIS_CLUSTER: local.url }));
+    // One file at a time: six redis-server nodes already share the cores with the processes.
+    totals.push(await runFiles(clusterFiles, { ...process.env, HOTPATH_E2E_REDIS_CLUSTER: local.url }, '1'));
   } catch (err) {
     console.error(`Redis Cluster pass could not run: ${err.message}`);
     totals.push({ code: 1, pass: 0, fail: 1, skipped: 0 });

@@ -27,7 +27,8 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
 export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
 
-const START_TIMEOUT_MS = 30_000;
+/** A bound on a process's start, not a speed check: generous for loaded CI machines. */
+const START_TIMEOUT_MS = 50_000;
 
 /**
  * Seed URLs of a Redis Cluster shared by the test files of the runner's cluster pass
