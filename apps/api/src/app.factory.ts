@@ -1,7 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Redis } from 'ioredis';
-import { waitForRedis } from '@hotpath/queue';
+import { waitForRedis, type RedisClient } from '@hotpath/queue';
 import { createLogger, createMetrics, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
 import { markKeyedDeployment } from './admin/keyed-deployment';
 import { AppModule } from './app.module';
@@ -29,7 +28,7 @@ export interface CreateApiAppOptions {
 }
 
 /**
- * Builds the initialised API (routes, filter, hooks, Redis connections) from an already-parsed
+ * Builds the initialised API (routes, filter, hooks, RedisClient connections) from an already-parsed
  * config. The caller decides where it listens: `await app.listen(port, host)`; tests use port 0.
  */
 export async function createApiApp(options: CreateApiAppOptions): Promise<NestFastifyApplication> {
@@ -55,11 +54,11 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
   trackRoutes(app.getHttpAdapter().getInstance());
   if (config.auth.keys.length === 0) warnOpenMode(logger);
   await app.init();
-  if (config.auth.keys.length > 0) markKeyedDeployment(app.get<Redis>(REDIS_PRODUCER));
+  if (config.auth.keys.length > 0) markKeyedDeployment(app.get<RedisClient>(REDIS_PRODUCER));
   const redisWaitMs = options.redisWaitMs ?? 3000;
   if (redisWaitMs > 0) {
     try {
-      await waitForRedis(app.get<Redis>(REDIS_PRODUCER), redisWaitMs);
+      await waitForRedis(app.get<RedisClient>(REDIS_PRODUCER), redisWaitMs);
     } catch {
       logger.warn('Redis is not reachable yet; job routes answer 503 until it is', {
         waited_ms: redisWaitMs,

@@ -76,7 +76,10 @@ describe('request limits (in-process API, real Redis, raw sockets)', () => {
   after(async () => {
     await api.close();
     await cleanupRedis(conn, models, ids);
-    await conn.del(...[...ids].map(jobEventsKey), `hp:model:{m:${gen}}:input_limits`);
+    await conn.del(
+      ...[...ids].map((id) => jobEventsKey({ id, model: gen, shard: 0 })),
+      `hp:model:{m:${gen}}:input_limits`,
+    );
     conn.disconnect();
   });
 
@@ -140,7 +143,7 @@ describe('request limits (in-process API, real Redis, raw sockets)', () => {
     const text = 'y'.repeat(16 * 1024);
     for (let i = 0; i < TOKENS; i++) {
       await conn.xadd(
-        jobEventsKey(id),
+        jobEventsKey({ id, model: gen, shard: 0 }),
         '*',
         ...encodeJobEvent({ type: 'token', index: i, text, token_id: 1 }),
       );

@@ -90,7 +90,7 @@ describe('worker retries on real Redis', () => {
     producer = new TestProducer(REDIS_URL, cluster);
     await producer.ready();
     worker = await startWorker({
-      redisUrl: REDIS_URL,
+      redis: REDIS_URL,
       cluster,
       shards: 'all',
       metricsHost: '127.0.0.1',

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { commonEnvShape, envPort, parseEnv } from '@hotpath/config';
 import type { ClusterConfig } from '@hotpath/contracts';
-import { parseWorkerShards } from '@hotpath/queue';
+import { parseWorkerShards, redisTargetFromEnv } from '@hotpath/queue';
 import type { WorkerOptions } from './worker.app';
 import { webhookEnvShape, webhookSettingsFromEnv } from './webhooks/webhook-settings';
 
@@ -37,7 +37,7 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
 /** The options of {@link startWorker} from a parsed environment and a loaded cluster config. */
 export function workerOptionsFromEnv(env: WorkerEnv, cluster: ClusterConfig): WorkerOptions {
   return {
-    redisUrl: env.REDIS_URL,
+    redis: redisTargetFromEnv(env),
     cluster,
     shards: env.WORKER_SHARDS,
     metricsHost: env.METRICS_HOST,

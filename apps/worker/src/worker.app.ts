@@ -1,5 +1,4 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   ErrorCode,
   HotpathError,
@@ -8,7 +7,16 @@ import {
   type ClusterConfig,
   type ModelConfig,
 } from '@hotpath/contracts';
-import { JobStore, createRedisConnection, shardsServed, type ShardSelection } from '@hotpath/queue';
+import {
+  JobStore,
+  createRedisConnection,
+  durabilityOf,
+  shardsServed,
+  standaloneTarget,
+  type RedisClient,
+  type RedisTarget,
+  type ShardSelection,
+} from '@hotpath/queue';
 import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   createLogger,
@@ -32,7 +40,8 @@ import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
 
 /** Everything {@link startWorker} needs, already parsed and validated. */
 export interface WorkerOptions {
-  redisUrl: string;
+  /** A standalone Redis URL, or the target parsed from REDIS_MODE and friends. */
+  redis: string | RedisTarget;
   cluster: ClusterConfig;
   /** Shards to serve (`WORKER_SHARDS`), `all` for every shard of every model. */
   shards: ShardSelection | 'all';
@@ -126,8 +135,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const cleanups: (() => Promise<unknown>)[] = [];
   const state = { backendsStarted: false, closing: false };
 
-  let connection: Redis | undefined;
-  let subscriber: Redis | undefined;
+  let connection: RedisClient | undefined;
+  let subscriber: RedisClient | undefined;
   const readiness = (): Readiness => {
     const checks = {
       backends: state.backendsStarted,
@@ -152,18 +161,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     });
     cleanups.push(() => health.close());
 
-    const conn = createRedisConnection(options.redisUrl, 'worker', `hotpath-worker:${options.workerId}`);
-    const sub = createRedisConnection(
-      options.redisUrl,
-      'subscriber',
-      `hotpath-worker-sub:${options.workerId}`,
-    );
+    const target = typeof options.redis === 'string' ? standaloneTarget(options.redis) : options.redis;
+    const conn = createRedisConnection(target, 'worker', `hotpath-worker:${options.workerId}`);
+    const sub = createRedisConnection(target, 'subscriber', `hotpath-worker-sub:${options.workerId}`);
     // Token streams get a connection of their own (see startStreamingAndWebhooks).
-    const eventsConn = createRedisConnection(
-      options.redisUrl,
-      'worker',
-      `hotpath-worker-events:${options.workerId}`,
-    );
+    const eventsConn = createRedisConnection(target, 'worker', `hotpath-worker-events:${options.workerId}`);
     connection = conn;
     subscriber = sub;
     onRedisErrors(conn, logger, 'worker');
@@ -175,7 +177,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       () => closeRedis(eventsConn),
     );
 
-    const store = new JobStore(conn, { resultTtlS: options.resultTtlS });
+    // With HOTPATH_REDIS_WAIT_REPLICAS a result is on the replicas before the job counts as done.
+    const durability = durabilityOf(target);
+    const store = new JobStore(conn, {
+      resultTtlS: options.resultTtlS,
+      ...(durability ? { durability } : {}),
+    });
     const served = await startBackends(
       cluster,
       queues,
@@ -447,7 +454,7 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** ioredis emits an `error` per failed reconnect; log the first of a burst, not every retry. */
-function onRedisErrors(conn: Redis, logger: Logger, role: string): void {
+function onRedisErrors(conn: RedisClient, logger: Logger, role: string): void {
   let last = 0;
   conn.on('error', (err: Error) => {
     const now = Date.now();
@@ -457,7 +464,7 @@ function onRedisErrors(conn: Redis, logger: Logger, role: string): void {
   });
 }
 
-async function closeRedis(conn: Redis): Promise<void> {
+async function closeRedis(conn: RedisClient): Promise<void> {
   if (conn.status === 'end') return;
   if (conn.status !== 'ready') {
     conn.disconnect();

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { JobRequestSchema, type JobRequestInput } from '@hotpath/contracts';
 import { computeCacheKey, isDeterministic } from './cache-key';
+import { cacheKeys } from './cache-keys';
 
 const job = (over: Partial<JobRequestInput> & Record<string, unknown> = {}) =>
   JobRequestSchema.parse({ model: 'tiny', task: 'generate', input: { prompt: 'Once upon a time' }, ...over });
@@ -44,5 +45,18 @@ describe('computeCacheKey', () => {
     assert.equal(key(undefined, { scope: 'global' }), key(undefined, { scope: 'global', tenant: 'other' }));
     const seeded = (seed: number) => key(job({ params: { temperature: 0.7, seed } }));
     assert.notEqual(seeded(1), seeded(2));
+  });
+});
+
+describe('cache keys on Redis Cluster', () => {
+  it('an entry, its LRU index and its single-flight key share one hash tag (one slot)', () => {
+    const tag = (k: string): string => /\{([^}]+)\}/.exec(k)?.[1] ?? k;
+    const tags = new Set([
+      tag(cacheKeys.entry('tiny', 'h1')),
+      tag(cacheKeys.lru('tiny')),
+      tag(cacheKeys.flight('tiny', 'h1')),
+      tag(cacheKeys.digest('tiny')),
+    ]);
+    assert.deepEqual([...tags], ['m:tiny']);
   });
 });

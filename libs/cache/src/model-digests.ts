@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { cacheKeys } from './cache-keys';
 
 /**
@@ -10,7 +10,7 @@ export class ModelDigests {
   private readonly memo = new Map<string, { digest: string | null; at: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly memoMs = 2000,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JobResult, Usage } from '@hotpath/contracts';
 import { cacheKeys } from './cache-keys';
 
@@ -45,7 +45,7 @@ end
 return v
 `;
 
-type Scripted = Redis & {
+type Scripted = (Redis | Cluster) & {
   hpCacheSet(
     entry: string,
     lru: string,
@@ -65,7 +65,7 @@ type Scripted = Redis & {
 export class ResultCache {
   private readonly redis: Scripted;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis | Cluster) {
     redis.defineCommand('hpCacheSet', { numberOfKeys: 2, lua: SET_LUA });
     redis.defineCommand('hpCacheGet', { numberOfKeys: 2, lua: GET_LUA });
     this.redis = redis as Scripted;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { cacheKeys } from './cache-keys';
 
 /** Outcome of trying to lead a computation. */
@@ -20,7 +20,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-type Scripted = Redis & {
+type Scripted = (Redis | Cluster) & {
   hpFlightTakeover(key: string, expected: string, next: string, ttlMs: string): Promise<number>;
   hpFlightLand(key: string, jobId: string): Promise<number>;
 };
@@ -34,7 +34,7 @@ export class SingleFlight {
   private readonly redis: Scripted;
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly ttlMs = 15 * 60 * 1000,
   ) {
     redis.defineCommand('hpFlightTakeover', { numberOfKeys: 1, lua: TAKEOVER_LUA });

@@ -15,7 +15,20 @@ export const redisUrl = z
 
 /** Variables both the API and the worker read (SPEC §2). */
 export const commonEnvShape = {
+  /** One URL; with `REDIS_MODE=cluster`, one or more comma-separated seed URLs. */
   REDIS_URL: redisUrl,
+  REDIS_MODE: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone'),
+  /** `host:port,...` of the Sentinels (`REDIS_MODE=sentinel`). */
+  REDIS_SENTINELS: z.string().min(1).optional(),
+  /** The primary's name the Sentinels monitor (`REDIS_MODE=sentinel`). */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"')
+    .optional(),
+  /** Replicas that must acknowledge a job (and a result) before it counts as accepted; 0 = none. */
+  HOTPATH_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
+  /** Longest wait for those acknowledgements before answering 503 (the job is not accepted). */
+  HOTPATH_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOTPATH_CONFIG: z.string().min(1).optional(),
   HOTPATH_RESULT_TTL_S: z.coerce
     .number()

@@ -66,6 +66,12 @@ export const GenerateJobRequestSchema = z.strictObject({
   task: z.literal('generate'),
   input: GenerateInputSchema,
   params: GenerationParamsSchema.default({}),
+  /**
+   * The client will follow the job's events (`GET /v1/jobs/{id}/events`): its tokens are written
+   * from the first one even if the job ends before the client connects. Without it, token events
+   * are written only once a follower connects (with every token produced so far).
+   */
+  stream: z.boolean().optional(),
 });
 
 export const EmbedJobRequestSchema = z.strictObject({

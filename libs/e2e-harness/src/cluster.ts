@@ -7,7 +7,15 @@ import { stringify } from 'yaml';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { parseClusterConfig } from '@hotpath/config';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
-import { ShardQueues, createRedisConnection, waitForRedis } from '@hotpath/queue';
+import {
+  ShardQueues,
+  createRedisConnection,
+  parseRedisTarget,
+  waitForRedis,
+  type RedisClient,
+  type RedisMode,
+  type RedisTarget,
+} from '@hotpath/queue';
 import { guardDir, releaseDir } from './exit-guard';
 import { HotpathClient } from './http-client';
 import { ManagedProcess } from './managed-process';
@@ -19,7 +27,16 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const API_MAIN = join(REPO_ROOT, 'apps/api/dist/main.js');
 export const WORKER_MAIN = join(REPO_ROOT, 'apps/worker/dist/main.js');
 
-const START_TIMEOUT_MS = 30_000;
+/** A bound on a process's start, not a speed check: generous for loaded CI machines. */
+const START_TIMEOUT_MS = 50_000;
+
+/**
+ * Seed URLs of a Redis Cluster shared by the test files of the runner's cluster pass
+ * (`scripts/run-tests.mjs` starts it): when set, {@link E2eCluster.setUp} runs the processes in
+ * `REDIS_MODE=cluster` against it instead of starting a private redis-server. Keys never collide:
+ * every test cluster has its own model names.
+ */
+export const SHARED_REDIS_CLUSTER = process.env['HOTPATH_E2E_REDIS_CLUSTER'] || undefined;
 const STOP_TIMEOUT_MS = 8_000;
 
 /** Whether `${base}/readyz` answers 200 (the body is read, so the connection is released). */
@@ -74,7 +91,10 @@ const QUEUE_DEFAULTS = {
  */
 export class E2eCluster {
   readonly suffix = randomUUID().slice(0, 8);
+  /** The private redis-server; `undefined` on the shared Redis Cluster (see {@link redisTarget}). */
   redis!: RedisServer;
+  /** Where the processes' Redis is, whatever its topology. */
+  redisTarget!: RedisTarget;
   dir = '';
   configPath = '';
   config!: ClusterConfigInput;
@@ -89,8 +109,15 @@ export class E2eCluster {
     return `sim-${role}-${this.suffix}`;
   }
 
-  /** Starts Redis and writes the config (queue settings merged over short test defaults). */
-  async setUp(config: ClusterConfigInput): Promise<void> {
+  /** The processes' Redis variables (`REDIS_URL`, and `REDIS_MODE` & co. for other topologies). */
+  private redisEnv: Record<string, string> = {};
+
+  /**
+   * Starts Redis and writes the config (queue settings merged over short test defaults). `redisEnv`:
+   * a Redis the test runs itself (a Redis Cluster or Sentinel group it kills nodes of), given as the
+   * processes' variables; else the runner's shared Redis Cluster, else a private redis-server.
+   */
+  async setUp(config: ClusterConfigInput, opts: { redisEnv?: Record<string, string> } = {}): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), `hotpath-e2e-${this.label}-`));
     guardDir(this.dir);
     this.config = { ...config, queue: { ...QUEUE_DEFAULTS, ...config.queue } };
@@ -98,7 +125,31 @@ export class E2eCluster {
     parseClusterConfig(this.config, 'e2e test config', this.dir);
     this.configPath = join(this.dir, 'cluster.yaml');
     await writeFile(this.configPath, stringify(this.config), 'utf8');
-    this.redis = await RedisServer.start();
+    if (!opts.redisEnv && !SHARED_REDIS_CLUSTER) this.redis = await RedisServer.start();
+    this.redisEnv = opts.redisEnv ?? {
+      REDIS_URL: SHARED_REDIS_CLUSTER ?? this.redis.url,
+      ...(SHARED_REDIS_CLUSTER ? { REDIS_MODE: 'cluster' } : {}),
+    };
+    const e = this.redisEnv;
+    this.redisTarget = parseRedisTarget({
+      url: e['REDIS_URL'] ?? '',
+      mode: (e['REDIS_MODE'] ?? 'standalone') as RedisMode,
+      ...(e['REDIS_SENTINELS'] ? { sentinels: e['REDIS_SENTINELS'] } : {}),
+      ...(e['REDIS_SENTINEL_NAME'] ? { sentinelName: e['REDIS_SENTINEL_NAME'] } : {}),
+    });
+  }
+
+  /** Whether the processes run against a Redis Cluster. */
+  get onRedisCluster(): boolean {
+    return this.redisTarget.mode === 'cluster';
+  }
+
+  /** A new client of the test's Redis (any topology); the caller disconnects it. */
+  async redisClient(name = 'e2e-test'): Promise<RedisClient> {
+    const conn = createRedisConnection(this.redisTarget, 'worker', name);
+    conn.on('error', () => undefined);
+    await waitForRedis(conn, 10_000);
+    return conn;
   }
 
   private baseEnv(): Record<string, string> {
@@ -106,7 +157,7 @@ export class E2eCluster {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: process.env['HOME'] ?? this.dir,
       TMPDIR: tmpdir(),
-      REDIS_URL: this.redis.url,
+      ...this.redisEnv,
       HOTPATH_CONFIG: this.configPath,
       HOTPATH_DATA_DIR: join(this.dir, 'data'),
       LOG_LEVEL: 'info',
@@ -177,7 +228,7 @@ export class E2eCluster {
   /** BullMQ's count of connected workers on shard 0 of each configured model. */
   async workerCounts(): Promise<number[]> {
     // A short-lived connection: a long-lived one would keep this test process alive.
-    const conn = createRedisConnection(this.redis.url, 'producer', 'e2e-harness');
+    const conn = createRedisConnection(this.redisTarget, 'producer', 'e2e-harness');
     conn.on('error', () => undefined);
     const queues = new ShardQueues(conn, () => undefined);
     try {

@@ -1,25 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@hotpath/ports';
+import { rawCommand } from '@hotpath/redis-local';
 import { guardDir, releaseDir } from './exit-guard';
 import { ManagedProcess } from './managed-process';
 import { waitFor } from './wait';
 
 /** One PING over a raw socket: true on `+PONG` (a server still loading its AOF answers `-LOADING`). */
-export function pingRedis(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.on('error', () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
+export async function pingRedis(port: number, timeoutMs = 500): Promise<boolean> {
+  return (await rawCommand(port, 'PING', timeoutMs)).startsWith('+PONG');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /** Outcome of claiming an idempotency key. */
 export type IdempotencyClaim =
@@ -22,7 +22,7 @@ return 0
  */
 export class IdempotencyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly ttlS = 24 * 3600,
   ) {}
 

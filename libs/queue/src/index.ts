@@ -1,15 +1,42 @@
 export {
+  type RedisClient,
   type ConnectionRole,
   redisOptionsFromUrl,
   createRedisConnection,
+  isCluster,
   waitForRedis,
 } from './redis-connection';
+export {
+  type RedisMode,
+  REDIS_MODES,
+  type HostPort,
+  type RedisTarget,
+  type RedisTargetInput,
+  parseHostPorts,
+  parseRedisTarget,
+  standaloneTarget,
+  type RedisEnv,
+  redisTargetFromEnv,
+  durabilityOf,
+} from './redis-target';
+export {
+  CLUSTER_SLOTS,
+  hashTagOf,
+  keySlot,
+  taggedKey,
+  CrossSlotError,
+  sameSlot,
+  assertSameSlot,
+  groupBySlot,
+} from './redis-slots';
+export { type Durability, ReplicaAckError, waitForReplicas } from './replica-ack';
 export { jumpConsistentHash, hash64, type RoutingInput, routeToShard } from './shard-router';
 export { type ShardSelection, WorkerShardsError, parseWorkerShards, shardsServed } from './worker-shards';
 export { type JobRecord, TERMINAL_STATUSES, isTerminal, EMPTY_TIMINGS, toJobView } from './job-record';
 export {
   JOB_EVENTS_CHANNEL,
   JOB_CANCEL_CHANNEL,
+  JOB_WATCH_CHANNEL,
   jobRecordKey,
   type TransitionResult,
   type JobStoreOptions,
@@ -22,6 +49,7 @@ export { ADMISSION_RESERVATION_TTL_MS, type Admission, AdmissionGate } from './a
 export { type IdempotencyClaim, IdempotencyStore } from './idempotency';
 export {
   jobEventsKey,
+  type JobStreamRef,
   JOB_EVENTS_MAXLEN,
   type StreamToken,
   type JobStreamEvent,
@@ -35,8 +63,10 @@ export {
   type JobEventListener,
   type JobEventSubscription,
   type JobEventReaderOptions,
+  type JobEventFeed,
   JobEventReader,
 } from './job-event-reader';
+export { CLUSTER_READ_BLOCK_MS, SlotGroupedJobEventReader } from './slot-grouped-job-event-reader';
 export {
   WEBHOOK_QUEUE,
   WEBHOOK_QUEUE_MAX_ATTEMPTS,

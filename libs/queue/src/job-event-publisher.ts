@@ -1,11 +1,14 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import {
   JOB_EVENTS_MAXLEN,
   encodeJobEvent,
   jobEventsKey,
   type JobStreamEvent,
+  type JobStreamRef,
   type StreamToken,
 } from './job-event-stream';
+import { isCluster, type RedisClient } from './redis-connection';
+import { groupBySlot } from './redis-slots';
 
 /** Settings of {@link JobEventPublisher}. */
 export interface JobEventPublisherOptions {
@@ -17,27 +20,51 @@ export interface JobEventPublisherOptions {
 }
 
 /**
- * The worker's writer of job event streams, cheap on the generation hot path. Events are buffered
- * and written once per event-loop turn for ALL jobs together, as one pipeline: a decode step of a
- * batch of 16 sequences is one write, not 16. A job's consecutive tokens within a turn become one
- * `tokens` entry (a simulated or fast model yields many at once), and `EXPIRE` is sent on a job's
- * first write, on its last, and otherwise at most every half TTL — not once per write.
+ * The worker's writer of job event streams, cheap on the generation hot path. Only jobs that are
+ * followed (an SSE or OpenAI stream, see {@link JobStore.watch}) are written at all: an unwatched
+ * job's sink only remembers its tokens, and writes them in one entry if a follower turns up while it
+ * runs. Events are buffered and written once per event-loop turn for ALL jobs together, as one
+ * pipeline (one per cluster slot on Redis Cluster): a decode step of a batch of 16 sequences is one
+ * write, not 16. A job's consecutive tokens within a turn become one `tokens` entry (a simulated or
+ * fast model yields many at once), and `EXPIRE` is sent on a job's first write, on its last, and
+ * otherwise at most every half TTL — not once per write.
  */
 export class JobEventPublisher {
   private pending: JobEventSink[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private readonly maxLen: string;
+  private readonly open_ = new Map<string, JobEventSink>();
+  /** Jobs announced as watched before their sink opened (the message can overtake the run's start). */
+  private readonly earlyWatches = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: JobEventPublisherOptions,
   ) {
     this.maxLen = String(options.maxLen ?? JOB_EVENTS_MAXLEN);
   }
 
-  /** A sink for one job's events. */
-  open(jobId: string): JobEventSink {
-    return new JobEventSink(this, jobEventsKey(jobId));
+  /** A sink for one run of a job; `watched`: a follower is known already (its record says so). */
+  open(job: JobStreamRef, watched = false): JobEventSink {
+    const early = this.earlyWatches.get(job.id);
+    this.earlyWatches.delete(job.id);
+    const live = watched || (early !== undefined && Date.now() - early < EARLY_WATCH_MS);
+    const sink: JobEventSink = new JobEventSink(this, jobEventsKey(job), live, () => {
+      if (this.open_.get(job.id) === sink) this.open_.delete(job.id);
+    });
+    this.open_.set(job.id, sink);
+    return sink;
+  }
+
+  /** A follower appeared for job `id` (announced on the watch channel): its sink goes live. */
+  watch(id: string): void {
+    const sink = this.open_.get(id);
+    if (sink) sink.goLive();
+    else {
+      const now = Date.now();
+      for (const [k, t] of this.earlyWatches) if (now - t >= EARLY_WATCH_MS) this.earlyWatches.delete(k);
+      this.earlyWatches.set(id, now);
+    }
   }
 
   /** Marks `sink` as having events to write at the end of this turn. */
@@ -58,20 +85,29 @@ export class JobEventPublisher {
     const sinks = this.pending;
     this.pending = [];
     if (sinks.length === 0) return Promise.resolve();
-    const pipeline = this.redis.pipeline();
     const now = Date.now();
-    for (const sink of sinks) sink.writeTo(pipeline, this.maxLen, this.options.ttlS, now);
-    const write = pipeline.exec().then(
-      (results) => {
-        const failed = results?.find(([err]) => err !== null);
-        if (failed) this.options.onError?.(failed[0]);
-      },
-      (err: unknown) => this.options.onError?.(err),
-    );
+    // A cluster pipeline must stay in one slot: one per shard (the streams carry its hash tag).
+    const groups = isCluster(this.redis) ? [...groupBySlot(sinks, (s) => s.key).values()] : [sinks];
+    const write = Promise.all(
+      groups.map((group) => {
+        const pipeline = this.redis.pipeline();
+        for (const sink of group) sink.writeTo(pipeline, this.maxLen, this.options.ttlS, now);
+        return pipeline.exec().then(
+          (results) => {
+            const failed = results?.find(([err]) => err !== null);
+            if (failed) this.options.onError?.(failed[0]);
+          },
+          (err: unknown) => this.options.onError?.(err),
+        );
+      }),
+    ).then(() => undefined);
     for (const sink of sinks) sink.written(write);
     return write;
   }
 }
+
+/** How long a watch announcement waits for its job's run to start in this worker. */
+const EARLY_WATCH_MS = 5000;
 
 /** One job's events; {@link JobEventSink.flush} awaits the write. */
 export class JobEventSink {
@@ -80,29 +116,66 @@ export class JobEventSink {
   /** When `EXPIRE` was last queued for this stream (0: never). */
   private expiredAt = 0;
   private ending = false;
+  /** While nobody follows: the run's latest status and its tokens so far, written on {@link goLive}. */
+  private status: JobStreamEvent | undefined;
+  private tokens: StreamToken[] = [];
+  /** Events of {@link goLive} to write one entry each, before the buffer. */
+  private catchUp: JobStreamEvent[] = [];
 
   constructor(
     private readonly publisher: JobEventPublisher,
     readonly key: string,
+    private live: boolean,
+    private readonly closed: () => void,
   ) {}
 
-  /** Queues an event; it is written at the end of the current turn. */
+  /** Queues an event; it is written at the end of the current turn (remembered while unwatched). */
   push(event: JobStreamEvent): void {
-    if (this.buffer.length === 0) this.publisher.schedule(this);
+    if (!this.live) {
+      if (event.type === 'token')
+        this.tokens.push({ index: event.index, text: event.text, token_id: event.token_id });
+      else if (event.type === 'status') this.status = event;
+      return;
+    }
+    if (this.buffer.length === 0 && this.catchUp.length === 0) this.publisher.schedule(this);
     this.buffer.push(event);
+  }
+
+  /**
+   * A follower appeared: what this run produced so far is written now (each token its own entry,
+   * as a live run would have written it), and every event after it.
+   */
+  goLive(): void {
+    if (this.live) return;
+    this.live = true;
+    const backlog: JobStreamEvent[] = [
+      ...(this.status ? [this.status] : []),
+      ...this.tokens.map((t): JobStreamEvent => ({ type: 'token', ...t })),
+    ];
+    this.status = undefined;
+    this.tokens = [];
+    if (backlog.length === 0) return;
+    if (this.buffer.length === 0) this.publisher.schedule(this);
+    this.catchUp = backlog;
   }
 
   /** Writes everything queued so far and resolves once Redis has it (errors go to `onError`). */
   async flush(): Promise<void> {
-    if (this.buffer.length > 0) await this.publisher.send();
+    if (this.buffer.length > 0 || this.catchUp.length > 0) await this.publisher.send();
     await this.last;
   }
 
-  /** Queues a final entry and flushes. */
+  /** Queues a final entry (when followed) and flushes; the sink takes no more watches. */
   async end(event: Extract<JobStreamEvent, { type: 'done' | 'error' }>): Promise<void> {
     this.ending = true;
     this.push(event);
+    this.closed();
     await this.flush();
+  }
+
+  /** The run is over without an end entry (handed back, requeued): stop taking watches. */
+  close(): void {
+    this.closed();
   }
 
   /** Appends this job's buffered events to the turn's pipeline (called by the publisher). */
@@ -118,6 +191,8 @@ export class JobEventSink {
       else if (run.length > 1) add({ type: 'tokens', tokens: run });
       run = [];
     };
+    for (const e of this.catchUp) add(e);
+    this.catchUp = [];
     for (const e of events) {
       if (e.type === 'token') {
         run.push({ index: e.index, text: e.text, token_id: e.token_id });

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { decodeJobEvents, jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { decodeJobEvents, jobEventsKey, type JobStreamEntry, type JobStreamRef } from './job-event-stream';
+import type { RedisClient } from './redis-connection';
 import { compareStreamIds, isStreamId, streamReadCursor } from './job-stream-ids';
 
 /** Receives the entries of one subscribed stream, in order, each at most once. */
@@ -16,7 +16,20 @@ export interface JobEventReaderOptions {
   blockMs?: number;
   /** Entries per stream per read. */
   count?: number;
+  /**
+   * Whether a new subscription interrupts the blocked read with `CLIENT UNBLOCK` (default true).
+   * Off on Redis Cluster, where the control connection may reach another node: a new subscription
+   * then waits for the current read to time out (`blockMs`, kept short there).
+   */
+  unblock?: boolean;
   onError?: (err: unknown) => void;
+}
+
+/** What {@link JobEventReader} and its per-slot variant on Redis Cluster offer the API. */
+export interface JobEventFeed {
+  readonly size: number;
+  subscribe(job: JobStreamRef, fromId: string, listener: JobEventListener): JobEventSubscription;
+  close(): Promise<void>;
 }
 
 interface Sub {
@@ -33,10 +46,10 @@ interface Sub {
  * at once. Subscribers of the same stream at different positions share one read from the lowest
  * cursor; each gets only entries after its own.
  *
- * Works on a single Redis (or a Sentinel primary); on Redis Cluster the keys of one XREAD must share
- * a slot, which job streams do not.
+ * The keys of one XREAD must share a slot on Redis Cluster: there, one reader serves the streams of
+ * one shard (they carry its hash tag), see {@link SlotGroupedJobEventReader}.
  */
-export class JobEventReader {
+export class JobEventReader implements JobEventFeed {
   private readonly subs = new Map<string, Set<Sub>>();
   private readonly blockMs: number;
   private readonly count: number;
@@ -54,12 +67,13 @@ export class JobEventReader {
    * @param control any other connection, used to send `CLIENT UNBLOCK`.
    */
   constructor(
-    private readonly blocking: Redis,
-    private readonly control: Redis,
+    private readonly blocking: RedisClient,
+    private readonly control: RedisClient,
     private readonly options: JobEventReaderOptions = {},
   ) {
     this.blockMs = options.blockMs ?? 5000;
     this.count = options.count ?? 512;
+    if (options.unblock === false) return;
     blocking.on('ready', () => void this.fetchClientId());
     if (blocking.status === 'ready') void this.fetchClientId();
   }
@@ -71,10 +85,10 @@ export class JobEventReader {
     return n;
   }
 
-  /** Follows the stream of job `jobId` from after `fromId` (`0`: from the start). */
-  subscribe(jobId: string, fromId: string, listener: JobEventListener): JobEventSubscription {
+  /** Follows the stream of `job` from after `fromId` (`0`: from the start). */
+  subscribe(job: JobStreamRef, fromId: string, listener: JobEventListener): JobEventSubscription {
     if (this.closed) throw new Error('JobEventReader is closed');
-    const key = jobEventsKey(jobId);
+    const key = jobEventsKey(job);
     const sub: Sub = { cursor: isStreamId(fromId) ? fromId : '0', listener };
     let set = this.subs.get(key);
     if (!set) this.subs.set(key, (set = new Set()));

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { createRedisConnection, waitForRedis } from './redis-connection';
 import { JobEventPublisher } from './job-event-publisher';
 import { JobEventReader } from './job-event-reader';
-import { jobEventsKey, type JobStreamEntry } from './job-event-stream';
+import { jobEventsKey, type JobStreamEntry, type JobStreamRef } from './job-event-stream';
 import { compareStreamIds } from './job-stream-ids';
 import { WebhookDeadLetters } from './webhook-dead-letters';
 
@@ -29,6 +29,9 @@ function collector(until: (all: JobStreamEntry[]) => boolean, timeoutMs = 5000) 
   };
 }
 
+/** Streams of these tests belong to one shard of a model no worker serves. */
+const ref = (id: string): JobStreamRef => ({ id, model: 'events-int-spec', shard: 0 });
+
 describe('job event streams on real Redis', () => {
   let conn: Redis;
   let blocking: Redis;
@@ -46,7 +49,7 @@ describe('job event streams on real Redis', () => {
 
   after(async () => {
     await reader.close();
-    if (ids.length > 0) await conn.del(...ids.map(jobEventsKey));
+    if (ids.length > 0) await conn.del(...ids.map((i) => jobEventsKey(ref(i))));
     conn.disconnect();
     blocking.disconnect();
   });
@@ -54,16 +57,16 @@ describe('job event streams on real Redis', () => {
   it('writes the tokens of one turn as one entry, keeps order, sets a TTL and ends with done', async () => {
     const id = randomUUID();
     ids.push(id);
-    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(id);
+    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(ref(id), true);
     sink.push({ type: 'status', status: 'running', attempt: 1 });
     for (let i = 0; i < 50; i++) sink.push({ type: 'token', index: i, text: `w${i} `, token_id: i });
     await sink.end({ type: 'done' });
-    const ttl = await conn.ttl(jobEventsKey(id));
+    const ttl = await conn.ttl(jobEventsKey(ref(id)));
     assert.ok(ttl > 0 && ttl <= 60);
     // status, one `tokens` entry holding all 50, done.
-    assert.equal(await conn.xlen(jobEventsKey(id)), 3);
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 3);
     const c = collector((all) => all.at(-1)?.type === 'done');
-    const sub = reader.subscribe(id, '0', c.listener);
+    const sub = reader.subscribe(ref(id), '0', c.listener);
     await c.done;
     sub.close();
     assert.equal(c.all.length, 52);
@@ -81,19 +84,19 @@ describe('job event streams on real Redis', () => {
   it('serves live entries to a subscriber, a late subscriber from 0, and one resuming after an id', async () => {
     const id = randomUUID();
     ids.push(id);
-    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(id);
+    const sink = new JobEventPublisher(conn, { ttlS: 60 }).open(ref(id), true);
     const early = collector((all) => all.some((e) => e.type === 'error'));
-    const s1 = reader.subscribe(id, '0', early.listener);
+    const s1 = reader.subscribe(ref(id), '0', early.listener);
     for (let i = 0; i < 5; i++) {
       sink.push({ type: 'token', index: i, text: String(i), token_id: i });
       await sink.flush();
     }
     const late = collector((all) => all.some((e) => e.type === 'error'));
-    const s2 = reader.subscribe(id, '0', late.listener);
+    const s2 = reader.subscribe(ref(id), '0', late.listener);
     await new Promise((r) => setTimeout(r, 50));
     const resumeFrom = early.all[2]?.id ?? '0';
     const resumed = collector((all) => all.some((e) => e.type === 'error'));
-    const s3 = reader.subscribe(id, resumeFrom, resumed.listener);
+    const s3 = reader.subscribe(ref(id), resumeFrom, resumed.listener);
     await sink.end({ type: 'error', code: 'cancelled', message: 'job was cancelled' });
     await Promise.all([early.done, late.done, resumed.done]);
     for (const s of [s1, s2, s3]) s.close();
@@ -119,18 +122,18 @@ describe('job event streams on real Redis', () => {
     const b = randomUUID();
     ids.push(a, b);
     const publisher = new JobEventPublisher(conn, { ttlS: 60 });
-    const sa = publisher.open(a);
-    const sb = publisher.open(b);
+    const sa = publisher.open(ref(a), true);
+    const sb = publisher.open(ref(b), true);
     for (let i = 0; i < 10; i++) {
       sa.push({ type: 'token', index: i, text: `a${i}`, token_id: i });
       sb.push({ type: 'token', index: i, text: `b${i}`, token_id: 100 + i });
     }
     await Promise.all([sa.end({ type: 'done' }), sb.end({ type: 'done' })]);
-    assert.equal(await conn.xlen(jobEventsKey(a)), 2);
-    assert.equal(await conn.xlen(jobEventsKey(b)), 2);
+    assert.equal(await conn.xlen(jobEventsKey(ref(a))), 2);
+    assert.equal(await conn.xlen(jobEventsKey(ref(b))), 2);
 
     const all = collector((got) => got.at(-1)?.type === 'done');
-    const s1 = reader.subscribe(a, '0', all.listener);
+    const s1 = reader.subscribe(ref(a), '0', all.listener);
     await all.done;
     s1.close();
     const tokens = all.all.filter((e) => e.type === 'token');
@@ -143,12 +146,48 @@ describe('job event streams on real Redis', () => {
     }
 
     const resumed = collector((got) => got.at(-1)?.type === 'done');
-    const s2 = reader.subscribe(a, tokens[3]!.id, resumed.listener);
+    const s2 = reader.subscribe(ref(a), tokens[3]!.id, resumed.listener);
     await resumed.done;
     s2.close();
     assert.deepEqual(
       resumed.all.map((e) => (e.type === 'token' ? e.text : e.type)),
       ['a4', 'a5', 'a6', 'a7', 'a8', 'a9', 'done'],
+    );
+  });
+
+  it('writes nothing for an unwatched job, and everything produced so far once it is watched', async () => {
+    const quiet = randomUUID();
+    const late = randomUUID();
+    ids.push(quiet, late);
+    const publisher = new JobEventPublisher(conn, { ttlS: 60 });
+    const sq = publisher.open(ref(quiet));
+    const sl = publisher.open(ref(late));
+    for (const s of [sq, sl]) {
+      s.push({ type: 'status', status: 'running', attempt: 1 });
+      for (let i = 0; i < 4; i++) s.push({ type: 'token', index: i, text: `t${i}`, token_id: i });
+      await s.flush();
+    }
+    assert.equal(await conn.exists(jobEventsKey(ref(quiet)), jobEventsKey(ref(late))), 0);
+    // The watch announcement may also arrive before the run opens its sink.
+    publisher.watch(late);
+    const early = randomUUID();
+    ids.push(early);
+    publisher.watch(early);
+    const se = publisher.open(ref(early));
+    se.push({ type: 'token', index: 0, text: 'e', token_id: 0 });
+    await se.end({ type: 'done' });
+    assert.equal(await conn.xlen(jobEventsKey(ref(early))), 2);
+
+    for (let i = 4; i < 6; i++) sl.push({ type: 'token', index: i, text: `t${i}`, token_id: i });
+    await Promise.all([sl.end({ type: 'done' }), sq.end({ type: 'done' })]);
+    assert.equal(await conn.exists(jobEventsKey(ref(quiet))), 0);
+    const c = collector((got) => got.at(-1)?.type === 'done');
+    const sub = reader.subscribe(ref(late), '0', c.listener);
+    await c.done;
+    sub.close();
+    assert.deepEqual(
+      c.all.map((e) => (e.type === 'token' ? e.text : e.type)),
+      ['status', 't0', 't1', 't2', 't3', 't4', 't5', 'done'],
     );
   });
 });

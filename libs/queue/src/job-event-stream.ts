@@ -1,12 +1,22 @@
-import type { JobStatus } from '@hotpath/contracts';
+import { shardQueueName, type JobStatus } from '@hotpath/contracts';
 import { tokenEventId } from './job-stream-ids';
 
+/** What names a job's event stream: the job and the shard queue it runs from. */
+export interface JobStreamRef {
+  id: string;
+  model: string;
+  shard: number;
+}
+
 /**
- * The Redis Stream of one job's events (`status`, `token`, `done`, `error`): `hp:events:<id>`. Not
- * under `hp:job:*`, which holds only job record hashes (tools scan it).
+ * The Redis Stream of one job's events (`status`, `token`, `done`, `error`):
+ * `hp:events:{<model>:<shard>}:<id>`. It carries its shard queue's hash tag, so on Redis Cluster the
+ * streams of one shard share the queue's slot: one `XREAD` serves every followed job of a shard, and
+ * a worker writes a turn's events of a shard in one pipeline. Not under `hp:job:*`, which holds only
+ * job record hashes (tools scan it).
  */
-export function jobEventsKey(id: string): string {
-  return `hp:events:${id}`;
+export function jobEventsKey(job: JobStreamRef): string {
+  return `hp:events:${shardQueueName(job.model, job.shard)}:${job.id}`;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface JobRecord {
   finishedAt: number | null;
   cancelRequested: boolean;
   cacheKey?: string;
+  /** A stream follows the job: its worker writes token events. */
+  watched?: boolean;
 }
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];

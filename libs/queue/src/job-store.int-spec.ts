@@ -44,7 +44,7 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
     const r = newRecord();
     await store.create(r);
     const running = await store.markRunning(r.id, Date.now());
-    assert.deepEqual(running, { applied: true, previous: 'queued', attempt: 1 });
+    assert.deepEqual(running, { applied: true, previous: 'queued', attempt: 1, watched: false });
     const done = await store.complete(r.id, {
       result: { text: 'hi', tokens: [1, 2], finish_reason: 'length' },
       usage: { prompt_tokens: 1, completion_tokens: 2 },
@@ -79,7 +79,7 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
 
   it('reports a missing record as previous undefined', async () => {
     const res = await store.markRunning(randomUUID(), Date.now());
-    assert.deepEqual(res, { applied: false, previous: undefined, attempt: 0 });
+    assert.deepEqual(res, { applied: false, previous: undefined, attempt: 0, watched: false });
   });
 
   it('wakes a waiter on completion without polling, and times out otherwise', async () => {

@@ -1,30 +1,38 @@
-import type { Redis } from 'ioredis';
 import type { JobError, JobResult, JobStatus, Timings, Usage } from '@hotpath/contracts';
 import { EMPTY_TIMINGS, type JobRecord } from './job-record';
+import { isCluster, type RedisClient } from './redis-connection';
+import { ReplicaAckError, waitForReplicas, type Durability } from './replica-ack';
 
 /** Channel on which every terminal transition is announced (payload: `<id> <status>`). */
 export const JOB_EVENTS_CHANNEL = 'hp:job-events';
 /** Channel on which cancellation of a running job is requested (payload: job id). */
 export const JOB_CANCEL_CHANNEL = 'hp:job-cancel';
+/**
+ * Channel on which the first follower of a running job is announced (payload: job id): its worker
+ * starts writing token events, which nobody reads before (the cheapest event is the one not written).
+ */
+export const JOB_WATCH_CHANNEL = 'hp:job-watch';
 
 export function jobRecordKey(id: string): string {
   return `hp:job:${id}`;
 }
 
 /**
- * Conditional transition, atomic in Redis: only when the current status is one of ARGV[1] (comma list)
- * does the record move to ARGV[2] and take the field/value pairs ARGV[4..]. ARGV[3] > 0 resets the TTL.
- * A terminal transition publishes on the events channel inside the same script, so a waiter that
- * subscribed before reading the record can never miss it. Returns {applied (0|1), previous status}.
+ * Conditional transition, atomic in Redis: only when the current status is one of ARGV[2] (comma list)
+ * does the record move to ARGV[3] and take the field/value pairs ARGV[5..]. ARGV[4] > 0 resets the TTL.
+ * A terminal transition publishes `<id> <status>` (ARGV[1] is the id) on the events channel inside the
+ * same script, so a waiter that subscribed before reading the record can never miss it. The record is
+ * the script's only key, so it runs on any Redis Cluster slot; the channel is a classic (cluster-wide)
+ * one, because waiters of any job listen on it. Returns {applied (0|1), previous status}.
  */
 const TRANSITION_LUA = `
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return {0, ''} end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. s .. ',', 1, true) then return {0, s} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
-if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-if ARGV[2] == 'completed' or ARGV[2] == 'failed' or ARGV[2] == 'cancelled' then
-  redis.call('PUBLISH', '${JOB_EVENTS_CHANNEL}', KEYS[2] .. ' ' .. ARGV[2])
+if not string.find(',' .. ARGV[2] .. ',', ',' .. s .. ',', 1, true) then return {0, s} end
+redis.call('HSET', KEYS[1], 'status', ARGV[3], unpack(ARGV, 5))
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+if ARGV[3] == 'completed' or ARGV[3] == 'failed' or ARGV[3] == 'cancelled' then
+  redis.call('PUBLISH', '${JOB_EVENTS_CHANNEL}', ARGV[1] .. ' ' .. ARGV[3])
 end
 return {1, s}
 `;
@@ -32,15 +40,29 @@ return {1, s}
 /**
  * queued|running → running at the start of a run, counting it: `attempts` is incremented in the
  * record itself, so a run after a crashed worker (which BullMQ does not count) is counted too.
- * ARGV[1]: started_at. Returns {applied (0|1), previous status, attempt}.
+ * ARGV[1]: started_at. Returns {applied (0|1), previous status, attempt, watched (0|1)}.
  */
 const START_LUA = `
-local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return {0, '', 0} end
-if s ~= 'queued' and s ~= 'running' then return {0, s, 0} end
+local r = redis.call('HMGET', KEYS[1], 'status', 'watched')
+local s = r[1]
+if not s then return {0, '', 0, 0} end
+if s ~= 'queued' and s ~= 'running' then return {0, s, 0, 0} end
 local a = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-return {1, s, a}
+return {1, s, a, r[2] == '1' and 1 or 0}
+`;
+
+/**
+ * Marks a job as followed (an SSE or OpenAI stream reads its token events) and tells its worker on
+ * ARGV[1] (the watch channel), unless it already ended. ARGV[2]: job id. Returns 1 when marked.
+ */
+const WATCH_LUA = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if s ~= 'queued' and s ~= 'running' then return 0 end
+if redis.call('HSETNX', KEYS[1], 'watched', '1') == 1 then
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return 1
 `;
 
 /**
@@ -70,6 +92,12 @@ export interface JobStoreOptions {
   resultTtlS: number;
   /** How long an unfinished record lives: a safety net against records orphaned by a lost queue. */
   pendingTtlS?: number;
+  /**
+   * Replicas that must hold a finished record (`complete`, `fail`, `cancel`, a cache hit) before the
+   * call resolves (`HOTPATH_REDIS_WAIT_REPLICAS`); a new record is made durable by the caller, through
+   * {@link JobStore.durable}, together with its queue entry.
+   */
+  durability?: Durability;
 }
 
 type Fields = Record<string, string>;
@@ -100,25 +128,30 @@ export class JobStore {
   private readonly pendingTtlS: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: JobStoreOptions,
   ) {
     this.pendingTtlS = options.pendingTtlS ?? 7 * 24 * 3600;
-    redis.defineCommand('hpTransition', { numberOfKeys: 2, lua: TRANSITION_LUA });
+    redis.defineCommand('hpTransition', { numberOfKeys: 1, lua: TRANSITION_LUA });
     redis.defineCommand('hpStartRun', { numberOfKeys: 1, lua: START_LUA });
     redis.defineCommand('hpHandBack', { numberOfKeys: 1, lua: HAND_BACK_LUA });
+    redis.defineCommand('hpWatch', { numberOfKeys: 1, lua: WATCH_LUA });
   }
 
-  /** Creates a queued record. Fails if one with the same id exists (ids are random UUIDs). */
-  async create(r: NewRecord & { cacheKey?: string }): Promise<void> {
+  /**
+   * Creates a queued record (ids are random UUIDs, so it is new). `watched`: a stream will follow
+   * the job from the start, so its worker writes token events from the first token.
+   */
+  async create(r: NewRecord & { cacheKey?: string; watched?: boolean }): Promise<void> {
     const key = jobRecordKey(r.id);
     const fields: Fields = {
       ...identityFields(r),
       status: 'queued',
       cached: '0',
       ...(r.cacheKey ? { cache_key: r.cacheKey } : {}),
+      ...(r.watched ? { watched: '1' } : {}),
     };
-    await this.redis.multi().hset(key, fields).expire(key, this.pendingTtlS).exec();
+    await this.write(key, fields, this.pendingTtlS);
   }
 
   /** Stores a job that was answered from the cache: born completed, with the result TTL. */
@@ -137,7 +170,26 @@ export class JobStore {
       usage: JSON.stringify(done.usage),
       timings: JSON.stringify(done.timings),
     };
-    await this.redis.multi().hset(key, fields).expire(key, this.options.resultTtlS).exec();
+    await this.write(key, fields, this.options.resultTtlS);
+    await this.durable(r.id);
+  }
+
+  /**
+   * Resolves once the configured number of replicas hold every write this store made to the node of
+   * job `id`'s record; throws {@link ReplicaAckError} when they do not within the timeout.
+   */
+  async durable(id: string): Promise<void> {
+    if (this.options.durability) await waitForReplicas(this.redis, jobRecordKey(id), this.options.durability);
+  }
+
+  /**
+   * HSET then EXPIRE in one pipeline: one round trip and two commands (a MULTI would add two more
+   * per job). Both reach Redis in one write; the TTL only bounds records that are never finished.
+   */
+  private async write(key: string, fields: Fields, ttlS: number): Promise<void> {
+    const res = (await this.redis.pipeline().hset(key, fields).expire(key, ttlS).exec()) ?? [];
+    const failed = res.find(([err]) => err !== null);
+    if (failed?.[0]) throw failed[0];
   }
 
   async delete(id: string): Promise<void> {
@@ -152,6 +204,9 @@ export class JobStore {
   /** Many records in one round trip (batch submissions, listings). */
   async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
     if (ids.length === 0) return [];
+    // Records of different jobs live in different cluster slots: one command each (ioredis sends
+    // them to their nodes concurrently) instead of one pipeline.
+    if (isCluster(this.redis)) return Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(jobRecordKey(id));
     const res = (await pipe.exec()) ?? [];
@@ -162,17 +217,33 @@ export class JobStore {
    * queued|running → running, at the start of each run; `attempt` is this run's number (1-based),
    * counted in the record, so re-runs after a crashed worker are counted too.
    */
-  async markRunning(id: string, startedAt: number): Promise<TransitionResult & { attempt: number }> {
-    const [applied, previous, attempt] = await (
+  async markRunning(
+    id: string,
+    startedAt: number,
+  ): Promise<TransitionResult & { attempt: number; watched: boolean }> {
+    const [applied, previous, attempt, watched] = await (
       this.redis as unknown as {
-        hpStartRun(k: string, startedAt: string): Promise<[number, string, number]>;
+        hpStartRun(k: string, startedAt: string): Promise<[number, string, number, number]>;
       }
     ).hpStartRun(jobRecordKey(id), String(startedAt));
     return {
       applied: applied === 1,
       previous: previous ? (previous as JobStatus) : undefined,
       attempt: Number(attempt),
+      watched: Number(watched) === 1,
     };
+  }
+
+  /**
+   * Marks an unfinished job as followed, so its worker writes token events from now on (and the
+   * tokens generated so far); the first mark is announced on {@link JOB_WATCH_CHANNEL}. `false` when
+   * the job is finished or gone.
+   */
+  async watch(id: string): Promise<boolean> {
+    const marked = await (
+      this.redis as unknown as { hpWatch(k: string, channel: string, id: string): Promise<number> }
+    ).hpWatch(jobRecordKey(id), JOB_WATCH_CHANNEL, id);
+    return marked === 1;
   }
 
   /** running → queued when the job waits for a retry (the attempt it used stays counted). */
@@ -225,12 +296,18 @@ export class JobStore {
     ttlS: number,
     fields: Fields,
   ): Promise<TransitionResult> {
-    const args = [from.join(','), to, String(ttlS), ...Object.entries(fields).flat()];
+    const args = [id, from.join(','), to, String(ttlS), ...Object.entries(fields).flat()];
     const [applied, previous] = (await (
       this.redis as unknown as {
-        hpTransition(k1: string, k2: string, ...a: string[]): Promise<[number, string]>;
+        hpTransition(k1: string, ...a: string[]): Promise<[number, string]>;
       }
-    ).hpTransition(jobRecordKey(id), id, ...args)) as [number, string];
+    ).hpTransition(jobRecordKey(id), ...args)) as [number, string];
+    // A finished record waits for its replicas (bounded by the timeout) before the job is acknowledged
+    // to BullMQ; too few acknowledgements do not undo a result that is written.
+    if (applied === 1 && ttlS > 0)
+      await this.durable(id).catch((err: unknown) => {
+        if (!(err instanceof ReplicaAckError)) throw err;
+      });
     return { applied: applied === 1, previous: previous ? (previous as JobStatus) : undefined };
   }
 }
@@ -265,5 +342,6 @@ function parseRecord(h: Record<string, string> | null | undefined): JobRecord | 
     finishedAt: num(h['finished_at']),
     cancelRequested: h['cancel_requested'] === '1',
     ...(h['cache_key'] ? { cacheKey: h['cache_key'] } : {}),
+    ...(h['watched'] === '1' ? { watched: true } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { JobRecord } from './job-record';
 import { isTerminal } from './job-record';
 import { JOB_EVENTS_CHANNEL, type JobStore } from './job-store';
@@ -16,7 +16,7 @@ export class JobWaiter {
   private started: Promise<void> | undefined;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly store: JobStore,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /** Redis key of a model's chat template, next to its version digest (`hp:model:{m:<model>}:digest`). */
 export function chatTemplateKey(model: string): string {
@@ -50,7 +50,7 @@ export class ModelChatTemplates {
   private readonly memo = new Map<string, { info: ChatTemplateInfo | undefined; at: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly memoMs = 5000,
   ) {}
 

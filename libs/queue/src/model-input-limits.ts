@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /** Redis key of a model's input limits, next to its digest and chat template. */
 export function inputLimitsKey(model: string): string {
@@ -51,7 +51,7 @@ export class ModelInputLimitsStore {
   private readonly memo = new Map<string, { limits: Promise<ModelInputLimits | undefined>; at: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly memoMs = 5000,
   ) {}
 

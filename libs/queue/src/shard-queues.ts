@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { shardQueueName, shardQueueRef, type QueuedJob } from '@hotpath/contracts';
+import { shardQueueKey, shardQueueName, shardQueueRef, type QueuedJob } from '@hotpath/contracts';
 import { jobOptions, type RetrySettings } from './job-options';
+import type { RedisClient } from './redis-connection';
+import { waitForReplicas, type Durability } from './replica-ack';
 
 /** Outcome of removing a queued job. */
 export type RemoveOutcome = 'removed' | 'active' | 'missing';
@@ -9,13 +10,15 @@ export type RemoveOutcome = 'removed' | 'active' | 'missing';
 /**
  * The producer side of the shard queues: one BullMQ `Queue` per model shard, created lazily and
  * sharing one fail-fast connection (the API answers 503 rather than buffering when Redis is down).
+ * With `durability`, an enqueue resolves only once that many replicas hold the new job.
  */
 export class ShardQueues {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly onError: (err: Error) => void = () => undefined,
+    private readonly durability?: Durability,
   ) {}
 
   queue(model: string, shard: number): Queue {
@@ -32,6 +35,8 @@ export class ShardQueues {
 
   async enqueue(job: QueuedJob, retry: RetrySettings): Promise<void> {
     await this.queue(job.model, job.shard).add(job.task, job, jobOptions(job.id, job.priority, retry));
+    if (this.durability)
+      await waitForReplicas(this.connection, shardQueueKey(job.model, job.shard, 'id'), this.durability);
   }
 
   /** Jobs waiting to run (plain and prioritized) over the given shards of a model. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { parseWebhookDelivery, type WebhookDelivery } from './webhook-queue';
 
 const DEAD_HASH = 'hp:{webhooks}:dead';
@@ -49,7 +49,7 @@ export function deadLetterView(d: DeadLetter): DeadLetterView {
  */
 export class WebhookDeadLetters {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly maxEntries = 10_000,
   ) {}
 

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { QUEUE_PREFIX } from '@hotpath/contracts';
 import { WebhookSecrets } from './webhook-secrets';
 
@@ -44,7 +44,7 @@ export function webhookIdFor(jobId: string): string {
   return `msg_${jobId}`;
 }
 
-/** Validates a delivery read back from Redis; `undefined` when it is malformed. */
+/** Validates a delivery read back from RedisClient; `undefined` when it is malformed. */
 export function parseWebhookDelivery(data: unknown): WebhookDelivery | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Record<string, unknown>;
@@ -73,7 +73,7 @@ export class WebhookQueue {
   private readonly secrets: WebhookSecrets;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly onError: (err: Error) => void = () => undefined,
   ) {
     this.secrets = new WebhookSecrets(connection);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /**
  * How long a job's webhook secret is kept: from submission, and again from each delivery scheduled
@@ -17,7 +17,7 @@ export function webhookSecretKey(jobId: string): string {
  */
 export class WebhookSecrets {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly ttlS = WEBHOOK_SECRET_TTL_S,
   ) {}
 

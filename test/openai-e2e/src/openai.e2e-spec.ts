@@ -360,11 +360,14 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
 
   it('streams native job events to a late client: earlier tokens first, then live ones, then done', () =>
     withLogs(async () => {
+      // `stream: true`: the client says it will follow, so every token is in the stream from the
+      // first one (a job nobody follows writes its tokens only once a follower connects).
       const submit = await postJson('/v1/jobs', {
         model: SLOW,
         task: 'generate',
         input: { prompt: 'late client' },
         params: { max_tokens: 12 },
+        stream: true,
       });
       const job = (await submit.json()) as { id: string };
       // Let the job produce a few tokens before connecting.

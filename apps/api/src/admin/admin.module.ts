@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@hotpath/queue';
 import { ResultCache } from '@hotpath/cache';
 import { ApiKeyRegistry } from '../auth/api-key-registry';
 import type { ApiConfig } from '../config/api-config';
@@ -21,7 +21,7 @@ import { CacheAdminController } from './cache-admin.controller';
     {
       provide: ADMIN_RESULT_CACHE,
       inject: [REDIS_PRODUCER],
-      useFactory: (producer: Redis) => new ResultCache(producer),
+      useFactory: (producer: RedisClient) => new ResultCache(producer),
     },
     {
       provide: ADMIN_KEYS,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@hotpath/queue';
 
 /**
  * Set (no TTL) by every API that has tenant keys, whenever its Redis connection becomes ready: the
@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 export const KEYED_DEPLOYMENT_KEY = 'hp:deployment:keyed';
 
 /** Marks the Redis of `producer` as holding tenants' data, now and after every reconnect. */
-export function markKeyedDeployment(producer: Redis): void {
+export function markKeyedDeployment(producer: RedisClient): void {
   const mark = (): void => {
     producer.set(KEYED_DEPLOYMENT_KEY, new Date().toISOString()).catch(() => undefined);
   };
@@ -17,6 +17,6 @@ export function markKeyedDeployment(producer: Redis): void {
 }
 
 /** Whether a keyed API ever used this Redis. */
-export async function isKeyedDeployment(producer: Redis): Promise<boolean> {
+export async function isKeyedDeployment(producer: RedisClient): Promise<boolean> {
   return (await producer.exists(KEYED_DEPLOYMENT_KEY)) === 1;
 }

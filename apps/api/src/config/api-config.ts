@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, HotpathError, type ClusterConfig } from '@hotpath/contracts';
 import { commonEnvShape, envPort, loadClusterConfig, parseEnv } from '@hotpath/config';
+import { redisTargetFromEnv, type RedisTarget } from '@hotpath/queue';
 import type { LogLevel } from '@hotpath/telemetry';
 import { assertUniqueKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from '../auth/api-keys';
 
@@ -22,7 +23,8 @@ export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 /** Everything the API needs, typed and nested; provided to Nest under {@link API_CONFIG}. */
 export interface ApiConfig {
   http: { host: string; port: number };
-  redis: { url: string };
+  /** `REDIS_URL`, `REDIS_MODE`, Sentinels and the replica acknowledgement of accepted jobs. */
+  redis: RedisTarget;
   cluster: ClusterConfig;
   /** Where the cluster config came from (a file path or `built-in`). */
   clusterSource: string;
@@ -81,7 +83,7 @@ export function loadApiConfig(
   assertUniqueKeys(adminKeys);
   return {
     http: { host: e.HOST, port: e.PORT },
-    redis: { url: e.REDIS_URL },
+    redis: redisTargetFromEnv(e),
     cluster: cluster.config,
     clusterSource: cluster.source,
     auth: { keys },

@@ -1,6 +1,9 @@
 /**
  * Recognises the errors ioredis and BullMQ raise when Redis cannot be reached, so the API answers
- * 503 (retry later) instead of 500. The list follows ioredis 5 and BullMQ 5 messages and names.
+ * 503 (retry later) instead of 500. The list follows ioredis 5 and BullMQ 5 messages and names,
+ * and what Redis Cluster and Sentinel answer while a failover is under way (a slot without a master,
+ * a write reaching a replica, a primary being elected), plus a write that too few replicas
+ * acknowledged (`HOTPATH_REDIS_WAIT_REPLICAS`).
  */
 const MESSAGES = [
   "Stream isn't writeable",
@@ -10,8 +13,23 @@ const MESSAGES = [
   'Redis not ready',
   'connect ECONNREFUSED',
   'read ECONNRESET',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'MASTERDOWN',
+  'READONLY',
+  'LOADING',
+  'Failed to refresh slots cache',
+  'Too many Cluster redirections',
+  'None of startup nodes is available',
+  'All sentinels are unreachable',
+  "Cluster isn't ready",
 ];
-const NAMES = new Set(['MaxRetriesPerRequestError', 'ConnectionClosedError']);
+const NAMES = new Set([
+  'MaxRetriesPerRequestError',
+  'ConnectionClosedError',
+  'ReplicaAckError',
+  'ClusterAllFailedError',
+]);
 const CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
 
 export function isRedisConnectionError(err: unknown): boolean {

@@ -1,6 +1,13 @@
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { JobEventReader, JobStore, JobWaiter, createRedisConnection } from '@hotpath/queue';
+import {
+  JobEventReader,
+  JobStore,
+  JobWaiter,
+  SlotGroupedJobEventReader,
+  createRedisConnection,
+  type JobEventFeed,
+  type RedisClient,
+} from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
@@ -14,8 +21,9 @@ import { JobEventsService } from './job-events.service';
 export const JOB_EVENT_READER = Symbol('JOB_EVENT_READER');
 
 interface ReaderHandle {
-  reader: JobEventReader;
-  connection: Redis;
+  reader: JobEventFeed;
+  /** The standalone reader's blocking connection (a cluster's per-shard readers own theirs). */
+  connection?: RedisClient;
 }
 
 /** Stops the reader, then drops its connection (which may sit in `XREAD BLOCK`). */
@@ -25,7 +33,7 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const closing = this.handle.reader.close();
-    this.handle.connection.disconnect();
+    this.handle.connection?.disconnect();
     await closing;
   }
 }
@@ -39,20 +47,25 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
     {
       provide: JOB_EVENT_READER,
       inject: [API_CONFIG, LOGGER, REDIS_PRODUCER],
-      useFactory: (config: ApiConfig, logger: Logger, producer: Redis): ReaderHandle => {
+      useFactory: (config: ApiConfig, logger: Logger, producer: RedisClient): ReaderHandle => {
         // Its own connection: it spends its life in XREAD BLOCK, which would stall any other command.
-        const connection = createRedisConnection(config.redis.url, 'worker', 'hotpath-api:events');
-        attachConnectionLogging(connection, 'events', logger);
-        const reader = new JobEventReader(connection, producer, {
-          onError: (err) => logger.debug('job event reader error', { err }),
-        });
-        return { reader, connection };
+        const open = (): RedisClient => {
+          const connection = createRedisConnection(config.redis, 'worker', 'hotpath-api:events');
+          attachConnectionLogging(connection, 'events', logger);
+          return connection;
+        };
+        const onError = (err: unknown): void => logger.debug('job event reader error', { err });
+        // On a cluster one XREAD reads one slot: a reader per shard with followed jobs.
+        if (config.redis.mode === 'cluster')
+          return { reader: new SlotGroupedJobEventReader(open, producer, { onError }) };
+        const connection = open();
+        return { reader: new JobEventReader(connection, producer, { onError }), connection };
       },
     },
     {
       provide: JobEventsService,
       inject: [JOB_EVENT_READER, JobStore, JobWaiter, REDIS_PRODUCER],
-      useFactory: (handle: ReaderHandle, store: JobStore, waiter: JobWaiter, producer: Redis) =>
+      useFactory: (handle: ReaderHandle, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
         new JobEventsService(handle.reader, store, waiter, producer),
     },
     JobEventReaderLifecycle,

@@ -1,17 +1,17 @@
-import type { Redis } from 'ioredis';
 import { ErrorCode, HotpathError, type JobStatus } from '@hotpath/contracts';
 import {
   compareStreamIds,
   decodeJobEvents,
   isTerminal,
   jobEventsKey,
-  type JobEventReader,
+  type JobEventFeed,
   type JobRecord,
   type JobStore,
   type JobStreamEntry,
   type JobWaiter,
   type StreamToken,
   streamReadCursor,
+  type RedisClient,
 } from '@hotpath/queue';
 import { assertRedisReady } from '../redis/redis-availability';
 
@@ -36,10 +36,10 @@ const WATCH_SLICE_MS = 60_000;
  */
 export class JobEventsService {
   constructor(
-    private readonly reader: JobEventReader,
+    private readonly reader: JobEventFeed,
     private readonly store: JobStore,
     private readonly waiter: JobWaiter,
-    private readonly producer: Redis,
+    private readonly producer: RedisClient,
   ) {}
 
   /** The tenant's job record; 404 for unknown ids and other tenants' jobs alike. */
@@ -70,11 +70,13 @@ export class JobEventsService {
     const stop = new AbortController();
     const stopped = AbortSignal.any([signal, stop.signal]);
     stopped.addEventListener('abort', notify, { once: true });
-    const sub = this.reader.subscribe(id, fromId, (entries) => {
+    const sub = this.reader.subscribe(first, fromId, (entries) => {
       pending.push(...entries);
       notify();
     });
     if (!terminal) {
+      // Its worker writes token events only for followed jobs; tokens produced so far come with them.
+      if (!first.watched) await this.store.watch(id).catch(() => undefined);
       void this.watchTerminal(id, stopped).then((ended) => {
         if (ended) {
           terminal = true;
@@ -109,7 +111,7 @@ export class JobEventsService {
       for (const e of pending) if (e.type !== 'done' && e.type !== 'error') yield toFollowEvent(e);
       if (pending.length > 0) cursor = pending[pending.length - 1]?.id ?? cursor;
       pending.length = 0;
-      for await (const e of this.drain(id, cursor)) yield e;
+      for await (const e of this.drain(first, cursor)) yield e;
       yield { type: 'end', record: await this.store.get(id) };
     } finally {
       sub.close();
@@ -132,11 +134,11 @@ export class JobEventsService {
   }
 
   /** Whatever the stream holds after event id `cursor` (exclusive), markers left out. */
-  private async *drain(id: string, cursor: string): AsyncGenerator<FollowEvent> {
+  private async *drain(job: JobRecord, cursor: string): AsyncGenerator<FollowEvent> {
     // A cursor inside a multi-token entry re-reads that entry and skips the tokens already sent.
     let from = streamReadCursor(cursor);
     for (;;) {
-      const batch = await this.producer.xrange(jobEventsKey(id), `(${from}`, '+', 'COUNT', DRAIN_COUNT);
+      const batch = await this.producer.xrange(jobEventsKey(job), `(${from}`, '+', 'COUNT', DRAIN_COUNT);
       for (const [entryId, fields] of batch) {
         for (const e of decodeJobEvents(entryId, fields)) {
           if (e.type !== 'done' && e.type !== 'error' && compareStreamIds(e.id, cursor) > 0)

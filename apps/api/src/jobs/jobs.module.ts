@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { IdempotencyStore, JobStore, JobWaiter, ShardQueues } from '@hotpath/queue';
+import { IdempotencyStore, JobStore, JobWaiter, ShardQueues, type RedisClient } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
@@ -21,13 +20,13 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
     {
       provide: ResultCacheLookup,
       inject: [REDIS_PRODUCER],
-      useFactory: (producer: Redis) =>
+      useFactory: (producer: RedisClient) =>
         new ResultCacheLookup(new ResultCache(producer), new ModelDigests(producer)),
     },
     {
       provide: SingleFlight,
       inject: [REDIS_PRODUCER],
-      useFactory: (producer: Redis) => new SingleFlight(producer),
+      useFactory: (producer: RedisClient) => new SingleFlight(producer),
     },
     {
       provide: JobsService,
@@ -45,7 +44,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
       ],
       useFactory: (
         config: ApiConfig,
-        producer: Redis,
+        producer: RedisClient,
         store: JobStore,
         queues: ShardQueues,
         idempotency: IdempotencyStore,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   BatchJobRequestSchema,
   ErrorCode,
@@ -23,6 +22,7 @@ import {
   type JobRecord,
   type JobStore,
   type JobWaiter,
+  type RedisClient,
   type ShardQueues,
 } from '@hotpath/queue';
 import {
@@ -57,7 +57,7 @@ const BATCH_IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,250}$/;
 /** Everything the service works with; passed in so tests can build it without Nest. */
 export interface JobsServiceDeps {
   config: ApiConfig;
-  producer: Redis;
+  producer: RedisClient;
   store: JobStore;
   queues: ShardQueues;
   idempotency: IdempotencyStore;
@@ -75,6 +75,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   solo?: boolean;
   trace?: Context;
+  /** The caller streams the job's tokens: its worker writes token events from the first one. */
+  watched?: boolean;
 }
 
 /** The outcome of one accepted submission. */
@@ -141,6 +143,7 @@ export class JobsService {
       const submission = await this.accept(tenant, id, req, model, {
         solo: opts.solo === true,
         trace: opts.trace ?? ROOT_CONTEXT,
+        watched: opts.watched === true || (req.task === 'generate' && req.stream === true),
       });
       // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
       if (req.webhook && submission.cache === 'hit')
@@ -352,7 +355,7 @@ export class JobsService {
     id: string,
     req: JobRequest,
     model: ModelConfig,
-    { solo, trace }: { solo: boolean; trace: Context },
+    { solo, trace, watched }: { solo: boolean; trace: Context; watched: boolean },
   ): Promise<Submission> {
     // A request the cache cannot serve (cache off, `cache: "bypass"`, sampling) gets no lookup span:
     // nothing is looked up, and a span per job for nothing is a cost at 100% sampling.
@@ -370,7 +373,7 @@ export class JobsService {
     if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
     if (cache.outcome === 'bypass') {
       this.countCache(model, 'bypass');
-      return this.enqueueNew(tenant, id, req, model, undefined, trace);
+      return this.enqueueNew(tenant, id, req, model, undefined, { trace, watched });
     }
     const role: FlightRole = solo
       ? { kind: 'independent' }
@@ -392,7 +395,7 @@ export class JobsService {
     this.countCache(model, 'miss');
     try {
       const fills = role.kind !== 'independent' || solo;
-      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, trace);
+      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, { trace, watched });
     } catch (err) {
       // Followers must not attach to a job that was never accepted.
       if (role.kind === 'leader')
@@ -475,7 +478,7 @@ export class JobsService {
     req: JobRequest,
     model: ModelConfig,
     cache: { key: string; digest: string } | undefined,
-    trace: Context,
+    how: { trace: Context; watched: boolean },
   ): Promise<Submission> {
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
     // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
@@ -484,16 +487,17 @@ export class JobsService {
       QUEUE_CALL_TIMEOUT_MS,
     );
     if (estimate >= model.max_waiting) throw queueFull(model, estimate);
+    const shard = shardOf(req, model, this.deps.config.cluster.routing.prefix_chars);
     const gate = await withRedisTimeout(
-      this.admission.reserve(model.name, model.shards, id, model.max_waiting),
+      this.admission.reserve(model.name, model.shards, shard, id, model.max_waiting),
       QUEUE_CALL_TIMEOUT_MS,
     );
     if (!gate.admitted) throw queueFull(model, gate.backlog);
     try {
-      return await this.createAndEnqueue(tenant, id, req, model, cache, trace);
+      return await this.createAndEnqueue(tenant, id, req, model, shard, cache, how);
     } finally {
       // Once added, the queue counts the job itself; a failed add frees its place.
-      void this.admission.release(model.name, id).catch(() => undefined);
+      void this.admission.release(model.name, shard, id).catch(() => undefined);
     }
   }
 
@@ -502,8 +506,9 @@ export class JobsService {
     id: string,
     req: JobRequest,
     model: ModelConfig,
+    shard: number,
     cache: { key: string; digest: string } | undefined,
-    trace: Context,
+    { trace, watched }: { trace: Context; watched: boolean },
   ): Promise<Submission> {
     const { config, store, queues } = this.deps;
     const job: NewJob = {
@@ -511,12 +516,12 @@ export class JobsService {
       tenant,
       request: req,
       model,
-      shard: shardOf(req, model, config.cluster.routing.prefix_chars),
+      shard,
       now: this.now(),
       ...(cache ? { cacheKey: cache.key, modelDigest: cache.digest } : {}),
     };
     const record = queuedRecord(job);
-    await store.create(record);
+    await store.create({ ...record, watched });
     try {
       // Kept apart from the BullMQ payload, which only names the URL.
       if (req.webhook) await this.webhookSecrets.put(id, req.webhook.secret);
@@ -535,16 +540,21 @@ export class JobsService {
           },
         },
         // The payload carries this span's context, so the worker's CONSUMER span continues the trace.
+        // With HOTPATH_REDIS_WAIT_REPLICAS, the record and the queue entry are each acknowledged by
+        // replicas (concurrently) before the 202: a master lost after it cannot take the job along.
         (_span, producer) =>
           withRedisTimeout(
-            queues.enqueue(
-              { ...queuedPayload(job), trace: injectTraceContext(producer) },
-              {
-                attempts: config.cluster.queue.attempts,
-                backoff_ms: config.cluster.queue.backoff_ms,
-                failed_retention_s: config.cluster.queue.failed_retention_s,
-              },
-            ),
+            Promise.all([
+              queues.enqueue(
+                { ...queuedPayload(job), trace: injectTraceContext(producer) },
+                {
+                  attempts: config.cluster.queue.attempts,
+                  backoff_ms: config.cluster.queue.backoff_ms,
+                  failed_retention_s: config.cluster.queue.failed_retention_s,
+                },
+              ),
+              store.durable(id),
+            ]),
             QUEUE_CALL_TIMEOUT_MS,
           ),
       );

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { ModelDigests } from '@hotpath/cache';
-import { ModelChatTemplates } from '@hotpath/queue';
+import { ModelChatTemplates, type RedisClient } from '@hotpath/queue';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, REDIS_PRODUCER } from '../core/tokens';
@@ -26,7 +25,7 @@ import { TokenizeController } from './tokenize.controller';
     {
       provide: OpenAiService,
       inject: [API_CONFIG, JobsService, REDIS_PRODUCER],
-      useFactory: (config: ApiConfig, jobs: JobsService, producer: Redis) =>
+      useFactory: (config: ApiConfig, jobs: JobsService, producer: RedisClient) =>
         new OpenAiService(
           config,
           jobs,

@@ -122,7 +122,7 @@ export class OpenAiService {
       ...(req.routing_key ? { routing_key: req.routing_key } : {}),
     };
     // A stream's job is cancelled when its client leaves, so no other request may follow it.
-    return this.jobs.submit(tenant, body, { ...opts, solo: req.stream });
+    return this.jobs.submit(tenant, body, { ...opts, solo: req.stream, watched: req.stream });
   }
 
   async submitEmbedding(

@@ -1,7 +1,6 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
-import { ShardQueues } from '@hotpath/queue';
+import { ShardQueues, type RedisClient } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, METRICS, REDIS_PRODUCER } from '../core/tokens';
@@ -23,7 +22,7 @@ export interface ReadinessBody {
 export class OpsController {
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(REDIS_PRODUCER) private readonly producer: Redis,
+    @Inject(REDIS_PRODUCER) private readonly producer: RedisClient,
     @Inject(ShardQueues) private readonly queues: ShardQueues,
     @Inject(METRICS) private readonly metrics: HotpathMetrics,
   ) {}
@@ -34,7 +33,7 @@ export class OpsController {
     return { status: 'ok' };
   }
 
-  /** Ready: Redis answers PING in time and the cluster config is loaded; otherwise 503. */
+  /** Ready: RedisClient answers PING in time and the cluster config is loaded; otherwise 503. */
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessBody> {
     const redisProblem = await pingRedis(this.producer, READY_PING_TIMEOUT_MS);
@@ -46,7 +45,7 @@ export class OpsController {
     return {
       status: 'unavailable',
       checks: { redis: { ok: redisProblem === undefined, detail: redisProblem }, config },
-      error: { code: 'redis_unavailable', message: `not ready: Redis ${redisProblem ?? 'ok'}` },
+      error: { code: 'redis_unavailable', message: `not ready: RedisClient ${redisProblem ?? 'ok'}` },
     };
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@hotpath/queue';
 import type { ModelConfig } from '@hotpath/contracts';
 import type { ShardQueues } from '@hotpath/queue';
 import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics } from '@hotpath/telemetry';
@@ -12,7 +12,7 @@ import { withRedisTimeout } from '../redis/redis-availability';
 export async function collectQueueDepth(
   models: readonly ModelConfig[],
   queues: ShardQueues,
-  producer: Redis,
+  producer: RedisClient,
   metrics: HotpathMetrics,
   timeoutMs: number,
 ): Promise<boolean> {

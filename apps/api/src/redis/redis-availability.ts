@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@hotpath/queue';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 
 /** Seconds a client should wait before retrying while Redis is down. */
@@ -13,7 +13,7 @@ export function redisUnavailable(detail = 'Redis is unavailable; retry later'): 
  * live status on every request (never a cached flag) is what lets the API recover by itself as
  * soon as ioredis reconnects.
  */
-export function assertRedisReady(conn: Redis): void {
+export function assertRedisReady(conn: RedisClient): void {
   if (conn.status !== 'ready') throw redisUnavailable();
 }
 
@@ -37,7 +37,7 @@ export async function withRedisTimeout<T>(work: Promise<T>, timeoutMs: number): 
 }
 
 /** PING with a short deadline, for readiness checks. Resolves to an error message, or `undefined` when healthy. */
-export async function pingRedis(conn: Redis, timeoutMs: number): Promise<string | undefined> {
+export async function pingRedis(conn: RedisClient, timeoutMs: number): Promise<string | undefined> {
   if (conn.status !== 'ready') return `connection is ${conn.status}`;
   try {
     const pong = await withRedisTimeout(conn.ping(), timeoutMs);
@@ -48,7 +48,7 @@ export async function pingRedis(conn: Redis, timeoutMs: number): Promise<string 
 }
 
 /** Closes a connection politely when possible, at once otherwise; never throws. */
-export async function closeRedis(conn: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeRedis(conn: RedisClient, timeoutMs = 1000): Promise<void> {
   if (conn.status === 'end') return;
   if (conn.status === 'ready') {
     try {

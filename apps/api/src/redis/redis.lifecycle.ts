@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { JobWaiter, ShardQueues } from '@hotpath/queue';
+import { JobWaiter, ShardQueues, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
 import { closeRedis } from './redis-availability';
@@ -13,9 +12,9 @@ import { closeRedis } from './redis-availability';
 @Injectable()
 export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_PRODUCER) private readonly producer: Redis,
-    @Inject(REDIS_QUEUES) private readonly queueConnection: Redis,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(REDIS_PRODUCER) private readonly producer: RedisClient,
+    @Inject(REDIS_QUEUES) private readonly queueConnection: RedisClient,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: RedisClient,
     @Inject(JobWaiter) private readonly waiter: JobWaiter,
     @Inject(ShardQueues) private readonly queues: ShardQueues,
     @Inject(LOGGER) private readonly logger: Logger,

@@ -1,12 +1,13 @@
 import { Module, type Provider } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import {
   IdempotencyStore,
   JobStore,
   JobWaiter,
   ShardQueues,
   createRedisConnection,
+  durabilityOf,
   type ConnectionRole,
+  type RedisClient,
 } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
@@ -19,8 +20,8 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
   return {
     provide: token,
     inject: [API_CONFIG, LOGGER],
-    useFactory: (config: ApiConfig, logger: Logger): Redis => {
-      const conn = createRedisConnection(config.redis.url, role, `hotpath-api:${name}`);
+    useFactory: (config: ApiConfig, logger: Logger): RedisClient => {
+      const conn = createRedisConnection(config.redis, role, `hotpath-api:${name}`);
       attachConnectionLogging(conn, name, logger);
       return conn;
     },
@@ -43,25 +44,28 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
     {
       provide: JobStore,
       inject: [REDIS_PRODUCER, API_CONFIG],
-      useFactory: (producer: Redis, config: ApiConfig) =>
-        new JobStore(producer, { resultTtlS: config.results.ttlS }),
+      useFactory: (producer: RedisClient, config: ApiConfig) =>
+        new JobStore(producer, {
+          resultTtlS: config.results.ttlS,
+          ...(durabilityOf(config.redis) ? { durability: durabilityOf(config.redis) } : {}),
+        }),
     },
     {
       provide: JobWaiter,
       inject: [REDIS_SUBSCRIBER, JobStore],
-      useFactory: (subscriber: Redis, store: JobStore) => new JobWaiter(subscriber, store),
+      useFactory: (subscriber: RedisClient, store: JobStore) => new JobWaiter(subscriber, store),
     },
     {
       provide: ShardQueues,
-      inject: [REDIS_QUEUES, LOGGER],
+      inject: [REDIS_QUEUES, LOGGER, API_CONFIG],
       // Every queue re-emits its connection's errors; the connection already logs the outage once.
-      useFactory: (queues: Redis, logger: Logger) =>
-        new ShardQueues(queues, (err) => logger.debug('queue error', { err })),
+      useFactory: (queues: RedisClient, logger: Logger, config: ApiConfig) =>
+        new ShardQueues(queues, (err) => logger.debug('queue error', { err }), durabilityOf(config.redis)),
     },
     {
       provide: IdempotencyStore,
       inject: [REDIS_PRODUCER],
-      useFactory: (producer: Redis) => new IdempotencyStore(producer),
+      useFactory: (producer: RedisClient) => new IdempotencyStore(producer),
     },
     RedisLifecycle,
   ],

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClusterConfigSchema, type ClusterConfigInput } from '@hotpath/contracts';
 import { createLogger, createMetrics, type HotpathMetrics } from '@hotpath/telemetry';
 import { createApiApp } from '../app.factory';
+import { standaloneTarget } from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
 import type { ApiKeyEntry } from '../auth/api-keys';
 
@@ -17,7 +18,7 @@ export function testConfig(opts: {
 }): ApiConfig {
   return {
     http: { host: '127.0.0.1', port: 0 },
-    redis: { url: opts.redisUrl },
+    redis: standaloneTarget(opts.redisUrl),
     cluster: ClusterConfigSchema.parse(opts.cluster),
     clusterSource: 'test',
     auth: { keys: opts.keys ?? [] },

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
-import { jobRecordKey, ShardQueues } from '@hotpath/queue';
+import { jobRecordKey, ShardQueues, type RedisClient } from '@hotpath/queue';
 
 /** Removes what a test left in the shared Redis: its models' queues and its job records. */
 export async function cleanupRedis(
-  conn: Redis,
+  conn: RedisClient,
   models: readonly { name: string; shards: number }[],
   jobIds: Iterable<string>,
 ): Promise<void> {

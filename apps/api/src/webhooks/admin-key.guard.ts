@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@hotpath/queue';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { isKeyedDeployment } from '../admin/keyed-deployment';
 import { ApiKeyRegistry, bearerKey } from '../auth/api-key-registry';
@@ -21,7 +21,7 @@ export class AdminKeyGuard implements CanActivate {
   constructor(
     @Inject(ADMIN_KEYS) private readonly admins: ApiKeyRegistry,
     @Inject(ApiKeyRegistry) private readonly tenants: ApiKeyRegistry,
-    @Inject(REDIS_PRODUCER) private readonly producer: Redis,
+    @Inject(REDIS_PRODUCER) private readonly producer: RedisClient,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { WebhookDeadLetters, WebhookQueue } from '@hotpath/queue';
+import { WebhookDeadLetters, WebhookQueue, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { ApiKeyRegistry } from '../auth/api-key-registry';
 import type { ApiConfig } from '../config/api-config';
@@ -13,7 +12,7 @@ import { WebhookNotifier } from './webhook-notifier';
 import { WebhookTargetPolicy } from './webhook-target.policy';
 import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE_PRODUCER } from './webhook.tokens';
 
-/** Closes the webhook queue producer at shutdown (bounded: Redis may be gone). */
+/** Closes the webhook queue producer at shutdown (bounded: RedisClient may be gone). */
 @Injectable()
 class WebhookQueueLifecycle implements OnApplicationShutdown {
   constructor(@Inject(WEBHOOK_QUEUE_PRODUCER) private readonly queue: WebhookQueue) {}
@@ -37,13 +36,13 @@ class WebhookQueueLifecycle implements OnApplicationShutdown {
     {
       provide: WEBHOOK_QUEUE_PRODUCER,
       inject: [REDIS_PRODUCER, LOGGER],
-      useFactory: (producer: Redis, logger: Logger) =>
+      useFactory: (producer: RedisClient, logger: Logger) =>
         new WebhookQueue(producer, (err) => logger.debug('webhook queue error', { err })),
     },
     {
       provide: WEBHOOK_DEAD_LETTERS,
       inject: [REDIS_PRODUCER],
-      useFactory: (producer: Redis) => new WebhookDeadLetters(producer),
+      useFactory: (producer: RedisClient) => new WebhookDeadLetters(producer),
     },
     {
       provide: WebhookNotifier,

@@ -1,4 +1,4 @@
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
 import { appEntry } from '../up/app-entry';
@@ -94,14 +94,20 @@ export interface BenchClusterOptions {
   logDir: string;
   baseEnv: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
+  /** Run the apps built in this repository checkout instead of this CLI's (before/after comparisons). */
+  appsFrom?: string;
 }
 
 /** A child could not bind the port it was given (taken since freePort() found it free). */
 class PortClash extends Error {}
 
 async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
-  const apiEntry = appEntry('api');
-  const workerEntry = appEntry('worker');
+  const fromDir = (app: string): string | undefined =>
+    opts.appsFrom && existsSync(join(opts.appsFrom, 'apps', app, 'dist', 'main.js'))
+      ? join(opts.appsFrom, 'apps', app, 'dist', 'main.js')
+      : undefined;
+  const apiEntry = opts.appsFrom ? fromDir('api') : appEntry('api');
+  const workerEntry = opts.appsFrom ? fromDir('worker') : appEntry('worker');
   if (!apiEntry || !workerEntry) {
     throw new Error(
       'the API or the worker is not built (apps/*/dist/main.js missing); run "npm run build" first',

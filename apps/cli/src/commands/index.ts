@@ -2,6 +2,7 @@ import type { CliCommand } from '../command';
 import { UP_COMMAND } from './up.command';
 import { BENCH_BATCHING_COMMAND } from './bench-batching.command';
 import { BENCH_CACHE_COMMAND } from './bench-cache.command';
+import { BENCH_REDIS_COST_COMMAND } from './bench-redis-cost.command';
 import { BENCH_TRACING_COMMAND } from './bench-tracing.command';
 import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
 import { BENCH_ENGINE_COMMAND } from './bench-engine.command';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CliCommand[] = [
   GENERATE_COMMAND,
   BENCH_BATCHING_COMMAND,
   BENCH_CACHE_COMMAND,
+  BENCH_REDIS_COST_COMMAND,
   BENCH_TRACING_COMMAND,
   BENCH_COMPARE_COMMAND,
   BENCH_ENGINE_COMMAND,

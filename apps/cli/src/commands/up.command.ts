@@ -10,6 +10,7 @@ import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
 import type { LogSink } from '../up/managed-process';
 import { pingRedis } from '../up/redis-ping';
 import { resolveRedis, type RedisProbes, type ResolvedRedis } from '../up/redis-resolver';
+import { startLocalCluster } from '../up/local-cluster';
 import { ServiceStartError, ServiceSupervisor, type SupervisorHooks } from '../up/service-supervisor';
 import { parseUpOptions, UP_USAGE } from '../up/up-options';
 import { formatSummary, reachableHost } from '../up/up-summary';
@@ -135,7 +136,9 @@ async function runUp(argv: readonly string[]): Promise<number> {
 
   try {
     say('hotpath up: looking for Redis');
-    redis = await resolveRedis({ redisUrl: opts.redisUrl, dataDir: opts.dataDir }, REAL_PROBES, say);
+    redis = opts.redisCluster
+      ? await startLocalCluster(opts.dataDir, say)
+      : await resolveRedis({ redisUrl: opts.redisUrl, dataDir: opts.dataDir }, REAL_PROBES, say);
     say(`  Redis: ${redis.description}`);
   } catch (err) {
     warn((err as Error).message);
@@ -151,6 +154,7 @@ async function runUp(argv: readonly string[]): Promise<number> {
   const apiBase = `http://${host}:${opts.port}`;
   const workerBase = opts.worker ? `http://127.0.0.1:${opts.metricsPort}` : undefined;
   const childEnv: NodeJS.ProcessEnv = { ...env, REDIS_URL: redis.url, HOTPATH_DATA_DIR: opts.dataDir };
+  if (redis.source === 'cluster') childEnv.REDIS_MODE = 'cluster';
   if (opts.configPath) childEnv.HOTPATH_CONFIG = opts.configPath;
   else delete childEnv.HOTPATH_CONFIG;
   const logDir = join(opts.dataDir, 'logs');

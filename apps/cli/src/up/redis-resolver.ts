@@ -1,5 +1,5 @@
 /** Where the Redis that `hotpath up` uses came from. */
-export type RedisSource = 'env' | 'local' | 'embedded' | 'docker';
+export type RedisSource = 'env' | 'local' | 'embedded' | 'docker' | 'cluster';
 
 /** A Redis ready for the cluster, and how to let it go when `hotpath up` stops. */
 export interface ResolvedRedis {

@@ -76,6 +76,15 @@ describe('parseUpOptions', () => {
     }
   });
 
+  it('--redis-cluster starts a local Redis Cluster, and refuses REDIS_URL alongside', () => {
+    assert.equal(parseUpOptions(['--redis-cluster'], {}, false, '/').redisCluster, true);
+    assert.equal(parseUpOptions([], {}, false, '/').redisCluster, false);
+    assert.throws(
+      () => parseUpOptions(['--redis-cluster'], { REDIS_URL: 'redis://r:1' }, false, '/'),
+      (e: unknown) => e instanceof UsageError && /unset REDIS_URL/.test(e.message),
+    );
+  });
+
   it('allows equal ports when no worker runs', () => {
     assert.equal(
       parseUpOptions(['--port', '5000', '--metrics-port', '5000', '--no-worker'], {}, false, '/').port,

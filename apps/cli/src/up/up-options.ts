@@ -19,6 +19,8 @@ export interface UpOptions {
   dataDir: string;
   /** `REDIS_URL` when set. */
   redisUrl: string | undefined;
+  /** Start a local Redis Cluster (3 masters + 3 replicas) for the run (`--redis-cluster`). */
+  redisCluster: boolean;
   /** Seconds to wait for both `/readyz` (`--ready-timeout`, default 60). */
   readyTimeoutS: number;
   /** Interactive terminal: short progress lines. Otherwise (CI, pipes) only the essential lines. */
@@ -48,6 +50,9 @@ Options:
   --log-files          write the children's logs to $HOTPATH_DATA_DIR/logs/{api,worker}.log
                        instead of printing them prefixed with [api] / [worker]
   --ready-timeout S    seconds to wait for /readyz of both processes (default 60)
+  --redis-cluster      start a local Redis Cluster (3 masters + 3 replicas from redis-server on
+                       free ports, joined with redis-cli --cluster create) and run in
+                       REDIS_MODE=cluster; it is stopped, and its data dropped, on exit
 
 Redis: REDIS_URL if set (it must answer PING); else 127.0.0.1:6379 if it answers; else an
 embedded redis-server (data in $HOTPATH_DATA_DIR/redis, AOF on); else a Docker container
@@ -83,6 +88,7 @@ export function parseUpOptions(argv: readonly string[], env: UpEnv, isTTY: boole
     logFiles: false,
     dataDir: abs(env.HOTPATH_DATA_DIR || '.hotpath'),
     redisUrl: env.REDIS_URL || undefined,
+    redisCluster: false,
     readyTimeoutS: 60,
     interactive: isTTY && !isCi(env.CI),
   };
@@ -117,6 +123,9 @@ export function parseUpOptions(argv: readonly string[], env: UpEnv, isTTY: boole
       case '--log-files':
         opts.logFiles = true;
         break;
+      case '--redis-cluster':
+        opts.redisCluster = true;
+        break;
       case '--ready-timeout': {
         const v = value();
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3600) {
@@ -128,6 +137,9 @@ export function parseUpOptions(argv: readonly string[], env: UpEnv, isTTY: boole
       default:
         throw new UsageError(arg.startsWith('-') ? `unknown option ${name}` : `unexpected argument "${arg}"`);
     }
+  }
+  if (opts.redisCluster && opts.redisUrl) {
+    throw new UsageError('--redis-cluster starts its own Redis Cluster: unset REDIS_URL');
   }
   if (opts.worker && opts.port === opts.metricsPort) {
     throw new UsageError(`--port and --metrics-port must differ (both ${opts.port})`);

@@ -1,28 +1,29 @@
-import type { Redis } from 'ioredis';
-import { JOB_CANCEL_CHANNEL } from '@hotpath/queue';
+import { JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { JobRunner } from './job-runner.service';
 
 /**
  * Listens on {@link JOB_CANCEL_CHANNEL} (the API publishes a job id there after cancelling its
- * record) and aborts the matching job if it runs in this worker. Messages sent while the
- * subscriber was disconnected are lost, so after every reconnect the running jobs' records are
- * re-read instead.
+ * record) and aborts the matching job if it runs in this worker; and on {@link JOB_WATCH_CHANNEL},
+ * where the first follower of a job is announced, so that its token events start. Messages sent
+ * while the subscriber was disconnected are lost, so after every reconnect the running jobs'
+ * records are re-read instead.
  */
 export class CancelListener {
   private connectedOnce = false;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly runner: JobRunner,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== JOB_CANCEL_CHANNEL) return;
       const id = message.trim();
-      if (this.runner.cancel(id)) this.logger.info('cancelling running job', { job_id: id });
+      if (channel === JOB_WATCH_CHANNEL) this.runner.watched(id);
+      else if (channel === JOB_CANCEL_CHANNEL && this.runner.cancel(id))
+        this.logger.info('cancelling running job', { job_id: id });
     });
     this.subscriber.on('ready', () => {
       if (!this.connectedOnce) {
@@ -34,6 +35,6 @@ export class CancelListener {
       });
     });
     if (this.subscriber.status === 'ready') this.connectedOnce = true;
-    await this.subscriber.subscribe(JOB_CANCEL_CHANNEL);
+    await this.subscriber.subscribe(JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL);
   }
 }

@@ -97,14 +97,24 @@ export class JobRunner {
     for (const id of [...this.inFlight.keys()]) this.abort(id, 'shutdown');
   }
 
-  /** Re-reads the records of running jobs and aborts the cancelled ones (after a missed pub/sub message). */
+  /**
+   * Re-reads the records of running jobs after missed pub/sub messages: aborts the cancelled ones,
+   * and starts the token events of those a follower watches now.
+   */
   async recheckCancelled(): Promise<void> {
     const ids = this.activeJobIds();
     const records = await this.deps.store.getMany(ids);
     records.forEach((r, i) => {
       const id = ids[i];
-      if (id !== undefined && r?.status === 'cancelled') this.cancel(id);
+      if (id === undefined) return;
+      if (r?.status === 'cancelled') this.cancel(id);
+      else if (r?.watched) this.watched(id);
     });
+  }
+
+  /** A follower appeared for job `id` (if it runs here, its token events start). */
+  watched(id: string): void {
+    this.deps.events?.watch(id);
   }
 
   /**
@@ -165,7 +175,7 @@ export class JobRunner {
         });
         return 'skipped';
       }
-      events = this.deps.events?.open(data.id);
+      events = this.deps.events?.open(data, mark.watched);
       events?.push({ type: 'status', status: 'running', attempt: mark.attempt });
       if (data.deadline_at !== null) {
         deadlineTimer = setTimeout(() => this.abort(data.id, 'deadline'), data.deadline_at - startedAt);
@@ -184,6 +194,7 @@ export class JobRunner {
         events,
       );
     } finally {
+      events?.close();
       await events?.flush();
       clearTimeout(deadlineTimer);
       this.inFlight.delete(data.id);

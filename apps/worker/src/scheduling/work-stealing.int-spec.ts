@@ -22,7 +22,7 @@ describe('work stealing across shards (real Redis)', () => {
 
   const start = (shards: Parameters<typeof startWorker>[0]['shards']): Promise<WorkerHandle> =>
     startWorker({
-      redisUrl: REDIS_URL,
+      redis: REDIS_URL,
       cluster,
       shards,
       metricsHost: '127.0.0.1',

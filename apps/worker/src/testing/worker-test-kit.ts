@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { get } from 'node:http';
-import type { Redis } from 'ioredis';
 import {
   ClusterConfigSchema,
   type ClusterConfig,
@@ -15,6 +14,7 @@ import {
   createRedisConnection,
   waitForRedis,
   type JobRecord,
+  type RedisClient,
 } from '@hotpath/queue';
 import { startWorker, type WorkerHandle } from '../worker.app';
 
@@ -37,7 +37,7 @@ export function testCluster(
 /** Starts an in-process worker on a free metrics port with quiet logs. */
 export function startTestWorker(redisUrl: string, cluster: ClusterConfig): Promise<WorkerHandle> {
   return startWorker({
-    redisUrl,
+    redis: redisUrl,
     cluster,
     shards: 'all',
     metricsHost: '127.0.0.1',
@@ -61,10 +61,10 @@ export interface Submission {
 
 /** The API's side of the queue, for tests: creates records and enqueues jobs exactly as the API does. */
 export class TestProducer {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: JobStore;
   readonly queues: ShardQueues;
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly waiter: JobWaiter;
 
   constructor(

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@hotpath/contracts';
 import {
   JobEventPublisher,
@@ -6,6 +5,7 @@ import {
   ModelInputLimitsStore,
   WebhookQueue,
   type JobStore,
+  type RedisClient,
 } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { publishChatTemplates } from '../jobs/chat-template-publisher';
@@ -27,13 +27,13 @@ export interface StreamingAndWebhooks {
  * finished jobs to the webhook queue, and (unless `concurrency` is 0) the webhook delivery consumer.
  */
 export async function startStreamingAndWebhooks(deps: {
-  connection: Redis;
+  connection: RedisClient;
   /**
    * The connection token streams are written on. Not the one BullMQ uses: BullMQ defines dozens of
    * Lua commands on its connection and ioredis copies every one onto each pipeline it creates, which
    * made a pipeline per token flush cost more than the XADDs in it.
    */
-  eventsConnection: Redis;
+  eventsConnection: RedisClient;
   store: JobStore;
   models: readonly ModelConfig[];
   resultTtlS: number;

@@ -1,11 +1,11 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
   WebhookDeadLetters,
   WebhookSecrets,
   parseWebhookDelivery,
+  type RedisClient,
 } from '@hotpath/queue';
 import {
   Attr,
@@ -31,7 +31,7 @@ export interface WebhookDeliveryHandle {
  * dead letter an operator can list and replay through the API. Secrets are never logged.
  */
 export function startWebhookDelivery(deps: {
-  connection: Redis;
+  connection: RedisClient;
   settings: WebhookSettings;
   logger: Logger;
 }): WebhookDeliveryHandle {

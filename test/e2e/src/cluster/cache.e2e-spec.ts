@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { Redis } from 'ioredis';
 import {
   E2eCluster,
   asJob,
@@ -132,7 +131,7 @@ cluster.test('a new model version never serves the old version’s entries', asy
   assert.equal((await a.submit(job, { preferWaitS: 10 })).headers.get('x-cache'), 'miss');
   assert.equal((await a.submit(job)).headers.get('x-cache'), 'hit');
   // What a worker does when it loads a new version of the model: publish its digest.
-  const redis = new Redis(cluster.redis.url);
+  const redis = await cluster.redisClient();
   const key = `hp:model:{m:${model}}:digest`;
   const old = await redis.get(key);
   try {
@@ -154,11 +153,15 @@ cluster.test(
     const before = await executions();
     const clients = [api1.client.withKey(KEYS.a), api2.client.withKey(KEYS.a)];
     const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => clients[i % 2]!.submit(job)));
-    const ids = new Set(responses.map((r) => asJob(r).id));
     const outcomes = responses.map((r) => r.headers.get('x-cache'));
-    assert.equal(ids.size, 1, `one job for all: ${[...ids].join(', ')}`);
+    // Requests handled after the leader's job finished are cache hits (born-completed jobs of their
+    // own) on a slow machine or a Redis Cluster, and a request may coalesce onto such a hit while it
+    // briefly leads the flight; every other one shares the leader's job, which ran the model.
+    const shared = responses.filter((r) => !asJob(r).cached);
+    const ids = new Set(shared.map((r) => asJob(r).id));
+    assert.equal(ids.size, 1, `one job for all: ${[...ids].join(', ')} (x-cache: ${outcomes.join(',')})`);
     assert.equal(outcomes.filter((o) => o === 'miss').length, 1, outcomes.join(','));
-    assert.equal(outcomes.filter((o) => o === 'coalesced').length, 49);
+    assert.equal(outcomes.filter((o) => o === 'coalesced' || o === 'hit').length, 49);
     const id = [...ids][0]!;
     const done = await clients[1]!.getJob(id, 10);
     assert.equal(asJob(done).status, 'completed', describe(done));

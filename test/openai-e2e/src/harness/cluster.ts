@@ -19,12 +19,10 @@ export interface ClusterOptions {
 export class TestCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'hotpath-openai-e2e-'));
   apiUrl = '';
-  redisUrl = '';
   private readonly cluster = new E2eCluster('openai');
 
   async start(opts: ClusterOptions): Promise<void> {
     await this.cluster.setUp(opts.config);
-    this.redisUrl = this.cluster.redis.url;
     await this.cluster.startWorker({ env: opts.workerEnv });
     this.apiUrl = (await this.cluster.startApi({ env: opts.apiEnv })).url;
   }

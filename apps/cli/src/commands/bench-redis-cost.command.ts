@@ -1,0 +1,28 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CliCommand } from '../command';
+import { formatRedisCost, runRedisCost } from '../bench/redis-cost/redis-cost-bench';
+import { BENCH_REDIS_COST_USAGE, parseRedisCostOptions } from '../bench/redis-cost/redis-cost-options';
+
+/** `hotpath bench redis-cost`: Redis commands (and Redis CPU) per plain, streamed and cached job. */
+export const BENCH_REDIS_COST_COMMAND: CliCommand = {
+  path: ['bench', 'redis-cost'],
+  summary: 'count the Redis commands per job from INFO commandstats (starts its own cluster)',
+  usage: BENCH_REDIS_COST_USAGE,
+  async run(argv) {
+    const env = { ...process.env };
+    const opts = parseRedisCostOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const report = await runRedisCost(opts, env, {
+      progress: (line) => {
+        if (opts.interactive) process.stdout.write(`${line}\n`);
+      },
+      warn: (line) => process.stderr.write(`hotpath bench redis-cost: ${line}\n`),
+    });
+    process.stdout.write(`${formatRedisCost(report)}\n`);
+    if (opts.jsonFile) {
+      mkdirSync(dirname(opts.jsonFile), { recursive: true });
+      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    }
+    return 0;
+  },
+};
