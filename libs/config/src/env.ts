@@ -17,6 +17,8 @@ export const redisUrl = z
 export const commonEnvShape = {
   REDIS_URL: redisUrl,
   HOTPATH_CONFIG: z.string().min(1).optional(),
+  /** The `tenants` section as YAML or JSON; wins over the config file's section. */
+  HOTPATH_TENANTS: z.string().optional(),
   HOTPATH_RESULT_TTL_S: z.coerce
     .number()
     .int()

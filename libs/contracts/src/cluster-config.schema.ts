@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TaskSchema } from './job.schema';
+import { FairnessSchema, TenantsSchema } from './tenant-config.schema';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -128,6 +129,7 @@ export const ModelConfigSchema = z.strictObject({
   prefix_cache: PrefixCacheSchema,
   execution: ExecutionSchema,
   sim: SimSettingsSchema,
+  fairness: FairnessSchema,
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
@@ -201,6 +203,7 @@ export const ClusterConfigSchema = z
     queue: QueueSettingsSchema,
     routing: RoutingSchema,
     api: ApiLimitsSchema,
+    tenants: TenantsSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

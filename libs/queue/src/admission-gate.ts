@@ -6,16 +6,18 @@ export const ADMISSION_RESERVATION_TTL_MS = 10_000;
 
 /**
  * One atomic step per submission: counts the jobs waiting over all shards of a model (BullMQ's
- * `wait` lists and `prioritized` sets) plus the reservations of submissions still being enqueued,
- * and takes a reservation only when that sum is below the limit. Reservations older than ARGV[4] ms
- * are dropped first. KEYS: the reservation set, then `wait`, `prioritized` of each shard.
+ * `wait` lists and `prioritized` sets, and the fair queue's waiting count) plus the reservations of
+ * submissions still being enqueued, and takes a reservation only when that sum is below the limit.
+ * Reservations older than ARGV[4] ms are dropped first. KEYS: the reservation set, then `wait`,
+ * `prioritized` and the fair-queue count of each shard.
  * ARGV: limit, job id, now (ms), reservation TTL (ms). Returns {admitted (0|1), counted}.
  */
 const ADMIT_LUA = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[4]))
 local n = redis.call('ZCARD', KEYS[1])
-for i = 2, #KEYS, 2 do
+for i = 2, #KEYS, 3 do
   n = n + redis.call('LLEN', KEYS[i]) + redis.call('ZCARD', KEYS[i + 1])
+  n = n + math.max(0, tonumber(redis.call('GET', KEYS[i + 2]) or '0'))
 end
 if n >= tonumber(ARGV[1]) then return {0, n} end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
@@ -55,7 +57,11 @@ export class AdmissionGate {
   async reserve(model: string, shards: number, id: string, limit: number): Promise<Admission> {
     const keys = [AdmissionGate.key(model)];
     for (let s = 0; s < shards; s++)
-      keys.push(shardQueueKey(model, s, 'wait'), shardQueueKey(model, s, 'prioritized'));
+      keys.push(
+        shardQueueKey(model, s, 'wait'),
+        shardQueueKey(model, s, 'prioritized'),
+        shardQueueKey(model, s, 'fq:count'),
+      );
     const [admitted, backlog] = await (
       this.redis as unknown as {
         hpAdmit(n: number, ...args: (string | number)[]): Promise<[number, number]>;

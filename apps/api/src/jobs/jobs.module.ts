@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TenantSettings } from '@hotpath/config';
 import type { Redis } from 'ioredis';
 import { IdempotencyStore, JobStore, JobWaiter, ShardQueues } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
@@ -42,6 +43,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         ResultCacheLookup,
         SingleFlight,
         WebhookNotifier,
+        TenantSettings,
       ],
       useFactory: (
         config: ApiConfig,
@@ -54,6 +56,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         cache: ResultCacheLookup,
         flights: SingleFlight,
         webhooks: WebhookNotifier,
+        tenants: TenantSettings,
       ) =>
         new JobsService({
           config,
@@ -66,6 +69,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
           cache,
           flights,
           webhooks,
+          tenants,
         }),
     },
   ],
