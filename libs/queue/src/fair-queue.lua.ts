@@ -18,9 +18,11 @@ end
 /**
  * Submission. KEYS 1-10 as above, 11 the seq counter, 12 the tenant's queue. ARGV: tenant, id,
  * payload, priority value (1-3), weight, max_running (0 = none), lookahead, max queued in this shard
- * (-1 = none). Returns {1} when the job may go to BullMQ directly (nothing waits in the shard's fair
- * queue and the BullMQ queue is below the lookahead: the caller adds it itself and counts it as
- * running), {0, queued} when it waits in the tenant's queue, {-1, queued} when max_queued refuses it.
+ * (-1 = none), now (ms). Returns {1} when the job may go to BullMQ directly (nothing waits in the
+ * shard's fair queue and the BullMQ queue is below the lookahead): it is counted as running and put
+ * in transit without a payload, so that concurrent submissions see it before its add lands; the
+ * caller adds it, then confirms. {0, queued} when it waits in the tenant's queue, {-1, queued} when
+ * max_queued refuses it.
  */
 export const FAIR_ENQUEUE_LUA = `${IN_QUEUE}
 local t = ARGV[1]
@@ -33,6 +35,7 @@ if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
   local run = tonumber(redis.call('HGET', KEYS[5], t) or '0')
   if maxrun == 0 or run < maxrun then
     redis.call('HINCRBY', KEYS[5], t, 1)
+    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
     return {1, 0}
   end
 end

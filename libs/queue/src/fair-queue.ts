@@ -28,7 +28,10 @@ function sharedKeys(model: string, shard: number): string[] {
 
 /** How a submission entered the fair queue. */
 export type FairAdmission =
-  /** Nothing waits: the caller adds the job to BullMQ itself (it is counted as running). */
+  /**
+   * Nothing waits: the caller adds the job to BullMQ itself (it is counted as running), then
+   * calls {@link FairQueue.confirm}.
+   */
   | { kind: 'direct' }
   /** The job waits in its tenant's queue; `queued` of the tenant's jobs wait in this shard. */
   | { kind: 'queued'; queued: number }
@@ -93,6 +96,7 @@ export class FairQueue {
       who.maxRunning ?? 0,
       lookahead,
       who.maxQueuedHere ?? -1,
+      this.now(),
     );
     if (kind === 1) return { kind: 'direct' };
     return kind === 0 ? { kind: 'queued', queued } : { kind: 'full', queued };
@@ -136,6 +140,11 @@ export class FairQueue {
       fairKey(model, shard, `q:${tenant}`),
     ];
     return (await this.cmd.hpFairRemove(keys.length, ...keys, tenant, id)) === 1;
+  }
+
+  /** Confirms that a job admitted `direct` is in BullMQ (or that its add failed): out of transit. */
+  async confirm(model: string, shard: number, id: string): Promise<void> {
+    await this.redis.zrem(fairKey(model, shard, 'transit'), id);
   }
 
   /** Uncounts a job of `tenant` counted as running that will not finish on a worker. */

@@ -611,6 +611,9 @@ export class JobsService {
     } catch (err) {
       await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
       throw err;
+    } finally {
+      // Not awaited: an unconfirmed entry only holds a lookahead place until it is reclaimed.
+      void this.fair.confirm(model.name, job.shard, job.id).catch(() => undefined);
     }
   }
 
