@@ -93,6 +93,8 @@ export interface BenchClusterOptions {
   dataDir: string;
   logDir: string;
   baseEnv: NodeJS.ProcessEnv;
+  /** Variables the bench sets for both children (after the CLI's own are dropped), e.g. API keys. */
+  env?: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
 }
 
@@ -115,6 +117,7 @@ async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
     HOTPATH_CONFIG: opts.configPath,
     HOTPATH_DATA_DIR: opts.dataDir,
     LOG_LEVEL: 'warn',
+    ...opts.env,
   });
   const streams: WriteStream[] = [];
   const sink = (name: string): LogSink => {

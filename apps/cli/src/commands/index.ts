@@ -5,6 +5,7 @@ import { BENCH_CACHE_COMMAND } from './bench-cache.command';
 import { BENCH_TRACING_COMMAND } from './bench-tracing.command';
 import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
 import { BENCH_ENGINE_COMMAND } from './bench-engine.command';
+import { BENCH_FAIRNESS_COMMAND } from './bench-fairness.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CliCommand[] = [
   BENCH_COMPARE_COMMAND,
   BENCH_ENGINE_COMMAND,
   BENCH_TOKENIZE_COMMAND,
+  BENCH_FAIRNESS_COMMAND,
 ];
