@@ -69,7 +69,7 @@ export const FairnessSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     /**
-     * Jobs kept in the shard's BullMQ queue ahead of the workers; default a quarter of `concurrency`
+     * Jobs kept in the shard's BullMQ queue ahead of the workers; default an eighth of `concurrency`
      * (at least 1). Lower = a newly active tenant waits behind fewer jobs; higher = workers never wait
      * for a refill.
      */
@@ -92,5 +92,5 @@ export function tenantLimits(tenants: TenantsConfig, tenant: string): TenantLimi
 
 /** The lookahead a model's fair queue keeps in BullMQ. */
 export function fairLookahead(model: { concurrency: number; fairness: FairnessConfig }): number {
-  return model.fairness.lookahead ?? Math.max(1, Math.ceil(model.concurrency / 4));
+  return model.fairness.lookahead ?? Math.max(1, Math.ceil(model.concurrency / 8));
 }

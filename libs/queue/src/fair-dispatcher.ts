@@ -10,9 +10,6 @@ export interface FairShard {
   lookahead: number;
 }
 
-/** How long an add's confirmation may wait for the next dispatch call before it is sent on its own. */
-const ACK_FLUSH_MS = 20;
-
 interface ShardState {
   target: FairShard;
   finished: string[];
@@ -20,14 +17,19 @@ interface ShardState {
   /** Set while a dispatch round runs; further requests only mark `again`. */
   running: Promise<void> | undefined;
   again: boolean;
-  flushTimer: NodeJS.Timeout | undefined;
+  /** The next round also hands out what a crashed dispatcher left in transit (set by the tick). */
+  reclaim: boolean;
+  /** Jobs waited in the shard's fair queue at the last round: a job start then refills too. */
+  waiting: boolean;
 }
 
 /**
- * The worker side of fair queuing: whenever a job ends (and on a periodic tick), the shard's fair
- * queue is asked for the next jobs in fair order, which are added to BullMQ here. One dispatch runs
+ * The worker side of fair queuing: whenever a job starts or ends (and on a periodic tick), the
+ * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here. One dispatch runs
  * per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
- * under load a dispatch call serves many completions. Confirmations of adds ride on the next call.
+ * under load a dispatch call serves many completions. A round that added jobs is followed at once
+ * by one that confirms them (and tops the queue up again), so in-transit entries do not hold
+ * lookahead places longer than an add takes.
  */
 export class FairDispatcher {
   private readonly shards = new Map<string, ShardState>();
@@ -49,7 +51,8 @@ export class FairDispatcher {
       added: [],
       running: undefined,
       again: false,
-      flushTimer: undefined,
+      reclaim: true,
+      waiting: true,
     });
   }
 
@@ -59,6 +62,15 @@ export class FairDispatcher {
     if (!s) return;
     s.finished.push(tenant);
     this.kick(s);
+  }
+
+  /**
+   * A worker took a job of `model`/`shard` from BullMQ: a place in the lookahead is free. Refilled
+   * only while jobs wait in the fair queue (else submissions go to BullMQ directly).
+   */
+  started(model: string, shard: number): void {
+    const s = this.shards.get(key(model, shard));
+    if (s?.waiting) this.kick(s);
   }
 
   /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */
@@ -72,7 +84,6 @@ export class FairDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.tick);
-    for (const s of this.shards.values()) clearTimeout(s.flushTimer);
     await Promise.allSettled([...this.shards.values()].map((s) => s.running));
     await Promise.allSettled(
       [...this.shards.values()]
@@ -82,7 +93,10 @@ export class FairDispatcher {
   }
 
   private refillAll(): void {
-    for (const s of this.shards.values()) this.kick(s);
+    for (const s of this.shards.values()) {
+      s.reclaim = true;
+      this.kick(s);
+    }
   }
 
   private kick(s: ShardState): void {
@@ -91,19 +105,20 @@ export class FairDispatcher {
       s.again = true;
       return;
     }
-    clearTimeout(s.flushTimer);
-    s.flushTimer = undefined;
     s.running = (async () => {
+      let failed = false;
       do {
         s.again = false;
-        await this.round(s).catch((err: unknown) => this.onError(err, s.target));
-      } while (s.again && !this.closed);
+        try {
+          await this.round(s);
+        } catch (err) {
+          // What the round held is kept for the next kick (a job ending, or the tick).
+          this.onError(err, s.target);
+          failed = true;
+        }
+      } while (!failed && (s.again || s.added.length > 0) && !this.closed);
     })().finally(() => {
       s.running = undefined;
-      if (s.added.length > 0 && !this.closed) {
-        s.flushTimer = setTimeout(() => this.kick(s), ACK_FLUSH_MS);
-        s.flushTimer.unref();
-      }
     });
   }
 
@@ -111,13 +126,18 @@ export class FairDispatcher {
     const { model, shard, lookahead } = s.target;
     const finished = s.finished.splice(0);
     const added = s.added.splice(0);
+    const reclaim = s.reclaim;
+    s.reclaim = false;
     let jobs: QueuedJob[];
     try {
-      jobs = await this.fair.dispatch(model, shard, lookahead, finished, added);
+      const d = await this.fair.dispatch(model, shard, lookahead, finished, added, reclaim);
+      jobs = d.jobs;
+      s.waiting = d.waitingTenants > 0;
     } catch (err) {
       // Not applied: retried with the next round (the running counts must not drift).
       s.finished.unshift(...finished);
       s.added.unshift(...added);
+      s.reclaim ||= reclaim;
       throw err;
     }
     if (jobs.length === 0) return;

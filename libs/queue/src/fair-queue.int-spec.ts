@@ -67,7 +67,7 @@ describe('FairQueue on real Redis', () => {
     const b = [job(model, 'b'), job(model, 'b')];
     await queueAll(a);
     await queueAll(b);
-    const out = await fair.dispatch(model, 0, 100);
+    const out = (await fair.dispatch(model, 0, 100)).jobs;
     assert.equal(tenantsOf(out), 'ababaa');
     const aOrder = out.filter((j) => j.tenant === 'a').map((j) => j.id);
     assert.deepEqual(aOrder, [a[2]!.id, a[1]!.id, a[3]!.id, a[0]!.id]);
@@ -83,7 +83,7 @@ describe('FairQueue on real Redis', () => {
     let added: string[] = [];
     for (let i = 0; i < 15; i++) {
       // One job at a time, as workers free places: the deficits carry over between calls.
-      const got = await fair.dispatch(model, 0, 1, [], added);
+      const got = (await fair.dispatch(model, 0, 1, [], added)).jobs;
       added = got.map((j) => j.id);
       order += tenantsOf(got);
     }
@@ -100,7 +100,7 @@ describe('FairQueue on real Redis', () => {
       Array.from({ length: 6 }, () => job(model, 'b')),
       0.5,
     );
-    const out = await fair.dispatch(model, 0, 9);
+    const out = (await fair.dispatch(model, 0, 9)).jobs;
     // b (weight 0.5) earns one job every second round.
     assert.equal(tenantsOf(out), 'aabaabaab');
   });
@@ -113,11 +113,11 @@ describe('FairQueue on real Redis', () => {
       { maxRunning: 1 },
     );
     await queueAll([job(model, 'b'), job(model, 'b')]);
-    const first = await fair.dispatch(model, 0, 10);
+    const first = (await fair.dispatch(model, 0, 10)).jobs;
     assert.equal(tenantsOf(first), 'abb');
-    const none = await fair.dispatch(model, 0, 10, [], first.map((j) => j.id));
+    const none = (await fair.dispatch(model, 0, 10, [], first.map((j) => j.id))).jobs;
     assert.equal(none.length, 0);
-    const next = await fair.dispatch(model, 0, 10, ['a']);
+    const next = (await fair.dispatch(model, 0, 10, ['a'])).jobs;
     assert.equal(tenantsOf(next), 'a');
   });
 
@@ -138,21 +138,21 @@ describe('FairQueue on real Redis', () => {
     assert.equal(await fair.remove(model, 0, 'a', j.id), false);
     assert.equal(await redis.llen(fairKey(model, 0, 'ring')), 0);
     assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
-    assert.equal((await fair.dispatch(model, 0, 10)).length, 0);
+    assert.deepEqual(await fair.dispatch(model, 0, 10), { jobs: [], waitingTenants: 0 });
   });
 
   it('hands out a job again when its dispatcher never confirmed the add', async () => {
     const model = newModel();
     const j = job(model, 'a');
     await queueAll([j]);
-    const taken = await fair.dispatch(model, 0, 1);
+    const taken = (await fair.dispatch(model, 0, 1)).jobs;
     assert.deepEqual(
       taken.map((t) => t.id),
       [j.id],
     );
-    assert.equal((await fair.dispatch(model, 0, 1)).length, 0, 'in transit counts as queued');
+    assert.equal((await fair.dispatch(model, 0, 1)).jobs.length, 0, 'in transit counts as queued');
     clock += FAIR_RECLAIM_MS + 1;
-    const again = await fair.dispatch(model, 0, 1);
+    const again = (await fair.dispatch(model, 0, 1)).jobs;
     assert.deepEqual(
       again.map((t) => t.id),
       [j.id],
@@ -193,6 +193,7 @@ describe('FairDispatcher with several BullMQ workers on real Redis', () => {
         ref.name,
         async (bullJob) => {
           const data = bullJob.data as QueuedJob;
+          d.started(model, 0);
           served.push(data.tenant);
           await new Promise((r) => setTimeout(r, 20));
           d.finished(model, 0, data.tenant);

@@ -26,38 +26,43 @@ end
  */
 export const FAIR_ENQUEUE_LUA = `${IN_QUEUE}
 local t = ARGV[1]
-redis.call('HSET', KEYS[3], t, ARGV[5])
 local maxrun = tonumber(ARGV[6])
-if maxrun > 0 then redis.call('HSET', KEYS[4], t, maxrun) else redis.call('HDEL', KEYS[4], t) end
-local queued = redis.call('ZCARD', KEYS[12])
-if tonumber(ARGV[8]) >= 0 and queued >= tonumber(ARGV[8]) then return {-1, queued} end
+local limit = tonumber(ARGV[8])
+if limit >= 0 then
+  local queued = redis.call('ZCARD', KEYS[12])
+  if queued >= limit then return {-1, queued} end
+end
 if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
-  local run = tonumber(redis.call('HGET', KEYS[5], t) or '0')
-  if maxrun == 0 or run < maxrun then
+  if maxrun == 0 or tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
     redis.call('HINCRBY', KEYS[5], t, 1)
     redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
     return {1, 0}
   end
 end
+-- The dispatcher reads a waiting tenant's weight and max_running from here.
+redis.call('HSET', KEYS[3], t, ARGV[5])
+if maxrun > 0 then redis.call('HSET', KEYS[4], t, maxrun) else redis.call('HDEL', KEYS[4], t) end
 local seq = redis.call('INCR', KEYS[11])
 redis.call('ZADD', KEYS[12], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
 redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
 redis.call('INCR', KEYS[7])
-if queued == 0 then redis.call('RPUSH', KEYS[1], t) end
-return {0, queued + 1}
+local queued = redis.call('ZCARD', KEYS[12])
+if queued == 1 then redis.call('RPUSH', KEYS[1], t) end
+return {0, queued}
 `;
 
 /**
  * Hand-off to BullMQ in weighted deficit round-robin order. KEYS 1-10. ARGV: tenant queue prefix,
- * lookahead, now (ms), reclaim age (ms), F, then F tenants whose jobs finished (their running count
- * drops), then ids the caller has added to BullMQ since its last call (out of transit).
+ * lookahead, now (ms), reclaim age (ms, 0 = no reclaim this call), F, then F tenants whose jobs
+ * finished (their running count drops), then ids the caller has added to BullMQ since its last
+ * call (out of transit).
  *
  * Transit entries older than the reclaim age (their dispatcher died between this script and its
  * BullMQ add) are returned again. Then jobs are taken until the BullMQ queue plus transit holds
  * `lookahead`: the tenant at the ring's head gets its weight added to its deficit when below one
  * job, serves a job per unit of deficit (its highest priority, oldest first), and moves to the tail
  * when its deficit or queue runs out; a tenant at its max_running is passed over. Returns a flat
- * list {id, payload, ...} for the caller to add.
+ * list {id, payload, ...} for the caller to add, ending with the number of tenants still waiting.
  */
 export const FAIR_DISPATCH_LUA = `${IN_QUEUE}
 local f = tonumber(ARGV[5])
@@ -69,7 +74,10 @@ for i = 6 + f, #ARGV do
 end
 local now = tonumber(ARGV[3])
 local out = {}
-local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 100)
+local stale = {}
+if tonumber(ARGV[4]) > 0 then
+  stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 100)
+end
 for _, id in ipairs(stale) do
   local p = redis.call('HGET', KEYS[6], id)
   if p then
@@ -80,8 +88,12 @@ for _, id in ipairs(stale) do
     redis.call('ZREM', KEYS[8], id)
   end
 end
-local want = tonumber(ARGV[2]) - in_queue()
 local n = redis.call('LLEN', KEYS[1])
+if n == 0 then
+  out[#out + 1] = '0'
+  return out
+end
+local want = tonumber(ARGV[2]) - in_queue()
 local idle = 0
 local blocked = 0
 while want > 0 and n > 0 and idle <= n * 101 and blocked < n do
@@ -130,6 +142,7 @@ while want > 0 and n > 0 and idle <= n * 101 and blocked < n do
     end
   end
 end
+out[#out + 1] = tostring(n)
 return out
 `;
 

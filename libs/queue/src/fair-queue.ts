@@ -38,6 +38,13 @@ export type FairAdmission =
   /** `max_queued` refused it. */
   | { kind: 'full'; queued: number };
 
+/** What one dispatch call handed out. */
+export interface FairDispatch {
+  jobs: QueuedJob[];
+  /** Tenants with jobs still waiting in the shard after the call. */
+  waitingTenants: number;
+}
+
 /** The tenant's fair-queue settings a submission carries into Redis. */
 export interface FairTenant {
   tenant: string;
@@ -104,7 +111,8 @@ export class FairQueue {
 
   /**
    * Takes the next jobs for BullMQ (see FAIR_DISPATCH_LUA); `finished` are the tenants of jobs
-   * that ended since the last call, `added` the ids the caller has added to BullMQ since then.
+   * that ended since the last call, `added` the ids the caller has added to BullMQ since then;
+   * `reclaim` also hands out again what a crashed dispatcher left in transit.
    */
   async dispatch(
     model: string,
@@ -112,7 +120,8 @@ export class FairQueue {
     lookahead: number,
     finished: readonly string[] = [],
     added: readonly string[] = [],
-  ): Promise<QueuedJob[]> {
+    reclaim = true,
+  ): Promise<FairDispatch> {
     const keys = sharedKeys(model, shard);
     const flat = await this.cmd.hpFairDispatch(
       keys.length,
@@ -120,14 +129,14 @@ export class FairQueue {
       fairKey(model, shard, 'q:'),
       lookahead,
       this.now(),
-      FAIR_RECLAIM_MS,
+      reclaim ? FAIR_RECLAIM_MS : 0,
       finished.length,
       ...finished,
       ...added,
     );
     const jobs: QueuedJob[] = [];
-    for (let i = 1; i < flat.length; i += 2) jobs.push(JSON.parse(flat[i] as string) as QueuedJob);
-    return jobs;
+    for (let i = 1; i < flat.length - 1; i += 2) jobs.push(JSON.parse(flat[i] as string) as QueuedJob);
+    return { jobs, waitingTenants: Number(flat[flat.length - 1] ?? 0) };
   }
 
   /** Removes a job still waiting in its tenant's queue (a cancel); false when it is not there. */

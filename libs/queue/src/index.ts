@@ -69,6 +69,7 @@ export {
   FAIR_RECLAIM_MS,
   fairKey,
   type FairAdmission,
+  type FairDispatch,
   type FairTenant,
   FairQueue,
 } from './fair-queue';

@@ -289,9 +289,10 @@ async function throughputPhase(
         const t0 = performance.now();
         const stopAt = t0 + opts.throughputSeconds * 1000;
         let jobs = 0;
-        // Closed loop, 64 clients: the model's 64 slots stay busy.
+        // Closed loop, more clients than the model's 2 x 64 slots: a backlog always waits, so
+        // with fairness on jobs go through the fair queue, not straight to BullMQ.
         await Promise.all(
-          Array.from({ length: 64 }, async () => {
+          Array.from({ length: 192 }, async () => {
             while (performance.now() < stopAt) {
               const r = await client.runOne(tenants.solo, model);
               if (r.status === 200) jobs++;

@@ -59,8 +59,11 @@ export function parseFairnessBenchOptions(
 
 /** Names of the bench's tenants, models and keys. */
 export const FAIRNESS_BENCH = {
-  /** A sim model with a fixed capacity: `concurrency` slots of `base_ms` each (40 jobs/s). */
-  paced: { concurrency: 4, baseMs: 100 },
+  /**
+   * A sim model with a fixed capacity: `concurrency` BullMQ slots over as many sim replicas, each
+   * job taking `base_ms` (8 x 1000 / 200 = 40 jobs/s), so no job waits inside the worker.
+   */
+  paced: { concurrency: 8, baseMs: 200 },
   models: { flood: 'fair-flood', weights: 'fair-weights', on: 'fair-sat-on', off: 'fair-sat-off' },
   tenants: { flooder: 'a', victim: 'b', heavy: 'heavy', light: 'light', solo: 'solo' },
 } as const;
@@ -88,6 +91,7 @@ export function fairnessClusterConfig(): ClusterConfigInput {
     tasks: ['generate' as const],
     shards: 1,
     concurrency: paced.concurrency,
+    replicas: paced.concurrency,
     max_waiting: 1_000_000,
     batching: { enabled: false },
     cache: { enabled: false },

@@ -16,8 +16,8 @@ export function endsJob(err: unknown, job: Job): boolean {
 }
 
 /**
- * Wraps a shard processor so that every job that ends for good frees its tenant's running place
- * in the fair queue and lets the next job in fair order into the shard's BullMQ queue.
+ * Wraps a shard processor so that a job taken from BullMQ lets the next job in fair order in (its
+ * lookahead place is free), and a job that ends for good also frees its tenant's running place.
  */
 export function withFairHandOff<R>(
   processor: Processor<R>,
@@ -26,6 +26,7 @@ export function withFairHandOff<R>(
   shard: number,
 ): Processor<R> {
   return async (job, token) => {
+    dispatcher.started(model, shard);
     let ended = true;
     try {
       return await processor(job, token);
