@@ -58,7 +58,11 @@ async function main(): Promise<void> {
     logger.info('cluster config loaded', { source, models: config.models.map((m) => m.name) });
     handle = await startWorker({ ...options, logger: logger.child({ worker_id: options.workerId }) });
     if (options.tenants) {
-      const source = { configPath: env.HOTPATH_CONFIG, envText: env.HOTPATH_TENANTS, baseDir: env.HOTPATH_DATA_DIR };
+      const source = {
+        configPath: env.HOTPATH_CONFIG,
+        envText: env.HOTPATH_TENANTS,
+        baseDir: env.HOTPATH_DATA_DIR,
+      };
       reloadTenantsOnSignal(options.tenants, source, (ok, message, tenants) =>
         ok ? logger.info(message, { tenants }) : logger.error(message),
       );

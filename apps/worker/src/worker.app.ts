@@ -236,7 +236,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       ),
     });
     // Fair queuing: jobs that end here let the next jobs in fair order into BullMQ.
-    const fairProducer = new ShardQueues(conn, (err) => logger.warn('fair hand-off queue error', { error: err }));
+    const fairProducer = new ShardQueues(conn, (err) =>
+      logger.warn('fair hand-off queue error', { error: err }),
+    );
     const dispatcher = new FairDispatcher(
       new FairQueue(conn),
       fairProducer,
@@ -245,9 +247,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         backoff_ms: cluster.queue.backoff_ms,
         failed_retention_s: cluster.queue.failed_retention_s,
       },
-      (err, target) => logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
+      (err, target) =>
+        logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
     );
-    const fairShards = addFairShards(dispatcher, [...served.values()].map((m) => m.config));
+    const fairShards = addFairShards(
+      dispatcher,
+      [...served.values()].map((m) => m.config),
+    );
     cleanups.push(() => fairProducer.close());
     await new CancelListener(sub, runner, logger).start();
 
@@ -260,7 +266,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const shardWorker = (q: ServedQueue, opts: ShardWorkerOptions): Worker => {
       // BullMQ refuses ":" in queue names; the ref splits `hp:{model:shard}` into a legal prefix and name.
       const ref = shardQueueRef(q.model, q.shard);
-      const processor = withFairHandOff(createShardProcessor(runner, q.model, q.shard), dispatcher, q.model, q.shard);
+      const processor = withFairHandOff(
+        createShardProcessor(runner, q.model, q.shard),
+        dispatcher,
+        q.model,
+        q.shard,
+      );
       const worker = new Worker(ref.name, opts.thief ? processor : counted(processor, ownInFlight, q.model), {
         connection: conn,
         prefix: ref.prefix,

@@ -23,7 +23,10 @@ export function parseTenantsEnv(text: string): TenantsConfig {
   }
   const parsed = TenantsSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
-    throw new HotpathError(ErrorCode.InvalidConfig, `invalid HOTPATH_TENANTS:\n${formatIssues(parsed.error)}`);
+    throw new HotpathError(
+      ErrorCode.InvalidConfig,
+      `invalid HOTPATH_TENANTS:\n${formatIssues(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -39,7 +42,11 @@ export function withTenantsFromEnv(cluster: ClusterConfig, envText: string | und
  * `tenants` section of the config file read again. Throws on an invalid file, leaving the caller's
  * current settings in force.
  */
-export function reloadTenants(configPath: string | undefined, envText: string | undefined, baseDir: string): TenantsConfig {
+export function reloadTenants(
+  configPath: string | undefined,
+  envText: string | undefined,
+  baseDir: string,
+): TenantsConfig {
   if (envText !== undefined && envText.trim() !== '') return parseTenantsEnv(envText);
   return loadClusterConfig(configPath, baseDir).config.tenants;
 }
@@ -77,7 +84,11 @@ export const OTHER_TENANT_LABEL = '_other';
  * The `tenant` label of a tenant's series: its name when the config names it (`tenants.overrides`)
  * or `known` holds it (the API's key tenants), else {@link OTHER_TENANT_LABEL}.
  */
-export function tenantMetricLabel(config: TenantsConfig, tenant: string, known?: ReadonlySet<string>): string {
+export function tenantMetricLabel(
+  config: TenantsConfig,
+  tenant: string,
+  known?: ReadonlySet<string>,
+): string {
   return tenant in config.overrides || known?.has(tenant) ? tenant : OTHER_TENANT_LABEL;
 }
 

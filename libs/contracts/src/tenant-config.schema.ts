@@ -49,7 +49,10 @@ export const TenantsSchema = z
     defaults: TenantLimitsSchema.prefault({}),
     /** Per-tenant settings by tenant name; these tenants also get their own Prometheus series. */
     overrides: z
-      .record(z.string().regex(TENANT_NAME, 'a tenant name: 1-64 letters, digits, ".", "_" or "-"'), TenantOverrideSchema)
+      .record(
+        z.string().regex(TENANT_NAME, 'a tenant name: 1-64 letters, digits, ".", "_" or "-"'),
+        TenantOverrideSchema,
+      )
       .default({}),
     /** How long per-minute usage counters (`GET /v1/usage`) are kept. */
     usage_retention_s: z

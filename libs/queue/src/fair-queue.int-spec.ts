@@ -115,7 +115,15 @@ describe('FairQueue on real Redis', () => {
     await queueAll([job(model, 'b'), job(model, 'b')]);
     const first = (await fair.dispatch(model, 0, 10)).jobs;
     assert.equal(tenantsOf(first), 'abb');
-    const none = (await fair.dispatch(model, 0, 10, [], first.map((j) => j.id))).jobs;
+    const none = (
+      await fair.dispatch(
+        model,
+        0,
+        10,
+        [],
+        first.map((j) => j.id),
+      )
+    ).jobs;
     assert.equal(none.length, 0);
     const next = (await fair.dispatch(model, 0, 10, ['a'])).jobs;
     assert.equal(tenantsOf(next), 'a');

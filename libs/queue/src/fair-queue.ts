@@ -162,7 +162,12 @@ export class FairQueue {
   }
 
   /** Jobs of `tenant` waiting in each of the other shards of a model (for max_queued). */
-  async tenantWaitingElsewhere(model: string, shards: number, except: number, tenant: string): Promise<number> {
+  async tenantWaitingElsewhere(
+    model: string,
+    shards: number,
+    except: number,
+    tenant: string,
+  ): Promise<number> {
     if (shards <= 1) return 0;
     // One call per shard: the queues live in different slots on a cluster.
     const others = Array.from({ length: shards }, (_, s) => s).filter((s) => s !== except);

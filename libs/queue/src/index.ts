@@ -74,12 +74,7 @@ export {
   FairQueue,
 } from './fair-queue';
 export { type FairShard, FairDispatcher } from './fair-dispatcher';
-export {
-  type RateLimits,
-  type RateDecision,
-  requestBurst,
-  RateLimiter,
-} from './rate-limiter';
+export { type RateLimits, type RateDecision, requestBurst, RateLimiter } from './rate-limiter';
 export {
   USAGE_COUNTERS,
   type UsageCounter,

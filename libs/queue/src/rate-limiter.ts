@@ -89,14 +89,23 @@ export class RateLimiter {
     const burst = requestBurst(limits);
     const [ok, rv, tv, wait, fullR, fullT] = await (
       this.redis as unknown as {
-        hpRateBuckets(k: string, ...a: (string | number)[]): Promise<[number, string, string, number, number, number]>;
+        hpRateBuckets(
+          k: string,
+          ...a: (string | number)[]
+        ): Promise<[number, string, string, number, number, number]>;
       }
     ).hpRateBuckets(RateLimiter.key(tenant), rps, burst, tpm, cost);
     return {
       allowed: ok === 1,
       retryAfterMs: Number(wait),
       ...(rps > 0
-        ? { requests: { limit: burst, remaining: Math.max(0, Math.floor(Number(rv))), resetMs: Number(fullR) } }
+        ? {
+            requests: {
+              limit: burst,
+              remaining: Math.max(0, Math.floor(Number(rv))),
+              resetMs: Number(fullR),
+            },
+          }
         : {}),
       ...(tpm > 0
         ? { tokens: { limit: tpm, remaining: Math.max(0, Math.floor(Number(tv))), resetMs: Number(fullT) } }

@@ -35,7 +35,12 @@ export class ShardQueues {
   }
 
   /** Adds jobs of one shard queue in one round trip (the fair queue's hand-off). */
-  async enqueueMany(model: string, shard: number, jobs: readonly QueuedJob[], retry: RetrySettings): Promise<void> {
+  async enqueueMany(
+    model: string,
+    shard: number,
+    jobs: readonly QueuedJob[],
+    retry: RetrySettings,
+  ): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue(model, shard).addBulk(
       jobs.map((job) => ({ name: job.task, data: job, opts: jobOptions(job.id, job.priority, retry) })),

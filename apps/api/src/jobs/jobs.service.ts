@@ -268,8 +268,7 @@ export class JobsService {
   async cancel(tenant: string, id: string): Promise<JobView> {
     const rec = await this.ownRecord(tenant, id);
     if (isTerminal(rec.status)) throw alreadyFinished(rec);
-    if (rec.status === 'queued')
-      await withRedisTimeout(this.removeQueued(rec), QUEUE_CALL_TIMEOUT_MS);
+    if (rec.status === 'queued') await withRedisTimeout(this.removeQueued(rec), QUEUE_CALL_TIMEOUT_MS);
     const t = await this.deps.store.cancel(id);
     if (!t.applied) {
       const now = await this.deps.store.get(id);
@@ -449,7 +448,11 @@ export class JobsService {
     };
     await this.deps.store.createCompleted(record, done);
     this.countCache(model, 'hit');
-    this.tenantMetrics.jobs.inc({ tenant: this.tenantLabel(tenant), model: model.name, outcome: 'cache_hit' });
+    this.tenantMetrics.jobs.inc({
+      tenant: this.tenantLabel(tenant),
+      model: model.name,
+      outcome: 'cache_hit',
+    });
     await this.usage.add(tenant, model.name, { cache_hits: 1 }).catch(() => undefined);
     const finished = {
       ...record,
@@ -530,7 +533,7 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     trace: Context,
   ): Promise<Submission> {
-    const { config, store, queues } = this.deps;
+    const { config, store } = this.deps;
     const job: NewJob = {
       id,
       tenant,
@@ -598,12 +601,19 @@ export class JobsService {
         tenant,
         weight: limits.weight,
         ...(limits.max_running !== undefined ? { maxRunning: limits.max_running } : {}),
-        ...(limits.max_queued !== undefined ? { maxQueuedHere: Math.max(0, limits.max_queued - elsewhere) } : {}),
+        ...(limits.max_queued !== undefined
+          ? { maxQueuedHere: Math.max(0, limits.max_queued - elsewhere) }
+          : {}),
       },
       fairLookahead(model),
     );
     if (admission.kind === 'full') {
-      throw await this.gate.overQueued(tenant, model.name, admission.queued + elsewhere, limits.max_queued ?? 0);
+      throw await this.gate.overQueued(
+        tenant,
+        model.name,
+        admission.queued + elsewhere,
+        limits.max_queued ?? 0,
+      );
     }
     if (admission.kind === 'queued') return;
     try {

@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { RateLimiter, UsageStore, createRedisConnection, waitForRedis } from '@hotpath/queue';
-import { call, startTestApi, testConfig, uniqueModel, type Answer, type TestApi } from '../testing/api-harness';
+import {
+  call,
+  startTestApi,
+  testConfig,
+  uniqueModel,
+  type Answer,
+  type TestApi,
+} from '../testing/api-harness';
 import { cleanupRedis } from '../testing/redis-cleanup';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -105,7 +112,10 @@ describe('tenant limits across two API instances (real Redis)', () => {
   it('charges prompt estimate + max_tokens to tokens/min and refuses a request larger than a minute', async () => {
     const tooBig = await submit(0, t.tokens, { max_tokens: 200 });
     assert.equal(tooBig.status, 429, tooBig.text);
-    assert.match((tooBig.body['error'] as { message: string }).message, /more than the 100 tokens per minute/);
+    assert.match(
+      (tooBig.body['error'] as { message: string }).message,
+      /more than the 100 tokens per minute/,
+    );
     // "hi" is 1 estimated token: 41 per request.
     const a = await submit(0, t.tokens, { max_tokens: 40 });
     const b = await submit(1, t.tokens, { max_tokens: 40 });
@@ -155,7 +165,11 @@ describe('tenant limits across two API instances (real Redis)', () => {
     const tooLong = await call(`${apis[0]?.url}/v1/usage?start=${now - 30 * 86400}`, { headers });
     assert.equal(tooLong.status, 400);
     assert.equal((tooLong.body['error'] as { param: string }).param, 'start');
-    const other = await new UsageStore(conn, () => 3600).report(t.queued, Date.now() - 60_000, Date.now() + 60_000);
+    const other = await new UsageStore(conn, () => 3600).report(
+      t.queued,
+      Date.now() - 60_000,
+      Date.now() + 60_000,
+    );
     assert.equal(other.totals.rate_limited, 1, 'each tenant sees its own counters');
   });
 });

@@ -19,7 +19,11 @@ describe('openAiDuration', () => {
 describe('rateLimitHeaders', () => {
   it('sends headers only for the buckets a tenant has', () => {
     assert.deepEqual(
-      rateLimitHeaders({ allowed: true, retryAfterMs: 0, tokens: { limit: 100, remaining: 40, resetMs: 36_000 } }),
+      rateLimitHeaders({
+        allowed: true,
+        retryAfterMs: 0,
+        tokens: { limit: 100, remaining: 40, resetMs: 36_000 },
+      }),
       {
         'x-ratelimit-limit-tokens': '100',
         'x-ratelimit-remaining-tokens': '40',
@@ -54,13 +58,19 @@ describe('usageWindow', () => {
     assert.deepEqual(usageWindow({}, now, 7 * 86400), { startMs: now - 86_400_000, endMs: now });
   });
   it('reads ISO 8601 and Unix seconds', () => {
-    assert.deepEqual(usageWindow({ start: '2026-01-01T12:00:00Z', end: String(now / 1000) }, now, 7 * 86400), {
-      startMs: Date.UTC(2026, 0, 1, 12),
-      endMs: now,
-    });
+    assert.deepEqual(
+      usageWindow({ start: '2026-01-01T12:00:00Z', end: String(now / 1000) }, now, 7 * 86400),
+      {
+        startMs: Date.UTC(2026, 0, 1, 12),
+        endMs: now,
+      },
+    );
   });
   it('refuses a reversed, unreadable or over-long window, naming the parameter', () => {
-    assert.throws(() => usageWindow({ start: String(now / 1000), end: String(now / 1000 - 1) }, now, 3600), /before/);
+    assert.throws(
+      () => usageWindow({ start: String(now / 1000), end: String(now / 1000 - 1) }, now, 3600),
+      /before/,
+    );
     assert.throws(() => usageWindow({ end: 'yesterday' }, now, 3600), /end must be/);
     assert.throws(() => usageWindow({ start: String(now / 1000 - 7200) }, now, 3600), /at most 3600 s/);
   });

@@ -27,7 +27,11 @@ export class TenantGate {
   }
 
   /** The rate-limit headers of an accepted request; `undefined` when the tenant has no rate limit. */
-  async admit(tenant: string, req: JobRequest, model: ModelConfig): Promise<Record<string, string> | undefined> {
+  async admit(
+    tenant: string,
+    req: JobRequest,
+    model: ModelConfig,
+  ): Promise<Record<string, string> | undefined> {
     const l = this.limits(tenant);
     if (l.requests_per_s === undefined && l.tokens_per_min === undefined) return undefined;
     const cost = l.tokens_per_min === undefined ? 0 : estimateRequestTokens(req, model);

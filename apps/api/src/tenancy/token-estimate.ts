@@ -11,6 +11,10 @@ const tokensOf = (text: string): number => Math.ceil(Buffer.byteLength(text, 'ut
  * default); for embeddings the estimated input tokens. Nothing is refunded when a job uses fewer.
  */
 export function estimateRequestTokens(req: JobRequest, model: ModelConfig): number {
-  if (req.task === 'embed') return Math.max(1, req.input.texts.reduce((n, t) => n + tokensOf(t), 0));
+  if (req.task === 'embed')
+    return Math.max(
+      1,
+      req.input.texts.reduce((n, t) => n + tokensOf(t), 0),
+    );
   return tokensOf(req.input.prompt) + (req.params.max_tokens ?? model.default_max_tokens);
 }

@@ -27,7 +27,9 @@ export function usageWindow(
 ): { startMs: number; endMs: number } {
   const endMs = query.end !== undefined ? parseTime(query.end, 'end') : now;
   const startMs =
-    query.start !== undefined ? parseTime(query.start, 'start') : endMs - Math.min(DEFAULT_USAGE_WINDOW_MS, retentionS * 1000);
+    query.start !== undefined
+      ? parseTime(query.start, 'start')
+      : endMs - Math.min(DEFAULT_USAGE_WINDOW_MS, retentionS * 1000);
   if (startMs >= endMs) throw new HotpathError(ErrorCode.InvalidRequest, 'start must be before end', 'start');
   if (endMs - startMs > retentionS * 1000) {
     throw new HotpathError(

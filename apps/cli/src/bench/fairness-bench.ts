@@ -126,12 +126,19 @@ class BenchClient {
   }
 
   /** `n` jobs in one batch request, not waited for; how many were accepted. */
-  async submitBatch(tenant: string, model: string, n: number): Promise<{ accepted: number; refused: number }> {
-    const res = await requestJson<{ jobs?: { status_code: number }[] }>(`${this.cluster.apiBase}/v1/jobs/batch`, {
-      body: { jobs: Array.from({ length: n }, () => job(model)) },
-      headers: { authorization: `Bearer ${this.key(tenant)}` },
-      timeoutMs: 30_000,
-    });
+  async submitBatch(
+    tenant: string,
+    model: string,
+    n: number,
+  ): Promise<{ accepted: number; refused: number }> {
+    const res = await requestJson<{ jobs?: { status_code: number }[] }>(
+      `${this.cluster.apiBase}/v1/jobs/batch`,
+      {
+        body: { jobs: Array.from({ length: n }, () => job(model)) },
+        headers: { authorization: `Bearer ${this.key(tenant)}` },
+        timeoutMs: 30_000,
+      },
+    );
     const codes = res.body?.jobs?.map((j) => j.status_code) ?? [];
     const accepted = codes.filter((c) => c === 200 || c === 202).length;
     return { accepted, refused: n - accepted };
@@ -175,7 +182,12 @@ async function flood(
 }
 
 /** One tenant's sequential jobs for `seconds`. */
-async function sequential(client: BenchClient, tenant: string, model: string, seconds: number): Promise<LatencyFigures> {
+async function sequential(
+  client: BenchClient,
+  tenant: string,
+  model: string,
+  seconds: number,
+): Promise<LatencyFigures> {
   const stopAt = performance.now() + seconds * 1000;
   const ms: number[] = [];
   let rateLimited = 0;
@@ -244,7 +256,9 @@ async function weightsPhase(
   // Each tenant offers the model's whole capacity, so both always have jobs waiting.
   const offered = pacedCapacity();
   io.progress(`weights: tenants of weight 2 and 1 saturate ${models.weights} for ${opts.weightSeconds} s`);
-  const floods = [tenants.heavy, tenants.light].map((t) => flood(client, t, models.weights, offered, () => stop));
+  const floods = [tenants.heavy, tenants.light].map((t) =>
+    flood(client, t, models.weights, offered, () => stop),
+  );
   await sleep(3000);
   const before = await served();
   await sleep(opts.weightSeconds * 1000);
@@ -278,7 +292,10 @@ async function throughputPhase(
       for (const m of text.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) n += Number(m[1]);
       return n;
     };
-    const runs = { on: [] as { jobs: number; s: number; cmds: number }[], off: [] as { jobs: number; s: number; cmds: number }[] };
+    const runs = {
+      on: [] as { jobs: number; s: number; cmds: number }[],
+      off: [] as { jobs: number; s: number; cmds: number }[],
+    };
     for (const model of [models.on, models.off]) await client.runOne(tenants.solo, model);
     // Alternating rounds: a neighbour's load on the shared machine hits both modes alike.
     for (let round = 0; round < 2; round++) {

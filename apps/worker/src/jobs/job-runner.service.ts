@@ -259,7 +259,12 @@ export class JobRunner {
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
-        await this.deps.tenantUsage?.ended(data.tenant, model, done.applied ? 'completed' : 'cancelled', output.usage);
+        await this.deps.tenantUsage?.ended(
+          data.tenant,
+          model,
+          done.applied ? 'completed' : 'cancelled',
+          output.usage,
+        );
         return done.applied ? 'completed' : 'cancelled';
       }
       case 'cancelled':

@@ -23,7 +23,8 @@ export class TenantUsage {
     const label = tenantMetricLabel(this.settings.current(), tenant);
     this.metrics.jobs.inc({ tenant: label, model, outcome });
     if (usage) {
-      if (usage.prompt_tokens > 0) this.metrics.tokens.inc({ tenant: label, model, kind: 'prompt' }, usage.prompt_tokens);
+      if (usage.prompt_tokens > 0)
+        this.metrics.tokens.inc({ tenant: label, model, kind: 'prompt' }, usage.prompt_tokens);
       if (usage.completion_tokens > 0)
         this.metrics.tokens.inc({ tenant: label, model, kind: 'completion' }, usage.completion_tokens);
     }
@@ -33,6 +34,8 @@ export class TenantUsage {
         prompt_tokens: usage?.prompt_tokens ?? 0,
         completion_tokens: usage?.completion_tokens ?? 0,
       })
-      .catch((err: unknown) => this.logger.warn('could not record tenant usage', { tenant, model, error: err }));
+      .catch((err: unknown) =>
+        this.logger.warn('could not record tenant usage', { tenant, model, error: err }),
+      );
   }
 }

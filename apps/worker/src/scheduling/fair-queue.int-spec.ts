@@ -4,7 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
 import { FairQueue, UsageStore, fairKey } from '@hotpath/queue';
 import type { WorkerHandle } from '../worker.app';
-import { TestProducer, eventually, httpGet, startTestWorker, testCluster, uniqueModel } from '../testing/worker-test-kit';
+import {
+  TestProducer,
+  eventually,
+  httpGet,
+  startTestWorker,
+  testCluster,
+  uniqueModel,
+} from '../testing/worker-test-kit';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -145,11 +152,23 @@ describe('fair queuing with real workers', () => {
       const metrics = (await httpGet(worker.metricsPort, '/metrics')).body;
       assert.match(
         metrics,
-        new RegExp(`hotpath_tenant_jobs_total\\{tenant="named",model="${model}",outcome="completed"[^}]*\\} 5`),
+        new RegExp(
+          `hotpath_tenant_jobs_total\\{tenant="named",model="${model}",outcome="completed"[^}]*\\} 5`,
+        ),
       );
-      assert.match(metrics, new RegExp(`hotpath_tenant_tokens_total\\{tenant="named",model="${model}",kind="prompt"[^}]*\\} ${prompt}`));
+      assert.match(
+        metrics,
+        new RegExp(
+          `hotpath_tenant_tokens_total\\{tenant="named",model="${model}",kind="prompt"[^}]*\\} ${prompt}`,
+        ),
+      );
       // A tenant the config does not name shares one series.
-      assert.match(metrics, new RegExp(`hotpath_tenant_jobs_total\\{tenant="_other",model="${model}",outcome="completed"[^}]*\\} 1`));
+      assert.match(
+        metrics,
+        new RegExp(
+          `hotpath_tenant_jobs_total\\{tenant="_other",model="${model}",outcome="completed"[^}]*\\} 1`,
+        ),
+      );
     } finally {
       await worker.close({ graceMs: 1000 });
     }
