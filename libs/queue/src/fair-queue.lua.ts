@@ -114,22 +114,37 @@ while want > 0 and n > 0 and idle <= n * 101 and blocked < n do
       redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
       idle = idle + 1
     else
-      local popped = redis.call('ZPOPMIN', q)
-      if #popped > 0 then
-        local id = popped[1]
-        d = d - 1
-        want = want - 1
+      -- A visit serves every whole unit of deficit at once; a tenant alone in the ring serves
+      -- what is wanted (there is no one to take turns with, and it keeps no debt for it).
+      local k = math.floor(d)
+      if n == 1 then k = want end
+      if k > want then k = want end
+      if maxrun > 0 and k > maxrun - run then k = maxrun - run end
+      local popped = redis.call('ZPOPMIN', q, k)
+      local got = #popped / 2
+      if got > 0 then
+        if n == 1 then d = 0 else d = d - got end
+        want = want - got
         idle = 0
-        redis.call('HINCRBY', KEYS[5], t, 1)
-        redis.call('DECR', KEYS[7])
-        local p = redis.call('HGET', KEYS[6], id)
-        if p then
-          redis.call('ZADD', KEYS[8], now, id)
-          out[#out + 1] = id
-          out[#out + 1] = p
+        redis.call('HINCRBY', KEYS[5], t, got)
+        redis.call('DECRBY', KEYS[7], got)
+        local ids = {}
+        local zargs = {}
+        for i = 1, #popped, 2 do
+          ids[#ids + 1] = popped[i]
+          zargs[#zargs + 1] = now
+          zargs[#zargs + 1] = popped[i]
+        end
+        local payloads = redis.call('HMGET', KEYS[6], unpack(ids))
+        redis.call('ZADD', KEYS[8], unpack(zargs))
+        for i, id in ipairs(ids) do
+          if payloads[i] then
+            out[#out + 1] = id
+            out[#out + 1] = payloads[i]
+          end
         end
       end
-      if #popped == 0 or redis.call('ZCARD', q) == 0 then
+      if got == 0 or redis.call('ZCARD', q) == 0 then
         redis.call('LPOP', KEYS[1])
         redis.call('HDEL', KEYS[2], t)
         n = n - 1
