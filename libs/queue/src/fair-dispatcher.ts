@@ -8,6 +8,11 @@ export interface FairShard {
   model: string;
   shard: number;
   lookahead: number;
+  /**
+   * Jobs this process runs at once from the shard (its BullMQ concurrency); free slots are filled
+   * in one round, beyond the lookahead, since those jobs start at once. 0 = lookahead only.
+   */
+  capacity?: number;
 }
 
 interface ShardState {
@@ -21,12 +26,17 @@ interface ShardState {
   reclaim: boolean;
   /** Jobs waited in the shard's fair queue at the last round: a job start then refills too. */
   waiting: boolean;
+  /** Jobs of the shard running in this process (between `started` and `settled`). */
+  busy: number;
+  /** Jobs taken from the fair queue whose add to BullMQ failed: added again before taking more. */
+  unadded: QueuedJob[];
 }
 
 /**
  * The worker side of fair queuing: whenever a job starts or ends (and on a periodic tick), the
- * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here. One dispatch runs
- * per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
+ * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here: up
+ * to the lookahead, or this process's free slots when more (those jobs start at once, so nobody
+ * waits behind them). One dispatch runs per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
  * under load a dispatch call serves many completions. A round that added jobs is followed at once
  * by one that confirms them (and tops the queue up again), so in-transit entries do not hold
  * lookahead places longer than an add takes.
@@ -53,10 +63,15 @@ export class FairDispatcher {
       again: false,
       reclaim: true,
       waiting: true,
+      busy: 0,
+      unadded: [],
     });
   }
 
-  /** A job of `tenant` ended for good on `model`/`shard`: its place goes to the next job in fair order. */
+  /**
+   * A job of `tenant` ended for good on `model`/`shard` without having run here (e.g. it stalled
+   * too often): its running place goes to the next job in fair order.
+   */
   finished(model: string, shard: number, tenant: string): void {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
@@ -65,12 +80,23 @@ export class FairDispatcher {
   }
 
   /**
-   * A worker took a job of `model`/`shard` from BullMQ: a place in the lookahead is free. Refilled
-   * only while jobs wait in the fair queue (else submissions go to BullMQ directly).
+   * This process took a job of `model`/`shard` from BullMQ: a place in the lookahead is free.
+   * Refilled only while jobs wait in the fair queue (else submissions go to BullMQ directly).
    */
   started(model: string, shard: number): void {
     const s = this.shards.get(key(model, shard));
-    if (s?.waiting) this.kick(s);
+    if (!s) return;
+    s.busy++;
+    if (s.waiting) this.kick(s);
+  }
+
+  /** A job `started` here is over; `endedTenant` when it ended for good (not retried or handed back). */
+  settled(model: string, shard: number, endedTenant: string | undefined): void {
+    const s = this.shards.get(key(model, shard));
+    if (!s) return;
+    s.busy = Math.max(0, s.busy - 1);
+    if (endedTenant !== undefined) s.finished.push(endedTenant);
+    if (endedTenant !== undefined || s.waiting) this.kick(s);
   }
 
   /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */
@@ -123,14 +149,20 @@ export class FairDispatcher {
   }
 
   private async round(s: ShardState): Promise<void> {
-    const { model, shard, lookahead } = s.target;
+    const { model, shard, lookahead, capacity = 0 } = s.target;
+    if (s.unadded.length > 0) {
+      // Still in transit under their ids: adding them again cannot duplicate them.
+      await this.queues.enqueueMany(model, shard, s.unadded, this.retry);
+      s.added.push(...s.unadded.splice(0).map((j) => j.id));
+    }
     const finished = s.finished.splice(0);
     const added = s.added.splice(0);
     const reclaim = s.reclaim;
     s.reclaim = false;
     let jobs: QueuedJob[];
     try {
-      const d = await this.fair.dispatch(model, shard, lookahead, finished, added, reclaim);
+      const target = Math.max(lookahead, capacity - s.busy);
+      const d = await this.fair.dispatch(model, shard, target, finished, added, reclaim);
       jobs = d.jobs;
       s.waiting = d.waitingTenants > 0;
     } catch (err) {
@@ -141,7 +173,12 @@ export class FairDispatcher {
       throw err;
     }
     if (jobs.length === 0) return;
-    await this.queues.enqueueMany(model, shard, jobs, this.retry);
+    try {
+      await this.queues.enqueueMany(model, shard, jobs, this.retry);
+    } catch (err) {
+      s.unadded.push(...jobs);
+      throw err;
+    }
     s.added.push(...jobs.map((j) => j.id));
   }
 }

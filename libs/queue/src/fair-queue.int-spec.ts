@@ -195,7 +195,7 @@ describe('FairDispatcher with several BullMQ workers on real Redis', () => {
       const conn = createRedisConnection(REDIS_URL, 'worker', `test-fair-w${w}`);
       conns.push(conn);
       const d = new FairDispatcher(fair, new ShardQueues(conn), RETRY, (err) => errors.push(err));
-      d.add({ model, shard: 0, lookahead });
+      d.add({ model, shard: 0, lookahead, capacity: 2 });
       dispatchers.push(d);
       const worker = new Worker(
         ref.name,
@@ -204,7 +204,7 @@ describe('FairDispatcher with several BullMQ workers on real Redis', () => {
           d.started(model, 0);
           served.push(data.tenant);
           await new Promise((r) => setTimeout(r, 20));
-          d.finished(model, 0, data.tenant);
+          d.settled(model, 0, data.tenant);
         },
         { connection: conn, prefix: ref.prefix, concurrency: 2 },
       );

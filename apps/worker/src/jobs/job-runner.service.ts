@@ -259,7 +259,7 @@ export class JobRunner {
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
-        await this.deps.tenantUsage?.ended(
+        this.deps.tenantUsage?.ended(
           data.tenant,
           model,
           done.applied ? 'completed' : 'cancelled',
@@ -272,7 +272,7 @@ export class JobRunner {
         await this.deps.store.cancel(data.id);
         await events?.end(CANCELLED_EVENT);
         this.count(model, data.task, 'cancelled');
-        await this.deps.tenantUsage?.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
+        this.deps.tenantUsage?.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
         return 'cancelled';
       case 'deadline_exceeded':
         return this.failDeadline(data, config, timings, true, events);
@@ -294,7 +294,7 @@ export class JobRunner {
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
         await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, 'failed');
-        await this.deps.tenantUsage?.ended(data.tenant, model, 'failed', null);
+        this.deps.tenantUsage?.ended(data.tenant, model, 'failed', null);
         this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
       }
@@ -322,7 +322,7 @@ export class JobRunner {
     await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
     await this.deps.webhooks?.finished(data);
     this.count(config.name, data.task, 'deadline_exceeded');
-    await this.deps.tenantUsage?.ended(data.tenant, config.name, 'failed', null);
+    this.deps.tenantUsage?.ended(data.tenant, config.name, 'failed', null);
     throw new UnrecoverableError(message);
   }
 

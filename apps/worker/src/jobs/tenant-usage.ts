@@ -9,7 +9,8 @@ export type TenantOutcome = 'completed' | 'failed' | 'cancelled';
 /**
  * Counts each job that ends on this worker for its tenant: the per-minute usage counters behind
  * `GET /v1/usage` (jobs by outcome, prompt and completion tokens) and the bounded Prometheus series.
- * A Redis failure here is logged, never allowed to fail the job.
+ * The Redis write is not awaited (a job's end is not held up by its accounting); a failure is
+ * logged, never allowed to fail the job.
  */
 export class TenantUsage {
   constructor(
@@ -19,7 +20,7 @@ export class TenantUsage {
     private readonly logger: Logger,
   ) {}
 
-  async ended(tenant: string, model: string, outcome: TenantOutcome, usage: Usage | null): Promise<void> {
+  ended(tenant: string, model: string, outcome: TenantOutcome, usage: Usage | null): void {
     const label = tenantMetricLabel(this.settings.current(), tenant);
     this.metrics.jobs.inc({ tenant: label, model, outcome });
     if (usage) {
@@ -28,7 +29,7 @@ export class TenantUsage {
       if (usage.completion_tokens > 0)
         this.metrics.tokens.inc({ tenant: label, model, kind: 'completion' }, usage.completion_tokens);
     }
-    await this.usage
+    void this.usage
       .add(tenant, model, {
         [outcome]: 1,
         prompt_tokens: usage?.prompt_tokens ?? 0,

@@ -35,7 +35,7 @@ export function withFairHandOff<R>(
       throw err;
     } finally {
       const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-      if (ended && typeof tenant === 'string') dispatcher.finished(model, shard, tenant);
+      dispatcher.settled(model, shard, ended && typeof tenant === 'string' ? tenant : undefined);
     }
   };
 }
@@ -46,7 +46,7 @@ export function addFairShards(dispatcher: FairDispatcher, models: readonly Model
   for (const m of models) {
     if (!m.fairness.enabled) continue;
     for (let shard = 0; shard < m.shards; shard++) {
-      dispatcher.add({ model: m.name, shard, lookahead: fairLookahead(m) });
+      dispatcher.add({ model: m.name, shard, lookahead: fairLookahead(m), capacity: m.concurrency });
       n++;
     }
   }

@@ -138,8 +138,10 @@ describe('fair queuing with real workers', () => {
       const completion = recs.reduce((n, r) => n + (r?.usage?.completion_tokens ?? 0), 0);
       assert.ok(prompt > 0 && completion > 0);
       const usage = new UsageStore(producer.redis, () => 3600);
-      const report = await usage.report('named', since, Date.now() + 1000);
-      assert.deepEqual(report.models[model], {
+      // Usage is written just after a job's record turns terminal.
+      const completed = async () => (await usage.report('named', since, Date.now() + 1000)).models[model];
+      await eventually(async () => (await completed())?.completed === 5, 5000, 'usage written');
+      assert.deepEqual(await completed(), {
         jobs: 5,
         completed: 5,
         failed: 0,
