@@ -9,6 +9,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { OpenAiModule } from './openai/openai.module';
 import { OpsModule } from './ops/ops.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { TenancyModule } from './tenancy/tenancy.module';
 
 /** The API's root module; `deps` are built once by the app factory before Nest starts. */
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         WebhooksModule,
         OpsModule,
         AdminModule,
+        TenancyModule,
         DocsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -1,5 +1,6 @@
 import { telemetry } from './tracing';
 import 'reflect-metadata';
+import { TenantSettings, reloadTenantsOnSignal } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
 import { createApiApp } from './app.factory';
 import { loadApiConfig, type ApiConfig } from './config/api-config';
@@ -28,6 +29,12 @@ async function main(): Promise<void> {
     tenants:
       config.auth.keys.length === 0 ? 'open dev mode' : new Set(config.auth.keys.map((k) => k.tenant)).size,
   });
+
+  if (config.tenantSource) {
+    reloadTenantsOnSignal(app.get(TenantSettings), config.tenantSource, (ok, message, tenants) =>
+      ok ? logger.info(message, { tenants }) : logger.error(message),
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

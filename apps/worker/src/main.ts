@@ -1,5 +1,5 @@
 import { telemetry } from './tracing';
-import { loadClusterConfig } from '@hotpath/config';
+import { loadClusterConfig, reloadTenantsOnSignal } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
 import { parseWorkerEnv, workerOptionsFromEnv, type WorkerEnv } from './worker-env';
 import { startWorker, type WorkerHandle } from './worker.app';
@@ -57,6 +57,16 @@ async function main(): Promise<void> {
     const options = workerOptionsFromEnv(env, config);
     logger.info('cluster config loaded', { source, models: config.models.map((m) => m.name) });
     handle = await startWorker({ ...options, logger: logger.child({ worker_id: options.workerId }) });
+    if (options.tenants) {
+      const source = {
+        configPath: env.HOTPATH_CONFIG,
+        envText: env.HOTPATH_TENANTS,
+        baseDir: env.HOTPATH_DATA_DIR,
+      };
+      reloadTenantsOnSignal(options.tenants, source, (ok, message, tenants) =>
+        ok ? logger.info(message, { tenants }) : logger.error(message),
+      );
+    }
   } catch (err) {
     fail(err);
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { commonEnvShape, envPort, parseEnv } from '@hotpath/config';
+import { TenantSettings, commonEnvShape, envPort, parseEnv, withTenantsFromEnv } from '@hotpath/config';
 import type { ClusterConfig } from '@hotpath/contracts';
 import { parseWorkerShards, redisTargetFromEnv } from '@hotpath/queue';
 import type { WorkerOptions } from './worker.app';
@@ -35,10 +35,12 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
 }
 
 /** The options of {@link startWorker} from a parsed environment and a loaded cluster config. */
-export function workerOptionsFromEnv(env: WorkerEnv, cluster: ClusterConfig): WorkerOptions {
+export function workerOptionsFromEnv(env: WorkerEnv, loaded: ClusterConfig): WorkerOptions {
+  const cluster = withTenantsFromEnv(loaded, env.HOTPATH_TENANTS);
   return {
     redis: redisTargetFromEnv(env),
     cluster,
+    tenants: new TenantSettings(cluster.tenants),
     shards: env.WORKER_SHARDS,
     metricsHost: env.METRICS_HOST,
     metricsPort: env.METRICS_PORT,

@@ -8,7 +8,11 @@ import {
   type ModelConfig,
 } from '@hotpath/contracts';
 import {
+  FairDispatcher,
+  FairQueue,
   JobStore,
+  ShardQueues,
+  UsageStore,
   createRedisConnection,
   durabilityOf,
   shardsServed,
@@ -17,6 +21,7 @@ import {
   type RedisTarget,
   type ShardSelection,
 } from '@hotpath/queue';
+import { TenantSettings } from '@hotpath/config';
 import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   createLogger,
@@ -24,6 +29,7 @@ import {
   type HotpathMetrics,
   type LogLevel,
   type Logger,
+  tenantMetrics,
 } from '@hotpath/telemetry';
 import { createBackend, type BackendFactory } from './backends/backend-factory';
 import { startHealthServer, type HealthServer, type Readiness } from './http/health.server';
@@ -37,6 +43,8 @@ import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.polle
 import { FailedJobSweeper } from './jobs/failed-job-sweeper';
 import { batchCapacityWarning } from './scheduling/batch-capacity';
 import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
+import { addFairShards, withFairHandOff } from './scheduling/fair-hand-off';
+import { TenantUsage } from './jobs/tenant-usage';
 
 /** Everything {@link startWorker} needs, already parsed and validated. */
 export interface WorkerOptions {
@@ -62,6 +70,10 @@ export interface WorkerOptions {
   stealIntervalMs?: number;
   /** Webhook delivery (`HOTPATH_WEBHOOK_*`); defaults to {@link DEFAULT_WEBHOOK_SETTINGS}. */
   webhooks?: WebhookSettings;
+  /** Tenant settings (reloadable); defaults to the cluster config's `tenants`. */
+  tenants?: TenantSettings;
+  /** How often the fair queues are refilled without a job ending; default 1000 ms. */
+  fairTickMs?: number;
 }
 
 /** A served shard queue. */
@@ -210,6 +222,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     });
     cleanups.push(() => streaming.close());
     // --- end of streams and webhooks ---
+    const tenants = options.tenants ?? new TenantSettings(cluster.tenants);
     const runner = new JobRunner(served, {
       store,
       metrics,
@@ -217,7 +230,33 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       cacheFiller,
       events: streaming.events,
       webhooks: streaming.webhooks,
+      tenantUsage: new TenantUsage(
+        new UsageStore(conn, () => tenants.current().usage_retention_s),
+        tenants,
+        tenantMetrics(metrics.registry),
+        logger,
+      ),
     });
+    // Fair queuing: jobs that end here let the next jobs in fair order into BullMQ.
+    const fairProducer = new ShardQueues(conn, (err) =>
+      logger.warn('fair hand-off queue error', { error: err }),
+    );
+    const dispatcher = new FairDispatcher(
+      new FairQueue(conn),
+      fairProducer,
+      {
+        attempts: cluster.queue.attempts,
+        backoff_ms: cluster.queue.backoff_ms,
+        failed_retention_s: cluster.queue.failed_retention_s,
+      },
+      (err, target) =>
+        logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
+    );
+    const fairShards = addFairShards(
+      dispatcher,
+      [...served.values()].map((m) => m.config),
+    );
+    cleanups.push(() => fairProducer.close());
     await new CancelListener(sub, runner, logger).start();
 
     const maxStalledCount = stalledCount(cluster, logger);
@@ -229,7 +268,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const shardWorker = (q: ServedQueue, opts: ShardWorkerOptions): Worker => {
       // BullMQ refuses ":" in queue names; the ref splits `hp:{model:shard}` into a legal prefix and name.
       const ref = shardQueueRef(q.model, q.shard);
-      const processor = createShardProcessor(runner, q.model, q.shard);
+      const processor = withFairHandOff(
+        createShardProcessor(runner, q.model, q.shard),
+        dispatcher,
+        q.model,
+        q.shard,
+      );
       const worker = new Worker(ref.name, opts.thief ? processor : counted(processor, ownInFlight, q.model), {
         connection: conn,
         prefix: ref.prefix,
@@ -247,6 +291,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       worker.on('failed', (job, err) => {
         if (!job?.id || !/stalled/i.test(err.message)) return;
         logger.error('job failed after repeated stalls', { queue: q.name, job_id: job.id });
+        const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
+        if (typeof tenant === 'string') dispatcher.finished(q.model, q.shard, tenant);
         store
           .fail(job.id, {
             code: ErrorCode.InferenceFailed,
@@ -283,6 +329,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       intervalMs: options.stealIntervalMs ?? 250,
     });
     // Registered after the backends (which close later) so that workers stop before their backends do.
+    cleanups.push(() => dispatcher.close());
     cleanups.push(
       // Bounded: after a clean shutdown this resolves at once; a stuck job must not hold the process.
       () => settlesWithin(Promise.allSettled(workers.map((w) => w.close(true))), 2000),
@@ -295,6 +342,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const sweeper = new FailedJobSweeper(depthQueues, cluster.queue.failed_retention_s, logger);
     sweeper.start();
     stealers.forEach((s) => s.start());
+    if (fairShards > 0) dispatcher.start(options.fairTickMs ?? 1000);
 
     logger.info('worker started', {
       queues: queues.map((q) => q.name),

@@ -30,6 +30,8 @@ export const commonEnvShape = {
   /** Longest wait for those acknowledgements before answering 503 (the job is not accepted). */
   HOTPATH_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   HOTPATH_CONFIG: z.string().min(1).optional(),
+  /** The `tenants` section as YAML or JSON; wins over the config file's section. */
+  HOTPATH_TENANTS: z.string().optional(),
   HOTPATH_RESULT_TTL_S: z.coerce
     .number()
     .int()

@@ -8,3 +8,13 @@ export {
   variantNames,
 } from './cluster-config.loader';
 export { envBoolean, envPort, redisUrl, commonEnvShape, parseEnv } from './env';
+export {
+  parseTenantsEnv,
+  withTenantsFromEnv,
+  reloadTenants,
+  TenantSettings,
+  OTHER_TENANT_LABEL,
+  tenantMetricLabel,
+  type TenantSource,
+  reloadTenantsOnSignal,
+} from './tenants-config';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TaskSchema } from './job.schema';
+import { FairnessSchema, TenantsSchema } from './tenant-config.schema';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -166,6 +167,7 @@ export const ModelConfigSchema = z.strictObject({
   variants: z.array(ModelVariantSchema).max(32).default([]),
   /** The variant a request without `variant` gets (default: this entry's own). */
   default_variant: variantName.optional(),
+  fairness: FairnessSchema,
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema> & {
   /** Set on the entries Hotpath derives from `variants`: the parent model's name. */
@@ -242,6 +244,7 @@ export const ClusterConfigSchema = z
     queue: QueueSettingsSchema,
     routing: RoutingSchema,
     api: ApiLimitsSchema,
+    tenants: TenantsSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

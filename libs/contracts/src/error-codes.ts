@@ -11,6 +11,8 @@ export const ErrorCode = {
   ModelNotFound: 'model_not_found',
   Conflict: 'conflict',
   QueueFull: 'queue_full',
+  /** A tenant's rate limit or quota (requests/s, tokens/min, max_queued) refused the request. */
+  RateLimited: 'rate_limit_exceeded',
   RedisUnavailable: 'redis_unavailable',
   DeadlineExceeded: 'deadline_exceeded',
   Cancelled: 'cancelled',

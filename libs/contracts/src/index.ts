@@ -76,3 +76,16 @@ export {
   type ClusterConfigInput,
 } from './cluster-config.schema';
 export { issuePath, formatIssues } from './zod-issues';
+export {
+  TENANT_NAME,
+  TenantLimitsSchema,
+  type TenantLimits,
+  TenantOverrideSchema,
+  type TenantOverride,
+  TenantsSchema,
+  type TenantsConfig,
+  FairnessSchema,
+  type FairnessConfig,
+  tenantLimits,
+  fairLookahead,
+} from './tenant-config.schema';

@@ -7,10 +7,10 @@ export const ADMISSION_RESERVATION_TTL_MS = 10_000;
 
 /**
  * One atomic step: counts the jobs waiting in the given shards (BullMQ's `wait` lists and
- * `prioritized` sets) plus their live reservations (submissions still being enqueued), adds ARGV[5]
+ * `prioritized` sets, and the fair queue's waiting count) plus their live reservations (submissions still being enqueued), adds ARGV[5]
  * (what was counted elsewhere), and takes a reservation in KEYS[1] only when the sum is below the
  * limit. KEYS: the reservation set to take a place in, then per counted shard its reservation set,
- * `wait` and `prioritized`. ARGV: limit (negative: count only), job id, now (ms), reservation TTL
+ * `wait`, `prioritized` and the fair-queue count (`fq:count`). ARGV: limit (negative: count only), job id, now (ms), reservation TTL
  * (ms), counted elsewhere. Expired reservations of KEYS[1] are dropped; others are only not counted.
  * Returns {admitted (0|1), counted}.
  */
@@ -19,9 +19,10 @@ local now = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 if tonumber(ARGV[1]) >= 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl) end
 local n = tonumber(ARGV[5])
-for i = 2, #KEYS, 3 do
+for i = 2, #KEYS, 4 do
   n = n + redis.call('ZCOUNT', KEYS[i], now - ttl, '+inf')
     + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
+    + math.max(0, tonumber(redis.call('GET', KEYS[i + 3]) or '0'))
 end
 if tonumber(ARGV[1]) < 0 or n >= tonumber(ARGV[1]) then return {0, n} end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
@@ -74,6 +75,7 @@ export class AdmissionGate {
       AdmissionGate.key(model, shard),
       shardQueueKey(model, shard, 'wait'),
       shardQueueKey(model, shard, 'prioritized'),
+      shardQueueKey(model, shard, 'fq:count'),
     ];
   }
 

@@ -95,3 +95,21 @@ export {
   minTokens,
   ModelInputLimitsStore,
 } from './model-input-limits';
+export {
+  FAIR_RECLAIM_MS,
+  fairKey,
+  type FairAdmission,
+  type FairDispatch,
+  type FairTenant,
+  FairQueue,
+} from './fair-queue';
+export { type FairShard, FairDispatcher } from './fair-dispatcher';
+export { type RateLimits, type RateDecision, requestBurst, RateLimiter } from './rate-limiter';
+export {
+  USAGE_COUNTERS,
+  type UsageCounter,
+  type UsageCounts,
+  USAGE_BUCKET_MS,
+  type UsageReport,
+  UsageStore,
+} from './usage-store';

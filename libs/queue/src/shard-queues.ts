@@ -39,12 +39,36 @@ export class ShardQueues {
       await waitForReplicas(this.connection, shardQueueKey(job.model, job.shard, 'id'), this.durability);
   }
 
-  /** Jobs waiting to run (plain and prioritized) over the given shards of a model. */
-  async backlog(model: string, shards: number): Promise<number> {
-    const counts = await Promise.all(
-      Array.from({ length: shards }, (_, s) => this.queue(model, s).getJobCounts('waiting', 'prioritized')),
+  /** Adds jobs of one shard queue in one round trip (the fair queue's hand-off). */
+  async enqueueMany(
+    model: string,
+    shard: number,
+    jobs: readonly QueuedJob[],
+    retry: RetrySettings,
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(model, shard).addBulk(
+      jobs.map((job) => ({ name: job.task, data: job, opts: jobOptions(job.id, job.priority, retry) })),
     );
-    return counts.reduce((sum, c) => sum + (c['waiting'] ?? 0) + (c['prioritized'] ?? 0), 0);
+  }
+
+  /** Jobs waiting to run (plain, prioritized and in the fair queue) over the given shards of a model. */
+  async backlog(model: string, shards: number): Promise<number> {
+    const [counts, fair] = await Promise.all([
+      Promise.all(
+        Array.from({ length: shards }, (_, s) => this.queue(model, s).getJobCounts('waiting', 'prioritized')),
+      ),
+      this.fairWaiting(model, shards),
+    ]);
+    return counts.reduce((sum, c) => sum + (c['waiting'] ?? 0) + (c['prioritized'] ?? 0), fair);
+  }
+
+  private async fairWaiting(model: string, shards: number): Promise<number> {
+    // One GET per shard: the counts live in different slots on a cluster.
+    const values = await Promise.all(
+      Array.from({ length: shards }, (_, s) => this.connection.get(shardQueueKey(model, s, 'fq:count'))),
+    );
+    return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
   }
 
   /** Removes a job that has not started; `active` when a worker holds it (cancel it through the store). */

@@ -8,6 +8,7 @@ export {
   QUEUE_DEPTH_STATES,
   setQueueDepth,
 } from './metrics';
+export { type TenantMetrics, tenantMetrics } from './tenant-metrics';
 export { type LogLevel, type Logger, createLogger } from './logger';
 export {
   type TelemetryEnv,

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, HotpathError, type ClusterConfig } from '@hotpath/contracts';
-import { commonEnvShape, envPort, loadClusterConfig, parseEnv } from '@hotpath/config';
+import {
+  commonEnvShape,
+  envPort,
+  loadClusterConfig,
+  parseEnv,
+  withTenantsFromEnv,
+  type TenantSource,
+} from '@hotpath/config';
 import { redisTargetFromEnv, type RedisTarget } from '@hotpath/queue';
 import type { LogLevel } from '@hotpath/telemetry';
 import { assertUniqueKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from '../auth/api-keys';
@@ -28,6 +35,8 @@ export interface ApiConfig {
   cluster: ClusterConfig;
   /** Where the cluster config came from (a file path or `built-in`). */
   clusterSource: string;
+  /** Where tenant settings are read again on SIGHUP; absent = no reload (tests). */
+  tenantSource?: TenantSource;
   auth: { keys: readonly ApiKeyEntry[] };
   results: { ttlS: number };
   log: { level: LogLevel };
@@ -84,8 +93,9 @@ export function loadApiConfig(
   return {
     http: { host: e.HOST, port: e.PORT },
     redis: redisTargetFromEnv(e),
-    cluster: cluster.config,
+    cluster: withTenantsFromEnv(cluster.config, e.HOTPATH_TENANTS),
     clusterSource: cluster.source,
+    tenantSource: { configPath: e.HOTPATH_CONFIG, envText: e.HOTPATH_TENANTS, baseDir: e.HOTPATH_DATA_DIR },
     auth: { keys },
     results: { ttlS: e.HOTPATH_RESULT_TTL_S },
     log: { level: e.LOG_LEVEL },

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TenantSettings } from '@hotpath/config';
 import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import { ApiKeyRegistry } from '../auth/api-key-registry';
 import type { ApiConfig } from '../config/api-config';
@@ -13,7 +14,10 @@ export interface CoreDeps {
   metrics: HotpathMetrics;
 }
 
-/** Global values every feature module may inject: config, logger, metrics, API keys, shutdown signal. */
+/**
+ * Global values every feature module may inject: config, logger, metrics, API keys, shutdown signal
+ * and the tenant settings (reloadable on SIGHUP).
+ */
 @Module({})
 export class CoreModule {
   static forRoot(deps: CoreDeps): DynamicModule {
@@ -30,9 +34,10 @@ export class CoreModule {
         { provide: METRICS, useValue: deps.metrics },
         { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(deps.config.auth.keys) },
         { provide: SHUTDOWN_SIGNAL, useValue: shutdown },
+        { provide: TenantSettings, useValue: new TenantSettings(deps.config.cluster.tenants) },
         ShutdownSignalHook,
       ],
-      exports: [API_CONFIG, LOGGER, METRICS, ApiKeyRegistry, SHUTDOWN_SIGNAL],
+      exports: [API_CONFIG, LOGGER, METRICS, ApiKeyRegistry, SHUTDOWN_SIGNAL, TenantSettings],
     };
   }
 }

@@ -119,7 +119,10 @@ export function buildOpenApiDocument(version: string): Json {
             '404': errorResponse('Unknown model (`model_not_found`)'),
             '409': errorResponse('Idempotency-Key reused with a different body (`conflict`)'),
             '413': errorResponse('Body too large (`payload_too_large`)'),
-            '429': errorResponse('Backpressure: too many jobs waiting (`queue_full`)', retryAfter),
+            '429': errorResponse(
+              'Backpressure (`queue_full`) or a tenant limit (`rate_limit_exceeded`: requests/s, tokens/min, max_queued; with x-ratelimit-* headers)',
+              retryAfter,
+            ),
           },
         },
       },
@@ -216,6 +219,34 @@ export function buildOpenApiDocument(version: string): Json {
           summary: 'Deliver a dead-lettered webhook again, same id and body (admin key)',
           parameters: [jobIdParam],
           responses: { '200': { description: 'Queued for delivery', content: json({ type: 'object' }) } },
+        },
+      },
+      '/v1/usage': {
+        get: {
+          operationId: 'getUsage',
+          summary: 'The calling tenant’s usage over a window (per-minute counters)',
+          parameters: [
+            {
+              name: 'start',
+              in: 'query',
+              description: 'ISO 8601 or Unix seconds; default a day before `end`',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'end',
+              in: 'query',
+              description: 'ISO 8601 or Unix seconds; default now',
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            '200': {
+              description:
+                'Totals and per-model counters: jobs, completed, failed, cancelled, cache_hits, rate_limited, prompt_tokens, completion_tokens',
+              content: json({ type: 'object' }),
+            },
+            ...common,
+          },
         },
       },
       '/healthz': {

@@ -20,6 +20,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Cancelled]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.QueueFull]: 429,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.InferenceFailed]: 500,
   [ErrorCode.InvalidConfig]: 500,
   [ErrorCode.InvalidModel]: 500,
@@ -66,7 +67,11 @@ export function codeForStatus(status: number): ErrorCode {
  */
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HotpathError) {
-    return build(statusForCode(err.code), err.code, err.message, err.param, err.retryAfterS);
+    const res = build(statusForCode(err.code), err.code, err.message, err.param, err.retryAfterS);
+    // Rate-limit refusals carry OpenAI's x-ratelimit-* headers.
+    const extra = (err as { headers?: unknown }).headers;
+    if (extra && typeof extra === 'object') Object.assign(res.headers, extra);
+    return res;
   }
   // Checked first: a request stream the client reset carries ECONNRESET too, and is not Redis.
   if (isClientAbort(err)) {

@@ -48,6 +48,7 @@ export class JobsController {
       trace: requestTraceContext(reply.request),
     });
     void reply.header('x-cache', sub.cache);
+    if (sub.rateLimit) void reply.headers(sub.rateLimit);
     if (sub.replayed) void reply.header('idempotent-replayed', 'true');
     let view = sub.view;
     const wait = parsePreferWait(prefer);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TenantSettings } from '@hotpath/config';
 import { IdempotencyStore, JobStore, JobWaiter, ShardQueues, type RedisClient } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
@@ -41,6 +42,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         ResultCacheLookup,
         SingleFlight,
         WebhookNotifier,
+        TenantSettings,
       ],
       useFactory: (
         config: ApiConfig,
@@ -53,6 +55,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         cache: ResultCacheLookup,
         flights: SingleFlight,
         webhooks: WebhookNotifier,
+        tenants: TenantSettings,
       ) =>
         new JobsService({
           config,
@@ -65,6 +68,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
           cache,
           flights,
           webhooks,
+          tenants,
         }),
     },
   ],

@@ -7,11 +7,16 @@ import {
   type JobRequest,
   type JobView,
   type ModelConfig,
+  type QueuedJob,
+  fairLookahead,
   shardQueueName,
 } from '@hotpath/contracts';
-import { findModel, variantNames } from '@hotpath/config';
+import { TenantSettings, findModel, tenantMetricLabel, variantNames } from '@hotpath/config';
 import {
   AdmissionGate,
+  FairQueue,
+  RateLimiter,
+  UsageStore,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
@@ -33,6 +38,8 @@ import {
   withSpan,
   type Context,
   type HotpathMetrics,
+  type TenantMetrics,
+  tenantMetrics,
 } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { toErrorResponse } from '../errors/error-mapping';
@@ -44,6 +51,7 @@ import type { SingleFlight } from '@hotpath/cache';
 import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { BacklogEstimate } from './backlog-estimate';
+import { TenantGate } from '../tenancy/tenant-gate';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
@@ -67,6 +75,8 @@ export interface JobsServiceDeps {
   flights: SingleFlight;
   /** Validates webhook targets and notifies on cache hits; absent = webhooks unchecked. */
   webhooks?: WebhookNotifier;
+  /** Tenant weights and limits (reloadable); defaults to the cluster config's `tenants`. */
+  tenants?: TenantSettings;
   now?: () => number;
 }
 
@@ -85,6 +95,8 @@ export interface Submission {
   /** `true` when an `Idempotency-Key` replay returned an existing job. */
   replayed: boolean;
   cache: CacheOutcome;
+  /** OpenAI's `x-ratelimit-*` headers when the tenant has a rate limit. */
+  rateLimit?: Record<string, string>;
 }
 
 /** How a cacheable submission joins the single-flight of its key. */
@@ -105,11 +117,29 @@ export class JobsService {
   private readonly admission: AdmissionGate;
   private readonly inputLimits: ModelInputLimitsStore;
   private readonly webhookSecrets: WebhookSecrets;
+  private readonly tenants: TenantSettings;
+  private readonly fair: FairQueue;
+  private readonly usage: UsageStore;
+  private readonly gate: TenantGate;
+  private readonly tenantMetrics: TenantMetrics;
+  private readonly knownTenants: ReadonlySet<string>;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
     this.admission = new AdmissionGate(deps.producer);
+    this.tenants = deps.tenants ?? new TenantSettings(deps.config.cluster.tenants);
+    this.fair = new FairQueue(deps.producer, this.now);
+    this.usage = new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
+    this.tenantMetrics = tenantMetrics(deps.metrics.registry);
+    this.knownTenants = new Set(['default', ...deps.config.auth.keys.map((k) => k.tenant)]);
+    this.gate = new TenantGate({
+      limiter: new RateLimiter(deps.producer),
+      settings: this.tenants,
+      metrics: this.tenantMetrics,
+      usage: this.usage,
+      known: this.knownTenants,
+    });
     this.inputLimits = new ModelInputLimitsStore(deps.producer);
     this.webhookSecrets = new WebhookSecrets(deps.producer);
   }
@@ -134,10 +164,11 @@ export class JobsService {
       );
     }
     assertRedisReady(this.deps.producer);
+    const rateLimit = await withRedisTimeout(this.gate.admit(tenant, req, model), QUEUE_CALL_TIMEOUT_MS);
     const id = randomUUID();
     if (idempotencyKey !== undefined) {
       const replay = await this.claimIdempotencyKey(tenant, idempotencyKey, id, req);
-      if (replay) return replay;
+      if (replay) return rateLimit ? { ...replay, rateLimit } : replay;
     }
     try {
       const submission = await this.accept(tenant, id, req, model, {
@@ -149,7 +180,7 @@ export class JobsService {
       if (req.webhook && submission.cache === 'hit')
         await this.deps.webhooks?.finished(submission.view, req.webhook, opts.trace);
       this.count(req, 'accepted');
-      return submission;
+      return rateLimit ? { ...submission, rateLimit } : submission;
     } catch (err) {
       this.count(req, 'rejected');
       if (idempotencyKey !== undefined) {
@@ -240,9 +271,7 @@ export class JobsService {
   async cancel(tenant: string, id: string): Promise<JobView> {
     const rec = await this.ownRecord(tenant, id);
     if (isTerminal(rec.status)) throw alreadyFinished(rec);
-    if (rec.status === 'queued') {
-      await withRedisTimeout(this.deps.queues.remove(rec.model, rec.shard, id), QUEUE_CALL_TIMEOUT_MS);
-    }
+    if (rec.status === 'queued') await withRedisTimeout(this.removeQueued(rec), QUEUE_CALL_TIMEOUT_MS);
     const t = await this.deps.store.cancel(id);
     if (!t.applied) {
       const now = await this.deps.store.get(id);
@@ -429,6 +458,12 @@ export class JobsService {
     };
     await this.deps.store.createCompleted(record, done);
     this.countCache(model, 'hit');
+    this.tenantMetrics.jobs.inc({
+      tenant: this.tenantLabel(tenant),
+      model: model.name,
+      outcome: 'cache_hit',
+    });
+    await this.usage.add(tenant, model.name, { cache_hits: 1 }).catch(() => undefined);
     const finished = {
       ...record,
       ...done,
@@ -510,7 +545,7 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     { trace, watched }: { trace: Context; watched: boolean },
   ): Promise<Submission> {
-    const { config, store, queues } = this.deps;
+    const { config, store } = this.deps;
     const job: NewJob = {
       id,
       tenant,
@@ -545,26 +580,82 @@ export class JobsService {
         (_span, producer) =>
           withRedisTimeout(
             Promise.all([
-              queues.enqueue(
-                { ...queuedPayload(job), trace: injectTraceContext(producer) },
-                {
-                  attempts: config.cluster.queue.attempts,
-                  backoff_ms: config.cluster.queue.backoff_ms,
-                  failed_retention_s: config.cluster.queue.failed_retention_s,
-                },
-              ),
+              this.send(tenant, { ...queuedPayload(job), trace: injectTraceContext(producer) }, model),
               store.durable(id),
             ]),
             QUEUE_CALL_TIMEOUT_MS,
           ),
       );
       this.backlog.accepted(model.name);
-    } catch {
+    } catch (err) {
       // A record without a queued job would stay "queued" forever.
       await store.delete(id).catch(() => undefined);
+      if (err instanceof HotpathError && err.code === ErrorCode.RateLimited) throw err;
       throw redisUnavailable('the job could not be enqueued; retry later');
     }
     return { view: toJobView(record), replayed: false, cache: cache ? 'miss' : 'bypass' };
+  }
+
+  /**
+   * Hands a job to its shard: through the tenant's fair queue when the model has fairness on
+   * (straight to BullMQ when nothing waits there), else straight to BullMQ.
+   */
+  private async send(tenant: string, job: QueuedJob, model: ModelConfig): Promise<void> {
+    const retry = {
+      attempts: this.deps.config.cluster.queue.attempts,
+      backoff_ms: this.deps.config.cluster.queue.backoff_ms,
+      failed_retention_s: this.deps.config.cluster.queue.failed_retention_s,
+    };
+    if (!model.fairness.enabled) return this.deps.queues.enqueue(job, retry);
+    const limits = this.gate.limits(tenant);
+    const elsewhere =
+      limits.max_queued === undefined
+        ? 0
+        : await this.fair.tenantWaitingElsewhere(model.name, model.shards, job.shard, tenant);
+    const admission = await this.fair.enqueue(
+      job,
+      {
+        tenant,
+        weight: limits.weight,
+        ...(limits.max_running !== undefined ? { maxRunning: limits.max_running } : {}),
+        ...(limits.max_queued !== undefined
+          ? { maxQueuedHere: Math.max(0, limits.max_queued - elsewhere) }
+          : {}),
+      },
+      fairLookahead(model),
+    );
+    if (admission.kind === 'full') {
+      throw await this.gate.overQueued(
+        tenant,
+        model.name,
+        admission.queued + elsewhere,
+        limits.max_queued ?? 0,
+      );
+    }
+    if (admission.kind === 'queued') return;
+    try {
+      await this.deps.queues.enqueue(job, retry);
+    } catch (err) {
+      await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
+      throw err;
+    } finally {
+      // Not awaited: an unconfirmed entry only holds a lookahead place until it is reclaimed.
+      void this.fair.confirm(model.name, job.shard, job.id).catch(() => undefined);
+    }
+  }
+
+  /** Takes a queued job out of its fair queue or its BullMQ queue (a cancel). */
+  private async removeQueued(rec: JobRecord): Promise<void> {
+    const model = findModel(this.deps.config.cluster, rec.model);
+    const fair = model?.fairness.enabled ?? false;
+    if (fair && (await this.fair.remove(rec.model, rec.shard, rec.tenant, rec.id))) return;
+    const outcome = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
+    // A job removed from BullMQ never finishes on a worker, which would have freed its running place.
+    if (fair && outcome === 'removed') await this.fair.release(rec.model, rec.shard, rec.tenant);
+  }
+
+  private tenantLabel(tenant: string): string {
+    return tenantMetricLabel(this.tenants.current(), tenant, this.knownTenants);
   }
 
   private async ownRecord(tenant: string, id: string): Promise<JobRecord> {

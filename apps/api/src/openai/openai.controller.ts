@@ -225,6 +225,7 @@ export class OpenAiController {
 
   private headers(reply: FastifyReply, sub: Submission): void {
     void reply.header('x-hotpath-job-id', sub.view.id).header('x-cache', sub.cache);
+    if (sub.rateLimit) void reply.headers(sub.rateLimit);
   }
 }
 

@@ -93,6 +93,8 @@ export interface BenchClusterOptions {
   dataDir: string;
   logDir: string;
   baseEnv: NodeJS.ProcessEnv;
+  /** Variables the bench sets for both children (after the CLI's own are dropped), e.g. API keys. */
+  env?: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
   /** Run the apps built in this repository checkout instead of this CLI's (before/after comparisons). */
   appsFrom?: string;
@@ -121,6 +123,7 @@ async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
     HOTPATH_CONFIG: opts.configPath,
     HOTPATH_DATA_DIR: opts.dataDir,
     LOG_LEVEL: 'warn',
+    ...opts.env,
   });
   const streams: WriteStream[] = [];
   const sink = (name: string): LogSink => {

@@ -6,6 +6,7 @@ import { BENCH_REDIS_COST_COMMAND } from './bench-redis-cost.command';
 import { BENCH_TRACING_COMMAND } from './bench-tracing.command';
 import { BENCH_COMPARE_COMMAND } from './bench-compare.command';
 import { BENCH_ENGINE_COMMAND } from './bench-engine.command';
+import { BENCH_FAIRNESS_COMMAND } from './bench-fairness.command';
 import { GENERATE_COMMAND } from './generate.command';
 import { MODELS_FORGE_COMMAND } from './models-forge.command';
 import { MODELS_IMPORT_LLAMA2C_COMMAND } from './models-import-llama2c.command';
@@ -36,4 +37,5 @@ export const COMMANDS: readonly CliCommand[] = [
   BENCH_COMPARE_COMMAND,
   BENCH_ENGINE_COMMAND,
   BENCH_TOKENIZE_COMMAND,
+  BENCH_FAIRNESS_COMMAND,
 ];

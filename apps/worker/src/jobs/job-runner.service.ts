@@ -26,6 +26,7 @@ import {
 } from './job-decisions';
 import type { CacheFiller } from './cache-filler';
 import type { WebhookHandOff } from './webhook-hand-off';
+import type { TenantUsage } from './tenant-usage';
 
 /** A model this worker serves: its config and its started backend. */
 export interface ServedModel {
@@ -43,6 +44,8 @@ export interface JobRunnerDeps {
   events?: JobEventPublisher;
   /** Schedules the webhook of jobs that carry one when they complete or fail; absent = none. */
   webhooks?: WebhookHandOff;
+  /** Counts ended jobs per tenant (usage, tenant metrics); absent = not counted. */
+  tenantUsage?: TenantUsage;
   now?: () => number;
 }
 
@@ -267,6 +270,12 @@ export class JobRunner {
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
+        this.deps.tenantUsage?.ended(
+          data.tenant,
+          model,
+          done.applied ? 'completed' : 'cancelled',
+          output.usage,
+        );
         return done.applied ? 'completed' : 'cancelled';
       }
       case 'cancelled':
@@ -274,6 +283,7 @@ export class JobRunner {
         await this.deps.store.cancel(data.id);
         await events?.end(CANCELLED_EVENT);
         this.count(model, data.task, 'cancelled');
+        this.deps.tenantUsage?.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
         return 'cancelled';
       case 'deadline_exceeded':
         return this.failDeadline(data, config, timings, true, events);
@@ -295,6 +305,7 @@ export class JobRunner {
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
         await this.deps.webhooks?.finished(data, trace);
         this.count(model, data.task, 'failed');
+        this.deps.tenantUsage?.ended(data.tenant, model, 'failed', null);
         this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
       }
@@ -322,6 +333,7 @@ export class JobRunner {
     await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
     await this.deps.webhooks?.finished(data);
     this.count(config.name, data.task, 'deadline_exceeded');
+    this.deps.tenantUsage?.ended(data.tenant, config.name, 'failed', null);
     throw new UnrecoverableError(message);
   }
 

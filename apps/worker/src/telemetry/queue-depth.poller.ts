@@ -1,5 +1,12 @@
 import type { Queue } from 'bullmq';
+import { shardQueueKey } from '@hotpath/contracts';
 import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+
+/**
+ * The `state` of jobs waiting in a shard's fair queue (per-tenant queues, not yet in BullMQ): with
+ * fair queuing on, a backlog is mostly here, BullMQ's `waiting`/`prioritized` hold the lookahead.
+ */
+export const FAIR_WAITING_STATE = 'fair_waiting';
 
 /** One served shard queue, for the depth gauge. */
 export interface DepthQueue {
@@ -9,7 +16,8 @@ export interface DepthQueue {
 }
 
 /**
- * Samples `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts every `intervalMs`.
+ * Samples `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts (and the fair queue's
+ * waiting count, state `fair_waiting`) every `intervalMs`.
  * The timer is unref'd so it never keeps the process alive; a failed sample is logged and skipped.
  */
 export class QueueDepthPoller {
@@ -43,6 +51,12 @@ export class QueueDepthPoller {
       await Promise.all(
         this.queues.map(async ({ model, shard, queue }) => {
           setQueueDepth(this.metrics, model, shard, await queue.getJobCounts(...QUEUE_DEPTH_STATES));
+          const client = await queue.client;
+          const fair = Number((await client.get(shardQueueKey(model, shard, 'fq:count'))) ?? 0);
+          this.metrics.queueDepth.set(
+            { model, shard: String(shard), state: FAIR_WAITING_STATE },
+            Math.max(0, fair),
+          );
         }),
       );
     } catch (err) {

@@ -1,0 +1,178 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
+import { FairQueue, UsageStore, fairKey } from '@hotpath/queue';
+import type { WorkerHandle } from '../worker.app';
+import {
+  TestProducer,
+  eventually,
+  httpGet,
+  startTestWorker,
+  testCluster,
+  uniqueModel,
+} from '../testing/worker-test-kit';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Real workers, real Redis: jobs enter the fair queue as the API enters them, and the workers'
+ * hand-off moves them into BullMQ in fair order.
+ */
+describe('fair queuing with real workers', () => {
+  let producer: TestProducer;
+  let fair: FairQueue;
+
+  before(async () => {
+    producer = new TestProducer(REDIS_URL, testCluster([{ name: 'unused', backend: 'sim' }]));
+    await producer.ready();
+    fair = new FairQueue(producer.redis);
+  });
+  after(() => producer.close());
+
+  /** Submits like the API: record, then the fair queue (straight to BullMQ when nothing waits). */
+  async function submit(
+    cluster: ClusterConfig,
+    model: string,
+    tenant: string,
+    opts: { priority?: Priority; prompt?: string; weight?: number } = {},
+  ): Promise<string> {
+    const id = randomUUID();
+    const priority = opts.priority ?? 'normal';
+    const now = Date.now();
+    const job: QueuedJob = {
+      id,
+      tenant,
+      model,
+      shard: 0,
+      priority,
+      task: 'generate',
+      input: { prompt: opts.prompt ?? 'hello there' },
+      params: { max_tokens: 3 },
+      deadline_at: null,
+      enqueued_at: now,
+    };
+    await producer.store.create({ id, tenant, model, task: 'generate', priority, shard: 0, createdAt: now });
+    const config = cluster.models.find((m) => m.name === model);
+    if (!config) throw new Error('no model');
+    const a = await fair.enqueue(job, { tenant, weight: opts.weight ?? 1 }, fairLookahead(config));
+    if (a.kind === 'direct') {
+      await producer.queues.enqueue(job, cluster.queue);
+      await fair.confirm(model, 0, id);
+    }
+    return id;
+  }
+
+  /** Start order of jobs, from their records. */
+  async function startOrder(ids: string[]): Promise<string[]> {
+    const recs = await producer.store.getMany(ids);
+    return recs
+      .map((r, i) => ({ id: ids[i] ?? '', at: r?.startedAt ?? Infinity }))
+      .sort((x, y) => x.at - y.at)
+      .map((x) => x.id);
+  }
+
+  it('two workers serve a late tenant between a flooding tenant’s jobs, by priority within each tenant', async () => {
+    const model = uniqueModel('fair');
+    const cluster = testCluster([
+      {
+        name: model,
+        backend: 'sim',
+        concurrency: 1,
+        batching: { enabled: false },
+        sim: { base_ms: 30, per_item_ms: 0 },
+        fairness: { lookahead: 1 },
+      },
+    ]);
+    const workers: WorkerHandle[] = [];
+    try {
+      for (let i = 0; i < 2; i++) workers.push(await startTestWorker(REDIS_URL, cluster));
+      // The flood arrives at once; the late tenant's jobs right after it.
+      const a = await Promise.all(Array.from({ length: 30 }, () => submit(cluster, model, 'flood')));
+      const b = [
+        await submit(cluster, model, 'late', { priority: 'low' }),
+        await submit(cluster, model, 'late'),
+        await submit(cluster, model, 'late', { priority: 'high' }),
+      ];
+      const all = [...a, ...b];
+      await eventually(
+        async () => (await producer.store.getMany(all)).every((r) => r?.status === 'completed'),
+        20_000,
+        'every job completed',
+      );
+      const order = await startOrder(all);
+      const lastLate = Math.max(...b.map((id) => order.indexOf(id)));
+      const marks = order.map((id) => (b.includes(id) ? 'L' : 'f')).join('');
+      assert.ok(lastLate < 15, `the late tenant's jobs started by position ${lastLate} of 33: ${marks}`);
+      const lateOrder = order.filter((id) => b.includes(id));
+      assert.deepEqual(lateOrder, [b[2], b[1], b[0]], 'high, normal, low within the tenant');
+      assert.equal(await producer.redis.get(fairKey(model, 0, 'count')), '0');
+    } finally {
+      await Promise.all(workers.map((w) => w.close({ graceMs: 1000 })));
+    }
+    assert.equal(await producer.redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
+  });
+
+  it('counts each tenant’s usage exactly: jobs, prompt and completion tokens, Prometheus series', async () => {
+    const model = uniqueModel('usage');
+    const cluster = testCluster([
+      { name: model, backend: 'sim', concurrency: 4, sim: { base_ms: 1, per_item_ms: 0 } },
+    ]);
+    const worker = await startTestWorker(REDIS_URL, {
+      ...cluster,
+      tenants: { ...cluster.tenants, overrides: { named: {} } },
+    });
+    try {
+      const since = Date.now();
+      const prompts = ['one', 'one two', 'one two three', 'a b c d', 'x'];
+      const ids: string[] = [];
+      for (const p of prompts) ids.push(await submit(cluster, model, 'named', { prompt: p }));
+      ids.push(await submit(cluster, model, 'anonymous'));
+      await eventually(
+        async () => (await producer.store.getMany(ids)).every((r) => r?.status === 'completed'),
+        10_000,
+        'jobs completed',
+      );
+      const recs = await producer.store.getMany(ids.slice(0, prompts.length));
+      const prompt = recs.reduce((n, r) => n + (r?.usage?.prompt_tokens ?? 0), 0);
+      const completion = recs.reduce((n, r) => n + (r?.usage?.completion_tokens ?? 0), 0);
+      assert.ok(prompt > 0 && completion > 0);
+      const usage = new UsageStore(producer.redis, () => 3600);
+      // Usage is written just after a job's record turns terminal.
+      const completed = async () => (await usage.report('named', since, Date.now() + 1000)).models[model];
+      await eventually(async () => (await completed())?.completed === 5, 5000, 'usage written');
+      assert.deepEqual(await completed(), {
+        jobs: 5,
+        completed: 5,
+        failed: 0,
+        cancelled: 0,
+        cache_hits: 0,
+        rate_limited: 0,
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+      });
+      const metrics = (await httpGet(worker.metricsPort, '/metrics')).body;
+      assert.match(
+        metrics,
+        new RegExp(
+          `hotpath_tenant_jobs_total\\{tenant="named",model="${model}",outcome="completed"[^}]*\\} 5`,
+        ),
+      );
+      assert.match(
+        metrics,
+        new RegExp(
+          `hotpath_tenant_tokens_total\\{tenant="named",model="${model}",kind="prompt"[^}]*\\} ${prompt}`,
+        ),
+      );
+      // A tenant the config does not name shares one series.
+      assert.match(
+        metrics,
+        new RegExp(
+          `hotpath_tenant_jobs_total\\{tenant="_other",model="${model}",outcome="completed"[^}]*\\} 1`,
+        ),
+      );
+    } finally {
+      await worker.close({ graceMs: 1000 });
+    }
+  });
+});

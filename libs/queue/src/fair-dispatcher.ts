@@ -1,0 +1,188 @@
+import type { QueuedJob } from '@hotpath/contracts';
+import type { FairQueue } from './fair-queue';
+import type { RetrySettings } from './job-options';
+import type { ShardQueues } from './shard-queues';
+
+/** What the dispatcher needs to know about one fair shard. */
+export interface FairShard {
+  model: string;
+  shard: number;
+  lookahead: number;
+  /**
+   * Jobs this process runs at once from the shard (its BullMQ concurrency); free slots are filled
+   * in one round, beyond the lookahead, since those jobs start at once. 0 = lookahead only.
+   */
+  capacity?: number;
+}
+
+interface ShardState {
+  target: FairShard;
+  finished: string[];
+  added: string[];
+  /** Set while a dispatch round runs; further requests only mark `again`. */
+  running: Promise<void> | undefined;
+  again: boolean;
+  /** The next round also hands out what a crashed dispatcher left in transit (set by the tick). */
+  reclaim: boolean;
+  /** Jobs waited in the shard's fair queue at the last round: a job start then refills too. */
+  waiting: boolean;
+  /** Jobs of the shard running in this process (between `started` and `settled`). */
+  busy: number;
+  /** Jobs taken from the fair queue whose add to BullMQ failed: added again before taking more. */
+  unadded: QueuedJob[];
+}
+
+/**
+ * The worker side of fair queuing: whenever a job starts or ends (and on a periodic tick), the
+ * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here: up
+ * to the lookahead, or this process's free slots when more (those jobs start at once, so nobody
+ * waits behind them). One dispatch runs per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
+ * under load a dispatch call serves many completions. A round that added jobs is followed at once
+ * by one that confirms them (and tops the queue up again), so in-transit entries do not hold
+ * lookahead places longer than an add takes.
+ */
+export class FairDispatcher {
+  private readonly shards = new Map<string, ShardState>();
+  private tick: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly fair: FairQueue,
+    private readonly queues: ShardQueues,
+    private readonly retry: RetrySettings,
+    private readonly onError: (err: unknown, target: FairShard) => void,
+  ) {}
+
+  /** Serves `target`; calls for shards not added are ignored. */
+  add(target: FairShard): void {
+    this.shards.set(key(target.model, target.shard), {
+      target,
+      finished: [],
+      added: [],
+      running: undefined,
+      again: false,
+      reclaim: true,
+      waiting: true,
+      busy: 0,
+      unadded: [],
+    });
+  }
+
+  /**
+   * A job of `tenant` ended for good on `model`/`shard` without having run here (e.g. it stalled
+   * too often): its running place goes to the next job in fair order.
+   */
+  finished(model: string, shard: number, tenant: string): void {
+    const s = this.shards.get(key(model, shard));
+    if (!s) return;
+    s.finished.push(tenant);
+    this.kick(s);
+  }
+
+  /**
+   * This process took a job of `model`/`shard` from BullMQ: a place in the lookahead is free.
+   * Refilled only while jobs wait in the fair queue (else submissions go to BullMQ directly).
+   */
+  started(model: string, shard: number): void {
+    const s = this.shards.get(key(model, shard));
+    if (!s) return;
+    s.busy++;
+    if (s.waiting) this.kick(s);
+  }
+
+  /** A job `started` here is over; `endedTenant` when it ended for good (not retried or handed back). */
+  settled(model: string, shard: number, endedTenant: string | undefined): void {
+    const s = this.shards.get(key(model, shard));
+    if (!s) return;
+    s.busy = Math.max(0, s.busy - 1);
+    if (endedTenant !== undefined) s.finished.push(endedTenant);
+    if (endedTenant !== undefined || s.waiting) this.kick(s);
+  }
+
+  /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */
+  start(intervalMs: number): void {
+    this.refillAll();
+    this.tick = setInterval(() => this.refillAll(), intervalMs);
+    this.tick.unref();
+  }
+
+  /** Stops the tick and waits for running rounds (their adds land; pending confirmations are sent). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.tick);
+    await Promise.allSettled([...this.shards.values()].map((s) => s.running));
+    await Promise.allSettled(
+      [...this.shards.values()]
+        .filter((s) => s.added.length > 0 || s.finished.length > 0)
+        .map((s) => this.round(s)),
+    );
+  }
+
+  private refillAll(): void {
+    for (const s of this.shards.values()) {
+      s.reclaim = true;
+      this.kick(s);
+    }
+  }
+
+  private kick(s: ShardState): void {
+    if (this.closed) return;
+    if (s.running) {
+      s.again = true;
+      return;
+    }
+    s.running = (async () => {
+      let failed = false;
+      do {
+        s.again = false;
+        try {
+          await this.round(s);
+        } catch (err) {
+          // What the round held is kept for the next kick (a job ending, or the tick).
+          this.onError(err, s.target);
+          failed = true;
+        }
+      } while (!failed && (s.again || s.added.length > 0) && !this.closed);
+    })().finally(() => {
+      s.running = undefined;
+    });
+  }
+
+  private async round(s: ShardState): Promise<void> {
+    const { model, shard, lookahead, capacity = 0 } = s.target;
+    if (s.unadded.length > 0) {
+      // Still in transit under their ids: adding them again cannot duplicate them.
+      await this.queues.enqueueMany(model, shard, s.unadded, this.retry);
+      s.added.push(...s.unadded.splice(0).map((j) => j.id));
+    }
+    const finished = s.finished.splice(0);
+    const added = s.added.splice(0);
+    const reclaim = s.reclaim;
+    s.reclaim = false;
+    let jobs: QueuedJob[];
+    try {
+      const target = Math.max(lookahead, capacity - s.busy);
+      const d = await this.fair.dispatch(model, shard, target, finished, added, reclaim);
+      jobs = d.jobs;
+      s.waiting = d.waitingTenants > 0;
+    } catch (err) {
+      // Not applied: retried with the next round (the running counts must not drift).
+      s.finished.unshift(...finished);
+      s.added.unshift(...added);
+      s.reclaim ||= reclaim;
+      throw err;
+    }
+    if (jobs.length === 0) return;
+    try {
+      await this.queues.enqueueMany(model, shard, jobs, this.retry);
+    } catch (err) {
+      s.unadded.push(...jobs);
+      throw err;
+    }
+    s.added.push(...jobs.map((j) => j.id));
+  }
+}
+
+function key(model: string, shard: number): string {
+  return `${model}\u0000${shard}`;
+}

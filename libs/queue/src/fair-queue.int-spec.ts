@@ -1,0 +1,244 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { shardQueueRef, type Priority, type QueuedJob } from '@hotpath/contracts';
+import { createRedisConnection, waitForRedis } from './redis-connection';
+import { FAIR_RECLAIM_MS, FairQueue, fairKey } from './fair-queue';
+import { FairDispatcher } from './fair-dispatcher';
+import { ShardQueues } from './shard-queues';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const RETRY = { attempts: 1, backoff_ms: 0 };
+
+function job(model: string, tenant: string, priority: Priority = 'normal', shard = 0): QueuedJob {
+  return {
+    id: randomUUID(),
+    tenant,
+    model,
+    shard,
+    priority,
+    task: 'generate',
+    input: { prompt: 'p' },
+    params: {},
+    deadline_at: null,
+    enqueued_at: Date.now(),
+  };
+}
+
+const newModel = (): string => `t-${randomUUID().slice(0, 8)}`;
+const tenantsOf = (jobs: QueuedJob[]): string => jobs.map((j) => j.tenant).join('');
+
+describe('FairQueue on real Redis', () => {
+  let redis: Redis;
+  let clock = Date.now();
+  let fair: FairQueue;
+
+  before(async () => {
+    redis = createRedisConnection(REDIS_URL, 'producer', 'test-fair');
+    await waitForRedis(redis, 5000);
+    fair = new FairQueue(redis, () => clock);
+  });
+  after(() => redis.disconnect());
+
+  /** Enqueues with lookahead 0, so every job waits in the fair queue. */
+  const queueAll = async (jobs: QueuedJob[], weight = 1, extra: { maxRunning?: number } = {}) => {
+    for (const j of jobs) {
+      const a = await fair.enqueue(j, { tenant: j.tenant, weight, ...extra }, 0);
+      assert.equal(a.kind, 'queued');
+    }
+  };
+
+  it('goes straight to BullMQ while nothing waits and the queue is below the lookahead', async () => {
+    const model = newModel();
+    const first = await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1);
+    assert.deepEqual(first, { kind: 'direct' });
+    // Until its add is confirmed the direct job counts against the lookahead, so concurrent
+    // submissions cannot all go direct.
+    assert.equal((await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1)).kind, 'queued');
+    const third = await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 5);
+    assert.equal(third.kind, 'queued', 'a tenant cannot skip jobs already waiting');
+  });
+
+  it('serves tenants round-robin, each tenant by priority then arrival', async () => {
+    const model = newModel();
+    const a = [job(model, 'a', 'low'), job(model, 'a'), job(model, 'a', 'high'), job(model, 'a')];
+    const b = [job(model, 'b'), job(model, 'b')];
+    await queueAll(a);
+    await queueAll(b);
+    const out = (await fair.dispatch(model, 0, 100)).jobs;
+    assert.equal(tenantsOf(out), 'ababaa');
+    const aOrder = out.filter((j) => j.tenant === 'a').map((j) => j.id);
+    assert.deepEqual(aOrder, [a[2]!.id, a[1]!.id, a[3]!.id, a[0]!.id]);
+  });
+
+  it('splits by weight 2:1 and keeps the round across calls', async () => {
+    const model = newModel();
+    const a = Array.from({ length: 20 }, () => job(model, 'a'));
+    const b = Array.from({ length: 20 }, () => job(model, 'b'));
+    await queueAll(a, 2);
+    await queueAll(b, 1);
+    let order = '';
+    let added: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      // One job at a time, as workers free places: the deficits carry over between calls.
+      const got = (await fair.dispatch(model, 0, 1, [], added)).jobs;
+      added = got.map((j) => j.id);
+      order += tenantsOf(got);
+    }
+    assert.equal(order, 'aabaabaabaabaab');
+  });
+
+  it('fractional weights accumulate over rounds', async () => {
+    const model = newModel();
+    await queueAll(
+      Array.from({ length: 6 }, () => job(model, 'a')),
+      1,
+    );
+    await queueAll(
+      Array.from({ length: 6 }, () => job(model, 'b')),
+      0.5,
+    );
+    const out = (await fair.dispatch(model, 0, 9)).jobs;
+    // b (weight 0.5) earns one job every second round.
+    assert.equal(tenantsOf(out), 'aabaabaab');
+  });
+
+  it('holds back a tenant at max_running until one of its jobs ends', async () => {
+    const model = newModel();
+    await queueAll(
+      Array.from({ length: 3 }, () => job(model, 'a')),
+      1,
+      { maxRunning: 1 },
+    );
+    await queueAll([job(model, 'b'), job(model, 'b')]);
+    const first = (await fair.dispatch(model, 0, 10)).jobs;
+    assert.equal(tenantsOf(first), 'abb');
+    const none = (
+      await fair.dispatch(
+        model,
+        0,
+        10,
+        [],
+        first.map((j) => j.id),
+      )
+    ).jobs;
+    assert.equal(none.length, 0);
+    const next = (await fair.dispatch(model, 0, 10, ['a'])).jobs;
+    assert.equal(tenantsOf(next), 'a');
+  });
+
+  it('refuses past max_queued', async () => {
+    const model = newModel();
+    const who = { tenant: 'a', weight: 1, maxQueuedHere: 2 };
+    assert.equal((await fair.enqueue(job(model, 'a'), who, 0)).kind, 'queued');
+    assert.equal((await fair.enqueue(job(model, 'a'), who, 0)).kind, 'queued');
+    assert.deepEqual(await fair.enqueue(job(model, 'a'), who, 0), { kind: 'full', queued: 2 });
+    assert.equal(await fair.tenantWaitingElsewhere(model, 2, 1, 'a'), 2);
+  });
+
+  it('removes a waiting job and drops an emptied tenant from the ring', async () => {
+    const model = newModel();
+    const j = job(model, 'a');
+    await queueAll([j]);
+    assert.equal(await fair.remove(model, 0, 'a', j.id), true);
+    assert.equal(await fair.remove(model, 0, 'a', j.id), false);
+    assert.equal(await redis.llen(fairKey(model, 0, 'ring')), 0);
+    assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
+    assert.deepEqual(await fair.dispatch(model, 0, 10), { jobs: [], waitingTenants: 0 });
+  });
+
+  it('hands out a job again when its dispatcher never confirmed the add', async () => {
+    const model = newModel();
+    const j = job(model, 'a');
+    await queueAll([j]);
+    const taken = (await fair.dispatch(model, 0, 1)).jobs;
+    assert.deepEqual(
+      taken.map((t) => t.id),
+      [j.id],
+    );
+    assert.equal((await fair.dispatch(model, 0, 1)).jobs.length, 0, 'in transit counts as queued');
+    clock += FAIR_RECLAIM_MS + 1;
+    const again = (await fair.dispatch(model, 0, 1)).jobs;
+    assert.deepEqual(
+      again.map((t) => t.id),
+      [j.id],
+    );
+    await fair.dispatch(model, 0, 1, [], [j.id]);
+    assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0);
+    assert.equal(await redis.hlen(fairKey(model, 0, 'data')), 0);
+  });
+});
+
+describe('FairDispatcher with several BullMQ workers on real Redis', () => {
+  let redis: Redis;
+
+  before(async () => {
+    redis = createRedisConnection(REDIS_URL, 'producer', 'test-fair-workers');
+    await waitForRedis(redis, 5000);
+  });
+  after(() => redis.disconnect());
+
+  it('a tenant arriving behind a flood is served within a few jobs, not after the flood', async () => {
+    const model = newModel();
+    const fair = new FairQueue(redis);
+    const queues = new ShardQueues(redis);
+    const served: string[] = [];
+    const dispatchers: FairDispatcher[] = [];
+    const workers: Worker[] = [];
+    const ref = shardQueueRef(model, 0);
+    const lookahead = 2;
+    const errors: unknown[] = [];
+    const conns: Redis[] = [];
+    for (let w = 0; w < 3; w++) {
+      const conn = createRedisConnection(REDIS_URL, 'worker', `test-fair-w${w}`);
+      conns.push(conn);
+      const d = new FairDispatcher(fair, new ShardQueues(conn), RETRY, (err) => errors.push(err));
+      d.add({ model, shard: 0, lookahead, capacity: 2 });
+      dispatchers.push(d);
+      const worker = new Worker(
+        ref.name,
+        async (bullJob) => {
+          const data = bullJob.data as QueuedJob;
+          d.started(model, 0);
+          served.push(data.tenant);
+          await new Promise((r) => setTimeout(r, 20));
+          d.settled(model, 0, data.tenant);
+        },
+        { connection: conn, prefix: ref.prefix, concurrency: 2 },
+      );
+      workers.push(worker);
+    }
+    try {
+      const submit = async (j: QueuedJob) => {
+        const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, lookahead);
+        if (a.kind === 'direct') {
+          await queues.enqueue(j, RETRY);
+          await fair.confirm(model, 0, j.id);
+        }
+      };
+      // A floods (60 jobs at once for 6 slots of 20 ms); B then submits 10 one after the other.
+      await Promise.all(Array.from({ length: 60 }, () => submit(job(model, 'a'))));
+      for (let i = 0; i < 10; i++) await submit(job(model, 'b'));
+      dispatchers.forEach((d) => d.start(200));
+      const deadline = Date.now() + 20_000;
+      while (served.length < 70 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(errors, []);
+      assert.equal(served.length, 70, 'every job ran once');
+      const lastB = served.lastIndexOf('b');
+      // B's 10 jobs alternate with A's from the moment B queued: all done within ~2x10 jobs of
+      // its arrival (plus the jobs already running or in BullMQ), not after A's 60.
+      assert.ok(lastB < 40, `B finished at position ${lastB}: ${served.join('')}`);
+      assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      // Closing sends what the dispatchers still held (ends, confirmations).
+      await Promise.all(dispatchers.map((d) => d.close()));
+      await queues.close();
+      conns.forEach((c) => c.disconnect());
+    }
+    assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
+    assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0, 'every add confirmed');
+  });
+});
