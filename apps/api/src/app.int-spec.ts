@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { JobView } from '@hotpath/contracts';
 import { JOB_CANCEL_CHANNEL, JobStore, ShardQueues, createRedisConnection } from '@hotpath/queue';
-import { SPEC_METRIC_NAMES } from '@hotpath/telemetry';
+import { HOTPATH_METRIC_NAMES } from '@hotpath/telemetry';
 import { call, startTestApi, testConfig, uniqueModel, type TestApi } from './testing/api-harness';
 import { cleanupRedis } from './testing/redis-cleanup';
 
@@ -336,7 +336,7 @@ describe('api (in-process, real Redis, no worker)', () => {
   it('exposes the SPEC metrics, labelled by route template', async () => {
     const res = await call(`${api.url}/metrics`);
     assert.equal(res.status, 200);
-    for (const name of SPEC_METRIC_NAMES) assert.ok(res.text.includes(name), name);
+    for (const name of HOTPATH_METRIC_NAMES) assert.ok(res.text.includes(name), name);
     const sample = (name: string, labels: Record<string, string>): string | undefined =>
       res.text
         .split('\n')

@@ -8,7 +8,13 @@ import {
   type ClusterConfig,
   type ModelConfig,
 } from '@hotpath/contracts';
-import { JobStore, createRedisConnection, shardsServed, type ShardSelection } from '@hotpath/queue';
+import {
+  JobStore,
+  WorkerRegistry,
+  createRedisConnection,
+  shardsServed,
+  type ShardSelection,
+} from '@hotpath/queue';
 import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   createLogger,
@@ -29,6 +35,9 @@ import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.polle
 import { FailedJobSweeper } from './jobs/failed-job-sweeper';
 import { batchCapacityWarning } from './scheduling/batch-capacity';
 import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
+import { Heartbeat } from './heartbeat/heartbeat';
+import { servedModelInfo } from './heartbeat/served-model-info';
+import { version } from '../package.json';
 
 /** Everything {@link startWorker} needs, already parsed and validated. */
 export interface WorkerOptions {
@@ -59,7 +68,7 @@ export interface WorkerOptions {
 export interface ServedQueue {
   model: string;
   shard: number;
-  /** The shard queue's logical name (SPEC §7), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
+  /** The shard queue's logical name (docs/redis.md), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
   name: string;
 }
 
@@ -288,6 +297,25 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const sweeper = new FailedJobSweeper(depthQueues, cluster.queue.failed_retention_s, logger);
     sweeper.start();
     stealers.forEach((s) => s.start());
+    const heartbeat = new Heartbeat(
+      new WorkerRegistry(conn),
+      {
+        workerId: options.workerId,
+        version,
+        activeJobs: () => runner.activeCount,
+        models: [...served.values()].map((m) => ({
+          model: m.config.name,
+          backend: m.config.backend,
+          shards: queues.filter((q) => q.model === m.config.name).map((q) => q.shard),
+          steals: m.config.steal,
+          ...servedModelInfo(m.config),
+        })),
+      },
+      logger,
+    );
+    await heartbeat.start();
+    // Registered last, so it runs first: the API stops sending before the worker stops taking.
+    cleanups.push(() => heartbeat.stop());
 
     logger.info('worker started', {
       queues: queues.map((q) => q.name),
@@ -303,6 +331,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const close = (closeOptions?: { graceMs?: number }): Promise<void> =>
       (closing ??= (async () => {
         state.closing = true;
+        await heartbeat.stop();
         poller.stop();
         sweeper.stop();
         await Promise.allSettled(stealers.map((s) => s.stop()));

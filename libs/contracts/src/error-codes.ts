@@ -9,6 +9,8 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   ModelNotFound: 'model_not_found',
+  /** A configured model (or the job's shard of it) has no live worker right now. */
+  ModelUnavailable: 'model_unavailable',
   Conflict: 'conflict',
   QueueFull: 'queue_full',
   RedisUnavailable: 'redis_unavailable',

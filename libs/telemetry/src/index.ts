@@ -4,7 +4,7 @@ export {
   BATCH_SIZE_BUCKETS,
   type HotpathMetrics,
   createMetrics,
-  SPEC_METRIC_NAMES,
+  HOTPATH_METRIC_NAMES,
   QUEUE_DEPTH_STATES,
   setQueueDepth,
 } from './metrics';

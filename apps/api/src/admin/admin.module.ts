@@ -8,6 +8,8 @@ import { RedisModule } from '../redis/redis.module';
 import { ADMIN_KEYS, AdminKeyGuard } from '../webhooks/admin-key.guard';
 import { ADMIN_RESULT_CACHE } from './admin.tokens';
 import { CacheAdminController } from './cache-admin.controller';
+import { JobsAdminController } from './jobs-admin.controller';
+import { JobsModule } from '../jobs/jobs.module';
 
 /**
  * Operator routes under `/v1/admin` that are not about webhooks: purging a model's result-cache
@@ -15,8 +17,8 @@ import { CacheAdminController } from './cache-admin.controller';
  * routes; open only in open dev mode).
  */
 @Module({
-  imports: [RedisModule],
-  controllers: [CacheAdminController],
+  imports: [RedisModule, JobsModule],
+  controllers: [CacheAdminController, JobsAdminController],
   providers: [
     {
       provide: ADMIN_RESULT_CACHE,

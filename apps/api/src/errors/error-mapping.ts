@@ -26,6 +26,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Internal]: 500,
   [ErrorCode.RedisUnavailable]: 503,
   [ErrorCode.WorkerShutdown]: 503,
+  [ErrorCode.ModelUnavailable]: 503,
   [ErrorCode.Capacity]: 503,
   [ErrorCode.DeadlineExceeded]: 504,
 };

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   Attr,
   ROOT_CONTEXT,
@@ -13,6 +13,47 @@ import {
 
 /** The SERVER span of each in-flight request, and the context its children are started in. */
 const serverSpans = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
+/** Milliseconds each request spent waiting for its job because the client asked to. */
+const waited = new WeakMap<FastifyRequest, number>();
+
+/**
+ * Runs `wait` (a wait the client asked for: `Prefer: wait`, `?wait=N`, an OpenAI request's wait for
+ * its job) and books its time as client wait, so `hotpath_http_request_duration_seconds` measures
+ * the API's own work and `hotpath_http_client_wait_seconds` the wait.
+ */
+export async function clientWait<T>(request: FastifyRequest, wait: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await wait();
+  } finally {
+    waited.set(request, (waited.get(request) ?? 0) + (performance.now() - t0));
+  }
+}
+
+const instanceMetrics = new WeakMap<FastifyInstance, HotpathMetrics>();
+
+/**
+ * Books a hijacked response (an event stream, called when its headers are sent), which Fastify's
+ * `onResponse` never sees: the time to its headers as request duration, the rest, once the
+ * connection closes, as client wait.
+ */
+export function streamStarted(reply: FastifyReply): void {
+  const metrics = instanceMetrics.get(reply.server);
+  if (!metrics) return;
+  const firstByteMs = reply.elapsedTime;
+  const { request } = reply;
+  reply.raw.once('close', () => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequestDuration.observe(
+      { route, method: request.method, status: String(reply.raw.statusCode) },
+      firstByteMs / 1000,
+    );
+    metrics.httpClientWait.observe(
+      { route, method: request.method },
+      Math.max(0, reply.elapsedTime - firstByteMs) / 1000,
+    );
+  });
+}
 
 /**
  * The trace context of a request (its SERVER span), for the spans its handler opens: the cache
@@ -28,6 +69,7 @@ export function requestTraceContext(request: FastifyRequest): Context {
  * label cardinality stays bounded.
  */
 export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetrics): void {
+  instanceMetrics.set(fastify, metrics);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     const route = request.routeOptions.url ?? 'unmatched';
@@ -54,14 +96,13 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
       span.setAttribute(Attr.httpStatus, reply.statusCode);
       endSpan(span, reply.statusCode >= 500);
     }
+    const route = request.routeOptions.url ?? 'unmatched';
+    const waitMs = waited.get(request) ?? 0;
     metrics.httpRequestDuration.observe(
-      {
-        route: request.routeOptions.url ?? 'unmatched',
-        method: request.method,
-        status: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
+      { route, method: request.method, status: String(reply.statusCode) },
+      Math.max(0, reply.elapsedTime - waitMs) / 1000,
     );
+    if (waitMs > 0) metrics.httpClientWait.observe({ route, method: request.method }, waitMs / 1000);
     done();
   });
 }

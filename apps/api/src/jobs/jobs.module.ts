@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { IdempotencyStore, JobStore, JobWaiter, ShardQueues } from '@hotpath/queue';
+import { AvailabilityCache, IdempotencyStore, JobStore, JobWaiter, ShardQueues } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
@@ -42,6 +42,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         ResultCacheLookup,
         SingleFlight,
         WebhookNotifier,
+        AvailabilityCache,
       ],
       useFactory: (
         config: ApiConfig,
@@ -54,6 +55,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         cache: ResultCacheLookup,
         flights: SingleFlight,
         webhooks: WebhookNotifier,
+        availability: AvailabilityCache,
       ) =>
         new JobsService({
           config,
@@ -66,6 +68,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
           cache,
           flights,
           webhooks,
+          availability,
         }),
     },
   ],

@@ -13,6 +13,9 @@ import {
 import { findModel } from '@hotpath/config';
 import {
   AdmissionGate,
+  JobIndex,
+  decodeCursor,
+  type AvailabilityCache,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
@@ -20,6 +23,8 @@ import {
   isTerminal,
   minTokens,
   toJobView,
+  type JobListPage,
+  type JobListQuery,
   type JobRecord,
   type JobStore,
   type JobWaiter,
@@ -48,6 +53,8 @@ import { BacklogEstimate } from './backlog-estimate';
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
 const QUEUE_FULL_RETRY_AFTER_S = 1;
+/** A worker that starts announces itself within a heartbeat: retrying sooner than that is futile. */
+const UNSERVED_RETRY_AFTER_S = 5;
 /** How long a request waits for the record of a job another request just claimed. */
 const CLAIMED_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -67,6 +74,8 @@ export interface JobsServiceDeps {
   flights: SingleFlight;
   /** Validates webhook targets and notifies on cache hits; absent = webhooks unchecked. */
   webhooks?: WebhookNotifier;
+  /** Live workers per model and shard; absent = every job is queued whether or not one is served. */
+  availability?: AvailabilityCache;
   now?: () => number;
 }
 
@@ -103,6 +112,7 @@ export class JobsService {
   private readonly admission: AdmissionGate;
   private readonly inputLimits: ModelInputLimitsStore;
   private readonly webhookSecrets: WebhookSecrets;
+  private readonly index: JobIndex;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -110,6 +120,7 @@ export class JobsService {
     this.admission = new AdmissionGate(deps.producer);
     this.inputLimits = new ModelInputLimitsStore(deps.producer);
     this.webhookSecrets = new WebhookSecrets(deps.producer);
+    this.index = new JobIndex(deps.producer, deps.store);
   }
 
   /**
@@ -190,6 +201,29 @@ export class JobsService {
       }
     }
     return entries;
+  }
+
+  /**
+   * A page of jobs, newest first: the tenant's own, or every tenant's when `tenant` is undefined
+   * (operators). An unknown cursor is a 400.
+   */
+  async list(tenant: string | undefined, q: Omit<JobListQuery, 'tenant'>): Promise<JobListPage> {
+    assertRedisReady(this.deps.producer);
+    if (q.cursor !== undefined) {
+      try {
+        decodeCursor(q.cursor);
+      } catch {
+        throw new HotpathError(
+          ErrorCode.InvalidRequest,
+          'cursor is not a next_cursor of this listing',
+          'cursor',
+        );
+      }
+    }
+    return withRedisTimeout(
+      this.index.list({ ...q, ...(tenant !== undefined ? { tenant } : {}) }),
+      QUEUE_CALL_TIMEOUT_MS,
+    );
   }
 
   /** The tenant's job; 404 for unknown ids and for other tenants' jobs alike. */
@@ -417,7 +451,7 @@ export class JobsService {
       timings: { queue: 0, batch_wait: 0, inference: 0, total },
       cached: true,
     };
-    await this.deps.store.createCompleted(record, done);
+    await Promise.all([this.deps.store.createCompleted(record, done), this.indexed(record)]);
     this.countCache(model, 'hit');
     const finished = {
       ...record,
@@ -470,6 +504,7 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     trace: Context,
   ): Promise<Submission> {
+    await this.assertServed(model, shardOf(req, model, this.deps.config.cluster.routing.prefix_chars));
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
     // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
     const estimate = await withRedisTimeout(
@@ -509,7 +544,7 @@ export class JobsService {
       ...(cache ? { cacheKey: cache.key, modelDigest: cache.digest } : {}),
     };
     const record = queuedRecord(job);
-    await store.create(record);
+    await Promise.all([store.create(record), this.indexed(record)]);
     try {
       // Kept apart from the BullMQ payload, which only names the URL.
       if (req.webhook) await this.webhookSecrets.put(id, req.webhook.secret);
@@ -550,6 +585,26 @@ export class JobsService {
     return { view: toJobView(record), replayed: false, cache: cache ? 'miss' : 'bypass' };
   }
 
+  /**
+   * Refuses a job no live worker would take (`503 model_unavailable`), unless the model queues
+   * anyway (`queue_when_unserved`). A miss is re-read fresh first: a worker may have just started.
+   */
+  private async assertServed(model: ModelConfig, shard: number): Promise<void> {
+    const cache = this.deps.availability;
+    if (!cache || model.queue_when_unserved) return;
+    const served = async (fresh: boolean): Promise<boolean> => {
+      const a = await withRedisTimeout(fresh ? cache.fresh() : cache.current(), QUEUE_CALL_TIMEOUT_MS);
+      return a.servesShard(model.name, shard);
+    };
+    if ((await served(false)) || (await served(true))) return;
+    throw new HotpathError(
+      ErrorCode.ModelUnavailable,
+      `no worker serves model "${model.name}" (shard ${shard}) right now; retry later`,
+      'model',
+      UNSERVED_RETRY_AFTER_S,
+    );
+  }
+
   private async ownRecord(tenant: string, id: string): Promise<JobRecord> {
     assertRedisReady(this.deps.producer);
     const rec = await this.deps.store.get(id);
@@ -582,12 +637,17 @@ export class JobsService {
     }
   }
 
+  /** Listing is a convenience: a job whose index entry failed is still accepted (and readable by id). */
+  private indexed(record: JobRecord): Promise<void> {
+    return this.index.add(record.tenant, record.id, record.createdAt).catch(() => undefined);
+  }
+
   private countCache(model: ModelConfig, result: CacheOutcome): void {
     this.deps.metrics.cacheRequests.inc({ model: model.name, result });
   }
 
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {
-    this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, outcome });
+    this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, stage: 'api', outcome });
   }
 }
 

@@ -23,7 +23,7 @@ import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { toOpenAiErrorResponse } from '../errors/error-mapping';
-import { requestTraceContext } from '../http/http-hooks';
+import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { JobEventsService } from '../jobs/job-events.service';
 import { SseStream } from '../jobs/job-events.sse';
@@ -149,7 +149,9 @@ export class OpenAiController {
   private async finish(tenant: string, sub: Submission, reply: FastifyReply): Promise<JobView | undefined> {
     this.headers(reply, sub);
     const abort = requestAbort(reply, this.shutdown.signal);
-    const view = await this.openai.waitFinished(tenant, sub.view, abort.signal);
+    const view = await clientWait(reply.request, () =>
+      this.openai.waitFinished(tenant, sub.view, abort.signal),
+    );
     if (!isTerminal(view.status)) {
       if (abort.clientGone()) {
         if (owns(sub)) await this.openai.abandon(tenant, view.id);

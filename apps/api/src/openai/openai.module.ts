@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ModelDigests } from '@hotpath/cache';
-import { ModelChatTemplates } from '@hotpath/queue';
+import { AvailabilityCache, ModelChatTemplates, ModelInputLimitsStore } from '@hotpath/queue';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, REDIS_PRODUCER } from '../core/tokens';
@@ -25,14 +25,16 @@ import { TokenizeController } from './tokenize.controller';
     { provide: ModelTokenizers, useValue: new ModelTokenizers() },
     {
       provide: OpenAiService,
-      inject: [API_CONFIG, JobsService, REDIS_PRODUCER],
-      useFactory: (config: ApiConfig, jobs: JobsService, producer: Redis) =>
+      inject: [API_CONFIG, JobsService, REDIS_PRODUCER, AvailabilityCache],
+      useFactory: (config: ApiConfig, jobs: JobsService, producer: Redis, availability: AvailabilityCache) =>
         new OpenAiService(
           config,
           jobs,
           new ModelDigests(producer),
           new ChatTemplateSource(new ModelChatTemplates(producer)),
           new ChatTemplateRenderer(),
+          availability,
+          new ModelInputLimitsStore(producer),
         ),
     },
   ],

@@ -1,10 +1,12 @@
 import { Module, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
+  AvailabilityCache,
   IdempotencyStore,
   JobStore,
   JobWaiter,
   ShardQueues,
+  WorkerRegistry,
   createRedisConnection,
   type ConnectionRole,
 } from '@hotpath/queue';
@@ -63,6 +65,11 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
       inject: [REDIS_PRODUCER],
       useFactory: (producer: Redis) => new IdempotencyStore(producer),
     },
+    {
+      provide: AvailabilityCache,
+      inject: [REDIS_PRODUCER],
+      useFactory: (producer: Redis) => new AvailabilityCache(new WorkerRegistry(producer)),
+    },
     RedisLifecycle,
   ],
   exports: [
@@ -73,6 +80,7 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
     JobWaiter,
     ShardQueues,
     IdempotencyStore,
+    AvailabilityCache,
   ],
 })
 export class RedisModule {}

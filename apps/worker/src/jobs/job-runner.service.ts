@@ -225,6 +225,7 @@ export class JobRunner {
     if (data.task === 'generate' && generated > 0)
       this.deps.metrics.tokensGenerated.inc({ model }, generated);
     if (output) {
+      if (output.usage) this.deps.metrics.promptTokens.inc({ model }, output.usage.prompt_tokens);
       this.deps.metrics.inferenceDuration.observe({ model }, output.inferenceMs / 1000);
       this.deps.metrics.batchSize.observe({ model }, output.batchSize);
     }
@@ -255,14 +256,14 @@ export class JobRunner {
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks?.finished(data, trace);
-        this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
+        this.count(model, data.task, done.applied ? 'completed' : 'cancelled', data.enqueued_at);
         return done.applied ? 'completed' : 'cancelled';
       }
       case 'cancelled':
         // Normally already cancelled by the API; this makes sure a stray cancel message still ends the record.
         await this.deps.store.cancel(data.id);
         await events?.end(CANCELLED_EVENT);
-        this.count(model, data.task, 'cancelled');
+        this.count(model, data.task, 'cancelled', data.enqueued_at);
         return 'cancelled';
       case 'deadline_exceeded':
         return this.failDeadline(data, config, timings, true, events);
@@ -283,7 +284,7 @@ export class JobRunner {
         await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
         await this.deps.webhooks?.finished(data, trace);
-        this.count(model, data.task, 'failed');
+        this.count(model, data.task, 'failed', data.enqueued_at);
         this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
       }
@@ -310,7 +311,7 @@ export class JobRunner {
     await this.deps.store.fail(data.id, { code: ErrorCode.DeadlineExceeded, message }, timings);
     await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
     await this.deps.webhooks?.finished(data);
-    this.count(config.name, data.task, 'deadline_exceeded');
+    this.count(config.name, data.task, 'deadline_exceeded', data.enqueued_at);
     throw new UnrecoverableError(message);
   }
 
@@ -338,8 +339,13 @@ export class JobRunner {
     return true;
   }
 
-  private count(model: string, task: string, outcome: JobOutcomeLabel): void {
-    this.deps.metrics.jobsTotal.inc({ model, task, outcome });
+  /** Counts a finished run; with `enqueuedAt`, also its end-to-end latency. */
+  private count(model: string, task: string, outcome: JobOutcomeLabel, enqueuedAt?: number): void {
+    this.deps.metrics.jobsTotal.inc({ model, task, stage: 'worker', outcome });
+    if (enqueuedAt !== undefined) {
+      const seconds = Math.max(0, this.now() - enqueuedAt) / 1000;
+      this.deps.metrics.jobDuration.observe({ model, task, outcome }, seconds);
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { SPEC_METRIC_NAMES } from '@hotpath/telemetry';
+import { HOTPATH_METRIC_NAMES } from '@hotpath/telemetry';
 import {
   E2eCluster,
   asJob,
@@ -40,7 +40,7 @@ cluster.test('API and worker /metrics carry every SPEC metric name and count fin
     ['worker', workerText],
   ] as const) {
     const names = metricNames(text);
-    const missing = SPEC_METRIC_NAMES.filter((m) => !names.has(m));
+    const missing = HOTPATH_METRIC_NAMES.filter((m) => !names.has(m));
     assert.deepEqual(missing, [], `${name} /metrics lacks SPEC metrics`);
     assert.ok(
       [...names].some((n) => n.startsWith('process_') || n.startsWith('nodejs_')),
