@@ -91,6 +91,9 @@ export interface WorkerHandle {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** Minutes of BullMQ per-minute job metrics kept per shard queue. */
+const WORKER_METRICS_MINUTES = 60;
+
 /** How long handed-back jobs get to settle after their abort before connections are closed anyway. */
 const HAND_BACK_TIMEOUT_MS = 10_000;
 
@@ -239,6 +242,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         lockDuration: cluster.queue.lock_duration_ms,
         stalledInterval: cluster.queue.stalled_interval_ms,
         maxStalledCount,
+        // Per-minute completed/failed counts in Redis: the queue dashboard's throughput.
+        metrics: { maxDataPoints: WORKER_METRICS_MINUTES },
         // Thieves start paused; a short drain delay keeps one blocked on an empty queue pausable.
         autorun: !opts.thief,
         ...(opts.thief ? { drainDelay: 1 } : {}),
