@@ -55,10 +55,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent) return;
     const allow = allowOf(effective);
-    void reply
-      .status(res.status)
-      .headers(allow ? { ...res.headers, allow } : res.headers)
-      .send(res.body);
+    const headers: Record<string, string> = allow ? { ...res.headers, allow } : { ...res.headers };
+    // A route that chose its own challenge (the dashboard's Basic login) keeps it.
+    if (reply.hasHeader('www-authenticate')) delete headers['www-authenticate'];
+    void reply.status(res.status).headers(headers).send(res.body);
   }
 }
 
