@@ -8,7 +8,8 @@ export {
   QUEUE_DEPTH_STATES,
   setQueueDepth,
 } from './metrics';
-export { type LogLevel, type Logger, createLogger } from './logger';
+export { type LogLevel, type Logger, REDACTED_FIELDS, createLogger } from './logger';
+export { type LogFields, withLogFields, currentLogFields, traceLogFields } from './log-context';
 export {
   type TelemetryEnv,
   type Telemetry,

@@ -7,7 +7,10 @@ import {
   extractTraceContext,
   startSpan,
   type Context,
+  traceLogFields,
+  withLogFields,
   type HotpathMetrics,
+  type Logger,
   type Span,
 } from '@hotpath/telemetry';
 
@@ -30,7 +33,36 @@ export async function clientWait<T>(request: FastifyRequest, wait: () => Promise
   }
 }
 
-const instanceMetrics = new WeakMap<FastifyInstance, HotpathMetrics>();
+const instanceMetrics = new WeakMap<FastifyInstance, { metrics: HotpathMetrics; logger: Logger }>();
+
+/** Probes and scrapes: logged at debug, or they would drown the access log. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One line per request: method, route template, status, duration, client wait, tenant and ids.
+ * Never the URL's query, a body, a header value or a key.
+ */
+function accessLog(
+  logger: Logger,
+  request: FastifyRequest,
+  status: number,
+  elapsedMs: number,
+  waitMs: number,
+): void {
+  const route = request.routeOptions.url ?? 'unmatched';
+  const fields = {
+    request_id: request.id,
+    ...traceLogFields(requestTraceContext(request)),
+    method: request.method,
+    route,
+    status,
+    duration_ms: Math.round(elapsedMs * 10) / 10,
+    ...(waitMs > 0 ? { client_wait_ms: Math.round(waitMs * 10) / 10 } : {}),
+    tenant: (request as FastifyRequest & { hotpathTenant?: string }).hotpathTenant ?? null,
+  };
+  if (QUIET_ROUTES.has(route)) logger.debug('request', fields);
+  else logger.info('request', fields);
+}
 
 /**
  * Books a hijacked response (an event stream, called when its headers are sent), which Fastify's
@@ -38,8 +70,9 @@ const instanceMetrics = new WeakMap<FastifyInstance, HotpathMetrics>();
  * connection closes, as client wait.
  */
 export function streamStarted(reply: FastifyReply): void {
-  const metrics = instanceMetrics.get(reply.server);
-  if (!metrics) return;
+  const hooks = instanceMetrics.get(reply.server);
+  if (!hooks) return;
+  const { metrics, logger } = hooks;
   const firstByteMs = reply.elapsedTime;
   const { request } = reply;
   reply.raw.once('close', () => {
@@ -52,6 +85,7 @@ export function streamStarted(reply: FastifyReply): void {
       { route, method: request.method },
       Math.max(0, reply.elapsedTime - firstByteMs) / 1000,
     );
+    accessLog(logger, request, reply.raw.statusCode, reply.elapsedTime, reply.elapsedTime - firstByteMs);
   });
 }
 
@@ -68,8 +102,8 @@ export function requestTraceContext(request: FastifyRequest): Context {
  * duration histogram labelled by ROUTE TEMPLATE (`/v1/jobs/:id`), never the raw URL, so that
  * label cardinality stays bounded.
  */
-export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetrics): void {
-  instanceMetrics.set(fastify, metrics);
+export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetrics, logger: Logger): void {
+  instanceMetrics.set(fastify, { metrics, logger });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     const route = request.routeOptions.url ?? 'unmatched';
@@ -88,7 +122,8 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
     );
     serverSpans.set(request, started);
     if (started.span.isRecording()) void reply.header('x-trace-id', started.span.spanContext().traceId);
-    done();
+    // The rest of the request runs in this scope: every line it logs carries its ids.
+    withLogFields({ request_id: request.id, ...traceLogFields(started.ctx) }, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const span = serverSpans.get(request)?.span;
@@ -103,6 +138,7 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
       Math.max(0, reply.elapsedTime - waitMs) / 1000,
     );
     if (waitMs > 0) metrics.httpClientWait.observe({ route, method: request.method }, waitMs / 1000);
+    accessLog(logger, request, reply.statusCode, reply.elapsedTime, waitMs);
     done();
   });
 }

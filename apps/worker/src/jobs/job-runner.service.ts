@@ -339,13 +339,20 @@ export class JobRunner {
     return true;
   }
 
-  /** Counts a finished run; with `enqueuedAt`, also its end-to-end latency. */
+  /**
+   * Counts a finished run and logs it (one line per job, carrying its `job_id` and `trace_id`);
+   * with `enqueuedAt`, also its end-to-end latency.
+   */
   private count(model: string, task: string, outcome: JobOutcomeLabel, enqueuedAt?: number): void {
     this.deps.metrics.jobsTotal.inc({ model, task, stage: 'worker', outcome });
-    if (enqueuedAt !== undefined) {
-      const seconds = Math.max(0, this.now() - enqueuedAt) / 1000;
-      this.deps.metrics.jobDuration.observe({ model, task, outcome }, seconds);
-    }
+    const ms = enqueuedAt === undefined ? undefined : Math.max(0, this.now() - enqueuedAt);
+    if (ms !== undefined) this.deps.metrics.jobDuration.observe({ model, task, outcome }, ms / 1000);
+    this.deps.logger.info('job finished', {
+      model,
+      task,
+      outcome,
+      ...(ms !== undefined ? { duration_ms: ms } : {}),
+    });
   }
 }
 

@@ -274,3 +274,46 @@ cluster.test(
   },
   { timeout: 90_000 },
 );
+
+cluster.test(
+  'logs join traces: trace_id/span_id on the access line and on the job lines, no prompt text or key',
+  async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await cluster.client.request('POST', '/v1/jobs', {
+      body: generateJob(model, { prompt: `${SECRET} logged` }),
+      headers: { traceparent, prefer: 'wait=10' },
+    });
+    assert.equal(res.status, 200, describe(res));
+    const job = asJob(res);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parse = (text: string): Record<string, unknown>[] =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [api] = cluster.apiHandles();
+    const [worker] = cluster.workerHandles();
+    assert.ok(api && worker);
+    const access = await waitFor(
+      () =>
+        parse(api.proc.logs()).find(
+          (l) => l['msg'] === 'request' && l['trace_id'] === traceId && l['route'] === '/v1/jobs',
+        ),
+      { timeoutMs: 5000, what: 'the access log line of the request' },
+    );
+    assert.equal(access['method'], 'POST');
+    assert.equal(access['status'], 200);
+    assert.equal(typeof access['duration_ms'], 'number');
+    assert.equal(typeof access['client_wait_ms'], 'number', 'the wait is logged apart');
+    assert.equal(access['tenant'], 'default');
+    assert.match(String(access['span_id']), /^[0-9a-f]{16}$/);
+    const finished = await waitFor(
+      () => parse(worker.proc.logs()).find((l) => l['msg'] === 'job finished' && l['job_id'] === job.id),
+      { timeoutMs: 5000, what: 'the worker line of the job' },
+    );
+    assert.equal(finished['trace_id'], traceId, 'the worker line carries the same trace');
+    assert.match(String(finished['span_id']), /^[0-9a-f]{16}$/);
+    assert.ok(!api.proc.logs().includes(SECRET) && !worker.proc.logs().includes(SECRET), 'no prompt text');
+  },
+  { timeout: 30_000 },
+);
