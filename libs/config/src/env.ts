@@ -24,6 +24,8 @@ export const commonEnvShape = {
     .max(30 * 24 * 3600)
     .default(3600),
   HOTPATH_TRACE_CONTENT: envBoolean.default(false),
+  /** The OpenTelemetry GenAI switch for message content on spans; `HOTPATH_TRACE_CONTENT` is its alias. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: envBoolean.default(false),
   HOTPATH_DATA_DIR: z.string().min(1).default('.hotpath'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 };

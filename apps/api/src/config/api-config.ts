@@ -87,7 +87,7 @@ export function loadApiConfig(
     auth: { keys },
     results: { ttlS: e.HOTPATH_RESULT_TTL_S },
     log: { level: e.LOG_LEVEL },
-    traceContent: e.HOTPATH_TRACE_CONTENT,
+    traceContent: e.HOTPATH_TRACE_CONTENT || e.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
     dataDir: e.HOTPATH_DATA_DIR,
     admin: { keys: adminKeys },
     webhooks: { allowedHosts: parseAllowedHosts(e.HOTPATH_WEBHOOK_ALLOWED_HOSTS) },

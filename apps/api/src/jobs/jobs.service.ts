@@ -84,6 +84,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   solo?: boolean;
   trace?: Context;
+  /** `chat`: an OpenAI chat request (its prompt rendered by the API), named so on the job's GenAI span. */
+  operation?: 'chat';
 }
 
 /** The outcome of one accepted submission. */
@@ -152,6 +154,7 @@ export class JobsService {
       const submission = await this.accept(tenant, id, req, model, {
         solo: opts.solo === true,
         trace: opts.trace ?? ROOT_CONTEXT,
+        ...(opts.operation ? { operation: opts.operation } : {}),
       });
       // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
       if (req.webhook && submission.cache === 'hit')
@@ -379,7 +382,7 @@ export class JobsService {
     id: string,
     req: JobRequest,
     model: ModelConfig,
-    { solo, trace }: { solo: boolean; trace: Context },
+    { solo, trace, operation }: { solo: boolean; trace: Context; operation?: 'chat' },
   ): Promise<Submission> {
     // A request the cache cannot serve (cache off, `cache: "bypass"`, sampling) gets no lookup span:
     // nothing is looked up, and a span per job for nothing is a cost at 100% sampling.
@@ -397,7 +400,7 @@ export class JobsService {
     if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
     if (cache.outcome === 'bypass') {
       this.countCache(model, 'bypass');
-      return this.enqueueNew(tenant, id, req, model, undefined, trace);
+      return this.enqueueNew(tenant, id, req, model, undefined, trace, operation);
     }
     const role: FlightRole = solo
       ? { kind: 'independent' }
@@ -419,7 +422,7 @@ export class JobsService {
     this.countCache(model, 'miss');
     try {
       const fills = role.kind !== 'independent' || solo;
-      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, trace);
+      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, trace, operation);
     } catch (err) {
       // Followers must not attach to a job that was never accepted.
       if (role.kind === 'leader')
@@ -503,6 +506,7 @@ export class JobsService {
     model: ModelConfig,
     cache: { key: string; digest: string } | undefined,
     trace: Context,
+    operation?: 'chat',
   ): Promise<Submission> {
     await this.assertServed(model, shardOf(req, model, this.deps.config.cluster.routing.prefix_chars));
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
@@ -518,7 +522,7 @@ export class JobsService {
     );
     if (!gate.admitted) throw queueFull(model, gate.backlog);
     try {
-      return await this.createAndEnqueue(tenant, id, req, model, cache, trace);
+      return await this.createAndEnqueue(tenant, id, req, model, cache, trace, operation);
     } finally {
       // Once added, the queue counts the job itself; a failed add frees its place.
       void this.admission.release(model.name, id).catch(() => undefined);
@@ -532,6 +536,7 @@ export class JobsService {
     model: ModelConfig,
     cache: { key: string; digest: string } | undefined,
     trace: Context,
+    operation?: 'chat',
   ): Promise<Submission> {
     const { config, store, queues } = this.deps;
     const job: NewJob = {
@@ -566,7 +571,11 @@ export class JobsService {
         (_span, producer) =>
           withRedisTimeout(
             queues.enqueue(
-              { ...queuedPayload(job), trace: injectTraceContext(producer) },
+              {
+                ...queuedPayload(job),
+                ...(operation ? { operation } : {}),
+                trace: injectTraceContext(producer),
+              },
               {
                 attempts: config.cluster.queue.attempts,
                 backoff_ms: config.cluster.queue.backoff_ms,

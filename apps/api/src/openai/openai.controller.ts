@@ -125,6 +125,7 @@ export class OpenAiController {
     const sub = await this.openai.submitGeneration(tenant, model, req, prompt, {
       idempotencyKey,
       trace: requestTraceContext(reply.request),
+      ...(kind === 'chat' ? { operation: 'chat' as const } : {}),
     });
     const meta: ResponseMeta = {
       kind,

@@ -161,7 +161,7 @@ export class OnnxBackend implements InferenceBackend {
       spanName: `batch ${this.config.name}`,
       spanAttributes: {
         [Attr.genAiOperation]: 'embeddings',
-        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiProvider]: 'hotpath',
         [Attr.genAiRequestModel]: this.config.name,
         [Attr.executionProvider]: executionProvider(this.config),
       },
