@@ -333,7 +333,7 @@ describe('api (in-process, real Redis, no worker)', () => {
     assert.equal((await call(`${api.url}/docs/..%2Fpackage.json`)).status, 404);
   });
 
-  it('exposes the SPEC metrics, labelled by route template', async () => {
+  it('exposes the documented metrics, labelled by route template', async () => {
     const res = await call(`${api.url}/metrics`);
     assert.equal(res.status, 200);
     for (const name of HOTPATH_METRIC_NAMES) assert.ok(res.text.includes(name), name);

@@ -13,7 +13,7 @@ export const redisUrl = z
   .min(1)
   .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
 
-/** Variables both the API and the worker read (SPEC §2). */
+/** Variables both the API and the worker read (docs/configuration.md). */
 export const commonEnvShape = {
   REDIS_URL: redisUrl,
   HOTPATH_CONFIG: z.string().min(1).optional(),

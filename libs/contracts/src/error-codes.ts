@@ -43,7 +43,7 @@ export class HotpathError extends Error {
   }
 }
 
-/** The wire shape of an error, as SPEC §3 fixes it. */
+/** The wire shape of an error, as docs/api.md#errors fixes it. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; param?: string };
 }

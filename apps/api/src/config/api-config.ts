@@ -5,7 +5,7 @@ import { commonEnvShape, envPort, loadClusterConfig, parseEnv } from '@hotpath/c
 import type { LogLevel } from '@hotpath/telemetry';
 import { assertUniqueKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from '../auth/api-keys';
 
-/** The API's environment (SPEC §2). Parsed once in `main.ts`; nothing else reads `process.env`. */
+/** The API's environment (docs/configuration.md). Parsed once in `main.ts`; nothing else reads `process.env`. */
 export const ApiEnvSchema = z.object({
   ...commonEnvShape,
   PORT: envPort.default(3000),

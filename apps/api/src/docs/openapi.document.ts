@@ -9,7 +9,7 @@ import {
 
 type Json = Record<string, unknown>;
 
-/** The wire shape of every error (SPEC §3), as a schema for the document. */
+/** The wire shape of every error (docs/api.md#errors), as a schema for the document. */
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
@@ -282,7 +282,7 @@ export function buildOpenApiDocument(version: string): Json {
 }
 
 /**
- * The OpenAI-compatible routes (SPEC §3.2). Their bodies follow OpenAI's API reference (supported
+ * The OpenAI-compatible routes (docs/openai.md). Their bodies follow OpenAI's API reference (supported
  * fields are listed in docs/openai.md); errors use OpenAI's shape.
  */
 function openAiPaths(): Json {

@@ -28,8 +28,8 @@ function methodNotAllowed(err: unknown, request: FastifyRequest): HttpException 
 
 /**
  * The one exception filter: every error, from a handler, a guard, Fastify's body parser or the
- * not-found handler, leaves in the SPEC §3 shape — or in OpenAI's shape on the OpenAI-compatible
- * routes (SPEC §3.2), decided by URL so that body-parser errors raised before routing match too.
+ * not-found handler, leaves in the docs/api.md#errors shape — or in OpenAI's shape on the OpenAI-compatible
+ * routes (docs/openai.md), decided by URL so that body-parser errors raised before routing match too.
  * Statuses are the same either way. Stacks are logged for 500s, never sent.
  */
 @Catch()

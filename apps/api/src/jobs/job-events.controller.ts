@@ -10,7 +10,7 @@ import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
 
 /**
- * `GET /v1/jobs/{id}/events` (SPEC §3.1): Server-Sent Events `status`, `token`, then `done` (the
+ * `GET /v1/jobs/{id}/events` (docs/api.md#jobs): Server-Sent Events `status`, `token`, then `done` (the
  * finished job view) or `error` (`{error, job}`), then the stream closes. A client connecting late
  * gets every token produced so far first; `Last-Event-ID` resumes after a given token.
  */

@@ -25,7 +25,7 @@ import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-heade
 import { JobsService, type BatchEntry } from './jobs.service';
 import { listView, parseListQuery, type JobListView } from './job-list.query';
 
-/** Native async jobs ([docs/api.md](../../../../docs/api.md#jobs)). Validates and delegates to {@link JobsService}. */
+/** Native async jobs (docs/api.md#jobs). Validates and delegates to {@link JobsService}. */
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
 export class JobsController {

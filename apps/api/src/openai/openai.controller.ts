@@ -45,7 +45,7 @@ import {
 import { OpenAiService, jobFailure, type OpenAiModel } from './openai.service';
 
 /**
- * OpenAI-compatible routes (SPEC §3.2), usable with the official clients (`baseURL` =
+ * OpenAI-compatible routes (docs/openai.md), usable with the official clients (`baseURL` =
  * `http://host:3000/v1`). Same API keys and tenants as the native routes; errors in OpenAI's shape.
  */
 @Controller('v1')

@@ -36,7 +36,7 @@ export interface ReadinessBody {
 const MODEL_RETRY_AFTER_S = 5;
 
 /**
- * Operations routes ([docs/api.md](../../../../docs/api.md#operations)): liveness, readiness,
+ * Operations routes (docs/api.md#operations): liveness, readiness,
  * Prometheus metrics. No API key.
  */
 @Controller()

@@ -34,7 +34,7 @@ const MAX_BUFFERED_TEXTS = 65_536;
 const BUSY_SAMPLE_MS = 2000;
 
 /**
- * The `onnx` backend: a model folder (SPEC §6) served by `model.replicas` onnxruntime-node
+ * The `onnx` backend: a model folder (docs/models.md#the-model-folder) served by `model.replicas` onnxruntime-node
  * replicas, each in its own worker thread (`ReplicaPool`), so inference never blocks the worker's
  * event loop. When `model.path` has no `model.onnx` and `model.forge` is set, the folder is forged
  * first.

@@ -11,7 +11,7 @@ import {
   type WorkerHandle,
 } from '@hotpath/e2e-harness';
 
-// /metrics on the API and the worker expose every SPEC §4 metric, with bounded labels.
+// /metrics on the API and the worker expose every metric of docs/observability.md, with bounded labels.
 
 const cluster = new E2eCluster('metrics');
 const model = cluster.modelName('met');
@@ -27,7 +27,7 @@ before(
 );
 after(() => cluster.tearDown(), { timeout: 30_000 });
 
-cluster.test('API and worker /metrics carry every SPEC metric name and count finished jobs', async () => {
+cluster.test('API and worker /metrics carry every documented metric name and count finished jobs', async () => {
   const res = await cluster.client.submit(generateJob(model, { prompt: 'count me' }), { preferWaitS: 5 });
   assert.equal(res.status, 200, describe(res));
   const job = asJob(res);
@@ -41,7 +41,7 @@ cluster.test('API and worker /metrics carry every SPEC metric name and count fin
   ] as const) {
     const names = metricNames(text);
     const missing = HOTPATH_METRIC_NAMES.filter((m) => !names.has(m));
-    assert.deepEqual(missing, [], `${name} /metrics lacks SPEC metrics`);
+    assert.deepEqual(missing, [], `${name} /metrics lacks documented metrics`);
     assert.ok(
       [...names].some((n) => n.startsWith('process_') || n.startsWith('nodejs_')),
       `${name} exposes default process metrics`,
