@@ -68,7 +68,7 @@ export interface WorkerOptions {
 export interface ServedQueue {
   model: string;
   shard: number;
-  /** The shard queue's logical name (docs/redis.md), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
+  /** The shard queue's logical name (docs/architecture.md#redis-keys), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
   name: string;
 }
 

@@ -9,7 +9,7 @@ export {
   setQueueDepth,
 } from './metrics';
 export { type LogLevel, type Logger, REDACTED_FIELDS, createLogger } from './logger';
-export { type LogFields, withLogFields, currentLogFields, traceLogFields } from './log-context';
+export { traceLogFields } from './log-context';
 export {
   type TelemetryEnv,
   type Telemetry,

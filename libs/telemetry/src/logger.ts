@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { currentLogFields } from './log-context';
 
 /** Log levels, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -38,8 +37,8 @@ const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
 
 /**
  * JSON-lines logging on pino: what log shippers on Kubernetes expect, and cheap. Each line has
- * `time` (ISO 8601), `level` (name), `service`, `msg`, the logger's bound fields, and inside a
- * request or job its `trace_id`/`span_id` (see `withLogFields`). Errors are flattened to
+ * `time` (ISO 8601), `level` (name), `service`, `msg` and the logger's bound fields (a request's
+ * or job's child logger binds its `trace_id`/`span_id`, see `traceLogFields`). Errors are flattened to
  * `{name, message, code}` so a stack never hides the code. Secrets and user text are redacted
  * ({@link REDACTED_FIELDS}); still, never pass them here.
  */
@@ -55,7 +54,6 @@ export function createLogger(
       messageKey: 'msg',
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin: () => currentLogFields(),
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     // dedupe: a line goes to the stream of the highest level it reaches only (warn+ → stderr).

@@ -11,6 +11,7 @@ import type { Logger } from '@hotpath/telemetry';
 import { LOGGER } from '../core/tokens';
 import { errorResponseForUrl } from './error-mapping';
 import { allowedMethods } from '../http/route-table';
+import { requestLogFields } from '../http/http-hooks';
 
 /**
  * A 405 for a request no route matched whose path some route serves with another method; `undefined`
@@ -44,7 +45,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = errorResponseForUrl(request.url, effective);
     if (res.status >= 500) {
       this.logger.error('request failed', {
-        request_id: request.id,
+        ...requestLogFields(request),
         method: request.method,
         route: request.routeOptions?.url ?? 'unmatched',
         status: res.status,

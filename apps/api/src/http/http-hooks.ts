@@ -8,7 +8,6 @@ import {
   startSpan,
   type Context,
   traceLogFields,
-  withLogFields,
   type HotpathMetrics,
   type Logger,
   type Span,
@@ -33,6 +32,11 @@ export async function clientWait<T>(request: FastifyRequest, wait: () => Promise
   }
 }
 
+/** What every log line about a request carries: `request_id`, and `trace_id`/`span_id` of its SERVER span. */
+export function requestLogFields(request: FastifyRequest): Record<string, string> {
+  return { request_id: request.id, ...traceLogFields(requestTraceContext(request)) };
+}
+
 const instanceMetrics = new WeakMap<FastifyInstance, { metrics: HotpathMetrics; logger: Logger }>();
 
 /** Probes and scrapes: logged at debug, or they would drown the access log. */
@@ -51,8 +55,7 @@ function accessLog(
 ): void {
   const route = request.routeOptions.url ?? 'unmatched';
   const fields = {
-    request_id: request.id,
-    ...traceLogFields(requestTraceContext(request)),
+    ...requestLogFields(request),
     method: request.method,
     route,
     status,
@@ -122,8 +125,7 @@ export function registerHttpHooks(fastify: FastifyInstance, metrics: HotpathMetr
     );
     serverSpans.set(request, started);
     if (started.span.isRecording()) void reply.header('x-trace-id', started.span.spanContext().traceId);
-    // The rest of the request runs in this scope: every line it logs carries its ids.
-    withLogFields({ request_id: request.id, ...traceLogFields(started.ctx) }, done);
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const span = serverSpans.get(request)?.span;

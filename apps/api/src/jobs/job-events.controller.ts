@@ -8,6 +8,7 @@ import { API_CONFIG, LOGGER, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
+import { requestLogFields } from '../http/http-hooks';
 
 /**
  * `GET /v1/jobs/{id}/events` (docs/api.md#jobs): Server-Sent Events `status`, `token`, then `done` (the
@@ -70,7 +71,11 @@ export class JobEventsController {
         }
       }
     } catch (err) {
-      this.logger.warn('job event stream interrupted', { job_id: id, error: err });
+      this.logger.warn('job event stream interrupted', {
+        ...requestLogFields(reply.request),
+        job_id: id,
+        error: err,
+      });
       sse.event('error', {
         error: { code: ErrorCode.RedisUnavailable, message: 'the event stream was interrupted' },
       });

@@ -1,13 +1,6 @@
 import type { Job } from 'bullmq';
 import { shardQueueName } from '@hotpath/contracts';
-import {
-  Attr,
-  SpanKind,
-  extractTraceContext,
-  traceLogFields,
-  withLogFields,
-  withSpan,
-} from '@hotpath/telemetry';
+import { Attr, SpanKind, extractTraceContext, withSpan } from '@hotpath/telemetry';
 import type { JobRunner, RunOutcome } from './job-runner.service';
 
 /**
@@ -43,11 +36,7 @@ export function createShardProcessor(
           'messaging.bullmq.attempt': job.attemptsMade + 1,
         },
       },
-      // Every line the job logs carries its trace and job id (the join key between logs and traces).
-      (_span, ctx) =>
-        withLogFields({ job_id: job.id ?? '', ...traceLogFields(ctx) }, () =>
-          runner.run(model, job, token, ctx),
-        ),
+      (_span, ctx) => runner.run(model, job, token, ctx),
     );
   };
 }
