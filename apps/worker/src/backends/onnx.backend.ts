@@ -195,7 +195,11 @@ export class OnnxBackend implements InferenceBackend {
     this.recordPrefixHit(out.prefixHitTokens);
     return {
       result: { text: out.text, tokens: out.tokens, finish_reason: out.finishReason },
-      usage: { prompt_tokens: out.promptTokens.length, completion_tokens: out.tokens.length },
+      usage: {
+        prompt_tokens: out.promptTokens.length,
+        completion_tokens: out.tokens.length,
+        ...(this.config.prefix_cache.enabled ? { cached_tokens: out.prefixHitTokens ?? 0 } : {}),
+      },
       batchWaitMs: out.batchWaitMs,
       inferenceMs: out.inferenceMs,
       batchSize: out.meanBatchSize,
