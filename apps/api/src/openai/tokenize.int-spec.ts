@@ -99,7 +99,20 @@ describe('POST /tokenize, /detokenize and GET /v1/models (vLLM-compatible)', () 
     const entry = res.body.data.find((m) => m.id === qwen);
     assert.deepEqual(
       { root: entry?.root, max_model_len: entry?.max_model_len, hotpath: entry?.hotpath },
-      { root: dir, max_model_len: 40960, hotpath: { backend: 'onnx', tasks: ['generate'], dtype: 'q4' } },
+      {
+        root: dir,
+        max_model_len: 40960,
+        // No worker runs in this test: configured, not served.
+        hotpath: {
+          backend: 'onnx',
+          tasks: ['generate'],
+          dtype: 'q4',
+          variants: [],
+          served: false,
+          workers: 0,
+          unserved_shards: [0],
+        },
+      },
     );
     assert.equal(res.body.data.find((m) => m.id === sim)?.max_model_len, null);
   });
