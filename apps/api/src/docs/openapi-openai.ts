@@ -4,16 +4,11 @@
  * see docs/openai.md#request-fields), and the statuses the routes answer. Errors use OpenAI's shape.
  */
 
-type Json = Record<string, unknown>;
+import { json, ref, retryAfter, type Json } from './openapi-parts';
 
-const json = (schema: Json): Json => ({ 'application/json': { schema } });
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const str = { type: 'string' };
 const int = { type: 'integer' };
 const num = { type: 'number' };
-const retryAfter = {
-  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
-};
 
 const generationFields: Json = {
   model: str,

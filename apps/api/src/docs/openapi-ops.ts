@@ -1,20 +1,19 @@
 /** Operations and admin routes of the OpenAPI document (docs/api.md#operations, docs/api.md#admin). */
 
-type Json = Record<string, unknown>;
+import { json, retryAfter, type Json } from './openapi-parts';
 
-const json = (schema: Json): Json => ({ 'application/json': { schema } });
 const obj = (properties: Json = {}): Json => ({ type: 'object', properties });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const noAuth: Json[] = [];
 
-/** What the main document lends: its error response builder, `Retry-After` and the listing query. */
+/** What the main document lends: its error response builder and the listing query. */
 export interface OpsDocParts {
   errorResponse: (description: string, headers?: Json) => Json;
-  retryAfter: Json;
   listParameters: Json[];
 }
 
-export function adminAndOpsPaths({ errorResponse, retryAfter, listParameters }: OpsDocParts): Json {
+/** `/v1/admin/*`, `/admin/queues`, `/healthz`, `/readyz`, `/metrics`. */
+export function adminAndOpsPaths({ errorResponse, listParameters }: OpsDocParts): Json {
   const admin = {
     '401': errorResponse('Missing or invalid admin key (`unauthorized`)'),
     '403': errorResponse('Admin routes disabled: set `HOTPATH_ADMIN_KEYS` (`forbidden`)'),

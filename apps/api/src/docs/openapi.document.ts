@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OPENAI_SCHEMAS, openAiPaths } from './openapi-openai';
 import { adminAndOpsPaths } from './openapi-ops';
+import { json, ref, retryAfter, type Json } from './openapi-parts';
 import {
   BatchEntrySchema,
   BatchJobRequestSchema,
@@ -8,8 +9,6 @@ import {
   JobRequestSchema,
   JobViewSchema,
 } from '@hotpath/contracts';
-
-type Json = Record<string, unknown>;
 
 /** The wire shape of every error (docs/api.md#errors), as a schema for the document. */
 export const ErrorBodySchema = z.object({
@@ -20,23 +19,17 @@ export const ErrorBodySchema = z.object({
   }),
 });
 
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
-
 /** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, without its `$schema` key. */
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
 }
 
-const json = (schema: Json): Json => ({ 'application/json': { schema } });
 const errorResponse = (description: string, headers?: Json): Json => ({
   description,
   content: json(ref('Error')),
   ...(headers ? { headers } : {}),
 });
-const retryAfter = {
-  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
-};
 const common = {
   '400': errorResponse('Invalid request (`invalid_request`, `param` names the field)'),
   '401': errorResponse('Missing or invalid API key (`unauthorized`)'),
@@ -226,7 +219,7 @@ export function buildOpenApiDocument(version: string): Json {
         },
       },
       ...openAiPaths(),
-      ...adminAndOpsPaths({ errorResponse, retryAfter, listParameters: LIST_PARAMETERS }),
+      ...adminAndOpsPaths({ errorResponse, listParameters: LIST_PARAMETERS }),
       '/v1/admin/cache/{model}': {
         delete: {
           operationId: 'purgeCache',
