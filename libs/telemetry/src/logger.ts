@@ -55,6 +55,8 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Errors are flattened here (`flatten`), so pino's own `err` serializer must not rewrap them.
+      serializers: { err: (v: unknown) => v },
     },
     // dedupe: a line goes to the stream of the highest level it reaches only (warn+ → stderr).
     pino.multistream(
