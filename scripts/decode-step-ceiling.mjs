@@ -3,7 +3,7 @@
 // HTTP, queue, scheduler or JavaScript-side KV handling around it. No serving system on top of this
 // session can batch better than these numbers. Usage:
 //   node scripts/decode-step-ceiling.mjs MODEL_DIR [--json FILE]
-// MODEL_DIR is a decoder folder (SPEC §6), e.g. one made by `hotpath models forge --preset small`.
+// MODEL_DIR is a decoder folder (docs/models.md#the-model-folder), e.g. one made by `hotpath models forge --preset small`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';

@@ -10,6 +10,21 @@ import { TestRedisServer } from './testing/redis-server';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Waits until the API has created a job record (so the job was accepted) and a little more: the
+ * outage must begin during the wait, not during a submission that a busy machine made slow.
+ */
+async function untilAccepted(url: string, known: number): Promise<void> {
+  const conn: Redis = createRedisConnection(url, 'producer', 'outage-int-spec-probe');
+  try {
+    await waitForRedis(conn, 5000);
+    for (let i = 0; i < 100 && (await conn.keys('hp:job:*')).length <= known; i++) await sleep(50);
+  } finally {
+    conn.disconnect();
+  }
+  await sleep(300);
+}
+
+/**
  * A job accepted before Redis went away is answered with, not with a 503: clients (the OpenAI SDKs
  * among them) retry 5xx by submitting again. Redis runs with an fsync'd AOF, so a SIGKILL keeps
  * the job, as in production.
@@ -41,7 +56,7 @@ describe('accepted jobs during a Redis outage', () => {
       body: { model, task: 'generate', input: { prompt: 'hello' } },
       headers: { prefer: 'wait=6' },
     });
-    await sleep(500);
+    await untilAccepted(redis.url, 0);
     await redis.stop();
     const res = await pending;
     await redis.start();
@@ -69,7 +84,7 @@ describe('accepted jobs during a Redis outage', () => {
     const pending = call(`${api.url}/v1/chat/completions`, {
       body: { model, messages: [{ role: 'user', content: 'hi' }] },
     });
-    await sleep(500);
+    await untilAccepted(redis.url, earlier.size);
     await redis.stop();
     await sleep(2000);
     await redis.start();

@@ -50,7 +50,7 @@ export async function createApiApp(options: CreateApiAppOptions): Promise<NestFa
     adapter,
     { logger: new NestLoggerAdapter(logger), abortOnError: false },
   );
-  registerHttpHooks(app.getHttpAdapter().getInstance(), metrics);
+  registerHttpHooks(app.getHttpAdapter().getInstance(), metrics, logger);
   trackRoutes(app.getHttpAdapter().getInstance());
   if (config.auth.keys.length === 0) warnOpenMode(logger);
   await app.init();

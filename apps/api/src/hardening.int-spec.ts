@@ -117,7 +117,7 @@ describe('hardening: what a hostile client found (in-process API, real Redis)', 
   it('answers 405 with Allow for a known path asked with another method, 404 for unknown paths', async () => {
     const put = await call<ErrorBody>(`${api.url}/v1/jobs`, { method: 'PUT', headers: AUTH });
     assert.equal(put.status, 405);
-    assert.equal(put.headers.get('allow'), 'POST');
+    assert.equal(put.headers.get('allow'), 'GET, HEAD, POST');
     assert.equal(put.body.error.code, 'invalid_request');
     const patch = await call(`${api.url}/v1/jobs/some-id`, { method: 'PATCH', headers: AUTH });
     assert.equal(patch.status, 405);

@@ -1,9 +1,22 @@
 import { UsageError, type CliCommand } from './command';
 import { COMMANDS } from './commands/index';
+import { version } from '../package.json';
 
-function help(): string {
-  const lines = COMMANDS.map((c) => `  hotpath ${c.path.join(' ').padEnd(24)} ${c.summary}`);
-  return `Usage: hotpath <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "hotpath <command> --help" for a command's options.`;
+/** The command list; `group` (e.g. `models`) keeps only the commands under that word. */
+function help(group?: string): string {
+  const shown = group === undefined ? COMMANDS : COMMANDS.filter((c) => c.path[0] === group);
+  const lines = shown.map((c) => `  hotpath ${c.path.join(' ').padEnd(24)} ${c.summary}`);
+  const usage = group === undefined ? 'hotpath <command> [options]' : `hotpath ${group} <command> [options]`;
+  const global =
+    group === undefined
+      ? '\n\nOptions:\n  --version, -V    print the version\n  --help, -h       print this help'
+      : '';
+  return `Usage: ${usage}\n\nCommands:\n${lines.join('\n')}${global}\n\nRun "hotpath <command> --help" for a command's options.`;
+}
+
+/** `models`, `bench`: the first words shared by several commands. */
+function isGroup(word: string | undefined): word is string {
+  return word !== undefined && COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === word).length > 0;
 }
 
 function select(argv: readonly string[]): { cmd: CliCommand; rest: readonly string[] } | undefined {
@@ -20,9 +33,19 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(help());
     return 0;
   }
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    console.log(version);
+    return 0;
+  }
   const found = select(argv);
   if (!found) {
-    console.error(`hotpath: unknown command "${argv.join(' ')}"\n\n${help()}`);
+    const group = isGroup(argv[0]) ? argv[0] : undefined;
+    // `hotpath models` alone (or with --help) lists what it groups; an unknown word is a usage error.
+    if (group !== undefined && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
+      console.log(help(group));
+      return 0;
+    }
+    console.error(`hotpath: unknown command "${argv.join(' ')}"\n\n${help(group)}`);
     return 2;
   }
   if (found.rest.includes('--help') || found.rest.includes('-h')) {

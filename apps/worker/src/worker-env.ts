@@ -18,7 +18,7 @@ const workerShards = z
     }
   });
 
-/** The worker's environment (SPEC §2), validated once at start-up. */
+/** The worker's environment (docs/configuration.md), validated once at start-up. */
 export const WorkerEnvSchema = z.object({
   ...commonEnvShape,
   WORKER_SHARDS: workerShards,

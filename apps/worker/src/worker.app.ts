@@ -13,6 +13,7 @@ import {
   JobStore,
   ShardQueues,
   UsageStore,
+  WorkerRegistry,
   createRedisConnection,
   durabilityOf,
   shardsServed,
@@ -45,6 +46,9 @@ import { batchCapacityWarning } from './scheduling/batch-capacity';
 import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';
 import { addFairShards, withFairHandOff } from './scheduling/fair-hand-off';
 import { TenantUsage } from './jobs/tenant-usage';
+import { Heartbeat } from './heartbeat/heartbeat';
+import { servedModelInfo } from './heartbeat/served-model-info';
+import { version } from '../package.json';
 
 /** Everything {@link startWorker} needs, already parsed and validated. */
 export interface WorkerOptions {
@@ -80,7 +84,7 @@ export interface WorkerOptions {
 export interface ServedQueue {
   model: string;
   shard: number;
-  /** The shard queue's logical name (SPEC §7), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
+  /** The shard queue's logical name (docs/architecture.md#redis-keys), `{model:shard}`; its Redis keys are `hp:{model:shard}:*`. */
   name: string;
 }
 
@@ -102,6 +106,9 @@ export interface WorkerHandle {
    */
   close(options?: { graceMs?: number }): Promise<void>;
 }
+
+/** Minutes of BullMQ per-minute job metrics kept per shard queue. */
+const WORKER_METRICS_MINUTES = 60;
 
 /** How long handed-back jobs get to settle after their abort before connections are closed anyway. */
 const HAND_BACK_TIMEOUT_MS = 10_000;
@@ -281,6 +288,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         lockDuration: cluster.queue.lock_duration_ms,
         stalledInterval: cluster.queue.stalled_interval_ms,
         maxStalledCount,
+        // Per-minute completed/failed counts in Redis: the queue dashboard's throughput.
+        metrics: { maxDataPoints: WORKER_METRICS_MINUTES },
         // Thieves start paused; a short drain delay keeps one blocked on an empty queue pausable.
         autorun: !opts.thief,
         ...(opts.thief ? { drainDelay: 1 } : {}),
@@ -343,6 +352,25 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     sweeper.start();
     stealers.forEach((s) => s.start());
     if (fairShards > 0) dispatcher.start(options.fairTickMs ?? 1000);
+    const heartbeat = new Heartbeat(
+      new WorkerRegistry(conn),
+      {
+        workerId: options.workerId,
+        version,
+        activeJobs: () => runner.activeCount,
+        models: [...served.values()].map((m) => ({
+          model: m.config.name,
+          backend: m.config.backend,
+          shards: queues.filter((q) => q.model === m.config.name).map((q) => q.shard),
+          steals: m.config.steal,
+          ...servedModelInfo(m.config),
+        })),
+      },
+      logger,
+    );
+    await heartbeat.start();
+    // Registered last, so it runs first: the API stops sending before the worker stops taking.
+    cleanups.push(() => heartbeat.stop());
 
     logger.info('worker started', {
       queues: queues.map((q) => q.name),
@@ -358,6 +386,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const close = (closeOptions?: { graceMs?: number }): Promise<void> =>
       (closing ??= (async () => {
         state.closing = true;
+        await heartbeat.stop();
         poller.stop();
         sweeper.stop();
         await Promise.allSettled(stealers.map((s) => s.stop()));

@@ -13,7 +13,7 @@ export const redisUrl = z
   .min(1)
   .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
 
-/** Variables both the API and the worker read (SPEC §2). */
+/** Variables both the API and the worker read (docs/configuration.md). */
 export const commonEnvShape = {
   /** One URL; with `REDIS_MODE=cluster`, one or more comma-separated seed URLs. */
   REDIS_URL: redisUrl,
@@ -39,6 +39,8 @@ export const commonEnvShape = {
     .max(30 * 24 * 3600)
     .default(3600),
   HOTPATH_TRACE_CONTENT: envBoolean.default(false),
+  /** The OpenTelemetry GenAI switch for message content on spans; `HOTPATH_TRACE_CONTENT` is its alias. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: envBoolean.default(false),
   HOTPATH_DATA_DIR: z.string().min(1).default('.hotpath'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 };

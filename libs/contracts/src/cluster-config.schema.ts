@@ -156,6 +156,11 @@ export const ModelConfigSchema = z.strictObject({
   /** Backpressure bound: waiting jobs over all shards beyond which submissions get 429. */
   max_waiting: z.int().min(1).max(10_000_000).default(10_000),
   default_max_tokens: z.int().min(1).max(4096).default(64),
+  /**
+   * With no live worker for a job's shard, `false` answers `503 model_unavailable` at once; `true`
+   * queues the job anyway (scale-from-zero: an autoscaler starts workers on the backlog).
+   */
+  queue_when_unserved: z.boolean().default(false),
   batching: BatchingSchema,
   cache: CacheSettingsSchema,
   prefix_cache: PrefixCacheSchema,

@@ -9,6 +9,8 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   ModelNotFound: 'model_not_found',
+  /** A configured model (or the job's shard of it) has no live worker right now. */
+  ModelUnavailable: 'model_unavailable',
   Conflict: 'conflict',
   QueueFull: 'queue_full',
   /** A tenant's rate limit or quota (requests/s, tokens/min, max_queued) refused the request. */
@@ -43,7 +45,7 @@ export class HotpathError extends Error {
   }
 }
 
-/** The wire shape of an error, as SPEC §3 fixes it. */
+/** The wire shape of an error, as docs/api.md#errors fixes it. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; param?: string };
 }

@@ -59,7 +59,7 @@ describe('JobRequestSchema', () => {
 });
 
 describe('queue names', () => {
-  it('builds SPEC §7 keys with a cluster hash tag', () => {
+  it('builds the documented queue keys with a cluster hash tag', () => {
     assert.equal(shardQueueName('tiny', 3), '{tiny:3}');
     assert.equal(shardQueueKey('tiny', 3, 'wait'), 'hp:{tiny:3}:wait');
     const ref = shardQueueRef('tiny', 3);

@@ -123,6 +123,8 @@ export type JobResult = z.infer<typeof JobResultSchema>;
 export const UsageSchema = z.object({
   prompt_tokens: z.int(),
   completion_tokens: z.int(),
+  /** Prompt tokens whose KV came from the replica's prefix cache instead of a prefill (onnx generate). */
+  cached_tokens: z.int().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 

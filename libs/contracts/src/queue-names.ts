@@ -1,8 +1,8 @@
-/** Key prefix of every BullMQ queue (SPEC §7). */
+/** Key prefix of every BullMQ queue (docs/architecture.md#shard-queues). */
 export const QUEUE_PREFIX = 'hp';
 
 /**
- * The logical name of one model shard's queue, `{model:shard}` (SPEC §7). The braces are a Redis
+ * The logical name of one model shard's queue, `{model:shard}` (docs/architecture.md#shard-queues). The braces are a Redis
  * Cluster hash tag, so every key of the queue (`hp:{tiny:0}:wait`, `hp:{tiny:0}:prioritized`, ...)
  * lands in one slot and BullMQ's multi-key Lua scripts keep working on a cluster.
  *
@@ -22,7 +22,7 @@ export interface ShardQueueRef {
 /**
  * BullMQ builds every key as `${prefix}:${name}:${suffix}` and refuses `:` inside `name`. Splitting
  * `hp:{model:shard}` at its inner colon — prefix `hp:{model`, name `shard}` — gives BullMQ a legal
- * name while producing exactly the SPEC §7 keys (`hp:{tiny:0}:wait`), hash tag included.
+ * name while producing exactly the documented keys (`hp:{tiny:0}:wait`), hash tag included.
  */
 export function shardQueueRef(model: string, shard: number): ShardQueueRef {
   return { prefix: `${QUEUE_PREFIX}:{${model}`, name: `${shard}}` };

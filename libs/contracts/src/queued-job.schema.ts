@@ -25,6 +25,11 @@ const queuedCommon = {
    * stores it apart under the job id. `secret` appears only in payloads of older versions.
    */
   webhook: z.object({ url: WebhookSchema.shape.url, secret: z.string().optional() }).optional(),
+  /**
+   * How the client asked, for the job's GenAI span: an OpenAI chat request is a generate job whose
+   * prompt the API rendered (`chat`); otherwise `text_completion` (generate) or `embeddings`.
+   */
+  operation: z.enum(['chat', 'text_completion', 'embeddings']).optional(),
   /** W3C trace context carrier (`traceparent`, `tracestate`) from the API's producer span. */
   trace: z.record(z.string(), z.string()).optional(),
 };

@@ -261,6 +261,11 @@ export class E2eCluster {
   }
 
   /** Every worker started so far (stopped ones included). */
+  /** Every API started so far, in start order. */
+  apiHandles(): readonly ApiHandle[] {
+    return this.apis;
+  }
+
   workerHandles(): readonly WorkerHandle[] {
     return this.workers;
   }

@@ -8,7 +8,7 @@ export interface HttpResponse {
   json: unknown;
 }
 
-/** SPEC §3 error shape: `{"error": {"code", "message", "param"}}`. */
+/** The error shape (docs/api.md#errors): `{"error": {"code", "message", "param"}}`. */
 export interface ApiError {
   code: string;
   message: string;
@@ -39,7 +39,7 @@ export function describe(res: HttpResponse): string {
   return `HTTP ${res.status} ${res.text.slice(0, 600)}`;
 }
 
-/** The body as a job view (SPEC §3.1), validated against the contract's schema. */
+/** The body as a job view (docs/api.md#jobs), validated against the contract's schema. */
 export function asJob(res: HttpResponse): JobView {
   const parsed = JobViewSchema.safeParse(res.json);
   if (!parsed.success) {
@@ -48,7 +48,7 @@ export function asJob(res: HttpResponse): JobView {
   return parsed.data;
 }
 
-/** The body as a SPEC §3 error, validated. */
+/** The body as an error of docs/api.md#errors, validated. */
 export function asError(res: HttpResponse): ApiError {
   const err = isRecord(res.json) ? res.json['error'] : undefined;
   if (

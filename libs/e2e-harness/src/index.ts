@@ -4,4 +4,4 @@ export { ManagedProcess, type ExitInfo } from './managed-process';
 export { RedisServer, pingRedis } from './redis-server';
 export { waitFor, sleep, WaitAborted } from './wait';
 export { generateJob, embedJob } from './jobs';
-export { fetchMetrics, metricNames } from './metrics';
+export { fetchMetrics, metricNames, sampleValue } from './metrics';

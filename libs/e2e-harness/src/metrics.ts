@@ -14,3 +14,19 @@ export function metricNames(text: string): Set<string> {
   }
   return names;
 }
+
+/**
+ * Sum of the samples of `name` whose labels include every pair of `labels` (label order does not
+ * matter); 0 when none matches.
+ */
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const m = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const found = new Map([...(m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) total += Number(m[2]);
+  }
+  return total;
+}

@@ -113,3 +113,24 @@ export {
   type UsageReport,
   UsageStore,
 } from './usage-store';
+export {
+  WORKERS_KEY,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_STALE_MS,
+  type ServedModelBeat,
+  type WorkerHeartbeat,
+  type WorkerStatus,
+  WorkerRegistry,
+  Availability,
+  AvailabilityCache,
+} from './worker-registry';
+export {
+  tenantJobsKey,
+  ALL_JOBS_KEY,
+  TENANT_INDEX_MAX,
+  ALL_INDEX_MAX,
+  type JobListQuery,
+  type JobListPage,
+  decodeCursor,
+  JobIndex,
+} from './job-index';

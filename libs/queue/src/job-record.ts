@@ -43,7 +43,7 @@ export const EMPTY_TIMINGS: Timings = { queue: null, batch_wait: null, inference
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The public JSON of a job (SPEC §3.1); the tenant never leaves the cluster. */
+/** The public JSON of a job (docs/api.md#jobs); the tenant never leaves the cluster. */
 export function toJobView(r: JobRecord): JobView {
   return {
     id: r.id,

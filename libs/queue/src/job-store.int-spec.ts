@@ -134,7 +134,7 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
       const jobs = [mk(0, 'high'), mk(0, 'low'), mk(1, 'low')];
       for (const j of jobs) await queues.enqueue(j, { attempts: 2, backoff_ms: 10 });
       assert.equal(await queues.backlog(model, 2), 3);
-      assert.equal(await redis.zcard(`hp:{${model}:0}:prioritized`), 2, 'keys follow SPEC §7 naming');
+      assert.equal(await redis.zcard(`hp:{${model}:0}:prioritized`), 2, 'keys follow the documented naming');
       assert.equal(await queues.remove(model, 0, jobs[0]!.id), 'removed');
       assert.equal(await queues.remove(model, 0, jobs[0]!.id), 'missing');
       assert.equal(await queues.backlog(model, 2), 2);

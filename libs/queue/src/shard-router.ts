@@ -32,7 +32,7 @@ export interface RoutingInput {
 }
 
 /**
- * Picks the shard of a request (SPEC §7). Prompts sharing their first `prefixChars` characters land on
+ * Picks the shard of a request (docs/architecture.md#shard-queues). Prompts sharing their first `prefixChars` characters land on
  * the same shard, which is what lets a worker's prefix KV cache see them again.
  */
 export function routeToShard(input: RoutingInput, shards: number, prefixChars: number): number {

@@ -5,7 +5,7 @@ export type ShardSelection = ReadonlyMap<string, ReadonlySet<number> | 'all'>;
 export class WorkerShardsError extends Error {}
 
 /**
- * Parses `WORKER_SHARDS` (SPEC §2): comma-separated `model:spec` entries where spec is `*`, a shard
+ * Parses `WORKER_SHARDS` (docs/configuration.md): comma-separated `model:spec` entries where spec is `*`, a shard
  * number, a range `a-b`, or several joined with `+` (`tiny:0-1+4,tiny-embed:*`). Empty or `*` = all models.
  */
 export function parseWorkerShards(value: string | undefined): ShardSelection | 'all' {

@@ -4,12 +4,13 @@ export {
   BATCH_SIZE_BUCKETS,
   type HotpathMetrics,
   createMetrics,
-  SPEC_METRIC_NAMES,
+  HOTPATH_METRIC_NAMES,
   QUEUE_DEPTH_STATES,
   setQueueDepth,
 } from './metrics';
 export { type TenantMetrics, tenantMetrics } from './tenant-metrics';
-export { type LogLevel, type Logger, createLogger } from './logger';
+export { type LogLevel, type Logger, REDACTED_FIELDS, createLogger } from './logger';
+export { traceLogFields } from './log-context';
 export {
   type TelemetryEnv,
   type Telemetry,

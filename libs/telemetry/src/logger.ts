@@ -1,6 +1,7 @@
+import pino from 'pino';
+
 /** Log levels, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** A structured logger: one JSON object per line on stdout (stderr for warn and error). */
 export interface Logger {
@@ -12,39 +13,84 @@ export interface Logger {
 }
 
 /**
- * JSON-lines logging: what log shippers on Kubernetes expect, and cheap. Errors are flattened to
- * `{name, message, code}` so a stack never hides the code. Never pass secrets or prompt text here.
+ * Field names whose values never reach a log line, at the top level or one level down: credentials,
+ * and user content (prompts, messages, texts, generated output) which is the tenants' data.
+ */
+export const REDACTED_FIELDS = [
+  'authorization',
+  'cookie',
+  'api_key',
+  'apiKey',
+  'key',
+  'keys',
+  'password',
+  'secret',
+  'token',
+  'prompt',
+  'messages',
+  'texts',
+  'input',
+  'text',
+  'output',
+] as const;
+const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
+
+/**
+ * JSON-lines logging on pino: what log shippers on Kubernetes expect, and cheap. Each line has
+ * `time` (ISO 8601), `level` (name), `service`, `msg` and the logger's bound fields (a request's
+ * or job's child logger binds its `trace_id`/`span_id`, see `traceLogFields`). Errors are flattened to
+ * `{name, message, code}` so a stack never hides the code. Secrets and user text are redacted
+ * ({@link REDACTED_FIELDS}); still, never pass them here.
  */
 export function createLogger(
   service: string,
   level: LogLevel = 'info',
   base: Record<string, unknown> = {},
 ): Logger {
-  const min = ORDER[level];
-  const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[lvl] < min) return;
-    const rec: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level: lvl,
-      service,
-      msg,
-      ...base,
+  const root = pino(
+    {
+      level,
+      base: { service },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Errors are flattened here (`flatten`), so pino's own `err` serializer must not rewrap them.
+      serializers: { err: (v: unknown) => v },
+    },
+    // dedupe: a line goes to the stream of the highest level it reaches only (warn+ → stderr).
+    pino.multistream(
+      [
+        { level: 'debug', stream: process.stdout },
+        { level: 'warn', stream: process.stderr },
+      ],
+      { dedupe: true },
+    ),
+  );
+  return wrap(Object.keys(base).length > 0 ? root.child(flatten(base)) : root);
+}
+
+function wrap(p: pino.Logger): Logger {
+  const at =
+    (lvl: LogLevel) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (fields) p[lvl](flatten(fields), msg);
+      else p[lvl](msg);
     };
-    if (fields) {
-      for (const [k, v] of Object.entries(fields)) {
-        rec[k] =
-          v instanceof Error ? { name: v.name, message: v.message, code: (v as { code?: unknown }).code } : v;
-      }
-    }
-    const line = JSON.stringify(rec) + '\n';
-    if (ORDER[lvl] >= ORDER.warn) process.stderr.write(line);
-    else process.stdout.write(line);
-  };
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger(service, level, { ...base, ...fields }),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => wrap(p.child(flatten(fields))),
   };
+}
+
+function flatten(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] =
+      v instanceof Error ? { name: v.name, message: v.message, code: (v as { code?: unknown }).code } : v;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { version as BUILD_VERSION } from '../package.json';
 
 /**
  * Latency buckets in seconds, from 0.5 ms to 2 min: a cache hit answers in about a millisecond, a
@@ -11,11 +12,23 @@ export const LATENCY_BUCKETS_S = [
 export const TOKEN_BUCKETS_S = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2];
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 24, 32, 48, 64, 128, 256];
 
-/** The metrics of SPEC §4. Both processes register all of them so dashboards never miss a series name. */
+/**
+ * The Hotpath metrics (reference: docs/observability.md). Both processes register all of them so
+ * dashboards never miss a series name.
+ */
 export interface HotpathMetrics {
   registry: Registry;
+  /** Time the API worked on a request, without the time the client asked to wait for its job. */
   httpRequestDuration: Histogram<'route' | 'method' | 'status'>;
-  jobsTotal: Counter<'model' | 'task' | 'outcome'>;
+  /** Time requests spent waiting for their job because the client asked to (`Prefer: wait`, `?wait=N`, streams, OpenAI). */
+  httpClientWait: Histogram<'route' | 'method'>;
+  /** Jobs by stage: `api` (accepted, rejected) and `worker` (completed, failed, cancelled, deadline_exceeded). */
+  jobsTotal: Counter<'model' | 'task' | 'stage' | 'outcome'>;
+  /** Creation to the end of a run, per finished run on a worker. */
+  jobDuration: Histogram<'model' | 'task' | 'outcome'>;
+  promptTokens: Counter<'model'>;
+  /** Constant 1, labelled with the running version. */
+  buildInfo: Gauge<'version' | 'node_version'>;
   queueDepth: Gauge<'model' | 'shard' | 'state'>;
   queueWait: Histogram<'model'>;
   batchSize: Histogram<'model'>;
@@ -35,24 +48,53 @@ export interface HotpathMetrics {
  * Creates a registry with the Hotpath metrics and the default Node.js process metrics
  * (event-loop lag included). One per process; `service` becomes a constant label.
  */
-export function createMetrics(service: 'hotpath-api' | 'hotpath-worker' | string): HotpathMetrics {
+export function createMetrics(
+  service: 'hotpath-api' | 'hotpath-worker' | string,
+  version = BUILD_VERSION,
+): HotpathMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const registers = [registry];
-  return {
+  const metrics: HotpathMetrics = {
     registry,
     httpRequestDuration: new Histogram({
       name: 'hotpath_http_request_duration_seconds',
-      help: 'HTTP request duration by route template, method and status code',
+      help: 'HTTP request duration by route template, method and status code, without time the client asked to wait for its job (see hotpath_http_client_wait_seconds)',
       labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    httpClientWait: new Histogram({
+      name: 'hotpath_http_client_wait_seconds',
+      help: 'Time a request waited for its job because the client asked to (Prefer: wait, ?wait=N, SSE and OpenAI streams, OpenAI synchronous answers)',
+      labelNames: ['route', 'method'],
       buckets: LATENCY_BUCKETS_S,
       registers,
     }),
     jobsTotal: new Counter({
       name: 'hotpath_jobs_total',
-      help: 'Jobs by model, task and outcome (accepted, cached, completed, failed, cancelled, deadline_exceeded, rejected)',
+      help: 'Jobs by model, task, stage and outcome: stage="api" counts submissions (accepted, rejected), stage="worker" counts finished runs (completed, failed, cancelled, deadline_exceeded); sum over one stage only',
+      labelNames: ['model', 'task', 'stage', 'outcome'],
+      registers,
+    }),
+    jobDuration: new Histogram({
+      name: 'hotpath_job_duration_seconds',
+      help: 'End-to-end job latency, from submission to the end of its run on a worker, by outcome',
       labelNames: ['model', 'task', 'outcome'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+    promptTokens: new Counter({
+      name: 'hotpath_prompt_tokens_total',
+      help: 'Prompt (input) tokens of finished jobs, embeddings included',
+      labelNames: ['model'],
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'hotpath_build_info',
+      help: 'Constant 1, labelled with the running Hotpath version and Node.js version',
+      labelNames: ['version', 'node_version'],
       registers,
     }),
     queueDepth: new Gauge({
@@ -127,6 +169,8 @@ export function createMetrics(service: 'hotpath-api' | 'hotpath-worker' | string
       registers,
     }),
   };
+  metrics.buildInfo.set({ version, node_version: process.version }, 1);
+  return metrics;
 }
 
 /** BullMQ job states reported as `hotpath_queue_depth{state}` (what backlog autoscaling reads). */
@@ -147,10 +191,14 @@ export function setQueueDepth(
   }
 }
 
-/** Every metric name of SPEC §4, for tests and dashboard validation. */
-export const SPEC_METRIC_NAMES = [
+/** Every Hotpath metric name (docs/observability.md), for tests and dashboard validation. */
+export const HOTPATH_METRIC_NAMES = [
   'hotpath_http_request_duration_seconds',
+  'hotpath_http_client_wait_seconds',
   'hotpath_jobs_total',
+  'hotpath_job_duration_seconds',
+  'hotpath_prompt_tokens_total',
+  'hotpath_build_info',
   'hotpath_queue_depth',
   'hotpath_queue_wait_seconds',
   'hotpath_batch_size',
@@ -160,4 +208,6 @@ export const SPEC_METRIC_NAMES = [
   'hotpath_tokens_generated_total',
   'hotpath_cache_requests_total',
   'hotpath_replica_busy_ratio',
+  'hotpath_prefix_cache_hit_tokens_total',
+  'hotpath_prefix_cache_lookups_total',
 ] as const;

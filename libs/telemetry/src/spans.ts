@@ -25,15 +25,22 @@ export const Attr = {
   messagingMessageId: 'messaging.message.id',
   messagingBatchCount: 'messaging.batch.message_count',
   genAiOperation: 'gen_ai.operation.name',
-  genAiSystem: 'gen_ai.system',
+  genAiProvider: 'gen_ai.provider.name',
   genAiRequestModel: 'gen_ai.request.model',
   genAiMaxTokens: 'gen_ai.request.max_tokens',
   genAiTemperature: 'gen_ai.request.temperature',
+  genAiTopP: 'gen_ai.request.top_p',
+  genAiTopK: 'gen_ai.request.top_k',
+  genAiSeed: 'gen_ai.request.seed',
+  genAiStopSequences: 'gen_ai.request.stop_sequences',
   genAiInputTokens: 'gen_ai.usage.input_tokens',
   genAiOutputTokens: 'gen_ai.usage.output_tokens',
+  genAiCacheReadTokens: 'gen_ai.usage.cache_read.input_tokens',
+  genAiResponseId: 'gen_ai.response.id',
+  genAiResponseModel: 'gen_ai.response.model',
   genAiFinishReasons: 'gen_ai.response.finish_reasons',
-  genAiPrompt: 'gen_ai.prompt',
-  genAiCompletion: 'gen_ai.completion',
+  genAiInputMessages: 'gen_ai.input.messages',
+  genAiOutputMessages: 'gen_ai.output.messages',
   httpMethod: 'http.request.method',
   httpRoute: 'http.route',
   httpStatus: 'http.response.status_code',
@@ -56,7 +63,10 @@ export function tracer(): ReturnType<typeof trace.getTracer> {
   return currentTelemetry()?.tracer ?? trace.getTracer('hotpath');
 }
 
-/** True when prompts and outputs may be recorded on spans (`HOTPATH_TRACE_CONTENT=true`). */
+/**
+ * True when prompts and outputs may be recorded on spans
+ * (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`, or its alias `HOTPATH_TRACE_CONTENT`).
+ */
 export function traceContentEnabled(): boolean {
   return currentTelemetry()?.traceContent ?? false;
 }

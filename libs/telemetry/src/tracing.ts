@@ -15,6 +15,8 @@ export interface TelemetryEnv {
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: string;
   OTEL_SERVICE_NAME?: string;
   /** `true` lets spans carry prompt and output text; anything else keeps them out. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?: string;
+  /** Alias of `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`. */
   HOTPATH_TRACE_CONTENT?: string;
 }
 
@@ -24,7 +26,7 @@ export interface Telemetry {
   /** `http/protobuf` or `http/json` when enabled. */
   protocol: string | null;
   serviceName: string;
-  /** Whether spans may carry prompt/output text (`HOTPATH_TRACE_CONTENT=true`). */
+  /** Whether spans may carry prompt/output text (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`). */
   traceContent: boolean;
   tracer: Tracer;
   /** Flushes pending spans and stops exporting. Idempotent. */
@@ -46,7 +48,9 @@ export function startTelemetry(defaultServiceName: string, version: string, env:
   const serviceName = env.OTEL_SERVICE_NAME || defaultServiceName;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const disabled = env.OTEL_SDK_DISABLED === 'true';
-  const traceContent = env.HOTPATH_TRACE_CONTENT === 'true' || env.HOTPATH_TRACE_CONTENT === '1';
+  const on = (v: string | undefined): boolean => v === 'true' || v === '1';
+  const traceContent =
+    on(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT) || on(env.HOTPATH_TRACE_CONTENT);
   if (!endpoint || disabled) {
     started = {
       enabled: false,

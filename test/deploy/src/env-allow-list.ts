@@ -1,7 +1,7 @@
 import { commonEnvShape } from '@hotpath/config';
 
 /**
- * Environment variables each process accepts (SPEC §2 and the process contracts). The variables both
+ * Environment variables each process accepts (docs/configuration.md and the process contracts). The variables both
  * processes share come from the config lib's schema itself; the rest are process-specific.
  */
 const COMMON = Object.keys(commonEnvShape);

@@ -29,7 +29,7 @@ const SECRET_KEYS: Readonly<Record<string, readonly string[]>> = {
   'hotpath-api-keys': ['keys'],
 };
 
-/** Ports and routes the processes serve (SPEC §1, §3.3). */
+/** Ports and routes the processes serve (docs/operations.md, docs/api.md#operations). */
 const SERVED = {
   api: { portEnv: 'PORT', defaultPort: 3000, live: '/healthz', ready: '/readyz' },
   worker: { portEnv: 'METRICS_PORT', defaultPort: 9464, live: '/healthz', ready: '/readyz' },

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { createMetrics, SPEC_METRIC_NAMES } from '@hotpath/telemetry';
+import { createMetrics, HOTPATH_METRIC_NAMES } from '@hotpath/telemetry';
 import { repoRoot } from './repo-root';
 
 const dir = join(repoRoot(), 'deploy', 'observability');
@@ -59,7 +59,7 @@ describe('deploy/observability', () => {
         }
       }
     }
-    for (const name of SPEC_METRIC_NAMES) assert.ok(used.has(name), `the dashboard shows ${name}`);
+    for (const name of HOTPATH_METRIC_NAMES) assert.ok(used.has(name), `the dashboard shows ${name}`);
   });
 
   it('alert rules cover backlog age, error ratio and p99 latency on exported metrics', async () => {

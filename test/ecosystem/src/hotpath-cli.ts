@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { CLI_MAIN } from './ecosystem-env';
 
-/** What `hotpath generate --json` prints (SPEC §5). */
+/** What `hotpath generate --json` prints (docs/cli.md). */
 export interface CliGeneration {
   prompt_tokens: number[];
   tokens: number[];

@@ -30,7 +30,7 @@ function transformers(): Promise<TransformersModule> {
 const ids = (data: ArrayLike<number | bigint>): number[] => Array.from(data, (v) => Number(v));
 
 /**
- * Loads a SPEC §6 model folder as it is. The only option it needs: `subfolder: ''`, because
+ * Loads a docs/models.md#the-model-folder model folder as it is. The only option it needs: `subfolder: ''`, because
  * transformers.js looks for `onnx/model.onnx` by default while our folder keeps `model.onnx` at the top.
  */
 export async function loadTransformersModel(dir: string): Promise<TransformersModel> {

@@ -139,7 +139,12 @@ describe('OpenAI-compatible API with the official openai client', { timeout: 60_
       assert.equal(c.choices.length, 1);
       assert.equal(c.choices[0]?.finish_reason, 'length');
       assert.ok((c.choices[0]?.text ?? '').length > 0);
-      assert.deepEqual(c.usage, { prompt_tokens: 2, completion_tokens: 5, total_tokens: 7 });
+      assert.deepEqual(c.usage, {
+        prompt_tokens: 2,
+        completion_tokens: 5,
+        total_tokens: 7,
+        prompt_tokens_details: { cached_tokens: 0 },
+      });
       // The job behind it is an ordinary job of the tenant.
       const job = await getJson(`/v1/jobs/${c.id.slice('cmpl-'.length)}`);
       assert.equal(job.status, 200);
@@ -230,7 +235,12 @@ describe('OpenAI-compatible API with the official openai client', { timeout: 60_
       }
       assert.equal(role, 'assistant');
       assert.ok(content.length > 0);
-      assert.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 10, total_tokens: 15 });
+      assert.deepEqual(usage, {
+        prompt_tokens: 5,
+        completion_tokens: 10,
+        total_tokens: 15,
+        prompt_tokens_details: { cached_tokens: 0 },
+      });
       // Tokens arrive as they are produced over the 1.5 s generation, not all at the end.
       assert.ok((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0) > 500, `arrivals ${JSON.stringify(arrivals)}`);
     }));

@@ -1,4 +1,5 @@
-import { Controller, Delete, Inject, Param, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Inject, Param, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { ResultCache } from '@hotpath/cache';
 import { findModel } from '@hotpath/config';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
@@ -7,6 +8,7 @@ import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, LOGGER } from '../core/tokens';
 import { AdminKeyGuard } from '../webhooks/admin-key.guard';
 import { ADMIN_RESULT_CACHE } from './admin.tokens';
+import { requestLogFields } from '../http/http-hooks';
 
 /** The answer of a purge. */
 export interface CachePurgeView {
@@ -30,7 +32,7 @@ export class CacheAdminController {
    * coalesced onto a running job are not affected; the workers' prefix KV caches are not either.
    */
   @Delete(':model')
-  async purge(@Param('model') model: string): Promise<CachePurgeView> {
+  async purge(@Param('model') model: string, @Req() request: FastifyRequest): Promise<CachePurgeView> {
     if (!findModel(this.config.cluster, model)) {
       throw new HotpathError(
         ErrorCode.ModelNotFound,
@@ -41,9 +43,9 @@ export class CacheAdminController {
     const purged = await this.cache.purge(model);
     const openMode = (this.config.admin?.keys.length ?? 0) === 0;
     // Open dev mode lets anyone purge: say so every time, not only at start-up.
-    if (openMode)
-      this.logger.warn('result cache purged without an admin key (open dev mode)', { model, purged });
-    else this.logger.info('result cache purged', { model, purged });
+    const fields = { ...requestLogFields(request), model, purged };
+    if (openMode) this.logger.warn('result cache purged without an admin key (open dev mode)', fields);
+    else this.logger.info('result cache purged', fields);
     return { model, purged };
   }
 }

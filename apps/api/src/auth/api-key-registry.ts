@@ -47,3 +47,16 @@ export function bearerKey(header: string | undefined): string | undefined {
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   return m?.[1];
 }
+
+/**
+ * The key of `Authorization: Basic base64(user:key)` (the user name is ignored): what a browser
+ * sends for the admin pages after its login prompt.
+ */
+export function basicKey(header: string | undefined): string | undefined {
+  const m = header ? /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header) : null;
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const key = colon >= 0 ? decoded.slice(colon + 1) : '';
+  return key === '' ? undefined : key;
+}

@@ -13,7 +13,7 @@ import { redisTargetFromEnv, type RedisTarget } from '@hotpath/queue';
 import type { LogLevel } from '@hotpath/telemetry';
 import { assertUniqueKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from '../auth/api-keys';
 
-/** The API's environment (SPEC §2). Parsed once in `main.ts`; nothing else reads `process.env`. */
+/** The API's environment (docs/configuration.md). Parsed once in `main.ts`; nothing else reads `process.env`. */
 export const ApiEnvSchema = z.object({
   ...commonEnvShape,
   PORT: envPort.default(3000),
@@ -99,7 +99,7 @@ export function loadApiConfig(
     auth: { keys },
     results: { ttlS: e.HOTPATH_RESULT_TTL_S },
     log: { level: e.LOG_LEVEL },
-    traceContent: e.HOTPATH_TRACE_CONTENT,
+    traceContent: e.HOTPATH_TRACE_CONTENT || e.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
     dataDir: e.HOTPATH_DATA_DIR,
     admin: { keys: adminKeys },
     webhooks: { allowedHosts: parseAllowedHosts(e.HOTPATH_WEBHOOK_ALLOWED_HOSTS) },

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { OPENAI_SCHEMAS, openAiPaths } from './openapi-openai';
+import { adminAndOpsPaths } from './openapi-ops';
+import { json, ref, retryAfter, type Json } from './openapi-parts';
 import {
   BatchEntrySchema,
   BatchJobRequestSchema,
@@ -7,9 +10,7 @@ import {
   JobViewSchema,
 } from '@hotpath/contracts';
 
-type Json = Record<string, unknown>;
-
-/** The wire shape of every error (SPEC §3), as a schema for the document. */
+/** The wire shape of every error (docs/api.md#errors), as a schema for the document. */
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
@@ -18,29 +19,39 @@ export const ErrorBodySchema = z.object({
   }),
 });
 
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
-
 /** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, without its `$schema` key. */
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
 }
 
-const json = (schema: Json): Json => ({ 'application/json': { schema } });
 const errorResponse = (description: string, headers?: Json): Json => ({
   description,
   content: json(ref('Error')),
   ...(headers ? { headers } : {}),
 });
-const retryAfter = {
-  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
-};
 const common = {
   '400': errorResponse('Invalid request (`invalid_request`, `param` names the field)'),
   '401': errorResponse('Missing or invalid API key (`unauthorized`)'),
   '503': errorResponse('Redis unavailable (`redis_unavailable`)', retryAfter),
 };
 const jobIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+/** Query of `GET /v1/jobs` (and, with `tenant`, of `GET /v1/admin/jobs`). */
+const LIST_PARAMETERS = [
+  {
+    name: 'status',
+    in: 'query',
+    schema: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] },
+  },
+  { name: 'model', in: 'query', schema: { type: 'string' } },
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  {
+    name: 'cursor',
+    in: 'query',
+    description: 'The previous page’s `next_cursor`',
+    schema: { type: 'string' },
+  },
+];
 const requestIdHeader = {
   'x-request-id': { description: 'The request id (echoed when sent)', schema: { type: 'string' } },
 };
@@ -86,6 +97,16 @@ export function buildOpenApiDocument(version: string): Json {
           required: ['jobs'],
         },
         Error: schemaOf(ErrorBodySchema, 'output'),
+        JobList: {
+          type: 'object',
+          properties: {
+            object: { const: 'list' },
+            data: { type: 'array', items: ref('JobView'), description: 'Jobs without `result`' },
+            next_cursor: { type: ['string', 'null'] },
+            has_more: { type: 'boolean' },
+          },
+        },
+        ...OPENAI_SCHEMAS,
       },
     },
     paths: {
@@ -123,6 +144,19 @@ export function buildOpenApiDocument(version: string): Json {
               'Backpressure (`queue_full`) or a tenant limit (`rate_limit_exceeded`: requests/s, tokens/min, max_queued; with x-ratelimit-* headers)',
               retryAfter,
             ),
+            '503': errorResponse(
+              'No live worker serves the model or the job’s shard (`model_unavailable`), or Redis is down (`redis_unavailable`)',
+              retryAfter,
+            ),
+          },
+        },
+        get: {
+          operationId: 'listJobs',
+          summary: 'The tenant’s own jobs, newest first, cursor-paginated',
+          parameters: LIST_PARAMETERS,
+          responses: {
+            '200': { description: 'A page of jobs', content: json(ref('JobList')) },
+            ...common,
           },
         },
       },
@@ -188,6 +222,7 @@ export function buildOpenApiDocument(version: string): Json {
         },
       },
       ...openAiPaths(),
+      ...adminAndOpsPaths({ errorResponse, listParameters: LIST_PARAMETERS }),
       '/v1/admin/cache/{model}': {
         delete: {
           operationId: 'purgeCache',
@@ -203,90 +238,6 @@ export function buildOpenApiDocument(version: string): Json {
             },
             '403': errorResponse('Not an admin key (`forbidden`)'),
             '404': errorResponse('Unknown model (`model_not_found`)'),
-          },
-        },
-      },
-      '/v1/admin/webhooks/dead-letters': {
-        get: {
-          operationId: 'listWebhookDeadLetters',
-          summary: 'Webhook deliveries that failed their last attempt (admin key)',
-          responses: { '200': { description: 'Dead letters', content: json({ type: 'object' }) } },
-        },
-      },
-      '/v1/admin/webhooks/dead-letters/{id}/replay': {
-        post: {
-          operationId: 'replayWebhookDeadLetter',
-          summary: 'Deliver a dead-lettered webhook again, same id and body (admin key)',
-          parameters: [jobIdParam],
-          responses: { '200': { description: 'Queued for delivery', content: json({ type: 'object' }) } },
-        },
-      },
-      '/v1/usage': {
-        get: {
-          operationId: 'getUsage',
-          summary: 'The calling tenant’s usage over a window (per-minute counters)',
-          parameters: [
-            {
-              name: 'start',
-              in: 'query',
-              description: 'ISO 8601 or Unix seconds; default a day before `end`',
-              schema: { type: 'string' },
-            },
-            {
-              name: 'end',
-              in: 'query',
-              description: 'ISO 8601 or Unix seconds; default now',
-              schema: { type: 'string' },
-            },
-          ],
-          responses: {
-            '200': {
-              description:
-                'Totals and per-model counters: jobs, completed, failed, cancelled, cache_hits, rate_limited, prompt_tokens, completion_tokens',
-              content: json({ type: 'object' }),
-            },
-            ...common,
-          },
-        },
-      },
-      '/healthz': {
-        get: {
-          operationId: 'healthz',
-          summary: 'Liveness',
-          security: [],
-          responses: {
-            '200': {
-              description: 'Alive',
-              content: json({ type: 'object', properties: { status: { const: 'ok' } } }),
-            },
-          },
-        },
-      },
-      '/readyz': {
-        get: {
-          operationId: 'readyz',
-          summary: 'Readiness: Redis reachable and config loaded',
-          security: [],
-          responses: {
-            '200': { description: 'Ready', content: json({ type: 'object' }) },
-            '503': {
-              description: 'Not ready, with the failing checks',
-              headers: retryAfter,
-              content: json({ type: 'object' }),
-            },
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          operationId: 'metrics',
-          summary: 'Prometheus metrics',
-          security: [],
-          responses: {
-            '200': {
-              description: 'Text exposition format',
-              content: { 'text/plain': { schema: { type: 'string' } } },
-            },
           },
         },
       },
@@ -307,65 +258,6 @@ export function buildOpenApiDocument(version: string): Json {
             '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
           },
         },
-      },
-    },
-  };
-}
-
-/**
- * The OpenAI-compatible routes (SPEC §3.2). Their bodies follow OpenAI's API reference (supported
- * fields are listed in docs/openai.md); errors use OpenAI's shape.
- */
-function openAiPaths(): Json {
-  const openAiError = (description: string): Json => ({
-    description,
-    content: json({
-      type: 'object',
-      properties: {
-        error: {
-          type: 'object',
-          properties: {
-            message: { type: 'string' },
-            type: { type: 'string' },
-            param: { type: ['string', 'null'] },
-            code: { type: ['string', 'null'] },
-          },
-        },
-      },
-    }),
-  });
-  const route = (operationId: string, summary: string): Json => ({
-    post: {
-      operationId,
-      summary,
-      tags: ['openai'],
-      requestBody: { required: true, content: json({ type: 'object' }) },
-      responses: {
-        '200': {
-          description: 'OpenAI-shaped response; with `stream: true`, SSE chunks ending in `data: [DONE]`',
-          content: { ...json({ type: 'object' }), 'text/event-stream': { schema: { type: 'string' } } },
-        },
-        '400': openAiError('Invalid or unsupported parameter (`param` names it)'),
-        '401': openAiError('Missing or invalid API key'),
-        '404': openAiError('Unknown model (`model_not_found`)'),
-      },
-    },
-  });
-  return {
-    '/v1/completions': route('createCompletion', 'OpenAI-compatible text completion'),
-    '/v1/chat/completions': route('createChatCompletion', 'OpenAI-compatible chat completion'),
-    '/v1/embeddings': route('createEmbedding', 'OpenAI-compatible embeddings (`float` or `base64`)'),
-    '/tokenize': route(
-      'tokenize',
-      'vLLM-compatible: `{model, prompt}` or `{model, messages}` → `{count, max_model_len, tokens}`',
-    ),
-    '/detokenize': route('detokenize', 'vLLM-compatible: `{model, tokens}` → `{prompt}`'),
-    '/v1/models': {
-      get: {
-        operationId: 'listModels',
-        summary: 'The models this cluster serves (OpenAI shape)',
-        tags: ['openai'],
-        responses: { '200': { description: 'A model list', content: json({ type: 'object' }) } },
       },
     },
   };

@@ -11,6 +11,7 @@ import type { Logger } from '@hotpath/telemetry';
 import { LOGGER } from '../core/tokens';
 import { errorResponseForUrl } from './error-mapping';
 import { allowedMethods } from '../http/route-table';
+import { requestLogFields } from '../http/http-hooks';
 
 /**
  * A 405 for a request no route matched whose path some route serves with another method; `undefined`
@@ -28,8 +29,8 @@ function methodNotAllowed(err: unknown, request: FastifyRequest): HttpException 
 
 /**
  * The one exception filter: every error, from a handler, a guard, Fastify's body parser or the
- * not-found handler, leaves in the SPEC §3 shape — or in OpenAI's shape on the OpenAI-compatible
- * routes (SPEC §3.2), decided by URL so that body-parser errors raised before routing match too.
+ * not-found handler, leaves in the docs/api.md#errors shape — or in OpenAI's shape on the OpenAI-compatible
+ * routes (docs/openai.md), decided by URL so that body-parser errors raised before routing match too.
  * Statuses are the same either way. Stacks are logged for 500s, never sent.
  */
 @Catch()
@@ -44,7 +45,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = errorResponseForUrl(request.url, effective);
     if (res.status >= 500) {
       this.logger.error('request failed', {
-        request_id: request.id,
+        ...requestLogFields(request),
         method: request.method,
         route: request.routeOptions?.url ?? 'unmatched',
         status: res.status,
@@ -55,10 +56,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent) return;
     const allow = allowOf(effective);
-    void reply
-      .status(res.status)
-      .headers(allow ? { ...res.headers, allow } : res.headers)
-      .send(res.body);
+    const headers: Record<string, string> = allow ? { ...res.headers, allow } : { ...res.headers };
+    // A route that chose its own challenge (the dashboard's Basic login) keeps it.
+    if (reply.hasHeader('www-authenticate')) delete headers['www-authenticate'];
+    void reply.status(res.status).headers(headers).send(res.body);
   }
 }
 

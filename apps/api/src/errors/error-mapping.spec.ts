@@ -5,7 +5,7 @@ import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { statusForCode, toErrorResponse } from './error-mapping';
 
 describe('statusForCode', () => {
-  it('maps every SPEC error code to its status', () => {
+  it('maps every error code to its status', () => {
     const expected: [ErrorCode, number][] = [
       [ErrorCode.InvalidRequest, 400],
       [ErrorCode.InvalidInput, 400],

@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { ErrorCode, HotpathError, type ErrorBody } from '@hotpath/contracts';
 import { isRedisConnectionError } from './redis-errors';
 
-/** An error as it goes on the wire: status, body (SPEC §3 shape) and extra headers. */
+/** An error as it goes on the wire: status, body (the docs/api.md#errors shape) and extra headers. */
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
@@ -27,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Internal]: 500,
   [ErrorCode.RedisUnavailable]: 503,
   [ErrorCode.WorkerShutdown]: 503,
+  [ErrorCode.ModelUnavailable]: 503,
   [ErrorCode.Capacity]: 503,
   [ErrorCode.DeadlineExceeded]: 504,
 };
@@ -134,7 +135,7 @@ export function errorResponseForUrl(url: string, err: unknown): ErrorResponse | 
   return OPENAI_ROUTE.test(url) ? toOpenAiErrorResponse(err) : toErrorResponse(err);
 }
 
-/** OpenAI's error body (SPEC §3: the OpenAI-compatible routes use OpenAI's error shape). */
+/** OpenAI's error body (docs/openai.md#errors: the OpenAI-compatible routes use OpenAI's error shape). */
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }

@@ -22,6 +22,13 @@ export class RouteTable {
     for (const m of Array.isArray(methods) ? methods : [methods]) e.methods.add(m.toUpperCase());
   }
 
+  /** Every `[method, url]` registered, in registration order. */
+  routes(): [string, string][] {
+    return [...this.entries.entries()].flatMap(([url, e]) =>
+      [...e.methods].map((m): [string, string] => [m, url]),
+    );
+  }
+
   /** Methods some route serves at `path` (no query), sorted; empty for an unknown path. */
   allowed(path: string): string[] {
     const out = new Set<string>();
@@ -47,6 +54,11 @@ export function trackRoutes(fastify: FastifyInstance): void {
   const table = new RouteTable();
   tables.set(fastify, table);
   fastify.addHook('onRoute', (route) => table.add(route.method, route.url ?? route.path));
+}
+
+/** Every `[method, url]` registered on `fastify` (after {@link trackRoutes}), e.g. to check a document covers them. */
+export function registeredRoutes(fastify: FastifyInstance): [string, string][] {
+  return tables.get(fastify)?.routes() ?? [];
 }
 
 /** Methods served at the request's path by any route (for a 405's `Allow`); empty when unknown. */

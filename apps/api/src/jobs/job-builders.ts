@@ -15,7 +15,7 @@ export interface NewJob {
   modelDigest?: string;
 }
 
-/** The shard of a request (SPEC §7): its routing key, else a prefix of its prompt or first text. */
+/** The shard of a request (docs/architecture.md#shard-queues): its routing key, else a prefix of its prompt or first text. */
 export function shardOf(request: JobRequest, model: ModelConfig, prefixChars: number): number {
   const text = request.task === 'generate' ? request.input.prompt : (request.input.texts[0] ?? '');
   return routeToShard({ routingKey: request.routing_key, text }, model.shards, prefixChars);

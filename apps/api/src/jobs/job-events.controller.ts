@@ -8,9 +8,10 @@ import { API_CONFIG, LOGGER, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
 import { SseStream } from './job-events.sse';
+import { requestLogFields } from '../http/http-hooks';
 
 /**
- * `GET /v1/jobs/{id}/events` (SPEC §3.1): Server-Sent Events `status`, `token`, then `done` (the
+ * `GET /v1/jobs/{id}/events` (docs/api.md#jobs): Server-Sent Events `status`, `token`, then `done` (the
  * finished job view) or `error` (`{error, job}`), then the stream closes. A client connecting late
  * gets every token produced so far first; `Last-Event-ID` resumes after a given token.
  */
@@ -70,7 +71,11 @@ export class JobEventsController {
         }
       }
     } catch (err) {
-      this.logger.warn('job event stream interrupted', { job_id: id, error: err });
+      this.logger.warn('job event stream interrupted', {
+        ...requestLogFields(reply.request),
+        job_id: id,
+        error: err,
+      });
       sse.event('error', {
         error: { code: ErrorCode.RedisUnavailable, message: 'the event stream was interrupted' },
       });

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { streamStarted } from '../http/http-hooks';
 
 /** Comment line sent when nothing else was, so proxies and clients keep an idle stream open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -57,6 +58,7 @@ export class SseStream {
       'x-accel-buffering': 'no',
     });
     reply.raw.flushHeaders();
+    streamStarted(reply);
     return new SseStream(
       reply,
       opts.heartbeatMs ?? SSE_HEARTBEAT_MS,

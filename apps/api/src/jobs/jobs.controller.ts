@@ -19,12 +19,13 @@ import { isTerminal } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
-import { requestTraceContext } from '../http/http-hooks';
+import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
 import { JobsService, type BatchEntry } from './jobs.service';
+import { listView, parseListQuery, type JobListView } from './job-list.query';
 
-/** Native async jobs (SPEC §3.1). Validates and delegates to {@link JobsService}. */
+/** Native async jobs (docs/api.md#jobs). Validates and delegates to {@link JobsService}. */
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
 export class JobsController {
@@ -56,11 +57,23 @@ export class JobsController {
       const applied = clampWait(wait, this.config.cluster.api.max_wait_s);
       void reply.header('preference-applied', `wait=${applied}`);
       if (!isTerminal(view.status) && applied > 0) {
-        view = await this.jobs.wait(tenant, view.id, applied, this.abortSignal(reply), view);
+        const known = view;
+        view = await clientWait(reply.request, () =>
+          this.jobs.wait(tenant, known.id, applied, this.abortSignal(reply), known),
+        );
       }
     }
     void reply.status(isTerminal(view.status) ? 200 : 202);
     return view;
+  }
+
+  /**
+   * The tenant's own jobs, newest first: `?status=&model=&limit=` (1-100, default 20) and
+   * `?cursor=` (the previous page's `next_cursor`). Entries leave out `result`.
+   */
+  @Get()
+  async list(@Tenant() tenant: string, @Query() query: unknown): Promise<JobListView> {
+    return listView(await this.jobs.list(tenant, parseListQuery(query)));
   }
 
   /** One entry per submitted job, in order: `{status_code, job}` or `{status_code, error}`. */
@@ -91,7 +104,7 @@ export class JobsController {
     }
     if (wait === undefined) return this.jobs.get(tenant, id);
     const applied = clampWait(wait, this.config.cluster.api.max_wait_s);
-    return this.jobs.wait(tenant, id, applied, this.abortSignal(reply));
+    return clientWait(reply.request, () => this.jobs.wait(tenant, id, applied, this.abortSignal(reply)));
   }
 
   /** Cancels a queued or running job; `409` when it already finished. */

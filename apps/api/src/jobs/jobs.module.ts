@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TenantSettings } from '@hotpath/config';
-import { IdempotencyStore, JobStore, JobWaiter, ShardQueues, type RedisClient } from '@hotpath/queue';
+import {
+  AvailabilityCache,
+  IdempotencyStore,
+  JobStore,
+  JobWaiter,
+  ShardQueues,
+  type RedisClient,
+} from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
@@ -43,6 +50,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         SingleFlight,
         WebhookNotifier,
         TenantSettings,
+        AvailabilityCache,
       ],
       useFactory: (
         config: ApiConfig,
@@ -56,6 +64,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         flights: SingleFlight,
         webhooks: WebhookNotifier,
         tenants: TenantSettings,
+        availability: AvailabilityCache,
       ) =>
         new JobsService({
           config,
@@ -69,6 +78,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
           flights,
           webhooks,
           tenants,
+          availability,
         }),
     },
   ],

@@ -17,6 +17,9 @@ import {
   FairQueue,
   RateLimiter,
   UsageStore,
+  JobIndex,
+  decodeCursor,
+  type AvailabilityCache,
   IdempotencyStore,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
@@ -24,6 +27,8 @@ import {
   isTerminal,
   minTokens,
   toJobView,
+  type JobListPage,
+  type JobListQuery,
   type JobRecord,
   type JobStore,
   type JobWaiter,
@@ -56,6 +61,8 @@ import { TenantGate } from '../tenancy/tenant-gate';
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
 const QUEUE_CALL_TIMEOUT_MS = 3000;
 const QUEUE_FULL_RETRY_AFTER_S = 1;
+/** A worker that starts announces itself within a heartbeat: retrying sooner than that is futile. */
+const UNSERVED_RETRY_AFTER_S = 5;
 /** How long a request waits for the record of a job another request just claimed. */
 const CLAIMED_RECORD_WAIT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -77,6 +84,8 @@ export interface JobsServiceDeps {
   webhooks?: WebhookNotifier;
   /** Tenant weights and limits (reloadable); defaults to the cluster config's `tenants`. */
   tenants?: TenantSettings;
+  /** Live workers per model and shard; absent = every job is queued whether or not one is served. */
+  availability?: AvailabilityCache;
   now?: () => number;
 }
 
@@ -87,6 +96,8 @@ export interface SubmitOptions {
   trace?: Context;
   /** The caller streams the job's tokens: its worker writes token events from the first one. */
   watched?: boolean;
+  /** `chat`: an OpenAI chat request (its prompt rendered by the API), named so on the job's GenAI span. */
+  operation?: 'chat';
 }
 
 /** The outcome of one accepted submission. */
@@ -123,6 +134,7 @@ export class JobsService {
   private readonly gate: TenantGate;
   private readonly tenantMetrics: TenantMetrics;
   private readonly knownTenants: ReadonlySet<string>;
+  private readonly index: JobIndex;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -142,6 +154,7 @@ export class JobsService {
     });
     this.inputLimits = new ModelInputLimitsStore(deps.producer);
     this.webhookSecrets = new WebhookSecrets(deps.producer);
+    this.index = new JobIndex(deps.producer, deps.store);
   }
 
   /**
@@ -175,6 +188,7 @@ export class JobsService {
         solo: opts.solo === true,
         trace: opts.trace ?? ROOT_CONTEXT,
         watched: opts.watched === true || (req.task === 'generate' && req.stream === true),
+        ...(opts.operation ? { operation: opts.operation } : {}),
       });
       // A cache hit is finished on arrival and no worker runs it: its webhook is scheduled here.
       if (req.webhook && submission.cache === 'hit')
@@ -224,6 +238,29 @@ export class JobsService {
       }
     }
     return entries;
+  }
+
+  /**
+   * A page of jobs, newest first: the tenant's own, or every tenant's when `tenant` is undefined
+   * (operators). An unknown cursor is a 400.
+   */
+  async list(tenant: string | undefined, q: Omit<JobListQuery, 'tenant'>): Promise<JobListPage> {
+    assertRedisReady(this.deps.producer);
+    if (q.cursor !== undefined) {
+      try {
+        decodeCursor(q.cursor);
+      } catch {
+        throw new HotpathError(
+          ErrorCode.InvalidRequest,
+          'cursor is not a next_cursor of this listing',
+          'cursor',
+        );
+      }
+    }
+    return withRedisTimeout(
+      this.index.list({ ...q, ...(tenant !== undefined ? { tenant } : {}) }),
+      QUEUE_CALL_TIMEOUT_MS,
+    );
   }
 
   /** The tenant's job; 404 for unknown ids and for other tenants' jobs alike. */
@@ -384,7 +421,12 @@ export class JobsService {
     id: string,
     req: JobRequest,
     model: ModelConfig,
-    { solo, trace, watched }: { solo: boolean; trace: Context; watched: boolean },
+    {
+      solo,
+      trace,
+      watched,
+      operation,
+    }: { solo: boolean; trace: Context; watched: boolean; operation?: 'chat' },
   ): Promise<Submission> {
     // A request the cache cannot serve (cache off, `cache: "bypass"`, sampling) gets no lookup span:
     // nothing is looked up, and a span per job for nothing is a cost at 100% sampling.
@@ -402,7 +444,7 @@ export class JobsService {
     if (cache.outcome === 'hit') return this.answerFromCache(tenant, id, req, model, cache);
     if (cache.outcome === 'bypass') {
       this.countCache(model, 'bypass');
-      return this.enqueueNew(tenant, id, req, model, undefined, { trace, watched });
+      return this.enqueueNew(tenant, id, req, model, undefined, { trace, watched, operation });
     }
     const role: FlightRole = solo
       ? { kind: 'independent' }
@@ -424,7 +466,11 @@ export class JobsService {
     this.countCache(model, 'miss');
     try {
       const fills = role.kind !== 'independent' || solo;
-      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, { trace, watched });
+      return await this.enqueueNew(tenant, id, req, model, fills ? cache : undefined, {
+        trace,
+        watched,
+        operation,
+      });
     } catch (err) {
       // Followers must not attach to a job that was never accepted.
       if (role.kind === 'leader')
@@ -456,7 +502,7 @@ export class JobsService {
       timings: { queue: 0, batch_wait: 0, inference: 0, total },
       cached: true,
     };
-    await this.deps.store.createCompleted(record, done);
+    await Promise.all([this.deps.store.createCompleted(record, done), this.indexed(record)]);
     this.countCache(model, 'hit');
     this.tenantMetrics.jobs.inc({
       tenant: this.tenantLabel(tenant),
@@ -513,8 +559,9 @@ export class JobsService {
     req: JobRequest,
     model: ModelConfig,
     cache: { key: string; digest: string } | undefined,
-    how: { trace: Context; watched: boolean },
+    how: { trace: Context; watched: boolean; operation?: 'chat' },
   ): Promise<Submission> {
+    await this.assertServed(model, shardOf(req, model, this.deps.config.cluster.routing.prefix_chars));
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
     // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
     const estimate = await withRedisTimeout(
@@ -543,7 +590,7 @@ export class JobsService {
     model: ModelConfig,
     shard: number,
     cache: { key: string; digest: string } | undefined,
-    { trace, watched }: { trace: Context; watched: boolean },
+    { trace, watched, operation }: { trace: Context; watched: boolean; operation?: 'chat' },
   ): Promise<Submission> {
     const { config, store } = this.deps;
     const job: NewJob = {
@@ -556,7 +603,7 @@ export class JobsService {
       ...(cache ? { cacheKey: cache.key, modelDigest: cache.digest } : {}),
     };
     const record = queuedRecord(job);
-    await store.create({ ...record, watched });
+    await Promise.all([store.create({ ...record, watched }), this.indexed(record)]);
     try {
       // Kept apart from the BullMQ payload, which only names the URL.
       if (req.webhook) await this.webhookSecrets.put(id, req.webhook.secret);
@@ -580,7 +627,15 @@ export class JobsService {
         (_span, producer) =>
           withRedisTimeout(
             Promise.all([
-              this.send(tenant, { ...queuedPayload(job), trace: injectTraceContext(producer) }, model),
+              this.send(
+                tenant,
+                {
+                  ...queuedPayload(job),
+                  ...(operation ? { operation } : {}),
+                  trace: injectTraceContext(producer),
+                },
+                model,
+              ),
               store.durable(id),
             ]),
             QUEUE_CALL_TIMEOUT_MS,
@@ -658,6 +713,26 @@ export class JobsService {
     return tenantMetricLabel(this.tenants.current(), tenant, this.knownTenants);
   }
 
+  /**
+   * Refuses a job no live worker would take (`503 model_unavailable`), unless the model queues
+   * anyway (`queue_when_unserved`). A miss is re-read fresh first: a worker may have just started.
+   */
+  private async assertServed(model: ModelConfig, shard: number): Promise<void> {
+    const cache = this.deps.availability;
+    if (!cache || model.queue_when_unserved) return;
+    const served = async (fresh: boolean): Promise<boolean> => {
+      const a = await withRedisTimeout(fresh ? cache.fresh() : cache.current(), QUEUE_CALL_TIMEOUT_MS);
+      return a.servesShard(model.name, shard);
+    };
+    if ((await served(false)) || (await served(true))) return;
+    throw new HotpathError(
+      ErrorCode.ModelUnavailable,
+      `no worker serves model "${model.name}" (shard ${shard}) right now; retry later`,
+      'model',
+      UNSERVED_RETRY_AFTER_S,
+    );
+  }
+
   private async ownRecord(tenant: string, id: string): Promise<JobRecord> {
     assertRedisReady(this.deps.producer);
     const rec = await this.deps.store.get(id);
@@ -690,12 +765,17 @@ export class JobsService {
     }
   }
 
+  /** Listing is a convenience: a job whose index entry failed is still accepted (and readable by id). */
+  private indexed(record: JobRecord): Promise<void> {
+    return this.index.add(record.tenant, record.id, record.createdAt).catch(() => undefined);
+  }
+
   private countCache(model: ModelConfig, result: CacheOutcome): void {
     this.deps.metrics.cacheRequests.inc({ model: model.name, result });
   }
 
   private count(req: JobRequest, outcome: 'accepted' | 'rejected'): void {
-    this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, outcome });
+    this.deps.metrics.jobsTotal.inc({ model: req.model, task: req.task, stage: 'api', outcome });
   }
 }
 

@@ -7,7 +7,7 @@ import {
 } from '@hotpath/cache';
 import type { JobRequest, ModelConfig } from '@hotpath/contracts';
 
-/** What the result cache said about a submission (`x-cache` header, SPEC §3.1). */
+/** What the result cache said about a submission (`x-cache` header, docs/api.md#jobs). */
 export type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'bypass';
 
 /** The answer of a cache lookup. */

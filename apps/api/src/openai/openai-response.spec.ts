@@ -52,7 +52,12 @@ describe('OpenAI response shapes', () => {
           finish_reason: 'stop',
         },
       ],
-      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      usage: {
+        prompt_tokens: 3,
+        completion_tokens: 2,
+        total_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
     });
     const text = generationResponse(
       meta('completion'),
@@ -78,7 +83,12 @@ describe('OpenAI response shapes', () => {
     ]);
     const usage = b.usage({ prompt_tokens: 1, completion_tokens: 2 });
     assert.deepEqual(usage['choices'], []);
-    assert.deepEqual(usage['usage'], { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 });
+    assert.deepEqual(usage['usage'], {
+      prompt_tokens: 1,
+      completion_tokens: 2,
+      total_tokens: 3,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     const plain = new ChunkBuilder(meta('completion'), false).text('a');
     assert.equal(plain['object'], 'text_completion');
     assert.equal('usage' in plain, false);

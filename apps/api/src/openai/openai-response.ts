@@ -15,11 +15,12 @@ export interface ResponseMeta {
   fingerprint: string | null;
 }
 
-/** OpenAI's usage block. */
+/** OpenAI's usage block; `cached_tokens` are prompt tokens served from the replica's prefix KV cache. */
 export interface OpenAiUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 export function openAiId(meta: Pick<ResponseMeta, 'kind' | 'jobId'>): string {
@@ -34,7 +35,12 @@ export function finishReason(reason: GenerateResult['finish_reason'] | undefined
 export function openAiUsage(u: Usage | null): OpenAiUsage {
   const prompt = u?.prompt_tokens ?? 0;
   const completion = u?.completion_tokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: u?.cached_tokens ?? 0 },
+  };
 }
 
 /** The non-streaming answer of a completed generation job. */

@@ -23,7 +23,7 @@ import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { toOpenAiErrorResponse } from '../errors/error-mapping';
-import { requestTraceContext } from '../http/http-hooks';
+import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { JobEventsService } from '../jobs/job-events.service';
 import { SseStream } from '../jobs/job-events.sse';
@@ -45,7 +45,7 @@ import {
 import { OpenAiService, jobFailure, type OpenAiModel } from './openai.service';
 
 /**
- * OpenAI-compatible routes (SPEC §3.2), usable with the official clients (`baseURL` =
+ * OpenAI-compatible routes (docs/openai.md), usable with the official clients (`baseURL` =
  * `http://host:3000/v1`). Same API keys and tenants as the native routes; errors in OpenAI's shape.
  */
 @Controller('v1')
@@ -125,6 +125,7 @@ export class OpenAiController {
     const sub = await this.openai.submitGeneration(tenant, model, req, prompt, {
       idempotencyKey,
       trace: requestTraceContext(reply.request),
+      ...(kind === 'chat' ? { operation: 'chat' as const } : {}),
     });
     const meta: ResponseMeta = {
       kind,
@@ -149,7 +150,9 @@ export class OpenAiController {
   private async finish(tenant: string, sub: Submission, reply: FastifyReply): Promise<JobView | undefined> {
     this.headers(reply, sub);
     const abort = requestAbort(reply, this.shutdown.signal);
-    const view = await this.openai.waitFinished(tenant, sub.view, abort.signal);
+    const view = await clientWait(reply.request, () =>
+      this.openai.waitFinished(tenant, sub.view, abort.signal),
+    );
     if (!isTerminal(view.status)) {
       if (abort.clientGone()) {
         if (owns(sub)) await this.openai.abandon(tenant, view.id);

@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ModelDigests } from '@hotpath/cache';
-import { ModelChatTemplates, type RedisClient } from '@hotpath/queue';
+import {
+  AvailabilityCache,
+  ModelChatTemplates,
+  ModelInputLimitsStore,
+  type RedisClient,
+} from '@hotpath/queue';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, REDIS_PRODUCER } from '../core/tokens';
@@ -24,14 +29,21 @@ import { TokenizeController } from './tokenize.controller';
     { provide: ModelTokenizers, useValue: new ModelTokenizers() },
     {
       provide: OpenAiService,
-      inject: [API_CONFIG, JobsService, REDIS_PRODUCER],
-      useFactory: (config: ApiConfig, jobs: JobsService, producer: RedisClient) =>
+      inject: [API_CONFIG, JobsService, REDIS_PRODUCER, AvailabilityCache],
+      useFactory: (
+        config: ApiConfig,
+        jobs: JobsService,
+        producer: RedisClient,
+        availability: AvailabilityCache,
+      ) =>
         new OpenAiService(
           config,
           jobs,
           new ModelDigests(producer),
           new ChatTemplateSource(new ModelChatTemplates(producer)),
           new ChatTemplateRenderer(),
+          availability,
+          new ModelInputLimitsStore(producer),
         ),
     },
   ],

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ErrorCode,
@@ -9,7 +11,12 @@ import {
 } from '@hotpath/contracts';
 import { findModel, variantNames } from '@hotpath/config';
 import type { ModelDigests } from '@hotpath/cache';
-import { isTerminal } from '@hotpath/queue';
+import {
+  isTerminal,
+  type Availability,
+  type AvailabilityCache,
+  type ModelInputLimitsStore,
+} from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
 import { isRedisFailure, type JobsService, type SubmitOptions, type Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
@@ -33,19 +40,35 @@ export interface OpenAiModel {
   root: string;
   /** The model a variant belongs to (`small` for `small@int8`); null for a model's own entry. */
   parent: string | null;
-  /** Context length from the folder's `config.json`; null when this process cannot read it. */
+  /**
+   * Context length from the folder's `config.json`, or as the serving workers published it; null
+   * when neither is known (no worker has served it and this process cannot read the folder).
+   */
   max_model_len: number | null;
-  /** How Hotpath serves it: backend, tasks, and the graph variant when one is configured. */
-  hotpath: {
-    backend: string;
-    tasks: string[];
-    dtype?: string;
-    onnx_file?: string;
-    /** This entry's variant name, and on a model's own entry every variant it offers and its default. */
-    variant: string;
-    variants?: string[];
-    default_variant?: string;
-  };
+  /** How Hotpath serves it; see {@link HotpathModelInfo}. */
+  hotpath: HotpathModelInfo;
+}
+
+/** Hotpath's own fields of a `/v1/models` entry. */
+export interface HotpathModelInfo {
+  backend: string;
+  tasks: string[];
+  /** The configured graph variant or file, when one is configured. */
+  dtype?: string;
+  onnx_file?: string;
+  /** Graph dtypes the model folder holds (`fp32`, `q4`, …), as the serving workers see it. */
+  dtypes: string[];
+  /** This entry's variant name (docs/optimization.md#variants). */
+  variant: string;
+  /** On a model's own entry: every variant it offers (its own first) and the default one. */
+  variants?: string[];
+  default_variant?: string;
+  /** `false`: configured, but no live worker serves it (jobs get 503 `model_unavailable`). */
+  served: boolean;
+  /** Live workers serving it. */
+  workers: number;
+  /** Shards no live worker takes jobs from. */
+  unserved_shards: number[];
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
@@ -56,22 +79,24 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
  * backpressure apply), and is answered from the finished job or its event stream.
  */
 export class OpenAiService {
-  private readonly startedAt = Math.floor(Date.now() / 1000);
-
   constructor(
     private readonly config: ApiConfig,
     private readonly jobs: JobsService,
     private readonly digests: ModelDigests,
     private readonly templates: ChatTemplateSource,
     private readonly renderer: ChatTemplateRenderer,
+    private readonly availability: AvailabilityCache,
+    private readonly limits: ModelInputLimitsStore,
   ) {}
 
   async models(): Promise<OpenAiModel[]> {
-    return Promise.all(this.config.cluster.models.map((m) => this.modelEntry(m)));
+    const live = await this.availability.current();
+    return Promise.all(this.config.cluster.models.map((m) => this.modelEntry(m, live)));
   }
 
-  model(id: string): Promise<OpenAiModel> {
-    return this.modelEntry(this.find(id));
+  async model(id: string): Promise<OpenAiModel> {
+    const m = this.find(id);
+    return this.modelEntry(m, await this.availability.current());
   }
 
   /** A configured model by name; 404 `model_not_found`. */
@@ -173,20 +198,24 @@ export class OpenAiService {
     await this.jobs.cancel(tenant, id).catch(() => undefined);
   }
 
-  private async modelEntry(m: ModelConfig): Promise<OpenAiModel> {
+  private async modelEntry(m: ModelConfig, live: Availability): Promise<OpenAiModel> {
+    const info = live.modelInfo(m.name);
+    const published = await this.limits.current(m.name).catch(() => undefined);
+    const workers = live.workerCount(m.name);
     return {
       id: m.name,
       object: 'model',
-      created: this.startedAt,
+      created: info?.created ?? (await folderCreated(m.path)) ?? firstServed(live, m.name) ?? 0,
       owned_by: 'hotpath',
       root: m.path ?? m.name,
       parent: m.variant_of ?? null,
-      max_model_len: m.path ? await readContextLength(m.path) : null,
+      max_model_len: (m.path ? await readContextLength(m.path) : null) ?? published?.context_tokens ?? null,
       hotpath: {
         backend: m.backend,
         tasks: [...m.tasks],
         ...(m.dtype ? { dtype: m.dtype } : {}),
         ...(m.onnx_file ? { onnx_file: m.onnx_file } : {}),
+        dtypes: info?.variants ?? [],
         variant: m.variant,
         ...(m.variant_of === undefined
           ? {
@@ -194,9 +223,30 @@ export class OpenAiService {
               default_variant: m.default_variant ?? m.variant,
             }
           : {}),
+        served: workers > 0,
+        workers,
+        unserved_shards: live.unservedShards(m.name, m.shards),
       },
     };
   }
+}
+
+/** Unix seconds the folder's `config.json` was written, when this process can read it. */
+async function folderCreated(path: string | undefined): Promise<number | undefined> {
+  if (!path) return undefined;
+  try {
+    return Math.floor((await stat(join(path, 'config.json'))).mtimeMs / 1000);
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a model without files (`sim`): when its longest-running live worker started serving it. */
+function firstServed(live: Availability, model: string): number | undefined {
+  const starts = live.workers
+    .filter((w) => w.alive && w.models.some((x) => x.model === model))
+    .map((w) => w.started_at);
+  return starts.length > 0 ? Math.floor(Math.min(...starts) / 1000) : undefined;
 }
 
 /** The error a finished-but-unsuccessful job answers with. */

@@ -102,13 +102,18 @@ describe('POST /tokenize, /detokenize and GET /v1/models (vLLM-compatible)', () 
       {
         root: dir,
         max_model_len: 40960,
+        // No worker runs in this test: configured, not served.
         hotpath: {
           backend: 'onnx',
           tasks: ['generate'],
           dtype: 'q4',
+          dtypes: [],
           variant: 'base',
           variants: ['base'],
           default_variant: 'base',
+          served: false,
+          workers: 0,
+          unserved_shards: [0],
         },
       },
     );

@@ -1,9 +1,11 @@
 import { Module, type Provider } from '@nestjs/common';
 import {
+  AvailabilityCache,
   IdempotencyStore,
   JobStore,
   JobWaiter,
   ShardQueues,
+  WorkerRegistry,
   createRedisConnection,
   durabilityOf,
   type ConnectionRole,
@@ -67,6 +69,11 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
       inject: [REDIS_PRODUCER],
       useFactory: (producer: RedisClient) => new IdempotencyStore(producer),
     },
+    {
+      provide: AvailabilityCache,
+      inject: [REDIS_PRODUCER],
+      useFactory: (producer: RedisClient) => new AvailabilityCache(new WorkerRegistry(producer)),
+    },
     RedisLifecycle,
   ],
   exports: [
@@ -77,6 +84,7 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
     JobWaiter,
     ShardQueues,
     IdempotencyStore,
+    AvailabilityCache,
   ],
 })
 export class RedisModule {}

@@ -19,7 +19,7 @@ export function testConfig(opts: {
   return {
     http: { host: '127.0.0.1', port: 0 },
     redis: standaloneTarget(opts.redisUrl),
-    cluster: ClusterConfigSchema.parse(opts.cluster),
+    cluster: ClusterConfigSchema.parse(queuedWhenUnserved(opts.cluster)),
     clusterSource: 'test',
     auth: { keys: opts.keys ?? [] },
     results: { ttlS: 300 },
@@ -27,6 +27,14 @@ export function testConfig(opts: {
     traceContent: false,
     dataDir: '.hotpath',
   };
+}
+
+/**
+ * API-only tests run without workers: their models queue jobs no worker serves (as
+ * `queue_when_unserved: true` does for scale-from-zero) unless a test says otherwise.
+ */
+function queuedWhenUnserved(cluster: ClusterConfigInput): ClusterConfigInput {
+  return { ...cluster, models: cluster.models.map((m) => ({ queue_when_unserved: true, ...m })) };
 }
 
 /** A running API on a free port. */

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RedisClient } from '@hotpath/queue';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { isKeyedDeployment } from '../admin/keyed-deployment';
-import { ApiKeyRegistry, bearerKey } from '../auth/api-key-registry';
+import { ApiKeyRegistry, basicKey, bearerKey } from '../auth/api-key-registry';
 import { REDIS_PRODUCER } from '../core/tokens';
 import { assertRedisReady } from '../redis/redis-availability';
 
@@ -11,7 +11,8 @@ import { assertRedisReady } from '../redis/redis-availability';
 export const ADMIN_KEYS = Symbol('ADMIN_KEYS');
 
 /**
- * Guards operator routes (`/v1/admin/...`) with `HOTPATH_ADMIN_KEYS` (`Authorization: Bearer`).
+ * Guards operator routes (`/v1/admin/...`, `/admin/queues`) with `HOTPATH_ADMIN_KEYS`
+ * (`Authorization: Bearer <key>`, or `Basic` with the key as password).
  * Without admin keys they are open only in open dev mode (no API keys either), and only on a Redis
  * no keyed API has used: their powers span every tenant's data. A keyed deployment without admin
  * keys answers 403, so tenant keys never reach operator routes.
@@ -37,7 +38,9 @@ export class AdminKeyGuard implements CanActivate {
       }
       return true;
     }
-    const key = bearerKey(ctx.switchToHttp().getRequest<FastifyRequest>().headers.authorization);
+    const header = ctx.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
+    // Basic (password = the key) lets a browser open the read-only queue dashboard.
+    const key = bearerKey(header) ?? basicKey(header);
     if (key === undefined) {
       throw new HotpathError(ErrorCode.Unauthorized, 'missing admin key: send "Authorization: Bearer <key>"');
     }

@@ -4,7 +4,7 @@ import { LocalModel } from '@hotpath/model-runtime';
 import { UsageError, type CliCommand } from '../command';
 import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
-const USAGE = `Usage: hotpath generate --model DIR --prompt TEXT --max-tokens N [--temperature T] [--seed S] [--json]
+const USAGE = `Usage: hotpath generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--seed S] [--json]
 
 Runs one generation in-process (no Redis) on a model folder and prints the prompt and its
 continuation, streaming tokens as they come.
@@ -13,7 +13,8 @@ Options:
   --model DIR         model folder (see "hotpath models forge" / "import-llama2c" / docs/models.md)
 ${ONNX_SELECTION_USAGE}
   --prompt TEXT       prompt text
-  --max-tokens N      tokens to generate (1..4096)
+  --max-tokens N      tokens to generate (1..4096); default: the folder's generation_config.json
+                      max_new_tokens, else 64
   --temperature T     0 = greedy (default), up to 2
   --top-k K           sample from the K most likely tokens (0 = all)
   --top-p P           nucleus sampling (0 < P <= 1)
@@ -73,7 +74,6 @@ export const GENERATE_COMMAND: CliCommand = {
     if (!values.model) throw new UsageError('--model is required', 'missing_model');
     if (values.prompt === undefined) throw new UsageError('--prompt is required', 'missing_prompt');
     const maxTokens = num(values['max-tokens'], '--max-tokens', 1, 4096, true);
-    if (maxTokens === undefined) throw new UsageError('--max-tokens is required', 'missing_max_tokens');
     const temperature = num(values.temperature, '--temperature', 0, 2, false) ?? 0;
     const topK = num(values['top-k'], '--top-k', 0, 1000, true);
     const topP = num(values['top-p'], '--top-p', Number.MIN_VALUE, 1, false);

@@ -247,7 +247,7 @@ async function runUp(argv: readonly string[]): Promise<number> {
   return exitCode;
 }
 
-/** `hotpath up`: the all-in-one local cluster (SPEC §1). */
+/** `hotpath up`: the all-in-one local cluster (docs/operations.md#processes). */
 export const UP_COMMAND: CliCommand = {
   path: ['up'],
   summary: 'API + one worker (+ Redis if needed), all in one',

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../command';
+import { DEFAULT_CLUSTER_CONFIG } from '@hotpath/config';
 
 /** Everything `hotpath up` needs to know, parsed once from its flags and environment. */
 export interface UpOptions {
@@ -38,6 +39,11 @@ export interface UpEnv {
   CI?: string;
 }
 
+/** What the built-in config serves, for the usage text: `sim (sim, generate), tiny (onnx, generate), …`. */
+const BUILT_IN_MODELS = DEFAULT_CLUSTER_CONFIG.models
+  .map((m) => `${m.name} (${m.backend}, ${(m.tasks ?? ['generate']).join('+')})`)
+  .join(', ');
+
 export const UP_USAGE = `Usage: hotpath up [options]
 
 Starts the API and one worker as separate child processes, plus Redis when none is configured.
@@ -45,7 +51,8 @@ Starts the API and one worker as separate child processes, plus Redis when none 
 Options:
   --port N             API port (default $PORT or 3000)
   --metrics-port N     worker metrics/health port (default $METRICS_PORT or 9464)
-  --config FILE        cluster config YAML (default $HOTPATH_CONFIG or the built-in "sim" model)
+  --config FILE        cluster config YAML (default $HOTPATH_CONFIG, else the built-in config:
+                       ${BUILT_IN_MODELS})
   --no-worker          start only the API (workers run elsewhere)
   --log-files          write the children's logs to $HOTPATH_DATA_DIR/logs/{api,worker}.log
                        instead of printing them prefixed with [api] / [worker]

@@ -25,7 +25,7 @@ export function iterationGroupSpans(
         [Attr.messagingBatchCount]: group.tags.length,
         [Attr.batchSize]: group.tags.length,
         [Attr.genAiOperation]: 'text_completion',
-        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiProvider]: 'hotpath',
         [Attr.genAiRequestModel]: model,
         [Attr.replica]: group.replica,
         [Attr.executionProvider]: executionProvider,

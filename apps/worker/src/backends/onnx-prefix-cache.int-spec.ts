@@ -69,6 +69,9 @@ describe('OnnxBackend prefix KV cache', () => {
       assert.equal(first.prefixHitTokens, 0);
       const second = await backend.generate(job(prompt), { signal });
       assert.ok((second.prefixHitTokens ?? 0) >= 8, `hit ${second.prefixHitTokens}`);
+      // The job's usage reports them (OpenAI's usage.prompt_tokens_details.cached_tokens).
+      assert.equal(first.usage?.cached_tokens, 0);
+      assert.equal(second.usage?.cached_tokens, second.prefixHitTokens);
       assert.deepEqual(first.result.tokens, coldTokens);
       assert.deepEqual(second.result.tokens, coldTokens);
       const labels = { model: 'tiny-prefix' };

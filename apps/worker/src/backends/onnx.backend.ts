@@ -34,7 +34,7 @@ const MAX_BUFFERED_TEXTS = 65_536;
 const BUSY_SAMPLE_MS = 2000;
 
 /**
- * The `onnx` backend: a model folder (SPEC §6) served by `model.replicas` onnxruntime-node
+ * The `onnx` backend: a model folder (docs/models.md#the-model-folder) served by `model.replicas` onnxruntime-node
  * replicas, each in its own worker thread (`ReplicaPool`), so inference never blocks the worker's
  * event loop. When `model.path` has no `model.onnx` and `model.forge` is set, the folder is forged
  * first.
@@ -161,7 +161,7 @@ export class OnnxBackend implements InferenceBackend {
       spanName: `batch ${this.config.name}`,
       spanAttributes: {
         [Attr.genAiOperation]: 'embeddings',
-        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiProvider]: 'hotpath',
         [Attr.genAiRequestModel]: this.config.name,
         [Attr.executionProvider]: executionProvider(this.config),
       },
@@ -195,7 +195,11 @@ export class OnnxBackend implements InferenceBackend {
     this.recordPrefixHit(out.prefixHitTokens);
     return {
       result: { text: out.text, tokens: out.tokens, finish_reason: out.finishReason },
-      usage: { prompt_tokens: out.promptTokens.length, completion_tokens: out.tokens.length },
+      usage: {
+        prompt_tokens: out.promptTokens.length,
+        completion_tokens: out.tokens.length,
+        ...(this.config.prefix_cache.enabled ? { cached_tokens: out.prefixHitTokens ?? 0 } : {}),
+      },
       batchWaitMs: out.batchWaitMs,
       inferenceMs: out.inferenceMs,
       batchSize: out.meanBatchSize,

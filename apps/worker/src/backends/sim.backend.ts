@@ -173,7 +173,7 @@ export class SimBackend implements InferenceBackend {
       // The batch span is the model execution: one simulated call for the whole batch.
       spanName: `batch ${this.model}`,
       spanAttributes: {
-        [Attr.genAiSystem]: 'hotpath',
+        [Attr.genAiProvider]: 'hotpath',
         [Attr.genAiRequestModel]: this.model,
         [Attr.executionProvider]: executionProvider(this.config),
       },

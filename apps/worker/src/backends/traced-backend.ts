@@ -4,17 +4,35 @@ import type {
   ModelConfig,
   QueuedEmbedJob,
   QueuedGenerateJob,
+  QueuedJob,
 } from '@hotpath/contracts';
-import { Attr, ROOT_CONTEXT, spanOf, traceContentEnabled, type Span } from '@hotpath/telemetry';
+import {
+  Attr,
+  ROOT_CONTEXT,
+  SpanKind,
+  spanOf,
+  traceContentEnabled,
+  withSpan,
+  type Attributes,
+  type Span,
+} from '@hotpath/telemetry';
 import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
+/** `gen_ai.provider.name` of models Hotpath runs itself. */
+export const GEN_AI_PROVIDER = 'hotpath';
+
+type Operation = NonNullable<QueuedJob['operation']>;
+
 /**
- * Wraps a backend so the job's CONSUMER span carries the GenAI semantic-convention attributes of
- * its request and outcome (`gen_ai.request.model`, `gen_ai.usage.*`, finish reasons), its batch
- * size, batch wait and inference time. The model executions themselves are the batch spans (one per
- * micro-batch or continuous-batching iteration group, linked to every member job): a model call
- * serves a whole batch, so a span per job around it would only repeat the batch's. Prompt and output
- * text are recorded only when `HOTPATH_TRACE_CONTENT=true`.
+ * Wraps a backend so each job gets its OpenTelemetry GenAI inference span, a child of the job's
+ * CONSUMER span named `{gen_ai.operation.name} {gen_ai.request.model}` (`chat tiny`,
+ * `text_completion tiny`, `embeddings tiny-embed`), with the request's sampling attributes, the
+ * response id (the job id) and model, finish reasons, token usage (prefix-cache reuse as
+ * `gen_ai.usage.cache_read.input_tokens`) and Hotpath's batch size, batch wait and inference time.
+ * The model executions themselves are the batch spans, linked to this span of every member job.
+ * Messages are recorded (`gen_ai.input.messages`, `gen_ai.output.messages`) only when
+ * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` (alias `HOTPATH_TRACE_CONTENT`). An
+ * unsampled job gets no span at all.
  */
 export class TracedBackend implements InferenceBackend {
   readonly model: string;
@@ -38,58 +56,92 @@ export class TracedBackend implements InferenceBackend {
     return this.inner.close();
   }
 
-  async generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>> {
-    const span = this.annotate(ctx, 'text_completion', job.params.max_tokens, job.params.temperature);
-    if (span && traceContentEnabled()) span.setAttribute(Attr.genAiPrompt, job.input.prompt);
-    const out = await this.inner.generate(job, ctx);
-    if (span) {
-      this.recordOutput(span, out);
-      span.setAttribute(Attr.genAiFinishReasons, [out.result.finish_reason]);
-      if (traceContentEnabled()) span.setAttribute(Attr.genAiCompletion, out.result.text);
-    }
-    return out;
+  generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>> {
+    const p = job.params;
+    const request: Attributes = {
+      ...(p.max_tokens !== undefined ? { [Attr.genAiMaxTokens]: p.max_tokens } : {}),
+      ...(p.temperature !== undefined ? { [Attr.genAiTemperature]: p.temperature } : {}),
+      ...(p.top_p !== undefined ? { [Attr.genAiTopP]: p.top_p } : {}),
+      ...(p.top_k !== undefined ? { [Attr.genAiTopK]: p.top_k } : {}),
+      ...(p.seed !== undefined ? { [Attr.genAiSeed]: p.seed } : {}),
+      ...(p.stop !== undefined ? { [Attr.genAiStopSequences]: p.stop } : {}),
+    };
+    const operation = job.operation === 'chat' ? 'chat' : 'text_completion';
+    return this.traced(
+      job,
+      ctx,
+      operation,
+      request,
+      [job.input.prompt],
+      (c) => this.inner.generate(job, c),
+      (span, out) => {
+        span.setAttribute(Attr.genAiFinishReasons, [out.result.finish_reason]);
+        if (traceContentEnabled()) {
+          span.setAttribute(
+            Attr.genAiOutputMessages,
+            JSON.stringify([
+              {
+                role: 'assistant',
+                parts: [{ type: 'text', content: out.result.text }],
+                finish_reason: out.result.finish_reason,
+              },
+            ]),
+          );
+        }
+      },
+    );
   }
 
-  async embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {
-    const span = this.annotate(ctx, 'embeddings');
-    if (span && traceContentEnabled()) span.setAttribute(Attr.genAiPrompt, JSON.stringify(job.input.texts));
-    const out = await this.inner.embed(job, ctx);
-    if (span) this.recordOutput(span, out);
-    return out;
+  embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {
+    return this.traced(job, ctx, 'embeddings', {}, job.input.texts, (c) => this.inner.embed(job, c));
   }
 
-  /** The job's span with its request attributes set; undefined when the job is not traced. */
-  private annotate(
+  private async traced<R>(
+    job: QueuedJob,
     ctx: RunContext,
-    operation: string,
-    maxTokens?: number,
-    temperature?: number,
-  ): Span | undefined {
-    const span = spanOf(ctx.trace ?? ROOT_CONTEXT);
-    if (!span?.isRecording()) return undefined;
-    span.setAttributes({
+    operation: Operation,
+    request: Attributes,
+    inputs: readonly string[],
+    run: (ctx: RunContext) => Promise<BackendOutput<R>>,
+    annotate?: (span: Span, out: BackendOutput<R>) => void,
+  ): Promise<BackendOutput<R>> {
+    const parent = ctx.trace ?? ROOT_CONTEXT;
+    if (!spanOf(parent)?.isRecording()) return run(ctx);
+    const attributes: Attributes = {
       [Attr.genAiOperation]: operation,
-      [Attr.genAiSystem]: 'hotpath',
+      [Attr.genAiProvider]: GEN_AI_PROVIDER,
       [Attr.genAiRequestModel]: this.model,
       [Attr.executionProvider]: executionProvider(this.config),
-      ...(maxTokens !== undefined ? { [Attr.genAiMaxTokens]: maxTokens } : {}),
-      ...(temperature !== undefined ? { [Attr.genAiTemperature]: temperature } : {}),
-    });
-    return span;
-  }
-
-  private recordOutput(span: Span, out: BackendOutput<unknown>): void {
-    span.setAttributes({
-      [Attr.batchSize]: out.batchSize,
-      'hotpath.batch_wait_ms': out.batchWaitMs,
-      'hotpath.inference_ms': out.inferenceMs,
-      ...(out.usage
-        ? {
-            [Attr.genAiInputTokens]: out.usage.prompt_tokens,
-            [Attr.genAiOutputTokens]: out.usage.completion_tokens,
-          }
-        : {}),
-    });
+      ...request,
+    };
+    if (traceContentEnabled()) {
+      attributes[Attr.genAiInputMessages] = JSON.stringify(
+        inputs.map((content) => ({ role: 'user', parts: [{ type: 'text', content }] })),
+      );
+    }
+    return withSpan(
+      `${operation} ${this.model}`,
+      { parent, kind: SpanKind.INTERNAL, attributes },
+      async (span, inner) => {
+        const out = await run({ ...ctx, trace: inner });
+        span.setAttributes({
+          [Attr.genAiResponseId]: job.id,
+          [Attr.genAiResponseModel]: this.model,
+          [Attr.batchSize]: out.batchSize,
+          'hotpath.batch_wait_ms': out.batchWaitMs,
+          'hotpath.inference_ms': out.inferenceMs,
+          ...(out.usage
+            ? {
+                [Attr.genAiInputTokens]: out.usage.prompt_tokens,
+                [Attr.genAiOutputTokens]: out.usage.completion_tokens,
+              }
+            : {}),
+          ...(out.prefixHitTokens !== undefined ? { [Attr.genAiCacheReadTokens]: out.prefixHitTokens } : {}),
+        });
+        annotate?.(span, out);
+        return out;
+      },
+    );
   }
 }
 

@@ -11,7 +11,13 @@ import {
   type Timings,
 } from '@hotpath/contracts';
 import type { JobEventPublisher, JobEventSink, JobStore } from '@hotpath/queue';
-import { ROOT_CONTEXT, type Context, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
+import {
+  ROOT_CONTEXT,
+  traceLogFields,
+  type Context,
+  type HotpathMetrics,
+  type Logger,
+} from '@hotpath/telemetry';
 import type { BackendOutput, InferenceBackend, RunContext, TokenEvent } from '../backends/inference-backend';
 import {
   JobAbort,
@@ -66,6 +72,8 @@ type JobOutcomeLabel = 'completed' | 'failed' | 'cancelled' | 'deadline_exceeded
  */
 export class JobRunner {
   private readonly inFlight = new Map<string, AbortController>();
+  /** The logger of each running job (its `job_id`, `trace_id`, `span_id` bound). */
+  private readonly jobLogs = new Map<string, Logger>();
   private handingBack = false;
   private readonly now: () => number;
 
@@ -131,6 +139,23 @@ export class JobRunner {
     token: string | undefined,
     trace: Context = ROOT_CONTEXT,
   ): Promise<RunOutcome> {
+    const id = job.id ?? '';
+    // Every line about this job carries its id and trace: the join key between logs and traces.
+    // An explicit child logger, not AsyncLocalStorage, whose promise hooks tax every promise on Node 20.
+    this.jobLogs.set(id, this.deps.logger.child({ job_id: id, ...traceLogFields(trace) }));
+    try {
+      return await this.runJob(modelName, job, token, trace);
+    } finally {
+      this.jobLogs.delete(id);
+    }
+  }
+
+  private async runJob(
+    modelName: string,
+    job: Job,
+    token: string | undefined,
+    trace: Context,
+  ): Promise<RunOutcome> {
     const served = this.models.get(modelName);
     const id = job.id ?? '';
     if (!served) throw new UnrecoverableError(`model "${modelName}" is not served by this worker`);
@@ -154,7 +179,7 @@ export class JobRunner {
       case 'invalid':
         return this.failInvalid(data.id, config, data.task, admission.message);
       case 'skip':
-        this.deps.logger.debug('job skipped', { job_id: data.id, model: config.name, why: admission.why });
+        this.log(data.id).debug('job skipped', { model: config.name, why: admission.why });
         return 'skipped';
       case 'deadline_exceeded':
         return this.failDeadline(data, config, jobTimings(data.enqueued_at, startedAt, startedAt), false);
@@ -171,8 +196,7 @@ export class JobRunner {
       if (this.handingBack) return await this.handBack(job, token, data, false);
       const mark = await this.deps.store.markRunning(data.id, startedAt);
       if (!mark.applied) {
-        this.deps.logger.debug('job skipped', {
-          job_id: data.id,
+        this.log(data.id).debug('job skipped', {
           model: config.name,
           why: mark.previous ?? 'missing',
         });
@@ -239,6 +263,7 @@ export class JobRunner {
     if (data.task === 'generate' && generated > 0)
       this.deps.metrics.tokensGenerated.inc({ model }, generated);
     if (output) {
+      if (output.usage) this.deps.metrics.promptTokens.inc({ model }, output.usage.prompt_tokens);
       this.deps.metrics.inferenceDuration.observe({ model }, output.inferenceMs / 1000);
       this.deps.metrics.batchSize.observe({ model }, output.batchSize);
     }
@@ -269,7 +294,7 @@ export class JobRunner {
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks?.finished(data, trace);
-        this.count(model, data.task, done.applied ? 'completed' : 'cancelled');
+        this.count(data.id, model, data.task, done.applied ? 'completed' : 'cancelled', data.enqueued_at);
         this.deps.tenantUsage?.ended(
           data.tenant,
           model,
@@ -282,7 +307,7 @@ export class JobRunner {
         // Normally already cancelled by the API; this makes sure a stray cancel message still ends the record.
         await this.deps.store.cancel(data.id);
         await events?.end(CANCELLED_EVENT);
-        this.count(model, data.task, 'cancelled');
+        this.count(data.id, model, data.task, 'cancelled', data.enqueued_at);
         this.deps.tenantUsage?.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
         return 'cancelled';
       case 'deadline_exceeded':
@@ -293,7 +318,7 @@ export class JobRunner {
       case 'retry':
         await this.deps.store.markRequeued(data.id);
         events?.push({ type: 'status', status: 'queued' });
-        this.deps.logger.warn('job attempt failed; will retry', {
+        this.log(data.id).warn('job attempt failed; will retry', {
           job_id: data.id,
           model,
           attempt: job.attemptsMade + 1,
@@ -304,9 +329,9 @@ export class JobRunner {
         await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
         await this.deps.webhooks?.finished(data, trace);
-        this.count(model, data.task, 'failed');
+        this.count(data.id, model, data.task, 'failed', data.enqueued_at);
         this.deps.tenantUsage?.ended(data.tenant, model, 'failed', null);
-        this.deps.logger.warn('job failed', { job_id: data.id, model, code: settlement.code });
+        this.log(data.id).warn('job failed', { model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
       }
     }
@@ -314,8 +339,8 @@ export class JobRunner {
 
   private async failInvalid(id: string, config: ModelConfig, task: string, message: string): Promise<never> {
     if (id) await this.deps.store.fail(id, { code: ErrorCode.InvalidInput, message });
-    this.count(config.name, task, 'failed');
-    this.deps.logger.warn('poison job failed without retries', { job_id: id, model: config.name });
+    this.count(id, config.name, task, 'failed');
+    this.log(id).warn('poison job failed without retries', { model: config.name });
     throw new UnrecoverableError(message);
   }
 
@@ -332,7 +357,7 @@ export class JobRunner {
     await this.deps.store.fail(data.id, { code: ErrorCode.DeadlineExceeded, message }, timings);
     await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
     await this.deps.webhooks?.finished(data);
-    this.count(config.name, data.task, 'deadline_exceeded');
+    this.count(data.id, config.name, data.task, 'deadline_exceeded', data.enqueued_at);
     this.deps.tenantUsage?.ended(data.tenant, config.name, 'failed', null);
     throw new UnrecoverableError(message);
   }
@@ -350,8 +375,12 @@ export class JobRunner {
     if (!token) throw new Error(`cannot hand job ${data.id} back without its lock token`);
     if (wasRunning) await this.deps.store.markHandedBack(data.id);
     await job.moveToDelayed(Date.now(), token);
-    this.deps.logger.info('job handed back to the queue', { job_id: data.id, model: data.model });
+    this.log(data.id).info('job handed back to the queue', { model: data.model });
     throw new DelayedError();
+  }
+
+  private log(id: string): Logger {
+    return this.jobLogs.get(id) ?? this.deps.logger;
   }
 
   private abort(id: string, kind: AbortKind): boolean {
@@ -361,8 +390,26 @@ export class JobRunner {
     return true;
   }
 
-  private count(model: string, task: string, outcome: JobOutcomeLabel): void {
-    this.deps.metrics.jobsTotal.inc({ model, task, outcome });
+  /**
+   * Counts a finished run and logs it (one line per job, carrying its `job_id` and `trace_id`);
+   * with `enqueuedAt`, also its end-to-end latency.
+   */
+  private count(
+    id: string,
+    model: string,
+    task: string,
+    outcome: JobOutcomeLabel,
+    enqueuedAt?: number,
+  ): void {
+    this.deps.metrics.jobsTotal.inc({ model, task, stage: 'worker', outcome });
+    const ms = enqueuedAt === undefined ? undefined : Math.max(0, this.now() - enqueuedAt);
+    if (ms !== undefined) this.deps.metrics.jobDuration.observe({ model, task, outcome }, ms / 1000);
+    this.log(id).info('job finished', {
+      model,
+      task,
+      outcome,
+      ...(ms !== undefined ? { duration_ms: ms } : {}),
+    });
   }
 }
 

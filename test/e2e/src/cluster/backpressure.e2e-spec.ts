@@ -10,7 +10,16 @@ const model = cluster.modelName('bp');
 before(
   async () => {
     await cluster.setUp({
-      models: [{ name: model, backend: 'sim', shards: 2, max_waiting: 5, sim: { base_ms: 10 } }],
+      models: [
+        {
+          name: model,
+          backend: 'sim',
+          shards: 2,
+          max_waiting: 5,
+          queue_when_unserved: true,
+          sim: { base_ms: 10 },
+        },
+      ],
     });
     await cluster.startApi();
   },

@@ -12,7 +12,7 @@ before(
   async () => {
     await cluster.setUp({
       models: [
-        { name: quick, backend: 'sim', concurrency: 1, sim: { base_ms: 20 } },
+        { name: quick, backend: 'sim', concurrency: 1, queue_when_unserved: true, sim: { base_ms: 20 } },
         {
           name: slow,
           backend: 'sim',

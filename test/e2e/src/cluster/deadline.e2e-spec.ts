@@ -9,7 +9,9 @@ const model = cluster.modelName('dl');
 
 before(
   async () => {
-    await cluster.setUp({ models: [{ name: model, backend: 'sim', sim: { base_ms: 20 } }] });
+    await cluster.setUp({
+      models: [{ name: model, backend: 'sim', queue_when_unserved: true, sim: { base_ms: 20 } }],
+    });
     await cluster.startApi();
   },
   { timeout: 60_000 },

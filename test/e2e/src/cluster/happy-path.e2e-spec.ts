@@ -116,7 +116,7 @@ cluster.test(
   },
 );
 
-cluster.test('bad input and unknown ids answer with the SPEC error shape', async () => {
+cluster.test('bad input and unknown ids answer with the documented error shape', async () => {
   const bad = await cluster.client.submit({ model, task: 'generate', input: {} });
   assert.equal(bad.status, 400, describe(bad));
   assert.equal(asError(bad).code, 'invalid_request');

@@ -9,7 +9,13 @@ import { E2eCluster, asJob, describe, generateJob, waitFor } from '@hotpath/e2e-
 
 interface OtlpAttr {
   key: string;
-  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; arrayValue?: unknown };
+  value: {
+    stringValue?: string;
+    intValue?: string | number;
+    doubleValue?: number;
+    boolValue?: boolean;
+    arrayValue?: unknown;
+  };
 }
 interface OtlpSpan {
   traceId: string;
@@ -42,6 +48,7 @@ function attr(span: OtlpSpan, key: string): string | number | boolean | undefine
   if (!a) return undefined;
   if (a.stringValue !== undefined) return a.stringValue;
   if (a.intValue !== undefined) return Number(a.intValue);
+  if (a.doubleValue !== undefined) return Number(a.doubleValue);
   return a.boolValue;
 }
 
@@ -164,12 +171,22 @@ cluster.test(
       assert.equal(attr(producer, 'messaging.system'), 'bullmq');
       assert.equal(attr(producer, 'messaging.destination.name'), `{${model}:0}`);
       assert.equal(typeof attr(consumer, 'hotpath.queue_wait_ms'), 'number', 'queue wait is visible');
-      // The job's own GenAI attributes (its request and usage) are on its CONSUMER span.
+      // The job's GenAI inference span (OpenTelemetry GenAI conventions) is the consumer's child.
       assert.equal(attr(consumer, 'gen_ai.request.model'), model);
-      assert.equal(attr(consumer, 'gen_ai.operation.name'), 'text_completion');
-      assert.equal(typeof attr(consumer, 'gen_ai.usage.input_tokens'), 'number');
-      assert.equal(typeof attr(consumer, 'gen_ai.usage.output_tokens'), 'number');
-      assert.equal(typeof attr(consumer, 'hotpath.batch.size'), 'number');
+      const inference = inTrace.find(
+        (s) => s.parentSpanId === consumer.spanId && s.name === `text_completion ${model}`,
+      );
+      assert.ok(inference, 'a "{operation} {model}" span under the consumer');
+      assert.equal(attr(inference, 'gen_ai.operation.name'), 'text_completion');
+      assert.equal(attr(inference, 'gen_ai.provider.name'), 'hotpath');
+      assert.equal(attr(inference, 'gen_ai.system'), undefined, 'the deprecated attribute is gone');
+      assert.equal(attr(inference, 'gen_ai.request.model'), model);
+      assert.equal(attr(inference, 'gen_ai.request.max_tokens'), 8);
+      assert.equal(attr(inference, 'gen_ai.response.id'), job.id);
+      assert.equal(attr(inference, 'gen_ai.response.model'), model);
+      assert.equal(typeof attr(inference, 'gen_ai.usage.input_tokens'), 'number');
+      assert.equal(typeof attr(inference, 'gen_ai.usage.output_tokens'), 'number');
+      assert.equal(typeof attr(inference, 'hotpath.batch.size'), 'number');
     }
 
     const batches = spans.filter((s) => s.name.startsWith('batch') && s.service === 'hotpath-worker');
@@ -187,7 +204,7 @@ cluster.test(
 
     assert.ok(
       rawBodies.every((b) => !b.includes(SECRET)),
-      'prompt text never appears on spans unless HOTPATH_TRACE_CONTENT=true',
+      'prompt text never appears on spans unless OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true',
     );
     assert.ok(
       !spans.some((s) => /redis|bullmq\.(get|move)/i.test(s.name)),
@@ -269,8 +286,73 @@ cluster.test(
       const consumer = spans.find((s) => s.traceId === t && s.kind === SPAN_KIND.CONSUMER);
       assert.ok(consumer, `CONSUMER span in trace ${t}`);
       assert.equal(attr(consumer, 'gen_ai.request.model'), onnxModel);
-      assert.ok(Number(attr(consumer, 'gen_ai.usage.output_tokens')) > 0, 'output tokens counted');
+      const inference = spans.find((s) => s.traceId === t && s.name === `text_completion ${onnxModel}`);
+      assert.ok(inference, `inference span in trace ${t}`);
+      assert.ok(Number(attr(inference, 'gen_ai.usage.output_tokens')) > 0, 'output tokens counted');
+      assert.equal(attr(inference, 'gen_ai.request.temperature'), 0);
     }
   },
   { timeout: 90_000 },
+);
+
+cluster.test(
+  'logs join traces: trace_id/span_id on the access line and on the job lines, no prompt text or key',
+  async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await cluster.client.request('POST', '/v1/jobs', {
+      body: generateJob(model, { prompt: `${SECRET} logged` }),
+      headers: { traceparent, prefer: 'wait=10' },
+    });
+    assert.equal(res.status, 200, describe(res));
+    const job = asJob(res);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parse = (text: string): Record<string, unknown>[] =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [api] = cluster.apiHandles();
+    const [worker] = cluster.workerHandles();
+    assert.ok(api && worker);
+    const access = await waitFor(
+      () =>
+        parse(api.proc.logs()).find(
+          (l) => l['msg'] === 'request' && l['trace_id'] === traceId && l['route'] === '/v1/jobs',
+        ),
+      { timeoutMs: 5000, what: 'the access log line of the request' },
+    );
+    assert.equal(access['method'], 'POST');
+    assert.equal(access['status'], 200);
+    assert.equal(typeof access['duration_ms'], 'number');
+    assert.equal(typeof access['client_wait_ms'], 'number', 'the wait is logged apart');
+    assert.equal(access['tenant'], 'default');
+    assert.match(String(access['span_id']), /^[0-9a-f]{16}$/);
+    const finished = await waitFor(
+      () => parse(worker.proc.logs()).find((l) => l['msg'] === 'job finished' && l['job_id'] === job.id),
+      { timeoutMs: 5000, what: 'the worker line of the job' },
+    );
+    assert.equal(finished['trace_id'], traceId, 'the worker line carries the same trace');
+    assert.match(String(finished['span_id']), /^[0-9a-f]{16}$/);
+    assert.ok(!api.proc.logs().includes(SECRET) && !worker.proc.logs().includes(SECRET), 'no prompt text');
+  },
+  { timeout: 30_000 },
+);
+
+cluster.test(
+  'an OpenAI chat request is a "chat {model}" span; a completion is "text_completion {model}"',
+  async () => {
+    const chat = await cluster.client.request('POST', '/v1/chat/completions', {
+      body: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, top_p: 0.5, seed: 7 },
+    });
+    assert.equal(chat.status, 200, describe(chat));
+    const traceId = chat.headers.get('x-trace-id') ?? '';
+    const span = await waitFor(() => spans.find((s) => s.traceId === traceId && s.name === `chat ${model}`), {
+      timeoutMs: 10_000,
+      what: 'the chat inference span',
+    });
+    assert.equal(attr(span, 'gen_ai.operation.name'), 'chat');
+    assert.equal(attr(span, 'gen_ai.request.top_p'), 0.5);
+    assert.equal(attr(span, 'gen_ai.request.seed'), 7);
+    assert.ok(attr(span, 'gen_ai.response.id'));
+  },
 );

@@ -93,7 +93,9 @@ function resolveModels(opts: CompareBenchOptions, io: CompareIo): { generateDir:
   } else {
     generateDir = opts.model.dir;
     if (!existsSync(join(generateDir, 'model.onnx')))
-      throw new Error(`--model ${generateDir}: no model.onnx there (a model folder, see SPEC §6)`);
+      throw new Error(
+        `--model ${generateDir}: no model.onnx there (a model folder, see docs/models.md#the-model-folder)`,
+      );
   }
   const embedDir = join(models, 'tiny-embed');
   if (opts.workloads.includes('embed') && !existsSync(join(embedDir, 'model.onnx'))) {
