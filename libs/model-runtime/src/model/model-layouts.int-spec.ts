@@ -10,10 +10,12 @@ import { OrtSession } from '../session/ort-session';
 import {
   moveGraph,
   writeFp16DecoderFixture,
+  writeFp16EncoderFixture,
   writeOnnxCommunityFixture,
   writeOptimumFixture,
   writeSentenceTransformersFixture,
 } from '../testing/layout-fixtures';
+import { inspectModelFolder } from './model-inspect';
 import { loadModelFolder } from './model-loader';
 
 const PROMPTS = ['the quick brown fox', 'hello', 'zebra crossing at night'];
@@ -146,6 +148,7 @@ describe('model folder layouts', () => {
     // Weights and the half constants are float16; only the RMSNorm epsilon and RoPE frequencies stay float32.
     assert.deepEqual(info.signature.weightTypes, { float16: 49, float32: 2, int64: 41 });
     assert.equal(loadModelFolder(dir).kvType, 'float32', 'without dtype the fp32 twin is served');
+    assert.equal(inspectModelFolder(dir, { dtype: 'fp16' }).ioDtype, 'float16');
     const prompts = [
       ...PROMPTS,
       'once upon a time',
@@ -257,6 +260,28 @@ describe('model folder layouts', () => {
     );
     assert.notDeepEqual(last, mean);
     assert.notDeepEqual(clsNorm, mean);
+  });
+
+  it('sentence-transformers fp16: float16 token vectors, pooled in float32, track the fp32 twin', async () => {
+    const dir = at('st-fp16');
+    writeFp16EncoderFixture(dir, { mode: 'mean', normalize: true });
+    const texts = ['hello world', 'the quick brown fox', 'a much longer sentence with many more words in it'];
+    const embed = async (dtype: 'fp32' | 'fp16'): Promise<number[][]> => {
+      const m = await LocalModel.load(dir, { warmup: false, onnx: { dtype } });
+      try {
+        assert.equal(m.info.outputType, dtype === 'fp16' ? 'float16' : 'float32');
+        return await m.embed(texts);
+      } finally {
+        await m.close();
+      }
+    };
+    const full = await embed('fp32');
+    const half = await embed('fp16');
+    half.forEach((v, i) => {
+      const f = full[i] as number[];
+      const cos = v.reduce((a, x, h) => a + x * (f[h] as number), 0);
+      assert.ok(cos > 0.9999, `text ${i}: cosine ${cos} to the fp32 embedding`);
+    });
   });
 
   it('names the file and field of every unsupported folder kind', () => {

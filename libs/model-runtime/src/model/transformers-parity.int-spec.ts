@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
 import {
   writeFp16DecoderFixture,
+  writeFp16EncoderFixture,
   writeOnnxCommunityFixture,
   writeOptimumFixture,
   writeSentenceTransformersFixture,
@@ -140,4 +141,39 @@ describe('layout fixtures give what transformers.js gives on the same folder', (
       }
     });
   }
+
+  it('sentence-transformers fp16 encoder (float16 token vectors): same embeddings', async () => {
+    const dir = join(tmp, 'st-fp16');
+    writeFp16EncoderFixture(dir, { mode: 'mean', normalize: true });
+    const t = await transformers(dir);
+    const extractor = await t.pipeline('feature-extraction', basename(dir), {
+      local_files_only: true,
+      dtype: 'fp16',
+      device: 'cpu',
+    });
+    const texts = ['hello world', 'the quick brown fox jumps'];
+    const ours = await LocalModel.load(dir, { warmup: false, onnx: { dtype: 'fp16' } });
+    try {
+      const got = await ours.embed(texts);
+      for (const [i, text] of texts.entries()) {
+        // Without a Float16Array (Node 20), transformers.js pools float16 outputs as their raw
+        // 16-bit patterns; its unpooled vectors widened to float32 are right, so pool those here.
+        const out = await extractor(text, { pooling: 'none' });
+        const [, S, H] = out.dims as [number, number, number];
+        const vectors = out.to('float32').data as Float32Array;
+        const mean = Array.from({ length: H }, (_, h) => {
+          let sum = 0;
+          for (let j = 0; j < S; j++) sum += vectors[j * H + h] as number;
+          return sum / S;
+        });
+        const norm = Math.sqrt(mean.reduce((a, x) => a + x * x, 0));
+        const mine = got[i] as number[];
+        const diff = Math.max(...mine.map((x, h) => Math.abs(x - (mean[h] as number) / norm)));
+        assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff}`);
+      }
+    } finally {
+      await ours.close();
+      await extractor.dispose();
+    }
+  });
 });

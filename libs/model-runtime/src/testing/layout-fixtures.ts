@@ -1,7 +1,8 @@
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgeLlamaWeights, forgeModel } from '../forge/forge';
+import { forgeBertWeights, forgeLlamaWeights, forgeModel } from '../forge/forge';
 import { FORGE_PRESETS } from '../forge/forge-presets';
+import { buildBertGraph } from '../onnx/bert-graph';
 import { buildLlamaGraph } from '../onnx/llama-graph';
 import { appendToGraph, externalizeInitializers } from '../onnx/onnx-rewrite';
 import { ProtoWriter } from '../onnx/protobuf-writer';
@@ -106,6 +107,20 @@ export function writeSentenceTransformersFixture(dir: string, pooling: PoolingCo
       include_prompt: true,
     }),
   );
+}
+
+/**
+ * A sentence-transformers folder in the onnx-community layout with the forged encoder twice:
+ * `onnx/model.onnx` (float32) and `onnx/model_fp16.onnx` (float16 weights, activations and
+ * `last_hidden_state`).
+ */
+export function writeFp16EncoderFixture(dir: string, pooling: PoolingConfig): void {
+  writeSentenceTransformersFixture(dir, pooling);
+  mkdirSync(join(dir, 'onnx'));
+  renameSync(join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+  const { config, weights } = forgeBertWeights(FORGE_PRESETS['tiny-embed'], 1);
+  const graph = buildBertGraph(config, weights, { dtype: 'float16' });
+  writeFileSync(join(dir, 'onnx', 'model_fp16.onnx'), graph.toBuffer());
 }
 
 /** Moves a folder's `model.onnx` to `to` (relative), e.g. to test a layout the loader rejects. */
