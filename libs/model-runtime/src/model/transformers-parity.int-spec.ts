@@ -104,6 +104,43 @@ describe('layout fixtures give what transformers.js gives on the same folder', (
     await sameGreedy(dir, 'onnx/', merged);
   });
 
+  type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;
+  type Extracted = { data: unknown; dims: number[]; to(type: 'float32'): { data: unknown } };
+
+  /**
+   * Hotpath's embeddings of TEXTS equal `theirs(extractor, text)` from transformers.js's
+   * feature-extraction pipeline on the same folder (`dtype` picks the graph on both sides).
+   */
+  const sameEmbeddings = async (
+    dir: string,
+    dtype: 'fp32' | 'fp16',
+    theirs: (extract: (text: string, opts: object) => Promise<Extracted>, text: string) => Promise<number[]>,
+  ): Promise<void> => {
+    const t = await transformers(dir);
+    const extractor: Extractor = await t.pipeline('feature-extraction', basename(dir), {
+      local_files_only: true,
+      dtype,
+      device: 'cpu',
+    });
+    const extract = (text: string, opts: object): Promise<Extracted> =>
+      (extractor as unknown as (x: string, o: object) => Promise<Extracted>)(text, opts);
+    const texts = ['hello world', 'the quick brown fox jumps'];
+    const ours = await LocalModel.load(dir, { warmup: false, onnx: { dtype } });
+    try {
+      const got = await ours.embed(texts);
+      for (const [i, text] of texts.entries()) {
+        const expected = await theirs(extract, text);
+        const mine = got[i] as number[];
+        assert.equal(mine.length, expected.length);
+        const diff = Math.max(...mine.map((x, h) => Math.abs(x - (expected[h] as number))));
+        assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff}`);
+      }
+    } finally {
+      await ours.close();
+      await extractor.dispose();
+    }
+  };
+
   for (const pooling of [
     { mode: 'mean', normalize: true },
     { mode: 'cls', normalize: false },
@@ -114,66 +151,32 @@ describe('layout fixtures give what transformers.js gives on the same folder', (
       writeSentenceTransformersFixture(dir, pooling);
       mkdirSync(join(dir, 'onnx'));
       renameSync(join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
-      const t = await transformers(dir);
-      const extractor = await t.pipeline('feature-extraction', basename(dir), {
-        local_files_only: true,
-        dtype: 'fp32',
-        device: 'cpu',
+      await sameEmbeddings(dir, 'fp32', async (extract, text) => {
+        const out = await extract(text, {
+          pooling: pooling.mode === 'last' ? 'last_token' : pooling.mode,
+          normalize: pooling.normalize,
+        });
+        return Array.from(out.data as Float32Array);
       });
-      const texts = ['hello world', 'the quick brown fox jumps'];
-      const ours = await LocalModel.load(dir, { warmup: false });
-      try {
-        const got = await ours.embed(texts);
-        for (const [i, text] of texts.entries()) {
-          const out = await extractor(text, {
-            pooling: pooling.mode === 'last' ? 'last_token' : pooling.mode,
-            normalize: pooling.normalize,
-          });
-          const theirs = Array.from(out.data as Float32Array);
-          const mine = got[i] as number[];
-          assert.equal(mine.length, theirs.length);
-          const diff = Math.max(...mine.map((x, h) => Math.abs(x - (theirs[h] as number))));
-          assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff}`);
-        }
-      } finally {
-        await ours.close();
-        await extractor.dispose();
-      }
     });
   }
 
   it('sentence-transformers fp16 encoder (float16 token vectors): same embeddings', async () => {
     const dir = join(tmp, 'st-fp16');
     writeFp16EncoderFixture(dir, { mode: 'mean', normalize: true });
-    const t = await transformers(dir);
-    const extractor = await t.pipeline('feature-extraction', basename(dir), {
-      local_files_only: true,
-      dtype: 'fp16',
-      device: 'cpu',
+    await sameEmbeddings(dir, 'fp16', async (extract, text) => {
+      // Without a Float16Array (Node 20), transformers.js pools float16 outputs as their raw 16-bit
+      // patterns; its unpooled vectors widened to float32 are right, so they are pooled here.
+      const out = await extract(text, { pooling: 'none' });
+      const [, S, H] = out.dims as [number, number, number];
+      const vectors = out.to('float32').data as Float32Array;
+      const mean = Array.from({ length: H }, (_, h) => {
+        let sum = 0;
+        for (let j = 0; j < S; j++) sum += vectors[j * H + h] as number;
+        return sum / S;
+      });
+      const norm = Math.sqrt(mean.reduce((a, x) => a + x * x, 0));
+      return mean.map((x) => x / norm);
     });
-    const texts = ['hello world', 'the quick brown fox jumps'];
-    const ours = await LocalModel.load(dir, { warmup: false, onnx: { dtype: 'fp16' } });
-    try {
-      const got = await ours.embed(texts);
-      for (const [i, text] of texts.entries()) {
-        // Without a Float16Array (Node 20), transformers.js pools float16 outputs as their raw
-        // 16-bit patterns; its unpooled vectors widened to float32 are right, so pool those here.
-        const out = await extractor(text, { pooling: 'none' });
-        const [, S, H] = out.dims as [number, number, number];
-        const vectors = out.to('float32').data as Float32Array;
-        const mean = Array.from({ length: H }, (_, h) => {
-          let sum = 0;
-          for (let j = 0; j < S; j++) sum += vectors[j * H + h] as number;
-          return sum / S;
-        });
-        const norm = Math.sqrt(mean.reduce((a, x) => a + x * x, 0));
-        const mine = got[i] as number[];
-        const diff = Math.max(...mine.map((x, h) => Math.abs(x - (mean[h] as number) / norm)));
-        assert.ok(diff < 1e-4, `text ${i}: max abs diff ${diff}`);
-      }
-    } finally {
-      await ours.close();
-      await extractor.dispose();
-    }
   });
 });
