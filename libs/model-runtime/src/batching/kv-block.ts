@@ -42,8 +42,8 @@ export function blockLength(block: KvBlock): number {
 /**
  * A new left-padded block holding the given rows in order, as long as its longest row. Only the
  * real entries are copied (one contiguous run per row, head and layer), in the cache's own element
- * type (float32 or float16 bits); padding stays zero. Used
- * only when batch membership changes, so a steady batch never pays for a copy.
+ * type (float32 or float16 bits); padding stays zero. Used only when batch membership changes, so
+ * a steady batch never pays for a copy.
  */
 export function assembleKv(rows: readonly KvRowRef[]): KvBlock {
   const first = rows[0];

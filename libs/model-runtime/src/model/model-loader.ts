@@ -88,9 +88,9 @@ function firstInt(cfg: Record<string, unknown>, keys: readonly string[]): number
  * problem is a `HotpathError` with code `invalid_model` whose message names the folder, the file
  * and the field: a missing file, a corrupt graph, a `config.json` that contradicts the graph
  * (layers vs `past_key_values.*`, `vocab_size` vs `logits`, KV heads, head size, hidden size), a
- * graph input the runtime cannot feed, a KV cache or output neither float32 nor float16 (or mixing
- * the two), an unsupported tokenizer or pooling, a
- * tokenizer larger than the vocabulary, or a digest that no longer matches `hotpath.json`.
+ * graph input the runtime cannot feed, a KV cache or output neither float32 nor float16 (or a KV
+ * cache mixing the two), an unsupported tokenizer or pooling, a tokenizer larger than the
+ * vocabulary, or a digest that no longer matches `hotpath.json`.
  */
 export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedModel {
   const dir = resolve(folder);
