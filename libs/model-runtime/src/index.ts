@@ -145,14 +145,8 @@ export {
   type GgmlTypeName,
 } from './gguf/gguf-writer';
 export { ggufVocab, GgufTokenType, type GgufVocab } from './gguf/gguf-tokenizer';
-export {
-  float16Bits,
-  float16Value,
-  toFloat16,
-  quantizeQ8_0,
-  dequantizeQ8_0,
-  Q8_0_BLOCK,
-} from './gguf/gguf-quant';
+export { float16Bits, float16Value, toFloat16, fromFloat16 } from './session/float16';
+export { quantizeQ8_0, dequantizeQ8_0, Q8_0_BLOCK } from './gguf/gguf-quant';
 export { readOnnxInitializers, type OnnxInitializer } from './onnx/onnx-initializers';
 export {
   measureRoofline,

@@ -9,6 +9,7 @@ import { LocalModel } from '../generation/local-model';
 import { SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
+import { writeFp16DecoderFixture } from '../testing/layout-fixtures';
 import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
 
@@ -211,6 +212,26 @@ function suite(
   });
 }
 
+const TINY_PROMPTS = [
+  'hello there',
+  'a much longer prompt with quite a few more words in it',
+  'x',
+  'the quick brown fox',
+  'ok go',
+];
+
+// A float16 KV cache and logits (onnx-community `onnx/model_fp16.onnx`) run on the plain engine only.
+suite(
+  'forged tiny fp16',
+  (tmp) => {
+    const dir = join(tmp, 'tiny-fp16');
+    writeFp16DecoderFixture(dir, { seed: 2, fp32: false });
+    return dir;
+  },
+  TINY_PROMPTS,
+  'plain',
+);
+
 for (const mode of ['arena', 'plain'] as const) {
   suite(
     'forged tiny',
@@ -219,13 +240,7 @@ for (const mode of ['arena', 'plain'] as const) {
       forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
       return dir;
     },
-    [
-      'hello there',
-      'a much longer prompt with quite a few more words in it',
-      'x',
-      'the quick brown fox',
-      'ok go',
-    ],
+    TINY_PROMPTS,
     mode,
   );
 

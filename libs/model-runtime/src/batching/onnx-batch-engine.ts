@@ -73,7 +73,7 @@ export class OnnxBatchEngine implements SequenceEngine<SequenceState> {
       inputIds: ids,
       attentionMask: mask,
       positionIds: pos,
-      past: L > 0 ? prefixPast(this.lm.config, hits, used, L) : null,
+      past: L > 0 ? prefixPast(this.lm.config, hits, used, L, this.lm.kvType) : null,
     });
     const block: KvBlock = { cache: out.present, lengths: seqs.map((s) => s.prompt.length) };
     if (cache) {

@@ -8,6 +8,7 @@ import type { GenerationRequest } from '../generation/generator';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
+import { writeFp16DecoderFixture } from '../testing/layout-fixtures';
 import { importStories260k } from '../testing/stories-dir';
 import { IterationScheduler } from './iteration-scheduler';
 import type { LlamaConfig } from '../model/model-config';
@@ -99,7 +100,8 @@ function suite(
     it('keeps the cache within its byte bound under many distinct prompts', async (t) => {
       if (!dir) return t.skip('model not available');
       const c = local.info.config as LlamaConfig;
-      const blockBytes = c.num_hidden_layers * 2 * c.num_key_value_heads * 4 * c.head_dim * 4;
+      const elementBytes = local.info.kvType === 'float16' ? 2 : 4;
+      const blockBytes = c.num_hidden_layers * 2 * c.num_key_value_heads * 4 * c.head_dim * elementBytes;
       const cache = new PrefixKvCache({ maxBytes: 6 * blockBytes, blockTokens: 4 });
       const engine = local.createEngine(4, cache);
       const s = new IterationScheduler(engine, {
@@ -113,6 +115,7 @@ function suite(
         assert.ok(cache.stats.bytes <= 6 * blockBytes, `${cache.stats.bytes} bytes after prompt ${i}`);
       }
       assert.ok(cache.stats.evictions > 0, 'the bound forced evictions');
+      assert.equal(cache.stats.bytes % blockBytes, 0, `blocks of ${blockBytes} bytes (${local.info.kvType})`);
       // The most recent prompt is still (partly) cached; a prompt from the start was evicted.
       const last = seqOf(greedy(`5 ${system}${asks[5 % asks.length] as string}`, 2));
       assert.ok(cache.peek(last.prompt, last.prompt.length - 1) > 0);
@@ -143,6 +146,21 @@ function suite(
 }
 
 const SYSTEM_TINY = 'You are a kind storyteller who writes short tales for children. Topic: ';
+const TINY_ASKS = ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'];
+
+// Cached blocks of a float16 KV cache (onnx-community `onnx/model_fp16.onnx`, plain engine only).
+suite(
+  'forged tiny fp16',
+  (tmp) => {
+    const dir = join(tmp, 'tiny-fp16');
+    writeFp16DecoderFixture(dir, { seed: 2, fp32: false });
+    return dir;
+  },
+  SYSTEM_TINY,
+  TINY_ASKS,
+  'plain',
+);
+
 for (const mode of ['arena', 'plain'] as const) {
   suite(
     'forged tiny',
@@ -152,7 +170,7 @@ for (const mode of ['arena', 'plain'] as const) {
       return dir;
     },
     SYSTEM_TINY,
-    ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'],
+    TINY_ASKS,
     mode,
   );
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fromFloat16, toFloat16 } from '../session/float16';
 import { PrefixKvCache, prefixBlockHashes, type PrefixBlockKv } from './prefix-cache';
 import { prefixPast, sliceBlockKv } from './prefix-kv';
 
@@ -98,5 +99,24 @@ describe('PrefixKvCache', () => {
     );
     assert.deepEqual(past[0]?.key.dims, [2, 1, 4, 1]);
     assert.deepEqual([...(past[0]?.key.data as Float32Array)], [0, 1, 2, 3, 0, 0, 0, 0]);
+  });
+
+  it('keeps a float16 cache in 2-byte elements through slicing and rebuilding', () => {
+    const bits = toFloat16(Float32Array.from({ length: 12 }, (_, i) => Math.floor(i / 6) * 100 + (i % 6)));
+    const t = { type: 'float16' as const, data: bits, dims: [2, 1, 6, 1] };
+    const s = sliceBlockKv([{ key: t, value: t }], 1, 2, 3);
+    const key = s.layers[0]?.key as Uint16Array;
+    assert.ok(key instanceof Uint16Array);
+    assert.equal(key.byteLength, 6, 'a block of 3 positions is 6 bytes per head and dim');
+    assert.deepEqual([...fromFloat16(key)], [102, 103, 104]);
+    const past = prefixPast(
+      { num_hidden_layers: 1, num_key_value_heads: 1, head_dim: 1 },
+      [{ tokens: 3, blocks: [s] }],
+      [2],
+      3,
+      'float16',
+    );
+    assert.equal(past[0]?.value.type, 'float16');
+    assert.deepEqual([...fromFloat16(past[0]?.value.data as Uint16Array)], [0, 102, 103]);
   });
 });

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { KvData } from './kv-block';
 
 /** Knobs of a {@link PrefixKvCache} (`prefix_cache` of a model in the cluster config). */
 export interface PrefixCacheSettings {
-  /** Upper bound of the cached KV slices of one replica, in bytes (float32 data only). */
+  /** Upper bound of the cached KV slices of one replica, in bytes (2 per value for a float16 cache). */
   maxBytes: number;
   /** Tokens per cached block; only whole blocks are cached and reused. */
   blockTokens: number;
@@ -10,10 +11,11 @@ export interface PrefixCacheSettings {
 
 /**
  * The KV of one block of prompt tokens: per layer, key and value of shape
- * `[kv_heads, blockTokens, head_dim]` (row-major), copied out of a forward's `present` tensors.
+ * `[kv_heads, blockTokens, head_dim]` (row-major), copied out of a forward's `present` tensors in
+ * their element type (float32, or float16 bits for a float16 cache).
  */
 export interface PrefixBlockKv {
-  layers: { key: Float32Array; value: Float32Array }[];
+  layers: { key: KvData; value: KvData }[];
 }
 
 /** What a lookup found: the leading blocks of a prompt that are cached, in order. */

@@ -1,5 +1,6 @@
 import type { KvCache } from '../generation/causal-lm';
 import type { RuntimeTensor } from '../session/ort-session';
+import { kvData, kvElementType, type KvData, type KvElementType } from './kv-block';
 import type { PrefixBlockKv, PrefixHit } from './prefix-cache';
 
 /** The KV shape the copies need. */
@@ -22,10 +23,10 @@ export function sliceBlockKv(cache: KvCache, row: number, start: number, blockTo
   };
 }
 
-function sliceRow(t: RuntimeTensor, row: number, start: number, n: number): Float32Array {
+function sliceRow(t: RuntimeTensor, row: number, start: number, n: number): KvData {
   const [, H, T, D] = t.dims as [number, number, number, number];
-  const src = t.data as Float32Array;
-  const out = new Float32Array(H * n * D);
+  const src = t.data as KvData;
+  const out = kvData(kvElementType(t), H * n * D);
   for (let h = 0; h < H; h++) {
     const from = ((row * H + h) * T + start) * D;
     out.set(src.subarray(from, from + n * D), h * n * D);
@@ -36,25 +37,26 @@ function sliceRow(t: RuntimeTensor, row: number, start: number, n: number): Floa
 /**
  * The left-padded `past` of a prefill group: row `b` holds the KV of its first `used[b]` prompt
  * tokens (taken from `hits[b]`'s blocks) in its last `used[b]` of `length` positions; padding is
- * zero and hidden by the attention mask.
+ * zero and hidden by the attention mask. `type` is the cache's element type (the blocks' own).
  */
 export function prefixPast(
   shape: KvShape,
   hits: readonly PrefixHit[],
   used: readonly number[],
   length: number,
+  type: KvElementType = 'float32',
 ): KvCache {
   const B = hits.length;
   const H = shape.num_key_value_heads;
   const D = shape.head_dim;
   const build = (layer: number, pick: 'key' | 'value'): RuntimeTensor => {
-    const data = new Float32Array(B * H * length * D);
+    const data = kvData(type, B * H * length * D);
     hits.forEach((hit, b) => {
       const c = used[b] as number;
       let done = 0;
       for (const block of hit.blocks) {
         if (done >= c) break;
-        const src = block.layers[layer]?.[pick] as Float32Array;
+        const src = block.layers[layer]?.[pick] as KvData;
         const bt = src.length / (H * D);
         const n = Math.min(bt, c - done);
         for (let h = 0; h < H; h++) {
@@ -64,7 +66,7 @@ export function prefixPast(
         done += n;
       }
     });
-    return { type: 'float32', data, dims: [B, H, length, D] };
+    return { type, data, dims: [B, H, length, D] };
   };
   return Array.from({ length: shape.num_hidden_layers }, (_, l) => ({
     key: build(l, 'key'),

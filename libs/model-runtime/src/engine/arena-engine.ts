@@ -159,7 +159,10 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     let at = 0;
     for (const block of hit.blocks) {
       const n = (block.layers[0]?.key.length ?? 0) / (this.cfg.num_key_value_heads * this.cfg.head_dim);
-      block.layers.forEach((l, layer) => this.arena.fill(layer, slot, at, n, l.key, l.value));
+      // The arena serves float32 caches only, so its own cached blocks are float32.
+      block.layers.forEach((l, layer) =>
+        this.arena.fill(layer, slot, at, n, l.key as Float32Array, l.value as Float32Array),
+      );
       at += n;
     }
     this.arena.lengths[slot] = at;

@@ -109,7 +109,11 @@ export function forgeLlamaWeights(
   return { config, weights, count: f.count };
 }
 
-function forgeBert(p: BertPreset, seed: number): { config: BertConfig; weights: BertWeights; count: number } {
+/** Deterministic encoder weights and config for a preset. */
+export function forgeBertWeights(
+  p: BertPreset,
+  seed: number,
+): { config: BertConfig; weights: BertWeights; count: number } {
   const f = new WeightFactory(seed);
   const H = p.hidden;
   const I = p.intermediate;
@@ -261,7 +265,7 @@ export function forgeModel(opts: ForgeOptions): ForgeResult {
     });
     parameters = count;
   } else {
-    const { config, weights, count } = forgeBert({ ...preset, vocab: tok.vocab }, opts.seed);
+    const { config, weights, count } = forgeBertWeights({ ...preset, vocab: tok.vocab }, opts.seed);
     config.pad_token_id = ids.pad;
     progress(0.7, 'building graph');
     const onnx = buildBertGraph(config, weights);

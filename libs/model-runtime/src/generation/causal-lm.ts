@@ -1,5 +1,7 @@
+import { kvData, type KvElementType } from '../batching/kv-block';
 import type { LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
+import { fromFloat16 } from '../session/float16';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
 
 /** Per-layer KV cache tensors, `[batch, kv_heads, length, head_dim]` each. */
@@ -21,14 +23,20 @@ export interface ForwardInput {
 
 /** One forward call's outputs. */
 export interface ForwardOutput {
-  /** `[batch, seq, vocab]` row-major. */
+  /** `[batch, seq, vocab]` row-major, float32 (a float16 graph's logits are widened exactly). */
   logits: Float32Array;
   present: KvCache;
 }
 
-/** A decoder session with its config: one forward step with the KV cache. */
+/**
+ * A decoder session with its config: one forward step with the KV cache. The cache keeps the
+ * element type the graph declares for `past_key_values.*` (float16 caches stay 2-byte bits end to
+ * end); logits come back as float32 whatever the graph returns.
+ */
 export class CausalLm {
   readonly config: LlamaConfig;
+  /** Element type of the graph's `past_key_values.*` inputs (the loader admits float32 and float16). */
+  readonly kvType: KvElementType;
   private readonly hasPositionIds: boolean;
 
   constructor(
@@ -36,6 +44,7 @@ export class CausalLm {
     readonly model: LoadedModel,
   ) {
     this.config = model.config as LlamaConfig;
+    this.kvType = model.kvType;
     this.hasPositionIds = session.inputNames.includes('position_ids');
   }
 
@@ -47,8 +56,8 @@ export class CausalLm {
   emptyCache(batch: number): KvCache {
     const c = this.config;
     const empty = (): RuntimeTensor => ({
-      type: 'float32',
-      data: new Float32Array(0),
+      type: this.kvType,
+      data: kvData(this.kvType, 0),
       dims: [batch, c.num_key_value_heads, 0, c.head_dim],
     });
     return Array.from({ length: c.num_hidden_layers }, () => ({ key: empty(), value: empty() }));
@@ -76,6 +85,11 @@ export class CausalLm {
       key: out[`present.${i}.key`] as RuntimeTensor,
       value: out[`present.${i}.value`] as RuntimeTensor,
     }));
-    return { logits: (out.logits as RuntimeTensor).data as Float32Array, present };
+    const logits = out.logits as RuntimeTensor;
+    return {
+      logits:
+        logits.type === 'float16' ? fromFloat16(logits.data as Uint16Array) : (logits.data as Float32Array),
+      present,
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { TOKEN_VECTOR_OUTPUTS, type LoadedModel } from '../model/model-loader';
+import { fromFloat16 } from '../session/float16';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
 
 /**
@@ -37,7 +38,8 @@ export async function embedTexts(
     feeds.token_type_ids = { type: 'int64', data: types, dims: [B, S] };
   const outName = TOKEN_VECTOR_OUTPUTS.find((o) => session.outputNames.includes(o)) ?? 'last_hidden_state';
   const out = await session.run(feeds, [outName]);
-  const hidden = (out[outName] as RuntimeTensor).data as Float32Array;
+  const t = out[outName] as RuntimeTensor;
+  const hidden = t.type === 'float16' ? fromFloat16(t.data as Uint16Array) : (t.data as Float32Array);
   const H = hidden.length / (B * S);
   const { mode, normalize } = model.pooling;
   return encoded.map((e, b) => {

@@ -70,10 +70,10 @@ export class LocalModel {
       const graph =
         mode === 'plain'
           ? null
-          : info.layout === 'hotpath' && info.dtype === 'fp32'
+          : info.layout === 'hotpath' && info.dtype === 'fp32' && info.kvType === 'float32'
             ? engineGraphFor(info, opts.engineCacheDir)
             : {
-                unavailable: `a ${info.layout} ${info.dtype} graph (the engine graph is derived from Hotpath's fp32 layout)`,
+                unavailable: `a ${info.layout} ${info.dtype} graph with a ${info.kvType} KV cache (the engine graph is derived from Hotpath's fp32 layout)`,
               };
       if (graph && 'path' in graph) {
         engine = 'arena';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gguf } from '@huggingface/gguf';
 import { permuteForRotateHalf } from '../llama2c/llama2c-reader';
-import { dequantizeQ8_0, float16Bits, float16Value, quantizeQ8_0 } from './gguf-quant';
+import { float16Value } from '../session/float16';
+import { dequantizeQ8_0, quantizeQ8_0 } from './gguf-quant';
 import { GGUF_ALIGNMENT, writeGguf, type GgufValue } from './gguf-writer';
 import { permuteToInterleaved } from './llama-gguf';
 
@@ -68,19 +69,6 @@ describe('GGUF writer', () => {
     );
     assert.deepEqual(dequantizeQ8_0(new Uint8Array(at(800, 68))), dequantizeQ8_0(quantizeQ8_0(c)));
     assert.equal(bytes.length, base + 800 + 68 + (GGUF_ALIGNMENT - ((800 + 68) % GGUF_ALIGNMENT)));
-  });
-
-  it('rounds float16 to nearest even and keeps the special values', () => {
-    assert.equal(float16Bits(1), 0x3c00);
-    assert.equal(float16Bits(-2), 0xc000);
-    assert.equal(float16Bits(65504), 0x7bff);
-    assert.equal(float16Bits(1e6), 0x7c00);
-    assert.equal(float16Bits(2 ** -24), 0x0001);
-    assert.equal(float16Bits(1 + 2 ** -11), 0x3c00); // a tie rounds to the even mantissa
-    assert.equal(float16Bits(1 + 3 * 2 ** -11), 0x3c02);
-    assert.ok(Number.isNaN(float16Value(float16Bits(NaN))));
-    for (const v of [0.1, -3.75, 1234.5, 6.1e-5])
-      assert.ok(Math.abs(float16Value(float16Bits(v)) - v) <= Math.abs(v) * 2 ** -11);
   });
 
   it('quantizes Q8_0 within half a step of each block scale (plus the float16 rounding of the scale)', () => {

@@ -1,4 +1,5 @@
-import { quantizeQ8_0, toFloat16, Q8_0_BLOCK } from './gguf-quant';
+import { toFloat16 } from '../session/float16';
+import { quantizeQ8_0, Q8_0_BLOCK } from './gguf-quant';
 
 /** GGUF value types (the `gguf_type` enum of ggml). */
 export const GgufValueType = {

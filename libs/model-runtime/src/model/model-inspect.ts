@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { onnxTypeName } from '../onnx/onnx-inspect';
 import type { LlamaConfig } from './model-config';
 import { listOnnxVariants, type OnnxSelection, type OnnxVariant } from './model-layout';
 import { loadModelFolder, type LoadedModel } from './model-loader';
@@ -27,7 +26,10 @@ export interface ModelFolderReport {
   hiddenSize?: number;
   vocabSize?: number;
   contextLength?: number;
-  /** Element types of the KV cache and logits (decoders) or token vectors (encoders). */
+  /**
+   * Element types of the KV cache and logits (decoders; one name when they agree) or of the token
+   * vectors (encoders): `float32` or `float16`.
+   */
   ioDtype?: string;
   /** Initializer counts by element type. */
   weightDtypes?: Record<string, number>;
@@ -71,11 +73,10 @@ export function inspectModelFolder(folder: string, sel: OnnxSelection = {}): Mod
     return { ...base, error: (err as Error).message };
   }
   const c = m.config as unknown as Record<string, unknown> & Partial<LlamaConfig>;
-  const out = m.signature.outputs;
-  const io =
-    m.kind === 'decoder'
-      ? m.signature.inputs.find((v) => v.name === 'past_key_values.0.key')
-      : out.find((v) => v.name === 'last_hidden_state' || v.name === 'token_embeddings');
+  const ioDtype =
+    m.kind === 'encoder' || m.kvType === m.outputType
+      ? m.outputType
+      : `${m.kvType} KV, ${m.outputType} logits`;
   const arch = Array.isArray(c.architectures) ? c.architectures[0] : undefined;
   return {
     ...base,
@@ -93,7 +94,7 @@ export function inspectModelFolder(folder: string, sel: OnnxSelection = {}): Mod
     hiddenSize: typeof c.hidden_size === 'number' ? c.hidden_size : undefined,
     vocabSize: m.config.vocab_size,
     contextLength: m.config.max_position_embeddings,
-    ioDtype: io ? onnxTypeName(io.elemType) : undefined,
+    ioDtype,
     weightDtypes: m.signature.weightTypes,
     externalData: m.signature.externalData,
     tokenizer: {

@@ -5,14 +5,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
+import { retypeGraphValues } from '../onnx/onnx-rewrite';
 import { OrtSession } from '../session/ort-session';
 import {
   moveGraph,
-  writeFp16KvFixture,
+  writeFp16DecoderFixture,
+  writeFp16EncoderFixture,
   writeOnnxCommunityFixture,
   writeOptimumFixture,
   writeSentenceTransformersFixture,
 } from '../testing/layout-fixtures';
+import { inspectModelFolder } from './model-inspect';
 import { loadModelFolder } from './model-loader';
 
 const PROMPTS = ['the quick brown fox', 'hello', 'zebra crossing at night'];
@@ -134,13 +137,97 @@ describe('model folder layouts', () => {
     assert.deepEqual(await greedy(dir), reference);
   });
 
-  it('rejects a float16 KV cache, naming the file and the input', () => {
+  it('onnx-community fp16: float16 KV cache and logits load, generate, batch, and track fp32', async (t) => {
     const dir = at('fp16');
-    writeFp16KvFixture(dir);
-    expectInvalid(
-      () => loadModelFolder(dir),
-      /onnx\/model_fp16\.onnx past_key_values\.0\.key is float16; only float32 KV caches/,
+    writeFp16DecoderFixture(dir);
+    const info = loadModelFolder(dir, { dtype: 'fp16' });
+    assert.deepEqual(
+      [info.onnxFile, info.dtype, info.kvType, info.outputType],
+      ['onnx/model_fp16.onnx', 'fp16', 'float16', 'float16'],
     );
+    // Weights and the half constants are float16; only the RMSNorm epsilon and RoPE frequencies stay float32.
+    assert.deepEqual(info.signature.weightTypes, { float16: 49, float32: 2, int64: 41 });
+    assert.equal(loadModelFolder(dir).kvType, 'float32', 'without dtype the fp32 twin is served');
+    assert.equal(inspectModelFolder(dir, { dtype: 'fp16' }).ioDtype, 'float16');
+    const prompts = [
+      ...PROMPTS,
+      'once upon a time',
+      'a b c d e f',
+      'water is wet',
+      'the cat sat on the mat',
+      'why is the sky blue',
+      'numbers: 1 2 3',
+      'good morning',
+      'a long road home',
+      'red green blue',
+      'the end',
+      'she said yes',
+      'over the hills and far away',
+      'x',
+    ];
+    const run = async (dtype: 'fp32' | 'fp16', batched: boolean): Promise<number[][]> => {
+      const m = await LocalModel.load(dir, { warmup: false, onnx: { dtype } });
+      try {
+        assert.equal(m.engine, 'plain');
+        const reqs = prompts.map((p) => ({ prompt: p, params: { max_tokens: 16, temperature: 0 } }));
+        if (batched) return (await m.generate(reqs)).map((o) => o.tokens);
+        const out: number[][] = [];
+        for (const r of reqs) out.push(((await m.generate([r]))[0] as { tokens: number[] }).tokens);
+        return out;
+      } finally {
+        await m.close();
+      }
+    };
+    const half = await run('fp16', true);
+    assert.deepEqual(await run('fp16', false), half, 'a left-padded batch gives each prompt its solo tokens');
+    const full = await run('fp32', true);
+    // Half precision moves logits by ~1e-3: a near tie between the two best tokens can flip, after
+    // which the sequences part ways. Most prompts must still agree on their first tokens.
+    const common = full.map((f, i) => {
+      const h = half[i] as number[];
+      let k = 0;
+      while (k < f.length && k < h.length && f[k] === h[k]) k++;
+      return k === f.length && k === h.length ? Infinity : k;
+    });
+    const identical = common.filter((k) => k === Infinity).length;
+    const first8 = common.filter((k) => k >= 8).length;
+    t.diagnostic(
+      `fp16 vs fp32 greedy, 16 tokens: ${identical}/${prompts.length} prompts identical, ${first8}/${prompts.length} agree on the first 8; first divergence at ${common.map((k) => (k === Infinity ? '-' : k)).join(',')}`,
+    );
+    assert.ok(first8 >= prompts.length - 4, `only ${first8}/${prompts.length} prompts agree on 8 tokens`);
+    assert.ok(identical >= prompts.length / 2, `only ${identical}/${prompts.length} prompts identical`);
+  });
+
+  it('refuses KV caches and logits that are neither float32 nor float16, or mix the two', () => {
+    const forged = (name: string): string => {
+      const d = at(name);
+      forgeModel({ arch: 'llama', preset: 'tiny', seed: 1, out: d });
+      unlinkSync(join(d, 'hotpath.json'));
+      return d;
+    };
+    const retype = (d: string, names: string[], elemType: number): void =>
+      writeFileSync(
+        join(d, 'model.onnx'),
+        retypeGraphValues(readFileSync(join(d, 'model.onnx')), new Set(names), elemType),
+      );
+    const kv = Array.from({ length: 5 }, (_, i) =>
+      ['key', 'value'].flatMap((x) => [`past_key_values.${i}.${x}`, `present.${i}.${x}`]),
+    ).flat();
+    const bf16 = forged('bf16');
+    retype(bf16, kv, 16);
+    expectInvalid(
+      () => loadModelFolder(bf16),
+      /model\.onnx past_key_values\.0\.key is bfloat16; KV caches, logits and token vectors must be float32 or float16/,
+    );
+    const mixed = forged('mixed-kv');
+    retype(mixed, ['present.3.value'], 10);
+    expectInvalid(
+      () => loadModelFolder(mixed),
+      /model\.onnx present\.3\.value is float16 but past_key_values\.0\.key is float32; a KV cache has one element type/,
+    );
+    const f64 = forged('f64-logits');
+    retype(f64, ['logits'], 11);
+    expectInvalid(() => loadModelFolder(f64), /model\.onnx logits is float64; KV caches, logits/);
   });
 
   it('sentence-transformers: CLS, mean and last-token pooling, with and without Normalize', async () => {
@@ -173,6 +260,28 @@ describe('model folder layouts', () => {
     );
     assert.notDeepEqual(last, mean);
     assert.notDeepEqual(clsNorm, mean);
+  });
+
+  it('sentence-transformers fp16: float16 token vectors, pooled in float32, track the fp32 twin', async () => {
+    const dir = at('st-fp16');
+    writeFp16EncoderFixture(dir, { mode: 'mean', normalize: true });
+    const texts = ['hello world', 'the quick brown fox', 'a much longer sentence with many more words in it'];
+    const embed = async (dtype: 'fp32' | 'fp16'): Promise<number[][]> => {
+      const m = await LocalModel.load(dir, { warmup: false, onnx: { dtype } });
+      try {
+        assert.equal(m.info.outputType, dtype === 'fp16' ? 'float16' : 'float32');
+        return await m.embed(texts);
+      } finally {
+        await m.close();
+      }
+    };
+    const full = await embed('fp32');
+    const half = await embed('fp16');
+    half.forEach((v, i) => {
+      const f = full[i] as number[];
+      const cos = v.reduce((a, x, h) => a + x * (f[h] as number), 0);
+      assert.ok(cos > 0.9999, `text ${i}: cosine ${cos} to the fp32 embedding`);
+    });
   });
 
   it('names the file and field of every unsupported folder kind', () => {

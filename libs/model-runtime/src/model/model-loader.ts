@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { KvElementType } from '../batching/kv-block';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { inspectOnnx, onnxTypeName, type OnnxSignature, type OnnxValueInfo } from '../onnx/onnx-inspect';
@@ -43,6 +44,10 @@ export interface LoadedModel {
   pooling: PoolingConfig;
   /** The graph takes `use_cache_branch` (an Optimum merged decoder). */
   usesCacheBranch: boolean;
+  /** Decoders: the element type of every `past_key_values.*` input and `present.*` output. */
+  kvType: KvElementType;
+  /** The element type of `logits` (decoders) or of the token vectors (encoders). */
+  outputType: KvElementType;
 }
 
 /** Options of {@link loadModelFolder}. */
@@ -57,7 +62,8 @@ const DECODER_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids', '
 const ENCODER_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 /** Encoder outputs holding one vector per token, in preference order. */
 export const TOKEN_VECTOR_OUTPUTS = ['last_hidden_state', 'token_embeddings'] as const;
-const FLOAT32 = 1;
+/** ONNX element types of the float tensors the runtime exchanges with a graph. */
+const FLOAT_TYPES: Readonly<Record<number, KvElementType>> = { 1: 'float32', 10: 'float16' };
 
 function layerIndexes(values: readonly OnnxValueInfo[], re: RegExp): Set<number> {
   const idx = new Set<number>();
@@ -82,8 +88,9 @@ function firstInt(cfg: Record<string, unknown>, keys: readonly string[]): number
  * problem is a `HotpathError` with code `invalid_model` whose message names the folder, the file
  * and the field: a missing file, a corrupt graph, a `config.json` that contradicts the graph
  * (layers vs `past_key_values.*`, `vocab_size` vs `logits`, KV heads, head size, hidden size), a
- * graph input the runtime cannot feed, a float16 KV cache, an unsupported tokenizer or pooling, a
- * tokenizer larger than the vocabulary, or a digest that no longer matches `hotpath.json`.
+ * graph input the runtime cannot feed, a KV cache or output neither float32 nor float16 (or a KV
+ * cache mixing the two), an unsupported tokenizer or pooling, a tokenizer larger than the
+ * vocabulary, or a digest that no longer matches `hotpath.json`.
  */
 export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedModel {
   const dir = resolve(folder);
@@ -124,13 +131,18 @@ export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedM
     if (typeof d === 'number' && typeof expected === 'number' && d !== expected)
       fail(`config.json ${key}=${expected} but ${file} ${where} has ${d} on axis ${axis}`);
   };
-  const requireFloat32 = (where: string, v: OnnxValueInfo | undefined): void => {
-    if (v && v.elemType !== FLOAT32) {
+  /** The float element type of a KV tensor or output; anything else is refused by name. */
+  const floatType = (where: string, v: OnnxValueInfo | undefined): KvElementType => {
+    const t = v ? FLOAT_TYPES[v.elemType] : 'float32';
+    return (
+      t ??
       fail(
-        `${file} ${where} is ${onnxTypeName(v.elemType)}; only float32 KV caches and logits are supported (choose a dtype whose graph keeps them float32, e.g. fp32, q8 or q4)`,
-      );
-    }
+        `${file} ${where} is ${onnxTypeName((v as OnnxValueInfo).elemType)}; KV caches, logits and token vectors must be float32 or float16`,
+      )
+    );
   };
+  let kvType: KvElementType = 'float32';
+  let outputType: KvElementType = 'float32';
 
   const kind: LoadedModel['kind'] = outputs.has('logits')
     ? 'decoder'
@@ -166,17 +178,29 @@ export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedM
     const k0 = inputs.get('past_key_values.0.key');
     if (!k0 || k0.shape.length !== 4)
       fail(`${file} past_key_values.0.key must be [batch, kv_heads, past_length, head_dim]`);
+    kvType = floatType('past_key_values.0.key', k0);
     for (let i = 0; i < past.size; i++) {
       for (const kv of ['key', 'value']) {
         const p = inputs.get(`past_key_values.${i}.${kv}`);
         if (!p) fail(`${file} has no input past_key_values.${i}.${kv}`);
-        if (!outputs.has(`present.${i}.${kv}`)) fail(`${file} has no output present.${i}.${kv}`);
-        requireFloat32(`past_key_values.${i}.${kv}`, p);
+        const present = outputs.get(`present.${i}.${kv}`);
+        if (!present) fail(`${file} has no output present.${i}.${kv}`);
+        // One element type throughout: each step's present tensors are fed back as the next past.
+        for (const [where, v] of [
+          [`past_key_values.${i}.${kv}`, p],
+          [`present.${i}.${kv}`, present],
+        ] as const) {
+          const t = floatType(where, v);
+          if (t !== kvType)
+            fail(
+              `${file} ${where} is ${t} but past_key_values.0.key is ${kvType}; a KV cache has one element type`,
+            );
+        }
         dimMismatch(`past_key_values.${i}.${kv}`, p, 1, 'num_key_value_heads');
         dimMismatch(`past_key_values.${i}.${kv}`, p, 3, 'head_dim');
       }
     }
-    requireFloat32('logits', outputs.get('logits'));
+    outputType = floatType('logits', outputs.get('logits'));
     dimMismatch('logits', outputs.get('logits'), 2, 'vocab_size');
     // The graph's KV shape is the truth; config.json names (n_head, n_layer, …) vary by family.
     const heads = firstInt(cfg, ['num_attention_heads', 'n_head', 'num_heads']);
@@ -203,7 +227,7 @@ export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedM
       if (!ENCODER_INPUTS.has(name))
         fail(`${file} input ${name} is not supported (an encoder takes ${[...ENCODER_INPUTS].join(', ')})`);
     const out = TOKEN_VECTOR_OUTPUTS.map((o) => outputs.get(o)).find((o) => o !== undefined);
-    requireFloat32(out?.name ?? 'last_hidden_state', out);
+    outputType = floatType(out?.name ?? 'last_hidden_state', out);
     dimMismatch(out?.name ?? 'last_hidden_state', out, 2, 'hidden_size');
   }
 
@@ -270,5 +294,7 @@ export function loadModelFolder(folder: string, opts: LoadOptions = {}): LoadedM
     dtype: variant.dtype,
     pooling,
     usesCacheBranch: inputs.has('use_cache_branch'),
+    kvType,
+    outputType,
   };
 }

@@ -1,4 +1,4 @@
-import { float16Value } from '../gguf/gguf-quant';
+import { float16Value } from '../session/float16';
 import type { OnnxInitializer } from '../onnx/onnx-initializers';
 import { readGraph, tensorValues, type OnnxTensor } from '../onnx/onnx-graph-read';
 import { readProtoFields } from '../onnx/protobuf-reader';

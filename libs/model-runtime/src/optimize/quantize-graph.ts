@@ -1,4 +1,4 @@
-import { toFloat16 } from '../gguf/gguf-quant';
+import { toFloat16 } from '../session/float16';
 import { MS_DOMAIN, nodeProto, tensorProto, type AttrValue, type TensorData } from '../onnx/graph-builder';
 import { copyField, rewrite } from '../onnx/onnx-rewrite';
 import {

@@ -31,10 +31,13 @@ export const DEFAULT_EXECUTION: ExecutionSettings = {
   graph_optimization: 'all',
 };
 
-/** A tensor going into or coming out of a session. */
+/**
+ * A tensor going into or coming out of a session. `float16` data is the IEEE half bit patterns in
+ * a Uint16Array (Node 20 has no Float16Array; see `float16.ts` for the conversions).
+ */
 export interface RuntimeTensor {
-  type: 'float32' | 'int64';
-  data: Float32Array | BigInt64Array;
+  type: 'float32' | 'float16' | 'int64';
+  data: Float32Array | Uint16Array | BigInt64Array;
   dims: readonly number[];
 }
 
@@ -110,6 +113,13 @@ export class OrtSession {
     }
     const out: Record<string, RuntimeTensor> = {};
     for (const [k, t] of Object.entries(res)) {
+      if (t.type === 'float16') {
+        // Where the runtime has a Float16Array (and onnxruntime hands one out), keep the bits.
+        const d = t.data as ArrayBufferView & { length: number };
+        const bits = d instanceof Uint16Array ? d : new Uint16Array(d.buffer, d.byteOffset, d.length);
+        out[k] = { type: 'float16', data: bits, dims: t.dims };
+        continue;
+      }
       if (t.type !== 'float32' && t.type !== 'int64')
         throw new HotpathError(ErrorCode.InferenceFailed, `unexpected output type ${t.type} for ${k}`);
       out[k] = { type: t.type, data: t.data as Float32Array | BigInt64Array, dims: t.dims };

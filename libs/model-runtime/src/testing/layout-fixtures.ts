@@ -1,11 +1,12 @@
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgeModel } from '../forge/forge';
-import { appendToGraph, externalizeInitializers, retypeGraphValues } from '../onnx/onnx-rewrite';
+import { forgeBertWeights, forgeLlamaWeights, forgeModel } from '../forge/forge';
+import { FORGE_PRESETS } from '../forge/forge-presets';
+import { buildBertGraph } from '../onnx/bert-graph';
+import { buildLlamaGraph } from '../onnx/llama-graph';
+import { appendToGraph, externalizeInitializers } from '../onnx/onnx-rewrite';
 import { ProtoWriter } from '../onnx/protobuf-writer';
 import type { PoolingConfig } from '../model/pooling';
-
-const FLOAT16 = 10;
 
 /** A `ValueInfoProto` of a tensor with the given element type and dims. */
 function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): ProtoWriter {
@@ -62,18 +63,20 @@ export function writeOptimumFixture(dir: string): void {
   rmSync(join(dir, 'model.onnx'));
 }
 
-/** onnx-community layout whose only graph, `onnx/model_fp16.onnx`, declares a float16 KV cache and logits. */
-export function writeFp16KvFixture(dir: string): void {
-  forgeTiny(dir);
+/**
+ * onnx-community layout with the tiny decoder's forged weights twice, as those repositories ship
+ * them: `onnx/model.onnx` (float32; left out when `fp32` is false) and `onnx/model_fp16.onnx`
+ * (float16 weights, activations, KV cache and logits; norms, RoPE tables and softmax in float32,
+ * as a PyTorch fp16 export computes them).
+ */
+export function writeFp16DecoderFixture(dir: string, { seed = 1, fp32 = true } = {}): void {
+  forgeTiny(dir, seed);
   mkdirSync(join(dir, 'onnx'));
-  const names = new Set(['logits']);
-  for (let i = 0; i < 5; i++)
-    for (const kv of ['key', 'value']) names.add(`past_key_values.${i}.${kv}`).add(`present.${i}.${kv}`);
-  writeFileSync(
-    join(dir, 'onnx', 'model_fp16.onnx'),
-    retypeGraphValues(readFileSync(join(dir, 'model.onnx')), names, FLOAT16),
-  );
-  rmSync(join(dir, 'model.onnx'));
+  if (fp32) renameSync(join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+  else rmSync(join(dir, 'model.onnx'));
+  const { config, weights } = forgeLlamaWeights(FORGE_PRESETS.tiny, seed);
+  const graph = buildLlamaGraph(config, weights, { dtype: 'float16' });
+  writeFileSync(join(dir, 'onnx', 'model_fp16.onnx'), graph.toBuffer());
 }
 
 /**
@@ -104,6 +107,20 @@ export function writeSentenceTransformersFixture(dir: string, pooling: PoolingCo
       include_prompt: true,
     }),
   );
+}
+
+/**
+ * A sentence-transformers folder in the onnx-community layout with the forged encoder twice:
+ * `onnx/model.onnx` (float32) and `onnx/model_fp16.onnx` (float16 weights, activations and
+ * `last_hidden_state`).
+ */
+export function writeFp16EncoderFixture(dir: string, pooling: PoolingConfig): void {
+  writeSentenceTransformersFixture(dir, pooling);
+  mkdirSync(join(dir, 'onnx'));
+  renameSync(join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+  const { config, weights } = forgeBertWeights(FORGE_PRESETS['tiny-embed'], 1);
+  const graph = buildBertGraph(config, weights, { dtype: 'float16' });
+  writeFileSync(join(dir, 'onnx', 'model_fp16.onnx'), graph.toBuffer());
 }
 
 /** Moves a folder's `model.onnx` to `to` (relative), e.g. to test a layout the loader rejects. */
