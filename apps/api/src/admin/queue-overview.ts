@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { PRIORITY_VALUE, shardQueueKey, type ClusterConfig } from '@hotpath/contracts';
-import type { JobStore, ShardQueues, WorkerRegistry, WorkerStatus } from '@hotpath/queue';
+import type { JobStore, RedisClient, ShardQueues, WorkerRegistry, WorkerStatus } from '@hotpath/queue';
 
 /** Failed jobs shown per model. */
 const RECENT_FAILURES = 10;
@@ -70,7 +69,7 @@ export class QueueOverviewReader {
   constructor(
     private readonly cluster: ClusterConfig,
     private readonly queues: ShardQueues,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: JobStore,
     private readonly registry: WorkerRegistry,
     private readonly now: () => number = Date.now,

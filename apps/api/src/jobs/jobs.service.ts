@@ -592,7 +592,7 @@ export class JobsService {
     cache: { key: string; digest: string } | undefined,
     { trace, watched, operation }: { trace: Context; watched: boolean; operation?: 'chat' },
   ): Promise<Submission> {
-    const { config, store } = this.deps;
+    const { store } = this.deps;
     const job: NewJob = {
       id,
       tenant,
