@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;
@@ -42,4 +44,13 @@ export class UsageError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The one model folder (DIR) a `models …` command takes, resolved; a usage error otherwise. */
+export function singleModelDir(positionals: readonly string[]): string {
+  if (positionals.length !== 1)
+    throw new UsageError('exactly one model folder (DIR) is required', 'missing_model_dir');
+  const dir = resolve(positionals[0] as string);
+  if (!existsSync(dir)) throw new UsageError(`DIR ${dir} does not exist`, 'file_not_found');
+  return dir;
 }

@@ -1,7 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
 import { intFlag } from '../bench/bench-flags';
 import { runModelEval, type ModelEvalReport } from '../bench/eval/model-eval';
 
@@ -70,38 +69,25 @@ export const MODELS_EVAL_COMMAND: CliCommand = {
   summary: 'fidelity (perplexity, top-1, KL, greedy agreement), speed and size of a model folder',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          against: { type: 'string' },
-          text: { type: 'string' },
-          'write-text': { type: 'string' },
-          window: { type: 'string' },
-          prompts: { type: 'string' },
-          'greedy-tokens': { type: 'string' },
-          seconds: { type: 'string' },
-          threads: { type: 'string' },
-          json: { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
+    const parsed = parseCommandArgs(argv, {
+      against: { type: 'string' },
+      text: { type: 'string' },
+      'write-text': { type: 'string' },
+      window: { type: 'string' },
+      prompts: { type: 'string' },
+      'greedy-tokens': { type: 'string' },
+      seconds: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'string' },
+    });
     const { values: v, positionals } = parsed;
-    if (positionals.length !== 1)
-      throw new UsageError('exactly one model folder (DIR) is required', 'missing_model_dir');
-    const dir = resolve(positionals[0] as string);
+    const dir = singleModelDir(positionals);
     const exists = (p: string | undefined, flag: string): string | undefined => {
       if (p === undefined) return undefined;
       const abs = resolve(p);
       if (!existsSync(abs)) throw new UsageError(`${flag} ${abs} does not exist`, 'file_not_found');
       return abs;
     };
-    exists(dir, 'DIR');
     const report = await runModelEval(
       {
         dir,

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { exportLlamaGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
 
 const USAGE = `Usage: hotpath models export-gguf DIR --out FILE.gguf [--type f32|f16|q8_0]
 
@@ -24,33 +23,20 @@ export const MODELS_EXPORT_GGUF_COMMAND: CliCommand = {
   summary: 'write a Llama model folder as a GGUF file for llama.cpp',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          out: { type: 'string' },
-          type: { type: 'string', default: 'f32' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
+    const parsed = parseCommandArgs(argv, {
+      out: { type: 'string' },
+      type: { type: 'string', default: 'f32' },
+      json: { type: 'boolean', default: false },
+    });
     const { values, positionals } = parsed;
-    if (positionals.length !== 1)
-      throw new UsageError('exactly one model folder (DIR) is required', 'missing_model_dir');
     if (!values.out) throw new UsageError('--out is required', 'missing_out');
     if (!(GGUF_EXPORT_TYPES as readonly string[]).includes(values.type))
       throw new UsageError(
         `--type must be one of ${GGUF_EXPORT_TYPES.join(', ')}, got "${values.type}"`,
         'invalid_argument',
       );
-    const dir = resolve(positionals[0] as string);
+    const dir = singleModelDir(positionals);
     const out = resolve(values.out);
-    if (!existsSync(dir)) throw new UsageError(`DIR ${dir} does not exist`, 'file_not_found');
     if (!existsSync(dirname(out)))
       throw new UsageError(`--out: folder ${dirname(out)} does not exist`, 'file_not_found');
     const res = exportLlamaGguf({ dir, out, type: values.type as GgufExportType });

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pruneModelFolder } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
 
 const USAGE = `Usage: hotpath models prune DIR --out DIR2 [--ffn F] [--heads F] [--layers N] [--json]
 
@@ -33,32 +31,19 @@ export const MODELS_PRUNE_COMMAND: CliCommand = {
   summary: 'structured pruning: drop FFN channels, KV groups or layers of a Llama folder',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          out: { type: 'string' },
-          ffn: { type: 'string' },
-          heads: { type: 'string' },
-          layers: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
+    const parsed = parseCommandArgs(argv, {
+      out: { type: 'string' },
+      ffn: { type: 'string' },
+      heads: { type: 'string' },
+      layers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     const { values: v, positionals } = parsed;
-    if (positionals.length !== 1)
-      throw new UsageError('exactly one model folder (DIR) is required', 'missing_model_dir');
     if (!v.out) throw new UsageError('--out is required', 'missing_out');
     const layers = v.layers === undefined ? undefined : Number(v.layers);
     if (layers !== undefined && !(/^\d+$/.test(v.layers ?? '') && layers >= 0))
       throw new UsageError(`--layers must be a whole number, got "${v.layers}"`, 'invalid_argument');
-    const dir = resolve(positionals[0] as string);
-    if (!existsSync(dir)) throw new UsageError(`DIR ${dir} does not exist`, 'file_not_found');
+    const dir = singleModelDir(positionals);
     const res = pruneModelFolder({
       dir,
       out: resolve(v.out),

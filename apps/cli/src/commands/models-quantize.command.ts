@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_KEEP_FLOAT,
   QUANT_METHODS,
   quantizeModelFolder,
   type QuantMethod,
 } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
 
 const USAGE = `Usage: hotpath models quantize DIR --out DIR2 --method METHOD [--block-size N] [--accuracy-level 0|4] [--keep-float NAMES] [--json]
 
@@ -40,27 +38,15 @@ export const MODELS_QUANTIZE_COMMAND: CliCommand = {
   summary: 'write a quantized copy of a model folder (int8, int4, fp16)',
   usage: USAGE,
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: {
-          out: { type: 'string' },
-          method: { type: 'string' },
-          'block-size': { type: 'string', default: '32' },
-          'accuracy-level': { type: 'string', default: '4' },
-          'keep-float': { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message, 'invalid_argument');
-    }
+    const parsed = parseCommandArgs(argv, {
+      out: { type: 'string' },
+      method: { type: 'string' },
+      'block-size': { type: 'string', default: '32' },
+      'accuracy-level': { type: 'string', default: '4' },
+      'keep-float': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     const { values, positionals } = parsed;
-    if (positionals.length !== 1)
-      throw new UsageError('exactly one model folder (DIR) is required', 'missing_model_dir');
     if (!values.out) throw new UsageError('--out is required', 'missing_out');
     if (!values.method || !(QUANT_METHODS as readonly string[]).includes(values.method))
       throw new UsageError(`--method must be one of ${QUANT_METHODS.join(', ')}`, 'invalid_argument');
@@ -76,8 +62,7 @@ export const MODELS_QUANTIZE_COMMAND: CliCommand = {
         `--accuracy-level must be 0 or 4, got "${values['accuracy-level']}"`,
         'invalid_argument',
       );
-    const dir = resolve(positionals[0] as string);
-    if (!existsSync(dir)) throw new UsageError(`DIR ${dir} does not exist`, 'file_not_found');
+    const dir = singleModelDir(positionals);
     const keepFloat =
       values['keep-float'] === undefined
         ? undefined

@@ -16,7 +16,19 @@ let redis: RedisClient;
 before(
   async () => {
     await cluster.setUp({
-      models: [{ name: model, backend: 'sim', shards: SHARDS, sim: { base_ms: 50, per_item_ms: 0 } }],
+      // Jobs wait with no worker up (what KEDA scales from zero on), so they must be queued, not refused.
+      models: [
+        {
+          name: model,
+          backend: 'sim',
+          shards: SHARDS,
+          queue_when_unserved: true,
+          // KEDA's Redis list triggers read BullMQ's lists; with fair queuing on, jobs beyond the
+          // lookahead wait in the fair queue's hash, which these triggers do not count yet.
+          fairness: { enabled: false },
+          sim: { base_ms: 50, per_item_ms: 0 },
+        },
+      ],
     });
     await cluster.startApi();
     redis = await cluster.redisClient();
