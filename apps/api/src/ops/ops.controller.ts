@@ -5,7 +5,7 @@ import { findModel } from '@hotpath/config';
 import { AvailabilityCache, ShardQueues, type RedisClient } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
-import { API_CONFIG, METRICS, REDIS_PRODUCER } from '../core/tokens';
+import { API_CONFIG, METRICS, REDIS_PRODUCER, REDIS_QUEUES } from '../core/tokens';
 import { pingRedis, REDIS_RETRY_AFTER_S } from '../redis/redis-availability';
 import { collectQueueDepth } from './queue-depth.collector';
 
@@ -43,6 +43,7 @@ export class OpsController {
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(REDIS_PRODUCER) private readonly producer: RedisClient,
+    @Inject(REDIS_QUEUES) private readonly queueConnection: RedisClient,
     @Inject(ShardQueues) private readonly queues: ShardQueues,
     @Inject(METRICS) private readonly metrics: HotpathMetrics,
     @Inject(AvailabilityCache) private readonly availability: AvailabilityCache,
@@ -72,7 +73,12 @@ export class OpsController {
         'model',
       );
     }
-    const redisProblem = await pingRedis(this.producer, READY_PING_TIMEOUT_MS);
+    // The fail-fast queue connection must be up too: on a Redis Cluster it opens its node
+    // connections on its own, and a submission through it before then would get a 503.
+    const redisProblem =
+      this.queueConnection.status === 'ready'
+        ? await pingRedis(this.producer, READY_PING_TIMEOUT_MS)
+        : `queue connection ${this.queueConnection.status}`;
     const config = { ok: this.config.cluster.models.length > 0, source: this.config.clusterSource };
     if (redisProblem === undefined && config.ok && model) {
       const live = await this.availability.fresh();
