@@ -3,14 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { forgeModel } from '../forge/forge';
 import type { GenerationRequest } from '../generation/generator';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
-import { writeFp16DecoderFixture } from '../testing/layout-fixtures';
-import { importStories260k } from '../testing/stories-dir';
+import { BATCHING_MODELS } from '../testing/batching-models';
 import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
 
 const EXEC = {
@@ -221,32 +219,14 @@ const TINY_PROMPTS = [
 ];
 
 // A float16 KV cache and logits (onnx-community `onnx/model_fp16.onnx`) run on the plain engine only.
-suite(
-  'forged tiny fp16',
-  (tmp) => {
-    const dir = join(tmp, 'tiny-fp16');
-    writeFp16DecoderFixture(dir, { seed: 2, fp32: false });
-    return dir;
-  },
-  TINY_PROMPTS,
-  'plain',
-);
+suite('forged tiny fp16', BATCHING_MODELS.tinyFp16, TINY_PROMPTS, 'plain');
 
 for (const mode of ['arena', 'plain'] as const) {
-  suite(
-    'forged tiny',
-    (tmp) => {
-      const dir = join(tmp, 'tiny');
-      forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
-      return dir;
-    },
-    TINY_PROMPTS,
-    mode,
-  );
+  suite('forged tiny', BATCHING_MODELS.tiny, TINY_PROMPTS, mode);
 
   suite(
     'stories260K',
-    (tmp) => importStories260k(join(tmp, 'model')),
+    BATCHING_MODELS.stories260k,
     [
       'Once upon a time',
       'The little dog',

@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { forgeModel } from '../forge/forge';
 import type { GenerationRequest } from '../generation/generator';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
-import { writeFp16DecoderFixture } from '../testing/layout-fixtures';
-import { importStories260k } from '../testing/stories-dir';
+import { BATCHING_MODELS } from '../testing/batching-models';
 import { IterationScheduler } from './iteration-scheduler';
 import type { LlamaConfig } from '../model/model-config';
 import { PrefixKvCache } from './prefix-cache';
@@ -149,34 +147,14 @@ const SYSTEM_TINY = 'You are a kind storyteller who writes short tales for child
 const TINY_ASKS = ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a long trip to the mountains'];
 
 // Cached blocks of a float16 KV cache (onnx-community `onnx/model_fp16.onnx`, plain engine only).
-suite(
-  'forged tiny fp16',
-  (tmp) => {
-    const dir = join(tmp, 'tiny-fp16');
-    writeFp16DecoderFixture(dir, { seed: 2, fp32: false });
-    return dir;
-  },
-  SYSTEM_TINY,
-  TINY_ASKS,
-  'plain',
-);
+suite('forged tiny fp16', BATCHING_MODELS.tinyFp16, SYSTEM_TINY, TINY_ASKS, 'plain');
 
 for (const mode of ['arena', 'plain'] as const) {
-  suite(
-    'forged tiny',
-    (tmp) => {
-      const dir = join(tmp, 'tiny');
-      forgeModel({ arch: 'llama', preset: 'tiny', seed: 2, out: dir });
-      return dir;
-    },
-    SYSTEM_TINY,
-    TINY_ASKS,
-    mode,
-  );
+  suite('forged tiny', BATCHING_MODELS.tiny, SYSTEM_TINY, TINY_ASKS, mode);
 
   suite(
     'stories260K',
-    (tmp) => importStories260k(join(tmp, 'model')),
+    BATCHING_MODELS.stories260k,
     'Once upon a time, there was a little girl named Lily. She liked to play in the park with her ',
     ['dog.', 'friend Tom. One day', 'ball', 'mom and dad', 'big red kite', 'cat'],
     mode,

@@ -21,7 +21,21 @@ export interface OnnxTensor {
   bytes: Uint8Array | null;
 }
 
+/** Field numbers of the ONNX messages Hotpath reads and rewrites (onnx.proto). */
+export const ONNX_FIELD = {
+  model: { graph: 7, opsetImport: 8, metadataProps: 14 },
+  graph: { node: 1, initializer: 5, input: 11, output: 12 },
+  /** `StringStringEntryProto` (metadata) and `OperatorSetIdProto`: field 1 is the key / domain. */
+  entry: { key: 1, value: 2 },
+} as const;
+
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+
+/** A length-delimited field of a message, as UTF-8 text (undefined when absent). */
+export function stringField(fields: readonly ProtoField[], field: number): string | undefined {
+  const f = fields.find((x) => x.field === field && x.wire === 2);
+  return f ? text(f.value as Uint8Array) : undefined;
+}
 
 function packedVarints(b: Uint8Array): number[] {
   const out: number[] = [];
@@ -85,19 +99,38 @@ export function decodeTensor(buf: Uint8Array): OnnxTensor {
 
 /** The graph (`ModelProto.graph`) of a serialised model, as its top-level fields. */
 export function graphFields(model: Uint8Array): ProtoField[] {
-  const graph = readProtoFields(model).find((f) => f.field === 7 && f.wire === 2);
+  const graph = readProtoFields(model).find((f) => f.field === ONNX_FIELD.model.graph && f.wire === 2);
   if (!graph) throw new Error('no graph in the ModelProto');
   return readProtoFields(graph.value as Uint8Array);
 }
 
+/** The value of one `metadata_props` entry of a serialised model (undefined when absent). */
+export function modelMetadata(model: Uint8Array, key: string): string | undefined {
+  for (const f of readProtoFields(model)) {
+    if (f.field !== ONNX_FIELD.model.metadataProps || f.wire !== 2) continue;
+    const entry = readProtoFields(f.value);
+    if (stringField(entry, ONNX_FIELD.entry.key) === key)
+      return stringField(entry, ONNX_FIELD.entry.value) ?? '';
+  }
+  return undefined;
+}
+
 /** Every node and initializer of a serialised model. */
 export function readGraph(model: Uint8Array): { nodes: OnnxNode[]; initializers: Map<string, OnnxTensor> } {
+  return decodeGraph(graphFields(model));
+}
+
+/** The nodes and initializers among a graph's top-level fields. */
+export function decodeGraph(fields: readonly ProtoField[]): {
+  nodes: OnnxNode[];
+  initializers: Map<string, OnnxTensor>;
+} {
   const nodes: OnnxNode[] = [];
   const initializers = new Map<string, OnnxTensor>();
-  for (const f of graphFields(model)) {
+  for (const f of fields) {
     if (f.wire !== 2) continue;
-    if (f.field === 1) nodes.push(decodeNode(f.value));
-    else if (f.field === 5) {
+    if (f.field === ONNX_FIELD.graph.node) nodes.push(decodeNode(f.value));
+    else if (f.field === ONNX_FIELD.graph.initializer) {
       const t = decodeTensor(f.value);
       initializers.set(t.name, t);
     }

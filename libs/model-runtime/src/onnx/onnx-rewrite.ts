@@ -1,12 +1,15 @@
+import { ONNX_FIELD, stringField } from './onnx-graph-read';
 import { readProtoFields, type ProtoField } from './protobuf-reader';
 import { ProtoWriter } from './protobuf-writer';
 
-// ModelProto.graph; GraphProto.{node, initializer, input, output}; TensorProto fields.
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
+const MODEL_GRAPH = ONNX_FIELD.model.graph;
+const {
+  node: GRAPH_NODE,
+  initializer: GRAPH_INITIALIZER,
+  input: GRAPH_INPUT,
+  output: GRAPH_OUTPUT,
+} = ONNX_FIELD.graph;
+// TensorProto fields.
 const TENSOR_RAW_DATA = 9;
 const TENSOR_EXTERNAL_DATA = 13;
 const TENSOR_DATA_LOCATION = 14;
@@ -109,9 +112,8 @@ export function retypeGraphValues(model: Uint8Array, names: ReadonlySet<string>,
   };
   return rewriteGraph(model, (g, w) => {
     if ((g.field !== GRAPH_INPUT && g.field !== GRAPH_OUTPUT) || g.wire !== 2) return false;
-    const name = readProtoFields(g.value).find((x) => x.field === 1 && x.wire === 2)?.value as
-      Uint8Array | undefined;
-    if (!name || !names.has(Buffer.from(name).toString('utf8'))) return false;
+    const name = stringField(readProtoFields(g.value), 1);
+    if (name === undefined || !names.has(name)) return false;
     w.message(g.field, rewrite(g.value, nested(2, nested(1, setElem))));
     return true;
   });

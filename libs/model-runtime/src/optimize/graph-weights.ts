@@ -1,7 +1,6 @@
 import { float16Value } from '../session/float16';
 import type { OnnxInitializer } from '../onnx/onnx-initializers';
-import { readGraph, tensorValues, type OnnxTensor } from '../onnx/onnx-graph-read';
-import { readProtoFields } from '../onnx/protobuf-reader';
+import { modelMetadata, readGraph, tensorValues, type OnnxTensor } from '../onnx/onnx-graph-read';
 import { dequantizeBlockwise, dequantizeColumns } from './quant-math';
 import { QUANT_METADATA_KEY, QUANT_METHODS, QUANT_SUFFIX, type QuantSpec } from './quantize-graph';
 
@@ -70,16 +69,10 @@ export function readFloatWeights(model: Uint8Array): Map<string, OnnxInitializer
 
 /** The quantization spec stored in a model's metadata, or null for a float model. */
 export function readQuantSpec(model: Uint8Array): QuantSpec | null {
-  for (const f of readProtoFields(model)) {
-    if (f.field !== 14 || f.wire !== 2) continue;
-    const kv = readProtoFields(f.value);
-    const key = kv.find((x) => x.field === 1 && x.wire === 2);
-    const value = kv.find((x) => x.field === 2 && x.wire === 2);
-    if (!key || !value || Buffer.from(key.value as Uint8Array).toString() !== QUANT_METADATA_KEY) continue;
-    const spec = JSON.parse(Buffer.from(value.value as Uint8Array).toString()) as QuantSpec;
-    if (!(QUANT_METHODS as readonly string[]).includes(spec.method))
-      throw new Error(`${QUANT_METADATA_KEY}: unknown method ${String(spec.method)}`);
-    return spec;
-  }
-  return null;
+  const value = modelMetadata(model, QUANT_METADATA_KEY);
+  if (value === undefined) return null;
+  const spec = JSON.parse(value) as QuantSpec;
+  if (!(QUANT_METHODS as readonly string[]).includes(spec.method))
+    throw new Error(`${QUANT_METADATA_KEY}: unknown method ${String(spec.method)}`);
+  return spec;
 }

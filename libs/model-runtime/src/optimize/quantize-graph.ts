@@ -2,8 +2,11 @@ import { toFloat16 } from '../session/float16';
 import { MS_DOMAIN, nodeProto, tensorProto, type AttrValue, type TensorData } from '../onnx/graph-builder';
 import { copyField, rewrite } from '../onnx/onnx-rewrite';
 import {
+  ONNX_FIELD,
+  decodeGraph,
   decodeNode,
   decodeTensor,
+  stringField,
   tensorValues,
   type OnnxNode,
   type OnnxTensor,
@@ -40,12 +43,9 @@ export const QUANT_SUFFIX = { codes: '.qcodes', scales: '.qscales', zero: '.qzer
 export const QUANT_METADATA_KEY = 'hotpath_quantization';
 
 const FLOAT = 1;
-// ModelProto fields; GraphProto fields.
-const MODEL_GRAPH = 7;
-const MODEL_OPSET = 8;
-const MODEL_METADATA = 14;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
+const { graph: MODEL_GRAPH, opsetImport: MODEL_OPSET, metadataProps: MODEL_METADATA } = ONNX_FIELD.model;
+const { node: GRAPH_NODE, initializer: GRAPH_INITIALIZER } = ONNX_FIELD.graph;
+const { key: ENTRY_KEY, value: ENTRY_VALUE } = ONNX_FIELD.entry;
 
 export interface QuantizeGraphResult {
   model: Buffer;
@@ -152,16 +152,7 @@ export function quantizeOnnxGraph(model: Uint8Array, spec: QuantSpec): QuantizeG
   if (spec.method !== 'fp16' && spec.method !== 'int8-dynamic') checkBlockSize(spec.block_size);
   const graph = readProtoFields(model).find((f) => f.field === MODEL_GRAPH && f.wire === 2);
   if (!graph) throw new Error('no graph in the ModelProto');
-  const fields = readProtoFields(graph.value as Uint8Array);
-  const nodes = fields
-    .filter((f) => f.field === GRAPH_NODE && f.wire === 2)
-    .map((f) => decodeNode(f.value as Uint8Array));
-  const tensors = new Map<string, OnnxTensor>();
-  for (const f of fields)
-    if (f.field === GRAPH_INITIALIZER && f.wire === 2) {
-      const t = decodeTensor(f.value as Uint8Array);
-      tensors.set(t.name, t);
-    }
+  const { nodes, initializers: tensors } = decodeGraph(readProtoFields(graph.value as Uint8Array));
   const isWeight = (n: OnnxNode, i: number, rank: number): string | null => {
     const t = tensors.get(n.inputs[i] ?? '');
     return t && t.type === FLOAT && t.dims.length === rank && n.domain === '' ? t.name : null;
@@ -229,27 +220,23 @@ export function quantizeOnnxGraph(model: Uint8Array, spec: QuantSpec): QuantizeG
     (f) =>
       f.field === MODEL_OPSET &&
       f.wire === 2 &&
-      readProtoFields(f.value).some(
-        (x) => x.field === 1 && x.wire === 2 && Buffer.from(x.value as Uint8Array).toString() === MS_DOMAIN,
-      ),
+      stringField(readProtoFields(f.value), ENTRY_KEY) === MS_DOMAIN,
   );
   const out = rewrite(model, (f, w) => {
     if (f.field === MODEL_GRAPH && f.wire === 2) {
       w.message(MODEL_GRAPH, g);
       if (!hasMsOpset && spec.method !== 'fp16')
-        w.message(MODEL_OPSET, new ProtoWriter().string(1, MS_DOMAIN).int(2, 1));
+        w.message(MODEL_OPSET, new ProtoWriter().string(ENTRY_KEY, MS_DOMAIN).int(2, 1));
       return true;
     }
     // A graph quantized twice records only the latest spec.
-    if (f.field === MODEL_METADATA && f.wire === 2) {
-      const key = readProtoFields(f.value).find((x) => x.field === 1 && x.wire === 2);
-      return key !== undefined && Buffer.from(key.value as Uint8Array).toString() === QUANT_METADATA_KEY;
-    }
+    if (f.field === MODEL_METADATA && f.wire === 2)
+      return stringField(readProtoFields(f.value), ENTRY_KEY) === QUANT_METADATA_KEY;
     return false;
   });
   out.message(
     MODEL_METADATA,
-    new ProtoWriter().string(1, QUANT_METADATA_KEY).string(2, JSON.stringify(spec)),
+    new ProtoWriter().string(ENTRY_KEY, QUANT_METADATA_KEY).string(ENTRY_VALUE, JSON.stringify(spec)),
   );
   return {
     model: out.toBuffer(),
