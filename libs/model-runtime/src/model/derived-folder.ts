@@ -1,8 +1,8 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import type { HotpathJson, ModelConfigJson } from './model-config';
-import { computeModelDigest, writeGraphFile } from './model-folder';
+import { computeModelDigest, writeFolderJson, writeGraphFile } from './model-folder';
 import type { LoadedModel } from './model-loader';
 
 /** Files and folders of a source folder a derived folder does not copy (its graphs and caches). */
@@ -40,7 +40,7 @@ export function writeDerivedFolder(
   for (const name of readdirSync(src.dir))
     if (!NOT_COPIED.test(name)) cpSync(join(src.dir, name), join(dir, name), { recursive: true });
   writeGraphFile(dir, graph);
-  if (config) writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  if (config) writeFolderJson(dir, 'config.json', config);
   const digest = computeModelDigest(dir);
   const hotpath: HotpathJson = {
     task: src.kind === 'decoder' ? 'generate' : 'embed',
@@ -49,6 +49,6 @@ export function writeDerivedFolder(
     derived_from: src.digest,
     digest,
   };
-  writeFileSync(join(dir, 'hotpath.json'), `${JSON.stringify(hotpath, null, 2)}\n`);
+  writeFolderJson(dir, 'hotpath.json', hotpath);
   return digest;
 }

@@ -71,11 +71,15 @@ export function writeGraphFile(dir: string, parts: readonly Uint8Array[]): void 
   renameSync(tmp, join(dir, 'model.onnx'));
 }
 
+/** Writes one JSON file of a model folder, pretty-printed as the folder's other JSON files. */
+export function writeFolderJson(dir: string, name: string, value: unknown): void {
+  writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+}
+
 /** Writes a complete model folder (creating `dir`) and returns its content digest. */
 export function writeModelFolder(dir: string, c: ModelFolderContents): string {
   mkdirSync(dir, { recursive: true });
-  const json = (name: string, value: unknown): void =>
-    writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+  const json = (name: string, value: unknown): void => writeFolderJson(dir, name, value);
   writeGraphFile(dir, c.onnx.parts());
   json('config.json', c.config);
   if (c.generationConfig) json('generation_config.json', c.generationConfig);
