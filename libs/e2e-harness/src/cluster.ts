@@ -9,6 +9,7 @@ import { parseClusterConfig } from '@hotpath/config';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
 import {
   ShardQueues,
+  WorkerRegistry,
   createRedisConnection,
   parseRedisTarget,
   waitForRedis,
@@ -195,8 +196,9 @@ export class E2eCluster {
   }
 
   /**
-   * Starts a worker process. Ready means its `/readyz` answers 200 and BullMQ lists one more worker
-   * on shard 0 of every model (so a job enqueued afterwards is picked up).
+   * Starts a worker process. Ready means its `/readyz` answers 200, BullMQ lists one more worker
+   * on shard 0 of every model (so a job enqueued afterwards is picked up), and its heartbeat is in
+   * Redis (so the API counts its models as served and does not answer 503 `model_unavailable`).
    */
   async startWorker(opts: WorkerStartOptions = {}): Promise<WorkerHandle> {
     const before = opts.waitReady === false ? [] : await this.workerCounts();
@@ -215,7 +217,7 @@ export class E2eCluster {
           async () => {
             if (!(await answersReady(base))) return false;
             const now = await this.workerCounts();
-            return now.every((n, i) => n > (before[i] ?? 0));
+            return now.every((n, i) => n > (before[i] ?? 0)) && (await this.hasHeartbeat(proc.pid));
           },
         );
       }
@@ -223,6 +225,19 @@ export class E2eCluster {
       this.workers.push(handle);
       return handle;
     });
+  }
+
+  /** Whether the worker process `pid` has published its heartbeat. */
+  private async hasHeartbeat(pid: number | undefined): Promise<boolean> {
+    const conn = createRedisConnection(this.redisTarget, 'producer', 'e2e-harness');
+    conn.on('error', () => undefined);
+    try {
+      await waitForRedis(conn, 5000);
+      const workers = await new WorkerRegistry(conn).list();
+      return workers.some((w) => w.pid === pid);
+    } finally {
+      conn.disconnect();
+    }
   }
 
   /** BullMQ's count of connected workers on shard 0 of each configured model. */
