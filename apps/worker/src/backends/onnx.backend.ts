@@ -15,8 +15,7 @@ import { Attr, tracingEnabled } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import { iterationGroupSpans } from './iteration-spans';
 import { executionProvider } from './traced-backend';
-import type { BackendDeps } from './backend-factory';
-import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
+import type { BackendDeps, BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
 /** One text's share of a micro-batched `pool.embed` call. */
 interface EmbeddedText {
