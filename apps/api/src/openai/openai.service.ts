@@ -21,7 +21,7 @@ import {
 import type { ApiConfig } from '../config/api-config';
 import { isRedisFailure, type JobsService, type SubmitOptions, type Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
-import type { ChatTemplateSource } from './chat-template.source';
+import type { ChatTemplateSource } from './chat-template-source';
 import { readContextLength } from './model-tokenizers';
 import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
 

@@ -1,6 +1,6 @@
 import { ErrorCode, HotpathError, type ModelConfig } from '@hotpath/contracts';
 import type { BackendDeps, InferenceBackend } from './inference-backend';
-import { OnnxBackend } from './onnx.backend';
+import { OnnxBackend } from './onnx-backend';
 import { SimBackend } from './sim.backend';
 import { TracedBackend } from './traced-backend';
 

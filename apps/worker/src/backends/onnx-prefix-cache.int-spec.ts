@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
-import { OnnxBackend } from './onnx.backend';
+import { OnnxBackend } from './onnx-backend';
 
 const logger = createLogger('hotpath-worker', 'error');
 

@@ -11,7 +11,7 @@ import type { Logger } from '@hotpath/telemetry';
 import { publishChatTemplates } from '../jobs/chat-template-publisher';
 import { publishInputLimits } from '../jobs/input-limits-publisher';
 import { WebhookHandOff } from '../jobs/webhook-hand-off';
-import { startWebhookDelivery, type WebhookDeliveryHandle } from './webhook.processor';
+import { startWebhookDelivery, type WebhookDeliveryHandle } from './webhook-processor';
 import type { WebhookSettings } from './webhook-settings';
 
 /** What {@link startStreamingAndWebhooks} gives the job runner, and how to stop it. */

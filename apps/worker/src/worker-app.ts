@@ -33,14 +33,14 @@ import {
   tenantMetrics,
 } from '@hotpath/telemetry';
 import { createBackend, type BackendFactory } from './backends/backend-factory';
-import { startHealthServer, type HealthServer, type Readiness } from './http/health.server';
+import { startHealthServer, type HealthServer, type Readiness } from './http/health-server';
 import { CacheFiller } from './jobs/cache-filler';
 import { CancelListener } from './jobs/cancel-listener';
-import { JobRunner, type ServedModel } from './jobs/job-runner.service';
+import { JobRunner, type ServedModel } from './jobs/job-runner';
 import { startStreamingAndWebhooks } from './webhooks/streaming-and-webhooks';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './webhooks/webhook-settings';
-import { createShardProcessor } from './jobs/shard.processor';
-import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth.poller';
+import { createShardProcessor } from './jobs/shard-processor';
+import { QueueDepthPoller, type DepthQueue } from './telemetry/queue-depth-poller';
 import { FailedJobSweeper } from './jobs/failed-job-sweeper';
 import { batchCapacityWarning } from './scheduling/batch-capacity';
 import { WorkStealer, thiefConcurrency } from './scheduling/work-stealer';

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
 import type { TokenEvent } from './inference-backend';
-import { OnnxBackend } from './onnx.backend';
+import { OnnxBackend } from './onnx-backend';
 
 const common = {
   id: 'j',
