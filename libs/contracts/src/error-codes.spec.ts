@@ -12,7 +12,10 @@ describe('isErrorCode', () => {
 
   it('falls back for what is not a domain code', () => {
     assert.equal(toErrorCode('invalid_input', ErrorCode.InferenceFailed), ErrorCode.InvalidInput);
-    assert.equal(toErrorCode('ERR_WORKER_OUT_OF_MEMORY', ErrorCode.InferenceFailed), ErrorCode.InferenceFailed);
+    assert.equal(
+      toErrorCode('ERR_WORKER_OUT_OF_MEMORY', ErrorCode.InferenceFailed),
+      ErrorCode.InferenceFailed,
+    );
     assert.equal(toErrorCode(undefined, ErrorCode.Internal), ErrorCode.Internal);
   });
 });

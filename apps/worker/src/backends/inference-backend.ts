@@ -60,6 +60,6 @@ export interface InferenceBackend {
 /** What a backend may use from the worker besides its model config. */
 export interface BackendDeps {
   logger: Logger;
-  /** The worker's metrics, for what only a backend sees (prefix-cache hits); optional for tests. */
-  metrics?: HotpathMetrics;
+  /** The worker's metrics, for what only a backend sees (prefix-cache hits, replica busy ratio). */
+  metrics: HotpathMetrics;
 }

@@ -208,7 +208,7 @@ export class OnnxBackend implements InferenceBackend {
 
   private recordPrefixHit(tokens: number): void {
     const metrics = this.deps.metrics;
-    if (!metrics || !this.config.prefix_cache.enabled) return;
+    if (!this.config.prefix_cache.enabled) return;
     metrics.prefixCacheLookups.inc({ model: this.model, result: tokens > 0 ? 'hit' : 'miss' });
     if (tokens > 0) metrics.prefixCacheHitTokens.inc({ model: this.model }, tokens);
   }
@@ -256,7 +256,6 @@ export class OnnxBackend implements InferenceBackend {
    */
   private startBusySampling(pool: ReplicaPool): void {
     const metrics = this.deps.metrics;
-    if (!metrics) return;
     let last = { at: performance.now(), busy: pool.busyTime() };
     this.busyTimer = setInterval(() => {
       const now = { at: performance.now(), busy: pool.busyTime() };

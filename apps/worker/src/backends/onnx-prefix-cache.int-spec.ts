@@ -48,6 +48,7 @@ describe('OnnxBackend prefix KV cache', () => {
     const prompt = 'A long shared system prompt that many requests start with, then: a question';
     const cold = new OnnxBackend(ModelConfigSchema.parse({ ...base, prefix_cache: { enabled: false } }), {
       logger,
+      metrics: createMetrics('hotpath-worker'),
     });
     await cold.start();
     let coldTokens: number[];

@@ -237,7 +237,8 @@ export class ReplicaPool {
       r.pending.delete(msg.id);
       r.inFlight--;
       p.cleanup();
-      if (msg.type === 'error') p.reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
+      if (msg.type === 'error')
+        p.reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
       else p.resolve(msg);
     });
     const die = (why: string): void => {

@@ -67,7 +67,12 @@ async function main(): Promise<void> {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
     if (!scheduler || !defaults || !engine) {
-      send({ type: 'error', id: msg.id, code: ErrorCode.InvalidInput, message: `${info.dir} cannot generate` });
+      send({
+        type: 'error',
+        id: msg.id,
+        code: ErrorCode.InvalidInput,
+        message: `${info.dir} cannot generate`,
+      });
       return;
     }
     let seq: SequenceState;
