@@ -23,7 +23,8 @@ import { isRedisFailure, type JobsService, type SubmitOptions, type Submission }
 import type { ChatTemplateRenderer } from './chat-template';
 import type { ChatTemplateSource } from './chat-template-source';
 import { readContextLength } from './model-tokenizers';
-import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
+import type { EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
+import type { ChatMessage } from './openai-schemas';
 
 /** A non-streaming request waits at most this long for its job, in slices of {@link WAIT_SLICE_S}. */
 export const MAX_SYNC_WAIT_S = 600;
