@@ -249,8 +249,9 @@ function messageText(content: unknown, role: string, ctx: z.RefinementCtx): stri
       })
       .join('');
   }
+  const message = `${PARAM} must be a string or an array of text parts`;
   ctx.addIssue({
-    ...issue('invalid_type', `${PARAM} must be a string or an array of text parts`),
+    ...issue(absent(content) ? 'missing_required_parameter' : 'invalid_type', message),
     path: ['content'],
   });
   return '';
