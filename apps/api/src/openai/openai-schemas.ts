@@ -108,6 +108,16 @@ const routingFields = {
   }),
 };
 
+/** JSON Schema of OpenAI's string-or-list fields: `item` bounds each string, `list` the list. */
+function stringOrList(item: Record<string, unknown>, list: Record<string, unknown>, nullable = false) {
+  const text = { type: 'string', ...item };
+  return {
+    jsonSchema: {
+      anyOf: [text, { type: 'array', items: text, ...list }, ...(nullable ? [{ type: 'null' }] : [])],
+    },
+  };
+}
+
 const promptText = z
   .string({
     error: (iss) =>
@@ -125,19 +135,10 @@ const promptField = z
       ctx.addIssue(issue('unsupported_parameter', 'only one prompt per request is supported'));
     return p[0];
   }, promptText)
-  .register(documentedAs, {
-    jsonSchema: {
-      anyOf: [
-        { type: 'string', maxLength: JobLimits.maxPromptChars },
-        {
-          type: 'array',
-          items: { type: 'string', maxLength: JobLimits.maxPromptChars },
-          minItems: 1,
-          maxItems: 1,
-        },
-      ],
-    },
-  });
+  .register(
+    documentedAs,
+    stringOrList({ maxLength: JobLimits.maxPromptChars }, { minItems: 1, maxItems: 1 }),
+  );
 
 const stopMessage = `stop sequences must be 1-${JobLimits.maxStopChars} characters`;
 /** `stop`: a string or up to four strings, always a list once parsed. */
@@ -155,19 +156,10 @@ const stopField = z
       .max(JobLimits.maxStops, { error: `stop may hold at most ${JobLimits.maxStops} sequences` })
       .nullish(),
   )
-  .register(documentedAs, {
-    jsonSchema: {
-      anyOf: [
-        { type: 'string', minLength: 1, maxLength: JobLimits.maxStopChars },
-        {
-          type: 'array',
-          items: { type: 'string', minLength: 1, maxLength: JobLimits.maxStopChars },
-          maxItems: JobLimits.maxStops,
-        },
-        { type: 'null' },
-      ],
-    },
-  });
+  .register(
+    documentedAs,
+    stringOrList({ minLength: 1, maxLength: JobLimits.maxStopChars }, { maxItems: JobLimits.maxStops }, true),
+  );
 
 const CHAT_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -345,19 +337,13 @@ export const EmbeddingRequestSchema = z.strictObject(
           .min(1, { error: 'input must be a string or a non-empty array of strings' })
           .max(JobLimits.maxTexts, { error: `input has more than ${JobLimits.maxTexts} entries` }),
       )
-      .register(documentedAs, {
-        jsonSchema: {
-          anyOf: [
-            { type: 'string', minLength: 1, maxLength: JobLimits.maxTextChars },
-            {
-              type: 'array',
-              items: { type: 'string', minLength: 1, maxLength: JobLimits.maxTextChars },
-              minItems: 1,
-              maxItems: JobLimits.maxTexts,
-            },
-          ],
-        },
-      }),
+      .register(
+        documentedAs,
+        stringOrList(
+          { minLength: 1, maxLength: JobLimits.maxTextChars },
+          { minItems: 1, maxItems: JobLimits.maxTexts },
+        ),
+      ),
     ...routingFields,
     dimensions: neutral('dimensions', () => false, 'absent'),
   },
