@@ -83,7 +83,9 @@ export class LocalModel {
       if (graph && 'path' in graph) {
         engine = 'arena';
         onnxPath = graph.path;
-        gqaPath = gqaMaxRows > 0 ? graph.gqaPath : null;
+        // onnxruntime's CUDA GroupQueryAttention kernel takes fp16 only: on a GPU the float32 GQA graph
+        // would fall back to the CPU for attention, so GPU replicas run the wide graph alone.
+        gqaPath = gqaMaxRows > 0 && !exec.providers.includes('cuda') ? graph.gqaPath : null;
         if (graph.built) log(`engine graph derived from ${info.onnxPath} into ${graph.path}`);
       } else {
         if (mode === 'arena' && graph && 'unavailable' in graph)
