@@ -1,4 +1,4 @@
-import type { PoolIterationGroup } from '@hotpath/model-runtime';
+import type { ReplicaBatchReport } from '@hotpath/model-runtime';
 import { Attr, linkTo, recordSpan, type Context, type Link } from '@hotpath/telemetry';
 
 /**

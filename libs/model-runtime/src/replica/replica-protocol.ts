@@ -1,6 +1,7 @@
-import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { BatchReport, SchedulerPolicy } from '@hotpath/batching';
+import type { Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
-import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
+import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
 import type { OnnxSelection } from '../model/model-layout';
@@ -20,8 +21,8 @@ export interface ReplicaInit {
   scheduler: SchedulerPolicy;
   /** Prefix KV cache of the replica's generations; null = off. */
   prefixCache: PrefixCacheSettings | null;
-  /** Post a `group` message per iteration group (only when someone traces them). */
-  reportGroups: boolean;
+  /** Post a `report` message per prefill forward and decode run (only when someone traces them). */
+  reportBatches: boolean;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -48,7 +49,13 @@ export interface ScheduledGenerationOutput extends GenerationOutput {
 
 /** Main thread → replica. */
 export type ToReplica =
-  | { type: 'submit'; id: number; request: GenerationRequest; deadlineAt: number | null }
+  | {
+      type: 'submit';
+      id: number;
+      request: GenerationRequest;
+      priority: Priority | undefined;
+      deadlineAt: number | null;
+    }
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
@@ -57,7 +64,8 @@ export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'log'; message: string }
-  | { type: 'group'; group: IterationGroup }
+  /** What the replica's scheduler ran; its members are tagged with their submission ids. */
+  | { type: 'report'; report: BatchReport<number> }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | {

@@ -1,4 +1,4 @@
-import { IterationScheduler } from '../batching/iteration-scheduler';
+import { IterationScheduler } from '@hotpath/batching';
 import type { CausalLm, KvCache } from '../generation/causal-lm';
 import type { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
@@ -106,8 +106,8 @@ export async function engineLogits(
 ): Promise<EngineTrace> {
   const engine = model.createEngine(prompts.length);
   const scheduler = new IterationScheduler(engine, {
-    maxBatchSize: prompts.length,
-    maxPrefillTokens,
+    maxRunningSequences: prompts.length,
+    prefillChunkTokens: maxPrefillTokens,
     decodeStepsPerPrefill: 1,
   });
   const rows: Float32Array[][] = prompts.map(() => []);
