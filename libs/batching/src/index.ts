@@ -1,8 +1,4 @@
-export {
-  type BatchReport,
-  type BatchReporter,
-  type ScheduleOptions,
-} from './batch-report';
+export { type BatchReport, type BatchReporter, type ScheduleOptions } from './batch-report';
 export { DEFAULT_AGING_MS } from './priority-order';
 export {
   MicroBatcher,

@@ -235,7 +235,7 @@ describe('MicroBatcher', () => {
     );
   });
 
-  it('reports each batch with its members\' tags and usage before they settle', async () => {
+  it("reports each batch with its members' tags and usage before they settle", async () => {
     const rec = recorder();
     const events: string[] = [];
     const b = new MicroBatcher<number, number, string>({

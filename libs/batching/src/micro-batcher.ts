@@ -229,7 +229,9 @@ export class MicroBatcher<I, O, Tag = unknown> {
   ): void {
     if (!this.opts.onReport) return;
     const usage =
-      outs instanceof Error ? undefined : this.opts.usage?.(outs.filter((o): o is O => !(o instanceof Error)));
+      outs instanceof Error
+        ? undefined
+        : this.opts.usage?.(outs.filter((o): o is O => !(o instanceof Error)));
     this.opts.onReport({
       kind: 'batch',
       tags: batch.flatMap((b) => (b.tag === undefined ? [] : [b.tag])),

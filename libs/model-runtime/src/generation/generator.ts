@@ -1,7 +1,12 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FinishReason } from '@hotpath/contracts';
 import type { CausalLm, KvCache } from './causal-lm';
-import type { GenerateHooks, GenerationDefaults, GenerationOutput, GenerationRequest } from './generation-types';
+import type {
+  GenerateHooks,
+  GenerationDefaults,
+  GenerationOutput,
+  GenerationRequest,
+} from './generation-types';
 import { SequenceState } from './sequence-state';
 
 /**

@@ -45,7 +45,9 @@ export interface LocalModelOptions {
 }
 
 /** A sequence engine with the per-sequence prefix-cache report the replica sends back. */
-export type DecoderEngine = SequenceEngine<SequenceState, GeneratedToken> & { prefixHitTokens(seq: SequenceState): number };
+export type DecoderEngine = SequenceEngine<SequenceState, GeneratedToken> & {
+  prefixHitTokens(seq: SequenceState): number;
+};
 
 /** A model folder loaded into one session, in this thread: generation or embeddings. */
 export class LocalModel {

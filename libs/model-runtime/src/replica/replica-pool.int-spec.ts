@@ -63,7 +63,8 @@ describe('ReplicaPool', () => {
     const ac = new AbortController();
     let count = 0;
     const started = performance.now();
-    const [out] = await poolGenerate(pool, 
+    const [out] = await poolGenerate(
+      pool,
       [{ prompt: 'hello there', params: { max_tokens: 400, temperature: 0 } }],
       {
         signal: ac.signal,

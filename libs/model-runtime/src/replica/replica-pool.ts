@@ -208,11 +208,7 @@ export class ReplicaPool {
     return pool;
   }
 
-  private attach(
-    r: Replica,
-    log: (msg: string) => void,
-    onReport: ReplicaPoolOptions['onReport'],
-  ): void {
+  private attach(r: Replica, log: (msg: string) => void, onReport: ReplicaPoolOptions['onReport']): void {
     r.worker.on('message', (msg: FromReplica) => {
       if (msg.type === 'log') return log(msg.message);
       if (msg.type === 'report') {
