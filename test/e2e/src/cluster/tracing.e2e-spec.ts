@@ -269,10 +269,12 @@ cluster.test(
     const decodeSpans = (): Exported[] => spans.filter((s) => s.name === `decode ${onnxModel}`);
     const linkedTraces = (): Set<string> =>
       new Set(decodeSpans().flatMap((s) => (s.links ?? []).map((l) => l.traceId)));
-    await waitFor(() => traceIds.every((t) => linkedTraces().has(t)), {
-      timeoutMs: 15_000,
-      what: 'decode group spans linked to every job',
-    });
+    // Spans arrive in export batches: wait for the shared decode run too, not only for some span per job.
+    await waitFor(
+      () =>
+        traceIds.every((t) => linkedTraces().has(t)) && decodeSpans().some((s) => (s.links ?? []).length > 1),
+      { timeoutMs: 15_000, what: 'decode group spans linked to every job' },
+    );
     const together = decodeSpans().find((s) => (s.links ?? []).length > 1);
     assert.ok(together, 'sequences were decoded together');
     assert.equal(attr(together, 'messaging.batch.message_count'), (together.links ?? []).length);
