@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_SCHEDULER_POLICY, type BatchReport, type SchedulerPolicy } from '@hotpath/batching';
-import { ErrorCode, HotpathError, type Priority } from '@hotpath/contracts';
+import { ErrorCode, HotpathError, toErrorCode, type Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { OnnxSelection } from '../model/model-layout';
 import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
@@ -181,7 +181,7 @@ export class ReplicaPool {
               w.off('error', reject);
               resolve(msg.info);
             } else if (msg.type === 'load-error') {
-              reject(new HotpathError(msg.code as ErrorCode, msg.message));
+              reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
             }
           };
           w.on('message', onMessage);
@@ -230,7 +230,8 @@ export class ReplicaPool {
       r.pending.delete(msg.id);
       r.inFlight--;
       p.cleanup();
-      if (msg.type === 'error') p.reject(new HotpathError(msg.code as ErrorCode, msg.message));
+      if (msg.type === 'error')
+        p.reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
       else p.resolve(msg);
     });
     const die = (why: string): void => {

@@ -1,5 +1,5 @@
 import type { BatchReport, SchedulerPolicy } from '@hotpath/batching';
-import type { Priority } from '@hotpath/contracts';
+import type { ErrorCode, Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
@@ -59,10 +59,13 @@ export type ToReplica =
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
-/** Replica → main thread. */
+/**
+ * Replica → main thread. Error codes are typed, but the main thread still checks them: a message is
+ * a structured clone that no compiler sees across the thread boundary.
+ */
 export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
-  | { type: 'load-error'; code: string; message: string }
+  | { type: 'load-error'; code: ErrorCode; message: string }
   | { type: 'log'; message: string }
   /** What the replica's scheduler ran; its members are tagged with their submission ids. */
   | { type: 'report'; report: BatchReport<number> }
@@ -78,4 +81,4 @@ export type FromReplica =
       truncated: number[];
       inferenceMs: number;
     }
-  | { type: 'error'; id: number; code: string; message: string };
+  | { type: 'error'; id: number; code: ErrorCode; message: string };

@@ -13,6 +13,8 @@ export interface EngineBenchOptions {
   measureMs: number;
   /** onnxruntime intra-op threads; 0 = the engine default for this host. */
   threads: number;
+  /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
+  gqaMaxRows: number | undefined;
   engine: 'arena' | 'plain';
   jsonFile: string | undefined;
   quick: boolean;
@@ -34,6 +36,8 @@ Options:
   --seconds S       measured seconds per level (default 8; --quick 3)
   --threads N       onnxruntime intra-op threads (default: the engine default for this host)
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
+  --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
+                    (execution.gqa_max_rows; default 8, 0 = wide graph only)
   --quick           short levels (for CI smoke runs)
   --json FILE       write the report as JSON`;
 
@@ -52,6 +56,7 @@ export function parseEngineBenchOptions(
     seconds: { type: 'string' },
     threads: { type: 'string' },
     engine: { type: 'string' },
+    'gqa-max-rows': { type: 'string' },
   });
   const m = v.model ?? 'small';
   const model: EngineBenchOptions['model'] =
@@ -71,6 +76,7 @@ export function parseEngineBenchOptions(
     warmupMs: v.quick ? 1000 : 2000,
     measureMs: seconds * 1000,
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
+    gqaMaxRows: intFlag(v['gqa-max-rows'], '--gqa-max-rows', 0, 4096),
     engine,
     jsonFile: v.json === undefined ? undefined : resolve(cwd, v.json),
     quick: v.quick,
