@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FinishReason } from '@hotpath/contracts';
-import type { CausalLm, KvCache } from './causal-lm';
+import type { KvCache } from '../batching/kv-block';
+import type { CausalLm } from './causal-lm';
 import type {
   GenerateHooks,
   GenerationDefaults,

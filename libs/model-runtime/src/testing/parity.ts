@@ -1,5 +1,6 @@
 import { IterationScheduler } from '@hotpath/batching';
-import type { CausalLm, KvCache } from '../generation/causal-lm';
+import type { KvCache } from '../batching/kv-block';
+import type { CausalLm } from '../generation/causal-lm';
 import type { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import type { ReferenceLlama } from './reference-llama';
