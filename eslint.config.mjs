@@ -1,7 +1,8 @@
 // Flat ESLint config: typescript-eslint strict rules plus Nx module boundaries.
 // `npm run lint` computes Nx's project graph first: without a cached graph the boundary rule is
 // silently skipped. The boundary matrix is the architecture: contracts depend on nothing, infra libs on
-// contracts, only the model runtime touches onnxruntime-node, apps sit on top.
+// contracts, the schedulers (batching) on contracts alone, only the model runtime touches
+// onnxruntime-node, apps sit on top.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -63,13 +64,34 @@ export default tseslint.config(
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
             },
             {
+              // The two schedulers (micro-batching, continuous batching): pure scheduling over
+              // contracts, no I/O and no telemetry, so they run in replica threads and on the main
+              // thread alike and report what they ran by callback.
+              sourceTag: 'type:batching',
+              onlyDependOnLibsWithTags: ['type:contracts'],
+              bannedExternalImports: [
+                '@nestjs/*',
+                'bullmq',
+                'ioredis',
+                'onnxruntime-*',
+                '@opentelemetry/*',
+                'prom-client',
+              ],
+            },
+            {
               sourceTag: 'type:runtime',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:tokenizer'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:tokenizer', 'type:batching'],
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis'],
             },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:runtime', 'type:tokenizer'],
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:infra',
+                'type:runtime',
+                'type:tokenizer',
+                'type:batching',
+              ],
               bannedExternalImports: ['onnxruntime-*'],
             },
             {

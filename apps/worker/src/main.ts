@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   try {
-    const { config, source } = loadClusterConfig(env.HOTPATH_CONFIG, env.HOTPATH_DATA_DIR);
+    const { config, source } = loadClusterConfig(env.HOTPATH_CONFIG, env.HOTPATH_DATA_DIR, (line) =>
+      logger.warn(line),
+    );
     graceMs = config.queue.shutdown_grace_ms;
     const options = workerOptionsFromEnv(env, config);
     logger.info('cluster config loaded', { source, models: config.models.map((m) => m.name) });

@@ -27,7 +27,8 @@ describe('worker shutdown on real Redis', () => {
   });
 
   it('lets a running job finish within the grace period', async () => {
-    const worker = await startTestWorker(REDIS_URL, clusterWith(300));
+    // 60 ms per token: the 5-token job takes 300 ms.
+    const worker = await startTestWorker(REDIS_URL, clusterWith(60));
     open.push(worker);
     const id = await producer.submit({ model, generate: { prompt: 'finish me', max_tokens: 5 } });
     await producer.waitForRecord(id, (r) => r.status === 'running');

@@ -31,7 +31,8 @@ describe('worker on real Redis', () => {
       concurrency: 4,
       default_max_tokens: 8,
     },
-    { name: prio, backend: 'sim', concurrency: 1, sim: { base_ms: 40 } },
+    // One 40 ms forward per job.
+    { name: prio, backend: 'sim', concurrency: 1, default_max_tokens: 1, sim: { base_ms: 40 } },
     { name: slow, backend: 'sim', concurrency: 2, sim: { base_ms: 5000 } },
   ]);
   let worker: WorkerHandle;

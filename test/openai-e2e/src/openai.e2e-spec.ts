@@ -64,7 +64,7 @@ before(async () => {
           backend: 'sim',
           tasks: ['generate'],
           default_max_tokens: 8,
-          sim: { base_ms: 40, per_item_ms: 0 },
+          sim: { base_ms: 5, per_item_ms: 0 },
         },
         // Replicas: a sim replica stays busy for its whole window, even for a cancelled job.
         {
@@ -72,7 +72,8 @@ before(async () => {
           backend: 'sim',
           tasks: ['generate'],
           replicas: 4,
-          sim: { base_ms: 1500, per_item_ms: 0 },
+          // 150 ms per token: a 10-token generation takes 1.5 s.
+          sim: { base_ms: 150, per_item_ms: 0 },
         },
         { name: EMBED, backend: 'sim', tasks: ['embed'], sim: { embedding_dim: 6 } },
         { name: TEMPLATED, backend: 'sim', tasks: ['generate'], path: templated, sim: { base_ms: 10 } },

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   HotpathError,
   JobRequestSchema,
+  type BatchEntry,
   type JobRequest,
   type JobView,
   type ModelConfig,
@@ -112,11 +113,6 @@ export interface Submission {
 
 /** How a cacheable submission joins the single-flight of its key. */
 type FlightRole = { kind: 'leader' } | { kind: 'follower'; record: JobRecord } | { kind: 'independent' };
-
-/** One entry of a batch answer, in request order. */
-export type BatchEntry =
-  | { status_code: number; job: JobView }
-  | { status_code: number; error: { code: string; message: string; param?: string } };
 
 /**
  * The job submission logic behind `/v1/jobs`: validation, model and task checks, idempotency,

@@ -31,7 +31,7 @@ describe('bench cluster config', () => {
     assert.equal(sim?.name, 'sim-x1');
     assert.deepEqual(sim && { base: sim.sim.base_ms, per: sim.sim.per_item_ms }, { base: 5, per: 0.5 });
     for (const m of on.models) {
-      assert.ok(m.concurrency >= m.batching.max_batch_size * m.replicas, `${m.name} concurrency`);
+      assert.ok(m.concurrency >= m.batching.micro.max_batch_size * m.replicas, `${m.name} concurrency`);
       assert.equal(m.cache.enabled, false);
     }
     assert.equal(on.models.find((m) => m.backend === 'onnx')?.path, '/m/small');

@@ -81,7 +81,7 @@ describe('OnnxBackend', () => {
           path: join(tmp, 'tiny-batch'),
           forge: { arch: 'llama', preset: 'tiny', seed: 3 },
           replicas: 1,
-          batching: { enabled, max_batch_size: 4 },
+          batching: { enabled, continuous: { max_running_sequences: 4 } },
         }),
         { logger, metrics: createMetrics('hotpath-worker') },
       );
@@ -130,7 +130,7 @@ describe('OnnxBackend', () => {
           tasks: ['embed'],
           path: join(tmp, 'embed-batch'),
           forge: { arch: 'bert', preset: 'tiny-embed', seed: 1 },
-          batching: { enabled, max_batch_size: 8, max_queue_delay_ms: 50 },
+          batching: { enabled, micro: { max_batch_size: 8, max_queue_delay_ms: 50 } },
         }),
         { logger, metrics: createMetrics('hotpath-worker') },
       );

@@ -10,10 +10,11 @@ import {
   type QueuedEmbedJob,
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
+import { MicroBatcher, type BatchOutcome } from '@hotpath/batching';
 import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
-import { Attr, tracingEnabled } from '@hotpath/telemetry';
-import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
-import { iterationGroupSpans } from './iteration-spans';
+import { Attr, tracingEnabled, type Context } from '@hotpath/telemetry';
+import { batchSpans } from './batch-spans';
+import { continuousPolicy, microBatchPolicy } from './batching-policy';
 import { executionProvider } from './traced-backend';
 import type { BackendDeps, BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
@@ -39,18 +40,18 @@ const BUSY_SAMPLE_MS = 2000;
  * first.
  *
  * `generate`: each job is one sequence on the least-loaded replica, continuously batched there
- * (up to `batching.max_batch_size` sequences per replica; `batching.enabled: false` = one at a
- * time); tokens stream through `onToken`, and an abort stops just that sequence at its next token
- * with `finish_reason: "cancelled"`.
- * `embed`: the texts of concurrent jobs are micro-batched into one `pool.embed` call (up to
- * `max_batch_size` texts or `max_queue_delay_ms`, one batch in flight per replica); with batching
- * off each job is its own call.
+ * (`batching.continuous`: up to `max_running_sequences` per replica; `batching.enabled: false` =
+ * one at a time), waiting in priority order; tokens stream through `onToken`, and an abort stops
+ * just that sequence at its next token with `finish_reason: "cancelled"`.
+ * `embed`: the texts of concurrent jobs are micro-batched into one `pool.embed` call
+ * (`batching.micro`: up to `max_batch_size` texts or `max_queue_delay_ms`, one batch in flight per
+ * replica); with batching off each job is its own call.
  */
 export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
   private busyTimer: NodeJS.Timeout | undefined;
-  private embedBatcher: MicroBatcher<string, EmbeddedText> | null = null;
+  private embedBatcher: MicroBatcher<string, EmbeddedText, Context> | null = null;
 
   /** The model folder's content digest, once started. */
   get digest(): string | undefined {
@@ -104,16 +105,18 @@ export class OnnxBackend implements InferenceBackend {
       defaultMaxTokens: config.default_max_tokens,
       log: (msg) => deps.logger.warn(msg, { model: config.name }),
       engine: config.execution.engine,
-      scheduler: {
-        maxBatchSize: config.batching.enabled ? config.batching.max_batch_size : 1,
-        maxPrefillTokens: config.batching.prefill_chunk_tokens,
-      },
+      scheduler: continuousPolicy(config),
       prefixCache: config.prefix_cache.enabled
         ? { maxBytes: config.prefix_cache.max_bytes, blockTokens: config.prefix_cache.block_tokens }
         : null,
-      // Replicas report their iteration groups only when there is a trace to put them in.
+      // Replicas report what they ran only when there is a trace to put it in.
       ...(tracingEnabled()
-        ? { onIterationGroup: iterationGroupSpans(config.name, executionProvider(config)) }
+        ? {
+            onReport: batchSpans(config.name, {
+              [Attr.genAiOperation]: 'text_completion',
+              [Attr.executionProvider]: executionProvider(config),
+            }),
+          }
         : {}),
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
@@ -147,23 +150,20 @@ export class OnnxBackend implements InferenceBackend {
     });
   }
 
-  private createEmbedBatcher(pool: ReplicaPool): MicroBatcher<string, EmbeddedText> {
-    const { batching } = this.config;
-    return new MicroBatcher<string, EmbeddedText>({
-      maxBatchSize: batching.max_batch_size,
-      maxQueueDelayMs: batching.max_queue_delay_ms,
+  private createEmbedBatcher(pool: ReplicaPool): MicroBatcher<string, EmbeddedText, Context> {
+    return new MicroBatcher<string, EmbeddedText, Context>({
+      ...microBatchPolicy(this.config),
       maxConcurrentBatches: pool.size,
       maxBuffered: MAX_BUFFERED_TEXTS,
       // An idle replica takes a lone request at once: batching must not tax an idle system.
       flushWhenIdle: true,
       // The batch span is the model execution: one `pool.embed` call for the whole batch.
-      spanName: `batch ${this.config.name}`,
-      spanAttributes: {
-        [Attr.genAiOperation]: 'embeddings',
-        [Attr.genAiProvider]: 'hotpath',
-        [Attr.genAiRequestModel]: this.config.name,
-        [Attr.executionProvider]: executionProvider(this.config),
-      },
+      onReport: tracingEnabled()
+        ? batchSpans(this.config.name, {
+            [Attr.genAiOperation]: 'embeddings',
+            [Attr.executionProvider]: executionProvider(this.config),
+          })
+        : undefined,
       usage: (outputs) => ({ inputTokens: outputs.reduce((n, o) => n + o.tokens, 0) }),
       run: async (texts) => {
         const out = await pool.embed(texts);
@@ -189,7 +189,7 @@ export class OnnxBackend implements InferenceBackend {
     // token. A replica-side deadline would race that abort and surface as a retryable error.
     const out = await pool.submitGeneration(
       { prompt: job.input.prompt, params },
-      { signal: ctx.signal, onToken: ctx.onToken, tag: ctx.trace },
+      { signal: ctx.signal, onToken: ctx.onToken, tag: ctx.trace, priority: job.priority },
     );
     this.recordPrefixHit(out.prefixHitTokens);
     return {
@@ -234,7 +234,7 @@ export class OnnxBackend implements InferenceBackend {
     // No deadlineAt here either: the runner's abort removes waiting texts (see generate).
     const parts: BatchOutcome<EmbeddedText>[] = await Promise.all(
       job.input.texts.map((text) =>
-        batcher.submit(text, { priority: job.priority, signal: ctx.signal, trace: ctx.trace }),
+        batcher.submit(text, { priority: job.priority, signal: ctx.signal, tag: ctx.trace }),
       ),
     );
     const truncated = parts.flatMap((p, i) => (p.output.truncated ? [i] : []));

@@ -1,7 +1,7 @@
-import type { ErrorCode } from '@hotpath/contracts';
-import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { BatchReport, SchedulerPolicy } from '@hotpath/batching';
+import type { ErrorCode, Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
-import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
+import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
 import type { OnnxSelection } from '../model/model-layout';
@@ -21,8 +21,8 @@ export interface ReplicaInit {
   scheduler: SchedulerPolicy;
   /** Prefix KV cache of the replica's generations; null = off. */
   prefixCache: PrefixCacheSettings | null;
-  /** Post a `group` message per iteration group (only when someone traces them). */
-  reportGroups: boolean;
+  /** Post a `report` message per prefill forward and decode run (only when someone traces them). */
+  reportBatches: boolean;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -49,7 +49,13 @@ export interface ScheduledGenerationOutput extends GenerationOutput {
 
 /** Main thread → replica. */
 export type ToReplica =
-  | { type: 'submit'; id: number; request: GenerationRequest; deadlineAt: number | null }
+  | {
+      type: 'submit';
+      id: number;
+      request: GenerationRequest;
+      priority: Priority | undefined;
+      deadlineAt: number | null;
+    }
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
@@ -61,7 +67,8 @@ export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
   | { type: 'load-error'; code: ErrorCode; message: string }
   | { type: 'log'; message: string }
-  | { type: 'group'; group: IterationGroup }
+  /** What the replica's scheduler ran; its members are tagged with their submission ids. */
+  | { type: 'report'; report: BatchReport<number> }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | {

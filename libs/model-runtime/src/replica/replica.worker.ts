@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { IterationScheduler } from '@hotpath/batching';
 import { ErrorCode, toErrorCode } from '@hotpath/contracts';
-import { IterationScheduler } from '../batching/iteration-scheduler';
+import type { GeneratedToken } from '../generation/generation-types';
 import { PrefixKvCache } from '../batching/prefix-cache';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
@@ -39,17 +40,14 @@ async function main(): Promise<void> {
   const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
   const engine = defaults
     ? model.createEngine(
-        init.scheduler.maxBatchSize,
+        init.scheduler.maxRunningSequences,
         init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
       )
     : null;
   const scheduler = engine
-    ? new IterationScheduler(
-        engine,
-        init.scheduler,
-        Date.now,
-        init.reportGroups ? (group) => send({ type: 'group', group }) : undefined,
-      )
+    ? new IterationScheduler<SequenceState, GeneratedToken, number>(engine, init.scheduler, {
+        onReport: init.reportBatches ? (report) => send({ type: 'report', report }) : undefined,
+      })
     : null;
   send({
     type: 'ready',
@@ -84,7 +82,9 @@ async function main(): Promise<void> {
     }
     scheduler
       .submit(msg.id, seq, {
+        priority: msg.priority,
         deadlineAt: msg.deadlineAt,
+        tag: msg.id,
         onToken: (token) => send({ type: 'token', id: msg.id, token }),
       })
       .then(

@@ -1,5 +1,6 @@
-import { IterationScheduler } from '../batching/iteration-scheduler';
-import type { CausalLm, KvCache } from '../generation/causal-lm';
+import { IterationScheduler } from '@hotpath/batching';
+import type { KvCache } from '../batching/kv-block';
+import type { CausalLm } from '../generation/causal-lm';
 import { LocalModel } from '../generation/local-model';
 import { DEFAULT_EXECUTION } from '../session/ort-session';
 import { SequenceState } from '../generation/sequence-state';
@@ -107,8 +108,8 @@ export async function engineLogits(
 ): Promise<EngineTrace> {
   const engine = model.createEngine(prompts.length);
   const scheduler = new IterationScheduler(engine, {
-    maxBatchSize: prompts.length,
-    maxPrefillTokens,
+    maxRunningSequences: prompts.length,
+    prefillChunkTokens: maxPrefillTokens,
     decodeStepsPerPrefill: 1,
   });
   const rows: Float32Array[][] = prompts.map(() => []);

@@ -65,7 +65,7 @@ describe('bench compare plan', () => {
     }
     assert.ok(naive.models.every((m) => !m.batching.enabled));
     assert.ok(
-      hotpath.models.every((m) => m.batching.enabled && m.batching.max_batch_size === MAX_BATCH_SIZE),
+      hotpath.models.every((m) => m.batching.enabled && m.batching.micro.max_batch_size === MAX_BATCH_SIZE),
     );
     const strip = (c: typeof naive): unknown =>
       c.models.map((m) => ({ ...m, batching: { ...m.batching, enabled: null } }));

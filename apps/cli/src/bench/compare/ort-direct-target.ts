@@ -20,7 +20,7 @@ export async function startOrtDirect(opts: {
   const gen = await ReplicaPool.start({
     dir: opts.generateDir,
     replicas: 1,
-    scheduler: { maxBatchSize: opts.maxBatchSize },
+    scheduler: { maxRunningSequences: opts.maxBatchSize },
     prefixCache: null,
     log: opts.log,
   });

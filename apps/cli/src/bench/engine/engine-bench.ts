@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IterationScheduler } from '@hotpath/batching';
 import {
   DEFAULT_EXECUTION,
   DEFAULT_GQA_MAX_ROWS,
-  IterationScheduler,
   LocalModel,
   SequenceState,
   defaultIntraOpThreads,
@@ -108,15 +108,16 @@ async function runLevel(
   let steps = 0;
   const scheduler = new IterationScheduler(
     engine,
-    { maxBatchSize: streams, maxPrefillTokens: 512, decodeStepsPerPrefill: 1 },
-    Date.now,
-    (g) => {
-      if (!counting) return;
-      steps += g.forwards;
-      if (g.kind !== 'decode') return;
-      decodeMs += g.endedAt - g.startedAt;
-      decodeTokens += g.keys.length * g.forwards;
-      decodeForwards += g.forwards;
+    { maxRunningSequences: streams, prefillChunkTokens: 512, decodeStepsPerPrefill: 1 },
+    {
+      onReport: (g) => {
+        if (!counting) return;
+        steps += g.forwards;
+        if (g.kind !== 'decode') return;
+        decodeMs += g.endedAt - g.startedAt;
+        decodeTokens += g.size * g.forwards;
+        decodeForwards += g.forwards;
+      },
     },
   );
   let tokens = 0;

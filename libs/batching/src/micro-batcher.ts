@@ -1,10 +1,11 @@
-import { ErrorCode, HotpathError, type Priority } from '@hotpath/contracts';
-import { Attr, ROOT_CONTEXT, linkTo, withSpan, type Context, type Link } from '@hotpath/telemetry';
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import type { BatchReporter, ScheduleOptions } from './batch-report';
+import { DEFAULT_AGING_MS, priorityRank, sortByPriority } from './priority-order';
 
 /** Runs one batch: one output (or per-item Error) per input, in order. A thrown error fails the whole batch. */
 export type BatchRunner<I, O> = (inputs: readonly I[]) => Promise<readonly (O | Error)[]>;
 
-export interface MicroBatcherOptions<I, O> {
+export interface MicroBatcherOptions<I, O, Tag = unknown> {
   /** Flush as soon as this many items wait. */
   maxBatchSize: number;
   /** Flush at most this long after the first item of a batch arrived (0 = never wait). */
@@ -15,7 +16,7 @@ export interface MicroBatcherOptions<I, O> {
   maxBuffered: number;
   /**
    * Anti-starvation: every `agingMs` an item waits counts as one priority class higher, so a steady
-   * stream of `high` work delays `low` work by at most about 2 × agingMs.
+   * stream of `high` work delays `low` work by at most about 2 × agingMs (default 1 s).
    */
   agingMs?: number;
   /**
@@ -24,11 +25,9 @@ export interface MicroBatcherOptions<I, O> {
    * a 5 ms window cost tiny-embed requests at concurrency 1 about 60 % of their latency).
    */
   flushWhenIdle?: boolean;
-  /** Name of the span around each batch (e.g. `batch tiny-embed`); its links point at every member job. */
-  spanName?: string;
-  /** Extra attributes for the batch span (model, replica, ...). */
-  spanAttributes?: Record<string, string | number>;
-  /** Token usage of a batch's outputs, recorded on its span (`gen_ai.usage.*`). */
+  /** Told of every batch that ran (kind `batch`), before its members settle; for batch spans. */
+  onReport?: BatchReporter<Tag>;
+  /** Token usage of a batch's outputs, for its report. */
   usage?: (outputs: readonly O[]) => { inputTokens?: number; outputTokens?: number };
   run: BatchRunner<I, O>;
 }
@@ -43,31 +42,23 @@ export interface BatchOutcome<O> {
   runMs: number;
 }
 
-export interface SubmitOptions {
-  priority?: Priority;
-  /** Epoch ms after which the item leaves with `deadline_exceeded` instead of running. */
-  deadlineAt?: number | null;
+export interface MicroSubmitOptions<Tag = unknown> extends ScheduleOptions<Tag> {
   /** Aborting before the item's batch starts removes it with `cancelled`. */
   signal?: AbortSignal;
-  /** The submitter's trace context: the batch span links to it. */
-  trace?: Context;
 }
 
-interface Pending<I, O> {
+interface Pending<I, O, Tag> {
   input: I;
   rank: number;
-  seq: number;
+  order: number;
   arrivedAt: number;
   deadlineAt: number | null;
   signal?: AbortSignal;
-  /** The submitter's trace context: the batch span links to it. */
-  ctx: Context;
+  tag?: Tag;
   onAbort?: () => void;
   resolve: (o: BatchOutcome<O>) => void;
   reject: (e: Error) => void;
 }
-
-const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 
 /**
  * A framework-free dynamic batcher: collects items until `maxBatchSize` or `maxQueueDelayMs` after
@@ -77,19 +68,19 @@ const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
  * Items are taken highest priority first (with aging), expired and cancelled items leave before they
  * run, and a per-item Error from the runner fails only that item.
  */
-export class MicroBatcher<I, O> {
-  private readonly buffer: Pending<I, O>[] = [];
+export class MicroBatcher<I, O, Tag = unknown> {
+  private readonly buffer: Pending<I, O, Tag>[] = [];
   private running = 0;
-  private seq = 0;
+  private order = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private idle: (() => void)[] = [];
   private readonly agingMs: number;
 
-  constructor(private readonly opts: MicroBatcherOptions<I, O>) {
+  constructor(private readonly opts: MicroBatcherOptions<I, O, Tag>) {
     if (opts.maxBatchSize < 1 || opts.maxConcurrentBatches < 1)
       throw new RangeError('batch size and concurrency must be ≥ 1');
-    this.agingMs = opts.agingMs ?? 1000;
+    this.agingMs = opts.agingMs ?? DEFAULT_AGING_MS;
   }
 
   /** Items waiting for a batch. */
@@ -102,7 +93,7 @@ export class MicroBatcher<I, O> {
     return this.running;
   }
 
-  submit(input: I, options: SubmitOptions = {}): Promise<BatchOutcome<O>> {
+  submit(input: I, options: MicroSubmitOptions<Tag> = {}): Promise<BatchOutcome<O>> {
     if (this.closed)
       return Promise.reject(new HotpathError(ErrorCode.WorkerShutdown, 'batcher is shut down'));
     if (this.buffer.length >= this.opts.maxBuffered) {
@@ -112,14 +103,14 @@ export class MicroBatcher<I, O> {
     }
     if (options.signal?.aborted) return Promise.reject(cancelled());
     return new Promise<BatchOutcome<O>>((resolve, reject) => {
-      const item: Pending<I, O> = {
+      const item: Pending<I, O, Tag> = {
         input,
-        rank: RANK[options.priority ?? 'normal'],
-        seq: this.seq++,
+        rank: priorityRank(options.priority),
+        order: this.order++,
         arrivedAt: Date.now(),
         deadlineAt: options.deadlineAt ?? null,
         signal: options.signal,
-        ctx: options.trace ?? ROOT_CONTEXT,
+        tag: options.tag,
         resolve,
         reject,
       };
@@ -170,15 +161,14 @@ export class MicroBatcher<I, O> {
   }
 
   /** Removes up to maxBatchSize live items, best effective priority first; expired ones leave with an error. */
-  private take(): Pending<I, O>[] {
+  private take(): Pending<I, O, Tag>[] {
     clearTimeout(this.timer);
     this.timer = undefined;
     const now = Date.now();
-    const effective = (p: Pending<I, O>): number => p.rank - Math.floor((now - p.arrivedAt) / this.agingMs);
-    this.buffer.sort((a, b) => effective(a) - effective(b) || a.seq - b.seq);
-    const batch: Pending<I, O>[] = [];
+    sortByPriority(this.buffer, now, this.agingMs);
+    const batch: Pending<I, O, Tag>[] = [];
     while (batch.length < this.opts.maxBatchSize && this.buffer.length > 0) {
-      const item = this.buffer.shift() as Pending<I, O>;
+      const item = this.buffer.shift() as Pending<I, O, Tag>;
       if (item.deadlineAt !== null && item.deadlineAt <= now) {
         this.settle(
           item,
@@ -191,13 +181,14 @@ export class MicroBatcher<I, O> {
     return batch;
   }
 
-  private dispatch(batch: Pending<I, O>[]): void {
+  private dispatch(batch: Pending<I, O, Tag>[]): void {
     if (batch.length === 0) return;
     this.running++;
     const startedAt = Date.now();
     for (const item of batch) if (item.onAbort) item.signal?.removeEventListener('abort', item.onAbort);
     const done = (outs: readonly (O | Error)[] | Error): void => {
-      const runMs = Date.now() - startedAt;
+      const endedAt = Date.now();
+      this.report(batch, startedAt, endedAt, outs);
       batch.forEach((item, i) => {
         const out = outs instanceof Error ? outs : outs[i];
         if (out instanceof Error) item.reject(out);
@@ -213,39 +204,48 @@ export class MicroBatcher<I, O> {
             output: out,
             batchWaitMs: startedAt - item.arrivedAt,
             batchSize: batch.length,
-            runMs,
+            runMs: endedAt - startedAt,
           });
       });
       this.running--;
       if (this.running === 0 && this.closed) for (const r of this.idle.splice(0)) r();
       if (!this.closed) this.pump();
     };
-    const links = batch.map((b) => linkTo(b.ctx)).filter((l): l is Link => l !== undefined);
-    // One span per batch, a root linked to every member job's span: a batch serves many traces at
-    // once, so no single job's trace may own it (OpenTelemetry's batch-processing pattern).
-    const promise = withSpan(
-      this.opts.spanName ?? 'batch',
-      {
-        parent: ROOT_CONTEXT,
-        links,
-        attributes: {
-          [Attr.messagingBatchCount]: batch.length,
-          [Attr.batchSize]: batch.length,
-          ...this.opts.spanAttributes,
-        },
-      },
-      async (span) => {
-        const outputs = await this.opts.run(batch.map((b) => b.input));
-        const usage = this.opts.usage?.(outputs.filter((o): o is O => !(o instanceof Error)));
-        if (usage?.inputTokens !== undefined) span.setAttribute(Attr.genAiInputTokens, usage.inputTokens);
-        if (usage?.outputTokens !== undefined) span.setAttribute(Attr.genAiOutputTokens, usage.outputTokens);
-        return outputs;
-      },
-    );
-    promise.then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    let run: Promise<readonly (O | Error)[]>;
+    try {
+      run = this.opts.run(batch.map((b) => b.input));
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    run.then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
   }
 
-  private settle(item: Pending<I, O>, err: Error): void {
+  /** Tells `onReport` what ran: members' tags, times, token usage, or the error that failed it. */
+  private report(
+    batch: readonly Pending<I, O, Tag>[],
+    startedAt: number,
+    endedAt: number,
+    outs: readonly (O | Error)[] | Error,
+  ): void {
+    if (!this.opts.onReport) return;
+    const usage =
+      outs instanceof Error
+        ? undefined
+        : this.opts.usage?.(outs.filter((o): o is O => !(o instanceof Error)));
+    this.opts.onReport({
+      kind: 'batch',
+      tags: batch.flatMap((b) => (b.tag === undefined ? [] : [b.tag])),
+      size: batch.length,
+      startedAt,
+      endedAt,
+      forwards: 1,
+      ...(usage?.inputTokens !== undefined ? { inputTokens: usage.inputTokens } : {}),
+      ...(usage?.outputTokens !== undefined ? { outputTokens: usage.outputTokens } : {}),
+      ...(outs instanceof Error ? { error: outs.message } : {}),
+    });
+  }
+
+  private settle(item: Pending<I, O, Tag>, err: Error): void {
     if (item.onAbort) item.signal?.removeEventListener('abort', item.onAbort);
     item.reject(err);
   }

@@ -234,4 +234,22 @@ describe('MicroBatcher', () => {
       (e: unknown) => e instanceof HotpathError && e.code === 'worker_shutdown',
     );
   });
+
+  it("reports each batch with its members' tags and usage before they settle", async () => {
+    const rec = recorder();
+    const events: string[] = [];
+    const b = new MicroBatcher<number, number, string>({
+      maxBatchSize: 2,
+      maxQueueDelayMs: 50,
+      maxConcurrentBatches: 1,
+      maxBuffered: 100,
+      usage: (outs) => ({ outputTokens: outs.reduce((n, o) => n + o, 0) }),
+      onReport: (r) => events.push(`${r.kind}:${r.tags.join(',')}/${r.size}:${r.outputTokens}`),
+      run: rec.runner,
+    });
+    const one = b.submit(1, { tag: 'a' }).then(() => events.push('a settled'));
+    const two = b.submit(2).then(() => events.push('untagged settled'));
+    await Promise.all([one, two]);
+    assert.deepEqual(events, ['batch:a/2:30', 'a settled', 'untagged settled']);
+  });
 });

@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TokenStep } from '../generation/sequence-state';
+import type { BatchReport } from './batch-report';
 import {
   IterationScheduler,
-  type IterationGroup,
   type ScheduledOutcome,
   type SchedulerPolicy,
   type SequenceEngine,
+  type SequenceStep,
 } from './iteration-scheduler';
+
+/** A token of the fake engine. */
+interface FakeToken {
+  index: number;
+  token_id: number;
+  text: string;
+}
+type TokenStep = SequenceStep<FakeToken>;
 
 /** A sequence of the fake engine: emits `length` tokens (ids 0, 1, …) then finishes. */
 interface FakeSeq {
@@ -18,7 +26,7 @@ interface FakeSeq {
 }
 
 /** Records every forward as `P:a,b` (prefill) or `D:a,b` (decode); can fail the next decode. */
-class FakeEngine implements SequenceEngine<FakeSeq> {
+class FakeEngine implements SequenceEngine<FakeSeq, FakeToken> {
   readonly log: string[] = [];
   readonly released: string[] = [];
   failNextDecode = false;
@@ -67,8 +75,8 @@ class FakeEngine implements SequenceEngine<FakeSeq> {
 
 const seq = (name: string, length: number, prompt = 4): FakeSeq => ({ name, prompt, length, emitted: 0 });
 const policy = (p: Partial<SchedulerPolicy> = {}): SchedulerPolicy => ({
-  maxBatchSize: 8,
-  maxPrefillTokens: 64,
+  maxRunningSequences: 8,
+  prefillChunkTokens: 64,
   decodeStepsPerPrefill: 1,
   ...p,
 });
@@ -99,7 +107,7 @@ describe('IterationScheduler', () => {
 
   it('prefills within the token budget, one prefill between two decode steps', async () => {
     const engine = new FakeEngine();
-    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 10 }));
+    const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 10 }));
     await Promise.all([
       s.submit(1, seq('a', 3, 6)),
       s.submit(2, seq('b', 3, 3)),
@@ -112,19 +120,19 @@ describe('IterationScheduler', () => {
 
   it('gives the running batch decodeStepsPerPrefill steps before the next prefill', async () => {
     const engine = new FakeEngine();
-    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4, decodeStepsPerPrefill: 2 }));
+    const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 4, decodeStepsPerPrefill: 2 }));
     await Promise.all([s.submit(1, seq('a', 5)), s.submit(2, seq('b', 5)), s.submit(3, seq('c', 5))]);
     assert.deepEqual(engine.log.slice(0, 7), ['P:a', 'D:a', 'D:a', 'P:b', 'D:a,b', 'D:a,b', 'P:c']);
   });
 
   it('never runs more than maxBatchSize sequences; maxBatchSize 1 runs them one after another', async () => {
     const engine = new FakeEngine();
-    const s = new IterationScheduler(engine, policy({ maxBatchSize: 2 }));
+    const s = new IterationScheduler(engine, policy({ maxRunningSequences: 2 }));
     await Promise.all([1, 2, 3, 4, 5].map((k) => s.submit(k, seq(`s${k}`, 3))));
     for (const line of engine.log) assert.ok(line.slice(2).split(',').length <= 2, line);
 
     const naive = new FakeEngine();
-    const one = new IterationScheduler(naive, policy({ maxBatchSize: 1 }));
+    const one = new IterationScheduler(naive, policy({ maxRunningSequences: 1 }));
     const outs = await Promise.all([one.submit(1, seq('a', 2)), one.submit(2, seq('b', 2))]);
     assert.deepEqual(naive.log, ['P:a', 'D:a', 'P:b', 'D:b']);
     assert.ok((outs[1]?.batchWaitMs ?? 0) >= 0);
@@ -153,7 +161,7 @@ describe('IterationScheduler', () => {
 
   it('cancels a waiting sequence without running it', async () => {
     const engine = new FakeEngine();
-    const s = new IterationScheduler(engine, policy({ maxBatchSize: 1 }));
+    const s = new IterationScheduler(engine, policy({ maxRunningSequences: 1 }));
     const a = s.submit(1, seq('a', 3));
     const b = s.submit(2, seq('b', 3));
     s.cancel(2);
@@ -167,7 +175,7 @@ describe('IterationScheduler', () => {
     let now = 1_000;
     const engine = new FakeEngine();
     engine.afterForward = () => (now += 10);
-    const s = new IterationScheduler(engine, policy({ maxBatchSize: 1 }), () => now);
+    const s = new IterationScheduler(engine, policy({ maxRunningSequences: 1 }), { now: () => now });
     const running = s.submit(1, seq('a', 100), { deadlineAt: 1_035 });
     const waiting = s.submit(2, seq('b', 2), { deadlineAt: 1_020 });
     const free = s.submit(3, seq('c', 2));
@@ -175,6 +183,40 @@ describe('IterationScheduler', () => {
     await assert.rejects(running, { code: 'deadline_exceeded' });
     assert.equal((await free).finishReason, 'length');
     assert.deepEqual(engine.log, ['P:a', 'D:a', 'D:a', 'D:a', 'P:c', 'D:c']);
+  });
+
+  it('admits waiting sequences highest priority first, with aging', async () => {
+    let now = 1_000;
+    const engine = new FakeEngine();
+    engine.afterForward = () => (now += 10);
+    const s = new IterationScheduler(engine, policy({ maxRunningSequences: 1, agingMs: 1_000 }), {
+      now: () => now,
+    });
+    const first = s.submit(1, seq('a', 2));
+    const low = s.submit(2, seq('low', 1), { priority: 'low' });
+    const high = s.submit(3, seq('high', 1), { priority: 'high' });
+    const normal = s.submit(4, seq('normal', 1));
+    await Promise.all([first, low, high, normal]);
+    assert.deepEqual(engine.log, ['P:high', 'P:a', 'D:a', 'P:normal', 'P:low']);
+
+    // A low-priority sequence that waited two aging periods goes before a fresh high one.
+    const aged = new FakeEngine();
+    const t = { now: 5_000 };
+    const s2 = new IterationScheduler(aged, policy({ maxRunningSequences: 1, agingMs: 100 }), {
+      now: () => t.now,
+    });
+    const running = s2.submit(1, seq('r', 3), {
+      onToken: (tok) => {
+        if (tok.index === 0) void s2.submit(2, seq('old', 1), { priority: 'low' });
+        if (tok.index === 1) {
+          t.now += 250;
+          void s2.submit(3, seq('new', 1), { priority: 'high' });
+        }
+      },
+    });
+    await running;
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(aged.log.slice(-2), ['P:old', 'P:new']);
   });
 
   it('fails the batch whose forward failed and keeps serving', async () => {
@@ -190,12 +232,14 @@ describe('IterationScheduler', () => {
   it('reports iteration groups: each prefill, and decode runs until the batch changes, before members settle', async () => {
     const engine = new FakeEngine();
     const events: string[] = [];
-    const s = new IterationScheduler(engine, policy(), Date.now, (g: IterationGroup) => {
-      assert.ok(g.endedAt >= g.startedAt);
-      events.push(`${g.kind}:${g.keys.join(',')}x${g.forwards}`);
+    const s = new IterationScheduler(engine, policy(), {
+      onReport: (g: BatchReport) => {
+        assert.ok(g.endedAt >= g.startedAt);
+        events.push(`${g.kind}:${g.tags.join(',')}x${g.forwards}`);
+      },
     });
-    const a = s.submit(1, seq('a', 4)).then(() => events.push('a settled'));
-    const b = s.submit(2, seq('b', 2)).then(() => events.push('b settled'));
+    const a = s.submit(1, seq('a', 4), { tag: 1 }).then(() => events.push('a settled'));
+    const b = s.submit(2, seq('b', 2), { tag: 2 }).then(() => events.push('b settled'));
     await Promise.all([a, b]);
     // One prefill of both (their first token), one decode step together (b's last), then a alone.
     assert.deepEqual(events, ['prefill:1,2x1', 'decode:1,2x1', 'b settled', 'decode:1x2', 'a settled']);
@@ -203,16 +247,17 @@ describe('IterationScheduler', () => {
 
   it('ends the decode group when a running sequence is cancelled', async () => {
     const engine = new FakeEngine();
-    const groups: IterationGroup[] = [];
-    const s = new IterationScheduler(engine, policy(), Date.now, (g) => groups.push(g));
+    const groups: BatchReport[] = [];
+    const s = new IterationScheduler(engine, policy(), { onReport: (g) => groups.push(g) });
     const a = s.submit(1, seq('a', 100), {
+      tag: 1,
       onToken: (t) => {
         if (t.index === 3) s.cancel(1);
       },
     });
     assert.equal((await a).finishReason, 'cancelled');
     assert.deepEqual(
-      groups.map((g) => `${g.kind}:${g.keys.join(',')}x${g.forwards}`),
+      groups.map((g) => `${g.kind}:${g.tags.join(',')}x${g.forwards}`),
       ['prefill:1x1', 'decode:1x3'],
     );
   });
@@ -242,7 +287,7 @@ class ChunkingEngine extends FakeEngine {
 describe('IterationScheduler with chunked prefill', () => {
   it('prefills a long prompt alone in chunks, with decode steps of the running batch between', async () => {
     const engine = new ChunkingEngine();
-    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4 }));
+    const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 4 }));
     let b: Promise<ScheduledOutcome> | undefined;
     const a = s.submit(1, seq('a', 6, 2), {
       onToken: (t) => {
@@ -256,7 +301,7 @@ describe('IterationScheduler with chunked prefill', () => {
 
   it('a sequence cancelled mid-prompt leaves before its next chunk and is released', async () => {
     const engine = new ChunkingEngine();
-    const s = new IterationScheduler(engine, policy({ maxPrefillTokens: 4 }));
+    const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 4 }));
     const long = seq('l', 3, 12);
     engine.afterForward = () => {
       if (engine.log.at(-1) === 'P:l@4') s.cancel(7);
