@@ -14,6 +14,7 @@ import {
   ShardQueues,
   UsageStore,
   WorkerRegistry,
+  closeRedis,
   createRedisConnection,
   durabilityOf,
   shardsServed,
@@ -539,13 +540,4 @@ function onRedisErrors(conn: RedisClient, logger: Logger, role: string): void {
     last = now;
     logger.warn('redis connection error', { role, error: err });
   });
-}
-
-async function closeRedis(conn: RedisClient): Promise<void> {
-  if (conn.status === 'end') return;
-  if (conn.status !== 'ready') {
-    conn.disconnect();
-    return;
-  }
-  if (!(await settlesWithin(conn.quit(), 2000))) conn.disconnect();
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { waitFor } from '@hotpath/e2e-harness';
+import { SseReader, parseSse, type SseEvent } from '@hotpath/job-client';
 import { TestCluster } from './harness/cluster';
-import { SseReader, parseSse, type SseEvent } from './harness/sse';
 import { WebhookReceiver, verifySignature } from './harness/webhook-receiver';
 
 const GEN = 'sim-gen';

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 
 /**
  * The compiled entry of a Hotpath app (`api` or `worker`): `<package>/dist/main.js`, found through
- * the workspace package `@hotpath/<app>` or, failing that, next to this CLI in the monorepo.
+ * the workspace package `@hotpath/<app>` or, failing that, in the monorepo's `apps/` folder.
  * Undefined when it has not been built.
  */
 export function appEntry(app: 'api' | 'worker'): string | undefined {
@@ -13,7 +13,7 @@ export function appEntry(app: 'api' | 'worker'): string | undefined {
   } catch {
     // not linked as a workspace package; try the monorepo layout
   }
-  // This file is apps/cli/dist/up/app-entry.js.
-  candidates.push(join(__dirname, '..', '..', '..', app, 'dist', 'main.js'));
+  // This file is libs/process-kit/dist/app-entry.js.
+  candidates.push(join(__dirname, '..', '..', '..', 'apps', app, 'dist', 'main.js'));
   return candidates.find((p) => existsSync(p));
 }

@@ -1,9 +1,16 @@
-import { describeExit, ManagedProcess, type ExitInfo, type ManagedProcessSpec } from './managed-process';
+import { describeExit, ManagedProcess, type LogSink, type StopResult } from './managed-process';
 import { NotReadyError, waitForReady } from './readiness';
 import { RestartPolicy } from './restart-policy';
 
-/** A long-running child and the URL that says it is ready. */
-export interface ServiceSpec extends ManagedProcessSpec {
+/** A long-running Node.js program and the URL that says it is ready. */
+export interface ServiceSpec {
+  /** Short name used in messages and log prefixes (`api`, `worker`). */
+  name: string;
+  /** Script run with this Node.js binary, in its own process group. */
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  sink: LogSink;
+  cwd?: string;
   readyUrl: string;
   readyTimeoutMs: number;
 }
@@ -58,7 +65,7 @@ export class ServiceSupervisor {
     try {
       await this.waitReady(proc);
     } catch (err) {
-      await proc.stop(2000);
+      await proc.stop({ timeoutMs: 2000 });
       const msg = (err as Error).message;
       throw new ServiceStartError(
         this.spec.name,
@@ -70,12 +77,10 @@ export class ServiceSupervisor {
   }
 
   /** SIGTERM, wait up to `graceMs`, then SIGKILL. Safe to call more than once. */
-  async stop(graceMs: number): Promise<(ExitInfo & { killed: boolean }) | undefined> {
+  async stop(graceMs: number): Promise<StopResult | undefined> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
-    const proc = this.current;
-    if (!proc || proc.exit) return proc?.exit ? { ...proc.exit, killed: false } : undefined;
-    return proc.stop(graceMs);
+    return this.current?.stop({ timeoutMs: graceMs });
   }
 
   /** Immediate SIGKILL (a second Ctrl-C, or the process is exiting). */
@@ -86,7 +91,16 @@ export class ServiceSupervisor {
   }
 
   private spawn(): ManagedProcess {
-    this.current = new ManagedProcess(this.spec);
+    const { name, entry, env, sink, cwd } = this.spec;
+    this.current = ManagedProcess.start({
+      name,
+      command: process.execPath,
+      args: [entry],
+      env,
+      sink,
+      cwd,
+      detached: true,
+    });
     return this.current;
   }
 

@@ -1,12 +1,6 @@
 import { JobViewSchema, type JobStatus, type JobView } from '@hotpath/contracts';
-
-/** One HTTP answer: status, headers, the raw text and the parsed JSON (`undefined` when not JSON). */
-export interface HttpResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: unknown;
-}
+import { openRequest, sendRequest, type HttpResponse } from './http-transport';
+import { SseReader } from './sse';
 
 /** The error shape (docs/api.md#errors): `{"error": {"code", "message", "param"}}`. */
 export interface ApiError {
@@ -32,6 +26,24 @@ export interface SubmitOptions {
   /** `Prefer: wait=N`. */
   preferWaitS?: number;
   timeoutMs?: number;
+}
+
+/** `Prefer: wait` / `?wait=` seconds of {@link HotpathClient.submitAndWait} and {@link HotpathClient.untilFinished}. */
+export const LONG_WAIT_S = 120;
+
+/** The fields of a job view a long-poll follows. */
+export interface PolledView {
+  id?: string;
+  status?: string;
+}
+
+/** A job's event stream, opened: `reader` is set when the API answered 200 `text/event-stream`. */
+export interface JobEventsResponse {
+  status: number;
+  headers: Headers;
+  /** The events; `undefined` when the answer is not a stream (then `text` holds its body). */
+  reader: SseReader | undefined;
+  text: string;
 }
 
 /** Describes a response for assertion messages: status plus the start of the body. */
@@ -63,8 +75,11 @@ export function asError(res: HttpResponse): ApiError {
 }
 
 /**
- * A small client for the native job API on `fetch`, with a timeout on every request.
- * The API key goes in `Authorization: Bearer <key>`.
+ * The client of the native job API (docs/api.md): submit, `Prefer: wait` and long-polls, the SSE
+ * job events, cancel. Every request has a deadline and goes through one keep-alive pool. The API
+ * key goes in `Authorization: Bearer <key>`. Responses are returned whole (status, headers, text,
+ * JSON) so tests can assert on refusals; {@link asJob} and {@link asError} read them against the
+ * contracts.
  */
 export class HotpathClient {
   constructor(
@@ -78,28 +93,25 @@ export class HotpathClient {
     return new HotpathClient(this.baseUrl, apiKey, this.defaultTimeoutMs);
   }
 
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+  private headers(extra: Record<string, string> | undefined): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extra };
     if (this.apiKey) headers['authorization'] = `Bearer ${this.apiKey}`;
+    return headers;
+  }
+
+  request(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const headers = this.headers(opts.headers);
     let body: string | undefined;
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
-    const res = await fetch(new URL(path, this.baseUrl), {
+    return sendRequest(new URL(path, this.baseUrl), {
       method,
       headers,
       body,
-      signal: AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs),
+      timeoutMs: opts.timeoutMs ?? this.defaultTimeoutMs,
     });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
   }
 
   /** `POST /v1/jobs`. */
@@ -164,5 +176,50 @@ export class HotpathClient {
   /** Waits until the job is finished (completed, failed or cancelled). */
   waitForTerminal(id: string, timeoutMs: number): Promise<JobView> {
     return this.waitForStatus(id, TERMINAL, timeoutMs);
+  }
+
+  /**
+   * `POST /v1/jobs` with `Prefer: wait=120`; a job that outlives the wait is followed with
+   * {@link untilFinished}. Resolves with the submission's answer and the last job view (the
+   * submission's own body when it was refused).
+   */
+  async submitAndWait(job: unknown): Promise<{ submitted: HttpResponse; view: Partial<JobView> }> {
+    const submitted = await this.submit(job, { preferWaitS: LONG_WAIT_S });
+    const first = (submitted.json ?? {}) as Partial<JobView>;
+    if (submitted.status !== 200 && submitted.status !== 202) return { submitted, view: first };
+    return { submitted, view: await this.untilFinished(first) };
+  }
+
+  /**
+   * Follows a job that is still `queued` or `running` with `GET /v1/jobs/{id}?wait=120`, at most
+   * three times, and returns the last view; throws "job did not finish in time" when it still has
+   * not ended.
+   */
+  async untilFinished<V extends PolledView>(first: V): Promise<V> {
+    let view = first;
+    for (let polls = 0; view.status === 'queued' || view.status === 'running'; polls++) {
+      if (polls >= 3 || !view.id) throw new Error('job did not finish in time');
+      view = ((await this.getJob(view.id, LONG_WAIT_S)).json ?? {}) as V;
+    }
+    return view;
+  }
+
+  /**
+   * `GET /v1/jobs/{id}/events`: the job's Server-Sent Events (`status`, `token`, `done`, `error`).
+   * `lastEventId` resumes after that event; `timeoutMs` bounds the whole stream.
+   */
+  async events(id: string, opts: { lastEventId?: string; timeoutMs?: number } = {}): Promise<JobEventsResponse> {
+    const headers = this.headers({ accept: 'text/event-stream' });
+    if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+    const res = await openRequest(new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, this.baseUrl), {
+      method: 'GET',
+      headers,
+      timeoutMs: opts.timeoutMs ?? LONG_WAIT_S * 1000,
+    });
+    if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
+      return { status: res.status, headers: res.headers, reader: new SseReader(res.body), text: '' };
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    return { status: res.status, headers: res.headers, reader: undefined, text: Buffer.concat(chunks).toString('utf8') };
   }
 }

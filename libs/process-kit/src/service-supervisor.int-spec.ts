@@ -96,7 +96,7 @@ describe('ServiceSupervisor with real child processes', () => {
     assert.ok(sup.pid);
     // Stopping twice (a signal during start-up, then the cleanup) must send one SIGTERM only.
     const [res, again] = await Promise.all([sup.stop(5000), sup.stop(5000)]);
-    assert.deepEqual(res, { code: 0, signal: null, killed: false });
+    assert.deepEqual(res, { code: 0, signal: null, forced: false });
     assert.deepEqual(again, res);
     assert.ok(lines.includes('stdout:{"msg":"listening"}'));
     assert.ok(lines.includes('stderr:{"msg":"draining"}'));
@@ -131,7 +131,7 @@ describe('ServiceSupervisor with real child processes', () => {
     const { sup } = await make('ignore-term');
     await sup.start();
     const res = await sup.stop(300);
-    assert.equal(res?.killed, true);
+    assert.equal(res?.forced, true);
     assert.equal(res?.signal, 'SIGKILL');
   });
 });

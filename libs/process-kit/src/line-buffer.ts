@@ -34,3 +34,27 @@ export class TailBuffer {
     return [...this.lines];
   }
 }
+
+/** Keeps the last `capBytes` of a process's output: enough to debug a failure, bounded in memory. */
+export class OutputBuffer {
+  private chunks: string[] = [];
+  private size = 0;
+  private dropped = 0;
+
+  constructor(private readonly capBytes: number) {}
+
+  push(chunk: string): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.capBytes && this.chunks.length > 1) {
+      const first = this.chunks.shift() ?? '';
+      this.size -= first.length;
+      this.dropped += first.length;
+    }
+  }
+
+  text(): string {
+    const head = this.dropped > 0 ? `[... ${this.dropped} earlier characters dropped ...]\n` : '';
+    return head + this.chunks.join('');
+  }
+}
