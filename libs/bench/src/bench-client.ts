@@ -1,6 +1,5 @@
+import { HotpathClient } from '@hotpath/job-client';
 import type { Sample, Sender } from './load-generator';
-import { requestJson } from './http-json';
-import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from './job-poll';
 import { promValue, scrapeMetrics } from './prom-text';
 
 /** What the bench sends for one scenario. */
@@ -51,18 +50,14 @@ export function ttftFrom(view: JobViewLike): number | undefined {
  * `GET /v1/jobs/{id}?wait=120` if the job outlives the wait. A sample is ok when the job completed.
  */
 export function jobSender(apiBase: string, spec: JobSpec): Sender {
+  const client = new HotpathClient(apiBase);
   let n = 0;
   return async (origin) => {
     const i = n++;
     const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
     try {
-      const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
-        body: jobBody(spec, i),
-        headers: { prefer: `wait=${JOB_WAIT_S}` },
-        timeoutMs: JOB_TIMEOUT_MS,
-      });
-      if (res.status !== 200 && res.status !== 202) return fail(`HTTP ${res.status}`);
-      const view = await longPollJob(apiBase, res.body ?? {});
+      const { submitted, view } = await client.submitAndWait<JobViewLike>(jobBody(spec, i));
+      if (submitted.status !== 200 && submitted.status !== 202) return fail(`HTTP ${submitted.status}`);
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')
         return { ...fail(view.error?.code ?? view.status ?? 'unknown'), latencyMs };

@@ -1,12 +1,8 @@
 import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
-import { appEntry } from '../up/app-entry';
-import { redisServerOnPath, startEmbeddedRedis } from '../up/embedded-redis';
-import type { LogSink } from '../up/managed-process';
-import { pingRedis } from '../up/redis-ping';
-import { LOCAL_REDIS_URL } from '../up/redis-resolver';
-import { ServiceStartError, ServiceSupervisor } from '../up/service-supervisor';
+import { appEntry, ServiceStartError, ServiceSupervisor, type LogSink } from '@hotpath/process-kit';
+import { LOCAL_REDIS_URL, pingRedis, redisServerOnPath, startEmbeddedRedis } from '@hotpath/redis-local';
 
 /** The Redis a bench run uses, and whether it is private to the run. */
 export interface BenchRedis {

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../command';
+import { UsageError } from '@hotpath/cli-kit';
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;
 type StrictConfig<O extends FlagOptions> = {

@@ -1,4 +1,4 @@
-import { UsageError } from '../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { benchEnvironment, COMMON_BENCH_FLAGS, listFlag, parseBenchFlags } from './bench-flags';
 import { MODES, SCENARIOS, type BatchingMode, type Scenario } from './bench-plan';
 

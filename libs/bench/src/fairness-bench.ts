@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HotpathClient, type PolledView } from '@hotpath/job-client';
 import { createRedisConnection, waitForRedis } from '@hotpath/queue';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from './bench-cluster';
 import type { BenchIo } from './batching-bench';
@@ -11,8 +12,6 @@ import {
   pacedCapacity,
   type FairnessBenchOptions,
 } from './fairness-plan';
-import { requestJson } from './http-json';
-import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from './job-poll';
 import { scrapeMetrics, promValue } from './prom-text';
 import { percentile } from './stats';
 
@@ -107,21 +106,26 @@ export async function runFairnessBench(
 
 /** Submissions as the bench's tenants. */
 class BenchClient {
+  private readonly base: HotpathClient;
+
   constructor(
-    private readonly cluster: BenchCluster,
+    cluster: BenchCluster,
     private readonly key: (tenant: string) => string,
-  ) {}
+  ) {
+    // A batch of hundreds of jobs is one request: the API may take a while to admit them all.
+    this.base = new HotpathClient(cluster.apiBase, undefined, 30_000);
+  }
+
+  private client(tenant: string): HotpathClient {
+    return this.base.withKey(this.key(tenant));
+  }
 
   /** One job, waited for; the end-to-end latency in ms, or the refusal. */
   async runOne(tenant: string, model: string): Promise<{ ms: number; status: number }> {
     const t0 = performance.now();
-    const res = await requestJson<{ id?: string; status?: string }>(`${this.cluster.apiBase}/v1/jobs`, {
-      body: job(model),
-      headers: { authorization: `Bearer ${this.key(tenant)}`, prefer: `wait=${JOB_WAIT_S}` },
-      timeoutMs: JOB_TIMEOUT_MS,
-    });
-    if (res.status !== 200 && res.status !== 202) return { ms: performance.now() - t0, status: res.status };
-    const view = await longPollJob(this.cluster.apiBase, res.body ?? {});
+    const { submitted, view } = await this.client(tenant).submitAndWait<PolledView>(job(model));
+    if (submitted.status !== 200 && submitted.status !== 202)
+      return { ms: performance.now() - t0, status: submitted.status };
     return { ms: performance.now() - t0, status: view.status === 'completed' ? 200 : 500 };
   }
 
@@ -131,15 +135,9 @@ class BenchClient {
     model: string,
     n: number,
   ): Promise<{ accepted: number; refused: number }> {
-    const res = await requestJson<{ jobs?: { status_code: number }[] }>(
-      `${this.cluster.apiBase}/v1/jobs/batch`,
-      {
-        body: { jobs: Array.from({ length: n }, () => job(model)) },
-        headers: { authorization: `Bearer ${this.key(tenant)}` },
-        timeoutMs: 30_000,
-      },
-    );
-    const codes = res.body?.jobs?.map((j) => j.status_code) ?? [];
+    const res = await this.client(tenant).submitBatch(Array.from({ length: n }, () => job(model)));
+    const codes =
+      (res.json as { jobs?: { status_code: number }[] } | undefined)?.jobs?.map((j) => j.status_code) ?? [];
     const accepted = codes.filter((c) => c === 200 || c === 202).length;
     return { accepted, refused: n - accepted };
   }

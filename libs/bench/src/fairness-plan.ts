@@ -1,5 +1,5 @@
 import type { ClusterConfigInput } from '@hotpath/contracts';
-import { UsageError } from '../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag, parseBenchFlags } from './bench-flags';
 
 /** Settings of `hotpath bench fairness`. */

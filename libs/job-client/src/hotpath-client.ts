@@ -181,11 +181,14 @@ export class HotpathClient {
   /**
    * `POST /v1/jobs` with `Prefer: wait=120`; a job that outlives the wait is followed with
    * {@link untilFinished}. Resolves with the submission's answer and the last job view (the
-   * submission's own body when it was refused).
+   * submission's own body when it was refused). `V` names the fields the caller reads: a bench
+   * may measure a cluster of another version, so it does not insist on today's full view.
    */
-  async submitAndWait(job: unknown): Promise<{ submitted: HttpResponse; view: Partial<JobView> }> {
+  async submitAndWait<V extends PolledView = Partial<JobView>>(
+    job: unknown,
+  ): Promise<{ submitted: HttpResponse; view: V }> {
     const submitted = await this.submit(job, { preferWaitS: LONG_WAIT_S });
-    const first = (submitted.json ?? {}) as Partial<JobView>;
+    const first = (submitted.json ?? {}) as V;
     if (submitted.status !== 200 && submitted.status !== 202) return { submitted, view: first };
     return { submitted, view: await this.untilFinished(first) };
   }
@@ -208,7 +211,10 @@ export class HotpathClient {
    * `GET /v1/jobs/{id}/events`: the job's Server-Sent Events (`status`, `token`, `done`, `error`).
    * `lastEventId` resumes after that event; `timeoutMs` bounds the whole stream.
    */
-  async events(id: string, opts: { lastEventId?: string; timeoutMs?: number } = {}): Promise<JobEventsResponse> {
+  async events(
+    id: string,
+    opts: { lastEventId?: string; timeoutMs?: number } = {},
+  ): Promise<JobEventsResponse> {
     const headers = this.headers({ accept: 'text/event-stream' });
     if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
     const res = await openRequest(new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, this.baseUrl), {
@@ -220,6 +226,11 @@ export class HotpathClient {
       return { status: res.status, headers: res.headers, reader: new SseReader(res.body), text: '' };
     const chunks: Buffer[] = [];
     for await (const c of res.body) chunks.push(c as Buffer);
-    return { status: res.status, headers: res.headers, reader: undefined, text: Buffer.concat(chunks).toString('utf8') };
+    return {
+      status: res.status,
+      headers: res.headers,
+      reader: undefined,
+      text: Buffer.concat(chunks).toString('utf8'),
+    };
   }
 }

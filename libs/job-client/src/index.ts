@@ -1,4 +1,4 @@
-export { type HttpResponse } from './http-transport';
+export { type HttpResponse, sendRequest } from './http-transport';
 export {
   HotpathClient,
   type ApiError,

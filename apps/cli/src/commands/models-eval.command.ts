@@ -1,8 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
-import { intFlag } from '../bench/bench-flags';
-import { runModelEval, type ModelEvalReport } from '../bench/eval/model-eval';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '@hotpath/cli-kit';
+import { intFlag, runModelEval, type ModelEvalReport } from '@hotpath/bench';
 
 const USAGE = `Usage: hotpath models eval DIR [--against DIR0] [--text FILE] [--json FILE]
 

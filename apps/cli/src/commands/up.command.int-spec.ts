@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@hotpath/ports';
-import { appEntry } from '../up/app-entry';
-import { redisServerOnPath } from '../up/embedded-redis';
-import { pingRedis } from '../up/redis-ping';
+import { appEntry } from '@hotpath/process-kit';
+import { pingRedis, redisServerOnPath } from '@hotpath/redis-local';
 
 const CLI = join(__dirname, '..', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { UsageError } from '../../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
 
 /** Model presets the cache bench can run on (`small` is what the targets are stated for; `tiny` is for tests). */

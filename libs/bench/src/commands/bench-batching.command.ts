@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { runBatchingBench } from '../bench/batching-bench';
-import { BENCH_BATCHING_USAGE, parseBatchingBenchOptions } from '../bench/bench-options';
-import { chartSeries, formatTable, summaryLines } from '../bench/bench-results';
-import { lineChartSvg } from '../bench/svg-chart';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { runBatchingBench } from '../batching-bench';
+import { BENCH_BATCHING_USAGE, parseBatchingBenchOptions } from '../bench-options';
+import { chartSeries, formatTable, summaryLines } from '../bench-results';
+import { lineChartSvg } from '../svg-chart';
 
 function writeOut(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { runCacheBench } from '../bench/cache/cache-bench';
-import { BENCH_CACHE_USAGE, parseCacheBenchOptions } from '../bench/cache/cache-bench-options';
-import { formatCacheReport } from '../bench/cache/cache-report';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { runCacheBench } from '../cache/cache-bench';
+import { BENCH_CACHE_USAGE, parseCacheBenchOptions } from '../cache/cache-bench-options';
+import { formatCacheReport } from '../cache/cache-report';
 
 /** `hotpath bench cache`: result-cache hit vs miss, single-flight, prefix KV cache TTFT. */
 export const BENCH_CACHE_COMMAND: CliCommand = {

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CliCommand } from '../command';
-import { runCompareBench } from '../bench/compare/compare-bench';
-import { BENCH_COMPARE_USAGE, parseCompareBenchOptions } from '../bench/compare/compare-options';
-import { compareCharts, markdownReport, resultsTable, summaryTable } from '../bench/compare/compare-report';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { runCompareBench } from '../compare/compare-bench';
+import { BENCH_COMPARE_USAGE, parseCompareBenchOptions } from '../compare/compare-options';
+import { compareCharts, markdownReport, resultsTable, summaryTable } from '../compare/compare-report';
 
 function writeOut(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { runEngineBench } from '../bench/engine/engine-bench';
-import { BENCH_ENGINE_USAGE, parseEngineBenchOptions } from '../bench/engine/engine-options';
-import { engineReportLines } from '../bench/engine/engine-report';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { runEngineBench } from '../engine/engine-bench';
+import { BENCH_ENGINE_USAGE, parseEngineBenchOptions } from '../engine/engine-options';
+import { engineReportLines } from '../engine/engine-report';
 
 /** `hotpath bench engine`: in-process decoding throughput per stream count, against the roofline. */
 export const BENCH_ENGINE_COMMAND: CliCommand = {

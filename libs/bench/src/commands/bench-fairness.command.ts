@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { fairnessLines, runFairnessBench } from '../bench/fairness-bench';
-import { BENCH_FAIRNESS_USAGE, parseFairnessBenchOptions } from '../bench/fairness-plan';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { fairnessLines, runFairnessBench } from '../fairness-bench';
+import { BENCH_FAIRNESS_USAGE, parseFairnessBenchOptions } from '../fairness-plan';
 
 /** `hotpath bench fairness`: fair queuing between tenants on the sim backend (starts its own cluster). */
 export const BENCH_FAIRNESS_COMMAND: CliCommand = {

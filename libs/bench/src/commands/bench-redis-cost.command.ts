@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { formatRedisCost, runRedisCost } from '../bench/redis-cost/redis-cost-bench';
-import { BENCH_REDIS_COST_USAGE, parseRedisCostOptions } from '../bench/redis-cost/redis-cost-options';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { formatRedisCost, runRedisCost } from '../redis-cost/redis-cost-bench';
+import { BENCH_REDIS_COST_USAGE, parseRedisCostOptions } from '../redis-cost/redis-cost-options';
 
 /** `hotpath bench redis-cost`: Redis commands (and Redis CPU) per plain, streamed and cached job. */
 export const BENCH_REDIS_COST_COMMAND: CliCommand = {

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UsageError, type CliCommand } from '../command';
-import { parseBenchFlags } from '../bench/bench-flags';
-import { formatTokenizeBench, runTokenizeBench } from '../bench/tokenize-bench';
+import { UsageError, type CliCommand } from '@hotpath/cli-kit';
+import { parseBenchFlags } from '../bench-flags';
+import { formatTokenizeBench, runTokenizeBench } from '../tokenize-bench';
 
 const USAGE = `Usage: hotpath bench tokenize [--tokenizer FILE]... [--quick] [--json FILE]
 

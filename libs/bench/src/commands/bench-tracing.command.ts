@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CliCommand } from '../command';
-import { runTracingBench } from '../bench/tracing/tracing-bench';
-import { BENCH_TRACING_USAGE, parseTracingBenchOptions } from '../bench/tracing/tracing-bench-options';
-import { formatTracingReport } from '../bench/tracing/tracing-report';
+import type { CliCommand } from '@hotpath/cli-kit';
+import { runTracingBench } from '../tracing/tracing-bench';
+import { BENCH_TRACING_USAGE, parseTracingBenchOptions } from '../tracing/tracing-bench-options';
+import { formatTracingReport } from '../tracing/tracing-report';
 
 /** `hotpath bench tracing`: throughput with tracing at 100% sampling versus tracing off. */
 export const BENCH_TRACING_COMMAND: CliCommand = {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { parseCompareBenchOptions } from './compare-options';
 
 const parse = (argv: string[], env: { CI?: string; HOTPATH_DATA_DIR?: string } = {}, tty = false) =>

@@ -1,4 +1,4 @@
-import { UsageError } from '../../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, listFlag, parseBenchFlags } from '../bench-flags';
 import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
 import { DEFAULT_TOKEN_RANGE, type TokenRange } from './prompt-set';

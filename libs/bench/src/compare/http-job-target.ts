@@ -1,8 +1,6 @@
-import { requestJson } from '../http-json';
-import { JOB_TIMEOUT_MS, JOB_WAIT_S, longPollJob } from '../job-poll';
+import { HotpathClient, LONG_WAIT_S } from '@hotpath/job-client';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchPrompt } from './prompt-set';
-import { SseParser } from './sse-parser';
 
 /** The parts of a job view this client reads. */
 interface JobViewLike {
@@ -21,51 +19,31 @@ export interface HttpJobClientState {
   sse: boolean | undefined;
 }
 
-async function postJob(
-  apiBase: string,
-  body: unknown,
-  wait: boolean,
-): Promise<{ status: number; view: JobViewLike }> {
-  const res = await requestJson<JobViewLike>(`${apiBase}/v1/jobs`, {
-    body,
-    headers: wait ? { prefer: `wait=${JOB_WAIT_S}` } : {},
-    timeoutMs: JOB_TIMEOUT_MS,
-  });
-  return { status: res.status, view: res.body ?? {} };
-}
-
 /**
  * Follows a job's SSE stream to its end. Resolves with the final view and the time of the first
- * `token` event, or `undefined` when the route does not exist (404 before any event).
+ * `token` event, or `undefined` when the route does not exist (404, not an event stream).
  */
 async function follow(
-  apiBase: string,
+  client: HotpathClient,
   id: string,
 ): Promise<{ view: JobViewLike; firstTokenAt: number | undefined } | undefined> {
-  const res = await fetch(`${apiBase}/v1/jobs/${id}/events`, {
-    headers: { accept: 'text/event-stream' },
-    signal: AbortSignal.timeout(JOB_TIMEOUT_MS),
-  });
-  if (res.status === 404 && !(res.headers.get('content-type') ?? '').includes('event-stream')) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
+  const res = await client.events(id);
+  if (res.status === 404 && !res.reader) return undefined;
+  if (!res.reader) throw new Error(`events: HTTP ${res.status}`);
   let firstTokenAt: number | undefined;
-  for await (const chunk of res.body) {
-    for (const e of parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }))) {
-      if (e.event === 'token') firstTokenAt ??= performance.now();
-      else if (e.event === 'done') {
-        await res.body.cancel().catch(() => undefined);
-        return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
-      } else if (e.event === 'error') {
-        await res.body.cancel().catch(() => undefined);
-        const err = JSON.parse(e.data) as { error?: { code?: string } };
-        throw new Error(err.error?.code ?? 'job failed');
+  try {
+    for (let batch = await res.reader.next(); batch; batch = await res.reader.next()) {
+      for (const e of batch) {
+        if (e.event === 'token') firstTokenAt ??= performance.now();
+        else if (e.event === 'done') return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
+        else if (e.event === 'error') {
+          const err = JSON.parse(e.data) as { error?: { code?: string } };
+          throw new Error(err.error?.code ?? 'job failed');
+        }
       }
     }
+  } finally {
+    await res.reader.cancel();
   }
   throw new Error('event stream ended without done');
 }
@@ -81,27 +59,30 @@ export function httpJobSender(
   generates: boolean,
   state: HttpJobClientState,
 ): Sender {
+  const client = new HotpathClient(apiBase);
   let n = 0;
   return async (origin) => {
     const i = n++;
     const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
     try {
-      const { status, view: first } = await postJob(apiBase, body(i), state.sse === false);
-      if (status !== 200 && status !== 202) return fail(`HTTP ${status} ${first.error?.code ?? ''}`.trim());
+      const res = await client.submit(body(i), state.sse === false ? { preferWaitS: LONG_WAIT_S } : {});
+      const first = (res.json ?? {}) as JobViewLike;
+      if (res.status !== 200 && res.status !== 202)
+        return fail(`HTTP ${res.status} ${first.error?.code ?? ''}`.trim());
       let view = first;
       let ttftMs: number | undefined;
       if (state.sse !== false && first.id && first.status !== 'completed') {
-        const followed = await follow(apiBase, first.id);
+        const followed = await follow(client, first.id);
         if (followed) {
           state.sse = true;
           view = followed.view;
           if (followed.firstTokenAt !== undefined) ttftMs = followed.firstTokenAt - origin;
         } else {
           state.sse = false;
-          view = await longPollJob(apiBase, first);
+          view = await client.untilFinished(first);
         }
       } else {
-        view = await longPollJob(apiBase, first);
+        view = await client.untilFinished(first);
       }
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')

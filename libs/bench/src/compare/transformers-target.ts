@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { requestJson } from '../http-json';
+import { HotpathClient } from '@hotpath/job-client';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchTarget } from './bench-target';
 import type { BenchPrompt } from './prompt-set';
@@ -71,6 +71,8 @@ export async function startTransformersTarget(opts: {
     throw err;
   });
   const base = `http://127.0.0.1:${port}`;
+  // The same JSON client as the Hotpath targets, so the embed comparison is like for like.
+  const embedClient = new HotpathClient(base);
 
   return {
     system: 'transformers.js',
@@ -109,8 +111,7 @@ export async function startTransformersTarget(opts: {
       return async (origin): Promise<Sample> => {
         const text = opts.texts[n++ % opts.texts.length] as string;
         try {
-          // The same JSON client as the Hotpath targets, so the embed comparison is like for like.
-          const res = await requestJson<unknown>(`${base}/embed`, {
+          const res = await embedClient.request('POST', '/embed', {
             body: { texts: [text] },
             timeoutMs: TIMEOUT_MS,
           });

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { UsageError } from '../../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { intFlag, parseBenchFlags } from '../bench-flags';
 
 /** Options of `hotpath bench engine`. */

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
+import { HotpathClient, type PolledView } from '@hotpath/job-client';
 import {
   createRedisConnection,
   isCluster,
@@ -13,8 +14,6 @@ import {
 } from '@hotpath/queue';
 import { LocalRedisCluster } from '@hotpath/redis-local';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchRedis } from '../bench-cluster';
-import { requestJson } from '../http-json';
-import { longPollJob } from '../job-poll';
 import { percentile } from '../stats';
 import { submitAndStream, submitAndWait } from '../cache/job-http';
 import { commandUsec, diffCounts, parseCommandStats, totalCount, type CommandCounts } from './command-stats';
@@ -214,13 +213,8 @@ async function measure(
   const scenarios: ScenarioCost[] = [];
   scenarios.push(await scenario('plain', (i) => submitAndWait(apiBase, gen(`plain ${run} ${i}`))));
   // `stream: true` tells the cluster a follower will come (older versions refuse the field).
-  const streamHint =
-    (
-      await requestJson(`${apiBase}/v1/jobs`, {
-        body: { ...gen(`hint ${run}`), stream: true },
-        timeoutMs: 30_000,
-      })
-    ).status === 202;
+  const client = new HotpathClient(apiBase, undefined, 30_000);
+  const streamHint = (await client.submit({ ...gen(`hint ${run}`), stream: true })).status === 202;
   scenarios.push(
     await scenario('streamed', (i) =>
       submitAndStream(apiBase, { ...gen(`stream ${run} ${i}`), ...(streamHint ? { stream: true } : {}) }),
@@ -232,18 +226,15 @@ async function measure(
 
   io.progress('time to 202');
   const acceptMs: number[] = [];
-  const accepted: { id?: string; status?: string }[] = [];
+  const accepted: PolledView[] = [];
   for (let i = 0; i < Math.min(opts.jobs, 100); i++) {
     const t = performance.now();
-    const res = await requestJson<{ id?: string; status?: string }>(`${apiBase}/v1/jobs`, {
-      body: gen(`accept ${run} ${i}`),
-      timeoutMs: 30_000,
-    });
+    const res = await client.submit(gen(`accept ${run} ${i}`));
     acceptMs.push(performance.now() - t);
     if (res.status !== 202) throw new Error(`POST /v1/jobs answered ${res.status}`);
-    accepted.push(res.body ?? {});
+    accepted.push((res.json ?? {}) as PolledView);
   }
-  for (const v of accepted) await longPollJob(apiBase, v);
+  for (const v of accepted) await client.untilFinished(v);
   acceptMs.sort((a, b) => a - b);
   return {
     redis: description,

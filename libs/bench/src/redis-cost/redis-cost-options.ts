@@ -1,4 +1,4 @@
-import { UsageError } from '../../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
 
 /** Everything `hotpath bench redis-cost` needs, parsed once. */

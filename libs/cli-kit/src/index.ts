@@ -1,0 +1,1 @@
+export { type CliCommand, UsageError, parseCommandArgs, singleModelDir } from './command';
