@@ -263,8 +263,7 @@ export class E2eCluster {
     try {
       await waitFor(
         async () => {
-          if (!proc.running)
-            throw new WaitAborted(`${proc.name} exited early: ${JSON.stringify(proc.exit)}`);
+          if (!proc.running) throw new WaitAborted(`${proc.name} exited early: ${JSON.stringify(proc.exit)}`);
           return ready();
         },
         { timeoutMs: START_TIMEOUT_MS, intervalMs: 100, what },

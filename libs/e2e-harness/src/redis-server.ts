@@ -39,7 +39,12 @@ export class RedisServer {
   async restart(): Promise<void> {
     if (this.proc?.running) throw new Error('redis-server is already running');
     if (this.proc) this.pastLogs += this.proc.logs();
-    const proc = RedisProcess.server({ port: this.port, dir: this.dir, persistence: 'aof-always', unref: true });
+    const proc = RedisProcess.server({
+      port: this.port,
+      dir: this.dir,
+      persistence: 'aof-always',
+      unref: true,
+    });
     this.proc = proc;
     guardProcess(proc.process);
     void proc.exited.then(() => releaseProcess(proc.process));

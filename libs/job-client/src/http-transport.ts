@@ -59,18 +59,22 @@ export function openRequest(url: URL, req: TransportRequest): Promise<OpenRespon
     const send = isHttps ? httpsRequest : httpRequest;
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
-    const r = send(url, { method: req.method, agent: agents[isHttps ? 'https:' : 'http:'], headers }, (res) => {
-      resolve({
-        status: res.statusCode ?? 0,
-        headers: toHeaders(res.headers),
-        body: res,
-        close: () => {
-          clearTimeout(timer);
-          res.destroy();
-        },
-      });
-      res.once('close', () => clearTimeout(timer));
-    });
+    const r = send(
+      url,
+      { method: req.method, agent: agents[isHttps ? 'https:' : 'http:'], headers },
+      (res) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: toHeaders(res.headers),
+          body: res,
+          close: () => {
+            clearTimeout(timer);
+            res.destroy();
+          },
+        });
+        res.once('close', () => clearTimeout(timer));
+      },
+    );
     const timer = setTimeout(
       () => r.destroy(new Error(`no complete answer from ${url.pathname} within ${req.timeoutMs} ms`)),
       req.timeoutMs,

@@ -207,7 +207,8 @@ export class ManagedProcess {
   /** Waits for an exit that is certain to come (after SIGKILL). */
   private async exitAfterKill(): Promise<ExitInfo> {
     const info = await this.waitForExit(KILL_REAP_MS);
-    if (!info) throw new Error(`${this.name} (pid ${this.pid}) survived SIGKILL for ${KILL_REAP_MS / 1000} s`);
+    if (!info)
+      throw new Error(`${this.name} (pid ${this.pid}) survived SIGKILL for ${KILL_REAP_MS / 1000} s`);
     return info;
   }
 }

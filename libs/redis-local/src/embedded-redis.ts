@@ -114,7 +114,10 @@ export async function startEmbeddedRedis(
   } catch (err) {
     throw new Error(`${(err as Error).message}\nlast log lines of ${logFile}:\n${tail(logFile, 10)}`);
   }
-  writeFileSync(stateFile, JSON.stringify({ pid: server.pid ?? 0, port: server.port } satisfies EmbeddedState));
+  writeFileSync(
+    stateFile,
+    JSON.stringify({ pid: server.pid ?? 0, port: server.port } satisfies EmbeddedState),
+  );
   return { url: server.url, source: 'embedded', description: describe, stop: once(() => server.stop()) };
 }
 
