@@ -13,10 +13,16 @@ type StrictConfig<O extends FlagOptions> = {
 /** The typed flag values `parseArgs` yields for `options`. */
 export type BenchFlagValues<O extends FlagOptions> = ReturnType<typeof parseArgs<StrictConfig<O>>>['values'];
 
-/** The flags every `hotpath bench …` command takes: `--quick`, `--json FILE`, `--redis-url URL`. */
+/** The report flags of every `hotpath bench …` command: `--json` (stdout), `--out FILE`. */
+export const REPORT_FLAGS = {
+  json: { type: 'boolean', default: false },
+  out: { type: 'string' },
+} as const satisfies FlagOptions;
+
+/** The flags every cluster-starting `hotpath bench …` command takes: the report flags, `--quick`, `--redis-url URL`. */
 export const COMMON_BENCH_FLAGS = {
+  ...REPORT_FLAGS,
   quick: { type: 'boolean', default: false },
-  json: { type: 'string' },
   'redis-url': { type: 'string' },
 } as const satisfies FlagOptions;
 

@@ -5,7 +5,10 @@ import { MODES, SCENARIOS, type BatchingMode, type Scenario } from './bench-plan
 /** Everything `hotpath bench batching` needs, parsed once. */
 export interface BatchingBenchOptions {
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   svgFile: string | undefined;
   scenarios: Scenario[];
   modes: BatchingMode[];
@@ -23,7 +26,7 @@ export interface BatchingBenchOptions {
   interactive: boolean;
 }
 
-export const BENCH_BATCHING_USAGE = `Usage: hotpath bench batching [--quick] [--json FILE] [--svg FILE]
+export const BENCH_BATCHING_USAGE = `Usage: hotpath bench batching [--quick] [--json] [--out FILE] [--svg FILE]
 
 Starts its own cluster (a private redis-server, the API and one worker as child processes), drives
 it over HTTP with closed-loop concurrency levels and open-loop arrival rates, and compares
@@ -33,7 +36,8 @@ backend at 5 + 0.5 x batch ms. Forges missing models into $HOTPATH_DATA_DIR/mode
 
 Options:
   --quick          fewer levels and shorter runs (under 3 minutes on 2 cores)
-  --json FILE      write {"results": [...]} (one object per scenario x mode x load level)
+  --json           print {"results": [...]} to stdout (human-readable lines go to stderr)
+  --out FILE       write {"results": [...]} (one object per scenario x mode x load level) to FILE
   --svg FILE       write a chart of p50 latency versus throughput
   --redis-url URL  use this Redis instead of starting a private redis-server
 
@@ -80,7 +84,8 @@ export function parseBatchingBenchOptions(
   }
   return {
     quick: values.quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     svgFile: values.svg ? abs(values.svg) : undefined,
     scenarios: values.scenarios ? listFlag(values.scenarios, SCENARIOS, '--scenarios') : [...SCENARIOS],
     // Canonical order keeps off before on: open-loop rates derive from the off run.

@@ -87,7 +87,7 @@ describe('bench options', () => {
     assert.deepEqual(o.modes, ['off', 'on']);
     assert.equal(o.quick, false);
     assert.equal(o.dataDir, '/w/.hotpath');
-    assert.equal(o.jsonFile, undefined);
+    assert.equal(o.outFile, undefined);
     assert.equal(o.interactive, false);
   });
 
@@ -95,7 +95,7 @@ describe('bench options', () => {
     const o = parse(
       [
         '--quick',
-        '--json',
+        '--out',
         'out/r.json',
         '--svg=/tmp/c.svg',
         '--scenarios',
@@ -112,7 +112,7 @@ describe('bench options', () => {
       { HOTPATH_DATA_DIR: '/data' },
     );
     assert.equal(o.quick, true);
-    assert.equal(o.jsonFile, '/w/out/r.json');
+    assert.equal(o.outFile, '/w/out/r.json');
     assert.equal(o.svgFile, '/tmp/c.svg');
     assert.deepEqual(o.scenarios, ['embed', 'sim']);
     assert.deepEqual(o.modes, ['off', 'on']);

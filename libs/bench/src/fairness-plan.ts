@@ -5,7 +5,10 @@ import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag, parseBenchFlags } from '
 /** Settings of `hotpath bench fairness`. */
 export interface FairnessBenchOptions {
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   redisUrl: string | undefined;
   /** Length of the weighted phase (the issue's target is stated over a minute). */
   weightSeconds: number;
@@ -17,7 +20,7 @@ export interface FairnessBenchOptions {
   interactive: boolean;
 }
 
-export const BENCH_FAIRNESS_USAGE = `Usage: hotpath bench fairness [--quick] [--seconds N] [--json FILE] [--redis-url URL]
+export const BENCH_FAIRNESS_USAGE = `Usage: hotpath bench fairness [--quick] [--seconds N] [--json] [--out FILE] [--redis-url URL]
 
 Starts its own API and worker on the sim backend (loopback, private redis-server when one is on
 PATH) and measures fair sharing between tenants:
@@ -30,7 +33,8 @@ PATH) and measures fair sharing between tenants:
 
   --seconds N    length of the weighted phase (default 60, --quick 15)
   --quick        shorter phases (a smoke run, not the figures of record)
-  --json FILE    also write the report as JSON
+  --json         print the report as JSON to stdout (human-readable lines go to stderr)
+  --out FILE     write the report as JSON to FILE
   --redis-url    use this Redis instead of a private one`;
 
 /** Parses the flags of `hotpath bench fairness`; a bad one is a {@link UsageError}. */
@@ -47,7 +51,8 @@ export function parseFairnessBenchOptions(
     throw new UsageError('--quick runs at most 60 s per phase; drop --quick for longer runs');
   return {
     quick: values.quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     redisUrl: values['redis-url'],
     weightSeconds: seconds ?? (values.quick ? 15 : 60),
     latencySeconds: values.quick ? 6 : 15,

@@ -40,7 +40,7 @@ describe('hotpath bench compare (tiny run: forged tiny, every system, real clust
         '--no-roofline',
         '--llama-threads',
         '1',
-        '--json',
+        '--out',
         json,
         '--report',
         report,

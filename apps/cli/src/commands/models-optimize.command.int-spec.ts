@@ -90,7 +90,7 @@ describe('hotpath models quantize / prune / eval', () => {
         '8',
         '--write-text',
         text,
-        '--json',
+        '--out',
         json,
       ],
       process.env,

@@ -7,7 +7,10 @@ export type CacheBenchPreset = 'small' | 'tiny';
 /** Everything `hotpath bench cache` needs, parsed once. */
 export interface CacheBenchOptions {
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   redisUrl: string | undefined;
   preset: CacheBenchPreset;
   /** Distinct cold requests of the miss phase. */
@@ -25,7 +28,7 @@ export interface CacheBenchOptions {
   interactive: boolean;
 }
 
-export const BENCH_CACHE_USAGE = `Usage: hotpath bench cache [--quick] [--json FILE]
+export const BENCH_CACHE_USAGE = `Usage: hotpath bench cache [--quick] [--json] [--out FILE]
 
 Starts its own cluster (a private redis-server, the API and one worker with one replica of a forged
 "small" Llama) and measures the caches:
@@ -38,7 +41,8 @@ Starts its own cluster (a private redis-server, the API and one worker with one 
 
 Options:
   --quick          fewer samples (about a minute on 2 cores)
-  --json FILE      write the results as JSON
+  --json           print the results as JSON to stdout (human-readable lines go to stderr)
+  --out FILE       write the results as JSON to FILE
   --redis-url URL  use this Redis instead of starting a private redis-server
 
 Narrowing (mostly for tests):
@@ -68,7 +72,8 @@ export function parseCacheBenchOptions(
   const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   return {
     quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     redisUrl: values['redis-url'] || undefined,
     preset,
     misses: intFlag(values.misses, '--misses', 1, 1000) ?? (quick ? 5 : 10),

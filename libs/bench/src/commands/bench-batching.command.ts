@@ -1,15 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
 import { runBatchingBench } from '../batching-bench';
 import { BENCH_BATCHING_USAGE, parseBatchingBenchOptions } from '../bench-options';
+import { emitReport, humanStream, writeOut } from '../bench-output';
 import { chartSeries, formatTable, summaryLines } from '../bench-results';
 import { lineChartSvg } from '../svg-chart';
-
-function writeOut(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-}
 
 /** `hotpath bench batching`: batching off versus on, on a cluster the bench starts itself. */
 export const BENCH_BATCHING_COMMAND: CliCommand = {
@@ -20,17 +14,18 @@ export const BENCH_BATCHING_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseBatchingBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const started = Date.now();
     const rows = await runBatchingBench(opts, env, {
       progress: (line) => {
-        if (opts.interactive) process.stdout.write(`${line}\n`);
+        if (opts.interactive) human.write(`${line}\n`);
       },
       warn: (line) => process.stderr.write(`hotpath bench batching: ${line}\n`),
     });
-    process.stdout.write(`${formatTable(rows)}\n\n`);
-    for (const line of summaryLines(rows)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-    if (opts.jsonFile) writeOut(opts.jsonFile, `${JSON.stringify({ results: rows }, null, 2)}\n`);
+    human.write(`${formatTable(rows)}\n\n`);
+    for (const line of summaryLines(rows)) human.write(`${line}\n`);
+    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    emitReport(opts, { results: rows });
     if (opts.svgFile) {
       writeOut(
         opts.svgFile,

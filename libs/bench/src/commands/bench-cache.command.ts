@@ -1,6 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
+import { emitReport, humanStream } from '../bench-output';
 import { runCacheBench } from '../cache/cache-bench';
 import { BENCH_CACHE_USAGE, parseCacheBenchOptions } from '../cache/cache-bench-options';
 import { formatCacheReport } from '../cache/cache-report';
@@ -14,19 +13,17 @@ export const BENCH_CACHE_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseCacheBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const started = Date.now();
     const report = await runCacheBench(opts, env, {
       progress: (line) => {
-        if (opts.interactive) process.stdout.write(`${line}\n`);
+        if (opts.interactive) human.write(`${line}\n`);
       },
       warn: (line) => process.stderr.write(`hotpath bench cache: ${line}\n`),
     });
-    process.stdout.write(`${formatCacheReport(report)}\n`);
-    process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-    if (opts.jsonFile) {
-      mkdirSync(dirname(opts.jsonFile), { recursive: true });
-      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    human.write(`${formatCacheReport(report)}\n`);
+    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    emitReport(opts, report);
     return 0;
   },
 };

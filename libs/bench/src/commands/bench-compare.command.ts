@@ -1,14 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
+import { emitReport, humanStream, writeOut } from '../bench-output';
 import { runCompareBench } from '../compare/compare-bench';
 import { BENCH_COMPARE_USAGE, parseCompareBenchOptions } from '../compare/compare-options';
 import { compareCharts, markdownReport, resultsTable, summaryTable } from '../compare/compare-report';
-
-function writeOut(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-}
 
 /** `hotpath bench compare`: Hotpath against ort-direct, llama.cpp, naive and transformers.js on one machine. */
 export const BENCH_COMPARE_COMMAND: CliCommand = {
@@ -19,33 +14,31 @@ export const BENCH_COMPARE_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseCompareBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const { doc, failed } = await runCompareBench(opts, env, {
       progress: (line) => {
-        if (opts.interactive) process.stdout.write(`${line}\n`);
+        if (opts.interactive) human.write(`${line}\n`);
       },
       warn: (line) => process.stderr.write(`hotpath bench compare: ${line}\n`),
     });
-    process.stdout.write(`${resultsTable(doc.results)}\n\n${summaryTable(doc)}\n\n`);
+    human.write(`${resultsTable(doc.results)}\n\n${summaryTable(doc)}\n\n`);
     const s = doc.summary;
     const fmt = (v: number | null): string => (v === null ? '-' : String(v));
-    process.stdout.write(
+    human.write(
       `hotpath/ort-direct ${fmt(s.efficiency_hotpath_vs_ort_direct)}, hotpath/naive ${fmt(s.hotpath_vs_naive)}, ` +
         `hotpath/transformers.js ${fmt(s.hotpath_vs_transformers_js)}, hotpath/llama.cpp ${fmt(s.hotpath_vs_llama_cpp)} (saturation tokens/s)\n`,
     );
     if (doc.roofline) {
       const r = doc.roofline;
-      process.stdout.write(
+      human.write(
         `roofline: ${r.peak_gflops} GFLOP/s GEMM peak, ${r.memory_bandwidth_gb_s} GB/s copy; model compute limit ${r.compute_tokens_per_s} tokens/s\n`,
       );
     }
     const a = doc.token_agreement_llama_cpp;
-    if (a)
-      process.stdout.write(
-        `llama.cpp greedy tokens: ${a.identical}/${a.prompts} prompts identical to Hotpath\n`,
-      );
-    for (const n of doc.notes) process.stdout.write(`note: ${n}\n`);
-    process.stdout.write(`(${doc.meta.duration_s} s)\n`);
-    if (opts.jsonFile) writeOut(opts.jsonFile, `${JSON.stringify(doc, null, 2)}\n`);
+    if (a) human.write(`llama.cpp greedy tokens: ${a.identical}/${a.prompts} prompts identical to Hotpath\n`);
+    for (const n of doc.notes) human.write(`note: ${n}\n`);
+    human.write(`(${doc.meta.duration_s} s)\n`);
+    emitReport(opts, doc);
     if (opts.reportDir) {
       const charts = compareCharts(doc);
       for (const c of charts) writeOut(join(opts.reportDir, c.file), c.svg);
@@ -56,7 +49,7 @@ export const BENCH_COMPARE_COMMAND: CliCommand = {
           charts.map((c) => c.file),
         ),
       );
-      if (opts.jsonFile === undefined)
+      if (opts.outFile === undefined)
         writeOut(join(opts.reportDir, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
     }
     return failed.length > 0 ? 1 : 0;

@@ -1,6 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
+import { emitReport, humanStream } from '../bench-output';
 import { runEngineBench } from '../engine/engine-bench';
 import { BENCH_ENGINE_USAGE, parseEngineBenchOptions } from '../engine/engine-options';
 import { engineReportLines } from '../engine/engine-report';
@@ -12,15 +11,13 @@ export const BENCH_ENGINE_COMMAND: CliCommand = {
   usage: BENCH_ENGINE_USAGE,
   async run(argv) {
     const opts = parseEngineBenchOptions(argv, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const report = await runEngineBench(opts, (line) => {
-      if (opts.interactive) process.stdout.write(`${line}\n`);
+      if (opts.interactive) human.write(`${line}\n`);
     });
-    for (const line of engineReportLines(report)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`(${report.meta.duration_s} s)\n`);
-    if (opts.jsonFile) {
-      mkdirSync(dirname(opts.jsonFile), { recursive: true });
-      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    for (const line of engineReportLines(report)) human.write(`${line}\n`);
+    human.write(`(${report.meta.duration_s} s)\n`);
+    emitReport(opts, report);
     return 0;
   },
 };

@@ -1,6 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
+import { emitReport, humanStream } from '../bench-output';
 import { formatRedisCost, runRedisCost } from '../redis-cost/redis-cost-bench';
 import { BENCH_REDIS_COST_USAGE, parseRedisCostOptions } from '../redis-cost/redis-cost-options';
 
@@ -12,17 +11,15 @@ export const BENCH_REDIS_COST_COMMAND: CliCommand = {
   async run(argv) {
     const env = { ...process.env };
     const opts = parseRedisCostOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const report = await runRedisCost(opts, env, {
       progress: (line) => {
-        if (opts.interactive) process.stdout.write(`${line}\n`);
+        if (opts.interactive) human.write(`${line}\n`);
       },
       warn: (line) => process.stderr.write(`hotpath bench redis-cost: ${line}\n`),
     });
-    process.stdout.write(`${formatRedisCost(report)}\n`);
-    if (opts.jsonFile) {
-      mkdirSync(dirname(opts.jsonFile), { recursive: true });
-      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    human.write(`${formatRedisCost(report)}\n`);
+    emitReport(opts, report);
     return 0;
   },
 };

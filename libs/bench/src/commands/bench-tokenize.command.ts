@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError, type CliCommand } from '@hotpath/cli-kit';
-import { parseBenchFlags } from '../bench-flags';
+import { parseBenchFlags, REPORT_FLAGS } from '../bench-flags';
+import { emitReport, humanStream } from '../bench-output';
 import { formatTokenizeBench, runTokenizeBench } from '../tokenize-bench';
 
-const USAGE = `Usage: hotpath bench tokenize [--tokenizer FILE]... [--quick] [--json FILE]
+const USAGE = `Usage: hotpath bench tokenize [--tokenizer FILE]... [--quick] [--json] [--out FILE]
 
 Encode speed (median ms per encode, characters per second) and streaming-detokenization cost per
 token of the forged tiny tokenizer and of each --tokenizer tokenizer.json, on texts of 100, 1 000,
@@ -13,7 +14,8 @@ token of the forged tiny tokenizer and of each --tokenizer tokenizer.json, on te
 Options:
   --tokenizer FILE  a tokenizer.json to measure too (repeatable)
   --quick           3 runs per length instead of 7-21
-  --json FILE       also write the rows as JSON`;
+  --json            print the rows as JSON to stdout (human-readable lines go to stderr)
+  --out FILE        write the rows as JSON to FILE`;
 
 /** `hotpath bench tokenize`: tokenizer encode and streaming speed. */
 export const BENCH_TOKENIZE_COMMAND: CliCommand = {
@@ -24,18 +26,15 @@ export const BENCH_TOKENIZE_COMMAND: CliCommand = {
     const values = parseBenchFlags(argv, {
       tokenizer: { type: 'string', multiple: true, default: [] },
       quick: { type: 'boolean', default: false },
-      json: { type: 'string' },
+      ...REPORT_FLAGS,
     });
+    const output = { json: values.json, outFile: values.out === undefined ? undefined : resolve(values.out) };
     const files = values.tokenizer.map((f) => resolve(f));
     for (const f of files)
       if (!existsSync(f)) throw new UsageError(`--tokenizer ${f} does not exist`, 'file_not_found');
     const rows = runTokenizeBench(files, values.quick);
-    process.stdout.write(`${formatTokenizeBench(rows)}\n`);
-    if (values.json) {
-      const out = resolve(values.json);
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify({ bench: 'tokenize', rows }, null, 2)}\n`);
-    }
+    humanStream(output).write(`${formatTokenizeBench(rows)}\n`);
+    emitReport(output, { bench: 'tokenize', rows });
     return 0;
   },
 };

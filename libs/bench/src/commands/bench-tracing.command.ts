@@ -1,6 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
+import { emitReport, humanStream } from '../bench-output';
 import { runTracingBench } from '../tracing/tracing-bench';
 import { BENCH_TRACING_USAGE, parseTracingBenchOptions } from '../tracing/tracing-bench-options';
 import { formatTracingReport } from '../tracing/tracing-report';
@@ -14,19 +13,17 @@ export const BENCH_TRACING_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a filtered copy of it.
     const env = { ...process.env };
     const opts = parseTracingBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
+    const human = humanStream(opts);
     const started = Date.now();
     const report = await runTracingBench(opts, env, {
       progress: (line) => {
-        if (opts.interactive) process.stdout.write(`${line}\n`);
+        if (opts.interactive) human.write(`${line}\n`);
       },
       warn: (line) => process.stderr.write(`hotpath bench tracing: ${line}\n`),
     });
-    process.stdout.write(`${formatTracingReport(report)}\n`);
-    process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-    if (opts.jsonFile) {
-      mkdirSync(dirname(opts.jsonFile), { recursive: true });
-      writeFileSync(opts.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    human.write(`${formatTracingReport(report)}\n`);
+    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    emitReport(opts, report);
     return 0;
   },
 };

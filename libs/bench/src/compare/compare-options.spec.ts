@@ -24,30 +24,13 @@ describe('bench compare options', () => {
 
   it('takes a model folder, output paths, and the narrowing flags', () => {
     const o = parse(
-      [
-        '--model',
-        'models/x',
-        '--json',
-        'r.json',
-        '--report',
-        'rep',
-        '--systems',
-        'hotpath,ort-direct',
-      ].concat([
-        '--levels',
-        '4,1',
-        '--open-steps',
-        '0',
-        '--duration-ms',
-        '500',
-        '--max-tokens',
-        '4-8',
-        '--quick',
-      ]),
+      ['--model', 'models/x', '--out', 'r.json', '--report', 'rep', '--systems', 'hotpath,ort-direct'].concat(
+        ['--levels', '4,1', '--open-steps', '0', '--duration-ms', '500', '--max-tokens', '4-8', '--quick'],
+      ),
       { HOTPATH_DATA_DIR: '/data' },
     );
     assert.deepEqual(o.model, { dir: '/work/models/x' });
-    assert.equal(o.jsonFile, '/work/r.json');
+    assert.equal(o.outFile, '/work/r.json');
     assert.equal(o.reportDir, '/work/rep');
     assert.deepEqual(o.systems, ['ort-direct', 'hotpath']);
     assert.deepEqual(o.levels, [1, 4]);

@@ -11,7 +11,10 @@ export interface CompareBenchOptions {
   /** A forge preset name, or an absolute model folder. */
   model: { preset: (typeof MODEL_PRESETS)[number] } | { dir: string };
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   reportDir: string | undefined;
   systems: SystemName[];
   workloads: Workload[];
@@ -35,7 +38,7 @@ export interface CompareBenchOptions {
   command: string;
 }
 
-export const BENCH_COMPARE_USAGE = `Usage: hotpath bench compare [--model small|base|DIR] [--quick] [--json FILE] [--report DIR]
+export const BENCH_COMPARE_USAGE = `Usage: hotpath bench compare [--model small|base|DIR] [--quick] [--json] [--out FILE] [--report DIR]
 
 Measures, on the same model and machine in one run, one system after the other:
   ort-direct       onnxruntime-node in-process through @hotpath/model-runtime (continuous batching,
@@ -59,7 +62,8 @@ prompt set (first 32 tokens of each).
 Options:
   --model NAME|DIR  forge preset (tiny, small, base; default small) or a model folder
   --quick           fewer and shorter levels (under 5 minutes on 2 cores with small)
-  --json FILE       write the results document (schema: docs/benchmarks.md)
+  --json            print the results document to stdout (human-readable lines go to stderr)
+  --out FILE        write the results document (schema: docs/benchmarks.md) to FILE
   --report DIR      write report.md (Markdown summary) and SVG charts
   --redis-url URL   use this Redis instead of starting a private redis-server
 
@@ -113,7 +117,8 @@ export function parseCompareBenchOptions(
   return {
     model,
     quick: values.quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     reportDir: values.report ? abs(values.report) : undefined,
     systems: values.systems ? listFlag(values.systems, SYSTEMS, '--systems') : [...SYSTEMS],
     workloads: values.workloads ? listFlag(values.workloads, WORKLOADS, '--workloads') : [...WORKLOADS],

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError } from '@hotpath/cli-kit';
-import { intFlag, parseBenchFlags } from '../bench-flags';
+import { intFlag, parseBenchFlags, REPORT_FLAGS } from '../bench-flags';
 
 /** Options of `hotpath bench engine`. */
 export interface EngineBenchOptions {
@@ -14,12 +14,15 @@ export interface EngineBenchOptions {
   /** onnxruntime intra-op threads; 0 = the engine default for this host. */
   threads: number;
   engine: 'arena' | 'plain';
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   quick: boolean;
   interactive: boolean;
 }
 
-export const BENCH_ENGINE_USAGE = `Usage: hotpath bench engine [--model small|tiny|base|DIR] [--streams 1,4,16,64] [--quick] [--json FILE]
+export const BENCH_ENGINE_USAGE = `Usage: hotpath bench engine [--model small|tiny|base|DIR] [--streams 1,4,16,64] [--quick] [--json] [--out FILE]
 
 Decoding engine throughput in this process (no Redis, no HTTP, no worker threads): for each
 stream count, that many sequences are generated at once, closed loop (a finished sequence is
@@ -35,7 +38,8 @@ Options:
   --threads N       onnxruntime intra-op threads (default: the engine default for this host)
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
   --quick           short levels (for CI smoke runs)
-  --json FILE       write the report as JSON`;
+  --json            print the report as JSON to stdout (human-readable lines go to stderr)
+  --out FILE        write the report as JSON to FILE`;
 
 /** Parses `hotpath bench engine` flags. */
 export function parseEngineBenchOptions(
@@ -45,7 +49,7 @@ export function parseEngineBenchOptions(
 ): EngineBenchOptions {
   const v = parseBenchFlags(argv, {
     quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
+    ...REPORT_FLAGS,
     model: { type: 'string' },
     streams: { type: 'string' },
     tokens: { type: 'string' },
@@ -72,7 +76,8 @@ export function parseEngineBenchOptions(
     measureMs: seconds * 1000,
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
     engine,
-    jsonFile: v.json === undefined ? undefined : resolve(cwd, v.json),
+    json: v.json,
+    outFile: v.out === undefined ? undefined : resolve(cwd, v.out),
     quick: v.quick,
     interactive,
   };

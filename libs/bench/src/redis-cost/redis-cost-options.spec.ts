@@ -11,13 +11,13 @@ describe('hotpath bench redis-cost options', () => {
     assert.equal(d.redisCluster, false);
     assert.equal(parseRedisCostOptions(['--quick'], {}, false, '/w').jobs, 40);
     const c = parseRedisCostOptions(
-      ['--redis-cluster', '--wait-replicas', '1', '--json', 'o.json'],
+      ['--redis-cluster', '--wait-replicas', '1', '--out', 'o.json'],
       {},
       false,
       '/w',
     );
     assert.equal(c.waitReplicas, 1);
-    assert.equal(c.jsonFile, '/w/o.json');
+    assert.equal(c.outFile, '/w/o.json');
   });
 
   it('refuses WAIT without replicas and a cluster with a given Redis', () => {

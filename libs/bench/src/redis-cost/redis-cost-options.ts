@@ -4,7 +4,10 @@ import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '
 /** Everything `hotpath bench redis-cost` needs, parsed once. */
 export interface RedisCostOptions {
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   redisUrl: string | undefined;
   /** Start a local 3-master + 3-replica Redis Cluster instead of one redis-server. */
   redisCluster: boolean;
@@ -21,7 +24,7 @@ export interface RedisCostOptions {
   interactive: boolean;
 }
 
-export const BENCH_REDIS_COST_USAGE = `Usage: hotpath bench redis-cost [--quick] [--json FILE] [--redis-cluster [--wait-replicas N]]
+export const BENCH_REDIS_COST_USAGE = `Usage: hotpath bench redis-cost [--quick] [--json] [--out FILE] [--redis-cluster [--wait-replicas N]]
 
 Starts its own cluster (a private redis-server, or with --redis-cluster a local Redis Cluster of
 3 masters and 3 replicas; the API and one worker serving a "sim" model) and counts the Redis
@@ -34,7 +37,8 @@ Also reports Redis CPU (usec) per job and the time to a 202 (the cost of --wait-
 
 Options:
   --quick            fewer jobs
-  --json FILE        write the results as JSON
+  --json             print the results as JSON to stdout (human-readable lines go to stderr)
+  --out FILE         write the results as JSON to FILE
   --redis-url URL    use this (standalone) Redis instead of starting a private one
   --redis-cluster    start a local Redis Cluster (redis-server and redis-cli on PATH)
   --wait-replicas N  HOTPATH_REDIS_WAIT_REPLICAS for the run (with --redis-cluster)
@@ -65,7 +69,8 @@ export function parseRedisCostOptions(
     throw new UsageError('--redis-cluster and --redis-url exclude each other');
   return {
     quick: values.quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     redisUrl: values['redis-url'] || undefined,
     redisCluster: values['redis-cluster'],
     waitReplicas,

@@ -3,7 +3,10 @@ import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '
 /** Everything `hotpath bench tracing` needs, parsed once. */
 export interface TracingBenchOptions {
   quick: boolean;
-  jsonFile: string | undefined;
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
   redisUrl: string | undefined;
   /** Closed-loop clients. */
   concurrency: number;
@@ -21,7 +24,7 @@ export interface TracingBenchOptions {
   interactive: boolean;
 }
 
-export const BENCH_TRACING_USAGE = `Usage: hotpath bench tracing [--quick] [--json FILE]
+export const BENCH_TRACING_USAGE = `Usage: hotpath bench tracing [--quick] [--json] [--out FILE]
 
 Starts its own Redis (a private redis-server) and two clusters (API + one worker each) serving the
 sim backend at zero latency: one with tracing off, one with tracing on at 100% sampling
@@ -33,7 +36,8 @@ confidence interval for it: on a noisy machine, add rounds until the interval is
 
 Options:
   --quick           one round of shorter runs (about 20 s; the full bench takes about 2.2 min)
-  --json FILE       write the results as JSON
+  --json            print the results as JSON to stdout (human-readable lines go to stderr)
+  --out FILE        write the results as JSON to FILE
   --redis-url URL   use this Redis instead of starting a private redis-server
 
 Measuring longer, or narrower (all but --rounds mostly for tests):
@@ -64,7 +68,8 @@ export function parseTracingBenchOptions(
   const windowMs = Math.min(durationMs, intFlag(values['window-ms'], '--window-ms', 200, 600_000) ?? 2000);
   return {
     quick,
-    jsonFile: values.json ? abs(values.json) : undefined,
+    json: values.json,
+    outFile: values.out ? abs(values.out) : undefined,
     redisUrl: values['redis-url'] || undefined,
     concurrency: intFlag(values.concurrency, '--concurrency', 1, 4096) ?? 32,
     durationMs,
