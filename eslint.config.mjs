@@ -103,6 +103,7 @@ export default tseslint.config(
                 'type:tokenizer',
                 'type:cli-kit',
                 'type:bench',
+                'type:client',
               ],
               bannedExternalImports: ['onnxruntime-*'],
             },
