@@ -1,17 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '@hotpath/cli-kit';
-
-type FlagOptions = NonNullable<ParseArgsConfig['options']>;
-type StrictConfig<O extends FlagOptions> = {
-  args: string[];
-  options: O;
-  strict: true;
-  allowPositionals: false;
-};
-
-/** The typed flag values `parseArgs` yields for `options`. */
-export type BenchFlagValues<O extends FlagOptions> = ReturnType<typeof parseArgs<StrictConfig<O>>>['values'];
+import { UsageError, type FlagOptions } from '@hotpath/cli-kit';
 
 /** The report flags of every `hotpath bench …` command: `--json` (stdout), `--out FILE`. */
 export const REPORT_FLAGS = {
@@ -25,22 +13,6 @@ export const COMMON_BENCH_FLAGS = {
   quick: { type: 'boolean', default: false },
   'redis-url': { type: 'string' },
 } as const satisfies FlagOptions;
-
-/**
- * Parses `argv` strictly against `options` (no positionals); an unknown or malformed flag
- * becomes a {@link UsageError} carrying `parseArgs`' message.
- */
-export function parseBenchFlags<const O extends FlagOptions>(
-  argv: readonly string[],
-  options: O,
-): BenchFlagValues<O> {
-  try {
-    const config: StrictConfig<O> = { args: [...argv], options, strict: true, allowPositionals: false };
-    return parseArgs(config).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
 
 /**
  * An optional whole-number flag within `min..max`: `undefined` when absent, else the number;

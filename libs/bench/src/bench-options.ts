@@ -1,5 +1,5 @@
-import { UsageError } from '@hotpath/cli-kit';
-import { benchEnvironment, COMMON_BENCH_FLAGS, listFlag, parseBenchFlags } from './bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { benchEnvironment, COMMON_BENCH_FLAGS, listFlag } from './bench-flags';
 import { MODES, SCENARIOS, type BatchingMode, type Scenario } from './bench-plan';
 
 /** Everything `hotpath bench batching` needs, parsed once. */
@@ -65,7 +65,7 @@ export function parseBatchingBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): BatchingBenchOptions {
-  const values = parseBenchFlags(argv, {
+  const values = parseFlags(argv, {
     ...COMMON_BENCH_FLAGS,
     svg: { type: 'string' },
     scenarios: { type: 'string' },

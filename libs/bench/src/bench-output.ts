@@ -28,3 +28,25 @@ export function emitReport(o: ReportOutput, doc: unknown): void {
   if (o.json) process.stdout.write(text);
   if (o.outFile) writeOut(o.outFile, text);
 }
+
+/** Where a bench run reports: progress lines (interactive only) and warnings, and its human stream. */
+export function benchConsole(
+  name: string,
+  opts: ReportOutput & { interactive: boolean },
+): { human: NodeJS.WritableStream; io: { progress(line: string): void; warn(line: string): void } } {
+  const human = humanStream(opts);
+  return {
+    human,
+    io: {
+      progress: (line) => {
+        if (opts.interactive) human.write(`${line}\n`);
+      },
+      warn: (line) => process.stderr.write(`hotpath bench ${name}: ${line}\n`),
+    },
+  };
+}
+
+/** `(12.3 s)`: how long the run took, the last line a bench prints. */
+export function elapsedLine(startedMs: number): string {
+  return `(${((Date.now() - startedMs) / 1000).toFixed(1)} s)\n`;
+}

@@ -1,6 +1,6 @@
 import type { ClusterConfigInput } from '@hotpath/contracts';
-import { UsageError } from '@hotpath/cli-kit';
-import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag, parseBenchFlags } from './bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag } from './bench-flags';
 
 /** Settings of `hotpath bench fairness`. */
 export interface FairnessBenchOptions {
@@ -44,7 +44,7 @@ export function parseFairnessBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): FairnessBenchOptions {
-  const values = parseBenchFlags(argv, { ...COMMON_BENCH_FLAGS, seconds: { type: 'string' } });
+  const values = parseFlags(argv, { ...COMMON_BENCH_FLAGS, seconds: { type: 'string' } });
   const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const seconds = intFlag(values.seconds, '--seconds', 5, 3600);
   if (values.quick && seconds !== undefined && seconds > 60)

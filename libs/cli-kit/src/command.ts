@@ -2,13 +2,24 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-type FlagOptions = NonNullable<ParseArgsConfig['options']>;
-type PositionalConfig<O extends FlagOptions> = {
+/** The `options` of `node:util` `parseArgs`: the flags a command takes. */
+export type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+type ParseConfig<O extends FlagOptions, P extends boolean> = {
   args: string[];
   options: O;
   strict: true;
-  allowPositionals: true;
+  allowPositionals: P;
 };
+
+function strictParse<O extends FlagOptions, P extends boolean>(
+  config: ParseConfig<O, P>,
+): ReturnType<typeof parseArgs<ParseConfig<O, P>>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'invalid_argument');
+  }
+}
 
 /**
  * Parses `argv` strictly against `options`, positionals allowed; an unknown or malformed flag
@@ -17,13 +28,16 @@ type PositionalConfig<O extends FlagOptions> = {
 export function parseCommandArgs<const O extends FlagOptions>(
   argv: readonly string[],
   options: O,
-): ReturnType<typeof parseArgs<PositionalConfig<O>>> {
-  try {
-    const config: PositionalConfig<O> = { args: [...argv], options, strict: true, allowPositionals: true };
-    return parseArgs(config);
-  } catch (err) {
-    throw new UsageError((err as Error).message, 'invalid_argument');
-  }
+): ReturnType<typeof parseArgs<ParseConfig<O, true>>> {
+  return strictParse({ args: [...argv], options, strict: true, allowPositionals: true });
+}
+
+/** Like {@link parseCommandArgs} for a command without positionals: a stray word is a usage error too. */
+export function parseFlags<const O extends FlagOptions>(
+  argv: readonly string[],
+  options: O,
+): ReturnType<typeof parseArgs<ParseConfig<O, false>>>['values'] {
+  return strictParse({ args: [...argv], options, strict: true, allowPositionals: false }).values;
 }
 
 /** One `hotpath` sub-command. `run` returns the process exit code. */

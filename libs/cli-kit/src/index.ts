@@ -1,2 +1,9 @@
-export { type CliCommand, UsageError, parseCommandArgs, singleModelDir } from './command';
+export {
+  type CliCommand,
+  type FlagOptions,
+  UsageError,
+  parseCommandArgs,
+  parseFlags,
+  singleModelDir,
+} from './command';
 export { acceptLegacyJsonFile } from './json-flag';

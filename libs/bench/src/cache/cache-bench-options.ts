@@ -1,5 +1,5 @@
-import { UsageError } from '@hotpath/cli-kit';
-import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag } from '../bench-flags';
 
 /** Model presets the cache bench can run on (`small` is what the targets are stated for; `tiny` is for tests). */
 export type CacheBenchPreset = 'small' | 'tiny';
@@ -56,7 +56,7 @@ export function parseCacheBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): CacheBenchOptions {
-  const values = parseBenchFlags(argv, {
+  const values = parseFlags(argv, {
     ...COMMON_BENCH_FLAGS,
     preset: { type: 'string' },
     misses: { type: 'string' },

@@ -1,7 +1,7 @@
 import type { CliCommand } from '@hotpath/cli-kit';
 import { runBatchingBench } from '../batching-bench';
 import { BENCH_BATCHING_USAGE, parseBatchingBenchOptions } from '../bench-options';
-import { emitReport, humanStream, writeOut } from '../bench-output';
+import { benchConsole, elapsedLine, emitReport, writeOut } from '../bench-output';
 import { chartSeries, formatTable, summaryLines } from '../bench-results';
 import { lineChartSvg } from '../svg-chart';
 
@@ -14,17 +14,12 @@ export const BENCH_BATCHING_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseBatchingBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
+    const { human, io } = benchConsole('batching', opts);
     const started = Date.now();
-    const rows = await runBatchingBench(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench batching: ${line}\n`),
-    });
+    const rows = await runBatchingBench(opts, env, io);
     human.write(`${formatTable(rows)}\n\n`);
     for (const line of summaryLines(rows)) human.write(`${line}\n`);
-    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    human.write(elapsedLine(started));
     emitReport(opts, { results: rows });
     if (opts.svgFile) {
       writeOut(

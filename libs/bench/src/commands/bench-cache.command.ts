@@ -1,5 +1,5 @@
 import type { CliCommand } from '@hotpath/cli-kit';
-import { emitReport, humanStream } from '../bench-output';
+import { benchConsole, elapsedLine, emitReport } from '../bench-output';
 import { runCacheBench } from '../cache/cache-bench';
 import { BENCH_CACHE_USAGE, parseCacheBenchOptions } from '../cache/cache-bench-options';
 import { formatCacheReport } from '../cache/cache-report';
@@ -13,16 +13,11 @@ export const BENCH_CACHE_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseCacheBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
+    const { human, io } = benchConsole('cache', opts);
     const started = Date.now();
-    const report = await runCacheBench(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench cache: ${line}\n`),
-    });
+    const report = await runCacheBench(opts, env, io);
     human.write(`${formatCacheReport(report)}\n`);
-    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    human.write(elapsedLine(started));
     emitReport(opts, report);
     return 0;
   },

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { CliCommand } from '@hotpath/cli-kit';
-import { emitReport, humanStream, writeOut } from '../bench-output';
+import { benchConsole, emitReport, writeOut } from '../bench-output';
 import { runCompareBench } from '../compare/compare-bench';
 import { BENCH_COMPARE_USAGE, parseCompareBenchOptions } from '../compare/compare-options';
 import { compareCharts, markdownReport, resultsTable, summaryTable } from '../compare/compare-report';
@@ -14,13 +14,8 @@ export const BENCH_COMPARE_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseCompareBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
-    const { doc, failed } = await runCompareBench(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench compare: ${line}\n`),
-    });
+    const { human, io } = benchConsole('compare', opts);
+    const { doc, failed } = await runCompareBench(opts, env, io);
     human.write(`${resultsTable(doc.results)}\n\n${summaryTable(doc)}\n\n`);
     const s = doc.summary;
     const fmt = (v: number | null): string => (v === null ? '-' : String(v));

@@ -1,5 +1,5 @@
 import type { CliCommand } from '@hotpath/cli-kit';
-import { emitReport, humanStream } from '../bench-output';
+import { benchConsole, elapsedLine, emitReport } from '../bench-output';
 import { fairnessLines, runFairnessBench } from '../fairness-bench';
 import { BENCH_FAIRNESS_USAGE, parseFairnessBenchOptions } from '../fairness-plan';
 
@@ -12,16 +12,11 @@ export const BENCH_FAIRNESS_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a copy of it.
     const env = { ...process.env };
     const opts = parseFairnessBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
+    const { human, io } = benchConsole('fairness', opts);
     const started = Date.now();
-    const report = await runFairnessBench(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench fairness: ${line}\n`),
-    });
+    const report = await runFairnessBench(opts, env, io);
     for (const line of fairnessLines(report)) human.write(`${line}\n`);
-    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    human.write(elapsedLine(started));
     emitReport(opts, report);
     return 0;
   },

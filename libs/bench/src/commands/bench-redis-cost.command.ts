@@ -1,5 +1,5 @@
 import type { CliCommand } from '@hotpath/cli-kit';
-import { emitReport, humanStream } from '../bench-output';
+import { benchConsole, emitReport } from '../bench-output';
 import { formatRedisCost, runRedisCost } from '../redis-cost/redis-cost-bench';
 import { BENCH_REDIS_COST_USAGE, parseRedisCostOptions } from '../redis-cost/redis-cost-options';
 
@@ -11,13 +11,8 @@ export const BENCH_REDIS_COST_COMMAND: CliCommand = {
   async run(argv) {
     const env = { ...process.env };
     const opts = parseRedisCostOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
-    const report = await runRedisCost(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench redis-cost: ${line}\n`),
-    });
+    const { human, io } = benchConsole('redis-cost', opts);
+    const report = await runRedisCost(opts, env, io);
     human.write(`${formatRedisCost(report)}\n`);
     emitReport(opts, report);
     return 0;

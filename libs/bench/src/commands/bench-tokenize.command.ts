@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, type CliCommand } from '@hotpath/cli-kit';
-import { parseBenchFlags, REPORT_FLAGS } from '../bench-flags';
+import { UsageError, type CliCommand, parseFlags } from '@hotpath/cli-kit';
+import { REPORT_FLAGS } from '../bench-flags';
 import { emitReport, humanStream } from '../bench-output';
 import { formatTokenizeBench, runTokenizeBench } from '../tokenize-bench';
 
@@ -23,7 +23,7 @@ export const BENCH_TOKENIZE_COMMAND: CliCommand = {
   summary: 'tokenizer encode speed and streaming detokenization cost (in-process)',
   usage: USAGE,
   async run(argv) {
-    const values = parseBenchFlags(argv, {
+    const values = parseFlags(argv, {
       tokenizer: { type: 'string', multiple: true, default: [] },
       quick: { type: 'boolean', default: false },
       ...REPORT_FLAGS,

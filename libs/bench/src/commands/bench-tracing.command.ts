@@ -1,5 +1,5 @@
 import type { CliCommand } from '@hotpath/cli-kit';
-import { emitReport, humanStream } from '../bench-output';
+import { benchConsole, elapsedLine, emitReport } from '../bench-output';
 import { runTracingBench } from '../tracing/tracing-bench';
 import { BENCH_TRACING_USAGE, parseTracingBenchOptions } from '../tracing/tracing-bench-options';
 import { formatTracingReport } from '../tracing/tracing-report';
@@ -13,16 +13,11 @@ export const BENCH_TRACING_COMMAND: CliCommand = {
     // The CLI's one read of its environment; the cluster's children get a filtered copy of it.
     const env = { ...process.env };
     const opts = parseTracingBenchOptions(argv, env, process.stdout.isTTY === true, process.cwd());
-    const human = humanStream(opts);
+    const { human, io } = benchConsole('tracing', opts);
     const started = Date.now();
-    const report = await runTracingBench(opts, env, {
-      progress: (line) => {
-        if (opts.interactive) human.write(`${line}\n`);
-      },
-      warn: (line) => process.stderr.write(`hotpath bench tracing: ${line}\n`),
-    });
+    const report = await runTracingBench(opts, env, io);
     human.write(`${formatTracingReport(report)}\n`);
-    human.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    human.write(elapsedLine(started));
     emitReport(opts, report);
     return 0;
   },

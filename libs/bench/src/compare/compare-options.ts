@@ -1,5 +1,5 @@
-import { UsageError } from '@hotpath/cli-kit';
-import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, listFlag, parseBenchFlags } from '../bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, listFlag } from '../bench-flags';
 import { SYSTEMS, WORKLOADS, type SystemName, type Workload } from './compare-plan';
 import { DEFAULT_TOKEN_RANGE, type TokenRange } from './prompt-set';
 
@@ -85,7 +85,7 @@ export function parseCompareBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): CompareBenchOptions {
-  const values = parseBenchFlags(argv, {
+  const values = parseFlags(argv, {
     ...COMMON_BENCH_FLAGS,
     model: { type: 'string', default: 'small' },
     report: { type: 'string' },

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { UsageError } from '@hotpath/cli-kit';
-import { intFlag, parseBenchFlags, REPORT_FLAGS } from '../bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { intFlag, REPORT_FLAGS } from '../bench-flags';
 
 /** Options of `hotpath bench engine`. */
 export interface EngineBenchOptions {
@@ -47,7 +47,7 @@ export function parseEngineBenchOptions(
   interactive: boolean,
   cwd: string,
 ): EngineBenchOptions {
-  const v = parseBenchFlags(argv, {
+  const v = parseFlags(argv, {
     quick: { type: 'boolean', default: false },
     ...REPORT_FLAGS,
     model: { type: 'string' },

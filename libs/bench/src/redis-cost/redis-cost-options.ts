@@ -1,5 +1,5 @@
-import { UsageError } from '@hotpath/cli-kit';
-import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag } from '../bench-flags';
 
 /** Everything `hotpath bench redis-cost` needs, parsed once. */
 export interface RedisCostOptions {
@@ -52,7 +52,7 @@ export function parseRedisCostOptions(
   isTTY: boolean,
   cwd: string,
 ): RedisCostOptions {
-  const values = parseBenchFlags(argv, {
+  const values = parseFlags(argv, {
     ...COMMON_BENCH_FLAGS,
     'redis-cluster': { type: 'boolean', default: false },
     'wait-replicas': { type: 'string' },

@@ -1,4 +1,5 @@
-import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag, parseBenchFlags } from '../bench-flags';
+import { parseFlags } from '@hotpath/cli-kit';
+import { benchEnvironment, COMMON_BENCH_FLAGS, intFlag } from '../bench-flags';
 
 /** Everything `hotpath bench tracing` needs, parsed once. */
 export interface TracingBenchOptions {
@@ -54,7 +55,7 @@ export function parseTracingBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): TracingBenchOptions {
-  const values = parseBenchFlags(argv, {
+  const values = parseFlags(argv, {
     ...COMMON_BENCH_FLAGS,
     concurrency: { type: 'string' },
     'duration-ms': { type: 'string' },
