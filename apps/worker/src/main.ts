@@ -2,7 +2,7 @@ import { telemetry } from './tracing';
 import { loadClusterConfig, reloadTenantsOnSignal } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
 import { parseWorkerEnv, workerOptionsFromEnv, type WorkerEnv } from './worker-env';
-import { startWorker, type WorkerHandle } from './worker.app';
+import { startWorker, type WorkerHandle } from './worker-app';
 
 /** Extra time after the grace period before a stuck shutdown is cut short. */
 const HARD_EXIT_MARGIN_MS = 15_000;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelConfig } from '@hotpath/contracts';
 import { SimBackend } from './backends/sim.backend';
 import type { InferenceBackend } from './backends/inference-backend';
-import { startWorker, type WorkerHandle } from './worker.app';
+import { startWorker, type WorkerHandle } from './worker-app';
 import { TestProducer, startTestWorker, testCluster, uniqueModel } from './testing/worker-test-kit';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -83,6 +83,12 @@ export const ExecutionSchema = z
      * cores (API, Redis, other replicas, container CPU limits) spinning threads starve the rest.
      */
     allow_spinning: z.boolean().default(false),
+    /**
+     * Arena engine: while at most this many sequences run, each step uses the GroupQueryAttention
+     * graph (one fused attention node per layer: fewer operators, faster at small batches); above
+     * it, the wide graph (faster at large batches). 0 = wide graph only (one session, less memory).
+     */
+    gqa_max_rows: z.int().min(0).max(4096).default(8),
   })
   .prefault({});
 

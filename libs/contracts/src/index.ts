@@ -1,4 +1,4 @@
-export { ErrorCode, HotpathError, type ErrorBody } from './error-codes';
+export { ErrorCode, HotpathError, isErrorCode, toErrorCode, type ErrorBody } from './error-codes';
 export {
   JobLimits,
   TaskSchema,

@@ -118,9 +118,20 @@ export {
   type PrefixCacheStats,
 } from './batching/prefix-cache';
 export { assembleKv, decodeMask, blockLength, type KvBlock, type KvRowRef } from './batching/kv-block';
-export { ArenaEngine, adjacentRuns, type ArenaEngineStats } from './engine/arena-engine';
+export {
+  ArenaEngine,
+  adjacentRuns,
+  DEFAULT_GQA_MAX_ROWS,
+  type ArenaEngineStats,
+  type EngineSessions,
+} from './engine/arena-engine';
 export { KvArena, type KvArenaShape, type KvView } from './engine/kv-arena';
-export { buildEngineGraph, ENGINE_IO, ENGINE_GRAPH_VERSION } from './engine/engine-graph';
+export {
+  buildEngineGraph,
+  buildGqaEngineGraph,
+  ENGINE_IO,
+  ENGINE_GRAPH_VERSION,
+} from './engine/engine-graph';
 export { engineWeightsFromOnnx, EngineWeightsUnavailable, type EngineWeights } from './engine/engine-weights';
 export { engineGraphFor, ENGINE_CACHE_DIR, type EngineGraphFile } from './engine/engine-model';
 export { generateScheduled } from './generation/generate-scheduled';

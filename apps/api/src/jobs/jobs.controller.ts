@@ -23,7 +23,7 @@ import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
 import { JobsService, type BatchEntry } from './jobs.service';
-import { listView, parseListQuery, type JobListView } from './job-list.query';
+import { listView, parseListQuery, type JobListView } from './job-list-query';
 
 /** Native async jobs (docs/api.md#jobs). Validates and delegates to {@link JobsService}. */
 @Controller('v1/jobs')

@@ -53,7 +53,7 @@ import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/r
 import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builders';
 import { parseOrThrow } from './request-validation';
 import type { SingleFlight } from '@hotpath/cache';
-import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
+import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache-lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { BacklogEstimate } from './backlog-estimate';
 import { TenantGate } from '../tenancy/tenant-gate';

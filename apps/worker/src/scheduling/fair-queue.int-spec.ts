@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
 import { FairQueue, UsageStore, fairKey } from '@hotpath/queue';
-import type { WorkerHandle } from '../worker.app';
+import type { WorkerHandle } from '../worker-app';
 import {
   TestProducer,
   eventually,

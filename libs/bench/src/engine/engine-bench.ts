@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEFAULT_EXECUTION,
+  DEFAULT_GQA_MAX_ROWS,
   IterationScheduler,
   LocalModel,
   SequenceState,
@@ -50,8 +51,10 @@ export interface EngineBenchReport {
     digest: string;
     engine: 'arena' | 'plain';
     threads: number;
-    /** Graph nodes as stored: the folder's interoperable graph and the engine graph. */
-    nodes: { model_onnx: number; engine_graph: number | null };
+    /** Running sequences up to which the GQA graph runs (0: wide graph only; null: plain engine). */
+    gqa_max_rows: number | null;
+    /** Graph nodes as stored: the folder's interoperable graph and the engine graphs (wide, GQA). */
+    nodes: { model_onnx: number; engine_graph: number | null; gqa_graph: number | null };
     flops_per_token: number;
     tokens_per_sequence: number;
   };
@@ -186,7 +189,12 @@ export async function runEngineBench(
   const roofline = await measureRoofline({ threads, msPerPoint: opts.quick ? 200 : 500 });
   const model = await LocalModel.load(dir, {
     engine: opts.engine,
-    execution: { ...DEFAULT_EXECUTION, intra_op_threads: threads, inter_op_threads: 1 },
+    execution: {
+      ...DEFAULT_EXECUTION,
+      intra_op_threads: threads,
+      inter_op_threads: 1,
+      ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
+    },
   });
   const cfg = model.info.config as LlamaConfig;
   const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
@@ -237,10 +245,13 @@ export async function runEngineBench(
       dir,
       digest: model.info.digest,
       engine: opts.engine,
+      gqa_max_rows: opts.engine === 'arena' ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : null,
       threads,
       nodes: {
         model_onnx: model.info.signature.nodes,
         engine_graph: graph && 'path' in graph ? inspectOnnx(readFileSync(graph.path)).nodes : null,
+        gqa_graph:
+          graph && 'path' in graph && graph.gqaPath ? inspectOnnx(readFileSync(graph.gqaPath)).nodes : null,
       },
       flops_per_token: Math.round(flops),
       tokens_per_sequence: opts.tokens,

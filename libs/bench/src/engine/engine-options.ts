@@ -13,6 +13,8 @@ export interface EngineBenchOptions {
   measureMs: number;
   /** onnxruntime intra-op threads; 0 = the engine default for this host. */
   threads: number;
+  /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
+  gqaMaxRows: number | undefined;
   engine: 'arena' | 'plain';
   /** `--json`: the report on stdout (human lines on stderr). */
   json: boolean;
@@ -37,6 +39,8 @@ Options:
   --seconds S       measured seconds per level (default 8; --quick 3)
   --threads N       onnxruntime intra-op threads (default: the engine default for this host)
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
+  --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
+                    (execution.gqa_max_rows; default 8, 0 = wide graph only)
   --quick           short levels (for CI smoke runs)
   --json            print the report as JSON to stdout (human-readable lines go to stderr)
   --out FILE        write the report as JSON to FILE`;
@@ -56,6 +60,7 @@ export function parseEngineBenchOptions(
     seconds: { type: 'string' },
     threads: { type: 'string' },
     engine: { type: 'string' },
+    'gqa-max-rows': { type: 'string' },
   });
   const m = v.model ?? 'small';
   const model: EngineBenchOptions['model'] =
@@ -75,6 +80,7 @@ export function parseEngineBenchOptions(
     warmupMs: v.quick ? 1000 : 2000,
     measureMs: seconds * 1000,
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
+    gqaMaxRows: intFlag(v['gqa-max-rows'], '--gqa-max-rows', 0, 4096),
     engine,
     json: v.json,
     outFile: v.out === undefined ? undefined : resolve(cwd, v.out),

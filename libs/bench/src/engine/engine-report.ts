@@ -6,9 +6,11 @@ const pad = (s: string, n: number): string => s.padStart(n);
 export function engineReportLines(r: EngineBenchReport): string[] {
   const m = r.model;
   const lines = [
-    `model ${m.dir} (${m.engine} engine, ${m.threads} intra-op threads)`,
+    `model ${m.dir} (${m.engine} engine, ${m.threads} intra-op threads` +
+      (m.gqa_max_rows === null ? ')' : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
     `graph nodes: model.onnx ${m.nodes.model_onnx}` +
-      (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`),
+      (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`) +
+      (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`),
     `roofline: GEMM ${r.roofline.gemm.map((g) => `${g.gflops} GFLOP/s at ${g.rows} rows`).join(', ')}; ` +
       `copy ${r.roofline.memory_bandwidth_gb_s} GB/s`,
     `model: ${(m.flops_per_token / 1e6).toFixed(1)} MFLOP per token (mean context), ${m.tokens_per_sequence} new tokens per sequence`,

@@ -76,6 +76,7 @@ async function speedOf(dir: string, seconds: number, threads: number, progress: 
       warmupMs: 1000,
       measureMs: seconds * 1000,
       threads,
+      gqaMaxRows: undefined,
       engine: 'arena',
       json: false,
       outFile: undefined,

@@ -6,6 +6,20 @@ import type { OrtSession, RuntimeTensor } from '../session/ort-session';
 import { ENGINE_IO } from './engine-graph';
 import { KvArena } from './kv-arena';
 
+/**
+ * The sessions an {@link ArenaEngine} runs: the wide engine graph, and optionally the GQA graph
+ * it uses while at most `gqaMaxRows` sequences occupy the arena (see `buildGqaEngineGraph`).
+ */
+export interface EngineSessions {
+  wide: OrtSession;
+  gqa?: OrtSession | null;
+  /** Occupied slots at or below which the GQA graph runs (default 8; 0 = never). */
+  gqaMaxRows?: number;
+}
+
+/** Occupied slots at or below which the GQA graph runs, unless configured otherwise. */
+export const DEFAULT_GQA_MAX_ROWS = 8;
+
 const F32_LOWEST = -3.4028234663852886e38;
 
 /** Where a sequence is in the arena. */
@@ -21,6 +35,8 @@ export interface ArenaEngineStats {
   capacity: number;
   arenaBytes: number;
   relayouts: number;
+  /** Which graph the next forward runs. */
+  graph: 'wide' | 'gqa';
 }
 
 /**
@@ -39,9 +55,13 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   private readonly cfg: LlamaConfig;
   private readonly groups: number;
   private readonly selfBiasCache = new Map<number, RuntimeTensor>();
+  private readonly wide: OrtSession;
+  private readonly gqa: OrtSession | null;
+  private readonly gqaMaxRows: number;
+  private graph: 'wide' | 'gqa';
 
   constructor(
-    private readonly session: OrtSession,
+    sessions: EngineSessions,
     cfg: LlamaConfig,
     slots: number,
     private readonly padId: number,
@@ -57,6 +77,25 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       maxPositions: cfg.max_position_embeddings,
     });
     this.bySlot = new Array<SequenceState | null>(slots).fill(null);
+    this.wide = sessions.wide;
+    this.gqaMaxRows = sessions.gqa ? (sessions.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : 0;
+    this.gqa = this.gqaMaxRows > 0 ? (sessions.gqa ?? null) : null;
+    this.graph = this.gqa ? 'gqa' : 'wide';
+    if (this.gqa) this.arena.setValueLayout('plain');
+  }
+
+  /** Runs one forward through each graph, so neither pays its lazy initialisation on a request. */
+  async warmUp(padId = this.padId): Promise<void> {
+    for (const graph of this.gqa ? (['gqa', 'wide'] as const) : (['wide'] as const)) {
+      const slot = this.arena.allocate();
+      try {
+        this.useGraph(graph);
+        await this.forward(slot, 1, [1], () => padId);
+      } finally {
+        this.arena.release(slot);
+      }
+    }
+    this.chooseGraph();
   }
 
   get stats(): ArenaEngineStats {
@@ -65,6 +104,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       capacity: this.arena.capacity,
       arenaBytes: this.arena.bytes,
       relayouts: this.arena.relayoutCount,
+      graph: this.graph,
     };
   }
 
@@ -136,6 +176,25 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       this.placement(mover).slot = p.slot;
       this.bySlot[moved] = null;
     }
+    this.chooseGraph();
+  }
+
+  /**
+   * The GQA graph while few sequences run, the wide graph once more than `gqaMaxRows` do; back to
+   * GQA only at half that, so a batch hovering at the boundary does not re-lay out the values
+   * (one transpose of the cached values) every few steps.
+   */
+  private chooseGraph(): void {
+    if (!this.gqa) return;
+    const used = this.arena.used;
+    if (this.graph === 'gqa' && used > this.gqaMaxRows) this.useGraph('wide');
+    else if (this.graph === 'wide' && used <= Math.max(1, Math.floor(this.gqaMaxRows / 2)))
+      this.useGraph('gqa');
+  }
+
+  private useGraph(graph: 'wide' | 'gqa'): void {
+    this.graph = graph;
+    this.arena.setValueLayout(graph === 'gqa' ? 'plain' : 'transposed');
   }
 
   private placement(s: SequenceState): Placement {
@@ -147,6 +206,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   /** Takes a slot and copies the prompt's cached prefix blocks into it. */
   private place(s: SequenceState): void {
     const slot = this.arena.allocate();
+    this.chooseGraph();
     this.bySlot[slot] = s;
     const p: Placement = { slot, fed: 0 };
     this.placed.set(s, p);
@@ -195,18 +255,29 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     const arena = this.arena;
     const S = Math.max(1, ...counts);
     let longest = 0;
-    for (let r = 0; r < rows; r++)
+    let cached = false;
+    for (let r = 0; r < rows; r++) {
       longest = Math.max(longest, (arena.lengths[first + r] as number) + (counts[r] as number));
+      cached ||= (arena.lengths[first + r] as number) > 0;
+    }
+    if (this.graph === 'gqa' && S > 1 && rows > 1 && cached) {
+      // onnxruntime's GroupQueryAttention takes several new tokens on top of a cache for one row at a
+      // time only (e.g. prompts resuming after a prefix-cache hit): one forward per row.
+      const V = this.cfg.vocab_size;
+      const logits = new Float32Array(rows * V);
+      for (let r = 0; r < rows; r++)
+        logits.set(await this.forward(first + r, 1, [counts[r] as number], (_, j) => token(r, j)), r * V);
+      return logits;
+    }
     arena.reserve(Math.max(1, longest));
     // Always the full capacity, even when no row has cached tokens: onnxruntime's MatMul over an
     // empty inner dimension left garbage in the graph's output (measured), a masked view does not.
     const M = arena.capacity;
     const P = this.cfg.max_position_embeddings;
+    const gqa = this.graph === 'gqa';
     const ids = new BigInt64Array(rows * S).fill(BigInt(this.padId));
     const pos = new BigInt64Array(rows * S);
     const last = new BigInt64Array(rows);
-    const GS = this.groups * S;
-    const bias = new Float32Array(rows * M * GS);
     for (let r = 0; r < rows; r++) {
       const len = arena.lengths[first + r] as number;
       const n = counts[r] as number;
@@ -215,21 +286,23 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
         pos[r * S + j] = BigInt(Math.min(len + j, P - 1));
       }
       last[r] = BigInt(r * S + Math.max(0, n - 1));
-      bias.fill(F32_LOWEST, (r * M + len) * GS, (r + 1) * M * GS);
     }
     const feeds: Record<string, RuntimeTensor> = {
       [ENGINE_IO.inputIds]: { type: 'int64', data: ids, dims: [rows, S] },
       [ENGINE_IO.positionIds]: { type: 'int64', data: pos, dims: [rows, S] },
-      [ENGINE_IO.pastBias]: { type: 'float32', data: bias, dims: [rows, 1, M, GS] },
-      [ENGINE_IO.selfBias]: this.selfBias(S),
       [ENGINE_IO.lastIndex]: { type: 'int64', data: last, dims: [rows] },
+      ...(gqa ? this.gqaMasks(first, rows, S) : this.wideMasks(first, rows, S, M)),
     };
     for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
       const v = arena.view(l, first, rows);
       feeds[ENGINE_IO.cacheKey(l)] = { type: 'float32', data: v.key, dims: v.dims };
-      feeds[ENGINE_IO.cacheValueT(l)] = { type: 'float32', data: v.valueT, dims: v.dimsT };
+      feeds[gqa ? ENGINE_IO.cacheValue(l) : ENGINE_IO.cacheValueT(l)] = {
+        type: 'float32',
+        data: v.value,
+        dims: v.valueDims,
+      };
     }
-    const out = await this.session.run(feeds);
+    const out = await (gqa ? (this.gqa as OrtSession) : this.wide).run(feeds);
     const kv = out[ENGINE_IO.newKv]?.data as Float32Array;
     const per = rows * this.cfg.num_key_value_heads * S * this.cfg.head_dim;
     for (let l = 0; l < this.cfg.num_hidden_layers; l++)
@@ -240,9 +313,42 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
         counts,
         kv.subarray(2 * l * per, (2 * l + 1) * per),
         kv.subarray((2 * l + 1) * per, (2 * l + 2) * per),
+        gqa ? 'tokens-first' : 'heads-first',
       );
     arena.advance(first, counts);
     return out[ENGINE_IO.logits]?.data as Float32Array;
+  }
+
+  /**
+   * The wide graph's masks: `past_bias` (0 on each row's cached positions, −∞ on the rest of the
+   * capacity) and the causal `self_bias` among the S new tokens.
+   */
+  private wideMasks(first: number, rows: number, S: number, M: number): Record<string, RuntimeTensor> {
+    const GS = this.groups * S;
+    const bias = new Float32Array(rows * M * GS);
+    for (let r = 0; r < rows; r++)
+      bias.fill(F32_LOWEST, (r * M + (this.arena.lengths[first + r] as number)) * GS, (r + 1) * M * GS);
+    return {
+      [ENGINE_IO.pastBias]: { type: 'float32', data: bias, dims: [rows, 1, M, GS] },
+      [ENGINE_IO.selfBias]: this.selfBias(S),
+    };
+  }
+
+  /**
+   * The GQA graph's row lengths: every row counts S new tokens (a row with fewer is right-padded;
+   * causal attention keeps its padding out of its real tokens), so `seqlens_k` = cached + S − 1.
+   */
+  private gqaMasks(first: number, rows: number, S: number): Record<string, RuntimeTensor> {
+    const seqlens = new Int32Array(rows);
+    let total = 0;
+    for (let r = 0; r < rows; r++) {
+      seqlens[r] = (this.arena.lengths[first + r] as number) + S - 1;
+      total = Math.max(total, (seqlens[r] as number) + 1);
+    }
+    return {
+      [ENGINE_IO.seqlensK]: { type: 'int32', data: seqlens, dims: [rows] },
+      [ENGINE_IO.totalLength]: { type: 'int32', data: Int32Array.of(total), dims: [] },
+    };
   }
 
   /** The causal mask among S new tokens, `[1, 1, G·S, S]` (tiled over a KV head's G query heads). */

@@ -13,16 +13,20 @@ export const ENGINE_IO = {
   lastIndex: 'last_index',
   cacheKey: (i: number) => `cache.${i}.key`,
   cacheValueT: (i: number) => `cache.${i}.value_t`,
+  /** GQA graph only: values `[B, KVH, M, D]` (not transposed), row lengths and the longest total. */
+  cacheValue: (i: number) => `cache.${i}.value`,
+  seqlensK: 'seqlens_k',
+  totalLength: 'total_sequence_length',
   logits: 'logits',
   /**
-   * Every layer's new keys and values in one tensor, `[2·layers·B, KVH, S, D]`: the bytes of
-   * `[layer][key|value][B, KVH, S, D]`.
+   * Every layer's new keys and values in one tensor: the bytes of `[layer][key|value][B, KVH, S, D]`
+   * (wide graph) or `[layer][key|value][B, S, KVH, D]` (GQA graph).
    */
   newKv: 'new_kv',
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 5;
+export const ENGINE_GRAPH_VERSION = 6;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -64,44 +68,48 @@ function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } 
   return { cos, sin };
 }
 
-/**
- * The decoding engine's graph of a Llama decoder. Unlike the interoperable graph in the model
- * folder (Optimum naming, `present` = past ⧺ new), it never copies the KV cache:
- *
- * - the cache is an **input** per layer, read in place from the engine's arena (`cache.{i}.key`
- *   `[B, kvHeads, M, D]` and `cache.{i}.value_t` `[B, kvHeads, D, M]`, V stored transposed so both
- *   attention products stream the cache as the left, unpacked GEMM operand);
- * - only the **new** rows come out (`new_kv`, the bytes of `[2·layers, B, kvHeads, S, D]`: each layer's keys,
- *   already rotated, then its values),
- *   and the engine writes them into the arena at each row's own position;
- * - rows are ragged: `past_bias [B,1,M,G·S]` is 0 on a row's cached positions and −∞ elsewhere
- *   (laid out like the scores it is added to, so the add broadcasts over whole rows only),
- *   `self_bias [1,1,G·S,S]` is the causal/padding mask among the S new tokens (tiled over the
- *   G query heads of a KV head), so no row is padded to another row's length;
- * - softmax runs once over [cached ⧺ new] scores, then the two value products are summed;
- * - logits only at `last_index` (flat `b·S + s`): one position per row, not every prompt token;
- * - fused onnxruntime contrib ops where the CPU provider has them: SimplifiedLayerNormalization,
- *   SkipSimplifiedLayerNormalization (residual add + RMSNorm), RotaryEmbedding; Q/K/V and
- *   gate/up projections are each one MatMul.
- */
-export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
-  const { H, NH, KVH, D, I, V } = llamaDims(cfg);
-  const b = new GraphBuilder('hotpath-engine');
-  const [Bd, Sd, Md, GSd] = ['batch', 'new_tokens', 'cached', 'grouped_queries'];
+/** One layer's attention as a graph variant builds it (see {@link buildDecoder}). */
+interface AttentionArgs {
+  b: GraphBuilder;
+  layer: number;
+  /** The layer's normed input `[B, S, hidden]`. */
+  h: string;
+  lw: EngineWeights['layers'][number];
+  pos: string;
+  cos: string;
+  sin: string;
+}
 
-  const ids = b.input(ENGINE_IO.inputIds, 'int64', [Bd, Sd]);
-  const pos = b.input(ENGINE_IO.positionIds, 'int64', [Bd, Sd]);
-  const pastBias = b.input(ENGINE_IO.pastBias, 'float32', [Bd, 1, Md, GSd]);
-  const selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, GSd, Sd]);
-  const lastIndex = b.input(ENGINE_IO.lastIndex, 'int64', [Bd]);
-  const cache = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
-    key: b.input(ENGINE_IO.cacheKey(i), 'float32', [Bd, KVH, Md, D]),
-    valueT: b.input(ENGINE_IO.cacheValueT(i), 'float32', [Bd, KVH, D, Md]),
-  }));
-  b.output(ENGINE_IO.logits, 'float32', [Bd, V]);
-  // One output, not two per layer: each output costs the binding a buffer and a copy per run.
-  // Concatenated along the batch axis, so no per-tensor Unsqueeze: the same bytes as [2L, B, …].
-  b.output(ENGINE_IO.newKv, 'float32', ['layers_kv_batch', KVH, Sd, D]);
+/** The attention output `[B, S, heads·D]` and the layer's new keys (rotated) and values. */
+interface AttentionOut {
+  out: string;
+  newK: string;
+  newV: string;
+}
+
+/**
+ * What both engine graphs share: embedding, RMSNorms (the residual add fused into
+ * SkipSimplifiedLayerNormalization), the gated FFN with gate/up as one MatMul, logits at one
+ * position per row, and every layer's new K/V concatenated into one `new_kv` output (one output,
+ * not two per layer: each output costs the binding a buffer and a copy per run; concatenated along
+ * the batch axis, so no per-tensor Unsqueeze). `attention` builds each layer's attention.
+ */
+function buildDecoder(
+  name: string,
+  cfg: LlamaConfig,
+  w: EngineWeights,
+  newKvShape: readonly (number | string)[],
+  inputs: (b: GraphBuilder) => void,
+  attention: (a: AttentionArgs) => AttentionOut,
+): ProtoWriter {
+  const { H, D, I, V } = llamaDims(cfg);
+  const b = new GraphBuilder(name);
+  const ids = b.input(ENGINE_IO.inputIds, 'int64', ['batch', 'new_tokens']);
+  const pos = b.input(ENGINE_IO.positionIds, 'int64', ['batch', 'new_tokens']);
+  inputs(b);
+  const lastIndex = b.input(ENGINE_IO.lastIndex, 'int64', ['batch']);
+  b.output(ENGINE_IO.logits, 'float32', ['batch', V]);
+  b.output(ENGINE_IO.newKv, 'float32', newKvShape);
   const newKv: string[] = [];
 
   const embed = b.initializer('embed', [V, H], w.embed);
@@ -109,16 +117,12 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   const cos = b.initializer('rope.cos', [cfg.max_position_embeddings, D / 2], tables.cos);
   const sin = b.initializer('rope.sin', [cfg.max_position_embeddings, D / 2], tables.sin);
   const eps = { f: cfg.rms_norm_eps };
-  const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 3, 2] });
-  const cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([2]), b.ints([3])]);
-  const qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
-  const qkvSplit = b.ints([NH, KVH, KVH]);
   const guSplit = b.ints([I, I]);
 
   let x = b.op('Gather', [embed, ids], { axis: 0 });
   let pendingAdd: string | null = null;
-  const norm = (gain: Float32Array, name: string): string => {
-    const g = b.initializer(name, [H], gain);
+  const norm = (gain: Float32Array, gainName: string): string => {
+    const g = b.initializer(gainName, [H], gain);
     if (pendingAdd === null) return b.op('SimplifiedLayerNormalization', [x, g], { axis: -1, epsilon: eps });
     const [normed, , , sum] = b.msNode(
       'SkipSimplifiedLayerNormalization',
@@ -134,37 +138,9 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   w.layers.forEach((lw, i) => {
     b.withScope(`/layers.${i}`, () => {
       const h = norm(lw.attnNorm, `layers.${i}.attn_norm`);
-      // 1/√D folded into W_q (RoPE is linear, so it commutes): one Mul per layer fewer.
-      const wqkv = b.initializer(
-        `layers.${i}.qkv`,
-        [H, (NH + 2 * KVH) * D],
-        concatColumns(H, [scaled(lw.q, 1 / Math.sqrt(D)), lw.k, lw.v]),
-      );
-      // One Reshape + Transpose puts every head of Q, K and V in [B, heads, S, D], then one Split.
-      const heads = b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [h, wqkv]), qkvHeads])], {
-        perm: [0, 2, 1, 3],
-      });
-      const [q, k, vNew] = b.node('Split', [heads, qkvSplit], { axis: 1 }, 3) as [string, string, string];
-      const rope = (t: string): string =>
-        b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, 1)[0] as string;
-      // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
-      const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, -1, D])]);
-      const kNew = rope(k);
-      newKv.push(kNew, vNew);
-      const layerCache = cache[i] as { key: string; valueT: string };
-      // Scores against the cache as cache·qᵀ ([B,KVH,M,G·S]): the cache is the GEMM's streamed operand.
-      const pastScores = swapLast(b.op('Add', [b.op('MatMul', [layerCache.key, swapLast(qg)]), pastBias]));
-      const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(kNew)]), selfBias]);
-      const probs = b.op('Softmax', [b.op('Concat', [pastScores, newScores], { axis: -1 })], { axis: -1 });
-      const pastProbs = b.op('Slice', [probs, b.ints([0]), cachedLen, b.ints([-1])]);
-      const newProbs = b.op('Slice', [probs, cachedLen, b.ints([2 ** 31 - 1]), b.ints([-1])]);
-      const fromCache = swapLast(b.op('MatMul', [layerCache.valueT, swapLast(pastProbs)]));
-      const ctx = b.op('Add', [fromCache, b.op('MatMul', [newProbs, vNew])]);
-      const merged = b.op('Reshape', [
-        b.op('Transpose', [b.op('Reshape', [ctx, b.ints([0, NH, -1, D])])], { perm: [0, 2, 1, 3] }),
-        b.ints([0, 0, NH * D]),
-      ]);
-      pendingAdd = b.op('MatMul', [merged, b.initializer(`layers.${i}.o`, [NH * D, H], lw.o)]);
+      const att = attention({ b, layer: i, h, lw, pos, cos, sin });
+      newKv.push(att.newK, att.newV);
+      pendingAdd = b.op('MatMul', [att.out, b.initializer(`layers.${i}.o`, [lw.o.length / H, H], lw.o)]);
       const h2 = norm(lw.ffnNorm, `layers.${i}.ffn_norm`);
       const wgu = b.initializer(`layers.${i}.gate_up`, [H, 2 * I], concatColumns(H, [lw.gate, lw.up]));
       const [gate, up] = b.node('Split', [b.op('MatMul', [h2, wgu]), guSplit], { axis: -1 }, 2) as [
@@ -182,4 +158,153 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
   const head = b.initializer('lm_head', [H, V], w.head ?? transpose(w.embed, V, H));
   b.op('MatMul', [last, head], {}, ENGINE_IO.logits);
   return b.toModelProto({ model_type: 'llama', hotpath_engine_graph: String(ENGINE_GRAPH_VERSION) });
+}
+
+/**
+ * The decoding engine's wide graph of a Llama decoder, for many running sequences. Unlike the
+ * interoperable graph in the model folder (Optimum naming, `present` = past ⧺ new), it never
+ * copies the KV cache:
+ *
+ * - the cache is an **input** per layer, read in place from the engine's arena (`cache.{i}.key`
+ *   `[B, kvHeads, M, D]` and `cache.{i}.value_t` `[B, kvHeads, D, M]`, V stored transposed so both
+ *   attention products stream the cache as the left, unpacked GEMM operand);
+ * - only the **new** rows come out (`new_kv`, the bytes of `[2·layers, B, kvHeads, S, D]`: each
+ *   layer's keys, already rotated, then its values), and the engine writes them into the arena at
+ *   each row's own position;
+ * - rows are ragged: `past_bias [B,1,M,G·S]` is 0 on a row's cached positions and −∞ elsewhere
+ *   (laid out like the scores it is added to, so the add broadcasts over whole rows only),
+ *   `self_bias [1,1,G·S,S]` is the causal/padding mask among the S new tokens (tiled over the
+ *   G query heads of a KV head), so no row is padded to another row's length;
+ * - softmax runs once over [cached ⧺ new] scores, then the two value products are summed;
+ * - logits only at `last_index` (flat `b·S + s`): one position per row, not every prompt token;
+ * - fused onnxruntime contrib ops where the CPU provider has them: SimplifiedLayerNormalization,
+ *   SkipSimplifiedLayerNormalization (residual add + RMSNorm), RotaryEmbedding; Q/K/V and
+ *   gate/up projections are each one MatMul.
+ */
+export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
+  const { H, NH, KVH, D } = llamaDims(cfg);
+  let pastBias = '';
+  let selfBias = '';
+  let cachedLen = '';
+  let qkvHeads = '';
+  let qkvSplit = '';
+  let cache: { key: string; valueT: string }[] = [];
+  return buildDecoder(
+    'hotpath-engine',
+    cfg,
+    w,
+    ['layers_kv_batch', KVH, 'new_tokens', D],
+    (b) => {
+      pastBias = b.input(ENGINE_IO.pastBias, 'float32', ['batch', 1, 'cached', 'grouped_queries']);
+      selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 'grouped_queries', 'new_tokens']);
+      cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([2]), b.ints([3])]);
+      qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
+      qkvSplit = b.ints([NH, KVH, KVH]);
+      cache = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
+        key: b.input(ENGINE_IO.cacheKey(i), 'float32', ['batch', KVH, 'cached', D]),
+        valueT: b.input(ENGINE_IO.cacheValueT(i), 'float32', ['batch', KVH, D, 'cached']),
+      }));
+    },
+    ({ b, layer, h, lw, pos, cos, sin }) => {
+      const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 3, 2] });
+      // 1/√D folded into W_q (RoPE is linear, so it commutes): one Mul per layer fewer.
+      const wqkv = b.initializer(
+        `layers.${layer}.qkv`,
+        [H, (NH + 2 * KVH) * D],
+        concatColumns(H, [scaled(lw.q, 1 / Math.sqrt(D)), lw.k, lw.v]),
+      );
+      // One Reshape + Transpose puts every head of Q, K and V in [B, heads, S, D], then one Split.
+      const heads = b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [h, wqkv]), qkvHeads])], {
+        perm: [0, 2, 1, 3],
+      });
+      const [q, k, vNew] = b.node('Split', [heads, qkvSplit], { axis: 1 }, 3) as [string, string, string];
+      const rope = (t: string): string =>
+        b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, 1)[0] as string;
+      // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
+      const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, -1, D])]);
+      const kNew = rope(k);
+      const layerCache = cache[layer] as { key: string; valueT: string };
+      // Scores against the cache as cache·qᵀ ([B,KVH,M,G·S]): the cache is the GEMM's streamed operand.
+      const pastScores = swapLast(b.op('Add', [b.op('MatMul', [layerCache.key, swapLast(qg)]), pastBias]));
+      const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(kNew)]), selfBias]);
+      const probs = b.op('Softmax', [b.op('Concat', [pastScores, newScores], { axis: -1 })], { axis: -1 });
+      const pastProbs = b.op('Slice', [probs, b.ints([0]), cachedLen, b.ints([-1])]);
+      const newProbs = b.op('Slice', [probs, cachedLen, b.ints([2 ** 31 - 1]), b.ints([-1])]);
+      const fromCache = swapLast(b.op('MatMul', [layerCache.valueT, swapLast(pastProbs)]));
+      const ctx = b.op('Add', [fromCache, b.op('MatMul', [newProbs, vNew])]);
+      const out = b.op('Reshape', [
+        b.op('Transpose', [b.op('Reshape', [ctx, b.ints([0, NH, -1, D])])], { perm: [0, 2, 1, 3] }),
+        b.ints([0, 0, NH * D]),
+      ]);
+      return { out, newK: kNew, newV: vNew };
+    },
+  );
+}
+
+/** Whether onnxruntime's CPU `GroupQueryAttention` kernel accepts this model (it needs D % 8 = 0). */
+export function gqaGraphSupported(cfg: LlamaConfig): boolean {
+  return cfg.head_dim % 8 === 0;
+}
+
+/**
+ * The engine's GQA graph, for a few running sequences: each layer's attention is one onnxruntime
+ * `GroupQueryAttention` node (com.microsoft, CPU kernel) instead of the wide graph's ~20 operators,
+ * which is what a step costs when the batch is small (per-operator overhead, not FLOPs).
+ *
+ * Same weights, same arena, same ragged rows: `cache.{i}.key` and `cache.{i}.value` are
+ * `[B, KVH, M, D]` (values not transposed: the kernel's layout), `seqlens_k [B]` (int32) is each
+ * row's cached length + S − 1 and `total_sequence_length` the longest, so each row attends to its
+ * own cached positions only; the kernel reads only those, not the whole capacity. A row with fewer
+ * than S new tokens is right-padded: its padding sits after its real tokens, which causal attention
+ * never lets them see, and the engine writes only real tokens into the arena. `new_kv` holds the
+ * bytes of `[2·layers, B, S, KVH, D]`. The kernel copies the cache into its own `present` buffer on
+ * every run (onnxruntime-node cannot bind one buffer as both), which is why the wide graph wins once
+ * batches are large.
+ */
+export function buildGqaEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
+  const { H, NH, KVH, D } = llamaDims(cfg);
+  if (!gqaGraphSupported(cfg))
+    throw new Error(`GroupQueryAttention needs head_dim % 8 = 0 (got ${cfg.head_dim})`);
+  let seqlensK = '';
+  let totalLength = '';
+  let cache: { key: string; value: string }[] = [];
+  return buildDecoder(
+    'hotpath-engine-gqa',
+    cfg,
+    w,
+    ['layers_kv_batch', 'new_tokens', KVH * D],
+    (b) => {
+      seqlensK = b.input(ENGINE_IO.seqlensK, 'int32', ['batch']);
+      totalLength = b.input(ENGINE_IO.totalLength, 'int32', []);
+      cache = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
+        key: b.input(ENGINE_IO.cacheKey(i), 'float32', ['batch', KVH, 'cached', D]),
+        value: b.input(ENGINE_IO.cacheValue(i), 'float32', ['batch', KVH, 'cached', D]),
+      }));
+    },
+    ({ b, layer, h, lw, pos, cos, sin }) => {
+      const wqkv = b.initializer(
+        `layers.${layer}.qkv`,
+        [H, (NH + 2 * KVH) * D],
+        concatColumns(H, [lw.q, lw.k, lw.v]),
+      );
+      const [q, k, v] = b.node(
+        'Split',
+        [b.op('MatMul', [h, wqkv]), b.ints([NH * D, KVH * D, KVH * D])],
+        { axis: -1 },
+        3,
+      ) as [string, string, string];
+      // Rotated here rather than by the kernel (do_rotary): the rotated keys are what the arena keeps.
+      const rope = (t: string, heads: number): string =>
+        b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0, num_heads: heads }, 1)[0] as string;
+      const kr = rope(k, KVH);
+      const layerCache = cache[layer] as { key: string; value: string };
+      const [out] = b.msNode(
+        'GroupQueryAttention',
+        [rope(q, NH), kr, v, layerCache.key, layerCache.value, seqlensK, totalLength],
+        { num_heads: NH, kv_num_heads: KVH },
+        3,
+      );
+      return { out: out as string, newK: kr, newV: v };
+    },
+  );
 }

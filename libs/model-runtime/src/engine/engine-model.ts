@@ -13,21 +13,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
-import { buildEngineGraph, ENGINE_GRAPH_VERSION } from './engine-graph';
+import type { ProtoWriter } from '../onnx/protobuf-writer';
+import {
+  buildEngineGraph,
+  buildGqaEngineGraph,
+  ENGINE_GRAPH_VERSION,
+  gqaGraphSupported,
+} from './engine-graph';
 import { EngineWeightsUnavailable, engineWeightsFromOnnx } from './engine-weights';
 import { readQuantSpec } from '../optimize/graph-weights';
 import { quantizeOnnxGraph } from '../optimize/quantize-graph';
 
-/** The engine graph of a model folder, or why there is none. */
-export type EngineGraphFile = { path: string; built: boolean } | { unavailable: string };
+/**
+ * The engine graphs of a model folder (the wide graph, and the GQA graph when onnxruntime's kernel
+ * accepts the model's head size), or why there are none.
+ */
+export type EngineGraphFile =
+  { path: string; gqaPath: string | null; built: boolean } | { unavailable: string };
 
 /** Folder (inside the model folder) where derived engine graphs are cached. */
 export const ENGINE_CACHE_DIR = '.hotpath';
 
-function fileName(model: LoadedModel): string {
+function fileName(model: LoadedModel, variant: '' | '.gqa' = ''): string {
   const digest = model.digest.replace(/^sha256:/, '').slice(0, 16);
-  return `engine-v${ENGINE_GRAPH_VERSION}-${digest}.onnx`;
+  return `engine-v${ENGINE_GRAPH_VERSION}-${digest}${variant}.onnx`;
 }
+
+/** Derived graphs of any version and any folder contents (the ones to clean up). */
+const ENGINE_FILE = /^engine-v\d+-[0-9a-f]+(\.gqa)?\.onnx$/;
 
 /** Writes the parts under a temporary name, then renames: a concurrent reader never sees half a file. */
 function writeAtomically(dir: string, name: string, parts: readonly Uint8Array[]): string | null {
@@ -50,8 +63,9 @@ function writeAtomically(dir: string, name: string, parts: readonly Uint8Array[]
 }
 
 /**
- * The engine graph for `model` (see `buildEngineGraph`), derived from the folder's own
- * `model.onnx` on first use and cached next to it as `.hotpath/engine-v<N>-<digest>.onnx` (keyed by
+ * The engine graphs for `model` (see `buildEngineGraph` and `buildGqaEngineGraph`), derived from the
+ * folder's own `model.onnx` on first use and cached next to it as
+ * `.hotpath/engine-v<N>-<digest>.onnx` and `….gqa.onnx` (keyed by
  * the folder's content digest and the graph version, so a changed model or a newer Hotpath never
  * reuses a stale graph). A read-only folder caches under `cacheDir` (default: the OS temp dir).
  * What users store is unchanged: the folder keeps loading in transformers.js and HF tooling.
@@ -62,37 +76,46 @@ export function engineGraphFor(
   cacheDir = join(tmpdir(), 'hotpath-engine'),
 ): EngineGraphFile {
   if (model.kind !== 'decoder') return { unavailable: 'not a decoder' };
-  const name = fileName(model);
+  const cfg = model.config as LlamaConfig;
+  const names = { wide: fileName(model), gqa: gqaGraphSupported(cfg) ? fileName(model, '.gqa') : null };
   const dirs = [join(model.dir, ENGINE_CACHE_DIR), cacheDir];
-  for (const d of dirs) if (existsSync(join(d, name))) return { path: join(d, name), built: false };
-  let graph: readonly Uint8Array[];
+  for (const d of dirs)
+    if (existsSync(join(d, names.wide)) && (!names.gqa || existsSync(join(d, names.gqa))))
+      return { path: join(d, names.wide), gqaPath: names.gqa && join(d, names.gqa), built: false };
+  let graphs: { wide: readonly Uint8Array[]; gqa: readonly Uint8Array[] | null };
   try {
     const bytes = readFileSync(model.onnxPath);
-    const weights = engineWeightsFromOnnx(bytes, model.config as LlamaConfig);
-    const built = buildEngineGraph(model.config as LlamaConfig, weights);
+    const weights = engineWeightsFromOnnx(bytes, cfg);
     const spec = readQuantSpec(bytes);
-    // A quantized folder's engine graph is quantized the same way. A tied classifier is a
+    // A quantized folder's engine graphs are quantized the same way. A tied classifier is a
     // Transpose of the embedding in the folder's graph, never a quantized weight: keep it float here too.
-    graph = spec
-      ? [
-          quantizeOnnxGraph(built.toBuffer(), {
-            ...spec,
-            keep_float: weights.head ? spec.keep_float : [...spec.keep_float, 'lm_head'],
-          }).model,
-        ]
-      : built.parts();
+    const finish = (built: ProtoWriter): readonly Uint8Array[] =>
+      spec
+        ? [
+            quantizeOnnxGraph(built.toBuffer(), {
+              ...spec,
+              keep_float: weights.head ? spec.keep_float : [...spec.keep_float, 'lm_head'],
+            }).model,
+          ]
+        : built.parts();
+    graphs = {
+      wide: finish(buildEngineGraph(cfg, weights)),
+      gqa: names.gqa ? finish(buildGqaEngineGraph(cfg, weights)) : null,
+    };
   } catch (err) {
     if (err instanceof EngineWeightsUnavailable) return { unavailable: err.message };
     throw err;
   }
   for (const d of dirs) {
-    const path = writeAtomically(d, name, graph);
+    const path = writeAtomically(d, names.wide, graphs.wide);
     if (!path) continue;
+    const gqaPath = names.gqa && graphs.gqa ? writeAtomically(d, names.gqa, graphs.gqa) : null;
+    if (names.gqa && !gqaPath) continue;
     // Graphs of an older version or of the folder's previous contents are never read again.
     if (d === dirs[0])
       for (const f of readdirSync(d))
-        if (/^engine-v\d+-[0-9a-f]+\.onnx$/.test(f) && f !== name) rmSync(join(d, f), { force: true });
-    return { path, built: true };
+        if (ENGINE_FILE.test(f) && f !== names.wide && f !== names.gqa) rmSync(join(d, f), { force: true });
+    return { path, gqaPath, built: true };
   }
   return { unavailable: `no writable cache folder (${dirs.join(', ')})` };
 }

@@ -2,7 +2,7 @@ import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import type { PrefixKvCache } from '../batching/prefix-cache';
 import type { SequenceEngine } from '../batching/iteration-scheduler';
-import { ArenaEngine } from '../engine/arena-engine';
+import { ArenaEngine, DEFAULT_GQA_MAX_ROWS } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
@@ -51,6 +51,9 @@ export class LocalModel {
   private constructor(
     readonly info: LoadedModel,
     private readonly session: OrtSession,
+    /** The arena engine's GQA graph for small batches (`null`: not derivable, or turned off). */
+    private readonly gqaSession: OrtSession | null,
+    private readonly gqaMaxRows: number,
     private readonly lm: CausalLm | null,
     /** Which graph generation runs on (`null` for encoders). */
     readonly engine: 'arena' | 'plain' | null,
@@ -64,6 +67,8 @@ export class LocalModel {
     const exec = opts.execution ?? DEFAULT_EXECUTION;
     let engine: 'arena' | 'plain' | null = null;
     let onnxPath = info.onnxPath;
+    let gqaPath: string | null = null;
+    const gqaMaxRows = exec.gqa_max_rows ?? DEFAULT_GQA_MAX_ROWS;
     if (info.kind === 'decoder') {
       const mode = opts.engine ?? 'auto';
       // Only graphs Hotpath wrote carry the weights the engine graph is built from.
@@ -78,6 +83,7 @@ export class LocalModel {
       if (graph && 'path' in graph) {
         engine = 'arena';
         onnxPath = graph.path;
+        gqaPath = gqaMaxRows > 0 ? graph.gqaPath : null;
         if (graph.built) log(`engine graph derived from ${info.onnxPath} into ${graph.path}`);
       } else {
         if (mode === 'arena' && graph && 'unavailable' in graph)
@@ -91,16 +97,20 @@ export class LocalModel {
       }
     }
     const session = await OrtSession.create(onnxPath, exec, opts.log);
+    const gqaSession = gqaPath ? await OrtSession.create(gqaPath, exec, opts.log) : null;
     const lm = engine === 'plain' ? new CausalLm(session, info) : null;
     const model = new LocalModel(
       info,
       session,
+      gqaSession,
+      gqaMaxRows,
       lm,
       engine,
       opts.defaultMaxTokens ?? info.generationConfig.max_new_tokens ?? 64,
     );
     if (opts.warmup !== false) {
       // Two tokens: one prefill and one decode step, so both shapes are initialised.
+      if (engine === 'arena') await (model.createEngine(1) as ArenaEngine).warmUp();
       if (engine)
         await model.generate([
           { prompt: [info.tokenizer.bosId ?? 1], params: { max_tokens: 2, temperature: 0 } },
@@ -129,7 +139,7 @@ export class LocalModel {
   createEngine(slots: number, prefixCache: PrefixKvCache | null = null): DecoderEngine {
     if (this.engine === 'arena')
       return new ArenaEngine(
-        this.session,
+        { wide: this.session, gqa: this.gqaSession, gqaMaxRows: this.gqaMaxRows },
         this.info.config as LlamaConfig,
         slots,
         this.generationDefaults.padId,
@@ -177,5 +187,6 @@ export class LocalModel {
 
   async close(): Promise<void> {
     await this.session.release();
+    await this.gqaSession?.release();
   }
 }

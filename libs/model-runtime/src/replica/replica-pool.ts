@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import { ErrorCode, HotpathError, toErrorCode } from '@hotpath/contracts';
 import {
   DEFAULT_SCHEDULER_POLICY,
   type IterationGroup,
@@ -184,7 +184,7 @@ export class ReplicaPool {
               w.off('error', reject);
               resolve(msg.info);
             } else if (msg.type === 'load-error') {
-              reject(new HotpathError(msg.code as ErrorCode, msg.message));
+              reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
             }
           };
           w.on('message', onMessage);
@@ -237,7 +237,8 @@ export class ReplicaPool {
       r.pending.delete(msg.id);
       r.inFlight--;
       p.cleanup();
-      if (msg.type === 'error') p.reject(new HotpathError(msg.code as ErrorCode, msg.message));
+      if (msg.type === 'error')
+        p.reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
       else p.resolve(msg);
     });
     const die = (why: string): void => {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@hotpath/contracts';
 import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
@@ -52,10 +53,13 @@ export type ToReplica =
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
-/** Replica → main thread. */
+/**
+ * Replica → main thread. Error codes are typed, but the main thread still checks them: a message is
+ * a structured clone that no compiler sees across the thread boundary.
+ */
 export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
-  | { type: 'load-error'; code: string; message: string }
+  | { type: 'load-error'; code: ErrorCode; message: string }
   | { type: 'log'; message: string }
   | { type: 'group'; group: IterationGroup }
   | { type: 'token'; id: number; token: GeneratedToken }
@@ -70,4 +74,4 @@ export type FromReplica =
       truncated: number[];
       inferenceMs: number;
     }
-  | { type: 'error'; id: number; code: string; message: string };
+  | { type: 'error'; id: number; code: ErrorCode; message: string };

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { ErrorCode, toErrorCode } from '@hotpath/contracts';
 import { IterationScheduler } from '../batching/iteration-scheduler';
 import { PrefixKvCache } from '../batching/prefix-cache';
 import { LocalModel } from '../generation/local-model';
@@ -10,10 +11,11 @@ const init = workerData as ReplicaInit;
 const port = parentPort;
 const send = (msg: FromReplica): void => port?.postMessage(msg);
 
-function errorFields(err: unknown): { code: string; message: string } {
+function errorFields(err: unknown): { code: ErrorCode; message: string } {
   const e = err as Error & { code?: unknown };
   return {
-    code: typeof e.code === 'string' ? e.code : 'inference_failed',
+    // Only domain codes cross: a Node error's `ENOENT` is an inference failure to the job.
+    code: toErrorCode(e.code, ErrorCode.InferenceFailed),
     message: e.message ?? String(err),
   };
 }
@@ -65,7 +67,12 @@ async function main(): Promise<void> {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
     if (!scheduler || !defaults || !engine) {
-      send({ type: 'error', id: msg.id, code: 'invalid_input', message: `${info.dir} cannot generate` });
+      send({
+        type: 'error',
+        id: msg.id,
+        code: ErrorCode.InvalidInput,
+        message: `${info.dir} cannot generate`,
+      });
       return;
     }
     let seq: SequenceState;

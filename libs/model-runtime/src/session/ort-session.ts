@@ -13,6 +13,12 @@ export interface ExecutionSettings {
    * set: on a host whose cores are shared, spinning threads starve everything else (docs/engine.md).
    */
   allow_spinning?: boolean;
+  /**
+   * Decoders on the arena engine: running sequences at or below which the GroupQueryAttention graph
+   * runs (fewer operators per step); above it the wide graph does. 0 turns the GQA graph off.
+   * Unset: the engine's default (docs/engine.md).
+   */
+  gqa_max_rows?: number;
 }
 
 /**
@@ -36,8 +42,8 @@ export const DEFAULT_EXECUTION: ExecutionSettings = {
  * a Uint16Array (Node 20 has no Float16Array; see `float16.ts` for the conversions).
  */
 export interface RuntimeTensor {
-  type: 'float32' | 'float16' | 'int64';
-  data: Float32Array | Uint16Array | BigInt64Array;
+  type: 'float32' | 'float16' | 'int64' | 'int32';
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array;
   dims: readonly number[];
 }
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { HotpathError } from '@hotpath/contracts';
 import { parseAllowedHosts } from '../config/api-config';
-import { WebhookTargetPolicy, hostAllowed } from './webhook-target.policy';
+import { WebhookTargetPolicy, hostAllowed } from './webhook-target-policy';
 
 function refusal(policy: WebhookTargetPolicy, url: string): string {
   try {

@@ -15,8 +15,7 @@ import { Attr, tracingEnabled } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import { iterationGroupSpans } from './iteration-spans';
 import { executionProvider } from './traced-backend';
-import type { BackendDeps } from './backend-factory';
-import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
+import type { BackendDeps, BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
 /** One text's share of a micro-batched `pool.embed` call. */
 interface EmbeddedText {
@@ -209,7 +208,7 @@ export class OnnxBackend implements InferenceBackend {
 
   private recordPrefixHit(tokens: number): void {
     const metrics = this.deps.metrics;
-    if (!metrics || !this.config.prefix_cache.enabled) return;
+    if (!this.config.prefix_cache.enabled) return;
     metrics.prefixCacheLookups.inc({ model: this.model, result: tokens > 0 ? 'hit' : 'miss' });
     if (tokens > 0) metrics.prefixCacheHitTokens.inc({ model: this.model }, tokens);
   }
@@ -257,7 +256,6 @@ export class OnnxBackend implements InferenceBackend {
    */
   private startBusySampling(pool: ReplicaPool): void {
     const metrics = this.deps.metrics;
-    if (!metrics) return;
     let last = { at: performance.now(), busy: pool.busyTime() };
     this.busyTimer = setInterval(() => {
       const now = { at: performance.now(), busy: pool.busyTime() };

@@ -44,15 +44,14 @@ export interface JobRunnerDeps {
   store: JobStore;
   metrics: HotpathMetrics;
   logger: Logger;
-  /** Fills the result cache and lands single-flights of completed jobs; absent = no caching. */
-  cacheFiller?: CacheFiller;
-  /** Writes each job's event stream (status, tokens, done/error) for SSE clients; absent = none. */
-  events?: JobEventPublisher;
-  /** Schedules the webhook of jobs that carry one when they complete or fail; absent = none. */
-  webhooks?: WebhookHandOff;
-  /** Counts ended jobs per tenant (usage, tenant metrics); absent = not counted. */
-  tenantUsage?: TenantUsage;
-  now?: () => number;
+  /** Fills the result cache and lands single-flights of completed jobs. */
+  cacheFiller: CacheFiller;
+  /** Writes each job's event stream (status, tokens, done/error) for SSE clients. */
+  events: JobEventPublisher;
+  /** Schedules the webhook of jobs that carry one when they complete or fail. */
+  webhooks: WebhookHandOff;
+  /** Counts ended jobs per tenant (usage, tenant metrics). */
+  tenantUsage: TenantUsage;
 }
 
 /** How a job ended in this worker; the BullMQ job's return value. */
@@ -75,14 +74,11 @@ export class JobRunner {
   /** The logger of each running job (its `job_id`, `trace_id`, `span_id` bound). */
   private readonly jobLogs = new Map<string, Logger>();
   private handingBack = false;
-  private readonly now: () => number;
 
   constructor(
     private readonly models: ReadonlyMap<string, ServedModel>,
     private readonly deps: JobRunnerDeps,
-  ) {
-    this.now = deps.now ?? Date.now;
-  }
+  ) {}
 
   /** Jobs currently running in this worker. */
   get activeCount(): number {
@@ -125,7 +121,7 @@ export class JobRunner {
 
   /** A follower appeared for job `id` (if it runs here, its token events start). */
   watched(id: string): void {
-    this.deps.events?.watch(id);
+    this.deps.events.watch(id);
   }
 
   /**
@@ -168,7 +164,7 @@ export class JobRunner {
     const data = parsed.data;
     if (this.handingBack) return this.handBack(job, token, data, false);
 
-    const startedAt = this.now();
+    const startedAt = Date.now();
     // The usual case needs no read of the record: `markRunning` below moves it only from queued or
     // running, and its answer says why it did not (cancelled, finished, gone). Only an expired job
     // reads it first, so that a job cancelled or finished meanwhile is skipped, not failed.
@@ -202,7 +198,7 @@ export class JobRunner {
         });
         return 'skipped';
       }
-      events = this.deps.events?.open(data, mark.watched);
+      events = this.deps.events.open(data, mark.watched);
       events?.push({ type: 'status', status: 'running', attempt: mark.attempt });
       if (data.deadline_at !== null) {
         deadlineTimer = setTimeout(() => this.abort(data.id, 'deadline'), data.deadline_at - startedAt);
@@ -258,7 +254,7 @@ export class JobRunner {
     } catch (err) {
       error = err;
     }
-    const finishedAt = this.now();
+    const finishedAt = Date.now();
     const generated = output && isGenerateResult(output.result) ? output.result.tokens.length : timing.count;
     if (data.task === 'generate' && generated > 0)
       this.deps.metrics.tokensGenerated.inc({ model }, generated);
@@ -290,12 +286,12 @@ export class JobRunner {
           timings,
           finishedAt,
         });
-        if (done.applied) await this.deps.cacheFiller?.completed(data, config, backend.digest, output, trace);
+        if (done.applied) await this.deps.cacheFiller.completed(data, config, backend.digest, output, trace);
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
-        if (done.applied) await this.deps.webhooks?.finished(data, trace);
+        if (done.applied) await this.deps.webhooks.finished(data, trace);
         this.count(data.id, model, data.task, done.applied ? 'completed' : 'cancelled', data.enqueued_at);
-        this.deps.tenantUsage?.ended(
+        this.deps.tenantUsage.ended(
           data.tenant,
           model,
           done.applied ? 'completed' : 'cancelled',
@@ -308,7 +304,7 @@ export class JobRunner {
         await this.deps.store.cancel(data.id);
         await events?.end(CANCELLED_EVENT);
         this.count(data.id, model, data.task, 'cancelled', data.enqueued_at);
-        this.deps.tenantUsage?.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
+        this.deps.tenantUsage.ended(data.tenant, model, 'cancelled', output?.usage ?? null);
         return 'cancelled';
       case 'deadline_exceeded':
         return this.failDeadline(data, config, timings, true, events);
@@ -328,9 +324,9 @@ export class JobRunner {
       case 'fail': {
         await this.deps.store.fail(data.id, { code: settlement.code, message: settlement.message }, timings);
         await events?.end({ type: 'error', code: settlement.code, message: settlement.message });
-        await this.deps.webhooks?.finished(data, trace);
+        await this.deps.webhooks.finished(data, trace);
         this.count(data.id, model, data.task, 'failed', data.enqueued_at);
-        this.deps.tenantUsage?.ended(data.tenant, model, 'failed', null);
+        this.deps.tenantUsage.ended(data.tenant, model, 'failed', null);
         this.log(data.id).warn('job failed', { model, code: settlement.code });
         throw new UnrecoverableError(settlement.message);
       }
@@ -356,9 +352,9 @@ export class JobRunner {
       : 'deadline passed before the job started';
     await this.deps.store.fail(data.id, { code: ErrorCode.DeadlineExceeded, message }, timings);
     await events?.end({ type: 'error', code: ErrorCode.DeadlineExceeded, message });
-    await this.deps.webhooks?.finished(data);
+    await this.deps.webhooks.finished(data);
     this.count(data.id, config.name, data.task, 'deadline_exceeded', data.enqueued_at);
-    this.deps.tenantUsage?.ended(data.tenant, config.name, 'failed', null);
+    this.deps.tenantUsage.ended(data.tenant, config.name, 'failed', null);
     throw new UnrecoverableError(message);
   }
 
@@ -402,7 +398,7 @@ export class JobRunner {
     enqueuedAt?: number,
   ): void {
     this.deps.metrics.jobsTotal.inc({ model, task, stage: 'worker', outcome });
-    const ms = enqueuedAt === undefined ? undefined : Math.max(0, this.now() - enqueuedAt);
+    const ms = enqueuedAt === undefined ? undefined : Math.max(0, Date.now() - enqueuedAt);
     if (ms !== undefined) this.deps.metrics.jobDuration.observe({ model, task, outcome }, ms / 1000);
     this.log(id).info('job finished', {
       model,

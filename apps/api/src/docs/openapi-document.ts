@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OPENAI_SCHEMAS, openAiPaths } from './openapi-openai';
 import { adminAndOpsPaths } from './openapi-ops';
-import { json, ref, retryAfter, type Json } from './openapi-parts';
+import { json, ref, retryAfter, schemaOf, type Json } from './openapi-parts';
 import {
   BatchEntrySchema,
   BatchJobRequestSchema,
@@ -18,12 +18,6 @@ export const ErrorBodySchema = z.object({
     param: z.string().optional(),
   }),
 });
-
-/** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, without its `$schema` key. */
-function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
-  return rest;
-}
 
 const errorResponse = (description: string, headers?: Json): Json => ({
   description,

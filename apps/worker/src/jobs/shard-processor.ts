@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { shardQueueName } from '@hotpath/contracts';
 import { Attr, SpanKind, extractTraceContext, withSpan } from '@hotpath/telemetry';
-import type { JobRunner, RunOutcome } from './job-runner.service';
+import type { JobRunner, RunOutcome } from './job-runner';
 
 /**
  * The BullMQ processor of one shard queue of `model`. Deliberately thin: everything a job needs

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { shardQueueName, shardQueueRef } from '@hotpath/contracts';
 import { JOB_CANCEL_CHANNEL, JOB_EVENTS_CHANNEL, createRedisConnection, jobOptions } from '@hotpath/queue';
-import type { WorkerHandle } from './worker.app';
+import type { WorkerHandle } from './worker-app';
 import {
   TestProducer,
   eventually,

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
 import type { TokenEvent } from './inference-backend';
-import { OnnxBackend } from './onnx.backend';
+import { OnnxBackend } from './onnx-backend';
 
 const common = {
   id: 'j',
@@ -32,7 +32,7 @@ describe('OnnxBackend', () => {
       replicas: 1,
       default_max_tokens: 8,
     });
-    const backend = new OnnxBackend(config, { logger });
+    const backend = new OnnxBackend(config, { logger, metrics: createMetrics('hotpath-worker') });
     await backend.start();
     try {
       const job: QueuedGenerateJob = {
@@ -83,7 +83,7 @@ describe('OnnxBackend', () => {
           replicas: 1,
           batching: { enabled, max_batch_size: 4 },
         }),
-        { logger },
+        { logger, metrics: createMetrics('hotpath-worker') },
       );
     const prompts = ['hello there', 'x', 'a longer prompt with several more words', 'ok', 'the fox', 'b'];
     const job = (prompt: string): QueuedGenerateJob => ({
@@ -132,7 +132,7 @@ describe('OnnxBackend', () => {
           forge: { arch: 'bert', preset: 'tiny-embed', seed: 1 },
           batching: { enabled, max_batch_size: 8, max_queue_delay_ms: 50 },
         }),
-        { logger },
+        { logger, metrics: createMetrics('hotpath-worker') },
       );
     const texts = [['a'], ['b c', 'a much longer text with many words'], ['d e f'], ['g']];
     const job = (t: string[]): QueuedEmbedJob => ({
@@ -220,7 +220,7 @@ describe('OnnxBackend', () => {
       path: join(tmp, 'embed'),
       forge: { arch: 'bert', preset: 'tiny-embed', seed: 1 },
     });
-    const backend = new OnnxBackend(config, { logger });
+    const backend = new OnnxBackend(config, { logger, metrics: createMetrics('hotpath-worker') });
     await backend.start();
     try {
       const job: QueuedEmbedJob = {
