@@ -2,7 +2,8 @@
 // `npm run lint` computes Nx's project graph first: without a cached graph the boundary rule is
 // silently skipped. The boundary matrix is the architecture: contracts depend on nothing, infra libs on
 // contracts, the schedulers (batching) on contracts alone, only the model runtime touches
-// onnxruntime-node, apps sit on top.
+// onnxruntime-node, the job-API client speaks HTTP only, the benches are a library of their own that
+// the CLI app mounts, apps sit on top.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -84,6 +85,33 @@ export default tseslint.config(
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis'],
             },
             {
+              // The typed client of the job API (benches, e2e harness): HTTP and the contracts, nothing else.
+              sourceTag: 'type:client',
+              onlyDependOnLibsWithTags: ['type:contracts'],
+              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
+            },
+            {
+              // The CLI's command contract (CliCommand, UsageError), shared by the CLI app and the benches.
+              sourceTag: 'type:cli-kit',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
+            },
+            {
+              // `hotpath bench …`: drives real clusters (child processes) through the job client, and
+              // measures the runtime in-process; never imports the API or the worker.
+              sourceTag: 'type:bench',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:infra',
+                'type:runtime',
+                'type:tokenizer',
+                'type:batching',
+                'type:client',
+                'type:cli-kit',
+              ],
+              bannedExternalImports: ['@nestjs/*', 'onnxruntime-*'],
+            },
+            {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [
                 'type:contracts',
@@ -91,19 +119,22 @@ export default tseslint.config(
                 'type:runtime',
                 'type:tokenizer',
                 'type:batching',
+                'type:cli-kit',
+                'type:bench',
+                'type:client',
               ],
               bannedExternalImports: ['onnxruntime-*'],
             },
             {
               sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:e2e-harness'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:e2e-harness', 'type:client'],
               bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
             },
             {
               // What e2e projects share (private clusters of real processes, HTTP client, waits):
               // it drives the built apps as child processes and never imports them.
               sourceTag: 'type:e2e-harness',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:client'],
               bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
             },
           ],

@@ -1,7 +1,6 @@
-import { createRedisConnection, type RedisClient, type RedisTarget } from '@hotpath/queue';
+import { closeRedis, createRedisConnection, type RedisClient, type RedisTarget } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { CleanupStack } from './cleanup-stack';
-import { settlesWithin } from './settles-within';
 
 /** The worker's three Redis connections. */
 export interface WorkerConnections {
@@ -49,13 +48,4 @@ function onRedisErrors(conn: RedisClient, logger: Logger, role: string): void {
     last = now;
     logger.warn('redis connection error', { role, error: err });
   });
-}
-
-async function closeRedis(conn: RedisClient): Promise<void> {
-  if (conn.status === 'end') return;
-  if (conn.status !== 'ready') {
-    conn.disconnect();
-    return;
-  }
-  if (!(await settlesWithin(conn.quit(), 2000))) conn.disconnect();
 }
