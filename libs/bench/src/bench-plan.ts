@@ -84,16 +84,36 @@ export function modelName(scenario: Scenario, suffix: string): string {
   return suffix ? `${base}-${suffix}` : base;
 }
 
+/**
+ * A `batching` section whose micro-batches (embed) and running batches (generate) both hold up to
+ * `size`: what the benches compare, whichever scheduler the model's task uses.
+ */
+export function benchBatching(
+  enabled: boolean,
+  size: number,
+  maxQueueDelayMs: number,
+): {
+  enabled: boolean;
+  micro: { max_batch_size: number; max_queue_delay_ms: number };
+  continuous: { max_running_sequences: number };
+} {
+  return {
+    enabled,
+    micro: { max_batch_size: size, max_queue_delay_ms: maxQueueDelayMs },
+    continuous: { max_running_sequences: size },
+  };
+}
+
 /** Batch size limits of the bench models when batching is on. */
 export const BENCH_BATCHING = {
-  sim: { max_batch_size: 64, max_queue_delay_ms: 2 },
-  generate: { max_batch_size: 32, max_queue_delay_ms: 5 },
-  embed: { max_batch_size: 32, max_queue_delay_ms: 5 },
+  sim: { size: 64, maxQueueDelayMs: 2 },
+  generate: { size: 32, maxQueueDelayMs: 5 },
+  embed: { size: 32, maxQueueDelayMs: 5 },
 } as const;
 
 /**
  * The cluster config of one mode: the same models and replicas in both, only `batching.enabled`
- * differs. BullMQ concurrency is at least `max_batch_size × replicas` (so batches can fill) and above
+ * differs. BullMQ concurrency is at least the batch size × replicas (so batches can fill) and above
  * the highest closed-loop level; results are not cached (requests also say `cache: "bypass"`).
  */
 export function benchClusterConfig(
@@ -105,7 +125,7 @@ export function benchClusterConfig(
   const all: NonNullable<ClusterConfigInput['models']> = [];
   for (const s of scenarios) {
     const name = modelName(s, models.suffix);
-    const batching = { enabled, ...BENCH_BATCHING[s] };
+    const batching = benchBatching(enabled, BENCH_BATCHING[s].size, BENCH_BATCHING[s].maxQueueDelayMs);
     const common = {
       name,
       shards: 1,

@@ -6,6 +6,7 @@ import type { ClusterConfigInput } from '@hotpath/contracts';
 import { forgeModel } from '@hotpath/model-runtime';
 import { TextTokenizer } from '@hotpath/tokenizer';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
+import { benchBatching } from '../bench-plan';
 import { promValue, scrapeMetrics } from '../prom-text';
 import type { CacheBenchOptions } from './cache-bench-options';
 import { buildCacheReport, type CacheReport, type TtftSample } from './cache-report';
@@ -35,7 +36,7 @@ function clusterConfig(name: string, dir: string, maxTokens: number): ClusterCon
         concurrency: 64,
         max_waiting: 1_000_000,
         default_max_tokens: maxTokens,
-        batching: { enabled: true, max_batch_size: 16 },
+        batching: benchBatching(true, 16, 5),
         cache: { enabled: true, scope: 'global', max_entries: 100_000 },
         prefix_cache: { enabled: true, block_tokens: BLOCK_TOKENS, max_bytes: 256 * 1024 * 1024 },
       },

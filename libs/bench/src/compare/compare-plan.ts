@@ -1,4 +1,5 @@
 import type { ClusterConfigInput } from '@hotpath/contracts';
+import { benchBatching } from '../bench-plan';
 
 /** The systems of `hotpath bench compare`, in the order they run. Names are part of the JSON schema. */
 export const SYSTEMS = ['ort-direct', 'llama.cpp', 'transformers.js', 'naive', 'hotpath'] as const;
@@ -118,7 +119,7 @@ export function compareClusterConfig(system: 'naive' | 'hotpath', models: Compar
         tasks: ['generate'],
         path: models.generate.dir,
         default_max_tokens: 128,
-        batching: { enabled, max_batch_size: MAX_BATCH_SIZE, max_queue_delay_ms: 2 },
+        batching: benchBatching(enabled, MAX_BATCH_SIZE, 2),
       },
       {
         ...common,
@@ -126,7 +127,7 @@ export function compareClusterConfig(system: 'naive' | 'hotpath', models: Compar
         backend: 'onnx',
         tasks: ['embed'],
         path: models.embed.dir,
-        batching: { enabled, max_batch_size: MAX_BATCH_SIZE, max_queue_delay_ms: 2 },
+        batching: benchBatching(enabled, MAX_BATCH_SIZE, 2),
       },
     ],
     api: { max_wait_s: 120 },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { jobSender } from '../bench-client';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
+import { benchBatching } from '../bench-plan';
 import { closedLoop, type LoadResult, type Sender } from '../load-generator';
 import { promValue, scrapeMetrics } from '../prom-text';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
@@ -33,7 +34,7 @@ function clusterConfig(name: string): ClusterConfigInput {
         concurrency: 256,
         max_waiting: 1_000_000,
         default_max_tokens: 16,
-        batching: { enabled: true, max_batch_size: 64, max_queue_delay_ms: 2 },
+        batching: benchBatching(true, 64, 2),
         cache: { enabled: false },
         sim: { base_ms: 0, per_item_ms: 0 },
       },
