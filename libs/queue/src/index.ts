@@ -97,6 +97,7 @@ export {
 } from './model-input-limits';
 export {
   FAIR_RECLAIM_MS,
+  fairBacklogKey,
   fairKey,
   type FairAdmission,
   type FairDispatch,
