@@ -346,7 +346,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     );
     await Promise.all(workers.map((w) => w.waitUntilReady()));
 
-    const poller = new QueueDepthPoller(depthQueues, metrics, logger, options.queueDepthIntervalMs ?? 5000);
+    const poller = new QueueDepthPoller(
+      depthQueues,
+      conn,
+      metrics,
+      logger,
+      options.queueDepthIntervalMs ?? 5000,
+    );
     poller.start();
     const sweeper = new FailedJobSweeper(depthQueues, cluster.queue.failed_retention_s, logger);
     sweeper.start();

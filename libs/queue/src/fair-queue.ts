@@ -35,6 +35,11 @@ function sharedKeys(model: string, shard: number): string[] {
   ];
 }
 
+/** Jobs waiting in a shard's fair queue, not yet in BullMQ (one single-slot read). */
+export async function fairWaiting(redis: RedisClient, model: string, shard: number): Promise<number> {
+  return await redis.hlen(fairBacklogKey(model, shard));
+}
+
 /** How a submission entered the fair queue. */
 export type FairAdmission =
   /**

@@ -99,6 +99,7 @@ export {
   FAIR_RECLAIM_MS,
   fairBacklogKey,
   fairKey,
+  fairWaiting,
   type FairAdmission,
   type FairDispatch,
   type FairTenant,

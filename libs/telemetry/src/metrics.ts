@@ -99,7 +99,7 @@ export function createMetrics(
     }),
     queueDepth: new Gauge({
       name: 'hotpath_queue_depth',
-      help: 'Jobs per shard queue and state (waiting, prioritized, active, delayed)',
+      help: 'Jobs per shard queue and state (waiting, prioritized, active, delayed; fair_waiting: in the shard fair queue, not yet in BullMQ)',
       labelNames: ['model', 'shard', 'state'],
       registers,
     }),
@@ -177,18 +177,27 @@ export function createMetrics(
 export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
 
 /**
+ * The `state` of jobs waiting in a shard's fair queue (per-tenant queues, not yet in BullMQ): with
+ * fair queuing on, a backlog is mostly here, BullMQ's `waiting`/`prioritized` hold the lookahead.
+ */
+export const FAIR_WAITING_STATE = 'fair_waiting';
+
+/**
  * Sets `hotpath_queue_depth{model,shard,state}` of one shard queue from its BullMQ job counts
- * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`); a state missing from `counts` reads 0.
+ * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`) and its fair queue's waiting jobs; a state missing
+ * from `counts` reads 0.
  */
 export function setQueueDepth(
   metrics: HotpathMetrics,
   model: string,
   shard: number,
   counts: Readonly<Record<string, number>>,
+  fairWaiting: number,
 ): void {
   for (const state of QUEUE_DEPTH_STATES) {
     metrics.queueDepth.set({ model, shard: String(shard), state }, counts[state] ?? 0);
   }
+  metrics.queueDepth.set({ model, shard: String(shard), state: FAIR_WAITING_STATE }, fairWaiting);
 }
 
 /** Every Hotpath metric name (docs/observability.md), for tests and dashboard validation. */
