@@ -97,7 +97,7 @@ export {
   type SubmitGenerationOptions,
   type PoolIterationGroup,
 } from './replica/replica-pool';
-export type { ReplicaModelInfo, ScheduledGenerationOutput } from './replica/replica-protocol';
+export type { ReplicaModelInfo, ReplicaStats, ScheduledGenerationOutput } from './replica/replica-protocol';
 export { SequenceState, type TokenStep } from './generation/sequence-state';
 export {
   IterationScheduler,

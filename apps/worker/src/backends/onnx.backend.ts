@@ -11,6 +11,7 @@ import {
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
 import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
+import { ReplicaStatsGauges } from './replica-stats-gauges';
 import { Attr, tracingEnabled } from '@hotpath/telemetry';
 import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
 import { iterationGroupSpans } from './iteration-spans';
@@ -51,6 +52,8 @@ export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
   private busyTimer: NodeJS.Timeout | undefined;
+  /** Arena and prefix-cache numbers the replica threads report, as Prometheus series. */
+  private readonly statsGauges: ReplicaStatsGauges | undefined;
   private embedBatcher: MicroBatcher<string, EmbeddedText> | null = null;
 
   /** The model folder's content digest, once started. */
@@ -64,6 +67,7 @@ export class OnnxBackend implements InferenceBackend {
     private readonly deps: BackendDeps,
   ) {
     this.model = config.name;
+    this.statsGauges = deps.metrics ? new ReplicaStatsGauges(deps.metrics, config.name) : undefined;
   }
 
   start(): Promise<void> {
@@ -116,6 +120,8 @@ export class OnnxBackend implements InferenceBackend {
       ...(tracingEnabled()
         ? { onIterationGroup: iterationGroupSpans(config.name, executionProvider(config)) }
         : {}),
+      // ... and their arena and prefix-cache numbers only when there are metrics to put them in.
+      ...(this.statsGauges ? { onStats: this.statsGauges.update } : {}),
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
@@ -275,6 +281,7 @@ export class OnnxBackend implements InferenceBackend {
     await this.starting?.catch(() => undefined);
     clearInterval(this.busyTimer);
     this.busyTimer = undefined;
+    this.statsGauges?.clear();
     const pool = this.pool;
     const batcher = this.embedBatcher;
     this.pool = null;
