@@ -235,74 +235,78 @@ describe('FairQueue on real Redis', () => {
 // Standalone only: on a cluster, BullMQ workers closed in-process leave the ioredis Cluster clients
 // "disconnecting" with node sockets open, so the file would never exit. The same hand-off runs on
 // the Redis Cluster pass through real worker processes (test/e2e fairness.e2e-spec).
-describe('FairDispatcher with several BullMQ workers on real Redis', { skip: CLUSTER_URL !== undefined }, () => {
-  let redis: RedisClient;
+describe(
+  'FairDispatcher with several BullMQ workers on real Redis',
+  { skip: CLUSTER_URL !== undefined },
+  () => {
+    let redis: RedisClient;
 
-  before(async () => {
-    redis = createRedisConnection(TARGET, 'producer', 'test-fair-workers');
-    await waitForRedis(redis, 5000);
-  });
-  after(() => redis.disconnect());
+    before(async () => {
+      redis = createRedisConnection(TARGET, 'producer', 'test-fair-workers');
+      await waitForRedis(redis, 5000);
+    });
+    after(() => redis.disconnect());
 
-  it('a tenant arriving behind a flood is served within a few jobs, not after the flood', async () => {
-    const model = newModel();
-    const fair = new FairQueue(redis);
-    const queues = new ShardQueues(redis);
-    const served: string[] = [];
-    const dispatchers: FairDispatcher[] = [];
-    const workers: Worker[] = [];
-    const ref = shardQueueRef(model, 0);
-    const lookahead = 2;
-    const errors: unknown[] = [];
-    const conns: RedisClient[] = [];
-    for (let w = 0; w < 3; w++) {
-      const conn = createRedisConnection(TARGET, 'worker', `test-fair-w${w}`);
-      conns.push(conn);
-      const d = new FairDispatcher(fair, new ShardQueues(conn), RETRY, (err) => errors.push(err));
-      d.add({ model, shard: 0, lookahead, capacity: 2 });
-      dispatchers.push(d);
-      const worker = new Worker(
-        ref.name,
-        async (bullJob) => {
-          const data = bullJob.data as QueuedJob;
-          d.started(model, 0);
-          served.push(data.tenant);
-          await new Promise((r) => setTimeout(r, 20));
-          d.settled(model, 0, data.tenant);
-        },
-        { connection: conn, prefix: ref.prefix, concurrency: 2 },
-      );
-      workers.push(worker);
-    }
-    try {
-      const submit = async (j: QueuedJob) => {
-        const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, lookahead);
-        if (a.kind === 'direct') {
-          await queues.enqueue(j, RETRY);
-          await fair.confirm(model, 0, j.id);
-        }
-      };
-      // A floods (60 jobs at once for 6 slots of 20 ms); B then submits 10 one after the other.
-      await Promise.all(Array.from({ length: 60 }, () => submit(job(model, 'a'))));
-      for (let i = 0; i < 10; i++) await submit(job(model, 'b'));
-      dispatchers.forEach((d) => d.start(200));
-      const deadline = Date.now() + 20_000;
-      while (served.length < 70 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(errors, []);
-      assert.equal(served.length, 70, 'every job ran once');
-      const lastB = served.lastIndexOf('b');
-      // B's 10 jobs alternate with A's from the moment B queued: all done within ~2x10 jobs of
-      // its arrival (plus the jobs already running or in BullMQ), not after A's 60.
-      assert.ok(lastB < 40, `B finished at position ${lastB}: ${served.join('')}`);
-      assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
-    } finally {
-      await Promise.all(workers.map((w) => w.close()));
-      // Closing sends what the dispatchers still held (ends, confirmations).
-      await Promise.all(dispatchers.map((d) => d.close()));
-      await queues.close();
-      conns.forEach((c) => c.disconnect());
-    }
-    assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
-    assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0, 'every add confirmed');
-  });
-});
+    it('a tenant arriving behind a flood is served within a few jobs, not after the flood', async () => {
+      const model = newModel();
+      const fair = new FairQueue(redis);
+      const queues = new ShardQueues(redis);
+      const served: string[] = [];
+      const dispatchers: FairDispatcher[] = [];
+      const workers: Worker[] = [];
+      const ref = shardQueueRef(model, 0);
+      const lookahead = 2;
+      const errors: unknown[] = [];
+      const conns: RedisClient[] = [];
+      for (let w = 0; w < 3; w++) {
+        const conn = createRedisConnection(TARGET, 'worker', `test-fair-w${w}`);
+        conns.push(conn);
+        const d = new FairDispatcher(fair, new ShardQueues(conn), RETRY, (err) => errors.push(err));
+        d.add({ model, shard: 0, lookahead, capacity: 2 });
+        dispatchers.push(d);
+        const worker = new Worker(
+          ref.name,
+          async (bullJob) => {
+            const data = bullJob.data as QueuedJob;
+            d.started(model, 0);
+            served.push(data.tenant);
+            await new Promise((r) => setTimeout(r, 20));
+            d.settled(model, 0, data.tenant);
+          },
+          { connection: conn, prefix: ref.prefix, concurrency: 2 },
+        );
+        workers.push(worker);
+      }
+      try {
+        const submit = async (j: QueuedJob) => {
+          const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, lookahead);
+          if (a.kind === 'direct') {
+            await queues.enqueue(j, RETRY);
+            await fair.confirm(model, 0, j.id);
+          }
+        };
+        // A floods (60 jobs at once for 6 slots of 20 ms); B then submits 10 one after the other.
+        await Promise.all(Array.from({ length: 60 }, () => submit(job(model, 'a'))));
+        for (let i = 0; i < 10; i++) await submit(job(model, 'b'));
+        dispatchers.forEach((d) => d.start(200));
+        const deadline = Date.now() + 20_000;
+        while (served.length < 70 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(errors, []);
+        assert.equal(served.length, 70, 'every job ran once');
+        const lastB = served.lastIndexOf('b');
+        // B's 10 jobs alternate with A's from the moment B queued: all done within ~2x10 jobs of
+        // its arrival (plus the jobs already running or in BullMQ), not after A's 60.
+        assert.ok(lastB < 40, `B finished at position ${lastB}: ${served.join('')}`);
+        assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
+      } finally {
+        await Promise.all(workers.map((w) => w.close()));
+        // Closing sends what the dispatchers still held (ends, confirmations).
+        await Promise.all(dispatchers.map((d) => d.close()));
+        await queues.close();
+        conns.forEach((c) => c.disconnect());
+      }
+      assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
+      assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0, 'every add confirmed');
+    });
+  },
+);
