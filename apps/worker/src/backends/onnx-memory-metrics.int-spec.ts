@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
-import { createLogger, createMetrics, type HotpathMetrics } from '@hotpath/telemetry';
+import { createLogger, createMetrics } from '@hotpath/telemetry';
+import { eventually, metricValue } from '../testing/worker-test-kit';
 import { OnnxBackend } from './onnx.backend';
 
 const logger = createLogger('hotpath-worker', 'error');
@@ -24,21 +24,8 @@ const job = (prompt: string, maxTokens: number): QueuedGenerateJob => ({
   params: { temperature: 0, max_tokens: maxTokens },
 });
 
-/** One series of the worker's registry (what `/metrics` serves), 0 when absent. */
-async function value(metrics: HotpathMetrics, name: string, labels: Record<string, string>): Promise<number> {
-  const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
-  return v?.value ?? 0;
-}
-
-/** Polls until `check` holds: the replica reports at most once a second, when its numbers changed. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
+/** Waits for a report: a replica posts its numbers at most once a second, when they changed. */
+const until = (what: string, check: () => Promise<boolean>): Promise<void> => eventually(check, 15_000, what);
 
 // Real replica threads on real onnxruntime: what the KV arena and the prefix cache hold lives in
 // the replica thread, and reaches the worker's metrics only through the replicas' stats messages.
@@ -70,11 +57,14 @@ describe('OnnxBackend KV-arena and prefix-cache metrics', () => {
       // Before any job: the arena's slots are known (they are the replica's max batch size), none used.
       await until(
         'the arena slots',
-        async () => (await value(metrics, 'hotpath_kv_arena_slots', replica)) > 0,
+        async () => (await metricValue(metrics, 'hotpath_kv_arena_slots', replica)) > 0,
       );
-      assert.equal(await value(metrics, 'hotpath_kv_arena_slots', replica), config.batching.max_batch_size);
-      assert.equal(await value(metrics, 'hotpath_kv_arena_slots_used', replica), 0);
-      assert.equal(await value(metrics, 'hotpath_prefix_cache_blocks', replica), 0);
+      assert.equal(
+        await metricValue(metrics, 'hotpath_kv_arena_slots', replica),
+        config.batching.max_batch_size,
+      );
+      assert.equal(await metricValue(metrics, 'hotpath_kv_arena_slots_used', replica), 0);
+      assert.equal(await metricValue(metrics, 'hotpath_prefix_cache_blocks', replica), 0);
 
       // Prompt and output together pass the arena's first capacity step (32 positions): it grows.
       const out = await backend.generate(job(prompt('gardens'), 48), {
@@ -83,18 +73,22 @@ describe('OnnxBackend KV-arena and prefix-cache metrics', () => {
       assert.ok(out.usage && out.usage.prompt_tokens + out.usage.completion_tokens > 32);
       await until(
         'the prefix cache to report its blocks',
-        async () => (await value(metrics, 'hotpath_prefix_cache_blocks', replica)) > 0,
+        async () => (await metricValue(metrics, 'hotpath_prefix_cache_blocks', replica)) > 0,
       );
-      const blocks = await value(metrics, 'hotpath_prefix_cache_blocks', replica);
-      const bytes = await value(metrics, 'hotpath_prefix_cache_bytes', replica);
+      const blocks = await metricValue(metrics, 'hotpath_prefix_cache_blocks', replica);
+      const bytes = await metricValue(metrics, 'hotpath_prefix_cache_bytes', replica);
       assert.equal(blocks, Math.floor(out.usage.prompt_tokens / 8), 'every whole block of the prompt');
       assert.ok(bytes > 0 && bytes <= 1 << 20, `prefix cache bytes ${bytes}`);
       blockBytes = bytes / blocks;
       assert.ok(Number.isInteger(blockBytes), 'blocks have one size');
-      assert.equal(await value(metrics, 'hotpath_kv_arena_slots_used', replica), 0, 'the sequence left');
-      assert.ok((await value(metrics, 'hotpath_kv_arena_bytes', replica)) > 0);
-      assert.ok((await value(metrics, 'hotpath_kv_arena_relayouts_total', { model: MODEL })) >= 1);
-      assert.equal(await value(metrics, 'hotpath_prefix_cache_evictions_total', { model: MODEL }), 0);
+      assert.equal(
+        await metricValue(metrics, 'hotpath_kv_arena_slots_used', replica),
+        0,
+        'the sequence left',
+      );
+      assert.ok((await metricValue(metrics, 'hotpath_kv_arena_bytes', replica)) > 0);
+      assert.ok((await metricValue(metrics, 'hotpath_kv_arena_relayouts_total', { model: MODEL })) >= 1);
+      assert.equal(await metricValue(metrics, 'hotpath_prefix_cache_evictions_total', { model: MODEL }), 0);
     } finally {
       await backend.close();
     }
@@ -118,10 +112,11 @@ describe('OnnxBackend KV-arena and prefix-cache metrics', () => {
         await backend.generate(job(prompt(topic), 2), { signal });
       await until(
         'an eviction to be reported',
-        async () => (await value(metrics, 'hotpath_prefix_cache_evictions_total', { model: MODEL })) > 0,
+        async () =>
+          (await metricValue(metrics, 'hotpath_prefix_cache_evictions_total', { model: MODEL })) > 0,
       );
-      assert.ok((await value(metrics, 'hotpath_prefix_cache_bytes', replica)) <= maxBytes);
-      assert.ok((await value(metrics, 'hotpath_prefix_cache_blocks', replica)) <= 3);
+      assert.ok((await metricValue(metrics, 'hotpath_prefix_cache_bytes', replica)) <= maxBytes);
+      assert.ok((await metricValue(metrics, 'hotpath_prefix_cache_blocks', replica)) <= 3);
     } finally {
       await backend.close();
     }

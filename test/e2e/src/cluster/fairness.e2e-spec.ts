@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import {
   E2eCluster,
@@ -19,7 +20,11 @@ const cluster = new E2eCluster('fair');
 const model = cluster.modelName('fair');
 const TENANTS = ['flood', 'late', 'limited', 'capped', 'filler'] as const;
 type Tenant = (typeof TENANTS)[number];
-const keyOf = (t: Tenant): string => `key-${t}-123456`;
+// Rate buckets and usage counters are per tenant, not per model: unique names per run keep a
+// shared Redis (the runner's cluster, a rerun within a bucket's refill time) from carrying them over.
+const RUN = randomUUID().slice(0, 8);
+const nameOf = (t: Tenant): string => `${t}-${RUN}`;
+const keyOf = (t: Tenant): string => `key-${t}-${RUN}`;
 const as = (t: Tenant): HotpathClient => cluster.client.withKey(keyOf(t));
 let redis: RedisClient;
 
@@ -41,13 +46,13 @@ before(
       ],
       tenants: {
         overrides: {
-          limited: { requests_per_s: 0.01, burst: 2 },
-          capped: { max_queued: 2 },
+          [nameOf('limited')]: { requests_per_s: 0.01, burst: 2 },
+          [nameOf('capped')]: { max_queued: 2 },
         },
       },
     });
     await cluster.startApi({
-      env: { HOTPATH_API_KEYS: TENANTS.map((t) => `${t}:${keyOf(t)}`).join(',') },
+      env: { HOTPATH_API_KEYS: TENANTS.map((t) => `${nameOf(t)}:${keyOf(t)}`).join(',') },
     });
     redis = await cluster.redisClient();
   },
@@ -125,12 +130,18 @@ cluster.test(
         async () => {
           const res = await as(tenant).request('GET', '/v1/usage');
           assert.equal(res.status, 200, describe(res));
-          const body = res.json as { tenant: string; totals: Record<string, number> };
-          return body.totals['completed'] === ids.length ? body : undefined;
+          const body = res.json as {
+            tenant: string;
+            totals: Record<string, number>;
+            models: Record<string, Record<string, number>>;
+          };
+          return body.totals['completed'] === ids.length && body.models[model]?.['completed'] === ids.length
+            ? body
+            : undefined;
         },
         { timeoutMs: 15_000, what: `${tenant}'s usage to count ${ids.length} completed jobs` },
       );
-      assert.equal(report.tenant, tenant);
+      assert.equal(report.tenant, nameOf(tenant));
     }
   },
 );
