@@ -125,10 +125,13 @@ async function runFiles(list, env, fileConcurrency = concurrency) {
 }
 
 // The Redis Cluster pass: these e2e files (job path, idempotency, cancellation, cache and
-// single-flight across two APIs, stalled-job recovery, SSE and OpenAI streams, webhooks, KEDA keys)
-// run a second time with every process in REDIS_MODE=cluster against one local Redis Cluster of 3
-// masters + 3 replicas. A representative set rather than every file: the others exercise nothing
-// the topology changes, and the pass must stay within CI time. HOTPATH_E2E_CLUSTER=0 turns it off.
+// single-flight across two APIs, stalled-job recovery, SSE and OpenAI streams, webhooks, KEDA keys,
+// tenants, fair queuing with rate limits, queue limits and usage, priorities) run a second time with
+// every process in REDIS_MODE=cluster against one local Redis Cluster of 3 masters + 3 replicas, and
+// so do the fair-queue scripts' integration tests (libs/queue, which connect to the cluster when
+// HOTPATH_E2E_REDIS_CLUSTER is set). A representative set rather than every file: the others
+// exercise nothing the topology changes, and the pass must stay within CI time.
+// HOTPATH_E2E_CLUSTER=0 turns it off. Entries match the end of a compiled file's path.
 const CLUSTER_E2E = [
   'happy-path.e2e-spec.js',
   'idempotency.e2e-spec.js',
@@ -137,6 +140,10 @@ const CLUSTER_E2E = [
   'worker-crash.e2e-spec.js',
   'openai.e2e-spec.js',
   'redis-keys.e2e-spec.js',
+  'tenants.e2e-spec.js',
+  'fairness.e2e-spec.js',
+  'priorities.e2e-spec.js',
+  'queue/dist/fair-queue.int-spec.js',
 ];
 const clusterFiles = files.filter((f) => CLUSTER_E2E.some((name) => f.endsWith(`/${name}`)));
 const clusterPass =
@@ -146,7 +153,7 @@ const clusterPass =
 
 console.log(
   `running ${files.length} test files (tier ${tier}, concurrency ${concurrency})` +
-    (clusterPass ? `, then ${clusterFiles.length} e2e files again on a Redis Cluster` : ''),
+    (clusterPass ? `, then ${clusterFiles.length} files again on a Redis Cluster` : ''),
 );
 const totals = [await runFiles(files, process.env)];
 await redisServer?.stop();

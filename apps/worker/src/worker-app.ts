@@ -181,6 +181,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
 
     const poller = new QueueDepthPoller(
       consumers.depthQueues,
+      conn,
       metrics,
       logger,
       options.queueDepthIntervalMs ?? 5000,

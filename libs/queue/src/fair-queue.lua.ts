@@ -4,8 +4,13 @@
  * queues `…:fq:q:<tenant>` are named from a prefix inside the scripts (as BullMQ names its job
  * hashes): they share the tag, hence the slot, of the declared keys.
  *
- * Shared KEYS layout (1-10): ring, deficit, weight, maxrun, inflight, data, count, transit, BullMQ
- * `wait`, BullMQ `prioritized`.
+ * Shared KEYS layout (1-11): ring, deficit, weight, maxrun, inflight, data, count, transit, BullMQ
+ * `wait`, BullMQ `prioritized`, handoff.
+ *
+ * `data` holds the payloads of waiting jobs only, so its HLEN is the shard's fair-queue backlog:
+ * that is the key KEDA's `redis` scaler reads (it counts a hash with HLEN). Payloads of jobs taken
+ * for BullMQ, add not yet confirmed, are in `handoff` until then (they are in BullMQ, or about to
+ * be, and must not be counted twice).
  */
 
 /** Counts what is in the BullMQ queue or on its way there. */
@@ -16,7 +21,7 @@ end
 `;
 
 /**
- * Submission. KEYS 1-10 as above, 11 the seq counter, 12 the tenant's queue. ARGV: tenant, id,
+ * Submission. KEYS 1-11 as above, 12 the seq counter, 13 the tenant's queue. ARGV: tenant, id,
  * payload, priority value (1-3), weight, max_running (0 = none), lookahead, max queued in this shard
  * (-1 = none), now (ms). Returns {1} when the job may go to BullMQ directly (nothing waits in the
  * shard's fair queue and the BullMQ queue is below the lookahead): it is counted as running and put
@@ -29,7 +34,7 @@ local t = ARGV[1]
 local maxrun = tonumber(ARGV[6])
 local limit = tonumber(ARGV[8])
 if limit >= 0 then
-  local queued = redis.call('ZCARD', KEYS[12])
+  local queued = redis.call('ZCARD', KEYS[13])
   if queued >= limit then return {-1, queued} end
 end
 if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
@@ -42,17 +47,17 @@ end
 -- The dispatcher reads a waiting tenant's weight and max_running from here.
 redis.call('HSET', KEYS[3], t, ARGV[5])
 if maxrun > 0 then redis.call('HSET', KEYS[4], t, maxrun) else redis.call('HDEL', KEYS[4], t) end
-local seq = redis.call('INCR', KEYS[11])
-redis.call('ZADD', KEYS[12], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
+local seq = redis.call('INCR', KEYS[12])
+redis.call('ZADD', KEYS[13], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
 redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
 redis.call('INCR', KEYS[7])
-local queued = redis.call('ZCARD', KEYS[12])
+local queued = redis.call('ZCARD', KEYS[13])
 if queued == 1 then redis.call('RPUSH', KEYS[1], t) end
 return {0, queued}
 `;
 
 /**
- * Hand-off to BullMQ in weighted deficit round-robin order. KEYS 1-10. ARGV: tenant queue prefix,
+ * Hand-off to BullMQ in weighted deficit round-robin order. KEYS 1-11. ARGV: tenant queue prefix,
  * lookahead, now (ms), reclaim age (ms, 0 = no reclaim this call), F, then F tenants whose jobs
  * finished (their running count drops), then ids the caller has added to BullMQ since its last
  * call (out of transit).
@@ -69,8 +74,13 @@ local f = tonumber(ARGV[5])
 for i = 6, 5 + f do
   if redis.call('HINCRBY', KEYS[5], ARGV[i], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[i]) end
 end
+-- A confirmed id's payload is dropped from both hashes: a dispatcher of an earlier version left
+-- in-transit payloads in 'data', which would otherwise stay there (and count as waiting) for good.
 for i = 6 + f, #ARGV do
-  if redis.call('ZREM', KEYS[8], ARGV[i]) == 1 then redis.call('HDEL', KEYS[6], ARGV[i]) end
+  if redis.call('ZREM', KEYS[8], ARGV[i]) == 1 then
+    redis.call('HDEL', KEYS[11], ARGV[i])
+    redis.call('HDEL', KEYS[6], ARGV[i])
+  end
 end
 local now = tonumber(ARGV[3])
 local out = {}
@@ -79,7 +89,15 @@ if tonumber(ARGV[4]) > 0 then
   stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 100)
 end
 for _, id in ipairs(stale) do
-  local p = redis.call('HGET', KEYS[6], id)
+  local p = redis.call('HGET', KEYS[11], id)
+  if not p then
+    -- Taken by a dispatcher of an earlier version, which kept the payload in 'data'.
+    p = redis.call('HGET', KEYS[6], id)
+    if p then
+      redis.call('HDEL', KEYS[6], id)
+      redis.call('HSET', KEYS[11], id, p)
+    end
+  end
   if p then
     redis.call('ZADD', KEYS[8], now, id)
     out[#out + 1] = id
@@ -136,13 +154,18 @@ while want > 0 and n > 0 and idle <= n * 101 and blocked < n do
           zargs[#zargs + 1] = popped[i]
         end
         local payloads = redis.call('HMGET', KEYS[6], unpack(ids))
+        redis.call('HDEL', KEYS[6], unpack(ids))
         redis.call('ZADD', KEYS[8], unpack(zargs))
+        local moved = {}
         for i, id in ipairs(ids) do
           if payloads[i] then
             out[#out + 1] = id
             out[#out + 1] = payloads[i]
+            moved[#moved + 1] = id
+            moved[#moved + 1] = payloads[i]
           end
         end
+        if #moved > 0 then redis.call('HSET', KEYS[11], unpack(moved)) end
       end
       if got == 0 or redis.call('ZCARD', q) == 0 then
         redis.call('LPOP', KEYS[1])

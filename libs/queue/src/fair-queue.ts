@@ -10,7 +10,15 @@ export function fairKey(model: string, shard: number, suffix: string): string {
   return shardQueueKey(model, shard, `fq:${suffix}`);
 }
 
-/** The KEYS 1-10 every fair-queue script shares (see fair-queue.lua.ts). */
+/**
+ * The key whose length is the shard's backlog waiting in its fair queue (not yet in BullMQ): a hash
+ * of the payloads of waiting jobs only, counted with `HLEN`, as KEDA's `redis` scaler counts hashes.
+ */
+export function fairBacklogKey(model: string, shard: number): string {
+  return fairKey(model, shard, 'data');
+}
+
+/** The KEYS 1-11 every fair-queue script shares (see fair-queue.lua.ts). */
 function sharedKeys(model: string, shard: number): string[] {
   return [
     fairKey(model, shard, 'ring'),
@@ -23,7 +31,13 @@ function sharedKeys(model: string, shard: number): string[] {
     fairKey(model, shard, 'transit'),
     shardQueueKey(model, shard, 'wait'),
     shardQueueKey(model, shard, 'prioritized'),
+    fairKey(model, shard, 'handoff'),
   ];
+}
+
+/** Jobs waiting in a shard's fair queue, not yet in BullMQ (one single-slot read). */
+export async function fairWaiting(redis: RedisClient, model: string, shard: number): Promise<number> {
+  return await redis.hlen(fairBacklogKey(model, shard));
 }
 
 /** How a submission entered the fair queue. */
@@ -68,8 +82,10 @@ interface FairCommands {
  * stalled-job recovery are unchanged). State per shard, all under its hash tag:
  * `ring` (tenants with waiting jobs, in service order), `deficit` and `weight` (per tenant),
  * `maxrun` and `inflight` (max_running and jobs handed to BullMQ, not finished), `data` (payloads
- * of waiting and in-transit jobs), `count` (waiting jobs) and `transit` (taken, add not yet
- * confirmed: handed out again after {@link FAIR_RECLAIM_MS}, so a crashed dispatcher loses no job).
+ * of waiting jobs: its HLEN is the backlog autoscalers read, {@link fairBacklogKey}), `count`
+ * (waiting jobs, for the admission script), `transit` (taken, add not yet confirmed: handed out
+ * again after {@link FAIR_RECLAIM_MS}, so a crashed dispatcher loses no job) and `handoff` (the
+ * payloads of those taken jobs).
  */
 export class FairQueue {
   private readonly cmd: FairCommands;

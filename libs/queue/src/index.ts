@@ -98,7 +98,9 @@ export {
 } from './model-input-limits';
 export {
   FAIR_RECLAIM_MS,
+  fairBacklogKey,
   fairKey,
+  fairWaiting,
   type FairAdmission,
   type FairDispatch,
   type FairTenant,

@@ -7,6 +7,7 @@ export {
   HOTPATH_METRIC_NAMES,
   QUEUE_DEPTH_STATES,
   setQueueDepth,
+  FAIR_WAITING_STATE,
 } from './metrics';
 export { type TenantMetrics, tenantMetrics } from './tenant-metrics';
 export { type LogLevel, type Logger, REDACTED_FIELDS, createLogger } from './logger';

@@ -42,6 +42,18 @@ export interface HotpathMetrics {
   prefixCacheHitTokens: Counter<'model'>;
   /** Prefix-cache lookups of generations, by result (`hit` = at least one block reused, `miss`). */
   prefixCacheLookups: Counter<'model' | 'result'>;
+  /** Sequence slots of each replica's KV arena (its max batch size), and those in use (worker). */
+  kvArenaSlots: Gauge<'model' | 'replica'>;
+  kvArenaSlotsUsed: Gauge<'model' | 'replica'>;
+  /** Bytes of KV cache each replica's arena layout spans now. */
+  kvArenaBytes: Gauge<'model' | 'replica'>;
+  /** Capacity changes (re-layouts) of the replicas' arenas. */
+  kvArenaRelayouts: Counter<'model'>;
+  /** Blocks and bytes held in each replica's prefix KV cache. */
+  prefixCacheBlocks: Gauge<'model' | 'replica'>;
+  prefixCacheBytes: Gauge<'model' | 'replica'>;
+  /** Blocks evicted from the replicas' prefix KV caches (LRU, over `max_bytes`). */
+  prefixCacheEvictions: Counter<'model'>;
 }
 
 /**
@@ -99,7 +111,7 @@ export function createMetrics(
     }),
     queueDepth: new Gauge({
       name: 'hotpath_queue_depth',
-      help: 'Jobs per shard queue and state (waiting, prioritized, active, delayed)',
+      help: 'Jobs per shard queue and state (waiting, prioritized, active, delayed; fair_waiting: in the shard fair queue, not yet in BullMQ)',
       labelNames: ['model', 'shard', 'state'],
       registers,
     }),
@@ -168,6 +180,48 @@ export function createMetrics(
       labelNames: ['model', 'result'],
       registers,
     }),
+    kvArenaSlots: new Gauge({
+      name: 'hotpath_kv_arena_slots',
+      help: 'Sequence slots of a replica KV arena (the most sequences it batches at once)',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+    kvArenaSlotsUsed: new Gauge({
+      name: 'hotpath_kv_arena_slots_used',
+      help: 'Sequence slots of a replica KV arena holding a running sequence',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+    kvArenaBytes: new Gauge({
+      name: 'hotpath_kv_arena_bytes',
+      help: 'Bytes of KV cache the current layout of a replica KV arena spans (every slot at the current capacity)',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+    kvArenaRelayouts: new Counter({
+      name: 'hotpath_kv_arena_relayouts_total',
+      help: 'Capacity changes (re-layouts) of the replica KV arenas',
+      labelNames: ['model'],
+      registers,
+    }),
+    prefixCacheBlocks: new Gauge({
+      name: 'hotpath_prefix_cache_blocks',
+      help: 'Blocks held in a replica prefix KV cache',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+    prefixCacheBytes: new Gauge({
+      name: 'hotpath_prefix_cache_bytes',
+      help: 'Bytes held in a replica prefix KV cache (bounded by prefix_cache.max_bytes)',
+      labelNames: ['model', 'replica'],
+      registers,
+    }),
+    prefixCacheEvictions: new Counter({
+      name: 'hotpath_prefix_cache_evictions_total',
+      help: 'Blocks evicted from the replica prefix KV caches (least recently used first)',
+      labelNames: ['model'],
+      registers,
+    }),
   };
   metrics.buildInfo.set({ version, node_version: process.version }, 1);
   return metrics;
@@ -177,18 +231,27 @@ export function createMetrics(
 export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
 
 /**
+ * The `state` of jobs waiting in a shard's fair queue (per-tenant queues, not yet in BullMQ): with
+ * fair queuing on, a backlog is mostly here, BullMQ's `waiting`/`prioritized` hold the lookahead.
+ */
+export const FAIR_WAITING_STATE = 'fair_waiting';
+
+/**
  * Sets `hotpath_queue_depth{model,shard,state}` of one shard queue from its BullMQ job counts
- * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`); a state missing from `counts` reads 0.
+ * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`) and its fair queue's waiting jobs; a state missing
+ * from `counts` reads 0.
  */
 export function setQueueDepth(
   metrics: HotpathMetrics,
   model: string,
   shard: number,
   counts: Readonly<Record<string, number>>,
+  fairWaiting: number,
 ): void {
   for (const state of QUEUE_DEPTH_STATES) {
     metrics.queueDepth.set({ model, shard: String(shard), state }, counts[state] ?? 0);
   }
+  metrics.queueDepth.set({ model, shard: String(shard), state: FAIR_WAITING_STATE }, fairWaiting);
 }
 
 /** Every Hotpath metric name (docs/observability.md), for tests and dashboard validation. */
@@ -210,4 +273,11 @@ export const HOTPATH_METRIC_NAMES = [
   'hotpath_replica_busy_ratio',
   'hotpath_prefix_cache_hit_tokens_total',
   'hotpath_prefix_cache_lookups_total',
+  'hotpath_kv_arena_slots',
+  'hotpath_kv_arena_slots_used',
+  'hotpath_kv_arena_bytes',
+  'hotpath_kv_arena_relayouts_total',
+  'hotpath_prefix_cache_blocks',
+  'hotpath_prefix_cache_bytes',
+  'hotpath_prefix_cache_evictions_total',
 ] as const;

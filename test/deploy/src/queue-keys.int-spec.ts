@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Priority, type QueuedJob } from '@hotpath/contracts';
-import { ShardQueues, createRedisConnection } from '@hotpath/queue';
+import { FairQueue, ShardQueues, createRedisConnection, fairWaiting, waitForRedis } from '@hotpath/queue';
 import { KEDA_LENGTH_SCRIPT, scaledKeys } from './queue-keys';
 
 /**
  * Proves against a real Redis that the keys in the ScaledObjects (derived by `scaledKeys`, which the
- * manifest tests compare with every trigger) are where BullMQ keeps a Hotpath shard queue's jobs, and
- * that KEDA's length read over them adds up to the backlog Hotpath itself reports.
+ * manifest tests compare with every trigger) are where BullMQ and the fair queue keep a Hotpath shard
+ * queue's jobs, and that KEDA's length read over them adds up to the backlog Hotpath itself reports.
  */
 describe('ScaledObject keys on a real Redis', () => {
   const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -22,24 +22,27 @@ describe('ScaledObject keys on a real Redis', () => {
   const workers: Worker[] = [];
   const workerConnections: Redis[] = [];
 
-  before(() => {
+  before(async () => {
     producer = createRedisConnection(url, 'producer', 'deploy-test-producer');
     reader = createRedisConnection(url, 'producer', 'deploy-test-reader');
     queues = new ShardQueues(producer);
+    await Promise.all([waitForRedis(producer, 5000), waitForRedis(reader, 5000)]);
   });
 
   after(async () => {
     await Promise.allSettled(workers.map((w) => w.close(true)));
     await Promise.allSettled(workerConnections.map((c) => c.quit()));
     for (let s = 0; s < shards; s++) await queues.queue(model, s).obliterate({ force: true });
+    const fairKeys = await producer.keys(`hp:{${model}:*}:fq:*`);
+    if (fairKeys.length > 0) await producer.del(...fairKeys);
     await queues.close();
     await Promise.allSettled([producer.quit(), reader.quit()]);
   });
 
-  function job(shard: number, priority: Priority): QueuedJob {
+  function job(shard: number, priority: Priority, tenant = 'deploy-test'): QueuedJob {
     return {
       id: randomUUID(),
-      tenant: 'deploy-test',
+      tenant,
       model,
       task: 'embed',
       input: { texts: ['hello'] },
@@ -60,7 +63,8 @@ describe('ScaledObject keys on a real Redis', () => {
     const keys = scaledKeys([0, 1].map((shard) => ({ model, shard })));
     for (let s = 0; s < shards; s++) {
       const bull = queues.queue(model, s).keys;
-      for (const k of keys.filter((x) => x.shard === s)) assert.equal(k.key, bull[k.type], `${k.type} key`);
+      for (const k of keys.filter((x) => x.shard === s && x.type !== 'fair'))
+        assert.equal(k.key, bull[k.type], `${k.type} key`);
     }
 
     const plan: [number, Priority][] = [
@@ -111,5 +115,46 @@ describe('ScaledObject keys on a real Redis', () => {
     assert.equal(await kedaLength(active), 1);
     assert.equal(await sum(), plan.length);
     assert.equal(await queues.backlog(model, shards), plan.length - 1);
+  });
+  it('counts the jobs waiting in the fair queue beyond BullMQ’s lookahead, each once', async () => {
+    // Shard 1 only (shard 0 holds the previous test's jobs): a backlog entered as the API enters it.
+    const keys = scaledKeys([{ model, shard: 1 }]);
+    const key = (type: string) => keys.find((k) => k.type === type)?.key ?? '';
+    const kedaSum = async () =>
+      (await Promise.all(keys.map((k) => kedaLength(k.key)))).reduce((a, b) => a + b, 0);
+    const before = await kedaSum();
+    const fair = new FairQueue(producer);
+    const lookahead = 2;
+    const entered: QueuedJob[] = [];
+    for (let i = 0; i < 9; i++) {
+      const j = job(1, i % 3 === 0 ? 'high' : 'normal', `tenant-${i % 3}`);
+      const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, lookahead);
+      if (a.kind === 'direct') {
+        await queues.enqueue(j, { attempts: 1, backoff_ms: 0 });
+        await fair.confirm(model, 1, j.id);
+      }
+      entered.push(j);
+    }
+    assert.equal(await reader.type(key('fair')), 'hash');
+    const waitingFair = await kedaLength(key('fair'));
+    assert.ok(waitingFair > 0, 'part of the backlog waits in the fair queue');
+    assert.equal(waitingFair, await fairWaiting(reader, model, 1), 'the gauge reads the same key');
+    assert.equal((await kedaSum()) - before, entered.length, 'every entered job counted once');
+
+    // A dispatcher hands two more to BullMQ (add not yet confirmed): still each counted once.
+    const inBullmq = (await kedaLength(key('wait'))) + (await kedaLength(key('prioritized')));
+    const d = await fair.dispatch(model, 1, inBullmq + 2);
+    assert.equal(d.jobs.length, 2);
+    for (const j of d.jobs) await queues.enqueue(j, { attempts: 1, backoff_ms: 0 });
+    assert.equal((await kedaSum()) - before, entered.length, 'after the hand-off, before its confirmation');
+    await fair.dispatch(
+      model,
+      1,
+      0,
+      [],
+      d.jobs.map((j) => j.id),
+    );
+    assert.equal((await kedaSum()) - before, entered.length, 'after the confirmation');
+    assert.equal(await kedaLength(key('fair')), waitingFair - 2);
   });
 });

@@ -1,8 +1,13 @@
 import { QueueKeys } from 'bullmq';
 import { QUEUE_PREFIX, shardQueueName } from '@hotpath/contracts';
+import { fairBacklogKey } from '@hotpath/queue';
 
-/** The BullMQ keys a pool's autoscaler reads, per shard queue: waiting, prioritized, running jobs. */
-export const SCALED_KEY_TYPES = ['wait', 'prioritized', 'active'] as const;
+/**
+ * The keys a pool's autoscaler reads per shard queue: BullMQ's waiting, prioritized and running
+ * jobs, and `fair`, the jobs waiting in the shard's fair queue beyond BullMQ's short lookahead (with
+ * fair queuing on, the default, that is most of a backlog; a hash, which KEDA counts with HLEN).
+ */
+export const SCALED_KEY_TYPES = ['wait', 'prioritized', 'active', 'fair'] as const;
 export type ScaledKeyType = (typeof SCALED_KEY_TYPES)[number];
 
 /** One autoscaler input: a Redis key of one shard queue and the trigger name that reads it. */
@@ -16,14 +21,17 @@ export interface ScaledKey {
   triggerName: string;
 }
 
-/** The keys for the given shard queues, derived from BullMQ's own key naming. */
+/** The keys for the given shard queues, derived from BullMQ's and the fair queue's own key naming. */
 export function scaledKeys(queues: readonly { model: string; shard: number }[]): ScaledKey[] {
   const keys = new QueueKeys(QUEUE_PREFIX);
   return queues.flatMap(({ model, shard }) => {
-    const all = keys.getKeys(shardQueueName(model, shard));
+    const all: Record<string, string | undefined> = {
+      ...keys.getKeys(shardQueueName(model, shard)),
+      fair: fairBacklogKey(model, shard),
+    };
     return SCALED_KEY_TYPES.map((type) => {
       const key = all[type];
-      if (!key) throw new Error(`BullMQ has no "${type}" key`);
+      if (!key) throw new Error(`no "${type}" key`);
       return { model, shard, type, key, triggerName: `${model.replace(/[^a-z0-9]/g, '_')}_${shard}_${type}` };
     });
   });

@@ -15,6 +15,7 @@ import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
 import { Attr, tracingEnabled, type Context } from '@hotpath/telemetry';
 import { batchSpans } from './batch-spans';
 import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import { ReplicaStatsGauges } from './replica-stats-gauges';
 import { executionProvider } from './traced-backend';
 import type { BackendDeps, BackendOutput, InferenceBackend, RunContext } from './inference-backend';
 
@@ -51,6 +52,8 @@ export class OnnxBackend implements InferenceBackend {
   readonly model: string;
   private pool: ReplicaPool | null = null;
   private busyTimer: NodeJS.Timeout | undefined;
+  /** Arena and prefix-cache numbers the replica threads report, as Prometheus series. */
+  private readonly statsGauges: ReplicaStatsGauges;
   private embedBatcher: MicroBatcher<string, EmbeddedText, Context> | null = null;
 
   /** The model folder's content digest, once started. */
@@ -64,6 +67,7 @@ export class OnnxBackend implements InferenceBackend {
     private readonly deps: BackendDeps,
   ) {
     this.model = config.name;
+    this.statsGauges = new ReplicaStatsGauges(deps.metrics, config.name);
   }
 
   start(): Promise<void> {
@@ -118,6 +122,8 @@ export class OnnxBackend implements InferenceBackend {
             }),
           }
         : {}),
+      // ... and their arena and prefix-cache numbers always (Prometheus series).
+      onStats: this.statsGauges.update,
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {
@@ -273,6 +279,7 @@ export class OnnxBackend implements InferenceBackend {
     await this.starting?.catch(() => undefined);
     clearInterval(this.busyTimer);
     this.busyTimer = undefined;
+    this.statsGauges.clear();
     const pool = this.pool;
     const batcher = this.embedBatcher;
     this.pool = null;

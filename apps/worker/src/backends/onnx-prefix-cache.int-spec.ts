@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
+import { metricValue } from '../testing/worker-test-kit';
 import { OnnxBackend } from './onnx-backend';
 
 const logger = createLogger('hotpath-worker', 'error');
@@ -21,16 +22,6 @@ const job = (prompt: string): QueuedGenerateJob => ({
   input: { prompt },
   params: { temperature: 0, max_tokens: 6 },
 });
-
-async function metricValue(
-  metrics: ReturnType<typeof createMetrics>,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number> {
-  const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
-  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
-  return v?.value ?? 0;
-}
 
 describe('OnnxBackend prefix KV cache', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-onnx-prefix-'));

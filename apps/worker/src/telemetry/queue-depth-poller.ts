@@ -1,12 +1,6 @@
 import type { Queue } from 'bullmq';
-import { shardQueueKey } from '@hotpath/contracts';
+import { fairWaiting, type RedisClient } from '@hotpath/queue';
 import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
-
-/**
- * The `state` of jobs waiting in a shard's fair queue (per-tenant queues, not yet in BullMQ): with
- * fair queuing on, a backlog is mostly here, BullMQ's `waiting`/`prioritized` hold the lookahead.
- */
-export const FAIR_WAITING_STATE = 'fair_waiting';
 
 /** One served shard queue, for the depth gauge. */
 export interface DepthQueue {
@@ -26,6 +20,8 @@ export class QueueDepthPoller {
 
   constructor(
     private readonly queues: readonly DepthQueue[],
+    /** Reads the fair queues' waiting jobs (BullMQ's own client type has no HLEN). */
+    private readonly redis: RedisClient,
     private readonly metrics: HotpathMetrics,
     private readonly logger: Logger,
     private readonly intervalMs: number,
@@ -50,13 +46,11 @@ export class QueueDepthPoller {
     try {
       await Promise.all(
         this.queues.map(async ({ model, shard, queue }) => {
-          setQueueDepth(this.metrics, model, shard, await queue.getJobCounts(...QUEUE_DEPTH_STATES));
-          const client = await queue.client;
-          const fair = Number((await client.get(shardQueueKey(model, shard, 'fq:count'))) ?? 0);
-          this.metrics.queueDepth.set(
-            { model, shard: String(shard), state: FAIR_WAITING_STATE },
-            Math.max(0, fair),
-          );
+          const [counts, fair] = await Promise.all([
+            queue.getJobCounts(...QUEUE_DEPTH_STATES),
+            fairWaiting(this.redis, model, shard),
+          ]);
+          setQueueDepth(this.metrics, model, shard, counts, fair);
         }),
       );
     } catch (err) {

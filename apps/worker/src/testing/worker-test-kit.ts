@@ -16,6 +16,7 @@ import {
   type JobRecord,
   type RedisClient,
 } from '@hotpath/queue';
+import type { HotpathMetrics } from '@hotpath/telemetry';
 import { startWorker, type WorkerHandle } from '../worker-app';
 
 /** A model name no other test uses, so queue keys never collide on the shared Redis. */
@@ -165,6 +166,17 @@ export async function eventually(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** One series of a metrics registry (what `/metrics` serves), 0 when absent. */
+export async function metricValue(
+  metrics: HotpathMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
+  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  return v?.value ?? 0;
 }
 
 /** A GET on the worker's metrics/health server. */

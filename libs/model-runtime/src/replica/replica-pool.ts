@@ -11,6 +11,7 @@ import type {
   FromReplica,
   ReplicaInit,
   ReplicaModelInfo,
+  ReplicaStats,
   ScheduledGenerationOutput,
   ToReplica,
 } from './replica-protocol';
@@ -23,6 +24,8 @@ export function replicaExecution(exec: ExecutionSettings, replicas: number): Exe
   if (exec.intra_op_threads > 0) return exec;
   return { ...exec, intra_op_threads: Math.max(1, Math.floor(defaultIntraOpThreads() / replicas)) };
 }
+
+const DEFAULT_STATS_INTERVAL_MS = 1000;
 
 /** Options of {@link ReplicaPool.start}. */
 export interface ReplicaPoolOptions {
@@ -55,6 +58,13 @@ export interface ReplicaPoolOptions {
    * each member; for batch spans. Replicas only report when set.
    */
   onReport?: (report: ReplicaBatchReport) => void;
+  /**
+   * Told what each replica thread holds (its KV arena and prefix cache), when it changed, at most
+   * every `statsIntervalMs`; replicas only report when set.
+   */
+  onStats?: (replica: number, stats: ReplicaStats) => void;
+  /** Default 1000 ms. */
+  statsIntervalMs?: number;
 }
 
 /** A {@link BatchReport} of one replica, its members named by their submission tags. */
@@ -161,6 +171,7 @@ export class ReplicaPool {
       scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
       prefixCache: opts.prefixCache ?? null,
       reportBatches: opts.onReport !== undefined,
+      statsIntervalMs: opts.onStats ? (opts.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS) : 0,
     };
     const log = opts.log ?? ((): void => undefined);
     const workers = Array.from(
@@ -168,6 +179,10 @@ export class ReplicaPool {
       () => new Worker(join(__dirname, 'replica.worker.js'), { workerData: init }),
     );
     let loggedOnce = false;
+    // Listening until every replica is ready: a replica's first stats come right after its own
+    // `ready`, before the pool attaches its listener (they are only sent again when they change).
+    const loading: ((msg: FromReplica) => void)[] = [];
+    const early: (ReplicaStats | undefined)[] = [];
     const ready = workers.map(
       (w, i) =>
         new Promise<ReplicaModelInfo>((resolve, reject) => {
@@ -176,14 +191,16 @@ export class ReplicaPool {
               // Every replica hits the same fallback; one line is enough.
               if (!loggedOnce) log(msg.message);
               loggedOnce = true;
+            } else if (msg.type === 'stats') {
+              early[i] = msg.stats;
             } else if (msg.type === 'ready') {
-              w.off('message', onMessage);
               w.off('error', reject);
               resolve(msg.info);
             } else if (msg.type === 'load-error') {
               reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
             }
           };
+          loading[i] = onMessage;
           w.on('message', onMessage);
           w.once('error', reject);
           w.once('exit', (code) =>
@@ -204,13 +221,25 @@ export class ReplicaPool {
       workers.map((w, i) => new Replica(i, w)),
       infos[0] as ReplicaModelInfo,
     );
-    for (const r of pool.replicas) pool.attach(r, log, opts.onReport);
+    for (const r of pool.replicas) {
+      const loader = loading[r.index];
+      if (loader) r.worker.off('message', loader);
+      pool.attach(r, log, opts.onReport, opts.onStats);
+      const first = early[r.index];
+      if (first) opts.onStats?.(r.index, first);
+    }
     return pool;
   }
 
-  private attach(r: Replica, log: (msg: string) => void, onReport: ReplicaPoolOptions['onReport']): void {
+  private attach(
+    r: Replica,
+    log: (msg: string) => void,
+    onReport: ReplicaPoolOptions['onReport'],
+    onStats: ReplicaPoolOptions['onStats'],
+  ): void {
     r.worker.on('message', (msg: FromReplica) => {
       if (msg.type === 'log') return log(msg.message);
+      if (msg.type === 'stats') return onStats?.(r.index, msg.stats);
       if (msg.type === 'report') {
         // The replica tags members with their submission ids; the caller's tags live here.
         const tags = msg.report.tags.flatMap((id) => {

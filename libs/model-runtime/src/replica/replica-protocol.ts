@@ -23,6 +23,37 @@ export interface ReplicaInit {
   prefixCache: PrefixCacheSettings | null;
   /** Post a `report` message per prefill forward and decode run (only when someone traces them). */
   reportBatches: boolean;
+  /** Post a `stats` message this often (ms) while the numbers change; 0 = never. */
+  statsIntervalMs: number;
+}
+
+/**
+ * What a replica thread reports about the memory it holds: its KV arena (decoders on the arena
+ * engine) and its prefix KV cache (when on). Read in the thread, posted to the main thread, which
+ * cannot see them.
+ */
+export interface ReplicaStats {
+  /** null: no arena (an encoder, or the folder's own graph). */
+  arena: {
+    /** Sequence slots in use / in all. */
+    slotsUsed: number;
+    slots: number;
+    /** Positions per slot in the current layout. */
+    capacity: number;
+    /** Bytes of KV cache the current layout spans (keys and values, every layer and slot). */
+    bytes: number;
+    /** Capacity changes since the replica started. */
+    relayouts: number;
+  } | null;
+  /** null: prefix cache off (or an encoder). */
+  prefixCache: {
+    /** Cached blocks and their bytes; `maxBytes` the bound. */
+    blocks: number;
+    bytes: number;
+    maxBytes: number;
+    /** Blocks evicted since the replica started. */
+    evictions: number;
+  } | null;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -69,6 +100,7 @@ export type FromReplica =
   | { type: 'log'; message: string }
   /** What the replica's scheduler ran; its members are tagged with their submission ids. */
   | { type: 'report'; report: BatchReport<number> }
+  | { type: 'stats'; stats: ReplicaStats }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | {

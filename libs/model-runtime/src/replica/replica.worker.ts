@@ -3,9 +3,10 @@ import { IterationScheduler } from '@hotpath/batching';
 import { ErrorCode, toErrorCode } from '@hotpath/contracts';
 import type { GeneratedToken } from '../generation/generation-types';
 import { PrefixKvCache } from '../batching/prefix-cache';
+import { ArenaEngine } from '../engine/arena-engine';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
-import type { FromReplica, ReplicaInit, ToReplica } from './replica-protocol';
+import type { FromReplica, ReplicaInit, ReplicaStats, ToReplica } from './replica-protocol';
 
 // One replica: owns one session in this thread, so `session.run` never blocks the main loop.
 const init = workerData as ReplicaInit;
@@ -38,12 +39,8 @@ async function main(): Promise<void> {
   }
   const info = model.info;
   const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
-  const engine = defaults
-    ? model.createEngine(
-        init.scheduler.maxRunningSequences,
-        init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
-      )
-    : null;
+  const prefixCache = defaults && init.prefixCache ? new PrefixKvCache(init.prefixCache) : null;
+  const engine = defaults ? model.createEngine(init.scheduler.maxRunningSequences, prefixCache) : null;
   const scheduler = engine
     ? new IterationScheduler<SequenceState, GeneratedToken, number>(engine, init.scheduler, {
         onReport: init.reportBatches ? (report) => send({ type: 'report', report }) : undefined,
@@ -61,6 +58,7 @@ async function main(): Promise<void> {
       engine: model.engine,
     },
   });
+  if (init.statsIntervalMs > 0) reportStats(engine instanceof ArenaEngine ? engine : null, prefixCache);
   port?.on('message', (msg: ToReplica) => {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
@@ -107,6 +105,33 @@ async function main(): Promise<void> {
         (err: unknown) => send({ type: 'error', id: msg.id, ...errorFields(err) }),
       );
   });
+}
+
+/**
+ * Posts the arena's and the prefix cache's numbers now and then every `statsIntervalMs`, only when
+ * they changed: a few integers read from counters the engine and cache keep anyway, so an idle
+ * replica posts nothing and a busy one one small message per interval.
+ */
+function reportStats(arena: ArenaEngine | null, cache: PrefixKvCache | null): void {
+  let last = '';
+  const post = (): void => {
+    const stats: ReplicaStats = {
+      arena: arena ? { ...pickArena(arena), slots: arena.arena.slots } : null,
+      prefixCache: cache ? { ...cache.stats, maxBytes: cache.settings.maxBytes } : null,
+    };
+    const text = JSON.stringify(stats);
+    if (text === last) return;
+    last = text;
+    send({ type: 'stats', stats });
+  };
+  post();
+  // unref'd: the message port keeps the thread alive, not this timer.
+  setInterval(post, init.statsIntervalMs).unref();
+}
+
+function pickArena(engine: ArenaEngine): Omit<NonNullable<ReplicaStats['arena']>, 'slots'> {
+  const s = engine.stats;
+  return { slotsUsed: s.slotsUsed, capacity: s.capacity, bytes: s.arenaBytes, relayouts: s.relayouts };
 }
 
 function embed(model: LocalModel, id: number, texts: string[]): void {
