@@ -12,6 +12,7 @@ import {
   FairQueue,
   JobStore,
   ShardQueues,
+  USAGE_FLUSH_MS,
   UsageStore,
   WorkerRegistry,
   createRedisConnection,
@@ -230,6 +231,15 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     cleanups.push(() => streaming.close());
     // --- end of streams and webhooks ---
     const tenants = options.tenants ?? new TenantSettings(cluster.tenants);
+    // Summed here and written every second; what is left goes out when the worker stops.
+    const usage = new UsageStore(
+      conn,
+      () => tenants.current().usage_retention_s,
+      Date.now,
+      USAGE_FLUSH_MS,
+      (err) => logger.warn('could not record tenant usage; kept for the next write', { error: err }),
+    );
+    cleanups.push(() => usage.close());
     const runner = new JobRunner(served, {
       store,
       metrics,
@@ -237,12 +247,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       cacheFiller,
       events: streaming.events,
       webhooks: streaming.webhooks,
-      tenantUsage: new TenantUsage(
-        new UsageStore(conn, () => tenants.current().usage_retention_s),
-        tenants,
-        tenantMetrics(metrics.registry),
-        logger,
-      ),
+      tenantUsage: new TenantUsage(usage, tenants, tenantMetrics(metrics.registry), logger),
     });
     // Fair queuing: jobs that end here let the next jobs in fair order into BullMQ.
     const fairProducer = new ShardQueues(conn, (err) =>

@@ -110,6 +110,7 @@ export {
   type UsageCounter,
   type UsageCounts,
   USAGE_BUCKET_MS,
+  USAGE_FLUSH_MS,
   type UsageReport,
   UsageStore,
 } from './usage-store';

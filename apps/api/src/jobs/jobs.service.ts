@@ -86,6 +86,8 @@ export interface JobsServiceDeps {
   tenants?: TenantSettings;
   /** Live workers per model and shard; absent = every job is queued whether or not one is served. */
   availability?: AvailabilityCache;
+  /** Where cache hits and refusals are counted (buffered in the app); absent = written per event. */
+  usage?: UsageStore;
   now?: () => number;
 }
 
@@ -142,7 +144,8 @@ export class JobsService {
     this.admission = new AdmissionGate(deps.producer);
     this.tenants = deps.tenants ?? new TenantSettings(deps.config.cluster.tenants);
     this.fair = new FairQueue(deps.producer, this.now);
-    this.usage = new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
+    this.usage =
+      deps.usage ?? new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
     this.tenantMetrics = tenantMetrics(deps.metrics.registry);
     this.knownTenants = new Set(['default', ...deps.config.auth.keys.map((k) => k.tenant)]);
     this.gate = new TenantGate({
