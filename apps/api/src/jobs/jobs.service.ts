@@ -56,6 +56,7 @@ import type { SingleFlight } from '@hotpath/cache';
 import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { BacklogEstimate } from './backlog-estimate';
+import { AdmissionLeases } from './admission-leases';
 import { TenantGate } from '../tenancy/tenant-gate';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
@@ -128,6 +129,7 @@ export class JobsService {
   private readonly now: () => number;
   private readonly backlog: BacklogEstimate;
   private readonly admission: AdmissionGate;
+  private readonly leases: AdmissionLeases;
   private readonly inputLimits: ModelInputLimitsStore;
   private readonly webhookSecrets: WebhookSecrets;
   private readonly tenants: TenantSettings;
@@ -142,6 +144,8 @@ export class JobsService {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
     this.admission = new AdmissionGate(deps.producer);
+    // A lease not given back frees itself after the reservation TTL.
+    this.leases = new AdmissionLeases(this.admission);
     this.tenants = deps.tenants ?? new TenantSettings(deps.config.cluster.tenants);
     this.fair = new FairQueue(deps.producer, this.now);
     this.usage =
@@ -568,11 +572,23 @@ export class JobsService {
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
     // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
     const estimate = await withRedisTimeout(
-      this.backlog.current(model.name, model.shards),
+      this.backlog.current(model.name, model.shards, model.max_waiting),
       QUEUE_CALL_TIMEOUT_MS,
     );
     if (estimate >= model.max_waiting) throw queueFull(model, estimate);
     const shard = shardOf(req, model, this.deps.config.cluster.routing.prefix_chars);
+    // Far below the limit, a place comes from this process's lease (one gate call per block of jobs).
+    const ticket = await withRedisTimeout(
+      this.leases.take(model.name, model.shards, model.max_waiting, estimate),
+      QUEUE_CALL_TIMEOUT_MS,
+    ).catch(() => undefined);
+    if (ticket) {
+      try {
+        return await this.createAndEnqueue(tenant, id, req, model, shard, cache, how);
+      } finally {
+        ticket.release();
+      }
+    }
     const gate = await withRedisTimeout(
       this.admission.reserve(model.name, model.shards, shard, id, model.max_waiting),
       QUEUE_CALL_TIMEOUT_MS,
