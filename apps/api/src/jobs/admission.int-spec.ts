@@ -60,13 +60,12 @@ describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
       call<JobView>(`${(i % 2 === 0 ? a : b).url}/v1/jobs`, {
         body: { model: leased, task: 'generate', input: { prompt: `lease ${i}` }, cache: 'bypass' },
       });
-    // Far below the limit: each replica leases a block of places for its first jobs.
-    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => submit(i)));
+    // Far below the limit (estimate 0 of 300): each replica admits these under a lease of 18 places.
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => submit(i)));
     assert.ok(first.every((r) => r.status === 202));
-    assert.ok((await conn.zcard(AdmissionGate.leaseKey(leased))) >= 1, 'a lease admitted them');
     await conn.call('CLIENT', 'PAUSE', '300', 'ALL');
-    const rest = await Promise.all(Array.from({ length: 460 }, (_, i) => submit(40 + i)));
-    const accepted = 40 + rest.filter((r) => r.status === 202).length;
+    const rest = await Promise.all(Array.from({ length: 490 }, (_, i) => submit(10 + i)));
+    const accepted = 10 + rest.filter((r) => r.status === 202).length;
     assert.ok(rest.every((r) => r.status === 202 || r.status === 429));
     assert.ok(accepted <= 300, `accepted ${accepted}`);
     // Places held by leases are given back once their jobs are queued: the rest fills up to the limit.
