@@ -15,6 +15,7 @@ import {
   USAGE_FLUSH_MS,
   UsageStore,
   WorkerRegistry,
+  countsAsRunning,
   createRedisConnection,
   durabilityOf,
   shardsServed,
@@ -306,7 +307,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         if (!job?.id || !/stalled/i.test(err.message)) return;
         logger.error('job failed after repeated stalls', { queue: q.name, job_id: job.id });
         const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-        if (typeof tenant === 'string') dispatcher.finished(q.model, q.shard, tenant);
+        if (typeof tenant === 'string' && countsAsRunning(job.data))
+          dispatcher.finished(q.model, q.shard, tenant);
         store
           .fail(job.id, {
             code: ErrorCode.InferenceFailed,

@@ -98,6 +98,7 @@ export {
 export {
   FAIR_RECLAIM_MS,
   fairKey,
+  countsAsRunning,
   type FairAdmission,
   type FairDispatch,
   type FairTenant,

@@ -17,6 +17,7 @@ import {
   FairQueue,
   RateLimiter,
   UsageStore,
+  countsAsRunning,
   JobIndex,
   decodeCursor,
   type AvailabilityCache,
@@ -708,9 +709,9 @@ export class JobsService {
     }
     if (admission.kind === 'queued') return;
     try {
-      await this.deps.queues.enqueue(job, retry);
+      await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry);
     } catch (err) {
-      await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
+      if (admission.counted) await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
       throw err;
     } finally {
       // Not awaited: an unconfirmed entry only holds a lookahead place until it is reclaimed.
@@ -723,9 +724,10 @@ export class JobsService {
     const model = findModel(this.deps.config.cluster, rec.model);
     const fair = model?.fairness.enabled ?? false;
     if (fair && (await this.fair.remove(rec.model, rec.shard, rec.tenant, rec.id))) return;
-    const outcome = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
+    const { outcome, payload } = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
     // A job removed from BullMQ never finishes on a worker, which would have freed its running place.
-    if (fair && outcome === 'removed') await this.fair.release(rec.model, rec.shard, rec.tenant);
+    if (fair && outcome === 'removed' && countsAsRunning(payload))
+      await this.fair.release(rec.model, rec.shard, rec.tenant);
   }
 
   private tenantLabel(tenant: string): string {

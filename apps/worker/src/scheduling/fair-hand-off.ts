@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { fairLookahead, type ModelConfig } from '@hotpath/contracts';
-import type { FairDispatcher } from '@hotpath/queue';
+import { countsAsRunning, type FairDispatcher } from '@hotpath/queue';
 import { isLastAttempt } from '../jobs/job-decisions';
 
 type Processor<R> = (job: Job, token?: string) => Promise<R>;
@@ -35,7 +35,9 @@ export function withFairHandOff<R>(
       throw err;
     } finally {
       const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-      dispatcher.settled(model, shard, ended && typeof tenant === 'string' ? tenant : undefined);
+      // A job its tenant's running count never included ends without a dispatch call (unless jobs wait).
+      const uncounts = ended && typeof tenant === 'string' && countsAsRunning(job.data);
+      dispatcher.settled(model, shard, uncounts ? tenant : undefined);
     }
   };
 }
