@@ -1,7 +1,9 @@
 // Flat ESLint config: typescript-eslint strict rules plus Nx module boundaries.
 // `npm run lint` computes Nx's project graph first: without a cached graph the boundary rule is
 // silently skipped. The boundary matrix is the architecture: contracts depend on nothing, infra libs on
-// contracts, only the model runtime touches onnxruntime-node, apps sit on top.
+// contracts, the schedulers (batching) on contracts alone, only the model runtime touches
+// onnxruntime-node, the job-API client speaks HTTP only, the benches are a library of their own that
+// the CLI app mounts, apps sit on top.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -63,25 +65,76 @@ export default tseslint.config(
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
             },
             {
+              // The two schedulers (micro-batching, continuous batching): pure scheduling over
+              // contracts, no I/O and no telemetry, so they run in replica threads and on the main
+              // thread alike and report what they ran by callback.
+              sourceTag: 'type:batching',
+              onlyDependOnLibsWithTags: ['type:contracts'],
+              bannedExternalImports: [
+                '@nestjs/*',
+                'bullmq',
+                'ioredis',
+                'onnxruntime-*',
+                '@opentelemetry/*',
+                'prom-client',
+              ],
+            },
+            {
               sourceTag: 'type:runtime',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:tokenizer'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:tokenizer', 'type:batching'],
               bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis'],
             },
             {
+              // The typed client of the job API (benches, e2e harness): HTTP and the contracts, nothing else.
+              sourceTag: 'type:client',
+              onlyDependOnLibsWithTags: ['type:contracts'],
+              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
+            },
+            {
+              // The CLI's command contract (CliCommand, UsageError), shared by the CLI app and the benches.
+              sourceTag: 'type:cli-kit',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['@nestjs/*', 'bullmq', 'ioredis', 'onnxruntime-*'],
+            },
+            {
+              // `hotpath bench …`: drives real clusters (child processes) through the job client, and
+              // measures the runtime in-process; never imports the API or the worker.
+              sourceTag: 'type:bench',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:infra',
+                'type:runtime',
+                'type:tokenizer',
+                'type:batching',
+                'type:client',
+                'type:cli-kit',
+              ],
+              bannedExternalImports: ['@nestjs/*', 'onnxruntime-*'],
+            },
+            {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:runtime', 'type:tokenizer'],
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:infra',
+                'type:runtime',
+                'type:tokenizer',
+                'type:batching',
+                'type:cli-kit',
+                'type:bench',
+                'type:client',
+              ],
               bannedExternalImports: ['onnxruntime-*'],
             },
             {
               sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:e2e-harness'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:e2e-harness', 'type:client'],
               bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
             },
             {
               // What e2e projects share (private clusters of real processes, HTTP client, waits):
               // it drives the built apps as child processes and never imports them.
               sourceTag: 'type:e2e-harness',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:client'],
               bannedExternalImports: ['onnxruntime-*', '@nestjs/*'],
             },
           ],

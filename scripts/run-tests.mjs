@@ -8,7 +8,6 @@
 // answers, else starts a throwaway `redis-server` on a free port, so `npm test` needs no setup.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
@@ -66,51 +65,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-function ping(host, port) {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port });
-    const done = (ok) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.on('error', () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
+// The one Redis kit of the repository (libs/redis-local, built by `npm test` before this runs).
+const redisLocal = () => import(join(root, 'libs/redis-local/dist/index.js'));
+const portsLib = () => import(join(root, 'libs/ports/dist/index.js'));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-let redisChild;
+let redisServer;
 let redisDir;
 const needsRedis = files.some((f) => !patterns.unit.test(f) || /\.(int|e2e)-spec\.js$/.test(f));
 if (needsRedis && !process.env.REDIS_URL) {
-  if (await ping('127.0.0.1', 6379)) {
-    process.env.REDIS_URL = 'redis://127.0.0.1:6379';
+  const { LOCAL_REDIS_URL, RedisProcess, pingRedis } = await redisLocal();
+  if ((await pingRedis(LOCAL_REDIS_URL, 500)) === undefined) {
+    process.env.REDIS_URL = LOCAL_REDIS_URL;
   } else if (spawnSync('redis-server', ['--version']).status === 0) {
-    const port = await freePort();
+    const { freePort } = await portsLib();
     redisDir = mkdtempSync(join(tmpdir(), 'hotpath-test-redis-'));
-    redisChild = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir],
-      {
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 50 && !(await ping('127.0.0.1', port)); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
-    console.log(`started redis-server for the tests on port ${port}`);
+    redisServer = RedisProcess.server({ port: await freePort(), dir: redisDir });
+    await redisServer.ready();
+    process.env.REDIS_URL = redisServer.url;
+    console.log(`started redis-server for the tests on port ${redisServer.port}`);
   } else {
     console.log('no Redis found: set REDIS_URL or install redis-server; Redis-backed tests will fail');
   }
@@ -177,11 +149,11 @@ console.log(
     (clusterPass ? `, then ${clusterFiles.length} e2e files again on a Redis Cluster` : ''),
 );
 const totals = [await runFiles(files, process.env)];
-redisChild?.kill('SIGTERM');
+await redisServer?.stop();
 if (redisDir) rmSync(redisDir, { recursive: true, force: true });
 
 if (clusterPass) {
-  const { LocalRedisCluster } = await import(join(root, 'libs/redis-local/dist/index.js'));
+  const { LocalRedisCluster } = await redisLocal();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-test-redis-cluster-'));
   let local;
   try {

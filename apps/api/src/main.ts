@@ -2,7 +2,7 @@ import { telemetry } from './tracing';
 import 'reflect-metadata';
 import { TenantSettings, reloadTenantsOnSignal } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
-import { createApiApp } from './app.factory';
+import { createApiApp } from './app-factory';
 import { loadApiConfig, type ApiConfig } from './config/api-config';
 
 /** How long SIGTERM/SIGINT may take before the process exits anyway. */

@@ -1,4 +1,4 @@
-import { UsageError, type CliCommand } from './command';
+import { UsageError, type CliCommand } from '@hotpath/cli-kit';
 import { COMMANDS } from './commands/index';
 import { version } from '../package.json';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { WorkerHandle } from './worker.app';
+import type { WorkerHandle } from './worker-app';
 import { TestProducer, startTestWorker, testCluster, uniqueModel } from './testing/worker-test-kit';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -2,7 +2,7 @@ import { telemetry } from './tracing';
 import { loadClusterConfig, reloadTenantsOnSignal } from '@hotpath/config';
 import { createLogger } from '@hotpath/telemetry';
 import { parseWorkerEnv, workerOptionsFromEnv, type WorkerEnv } from './worker-env';
-import { startWorker, type WorkerHandle } from './worker.app';
+import { startWorker, type WorkerHandle } from './worker-app';
 
 /** Extra time after the grace period before a stuck shutdown is cut short. */
 const HARD_EXIT_MARGIN_MS = 15_000;
@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   try {
-    const { config, source } = loadClusterConfig(env.HOTPATH_CONFIG, env.HOTPATH_DATA_DIR);
+    const { config, source } = loadClusterConfig(env.HOTPATH_CONFIG, env.HOTPATH_DATA_DIR, (line) =>
+      logger.warn(line),
+    );
     graceMs = config.queue.shutdown_grace_ms;
     const options = workerOptionsFromEnv(env, config);
     logger.info('cluster config loaded', { source, models: config.models.map((m) => m.name) });

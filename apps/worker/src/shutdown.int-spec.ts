@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelConfig } from '@hotpath/contracts';
 import { SimBackend } from './backends/sim.backend';
 import type { InferenceBackend } from './backends/inference-backend';
-import { startWorker, type WorkerHandle } from './worker.app';
+import { startWorker, type WorkerHandle } from './worker-app';
 import { TestProducer, startTestWorker, testCluster, uniqueModel } from './testing/worker-test-kit';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -27,7 +27,8 @@ describe('worker shutdown on real Redis', () => {
   });
 
   it('lets a running job finish within the grace period', async () => {
-    const worker = await startTestWorker(REDIS_URL, clusterWith(300));
+    // 60 ms per token: the 5-token job takes 300 ms.
+    const worker = await startTestWorker(REDIS_URL, clusterWith(60));
     open.push(worker);
     const id = await producer.submit({ model, generate: { prompt: 'finish me', max_tokens: 5 } });
     await producer.waitForRecord(id, (r) => r.status === 'running');

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ClusterConfigSchema, HotpathError } from '@hotpath/contracts';
 import { parseWorkerEnv, workerOptionsFromEnv } from './worker-env';
-import { planServedQueues } from './worker.app';
+import { planServedQueues } from './startup/served-queues';
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TenantSettings, commonEnvShape, envPort, parseEnv, withTenantsFromEnv } from '@hotpath/config';
 import type { ClusterConfig } from '@hotpath/contracts';
 import { parseWorkerShards, redisTargetFromEnv } from '@hotpath/queue';
-import type { WorkerOptions } from './worker.app';
+import type { WorkerOptions } from './worker-app';
 import { webhookEnvShape, webhookSettingsFromEnv } from './webhooks/webhook-settings';
 
 const workerShards = z

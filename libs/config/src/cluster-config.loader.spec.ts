@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HotpathError } from '@hotpath/contracts';
-import { findModel, loadClusterConfig } from './cluster-config.loader';
+import { findModel, loadClusterConfig, parseClusterConfig } from './cluster-config.loader';
 import { parseEnv, commonEnvShape } from './env';
 import { z } from 'zod';
 
@@ -15,6 +15,74 @@ function writeTmp(name: string, text: string): string {
   return file;
 }
 
+describe('deprecated batching keys', () => {
+  const model = (name: string, batching: Record<string, unknown>, variants: unknown[] = []) => ({
+    name,
+    backend: 'sim',
+    batching,
+    variants,
+  });
+
+  it('maps the flat keys to batching.micro and batching.continuous, new keys winning', () => {
+    const config = parseClusterConfig(
+      {
+        models: [
+          model('a', { max_batch_size: 8, max_queue_delay_ms: 2, prefill_chunk_tokens: 64 }),
+          model('b', { max_batch_size: 8, micro: { max_batch_size: 32 } }, [
+            { name: 'v', batching: { max_queue_delay_ms: 9 } },
+          ]),
+        ],
+      },
+      'test',
+      '/',
+    );
+    const a = findModel(config, 'a');
+    assert.deepEqual(a?.batching.micro, { max_batch_size: 8, max_queue_delay_ms: 2 });
+    assert.equal(a?.batching.continuous.max_running_sequences, 8);
+    assert.equal(a?.batching.continuous.prefill_chunk_tokens, 64);
+    const b = findModel(config, 'b');
+    assert.equal(b?.batching.micro.max_batch_size, 32, 'the new key wins');
+    assert.equal(b?.batching.continuous.max_running_sequences, 8);
+    assert.equal(findModel(config, 'b', 'v')?.batching.micro.max_queue_delay_ms, 9, 'variants too');
+  });
+
+  it('warns once per deprecated key, naming the new key and the models using it', () => {
+    const lines: string[] = [];
+    parseClusterConfig(
+      {
+        models: [
+          model('a', { max_batch_size: 8, max_queue_delay_ms: 2 }),
+          model('b', { max_batch_size: 4 }, [{ name: 'v', batching: { prefill_chunk_tokens: 32 } }]),
+          model('c', { micro: { max_batch_size: 4 } }),
+        ],
+      },
+      'test',
+      '/',
+      (line) => lines.push(line),
+    );
+    assert.equal(lines.length, 3);
+    assert.match(
+      lines[0] ?? '',
+      /batching\.max_batch_size is deprecated; use batching\.micro\.max_batch_size and batching\.continuous\.max_running_sequences \(models: a, b\)/,
+    );
+    assert.match(
+      lines[1] ?? '',
+      /batching\.max_queue_delay_ms .*batching\.micro\.max_queue_delay_ms \(models: a\)/,
+    );
+    assert.match(
+      lines[2] ?? '',
+      /batching\.prefill_chunk_tokens .*batching\.continuous\.prefill_chunk_tokens \(models: b@v\)/,
+    );
+  });
+
+  it('still rejects unknown batching keys with their path', () => {
+    assert.throws(
+      () => parseClusterConfig({ models: [model('a', { max_batch: 8 })] }, 'test', '/'),
+      (err: HotpathError) => err.code === 'invalid_config' && /models\.0\.batching/.test(err.message),
+    );
+  });
+});
+
 describe('loadClusterConfig', () => {
   it('serves the built-in default with sim when no file is given', () => {
     const { config, source } = loadClusterConfig(undefined);
@@ -22,7 +90,7 @@ describe('loadClusterConfig', () => {
     const sim = findModel(config, 'sim');
     assert.equal(sim?.backend, 'sim');
     assert.equal(config.queue.attempts, 3);
-    assert.equal(sim?.batching.max_batch_size, 16);
+    assert.equal(sim?.batching.micro.max_batch_size, 16);
     assert.equal(
       findModel(config, 'tiny')?.path,
       join(process.cwd(), 'models/tiny'),

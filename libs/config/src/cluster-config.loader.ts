@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import {
   ClusterConfigSchema,
+  deprecatedBatchingKeys,
   ErrorCode,
   HotpathError,
   formatIssues,
@@ -19,11 +20,25 @@ export interface LoadedClusterConfig {
   source: string;
 }
 
+/** Receives one line per deprecated key a config uses (each key once, whatever the number of models). */
+export type DeprecationSink = (message: string) => void;
+
 /**
  * Validates a cluster config object. Every problem is listed at once, each with its field path,
  * so an operator fixes the file in one go. Relative model paths resolve against `baseDir`.
+ * Deprecated keys still work (the schema maps them); `onDeprecated` hears about each one once.
  */
-export function parseClusterConfig(raw: unknown, source: string, baseDir: string): ClusterConfig {
+export function parseClusterConfig(
+  raw: unknown,
+  source: string,
+  baseDir: string,
+  onDeprecated?: DeprecationSink,
+): ClusterConfig {
+  if (onDeprecated)
+    for (const d of deprecatedBatchingKeys(raw))
+      onDeprecated(
+        `cluster config ${source}: batching.${d.key} is deprecated; use ${d.replacement.map((r) => `batching.${r}`).join(' and ')} (models: ${d.models.join(', ')})`,
+      );
   const parsed = ClusterConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new HotpathError(
@@ -67,10 +82,11 @@ export function expandVariants(m: ModelConfig): ModelConfig[] {
 export function loadClusterConfig(
   path: string | undefined,
   defaultBaseDir = process.cwd(),
+  onDeprecated?: DeprecationSink,
 ): LoadedClusterConfig {
   if (!path) {
     return {
-      config: parseClusterConfig(DEFAULT_CLUSTER_CONFIG, 'built-in', defaultBaseDir),
+      config: parseClusterConfig(DEFAULT_CLUSTER_CONFIG, 'built-in', defaultBaseDir, onDeprecated),
       source: 'built-in',
     };
   }
@@ -89,7 +105,7 @@ export function loadClusterConfig(
     const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`).join('\n');
     throw new HotpathError(ErrorCode.InvalidConfig, `cluster config ${file} is not valid YAML:\n${lines}`);
   }
-  return { config: parseClusterConfig(doc.toJS(), file, dirname(file)), source: file };
+  return { config: parseClusterConfig(doc.toJS(), file, dirname(file), onDeprecated), source: file };
 }
 
 /**

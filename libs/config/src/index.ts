@@ -1,6 +1,7 @@
 export { DEFAULT_CLUSTER_CONFIG } from './default-cluster-config';
 export {
   type LoadedClusterConfig,
+  type DeprecationSink,
   parseClusterConfig,
   loadClusterConfig,
   findModel,

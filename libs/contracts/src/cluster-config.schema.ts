@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BatchingSchema, VariantBatchingSchema } from './batching-config.schema';
 import { TaskSchema } from './job.schema';
 import { FairnessSchema, TenantsSchema } from './tenant-config.schema';
 
@@ -6,25 +7,15 @@ const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export const SimSettingsSchema = z
   .strictObject({
-    /** Latency model `base_ms + per_item_ms * batch_size`, in milliseconds. */
+    /**
+     * Latency of one simulated forward, in milliseconds: `base_ms + per_item_ms × rows`, rows being
+     * the jobs of an embed micro-batch or the sequences of a generate prefill or decode step.
+     */
     base_ms: z.number().min(0).max(600_000).default(0),
     per_item_ms: z.number().min(0).max(600_000).default(0),
+    /** Added to a generate prefill forward per prompt token it feeds (prompt words, as the sim counts them). */
+    prefill_per_token_ms: z.number().min(0).max(60_000).default(0),
     embedding_dim: z.int().min(1).max(4096).default(8),
-  })
-  .prefault({});
-
-export const BatchingSchema = z
-  .strictObject({
-    enabled: z.boolean().default(true),
-    max_batch_size: z.int().min(1).max(1024).default(16),
-    max_queue_delay_ms: z.number().min(0).max(10_000).default(5),
-    /**
-     * `onnx` generate: prompt tokens prefilled per scheduler iteration. A longer prompt is prefilled
-     * in chunks of this size with a decode step of the running sequences between chunks, so running
-     * streams wait at most one chunk per token (lower = steadier inter-token latency, higher =
-     * faster time to first token for long prompts).
-     */
-    prefill_chunk_tokens: z.int().min(1).max(65_536).default(512),
   })
   .prefault({});
 
@@ -126,7 +117,7 @@ export const ModelVariantSchema = z.strictObject({
   concurrency: z.int().min(1).max(4096).optional(),
   max_waiting: z.int().min(1).max(10_000_000).optional(),
   // unwrap(): without the parent schemas' prefault, a section left out stays out (inherited).
-  batching: BatchingSchema.unwrap().optional(),
+  batching: VariantBatchingSchema,
   cache: CacheSettingsSchema.unwrap().optional(),
   prefix_cache: PrefixCacheSchema.unwrap().optional(),
   execution: ExecutionSchema.unwrap().optional(),

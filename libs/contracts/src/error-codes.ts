@@ -30,6 +30,22 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+const KNOWN_CODES: ReadonlySet<unknown> = new Set(Object.values(ErrorCode));
+
+/**
+ * Whether a value that crossed a boundary the type system does not see (a worker thread's message,
+ * a stored job record) is one of the {@link ErrorCode}s. A thrown Node error carries a `code` too
+ * (`ENOENT`), which must not pass for a domain code.
+ */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return KNOWN_CODES.has(value);
+}
+
+/** `value` when it is an {@link ErrorCode}, else `fallback`. */
+export function toErrorCode(value: unknown, fallback: ErrorCode): ErrorCode {
+  return isErrorCode(value) ? value : fallback;
+}
+
 /** A domain error: a code from {@link ErrorCode}, a message for humans, and optionally the offending field. */
 export class HotpathError extends Error {
   override readonly name = 'HotpathError';

@@ -1,4 +1,4 @@
-export { ErrorCode, HotpathError, type ErrorBody } from './error-codes';
+export { ErrorCode, HotpathError, isErrorCode, toErrorCode, type ErrorBody } from './error-codes';
 export {
   JobLimits,
   TaskSchema,
@@ -38,6 +38,7 @@ export {
   JobViewSchema,
   type JobView,
   BatchEntrySchema,
+  type BatchEntry,
 } from './job.schema';
 export {
   QueuedJobSchema,
@@ -56,7 +57,6 @@ export {
 } from './queue-names';
 export {
   SimSettingsSchema,
-  BatchingSchema,
   CacheSettingsSchema,
   PrefixCacheSchema,
   ExecutionSchema,
@@ -75,6 +75,13 @@ export {
   type ClusterConfig,
   type ClusterConfigInput,
 } from './cluster-config.schema';
+export {
+  BatchingSchema,
+  MicroBatchingSchema,
+  ContinuousBatchingSchema,
+  DEPRECATED_BATCHING_KEYS,
+  deprecatedBatchingKeys,
+} from './batching-config.schema';
 export { issuePath, formatIssues } from './zod-issues';
 export {
   TENANT_NAME,

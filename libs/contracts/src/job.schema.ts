@@ -167,3 +167,4 @@ export const BatchEntrySchema = z.union([
     error: z.object({ code: z.string(), message: z.string(), param: z.string().optional() }),
   }),
 ]);
+export type BatchEntry = z.infer<typeof BatchEntrySchema>;

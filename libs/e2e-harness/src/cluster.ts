@@ -17,9 +17,9 @@ import {
   type RedisMode,
   type RedisTarget,
 } from '@hotpath/queue';
-import { guardDir, releaseDir } from './exit-guard';
-import { HotpathClient } from './http-client';
-import { ManagedProcess } from './managed-process';
+import { HotpathClient } from '@hotpath/job-client';
+import type { ManagedProcess } from '@hotpath/process-kit';
+import { guardDir, releaseDir, startGuarded } from './exit-guard';
 import { RedisServer } from './redis-server';
 import { WaitAborted, waitFor } from './wait';
 
@@ -167,7 +167,7 @@ export class E2eCluster {
 
   /** Starts a built app (`main`) with the cluster's environment plus `env`; tear-down stops it. */
   private spawnApp(name: string, main: string, env: Record<string, string>): ManagedProcess {
-    const proc = ManagedProcess.start({
+    const proc = startGuarded({
       name,
       command: process.execPath,
       args: ['--enable-source-maps', main],
@@ -263,8 +263,7 @@ export class E2eCluster {
     try {
       await waitFor(
         async () => {
-          if (!proc.running)
-            throw new WaitAborted(`${proc.name} exited early: ${JSON.stringify(proc.exitInfo)}`);
+          if (!proc.running) throw new WaitAborted(`${proc.name} exited early: ${JSON.stringify(proc.exit)}`);
           return ready();
         },
         { timeoutMs: START_TIMEOUT_MS, intervalMs: 100, what },
@@ -297,7 +296,7 @@ export class E2eCluster {
     const parts = [`\n===== e2e cluster ${this.label}: logs after failure of "${reason}" =====`];
     for (const p of this.procs) {
       parts.push(
-        `----- ${p.name} (pid ${p.pid}, ${p.running ? 'running' : `exited ${JSON.stringify(p.exitInfo)}`}) -----`,
+        `----- ${p.name} (pid ${p.pid}, ${p.running ? 'running' : `exited ${JSON.stringify(p.exit)}`}) -----`,
       );
       parts.push(p.logs().slice(-60_000));
     }

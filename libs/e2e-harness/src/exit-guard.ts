@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { ManagedProcess, type ProcessSpec } from '@hotpath/process-kit';
 
 /** Something that must not outlive this test process. */
 export interface Reapable {
@@ -49,4 +50,15 @@ export function guardDir(dir: string): void {
 
 export function releaseDir(dir: string): void {
   dirs.delete(dir);
+}
+
+/**
+ * Starts a child owned by a test: it never keeps the test process alive (a file whose hook forgot
+ * it still ends) and it is SIGKILLed at exit unless it has ended by then.
+ */
+export function startGuarded(spec: ProcessSpec): ManagedProcess {
+  const p = ManagedProcess.start({ ...spec, unref: true });
+  guardProcess(p);
+  void p.exited.then(() => releaseProcess(p));
+  return p;
 }

@@ -2,15 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@hotpath/ports';
-import { rawCommand } from '@hotpath/redis-local';
-import { guardDir, releaseDir } from './exit-guard';
-import { ManagedProcess } from './managed-process';
-import { waitFor } from './wait';
-
-/** One PING over a raw socket: true on `+PONG` (a server still loading its AOF answers `-LOADING`). */
-export async function pingRedis(port: number, timeoutMs = 500): Promise<boolean> {
-  return (await rawCommand(port, 'PING', timeoutMs)).startsWith('+PONG');
-}
+import { RedisProcess } from '@hotpath/redis-local';
+import { guardDir, guardProcess, releaseDir, releaseProcess } from './exit-guard';
 
 /**
  * A private `redis-server` for one test file, durable across restarts: AOF on with an fsync per
@@ -18,7 +11,7 @@ export async function pingRedis(port: number, timeoutMs = 500): Promise<boolean>
  * restart on the same port and folder brings every key back.
  */
 export class RedisServer {
-  private proc: ManagedProcess | undefined;
+  private proc: RedisProcess | undefined;
   private pastLogs = '';
 
   private constructor(
@@ -46,44 +39,21 @@ export class RedisServer {
   async restart(): Promise<void> {
     if (this.proc?.running) throw new Error('redis-server is already running');
     if (this.proc) this.pastLogs += this.proc.logs();
-    const proc = ManagedProcess.start({
-      name: 'redis',
-      command: 'redis-server',
-      args: [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        this.dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-        '--protected-mode',
-        'no',
-      ],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-      cwd: this.dir,
+    const proc = RedisProcess.server({
+      port: this.port,
+      dir: this.dir,
+      persistence: 'aof-always',
+      unref: true,
     });
     this.proc = proc;
-    await waitFor(
-      async () => {
-        if (!proc.running) throw new Error(`redis-server exited: ${JSON.stringify(proc.exitInfo)}`);
-        return pingRedis(this.port);
-      },
-      { timeoutMs: 10_000, what: `redis-server on port ${this.port}` },
-    ).catch((err: unknown) => {
-      proc.killNow();
-      throw new Error(`${(err as Error).message}\n${proc.logs()}`);
-    });
+    guardProcess(proc.process);
+    void proc.exited.then(() => releaseProcess(proc.process));
+    await proc.ready();
   }
 
   /** Clean shutdown (SIGTERM means SHUTDOWN to Redis: the AOF is flushed, then it exits). */
   async stop(): Promise<void> {
-    await this.proc?.stop({ timeoutMs: 5000 });
+    await this.proc?.stop();
   }
 
   /** Abrupt death; with `appendfsync always` nothing acknowledged is lost. */

@@ -6,6 +6,7 @@ export {
   isCluster,
   waitForRedis,
 } from './redis-connection';
+export { REDIS_QUIT_TIMEOUT_MS, closeRedis } from './redis-close';
 export {
   type RedisMode,
   REDIS_MODES,

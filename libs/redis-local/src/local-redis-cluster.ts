@@ -56,33 +56,16 @@ export class LocalRedisCluster {
         const dir = join(opts.dir, `node-${port}`);
         mkdirSync(dir, { recursive: true });
         nodes.push(
-          new RedisProcess(
+          RedisProcess.server({
             port,
-            [
-              '--port',
-              String(port),
-              '--bind',
-              '127.0.0.1',
-              '--cluster-enabled',
-              'yes',
-              '--cluster-config-file',
-              'nodes.conf',
-              '--cluster-node-timeout',
-              String(opts.nodeTimeoutMs ?? 1000),
-              // A replica may take over at once, however long its master was away (tests kill masters).
-              '--cluster-replica-validity-factor',
-              '0',
-              '--appendonly',
-              'no',
-              '--save',
-              '',
-              '--protected-mode',
-              'no',
-              '--dir',
-              dir,
-            ],
             dir,
-          ),
+            extraArgs: [
+              ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+              ...['--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000)],
+              // A replica may take over at once, however long its master was away (tests kill masters).
+              ...['--cluster-replica-validity-factor', '0'],
+            ],
+          }),
         );
       }
       await Promise.all(nodes.map((n) => n.ready()));

@@ -19,14 +19,7 @@ async function startServer(base: string, role: string, extra: string[]): Promise
   const port = await freePort();
   const dir = join(base, `${role}-${port}`);
   mkdirSync(dir, { recursive: true });
-  const p = new RedisProcess(
-    port,
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      ...['--protected-mode', 'no', '--dir', dir, ...extra],
-    ],
-    dir,
-  );
+  const p = RedisProcess.server({ port, dir, extraArgs: extra });
   try {
     await p.ready();
   } catch (err) {

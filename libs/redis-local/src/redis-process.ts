@@ -1,5 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { ManagedProcess, type ExitInfo } from '@hotpath/process-kit';
+import { pingRedis } from './redis-ping';
+import { REDIS_START_TIMEOUT_MS, REDIS_STOP_TIMEOUT_MS } from './timeouts';
 
 /** Sends one inline command over a raw socket and resolves with the first reply chunk ('' on failure). */
 export function rawCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
@@ -32,77 +34,121 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, wh
   }
 }
 
-/** A `redis-server` child (plain, cluster node or sentinel): its last output kept for error messages. */
+/**
+ * What a server keeps across a restart:
+ * - `none`: nothing (no AOF, no RDB snapshots): test queues and cluster nodes;
+ * - `aof-always`: the append-only file fsync'd on every write: a server killed with SIGKILL comes
+ *   back with every acknowledged write (tests of Redis outages);
+ * - `aof-everysec`: fsync once a second (`hotpath up`: at most a second of writes lost to a power
+ *   cut, none to a clean stop).
+ */
+export type RedisPersistence = 'none' | 'aof-always' | 'aof-everysec';
+
+/** A plain `redis-server` on loopback. */
+export interface RedisServerOptions {
+  port: number;
+  /** Working directory: the AOF, `nodes.conf` or a Sentinel's config live here. */
+  dir: string;
+  /** Default `none`. */
+  persistence?: RedisPersistence;
+  /** Where Redis writes its log (default: its stdout, kept by {@link RedisProcess.logs}). */
+  logFile?: string;
+  /** More flags, after the common ones (cluster mode, replication). */
+  extraArgs?: readonly string[];
+  /** Own process group, so Ctrl-C in a terminal does not reach Redis before its clients drained. */
+  detached?: boolean;
+  /** The server must not keep this process alive (it may outlive it). */
+  unref?: boolean;
+}
+
+const PERSISTENCE_FLAGS: Record<RedisPersistence, readonly string[]> = {
+  none: ['--appendonly', 'no', '--save', ''],
+  'aof-always': ['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+  'aof-everysec': ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+};
+
+/** The command line of a plain server: loopback only, the port, the folder, the persistence. */
+export function redisServerArgs(o: RedisServerOptions): string[] {
+  return [
+    ...['--port', String(o.port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', o.dir],
+    ...PERSISTENCE_FLAGS[o.persistence ?? 'none'],
+    ...(o.logFile ? ['--logfile', o.logFile] : []),
+    ...(o.extraArgs ?? []),
+  ];
+}
+
+/**
+ * A `redis-server` child (plain server, cluster node or Sentinel), the one way this repository
+ * starts Redis: its output kept for error messages, readiness by PING, stop by SIGTERM (Redis's
+ * SHUTDOWN) with the SIGKILL fallback of {@link REDIS_STOP_TIMEOUT_MS}.
+ */
 export class RedisProcess {
-  private readonly child: ChildProcess;
-  private output = '';
-  private exitedFlag = false;
-  readonly exited: Promise<void>;
+  readonly process: ManagedProcess;
 
   constructor(
     readonly port: number,
     args: readonly string[],
     cwd: string,
+    opts: { detached?: boolean; unref?: boolean } = {},
   ) {
-    this.child = spawn('redis-server', [...args], {
+    this.process = ManagedProcess.start({
+      name: `redis-${port}`,
+      command: 'redis-server',
+      args,
       cwd,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached,
+      unref: opts.unref,
     });
-    const keep = (d: Buffer): void => {
-      this.output = (this.output + d.toString()).slice(-16_384);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', () => {
-        this.exitedFlag = true;
-        resolve();
-      });
-      this.child.once('error', (err) => {
-        this.output += `\nspawn error: ${err.message}`;
-        this.exitedFlag = true;
-        resolve();
-      });
-    });
+  }
+
+  /** Starts a plain server (see {@link redisServerArgs}); call {@link ready} next. */
+  static server(o: RedisServerOptions): RedisProcess {
+    return new RedisProcess(o.port, redisServerArgs(o), o.dir, o);
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {
-    return !this.exitedFlag;
+    return this.process.running;
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.process.pid;
+  }
+
+  get exited(): Promise<ExitInfo> {
+    return this.process.exited;
   }
 
   logs(): string {
-    return this.output;
+    return this.process.logs();
   }
 
-  /** Resolves once it answers PING (+PONG); throws with its output if it dies or takes too long. */
-  async ready(timeoutMs = 10_000): Promise<void> {
+  /** Resolves once it answers PING; throws with its output if it dies or takes longer than `timeoutMs`. */
+  async ready(timeoutMs = REDIS_START_TIMEOUT_MS): Promise<void> {
     await until(
       async () => {
-        if (!this.running) throw new Error(`redis-server on port ${this.port} exited:\n${this.output}`);
-        return (await rawCommand(this.port, 'PING', 500)).startsWith('+PONG');
+        if (!this.running) throw new Error(`redis-server on port ${this.port} exited`);
+        return (await pingRedis(this.url, 500)) === undefined;
       },
       timeoutMs,
       `redis-server on port ${this.port}`,
-    );
+    ).catch((err: unknown) => {
+      this.process.killNow();
+      throw new Error(`${(err as Error).message}\n${this.logs().slice(-4000)}`);
+    });
   }
 
-  /** SIGKILL: the abrupt death a failover test needs. */
+  /** SIGKILL: the abrupt death a failover or durability test needs. */
   async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
+    await this.process.kill();
   }
 
-  /** SIGTERM (Redis shuts down cleanly), SIGKILL after `timeoutMs`. */
-  async stop(timeoutMs = 5000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
+  /** SIGTERM (Redis shuts down cleanly, flushing its AOF), SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = REDIS_STOP_TIMEOUT_MS): Promise<void> {
+    await this.process.stop({ timeoutMs });
   }
 }

@@ -140,11 +140,19 @@ export function tracingEnabled(): boolean {
 
 /**
  * Records a span that has already happened, with its start and end (epoch ms), e.g. work a
- * worker thread reported after the fact. A root span unless `parent` is given.
+ * worker thread reported after the fact. A root span unless `parent` is given; `error` marks it
+ * failed with that message.
  */
 export function recordSpan(
   name: string,
-  options: { startTime: number; endTime: number; kind?: SpanKind; attributes?: Attributes; links?: Link[] },
+  options: {
+    startTime: number;
+    endTime: number;
+    kind?: SpanKind;
+    attributes?: Attributes;
+    links?: Link[];
+    error?: string;
+  },
   parent: Context = ROOT_CONTEXT,
 ): void {
   const span = tracer().startSpan(
@@ -153,6 +161,7 @@ export function recordSpan(
     parent,
   );
   if (options.attributes) setInitialAttributes(span, options.attributes);
+  if (options.error !== undefined) markSpanFailed(span, options.error);
   span.end(options.endTime);
 }
 

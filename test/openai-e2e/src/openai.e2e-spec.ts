@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { waitFor } from '@hotpath/e2e-harness';
+import { HotpathClient, SseReader, parseSse, type SseEvent } from '@hotpath/job-client';
 import { TestCluster } from './harness/cluster';
-import { SseReader, parseSse, type SseEvent } from './harness/sse';
 import { WebhookReceiver, verifySignature } from './harness/webhook-receiver';
 
 const GEN = 'sim-gen';
@@ -35,12 +35,12 @@ async function postJson(path: string, body: unknown, key = KEY): Promise<Respons
   });
 }
 
+/** The job-API client, as the tenant of `key`. */
+const jobs = (key = KEY): HotpathClient => new HotpathClient(cluster.apiUrl, key);
+
 async function getJson(path: string, key = KEY): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${cluster.apiUrl}${path}`, {
-    headers: auth(key),
-    signal: AbortSignal.timeout(15_000),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  const res = await jobs(key).request('GET', path);
+  return { status: res.status, body: res.json as Record<string, unknown> };
 }
 
 before(async () => {
@@ -64,7 +64,7 @@ before(async () => {
           backend: 'sim',
           tasks: ['generate'],
           default_max_tokens: 8,
-          sim: { base_ms: 40, per_item_ms: 0 },
+          sim: { base_ms: 5, per_item_ms: 0 },
         },
         // Replicas: a sim replica stays busy for its whole window, even for a cancelled job.
         {
@@ -72,7 +72,8 @@ before(async () => {
           backend: 'sim',
           tasks: ['generate'],
           replicas: 4,
-          sim: { base_ms: 1500, per_item_ms: 0 },
+          // 150 ms per token: a 10-token generation takes 1.5 s.
+          sim: { base_ms: 150, per_item_ms: 0 },
         },
         { name: EMBED, backend: 'sim', tasks: ['embed'], sim: { embedding_dim: 6 } },
         { name: TEMPLATED, backend: 'sim', tasks: ['generate'], path: templated, sim: { base_ms: 10 } },
@@ -387,10 +388,10 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       });
       await new Promise((r) => setTimeout(r, 500));
       const connectedAt = Date.now();
-      const res = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth() });
+      const res = await jobs().events(job.id);
       assert.equal(res.status, 200);
-      assert.ok(res.body);
-      const reader = new SseReader(res.body);
+      assert.ok(res.reader);
+      const reader = res.reader;
       const all: SseEvent[] = [];
       let early = 0;
       for (let batch = await reader.next(); batch; batch = await reader.next()) {
@@ -417,19 +418,14 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       );
 
       // Connecting after the end replays the stream, then done.
-      const again = parseSse(
-        await (await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth() })).text(),
-      );
+      const again = parseSse((await jobs().request('GET', `/v1/jobs/${job.id}/events`)).text);
       assert.equal(again.filter((e) => e.event === 'token').length, 12);
       assert.equal(again.at(-1)?.event, 'done');
       // Resuming after the 10th token sends only the last two.
       const tenth = all.filter((e) => e.event === 'token')[9]?.id ?? '';
       const resumed = parseSse(
-        await (
-          await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, {
-            headers: { ...auth(), 'last-event-id': tenth },
-          })
-        ).text(),
+        (await jobs().request('GET', `/v1/jobs/${job.id}/events`, { headers: { 'last-event-id': tenth } }))
+          .text,
       );
       assert.deepEqual(
         resumed
@@ -438,10 +434,7 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
         [10, 11],
       );
       // Another tenant's client sees nothing.
-      assert.equal(
-        (await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth(OTHER_KEY) })).status,
-        404,
-      );
+      assert.equal((await jobs(OTHER_KEY).events(job.id)).status, 404);
     }));
 
   it('ends the native stream with an error event when the job is cancelled', () =>
@@ -454,14 +447,14 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
           params: { max_tokens: 20 },
         })
       ).json()) as { id: string };
-      const res = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}/events`, { headers: auth() });
-      assert.ok(res.body);
-      const reader = new SseReader(res.body);
+      const res = await jobs().events(job.id);
+      assert.ok(res.reader);
+      const reader = res.reader;
       await waitFor(async () => (await getJson(`/v1/jobs/${job.id}`)).body['status'] === 'running', {
         what: 'job running',
         timeoutMs: WAIT_MS,
       });
-      const del = await fetch(`${cluster.apiUrl}/v1/jobs/${job.id}`, { method: 'DELETE', headers: auth() });
+      const del = await jobs().cancel(job.id);
       assert.equal(del.status, 200);
       const events = await reader.rest();
       const last = events.at(-1);

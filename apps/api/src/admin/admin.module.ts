@@ -5,7 +5,7 @@ import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, REDIS_PRODUCER, REDIS_QUEUES } from '../core/tokens';
 import { RedisModule } from '../redis/redis.module';
 import { ADMIN_KEYS, AdminKeyGuard } from '../webhooks/admin-key.guard';
-import { ADMIN_RESULT_CACHE } from './admin.tokens';
+import { ADMIN_RESULT_CACHE } from './admin-tokens';
 import { CacheAdminController } from './cache-admin.controller';
 import { JobsAdminController } from './jobs-admin.controller';
 import { AdminPageGuard, QueueDashboardController } from './queue-dashboard.controller';

@@ -7,7 +7,7 @@ import type { Logger } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, LOGGER } from '../core/tokens';
 import { AdminKeyGuard } from '../webhooks/admin-key.guard';
-import { ADMIN_RESULT_CACHE } from './admin.tokens';
+import { ADMIN_RESULT_CACHE } from './admin-tokens';
 import { requestLogFields } from '../http/http-hooks';
 
 /** The answer of a purge. */

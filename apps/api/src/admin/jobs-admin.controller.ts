@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { JobsService } from '../jobs/jobs.service';
-import { listView, parseAdminListQuery, type JobListEntry, type JobListView } from '../jobs/job-list.query';
+import { listView, parseAdminListQuery, type JobListEntry, type JobListView } from '../jobs/job-list-query';
 import { AdminKeyGuard } from '../webhooks/admin-key.guard';
 
 /** Operators' view of jobs across tenants. */

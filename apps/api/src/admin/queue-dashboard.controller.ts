@@ -11,7 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { AdminKeyGuard } from '../webhooks/admin-key.guard';
-import { DASHBOARD_HTML, DASHBOARD_JS } from './queue-dashboard.page';
+import { DASHBOARD_HTML, DASHBOARD_JS } from './queue-dashboard-page';
 import { QueueOverviewReader, type QueueOverview } from './queue-overview';
 
 /** Same origin only, no inline script: the page's script is served next to it. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import { buildOpenApiDocument } from './openapi.document';
+import { buildOpenApiDocument } from './openapi-document';
 import { SWAGGER_HTML, SWAGGER_INIT_JS, swaggerAsset } from './swagger-assets';
 
 const API_VERSION = '0.1.0';

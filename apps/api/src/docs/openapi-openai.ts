@@ -1,30 +1,22 @@
 /**
- * The OpenAI-compatible part of the OpenAPI document (docs/openai.md): request and response bodies
- * of the fields Hotpath implements (others OpenAI defines are accepted only at their neutral value,
- * see docs/openai.md#request-fields), and the statuses the routes answer. Errors use OpenAI's shape.
+ * The OpenAI-compatible part of the OpenAPI document (docs/openai.md): request bodies from the zod
+ * schemas that validate them (fields OpenAI defines and Hotpath does not implement are listed with
+ * the only value accepted, see docs/openai.md#request-fields), response bodies, and the statuses
+ * the routes answer. Errors use OpenAI's shape.
  */
 
-import { json, ref, retryAfter, type Json } from './openapi-parts';
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema,
+  DetokenizeRequestSchema,
+  EmbeddingRequestSchema,
+  TokenizeRequestSchema,
+} from '../openai/openai-schemas';
+import { json, ref, retryAfter, schemaOf, type Json } from './openapi-parts';
 
 const str = { type: 'string' };
 const int = { type: 'integer' };
 const num = { type: 'number' };
-
-const generationFields: Json = {
-  model: str,
-  max_tokens: { type: 'integer', minimum: 1 },
-  temperature: { type: 'number', minimum: 0, maximum: 2, default: 1 },
-  top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-  top_k: { type: 'integer', minimum: 0, description: 'Hotpath extension (vLLM-style)' },
-  seed: int,
-  stop: { oneOf: [str, { type: 'array', items: str, maxItems: 4 }] },
-  n: { type: 'integer', const: 1 },
-  user: str,
-  stream: { type: 'boolean', default: false },
-  stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
-  priority: { type: 'string', enum: ['high', 'normal', 'low'], description: 'Hotpath extension' },
-  routing_key: { type: 'string', description: 'Hotpath extension: picks the shard' },
-};
 
 const usage: Json = {
   type: 'object',
@@ -51,52 +43,11 @@ const responseBase: Json = {
 
 /** The schemas the OpenAI routes reference, for `components.schemas`. */
 export const OPENAI_SCHEMAS: Record<string, Json> = {
-  CompletionRequest: {
-    type: 'object',
-    properties: { ...generationFields, prompt: { oneOf: [str, { type: 'array', items: str, maxItems: 1 }] } },
-    required: ['model', 'prompt'],
-  },
-  ChatCompletionRequest: {
-    type: 'object',
-    properties: {
-      ...generationFields,
-      max_completion_tokens: { type: 'integer', minimum: 1 },
-      messages: {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'object',
-          properties: {
-            role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant'] },
-            content: {
-              oneOf: [
-                str,
-                {
-                  type: 'array',
-                  items: { type: 'object', properties: { type: { const: 'text' }, text: str } },
-                },
-              ],
-            },
-            name: str,
-          },
-          required: ['role', 'content'],
-        },
-      },
-    },
-    required: ['model', 'messages'],
-  },
-  EmbeddingRequest: {
-    type: 'object',
-    properties: {
-      model: str,
-      input: { oneOf: [str, { type: 'array', items: str }] },
-      encoding_format: { type: 'string', enum: ['float', 'base64'], default: 'float' },
-      user: str,
-      priority: generationFields['priority'],
-      routing_key: generationFields['routing_key'],
-    },
-    required: ['model', 'input'],
-  },
+  CompletionRequest: schemaOf(CompletionRequestSchema, 'input'),
+  ChatCompletionRequest: schemaOf(ChatCompletionRequestSchema, 'input'),
+  EmbeddingRequest: schemaOf(EmbeddingRequestSchema, 'input'),
+  TokenizeRequest: schemaOf(TokenizeRequestSchema, 'input'),
+  DetokenizeRequest: schemaOf(DetokenizeRequestSchema, 'input'),
   Completion: {
     type: 'object',
     properties: {
@@ -275,38 +226,18 @@ export function openAiPaths(): Json {
       'EmbeddingRequest',
       'EmbeddingList',
     ),
-    '/tokenize': tokenizeRoute(
-      'tokenize',
-      'vLLM-compatible tokenization',
-      {
-        type: 'object',
-        properties: {
-          model: str,
-          prompt: str,
-          messages: { type: 'array' },
-          add_special_tokens: { type: 'boolean' },
-        },
-        required: ['model'],
+    '/tokenize': tokenizeRoute('tokenize', 'vLLM-compatible tokenization', ref('TokenizeRequest'), {
+      type: 'object',
+      properties: {
+        count: int,
+        max_model_len: { type: ['integer', 'null'] },
+        tokens: { type: 'array', items: int },
       },
-      {
-        type: 'object',
-        properties: {
-          count: int,
-          max_model_len: { type: ['integer', 'null'] },
-          tokens: { type: 'array', items: int },
-        },
-      },
-    ),
-    '/detokenize': tokenizeRoute(
-      'detokenize',
-      'vLLM-compatible detokenization',
-      {
-        type: 'object',
-        properties: { model: str, tokens: { type: 'array', items: int } },
-        required: ['model', 'tokens'],
-      },
-      { type: 'object', properties: { prompt: str } },
-    ),
+    }),
+    '/detokenize': tokenizeRoute('detokenize', 'vLLM-compatible detokenization', ref('DetokenizeRequest'), {
+      type: 'object',
+      properties: { prompt: str },
+    }),
     '/v1/models': {
       get: {
         operationId: 'listModels',

@@ -7,7 +7,7 @@ import type { Logger } from '@hotpath/telemetry';
 import { API_CONFIG, LOGGER, SHUTDOWN_SIGNAL } from '../core/tokens';
 import type { ApiConfig } from '../config/api-config';
 import { JobEventsService } from './job-events.service';
-import { SseStream } from './job-events.sse';
+import { SseStream } from './sse-stream';
 import { requestLogFields } from '../http/http-hooks';
 
 /**

@@ -14,7 +14,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, HotpathError, type JobView } from '@hotpath/contracts';
+import { ErrorCode, HotpathError, type BatchEntry, type JobView } from '@hotpath/contracts';
 import { isTerminal } from '@hotpath/queue';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard';
 import type { ApiConfig } from '../config/api-config';
@@ -22,8 +22,8 @@ import { API_CONFIG, SHUTDOWN_SIGNAL } from '../core/tokens';
 import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
-import { JobsService, type BatchEntry } from './jobs.service';
-import { listView, parseListQuery, type JobListView } from './job-list.query';
+import { JobsService } from './jobs.service';
+import { listView, parseListQuery, type JobListView } from './job-list-query';
 
 /** Native async jobs (docs/api.md#jobs). Validates and delegates to {@link JobsService}. */
 @Controller('v1/jobs')

@@ -17,7 +17,7 @@ import { RedisModule } from '../redis/redis.module';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
-import { ResultCacheLookup } from './result-cache.lookup';
+import { ResultCacheLookup } from './result-cache-lookup';
 import { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 

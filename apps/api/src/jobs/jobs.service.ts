@@ -4,6 +4,7 @@ import {
   ErrorCode,
   HotpathError,
   JobRequestSchema,
+  type BatchEntry,
   type JobRequest,
   type JobView,
   type ModelConfig,
@@ -54,7 +55,7 @@ import { assertRedisReady, redisUnavailable, withRedisTimeout } from '../redis/r
 import { queuedPayload, queuedRecord, shardOf, type NewJob } from './job-builders';
 import { parseOrThrow } from './request-validation';
 import type { SingleFlight } from '@hotpath/cache';
-import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache.lookup';
+import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache-lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { BacklogEstimate } from './backlog-estimate';
 import { AdmissionLeases } from './admission-leases';
@@ -116,11 +117,6 @@ export interface Submission {
 
 /** How a cacheable submission joins the single-flight of its key. */
 type FlightRole = { kind: 'leader' } | { kind: 'follower'; record: JobRecord } | { kind: 'independent' };
-
-/** One entry of a batch answer, in request order. */
-export type BatchEntry =
-  | { status_code: number; job: JobView }
-  | { status_code: number; error: { code: string; message: string; param?: string } };
 
 /**
  * The job submission logic behind `/v1/jobs`: validation, model and task checks, idempotency,

@@ -2,7 +2,7 @@ import type { Template } from '@huggingface/jinja' with { 'resolution-mode': 'im
 import { JobLimits } from '@hotpath/contracts';
 import type { ChatTemplateInfo } from '@hotpath/queue';
 import { OpenAiRequestError } from './openai-errors';
-import type { ChatMessage } from './openai-request';
+import type { ChatMessage } from './openai-schemas';
 
 /**
  * The template for models without a `chat_template` (documented in docs/openai.md):

@@ -26,7 +26,7 @@ import { toOpenAiErrorResponse } from '../errors/error-mapping';
 import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { JobEventsService } from '../jobs/job-events.service';
-import { SseStream } from '../jobs/job-events.sse';
+import { SseStream } from '../jobs/sse-stream';
 import type { Submission } from '../jobs/jobs.service';
 import {
   parseChatRequest,

@@ -14,7 +14,7 @@ import { JobsModule } from '../jobs/jobs.module';
 import { JobsService } from '../jobs/jobs.service';
 import { RedisModule } from '../redis/redis.module';
 import { ChatTemplateRenderer } from './chat-template';
-import { ChatTemplateSource } from './chat-template.source';
+import { ChatTemplateSource } from './chat-template-source';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
 import { ModelTokenizers } from './model-tokenizers';

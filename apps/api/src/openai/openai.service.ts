@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ErrorCode,
   HotpathError,
+  toErrorCode,
   type JobRequestInput,
   type JobView,
   type ModelConfig,
@@ -20,9 +21,10 @@ import {
 import type { ApiConfig } from '../config/api-config';
 import { isRedisFailure, type JobsService, type SubmitOptions, type Submission } from '../jobs/jobs.service';
 import type { ChatTemplateRenderer } from './chat-template';
-import type { ChatTemplateSource } from './chat-template.source';
+import type { ChatTemplateSource } from './chat-template-source';
 import { readContextLength } from './model-tokenizers';
-import type { ChatMessage, EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
+import type { EmbeddingRequest, OpenAiGenerationRequest } from './openai-request';
+import type { ChatMessage } from './openai-schemas';
 
 /** A non-streaming request waits at most this long for its job, in slices of {@link WAIT_SLICE_S}. */
 export const MAX_SYNC_WAIT_S = 600;
@@ -70,8 +72,6 @@ export interface HotpathModelInfo {
   /** Shards no live worker takes jobs from. */
   unserved_shards: number[];
 }
-
-const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /**
  * The OpenAI-compatible layer over the native job path: every request becomes a job submitted
@@ -253,8 +253,7 @@ function firstServed(live: Availability, model: string): number | undefined {
 export function jobFailure(view: JobView): HotpathError {
   if (view.status === 'cancelled')
     return new HotpathError(ErrorCode.Cancelled, `job ${view.id} was cancelled`);
-  const code =
-    view.error && KNOWN_CODES.has(view.error.code) ? (view.error.code as ErrorCode) : ErrorCode.Internal;
+  const code = toErrorCode(view.error?.code, ErrorCode.Internal);
   return new HotpathError(code, view.error?.message ?? `job ${view.id} failed`);
 }
 

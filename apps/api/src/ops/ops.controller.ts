@@ -7,7 +7,7 @@ import type { HotpathMetrics } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, METRICS, REDIS_PRODUCER, REDIS_QUEUES } from '../core/tokens';
 import { pingRedis, REDIS_RETRY_AFTER_S } from '../redis/redis-availability';
-import { collectQueueDepth } from './queue-depth.collector';
+import { collectQueueDepth } from './queue-depth-collector';
 
 const READY_PING_TIMEOUT_MS = 1000;
 const SCRAPE_QUEUE_TIMEOUT_MS = 1000;

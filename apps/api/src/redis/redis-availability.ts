@@ -46,17 +46,3 @@ export async function pingRedis(conn: RedisClient, timeoutMs: number): Promise<s
     return (err as Error).message;
   }
 }
-
-/** Closes a connection politely when possible, at once otherwise; never throws. */
-export async function closeRedis(conn: RedisClient, timeoutMs = 1000): Promise<void> {
-  if (conn.status === 'end') return;
-  if (conn.status === 'ready') {
-    try {
-      await withRedisTimeout(conn.quit(), timeoutMs);
-      return;
-    } catch {
-      // Fall through: a quit that cannot be sent still needs the socket closed.
-    }
-  }
-  conn.disconnect();
-}

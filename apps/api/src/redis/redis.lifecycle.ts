@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { JobWaiter, ShardQueues, UsageStore, type RedisClient } from '@hotpath/queue';
+import { JobWaiter, ShardQueues, UsageStore, closeRedis, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
-import { closeRedis } from './redis-availability';
 
 /**
  * Starts the job-event subscription at boot and writes pending usage, closes queues, then

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClusterConfigSchema, type ClusterConfigInput } from '@hotpath/contracts';
 import { createLogger, createMetrics, type HotpathMetrics } from '@hotpath/telemetry';
-import { createApiApp } from '../app.factory';
+import { createApiApp } from '../app-factory';
 import { standaloneTarget } from '@hotpath/queue';
 import type { ApiConfig } from '../config/api-config';
 import type { ApiKeyEntry } from '../auth/api-keys';

@@ -7,8 +7,8 @@ import {
   type WebhookQueue,
 } from '@hotpath/queue';
 import { AdminKeyGuard } from './admin-key.guard';
-import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE_PRODUCER } from './webhook.tokens';
-import { WebhookTargetPolicy } from './webhook-target.policy';
+import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE_PRODUCER } from './webhook-tokens';
+import { WebhookTargetPolicy } from './webhook-target-policy';
 
 const MAX_LIST = 1000;
 

@@ -1,7 +1,7 @@
 import type { JobView, Webhook } from '@hotpath/contracts';
 import { webhookIdFor, type WebhookQueue } from '@hotpath/queue';
 import { injectTraceContext, type Context } from '@hotpath/telemetry';
-import type { WebhookTargetPolicy } from './webhook-target.policy';
+import type { WebhookTargetPolicy } from './webhook-target-policy';
 
 /**
  * The API's side of webhooks: validates targets at submission, and schedules the notification of

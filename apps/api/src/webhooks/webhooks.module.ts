@@ -9,8 +9,8 @@ import { withRedisTimeout } from '../redis/redis-availability';
 import { ADMIN_KEYS, AdminKeyGuard } from './admin-key.guard';
 import { WebhookAdminController } from './webhook-admin.controller';
 import { WebhookNotifier } from './webhook-notifier';
-import { WebhookTargetPolicy } from './webhook-target.policy';
-import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE_PRODUCER } from './webhook.tokens';
+import { WebhookTargetPolicy } from './webhook-target-policy';
+import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE_PRODUCER } from './webhook-tokens';
 
 /** Closes the webhook queue producer at shutdown (bounded: RedisClient may be gone). */
 @Injectable()

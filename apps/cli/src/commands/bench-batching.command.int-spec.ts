@@ -24,7 +24,7 @@ describe('hotpath bench batching (tiny run: sim only, real cluster)', () => {
         '40',
         '--duration-ms',
         '1200',
-        '--json',
+        '--out',
         json,
         '--svg',
         svg,

@@ -27,7 +27,7 @@ describe('hotpath bench cache (tiny run: forged tiny, real cluster)', () => {
         '1',
         '--max-tokens',
         '32',
-        '--json',
+        '--out',
         json,
       ],
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },

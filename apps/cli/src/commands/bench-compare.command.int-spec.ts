@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli } from '../testing/run-cli';
-import { SYSTEMS } from '../bench/compare/compare-plan';
-import { validateCompareDocument, type CompareDocument } from '../bench/compare/compare-results';
-import { loadNodeLlamaCpp } from '../bench/compare/llama-cpp-target';
-import { transformersAvailable } from '../bench/compare/transformers-target';
+import {
+  SYSTEMS,
+  loadNodeLlamaCpp,
+  transformersAvailable,
+  validateCompareDocument,
+  type CompareDocument,
+} from '@hotpath/bench';
 
 describe('hotpath bench compare (tiny run: forged tiny, every system, real cluster)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-compare-int-'));
@@ -37,7 +40,7 @@ describe('hotpath bench compare (tiny run: forged tiny, every system, real clust
         '--no-roofline',
         '--llama-threads',
         '1',
-        '--json',
+        '--out',
         json,
         '--report',
         report,

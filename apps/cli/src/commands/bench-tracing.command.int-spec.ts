@@ -25,7 +25,7 @@ describe('hotpath bench tracing (tiny run: sim, real cluster, in-process OTLP re
         '300',
         '--concurrency',
         '4',
-        '--json',
+        '--out',
         json,
       ],
       { ...process.env, HOTPATH_DATA_DIR: join(dir, 'data'), CI: 'true' },

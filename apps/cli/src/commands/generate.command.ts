@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalModel } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, type CliCommand } from '@hotpath/cli-kit';
 import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
 const USAGE = `Usage: hotpath generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--seed S] [--json]

@@ -1,10 +1,15 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
-import { intFlag } from '../bench/bench-flags';
-import { runModelEval, type ModelEvalReport } from '../bench/eval/model-eval';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  UsageError,
+  acceptLegacyJsonFile,
+  parseCommandArgs,
+  singleModelDir,
+  type CliCommand,
+} from '@hotpath/cli-kit';
+import { intFlag, runModelEval, type ModelEvalReport } from '@hotpath/bench';
 
-const USAGE = `Usage: hotpath models eval DIR [--against DIR0] [--text FILE] [--json FILE]
+const USAGE = `Usage: hotpath models eval DIR [--against DIR0] [--text FILE] [--json] [--out FILE]
 
 Measures a model folder (typically a quantized or pruned variant) as a user would before serving
 it: fidelity, speed and size.
@@ -28,7 +33,8 @@ Options:
   --greedy-tokens N     greedy tokens per prompt (default 32)
   --seconds S           measured seconds per speed level (default 4; 0 skips speed)
   --threads N           onnxruntime intra-op threads (default: the engine default)
-  --json FILE           write the report as JSON`;
+  --json                print the report as JSON to stdout (the summary lines go to stderr)
+  --out FILE            write the report as JSON to FILE ("--json FILE" still works, deprecated)`;
 
 function lines(r: ModelEvalReport): string[] {
   const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
@@ -69,7 +75,8 @@ export const MODELS_EVAL_COMMAND: CliCommand = {
   summary: 'fidelity (perplexity, top-1, KL, greedy agreement), speed and size of a model folder',
   usage: USAGE,
   async run(argv) {
-    const parsed = parseCommandArgs(argv, {
+    const args = acceptLegacyJsonFile(argv, 'models eval', (line) => console.error(line));
+    const parsed = parseCommandArgs(args, {
       against: { type: 'string' },
       text: { type: 'string' },
       'write-text': { type: 'string' },
@@ -78,7 +85,8 @@ export const MODELS_EVAL_COMMAND: CliCommand = {
       'greedy-tokens': { type: 'string' },
       seconds: { type: 'string' },
       threads: { type: 'string' },
-      json: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
     });
     const { values: v, positionals } = parsed;
     const dir = singleModelDir(positionals);
@@ -102,8 +110,14 @@ export const MODELS_EVAL_COMMAND: CliCommand = {
       },
       (l) => console.error(l),
     );
-    for (const l of lines(report)) console.log(l);
-    if (v.json) writeFileSync(resolve(v.json), `${JSON.stringify(report, null, 2)}\n`);
+    // With --json, stdout carries the one JSON document; the human summary goes to stderr.
+    for (const l of lines(report)) (v.json ? console.error : console.log)(l);
+    const doc = `${JSON.stringify(report, null, 2)}\n`;
+    if (v.json) process.stdout.write(doc);
+    if (v.out) {
+      mkdirSync(dirname(resolve(v.out)), { recursive: true });
+      writeFileSync(resolve(v.out), doc);
+    }
     return 0;
   },
 };

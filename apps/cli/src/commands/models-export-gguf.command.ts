@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportLlamaGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '@hotpath/model-runtime';
-import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '@hotpath/cli-kit';
 
 const USAGE = `Usage: hotpath models export-gguf DIR --out FILE.gguf [--type f32|f16|q8_0]
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { FORGE_PRESETS, forgeModel } from '@hotpath/model-runtime';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, type CliCommand } from '@hotpath/cli-kit';
 
 const USAGE = `Usage: hotpath models forge --arch llama|bert --preset NAME --seed N --out DIR [--tokenizer FILE]
 

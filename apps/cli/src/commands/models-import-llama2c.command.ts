@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { importLlama2c } from '@hotpath/model-runtime';
-import { UsageError, parseCommandArgs, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, type CliCommand } from '@hotpath/cli-kit';
 
 const USAGE = `Usage: hotpath models import-llama2c CKPT --tokenizer TOK --out DIR
 

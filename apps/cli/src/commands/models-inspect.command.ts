@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { inspectModelFolder, type ModelFolderReport } from '@hotpath/model-runtime';
-import { UsageError, parseCommandArgs, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, type CliCommand } from '@hotpath/cli-kit';
 import { ONNX_SELECTION_USAGE, onnxSelection } from './onnx-selection-flags';
 
 const USAGE = `Usage: hotpath models inspect DIR [--dtype D | --onnx-file F] [--json]

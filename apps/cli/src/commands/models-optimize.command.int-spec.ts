@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../testing/run-cli';
-import type { ModelEvalReport } from '../bench/eval/model-eval';
+import type { ModelEvalReport } from '@hotpath/bench';
 
 describe('hotpath models quantize / prune / eval', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-optimize-'));
@@ -90,7 +90,7 @@ describe('hotpath models quantize / prune / eval', () => {
         '8',
         '--write-text',
         text,
-        '--json',
+        '--out',
         json,
       ],
       process.env,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pruneModelFolder } from '@hotpath/model-runtime';
-import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '@hotpath/cli-kit';
 
 const USAGE = `Usage: hotpath models prune DIR --out DIR2 [--ffn F] [--heads F] [--layers N] [--json]
 

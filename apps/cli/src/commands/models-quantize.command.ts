@@ -5,7 +5,7 @@ import {
   quantizeModelFolder,
   type QuantMethod,
 } from '@hotpath/model-runtime';
-import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '../command';
+import { UsageError, parseCommandArgs, singleModelDir, type CliCommand } from '@hotpath/cli-kit';
 
 const USAGE = `Usage: hotpath models quantize DIR --out DIR2 --method METHOD [--block-size N] [--accuracy-level 0|4] [--keep-float NAMES] [--json]
 

@@ -1,6 +1,6 @@
 import { OnnxDtypeSchema } from '@hotpath/contracts';
 import type { OnnxSelection } from '@hotpath/model-runtime';
-import { UsageError } from '../command';
+import { UsageError } from '@hotpath/cli-kit';
 
 /** Usage lines of `--dtype` and `--onnx-file`. */
 export const ONNX_SELECTION_USAGE = `  --dtype D           graph variant of the folder (${OnnxDtypeSchema.options.join(', ')}); default fp32

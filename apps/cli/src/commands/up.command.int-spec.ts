@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@hotpath/ports';
-import { appEntry } from '../up/app-entry';
-import { redisServerOnPath } from '../up/embedded-redis';
-import { pingRedis } from '../up/redis-ping';
+import { HotpathClient } from '@hotpath/job-client';
+import { appEntry } from '@hotpath/process-kit';
+import { pingRedis, redisServerOnPath } from '@hotpath/redis-local';
 
 const CLI = join(__dirname, '..', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,19 +109,18 @@ describe('hotpath up (real api + worker processes)', () => {
       assert.ok(apiPid > 0 && workerPid > 0, `pids in the summary:\n${output}`);
       assert.match(output, new RegExp(`${redisUrl.replace(/[/.]/g, '\\$&')}\\s+\\(from REDIS_URL\\)`));
 
-      const res = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', prefer: 'wait=10' },
-        body: JSON.stringify({ model: 'sim', task: 'generate', input: { prompt: 'hi' } }),
-        signal: AbortSignal.timeout(20_000),
-      });
-      const job = (await res.json()) as { id: string; status: string; result?: { text?: string } };
+      const client = new HotpathClient(`http://127.0.0.1:${port}`);
+      const res = await client.submit(
+        { model: 'sim', task: 'generate', input: { prompt: 'hi' } },
+        { preferWaitS: 10, timeoutMs: 20_000 },
+      );
+      const job = res.json as { id: string; status: string; result?: { text?: string } };
       assert.equal(res.status, 200, JSON.stringify(job));
       assert.equal(job.status, 'completed');
       assert.equal(typeof job.result?.text, 'string');
 
-      const polled = await fetch(`http://127.0.0.1:${port}/v1/jobs/${job.id}`);
-      assert.equal(((await polled.json()) as { status: string }).status, 'completed');
+      const polled = await client.getJob(job.id);
+      assert.equal((polled.json as { status: string }).status, 'completed');
 
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       assert.equal(metrics.status, 200);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { LOCAL_REDIS_URL } from '@hotpath/redis-local';
 import {
-  LOCAL_REDIS_URL,
   RedisNotFoundError,
   redactRedisUrl,
   resolveRedis,

@@ -1,3 +1,5 @@
+import { LOCAL_REDIS_URL } from '@hotpath/redis-local';
+
 /** Where the Redis that `hotpath up` uses came from. */
 export type RedisSource = 'env' | 'local' | 'embedded' | 'docker' | 'cluster';
 
@@ -24,9 +26,6 @@ export interface RedisProbes {
   /** Starts a Redis container; `undefined` with a reason when the `testcontainers` package is missing. */
   startDocker(): Promise<ResolvedRedis | { unavailable: string }>;
 }
-
-/** The default local Redis `hotpath up` looks for before starting its own. */
-export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** No Redis could be found or started; the message says how to get one. */
 export class RedisNotFoundError extends Error {

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { UsageError } from '../command';
+import { UsageError } from '@hotpath/cli-kit';
 import { DEFAULT_CLUSTER_CONFIG } from '@hotpath/config';
 
 /** Everything `hotpath up` needs to know, parsed once from its flags and environment. */

@@ -1,16 +1,8 @@
 import { ErrorCode, HotpathError, type ModelConfig } from '@hotpath/contracts';
-import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
-import type { InferenceBackend } from './inference-backend';
-import { OnnxBackend } from './onnx.backend';
+import type { BackendDeps, InferenceBackend } from './inference-backend';
+import { OnnxBackend } from './onnx-backend';
 import { SimBackend } from './sim.backend';
 import { TracedBackend } from './traced-backend';
-
-/** What a backend may use from the worker besides its model config. */
-export interface BackendDeps {
-  logger: Logger;
-  /** The worker's metrics, for what only a backend sees (prefix-cache hits); optional for tests. */
-  metrics?: HotpathMetrics;
-}
 
 /** Builds the backend of one served model; `startWorker` accepts another one for tests and embedding. */
 export type BackendFactory = (model: ModelConfig, deps: BackendDeps) => InferenceBackend;

@@ -1,4 +1,4 @@
-import type { Context } from '@hotpath/telemetry';
+import type { Context, HotpathMetrics, Logger } from '@hotpath/telemetry';
 import type {
   EmbedResult,
   GenerateResult,
@@ -55,4 +55,11 @@ export interface InferenceBackend {
   embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>>;
   /** Stops accepting work, lets running work finish, frees replicas. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What a backend may use from the worker besides its model config. */
+export interface BackendDeps {
+  logger: Logger;
+  /** The worker's metrics, for what only a backend sees (prefix-cache hits, replica busy ratio). */
+  metrics: HotpathMetrics;
 }

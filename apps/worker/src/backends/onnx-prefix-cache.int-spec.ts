@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
-import { OnnxBackend } from './onnx.backend';
+import { OnnxBackend } from './onnx-backend';
 
 const logger = createLogger('hotpath-worker', 'error');
 
@@ -48,6 +48,7 @@ describe('OnnxBackend prefix KV cache', () => {
     const prompt = 'A long shared system prompt that many requests start with, then: a question';
     const cold = new OnnxBackend(ModelConfigSchema.parse({ ...base, prefix_cache: { enabled: false } }), {
       logger,
+      metrics: createMetrics('hotpath-worker'),
     });
     await cold.start();
     let coldTokens: number[];

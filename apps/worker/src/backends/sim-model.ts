@@ -5,18 +5,21 @@ import type { TokenEvent } from './inference-backend';
 /** Size of the simulated vocabulary: token ids are in `[0, SIM_VOCAB_SIZE)`, like a Llama 2 tokenizer. */
 export const SIM_VOCAB_SIZE = 32_000;
 
-/** The two knobs of the sim latency model (a subset of the model's `sim` settings). */
+/** The knobs of the sim latency model (a subset of the model's `sim` settings). */
 export interface SimLatencySettings {
   base_ms: number;
   per_item_ms: number;
+  prefill_per_token_ms?: number;
 }
 
 /**
- * The sim backend's latency model: `base_ms + per_item_ms * batchSize` milliseconds per model
- * execution. Load tests pick the two numbers to mimic a real model's fixed and per-item cost.
+ * The sim backend's latency model, per forward: `base_ms + per_item_ms × rows` milliseconds, plus
+ * `prefill_per_token_ms` per prompt token a prefill feeds. Rows are the jobs of an embed batch or
+ * the sequences of a generate prefill or decode step. Load tests pick the numbers to mimic a real
+ * model's fixed, per-row and per-prompt-token cost.
  */
-export function simLatencyMs(sim: SimLatencySettings, batchSize: number): number {
-  return sim.base_ms + sim.per_item_ms * Math.max(1, batchSize);
+export function simLatencyMs(sim: SimLatencySettings, rows: number, promptTokens = 0): number {
+  return sim.base_ms + sim.per_item_ms * Math.max(1, rows) + (sim.prefill_per_token_ms ?? 0) * promptTokens;
 }
 
 /** Prompt "tokens" as the sim counts them: whitespace-separated words, at least 1. */

@@ -2,14 +2,19 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import type { TokenEvent } from './inference-backend';
-import { SimBackend, simBatchPolicy } from './sim.backend';
+import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import { SimBackend } from './sim.backend';
 import { SIM_VOCAB_SIZE, countWords, planSimGeneration, simEmbedding, simLatencyMs } from './sim-model';
 
 const model = (
   sim: { base_ms?: number; per_item_ms?: number; embedding_dim?: number } = {},
   extra: {
     replicas?: number;
-    batching?: { enabled?: boolean; max_batch_size?: number; max_queue_delay_ms?: number };
+    batching?: {
+      enabled?: boolean;
+      micro?: { max_batch_size?: number; max_queue_delay_ms?: number };
+      continuous?: { max_running_sequences?: number };
+    };
   } = {},
 ) =>
   ModelConfigSchema.parse({
@@ -50,10 +55,11 @@ const embedJob = (texts: string[]): QueuedEmbedJob => ({
 const live = () => new AbortController().signal;
 
 describe('sim latency model', () => {
-  it('is base_ms + per_item_ms * batch_size', () => {
+  it('is base_ms + per_item_ms * batch_size per forward, plus prefill_per_token_ms per prompt token', () => {
     assert.equal(simLatencyMs({ base_ms: 10, per_item_ms: 2 }, 1), 12);
     assert.equal(simLatencyMs({ base_ms: 10, per_item_ms: 2 }, 8), 26);
     assert.equal(simLatencyMs({ base_ms: 0, per_item_ms: 0 }, 4), 0);
+    assert.equal(simLatencyMs({ base_ms: 10, per_item_ms: 2, prefill_per_token_ms: 0.5 }, 2, 40), 34);
   });
 });
 
@@ -141,8 +147,8 @@ describe('SimBackend', () => {
     assert.equal(cut.usage?.completion_tokens, cut.result.tokens.length);
   });
 
-  it('spreads tokens over the latency window and stops early on abort', async () => {
-    const b = new SimBackend(model({ base_ms: 400 }));
+  it('streams one token per forward and returns at once on abort', async () => {
+    const b = new SimBackend(model({ base_ms: 25 }));
     const ac = new AbortController();
     const seen: number[] = [];
     const started = Date.now();
@@ -157,24 +163,19 @@ describe('SimBackend', () => {
     assert.equal(out.result.tokens.length, 3);
     assert.equal(out.usage?.completion_tokens, 3);
     assert.deepEqual(seen, [0, 1, 2]);
-    // 3 of 20 tokens are due after 3/20 of 400 ms.
+    // 3 tokens: a prefill and two decode steps of 25 ms each.
     const took = Date.now() - started;
     assert.ok(took >= 50 && took < 300, `took ${took} ms`);
   });
 
-  it('with zero latency emits synchronously, without timers per token', async () => {
+  it('with zero latency runs its forwards without timers, one event-loop turn per token', async () => {
     const b = new SimBackend(model());
-    let syncCount = 0;
-    let done = false;
-    const p = b.generate(genJob('fast', { max_tokens: 500 }), {
+    let count = 0;
+    const out = await b.generate(genJob('fast', { max_tokens: 500 }), {
       signal: live(),
-      onToken: () => {
-        if (!done) syncCount++;
-      },
+      onToken: () => count++,
     });
-    done = true;
-    const out = await p;
-    assert.equal(syncCount, 500);
+    assert.equal(count, 500);
     assert.equal(out.result.tokens.length, 500);
   });
 
@@ -201,45 +202,68 @@ describe('SimBackend', () => {
   });
 });
 
-describe('SimBackend micro-batching', () => {
+describe('SimBackend batching', () => {
   const jobs = (n: number): QueuedGenerateJob[] =>
     Array.from({ length: n }, (_, i) => ({ ...genJob(`prompt ${i}`, { max_tokens: 4 }), id: `j${i}` }));
 
   it('starts a lone job at once on an idle model', async () => {
     const b = new SimBackend(
-      model({ base_ms: 5, per_item_ms: 0.5 }, { batching: { max_queue_delay_ms: 50 } }),
+      model({ base_ms: 5, per_item_ms: 0.5 }, { batching: { micro: { max_queue_delay_ms: 50 } } }),
     );
     const started = Date.now();
     const out = await b.generate(genJob('alone'), { signal: live() });
     assert.equal(out.batchSize, 1);
-    assert.ok(out.batchWaitMs < 5, `waited ${out.batchWaitMs} ms`);
+    // Generate joins the (empty) running batch at the next token boundary: no batching window.
+    assert.ok(out.batchWaitMs < 50, `waited ${out.batchWaitMs} ms`);
+    const embedded = await b.embed(embedJob(['alone']), { signal: live() });
+    assert.equal(embedded.batchSize, 1);
+    assert.ok(embedded.batchWaitMs < 50, `embed waited ${embedded.batchWaitMs} ms`);
     assert.ok(Date.now() - started < 200, 'no batching delay when idle');
     await b.close();
   });
 
-  it('grows batches under concurrent load, within max_batch_size, and reports the wait', async () => {
+  it('continuously batches generations, within max_running_sequences, and reports the wait', async () => {
     const b = new SimBackend(
       model(
         { base_ms: 30, per_item_ms: 1 },
-        { replicas: 1, batching: { max_batch_size: 8, max_queue_delay_ms: 5 } },
+        { replicas: 1, batching: { continuous: { max_running_sequences: 8 } } },
       ),
     );
     const outs = await Promise.all(jobs(17).map((j) => b.generate(j, { signal: live() })));
     const sizes = outs.map((o) => o.batchSize);
-    assert.equal(sizes[0], 1, 'the first job found the model idle');
-    assert.ok(Math.max(...sizes) === 8, `sizes ${sizes.join(',')}`);
+    assert.ok(Math.max(...sizes) > 1 && Math.max(...sizes) <= 8, `sizes ${sizes.join(',')}`);
     assert.ok(sizes.every((s) => s >= 1 && s <= 8));
-    // 17 jobs: 1 + 8 + 8, three windows of at most 38 ms instead of 17 of 31 ms.
+    // 17 sequences of 4 tokens, at most 8 running: later ones waited for a place in the batch.
     assert.ok(
       outs.some((o) => o.batchWaitMs >= 20),
       'later jobs waited for a slot',
     );
+    // Each sequence took 4 forwards (a prefill and 3 decode steps) of at least 31 ms.
+    assert.ok(outs.every((o) => o.inferenceMs >= 4 * 30));
+    await b.close();
+  });
+
+  it('micro-batches embed jobs within max_batch_size', async () => {
+    const b = new SimBackend(
+      model({ base_ms: 30, per_item_ms: 1 }, { replicas: 1, batching: { micro: { max_batch_size: 8 } } }),
+    );
+    const outs = await Promise.all(
+      Array.from({ length: 17 }, (_, i) => b.embed(embedJob([`text ${i}`]), { signal: live() })),
+    );
+    const sizes = outs.map((o) => o.batchSize);
+    assert.equal(sizes[0], 1, 'the first job found the model idle');
+    assert.ok(Math.max(...sizes) === 8, `sizes ${sizes.join(',')}`);
     assert.ok(outs.every((o) => o.inferenceMs >= 29));
     await b.close();
   });
 
   it('batches embed jobs too, with outputs identical to unbatched ones', async () => {
-    const on = new SimBackend(model({ base_ms: 10 }, { batching: { max_batch_size: 4 } }));
+    const on = new SimBackend(
+      model(
+        { base_ms: 10 },
+        { batching: { micro: { max_batch_size: 4 }, continuous: { max_running_sequences: 4 } } },
+      ),
+    );
     const off = new SimBackend(model({ base_ms: 0 }, { batching: { enabled: false } }));
     const texts = ['a', 'b c', 'd e f', 'g', 'h', 'i'];
     const batched = await Promise.all(texts.map((t) => on.embed(embedJob([t]), { signal: live() })));
@@ -256,18 +280,20 @@ describe('SimBackend micro-batching', () => {
   });
 
   it('with batching disabled runs one job per call on `replicas` slots', async () => {
-    const b = new SimBackend(model({ base_ms: 40 }, { replicas: 2, batching: { enabled: false } }));
+    const b = new SimBackend(model({ base_ms: 10 }, { replicas: 2, batching: { enabled: false } }));
     const started = Date.now();
     const outs = await Promise.all(jobs(6).map((j) => b.generate(j, { signal: live() })));
     const took = Date.now() - started;
     assert.ok(outs.every((o) => o.batchSize === 1));
-    // 6 jobs on 2 slots of 40 ms: three rounds.
+    // 6 jobs of 4 tokens (4 forwards of 10 ms) on 2 replicas: three rounds of 40 ms.
     assert.ok(took >= 115 && took < 400, `took ${took} ms`);
     await b.close();
   });
 
   it('a job aborted while it waits for a batch leaves it cancelled', async () => {
-    const b = new SimBackend(model({ base_ms: 100 }, { replicas: 1, batching: { max_batch_size: 1 } }));
+    const b = new SimBackend(
+      model({ base_ms: 20 }, { replicas: 1, batching: { continuous: { max_running_sequences: 1 } } }),
+    );
     const first = b.generate(genJob('first'), { signal: live() });
     const ac = new AbortController();
     const second = b.generate(genJob('second'), { signal: ac.signal });
@@ -280,19 +306,36 @@ describe('SimBackend micro-batching', () => {
     await b.close();
   });
 
-  it('computes the policy from the model config', () => {
-    assert.deepEqual(
-      simBatchPolicy(model({}, { replicas: 3, batching: { max_batch_size: 32, max_queue_delay_ms: 2 } })),
+  it('computes both policies from the model config', () => {
+    const on = model(
+      {},
       {
-        maxBatchSize: 32,
-        maxQueueDelayMs: 2,
-        maxConcurrentBatches: 3,
+        replicas: 3,
+        batching: {
+          micro: { max_batch_size: 32, max_queue_delay_ms: 2 },
+          continuous: { max_running_sequences: 8 },
+        },
       },
     );
-    assert.deepEqual(simBatchPolicy(model({}, { replicas: 3, batching: { enabled: false } })), {
+    assert.deepEqual(microBatchPolicy(on), {
+      maxBatchSize: 32,
+      maxQueueDelayMs: 2,
+      maxConcurrentBatches: 3,
+      agingMs: 1000,
+    });
+    assert.deepEqual(continuousPolicy(on), {
+      maxRunningSequences: 8,
+      prefillChunkTokens: 512,
+      decodeStepsPerPrefill: 1,
+      agingMs: 1000,
+    });
+    const off = model({}, { replicas: 3, batching: { enabled: false } });
+    assert.deepEqual(microBatchPolicy(off), {
       maxBatchSize: 1,
       maxQueueDelayMs: 0,
       maxConcurrentBatches: 3,
+      agingMs: 1000,
     });
+    assert.equal(continuousPolicy(off).maxRunningSequences, 1);
   });
 });

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { IterationScheduler, MicroBatcher } from '@hotpath/batching';
 import {
   ErrorCode,
   HotpathError,
@@ -8,61 +9,40 @@ import {
   type QueuedEmbedJob,
   type QueuedGenerateJob,
 } from '@hotpath/contracts';
-import { Attr } from '@hotpath/telemetry';
-import { MicroBatcher, type BatchOutcome } from '../batching/micro-batcher';
-import type { BackendOutput, InferenceBackend, RunContext } from './inference-backend';
-import { executionProvider } from './traced-backend';
-import {
-  generationResult,
-  runSimBatch,
-  type SimBatchInfo,
-  type SimEmbedWork,
-  type SimGenerateWork,
-  type SimOutput,
-  type SimWork,
-} from './sim-batch';
+import { Attr, tracingEnabled, type Context } from '@hotpath/telemetry';
+import { batchSpans } from './batch-spans';
+import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import type { BackendOutput, InferenceBackend, RunContext, TokenEvent } from './inference-backend';
+import { runSimBatch, type SimBatchInfo, type SimEmbedWork } from './sim-batch';
+import { SimSequenceEngine, simSequence, type SimSequence } from './sim-engine';
 import { countWords, planSimGeneration } from './sim-model';
+import { executionProvider } from './traced-backend';
 
 /**
- * Items that may wait in the sim batcher. BullMQ concurrency bounds what reaches it long before
- * this; the bound only guards against a misconfiguration.
+ * Items that may wait in the sim embed batcher. BullMQ concurrency bounds what reaches it long
+ * before this; the bound only guards against a misconfiguration.
  */
 const MAX_BUFFERED = 100_000;
 
-/** The micro-batching policy of a sim model from its config (exported for tests and docs). */
-export function simBatchPolicy(config: ModelConfig): {
-  maxBatchSize: number;
-  maxQueueDelayMs: number;
-  maxConcurrentBatches: number;
-} {
-  const { batching } = config;
-  return batching.enabled
-    ? {
-        maxBatchSize: batching.max_batch_size,
-        maxQueueDelayMs: batching.max_queue_delay_ms,
-        maxConcurrentBatches: config.replicas,
-      }
-    : // batching off: the naive design, one job per model call, on the same replica slots.
-      { maxBatchSize: 1, maxQueueDelayMs: 0, maxConcurrentBatches: config.replicas };
-}
+type SimScheduler = IterationScheduler<SimSequence, TokenEvent, Context>;
 
 /**
- * The `sim` backend: a load-testing feature, not a stand-in. It burns no CPU; each model execution
- * takes `base_ms + per_item_ms * batch_size` of wall-clock time on one of `replicas` virtual slots,
- * so a cluster can be load-tested for queueing, batching, priorities, backpressure and scaling
- * without a model.
+ * The `sim` backend: a load-testing feature, not a stand-in. It burns no CPU; every forward takes
+ * `base_ms + per_item_ms × rows` of wall-clock time (plus `prefill_per_token_ms` per prompt word a
+ * prefill feeds), so a cluster can be load-tested for queueing, batching, priorities, backpressure
+ * and scaling without a model. It batches through the same schedulers as the onnx backend:
  *
- * Both tasks go through one {@link MicroBatcher} (`batching.max_batch_size`,
- * `batching.max_queue_delay_ms`, one concurrent batch per replica; a batch may mix generate and embed
- * jobs, each job is one item). With `batching.enabled: false` every batch holds one job. When no
- * batch runs, a job starts at once (an idle model adds no batching delay).
+ * - generate: continuous batching, one `IterationScheduler` per virtual replica over a
+ *   {@link SimSequenceEngine} (`batching.continuous`): a job joins its replica's running batch at
+ *   the next token boundary and gets one token per decode step. Deterministic word-like tokens from
+ *   sha256(prompt + seed) in a 32000-token vocabulary, `max_tokens` of them (model
+ *   `default_max_tokens` when unset); honours `stop` sequences. An abort returns at once with
+ *   `cancelled` and the tokens streamed so far (the sequence leaves its batch at the next token
+ *   boundary, as on a real replica).
+ * - embed: one `MicroBatcher` (`batching.micro`, one batch per replica slot, each job one item):
+ *   one deterministic L2-normalised vector of `sim.embedding_dim` values per text.
  *
- * - generate: deterministic word-like tokens from sha256(prompt + seed) in a 32000-token vocabulary,
- *   `max_tokens` of them (model `default_max_tokens` when unset), streamed through `onToken` evenly
- *   over its batch's latency window; honours `stop` sequences; an abort ends it at once with
- *   `cancelled` (its slot stays busy until the window ends, as a real batch would).
- * - embed: one deterministic L2-normalised vector of `sim.embedding_dim` values per text.
- *
+ * With `batching.enabled: false` each replica runs one sequence, and each embed batch one job.
  * Outputs depend only on the request, never on batching. Usage counts whitespace-separated words as
  * prompt tokens.
  */
@@ -71,116 +51,157 @@ export class SimBackend implements InferenceBackend {
   /** Sim output depends only on the request and the embedding width; latency settings do not count. */
   readonly digest: string;
   private closed = false;
-  private batcher: MicroBatcher<SimWork, SimOutput>;
   private stop = new AbortController();
+  private embedBatcher: MicroBatcher<SimEmbedWork, EmbedResult, Context>;
+  private replicas: SimScheduler[];
+  private nextKey = 1;
 
   constructor(private readonly config: ModelConfig) {
     this.model = config.name;
     this.digest = `sim-v1-d${config.sim.embedding_dim}`;
-    this.batcher = this.createBatcher();
+    this.embedBatcher = this.createEmbedBatcher();
+    this.replicas = this.createReplicas();
   }
 
   async start(): Promise<void> {
     if (this.closed) {
       this.stop = new AbortController();
-      this.batcher = this.createBatcher();
+      this.embedBatcher = this.createEmbedBatcher();
+      this.replicas = this.createReplicas();
     }
     this.closed = false;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    // Running batches hold only virtual slots: end their windows now instead of waiting them out.
+    // Running forwards hold only virtual slots: end them now instead of waiting them out.
     this.stop.abort();
-    await this.batcher.shutdown();
+    for (const r of this.replicas) r.close();
+    await this.embedBatcher.shutdown();
   }
 
   async generate(job: QueuedGenerateJob, ctx: RunContext): Promise<BackendOutput<GenerateResult>> {
     this.assertOpen();
     const submittedAt = performance.now();
     const maxTokens = job.params.max_tokens ?? this.config.default_max_tokens;
-    const work: SimGenerateWork = {
-      kind: 'generate',
-      plan: planSimGeneration(job.input.prompt, job.params.seed, maxTokens, job.params.stop),
-      signal: ctx.signal,
-      onToken: ctx.onToken,
-      emitted: 0,
-      emittedChars: 0,
-    };
+    const plan = planSimGeneration(job.input.prompt, job.params.seed, maxTokens, job.params.stop);
+    const promptTokens = countWords(job.input.prompt);
+    // What the client got: tokens streamed before an abort (none come after it).
+    const streamed = { tokens: 0, chars: 0 };
+    const scheduler = this.leastLoaded();
+    const key = this.nextKey++;
+    const done = scheduler.submit(key, simSequence(plan, promptTokens), {
+      priority: job.priority,
+      deadlineAt: job.deadline_at,
+      tag: ctx.trace,
+      onToken: (token) => {
+        if (ctx.signal.aborted) return;
+        streamed.tokens++;
+        streamed.chars += token.text.length;
+        ctx.onToken?.(token);
+      },
+    });
+    const aborted = abortPromise(ctx.signal);
     try {
-      await this.ride(work, job, ctx);
-    } catch (err) {
-      // Cancelled before its batch started: an empty cancelled generation, as when cut short.
-      if (!ctx.signal.aborted) throw err;
+      const outcome = await Promise.race([done, aborted.promise]);
+      const usage = { prompt_tokens: promptTokens, completion_tokens: streamed.tokens };
+      if (!outcome || outcome.finishReason === 'cancelled') {
+        scheduler.cancel(key);
+        return {
+          result: {
+            text: plan.text.slice(0, streamed.chars),
+            tokens: plan.tokens.slice(0, streamed.tokens).map((t) => t.token_id),
+            finish_reason: 'cancelled',
+          },
+          usage,
+          ...(outcome
+            ? {
+                batchWaitMs: outcome.batchWaitMs,
+                inferenceMs: outcome.inferenceMs,
+                batchSize: outcome.meanBatchSize,
+              }
+            : { batchWaitMs: performance.now() - submittedAt, inferenceMs: 0, batchSize: 0 }),
+        };
+      }
+      return {
+        result: {
+          text: plan.text,
+          tokens: plan.tokens.map((t) => t.token_id),
+          finish_reason: plan.finish_reason,
+        },
+        usage,
+        batchWaitMs: outcome.batchWaitMs,
+        inferenceMs: outcome.inferenceMs,
+        batchSize: outcome.meanBatchSize,
+      };
+    } finally {
+      aborted.dispose();
+      // The scheduler settles later when the abort won; its outcome is of no use then.
+      done.catch(() => undefined);
     }
-    return {
-      result: generationResult(work),
-      usage: { prompt_tokens: countWords(job.input.prompt), completion_tokens: work.emitted },
-      ...measured(work.batch, submittedAt),
-    };
   }
 
   async embed(job: QueuedEmbedJob, ctx: RunContext): Promise<BackendOutput<EmbedResult>> {
     this.assertOpen();
     const submittedAt = performance.now();
-    const work: SimEmbedWork = { kind: 'embed', texts: job.input.texts, dim: this.config.sim.embedding_dim };
-    let outcome: BatchOutcome<SimOutput> | undefined;
+    const work: SimEmbedWork = { texts: job.input.texts, dim: this.config.sim.embedding_dim };
+    const done = this.embedBatcher.submit(work, {
+      priority: job.priority,
+      deadlineAt: job.deadline_at,
+      signal: ctx.signal,
+      tag: ctx.trace,
+    });
+    const aborted = abortPromise(ctx.signal);
+    let result: EmbedResult | undefined;
     try {
-      outcome = await this.ride(work, job, ctx);
+      // Resolves as soon as the job is aborted: its batch runs on, the job does not wait for it.
+      result = (await Promise.race([done, aborted.promise]))?.output;
     } catch (err) {
       if (!ctx.signal.aborted) throw err;
+    } finally {
+      aborted.dispose();
+      done.catch(() => undefined);
     }
-    if (!outcome || outcome.output.kind !== 'embed' || ctx.signal.aborted) {
+    if (!result || ctx.signal.aborted)
       throw new HotpathError(ErrorCode.Cancelled, `embedding on "${this.model}" aborted`);
-    }
     return {
-      result: outcome.output.result,
+      result,
       usage: { prompt_tokens: countWords(job.input.texts.join(' ')), completion_tokens: 0 },
       ...measured(work.batch, submittedAt),
     };
   }
 
-  /**
-   * Submits one job to the batcher and resolves when its batch is done, or as soon as the job is
-   * aborted (its batch runs on; the job does not wait for it). Undefined after an abort.
-   */
-  private async ride(
-    work: SimWork,
-    job: QueuedGenerateJob | QueuedEmbedJob,
-    { signal, trace }: RunContext,
-  ): Promise<BatchOutcome<SimOutput> | undefined> {
-    const done = this.batcher.submit(work, {
-      priority: job.priority,
-      deadlineAt: job.deadline_at,
-      signal,
-      trace,
-    });
-    const aborted = abortPromise(signal);
-    try {
-      return await Promise.race([done, aborted.promise]);
-    } finally {
-      aborted.dispose();
-      // The batch settles later when the abort won; its outcome is of no use then.
-      done.catch(() => undefined);
-    }
+  /** The virtual replica with the fewest sequences (running + waiting). */
+  private leastLoaded(): SimScheduler {
+    let best = this.replicas[0] as SimScheduler;
+    for (const r of this.replicas) if (r.running + r.waiting < best.running + best.waiting) best = r;
+    return best;
   }
 
-  private createBatcher(): MicroBatcher<SimWork, SimOutput> {
-    return new MicroBatcher<SimWork, SimOutput>({
-      ...simBatchPolicy(this.config),
+  private createReplicas(): SimScheduler[] {
+    const engine = new SimSequenceEngine(this.config.sim, this.stop.signal);
+    const onReport = tracingEnabled() ? this.spans('text_completion') : undefined;
+    return Array.from(
+      { length: this.config.replicas },
+      (): SimScheduler => new IterationScheduler(engine, continuousPolicy(this.config), { onReport }),
+    );
+  }
+
+  private createEmbedBatcher(): MicroBatcher<SimEmbedWork, EmbedResult, Context> {
+    return new MicroBatcher<SimEmbedWork, EmbedResult, Context>({
+      ...microBatchPolicy(this.config),
       maxBuffered: MAX_BUFFERED,
       flushWhenIdle: true,
-      // The batch span is the model execution: one simulated call for the whole batch.
-      spanName: `batch ${this.model}`,
-      spanAttributes: {
-        [Attr.genAiProvider]: 'hotpath',
-        [Attr.genAiRequestModel]: this.model,
-        [Attr.executionProvider]: executionProvider(this.config),
-      },
-      usage: (outputs) => ({
-        outputTokens: outputs.reduce((n, o) => n + (o.kind === 'generate' ? o.result.tokens.length : 0), 0),
-      }),
+      onReport: tracingEnabled() ? this.spans('embeddings') : undefined,
       run: (items) => runSimBatch(this.config.sim, items, this.stop.signal),
+    });
+  }
+
+  /** Batch spans of this model: each simulated forward is a model execution. */
+  private spans(operation: string): ReturnType<typeof batchSpans> {
+    return batchSpans(this.model, {
+      [Attr.genAiOperation]: operation,
+      [Attr.executionProvider]: executionProvider(this.config),
     });
   }
 
@@ -190,7 +211,7 @@ export class SimBackend implements InferenceBackend {
   }
 }
 
-/** Batch wait and execution time of a job, from its batch (zeros when it never got into one). */
+/** Batch wait and execution time of an embed job, from its batch (zeros when it never got into one). */
 function measured(
   batch: SimBatchInfo | undefined,
   submittedAt: number,

@@ -12,7 +12,6 @@ export interface HeartbeatOptions {
   version: string;
   models: readonly ServedModelBeat[];
   activeJobs: () => number;
-  intervalMs?: number;
 }
 
 /**
@@ -35,7 +34,7 @@ export class Heartbeat {
   async start(): Promise<void> {
     await this.registry.beat(this.snapshot());
     void this.registry.prune().catch(() => undefined);
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs ?? HEARTBEAT_INTERVAL_MS);
+    this.timer = setInterval(() => void this.tick(), HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
 

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { ModelConfig } from '@hotpath/contracts';
 import { listOnnxVariants } from '@hotpath/model-runtime';
 import type { ServedModelBeat } from '@hotpath/queue';
+import type { ServedModel } from '../jobs/job-runner';
+import type { ServedQueue } from '../startup/served-queues';
 
 /** Files whose modification time dates a model version, in order of preference. */
 const DATING_FILES = ['config.json', 'model.onnx', 'onnx/model.onnx'];
@@ -25,4 +27,18 @@ export function servedModelInfo(
     variants,
     ...(config.dtype ? { dtype: config.dtype } : {}),
   };
+}
+
+/** What the heartbeat announces of each served model: its shards here, work stealing, its files. */
+export function servedModelBeats(
+  served: ReadonlyMap<string, ServedModel>,
+  queues: readonly ServedQueue[],
+): ServedModelBeat[] {
+  return [...served.values()].map((m) => ({
+    model: m.config.name,
+    backend: m.config.backend,
+    shards: queues.filter((q) => q.model === m.config.name).map((q) => q.shard),
+    steals: m.config.steal,
+    ...servedModelInfo(m.config),
+  }));
 }

@@ -1,6 +1,6 @@
 import { JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
-import type { JobRunner } from './job-runner.service';
+import type { JobRunner } from './job-runner';
 
 /**
  * Listens on {@link JOB_CANCEL_CHANNEL} (the API publishes a job id there after cancelling its

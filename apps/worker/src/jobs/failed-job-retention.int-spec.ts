@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { shardQueueKey } from '@hotpath/contracts';
-import type { WorkerHandle } from '../worker.app';
+import type { WorkerHandle } from '../worker-app';
 import {
   TestProducer,
   eventually,

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { fairLookahead, type ModelConfig } from '@hotpath/contracts';
-import { countsAsRunning, type FairDispatcher } from '@hotpath/queue';
+import { fairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
+import { FairDispatcher, FairQueue, ShardQueues, countsAsRunning, type RedisClient } from '@hotpath/queue';
+import type { Logger } from '@hotpath/telemetry';
 import { isLastAttempt } from '../jobs/job-decisions';
 
 type Processor<R> = (job: Job, token?: string) => Promise<R>;
@@ -53,4 +54,40 @@ export function addFairShards(dispatcher: FairDispatcher, models: readonly Model
     }
   }
   return n;
+}
+
+/** The fair-queue dispatcher of a worker and the producer it moves jobs into BullMQ with. */
+export interface FairDispatch {
+  dispatcher: FairDispatcher;
+  /** How many shards it dispatches for (0: no served model has fairness on). */
+  fairShards: number;
+  /** Closes the producer; the dispatcher itself is closed by its owner, after the consumers. */
+  closeProducer(): Promise<void>;
+}
+
+/**
+ * Fair queuing, the worker's side: jobs that end here let the next jobs in fair order into BullMQ
+ * (docs/tenancy.md). Not started yet: see {@link FairDispatcher.start}.
+ */
+export function createFairDispatch(
+  connection: RedisClient,
+  cluster: ClusterConfig,
+  models: readonly ModelConfig[],
+  logger: Logger,
+): FairDispatch {
+  const producer = new ShardQueues(connection, (err) =>
+    logger.warn('fair hand-off queue error', { error: err }),
+  );
+  const dispatcher = new FairDispatcher(
+    new FairQueue(connection),
+    producer,
+    {
+      attempts: cluster.queue.attempts,
+      backoff_ms: cluster.queue.backoff_ms,
+      failed_retention_s: cluster.queue.failed_retention_s,
+    },
+    (err, target) =>
+      logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
+  );
+  return { dispatcher, fairShards: addFairShards(dispatcher, models), closeProducer: () => producer.close() };
 }

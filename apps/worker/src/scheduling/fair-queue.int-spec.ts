@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
 import { FairQueue, UsageStore, fairKey } from '@hotpath/queue';
-import type { WorkerHandle } from '../worker.app';
+import type { WorkerHandle } from '../worker-app';
 import {
   TestProducer,
   eventually,
@@ -80,7 +80,8 @@ describe('fair queuing with real workers', () => {
         backend: 'sim',
         concurrency: 1,
         batching: { enabled: false },
-        sim: { base_ms: 30, per_item_ms: 0 },
+        // 10 ms per token: a 3-token job takes 30 ms.
+        sim: { base_ms: 10, per_item_ms: 0 },
         fairness: { lookahead: 1 },
       },
     ]);

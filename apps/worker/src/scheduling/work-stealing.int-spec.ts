@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { shardQueueRef } from '@hotpath/contracts';
 import { TestProducer, sleep, testCluster, uniqueModel } from '../testing/worker-test-kit';
-import { startWorker, type WorkerHandle } from '../worker.app';
+import { startWorker, type WorkerHandle } from '../worker-app';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 

@@ -16,7 +16,7 @@ import {
   type JobRecord,
   type RedisClient,
 } from '@hotpath/queue';
-import { startWorker, type WorkerHandle } from '../worker.app';
+import { startWorker, type WorkerHandle } from '../worker-app';
 
 /** A model name no other test uses, so queue keys never collide on the shared Redis. */
 export function uniqueModel(prefix = 't'): string {

@@ -1,8 +1,30 @@
 import { strict as assert } from 'node:assert';
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { signWebhook, signingKey, verifyWebhook, webhookHeaders } from './webhook-signature';
+import { signWebhook, signingKey, webhookHeaders } from './webhook-signature';
 import { webhookBackoffMs } from './webhook-settings';
+
+/**
+ * What a receiver checks (docs/webhooks.md): true when one of the space-separated signatures
+ * in `header` matches and the timestamp is within `toleranceS` of `nowS`.
+ */
+function verifyWebhook(
+  secret: string,
+  headers: { id: string; timestamp: string; signature: string },
+  body: string,
+  nowS: number,
+  toleranceS = 300,
+): boolean {
+  const ts = Number(headers.timestamp);
+  if (!Number.isInteger(ts) || Math.abs(nowS - ts) > toleranceS) return false;
+  const expected = Buffer.from(signWebhook(secret, headers.id, ts, body).slice(3), 'base64');
+  return headers.signature.split(' ').some((sig) => {
+    const [version, value] = sig.split(',', 2);
+    if (version !== 'v1' || value === undefined) return false;
+    const got = Buffer.from(value, 'base64');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  });
+}
 
 describe('webhook signatures (Standard Webhooks v1)', () => {
   const secret = 'my-secret-0123456789';

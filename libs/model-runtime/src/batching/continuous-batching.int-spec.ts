@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { GenerationRequest } from '../generation/generator';
+import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
 import { BATCHING_MODELS } from '../testing/batching-models';
-import { IterationScheduler, type SequenceEngine } from './iteration-scheduler';
+import { poolGenerate } from '../testing/pool-generate';
+import { IterationScheduler, type SequenceEngine } from '@hotpath/batching';
 
 const EXEC = {
   providers: ['cpu'],
@@ -23,10 +24,10 @@ const greedy = (prompt: string, max: number): GenerationRequest => ({
 });
 
 /** Wraps an engine to record the size of every decode batch. */
-class RecordingEngine<S> implements SequenceEngine<S> {
+class RecordingEngine<S> implements SequenceEngine<S, GeneratedToken> {
   readonly decodeSizes: number[] = [];
   readonly prefillSizes: number[] = [];
-  constructor(private readonly inner: SequenceEngine<S>) {}
+  constructor(private readonly inner: SequenceEngine<S, GeneratedToken>) {}
   promptLength(seq: S): number {
     return this.inner.promptLength(seq);
   }
@@ -101,11 +102,11 @@ function suite(
 
     const scheduler = (
       maxBatchSize: number,
-    ): { s: IterationScheduler<SequenceState>; engine: RecordingEngine<SequenceState> } => {
+    ): { s: IterationScheduler<SequenceState, GeneratedToken>; engine: RecordingEngine<SequenceState> } => {
       const engine = new RecordingEngine(local.createEngine(maxBatchSize));
       const s = new IterationScheduler(engine, {
-        maxBatchSize,
-        maxPrefillTokens: 16,
+        maxRunningSequences: maxBatchSize,
+        prefillChunkTokens: 16,
         decodeStepsPerPrefill: 1,
       });
       return { s, engine };
@@ -167,7 +168,7 @@ function suite(
         execution: EXEC,
         warmup: false,
         engine: engineMode,
-        scheduler: { maxBatchSize: 8 },
+        scheduler: { maxRunningSequences: 8 },
       });
       try {
         const ac = new AbortController();
@@ -193,10 +194,10 @@ function suite(
         execution: EXEC,
         warmup: false,
         engine: engineMode,
-        scheduler: { maxBatchSize: 1 },
+        scheduler: { maxRunningSequences: 1 },
       });
       try {
-        const outs: ScheduledGenerationOutput[] = await naive.generate(requests.slice(0, 3));
+        const outs: ScheduledGenerationOutput[] = await poolGenerate(naive, requests.slice(0, 3));
         outs.forEach((o, i) => {
           assert.deepEqual(o.tokens, solo[i]);
           assert.equal(o.meanBatchSize, 1);

@@ -1,5 +1,7 @@
-import type { KvCache } from '../generation/causal-lm';
 import type { RuntimeTensor } from '../session/ort-session';
+
+/** Per-layer KV cache tensors, `[batch, kv_heads, length, head_dim]` each. */
+export type KvCache = { key: RuntimeTensor; value: RuntimeTensor }[];
 
 /** Element type of a KV cache: what the graph's `past_key_values.*` inputs declare. */
 export type KvElementType = 'float32' | 'float16';

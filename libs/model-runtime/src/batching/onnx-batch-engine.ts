@@ -1,6 +1,6 @@
 import type { CausalLm } from '../generation/causal-lm';
 import type { SequenceState, TokenStep } from '../generation/sequence-state';
-import type { SequenceEngine } from './iteration-scheduler';
+import type { SequenceEngine } from '@hotpath/batching';
 import { assembleKv, decodeMask, type KvBlock, type KvRowRef } from './kv-block';
 import type { PrefixKvCache } from './prefix-cache';
 import { prefixPast, sliceBlockKv } from './prefix-kv';

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { GenerationRequest } from '../generation/generator';
+import type { GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import { BATCHING_MODELS } from '../testing/batching-models';
-import { IterationScheduler } from './iteration-scheduler';
+import { IterationScheduler } from '@hotpath/batching';
 import type { LlamaConfig } from '../model/model-config';
 import { PrefixKvCache } from './prefix-cache';
 
@@ -66,8 +66,8 @@ function suite(
       const cache = new PrefixKvCache({ maxBytes: 64 << 20, blockTokens: 4 });
       const engine = local.createEngine(8, cache);
       const s = new IterationScheduler(engine, {
-        maxBatchSize: 8,
-        maxPrefillTokens: 512,
+        maxRunningSequences: 8,
+        prefillChunkTokens: 512,
         decodeStepsPerPrefill: 1,
       });
       const first = seqOf(requests[0] as GenerationRequest);
@@ -103,8 +103,8 @@ function suite(
       const cache = new PrefixKvCache({ maxBytes: 6 * blockBytes, blockTokens: 4 });
       const engine = local.createEngine(4, cache);
       const s = new IterationScheduler(engine, {
-        maxBatchSize: 4,
-        maxPrefillTokens: 512,
+        maxRunningSequences: 4,
+        prefillChunkTokens: 512,
         decodeStepsPerPrefill: 1,
       });
       for (let i = 0; i < 6; i++) {

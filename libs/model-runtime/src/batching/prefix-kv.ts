@@ -1,6 +1,5 @@
-import type { KvCache } from '../generation/causal-lm';
 import type { RuntimeTensor } from '../session/ort-session';
-import { kvData, kvElementType, type KvData, type KvElementType } from './kv-block';
+import { kvData, kvElementType, type KvCache, type KvData, type KvElementType } from './kv-block';
 import type { PrefixBlockKv, PrefixHit } from './prefix-cache';
 
 /** The KV shape the copies need. */

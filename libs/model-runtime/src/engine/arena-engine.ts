@@ -1,5 +1,5 @@
 import type { PrefixKvCache } from '../batching/prefix-cache';
-import type { SequenceEngine } from '../batching/iteration-scheduler';
+import type { SequenceEngine } from '@hotpath/batching';
 import type { SequenceState, TokenStep } from '../generation/sequence-state';
 import type { LlamaConfig } from '../model/model-config';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';

@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
-import { DEFAULT_EXECUTION } from '../session/ort-session';
 import { computeModelDigest } from '../model/model-folder';
-import { engineLogits, engineTraceDiff, maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
+import {
+  engineLogits,
+  engineTraceDiff,
+  forEachEngineGraph,
+  maxAbsDiff,
+  onnxLogits,
+  referenceLogits,
+} from '../testing/parity';
 import { ReferenceLlama } from '../testing/reference-llama';
 import { forgeLlamaWeights, forgeModel } from './forge';
 import { FORGE_PRESETS } from './forge-presets';
@@ -97,26 +103,13 @@ describe('forged models', () => {
     const [out] = await tiny.generate([{ prompt, params: { max_tokens: 16, temperature: 0 } }]);
     assert.equal(tiny.engine, 'arena');
     assert.deepEqual(out?.tokens, make().greedy(prompt, 16, tiny.info.eosIds));
-    // The engine graphs (in-place KV arena, ragged rows, chunked prefill) against the same reference:
-    // GQA graph (the default at 4 rows), wide graph only, and switching between them mid-batch.
-    for (const gqaMaxRows of [undefined, 0, 2]) {
-      const m =
-        gqaMaxRows === undefined
-          ? tiny
-          : await LocalModel.load(join(tmp, 'tiny'), {
-              execution: { ...DEFAULT_EXECUTION, gqa_max_rows: gqaMaxRows },
-              warmup: false,
-            });
-      try {
-        for (const chunk of [512, 4]) {
-          const d = engineTraceDiff(make, seqs, await engineLogits(m, seqs, 10, chunk));
-          const label = `gqa_max_rows ${gqaMaxRows ?? 'default'}, prefill chunk ${chunk}`;
-          assert.ok(d <= 1e-4, `engine, batch 4, ${label}: max abs diff ${d}`);
-        }
-      } finally {
-        if (m !== tiny) await m.close();
+    // The engine graphs (in-place KV arena, ragged rows, chunked prefill) against the same reference.
+    await forEachEngineGraph(tiny, join(tmp, 'tiny'), async (m, graphs) => {
+      for (const chunk of [512, 4]) {
+        const d = engineTraceDiff(make, seqs, await engineLogits(m, seqs, 10, chunk));
+        assert.ok(d <= 1e-4, `engine, batch 4, ${graphs}, prefill chunk ${chunk}: max abs diff ${d}`);
       }
-    }
+    });
   });
 
   it('samples reproducibly: same seed → same tokens; top-k 1 = greedy', async () => {

@@ -1,11 +1,8 @@
-import { kvData, type KvElementType } from '../batching/kv-block';
+import { kvData, type KvCache, type KvElementType } from '../batching/kv-block';
 import type { LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
 import { fromFloat16 } from '../session/float16';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
-
-/** Per-layer KV cache tensors, `[batch, kv_heads, length, head_dim]` each. */
-export type KvCache = { key: RuntimeTensor; value: RuntimeTensor }[];
 
 /** One forward call's inputs: `batch` rows of `seq` new tokens over `past` cached positions. */
 export interface ForwardInput {

@@ -1,6 +1,12 @@
-import { IterationScheduler, type SequenceEngine } from '../batching/iteration-scheduler';
+import { IterationScheduler, type SequenceEngine } from '@hotpath/batching';
 import type { LoadedModel } from '../model/model-loader';
-import type { GenerateHooks, GenerationDefaults, GenerationOutput, GenerationRequest } from './generator';
+import type {
+  GeneratedToken,
+  GenerateHooks,
+  GenerationDefaults,
+  GenerationOutput,
+  GenerationRequest,
+} from './generation-types';
 import { SequenceState } from './sequence-state';
 
 /**
@@ -8,7 +14,7 @@ import { SequenceState } from './sequence-state';
  * (the same path a replica serves jobs on): all are admitted together, each leaves when it ends.
  */
 export async function generateScheduled(
-  engine: SequenceEngine<SequenceState>,
+  engine: SequenceEngine<SequenceState, GeneratedToken>,
   model: LoadedModel,
   requests: readonly GenerationRequest[],
   defaults: GenerationDefaults,
@@ -21,9 +27,9 @@ export async function generateScheduled(
   );
   const longest = Math.max(...seqs.map((s) => s.prompt.length));
   const scheduler = new IterationScheduler(engine, {
-    maxBatchSize: seqs.length,
+    maxRunningSequences: seqs.length,
     // All prompts in one prefill forward, as the plain path does.
-    maxPrefillTokens: Math.max(1, longest * seqs.length),
+    prefillChunkTokens: Math.max(1, longest * seqs.length),
     decodeStepsPerPrefill: 1,
   });
   const firstTokenMs: (number | null)[] = seqs.map(() => null);

@@ -1,61 +1,14 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { CausalLm, KvCache } from './causal-lm';
+import type { FinishReason } from '@hotpath/contracts';
+import type { KvCache } from '../batching/kv-block';
+import type { CausalLm } from './causal-lm';
+import type {
+  GenerateHooks,
+  GenerationDefaults,
+  GenerationOutput,
+  GenerationRequest,
+} from './generation-types';
 import { SequenceState } from './sequence-state';
-
-/** Generation parameters of one sequence (the job's `params`, snake_case as on the wire). */
-export interface GenerationParams {
-  max_tokens?: number;
-  temperature?: number;
-  top_k?: number;
-  top_p?: number;
-  seed?: number;
-  stop?: string[];
-}
-
-/** One sequence to generate: a prompt text (encoded with BOS) or ready token ids. */
-export interface GenerationRequest {
-  prompt: string | readonly number[];
-  params?: GenerationParams;
-}
-
-/** A generated token as it is produced. */
-export interface GeneratedToken {
-  index: number;
-  token_id: number;
-  /** Text completed by this token (may be empty while a multi-byte character is incomplete). */
-  text: string;
-}
-
-/** Why a sequence ended. */
-export type FinishReason = 'stop' | 'length' | 'cancelled';
-
-/** The result of one sequence. */
-export interface GenerationOutput {
-  promptTokens: number[];
-  /** Generated ids only (an EOS that ended the sequence is not included). */
-  tokens: number[];
-  text: string;
-  finishReason: FinishReason;
-  /** ms from the start of the call to this sequence's first token (null when none). */
-  firstTokenMs: number | null;
-  /** ms of model execution for the whole batch call. */
-  inferenceMs: number;
-}
-
-/** Hooks of a generation call. */
-export interface GenerateHooks {
-  /** Checked between tokens; an aborted call returns what it has with `finishReason: 'cancelled'`. */
-  signal?: AbortSignal;
-  onToken?: (sequence: number, token: GeneratedToken) => void;
-}
-
-/** Generation defaults (from generation_config.json and serving config). */
-export interface GenerationDefaults {
-  maxTokens: number;
-  temperature: number;
-  eosIds: readonly number[];
-  padId: number;
-}
 
 /**
  * Generates for several sequences at once: left-padded prefill (attention_mask marks the

@@ -1,7 +1,7 @@
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import type { PrefixKvCache } from '../batching/prefix-cache';
-import type { SequenceEngine } from '../batching/iteration-scheduler';
+import type { SequenceEngine } from '@hotpath/batching';
 import { ArenaEngine, DEFAULT_GQA_MAX_ROWS } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
@@ -11,13 +11,14 @@ import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../sessio
 import { CausalLm } from './causal-lm';
 import { embedTexts } from './embedder';
 import { generateScheduled } from './generate-scheduled';
-import {
-  generate,
-  type GenerateHooks,
-  type GenerationDefaults,
-  type GenerationOutput,
-  type GenerationRequest,
-} from './generator';
+import type {
+  GeneratedToken,
+  GenerateHooks,
+  GenerationDefaults,
+  GenerationOutput,
+  GenerationRequest,
+} from './generation-types';
+import { generate } from './generator';
 import type { SequenceState } from './sequence-state';
 
 /**
@@ -44,7 +45,9 @@ export interface LocalModelOptions {
 }
 
 /** A sequence engine with the per-sequence prefix-cache report the replica sends back. */
-export type DecoderEngine = SequenceEngine<SequenceState> & { prefixHitTokens(seq: SequenceState): number };
+export type DecoderEngine = SequenceEngine<SequenceState, GeneratedToken> & {
+  prefixHitTokens(seq: SequenceState): number;
+};
 
 /** A model folder loaded into one session, in this thread: generation or embeddings. */
 export class LocalModel {
@@ -83,7 +86,9 @@ export class LocalModel {
       if (graph && 'path' in graph) {
         engine = 'arena';
         onnxPath = graph.path;
-        gqaPath = gqaMaxRows > 0 ? graph.gqaPath : null;
+        // onnxruntime's CUDA GroupQueryAttention kernel takes fp16 only: on a GPU the float32 GQA graph
+        // would fall back to the CPU for attention, so GPU replicas run the wide graph alone.
+        gqaPath = gqaMaxRows > 0 && !exec.providers.includes('cuda') ? graph.gqaPath : null;
         if (graph.built) log(`engine graph derived from ${info.onnxPath} into ${graph.path}`);
       } else {
         if (mode === 'arena' && graph && 'unavailable' in graph)

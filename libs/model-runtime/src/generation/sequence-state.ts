@@ -1,17 +1,13 @@
 import { randomInt } from 'node:crypto';
-import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import type { SequenceStep } from '@hotpath/batching';
+import { ErrorCode, HotpathError, type FinishReason } from '@hotpath/contracts';
 import { Prng } from '../forge/prng';
 import { TokenTextStream, type TextTokenizer } from '@hotpath/tokenizer';
-import type { FinishReason, GeneratedToken, GenerationDefaults, GenerationRequest } from './generator';
+import type { GeneratedToken, GenerationDefaults, GenerationRequest } from './generation-types';
 import { sampleToken, type SamplerSettings } from './sampler';
 
 /** What accepting one row of logits did to a sequence. */
-export interface TokenStep {
-  /** The token produced (null when the sampled id was an EOS). */
-  token: GeneratedToken | null;
-  /** Set when the sequence ended with this step. */
-  finish: FinishReason | null;
-}
+export type TokenStep = SequenceStep<GeneratedToken>;
 
 /**
  * The decoding state of one sequence, independent of batching: prompt ids, sampler and seeded

@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalModel } from '../generation/local-model';
-import { DEFAULT_EXECUTION } from '../session/ort-session';
-import { engineLogits, engineTraceDiff, maxAbsDiff, onnxLogits, referenceLogits } from '../testing/parity';
+import {
+  engineLogits,
+  engineTraceDiff,
+  forEachEngineGraph,
+  maxAbsDiff,
+  onnxLogits,
+  referenceLogits,
+} from '../testing/parity';
 import { ReferenceLlama } from '../testing/reference-llama';
 import { stories260kDir } from '../testing/stories-dir';
 import { importLlama2c } from './import-llama2c';
@@ -112,32 +118,19 @@ describe('stories260K imported from llama2.c', () => {
       'Lily liked to play in the park with her mom',
       'Tom',
     ].map((p) => tok.encode(p));
-    // The default (GQA graph while at most 8 sequences run), the wide graph only, and a bound of 2
-    // rows, which switches graphs (and the arena's value layout) while the batch runs.
-    for (const gqaMaxRows of [undefined, 0, 2]) {
-      const m =
-        gqaMaxRows === undefined
-          ? model
-          : await LocalModel.load(join(tmp, 'model'), {
-              execution: { ...DEFAULT_EXECUTION, gqa_max_rows: gqaMaxRows },
-              warmup: false,
-            });
-      try {
-        for (const chunk of [512, 3]) {
-          const label = `gqa_max_rows ${gqaMaxRows ?? 'default'}, prefill chunk ${chunk}`;
-          const solo = engineTraceDiff(
-            reference,
-            [prompts[0] as number[]],
-            await engineLogits(m, [prompts[0] as number[]], 12, chunk),
-          );
-          assert.ok(solo <= 1e-4, `batch 1, ${label}: max abs diff ${solo}`);
-          const batch = engineTraceDiff(reference, prompts, await engineLogits(m, prompts, 12, chunk));
-          assert.ok(batch <= 1e-4, `batch 4, ${label}: max abs diff ${batch}`);
-        }
-      } finally {
-        if (m !== model) await m.close();
+    await forEachEngineGraph(model, join(tmp, 'model'), async (m, graphs) => {
+      for (const chunk of [512, 3]) {
+        const label = `${graphs}, prefill chunk ${chunk}`;
+        const solo = engineTraceDiff(
+          reference,
+          [prompts[0] as number[]],
+          await engineLogits(m, [prompts[0] as number[]], 12, chunk),
+        );
+        assert.ok(solo <= 1e-4, `batch 1, ${label}: max abs diff ${solo}`);
+        const batch = engineTraceDiff(reference, prompts, await engineLogits(m, prompts, 12, chunk));
+        assert.ok(batch <= 1e-4, `batch 4, ${label}: max abs diff ${batch}`);
       }
-    }
+    });
   });
 
   it('greedy generation equals the reference greedy tokens, batch 4 = batch 1', async (t) => {

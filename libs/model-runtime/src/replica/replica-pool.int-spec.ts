@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
-import { ReplicaPool, type PoolIterationGroup } from './replica-pool';
+import { poolGenerate } from '../testing/pool-generate';
+import { ReplicaPool, type ReplicaBatchReport } from './replica-pool';
 
 describe('ReplicaPool', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-pool-'));
@@ -33,10 +34,10 @@ describe('ReplicaPool', () => {
     await local.close();
     const streamed: number[] = [];
     const runs = await Promise.all([
-      pool.generate([{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }], {
+      poolGenerate(pool, [{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }], {
         onToken: (_s, t) => streamed.push(t.token_id),
       }),
-      pool.generate([{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }]),
+      poolGenerate(pool, [{ prompt: 'hello there', params: { max_tokens: 12, temperature: 0 } }]),
     ]);
     for (const [out] of runs) assert.deepEqual(out?.tokens, expected?.tokens);
     assert.deepEqual(streamed, expected?.tokens);
@@ -62,7 +63,8 @@ describe('ReplicaPool', () => {
     const ac = new AbortController();
     let count = 0;
     const started = performance.now();
-    const [out] = await pool.generate(
+    const [out] = await poolGenerate(
+      pool,
       [{ prompt: 'hello there', params: { max_tokens: 400, temperature: 0 } }],
       {
         signal: ac.signal,
@@ -87,16 +89,16 @@ describe('ReplicaPool', () => {
     });
     const p = await ReplicaPool.start({ dir, replicas: 1, warmup: false });
     await p.close();
-    await assert.rejects(p.generate([{ prompt: 'x' }]), { code: 'worker_shutdown' });
+    await assert.rejects(poolGenerate(p, [{ prompt: 'x' }]), { code: 'worker_shutdown' });
   });
 
   it('reports iteration groups with the tags of their members when asked to', async () => {
-    const groups: PoolIterationGroup[] = [];
+    const groups: ReplicaBatchReport[] = [];
     const traced = await ReplicaPool.start({
       dir,
       replicas: 1,
       warmup: false,
-      onIterationGroup: (g) => groups.push(g),
+      onReport: (g) => groups.push(g),
     });
     try {
       const tags = ['job-a', 'job-b', 'job-c'];

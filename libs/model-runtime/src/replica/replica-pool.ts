@@ -1,14 +1,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, HotpathError } from '@hotpath/contracts';
-import {
-  DEFAULT_SCHEDULER_POLICY,
-  type IterationGroup,
-  type SchedulerPolicy,
-} from '../batching/iteration-scheduler';
+import { DEFAULT_SCHEDULER_POLICY, type BatchReport, type SchedulerPolicy } from '@hotpath/batching';
+import { ErrorCode, HotpathError, toErrorCode, type Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { OnnxSelection } from '../model/model-layout';
-import type { GeneratedToken, GenerateHooks, GenerationRequest } from '../generation/generator';
+import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
 import { DEFAULT_EXECUTION, defaultIntraOpThreads, type ExecutionSettings } from '../session/ort-session';
 import type {
@@ -46,7 +42,7 @@ export interface ReplicaPoolOptions {
   engine?: EngineMode;
   /**
    * Continuous batching of generations inside each replica (defaults:
-   * {@link DEFAULT_SCHEDULER_POLICY}); `maxBatchSize: 1` runs one sequence at a time per replica.
+   * {@link DEFAULT_SCHEDULER_POLICY}); `maxRunningSequences: 1` runs one sequence at a time per replica.
    */
   scheduler?: Partial<SchedulerPolicy>;
   /**
@@ -55,16 +51,15 @@ export interface ReplicaPoolOptions {
    */
   prefixCache?: PrefixCacheSettings | null;
   /**
-   * Told of every iteration group the replicas run (a prefill, or decode steps over an unchanged
-   * batch), with the `tag` of each member; for batch spans. Replicas only report groups when set.
+   * Told of every prefill forward and decode run the replicas' schedulers run, with the `tag` of
+   * each member; for batch spans. Replicas only report when set.
    */
-  onIterationGroup?: (group: PoolIterationGroup) => void;
+  onReport?: (report: ReplicaBatchReport) => void;
 }
 
-/** An {@link IterationGroup} of one replica, its members named by their submission tags. */
-export interface PoolIterationGroup extends Omit<IterationGroup, 'keys'> {
+/** A {@link BatchReport} of one replica, its members named by their submission tags. */
+export interface ReplicaBatchReport extends BatchReport {
   replica: number;
-  tags: unknown[];
 }
 
 /** Hooks of one {@link ReplicaPool.submitGeneration} call. */
@@ -72,9 +67,11 @@ export interface SubmitGenerationOptions {
   /** Aborting cancels the sequence within one token; it resolves with `finishReason: 'cancelled'`. */
   signal?: AbortSignal;
   onToken?: (token: GeneratedToken) => void;
+  /** Order among the replica's waiting sequences (with aging). */
+  priority?: Priority;
   /** Epoch ms; past it the sequence leaves its replica with `deadline_exceeded`. */
   deadlineAt?: number | null;
-  /** Names this sequence in {@link ReplicaPoolOptions.onIterationGroup} reports (a trace context, say). */
+  /** Names this sequence in {@link ReplicaPoolOptions.onReport} reports (a trace context, say). */
   tag?: unknown;
 }
 
@@ -163,7 +160,7 @@ export class ReplicaPool {
       engine: opts.engine ?? 'auto',
       scheduler: { ...DEFAULT_SCHEDULER_POLICY, ...opts.scheduler },
       prefixCache: opts.prefixCache ?? null,
-      reportGroups: opts.onIterationGroup !== undefined,
+      reportBatches: opts.onReport !== undefined,
     };
     const log = opts.log ?? ((): void => undefined);
     const workers = Array.from(
@@ -184,7 +181,7 @@ export class ReplicaPool {
               w.off('error', reject);
               resolve(msg.info);
             } else if (msg.type === 'load-error') {
-              reject(new HotpathError(msg.code as ErrorCode, msg.message));
+              reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
             }
           };
           w.on('message', onMessage);
@@ -207,24 +204,20 @@ export class ReplicaPool {
       workers.map((w, i) => new Replica(i, w)),
       infos[0] as ReplicaModelInfo,
     );
-    for (const r of pool.replicas) pool.attach(r, log, opts.onIterationGroup);
+    for (const r of pool.replicas) pool.attach(r, log, opts.onReport);
     return pool;
   }
 
-  private attach(
-    r: Replica,
-    log: (msg: string) => void,
-    onGroup: ReplicaPoolOptions['onIterationGroup'],
-  ): void {
+  private attach(r: Replica, log: (msg: string) => void, onReport: ReplicaPoolOptions['onReport']): void {
     r.worker.on('message', (msg: FromReplica) => {
       if (msg.type === 'log') return log(msg.message);
-      if (msg.type === 'group') {
-        const { keys, ...rest } = msg.group;
-        const tags = keys.flatMap((k) => {
-          const p = r.pending.get(k);
+      if (msg.type === 'report') {
+        // The replica tags members with their submission ids; the caller's tags live here.
+        const tags = msg.report.tags.flatMap((id) => {
+          const p = r.pending.get(id);
           return p && p.tag !== undefined ? [p.tag] : [];
         });
-        onGroup?.({ ...rest, replica: r.index, tags });
+        onReport?.({ ...msg.report, replica: r.index, tags });
         return;
       }
       if (!('id' in msg)) return;
@@ -237,7 +230,8 @@ export class ReplicaPool {
       r.pending.delete(msg.id);
       r.inFlight--;
       p.cleanup();
-      if (msg.type === 'error') p.reject(new HotpathError(msg.code as ErrorCode, msg.message));
+      if (msg.type === 'error')
+        p.reject(new HotpathError(toErrorCode(msg.code, ErrorCode.InvalidModel), msg.message));
       else p.resolve(msg);
     });
     const die = (why: string): void => {
@@ -324,30 +318,18 @@ export class ReplicaPool {
     opts: SubmitGenerationOptions = {},
   ): Promise<ScheduledGenerationOutput> {
     const res = await this.dispatch(
-      { type: 'submit', id: this.nextId++, request, deadlineAt: opts.deadlineAt ?? null },
+      {
+        type: 'submit',
+        id: this.nextId++,
+        request,
+        priority: opts.priority,
+        deadlineAt: opts.deadlineAt ?? null,
+      },
       opts,
     );
     if (res.type !== 'finished')
       throw new HotpathError(ErrorCode.Internal, `replica answered a generation with ${res.type}`);
     return res.output;
-  }
-
-  /**
-   * Generates several requests, each submitted as its own sequence (they batch inside replicas);
-   * outputs in request order, tokens reported with their request's index.
-   */
-  async generate(
-    requests: readonly GenerationRequest[],
-    hooks: GenerateHooks = {},
-  ): Promise<ScheduledGenerationOutput[]> {
-    return await Promise.all(
-      requests.map((request, i) =>
-        this.submitGeneration(request, {
-          signal: hooks.signal,
-          onToken: hooks.onToken ? (t) => hooks.onToken?.(i, t) : undefined,
-        }),
-      ),
-    );
   }
 
   /** Embeds all texts as one batch on the least-loaded replica. */

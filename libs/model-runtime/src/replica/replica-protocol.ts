@@ -1,6 +1,7 @@
-import type { IterationGroup, SchedulerPolicy } from '../batching/iteration-scheduler';
+import type { BatchReport, SchedulerPolicy } from '@hotpath/batching';
+import type { ErrorCode, Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
-import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generator';
+import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
 import type { OnnxSelection } from '../model/model-layout';
@@ -20,8 +21,8 @@ export interface ReplicaInit {
   scheduler: SchedulerPolicy;
   /** Prefix KV cache of the replica's generations; null = off. */
   prefixCache: PrefixCacheSettings | null;
-  /** Post a `group` message per iteration group (only when someone traces them). */
-  reportGroups: boolean;
+  /** Post a `report` message per prefill forward and decode run (only when someone traces them). */
+  reportBatches: boolean;
 }
 
 /** What a replica reports once its session is loaded. */
@@ -48,16 +49,26 @@ export interface ScheduledGenerationOutput extends GenerationOutput {
 
 /** Main thread → replica. */
 export type ToReplica =
-  | { type: 'submit'; id: number; request: GenerationRequest; deadlineAt: number | null }
+  | {
+      type: 'submit';
+      id: number;
+      request: GenerationRequest;
+      priority: Priority | undefined;
+      deadlineAt: number | null;
+    }
   | { type: 'embed'; id: number; texts: string[] }
   | { type: 'abort'; id: number };
 
-/** Replica → main thread. */
+/**
+ * Replica → main thread. Error codes are typed, but the main thread still checks them: a message is
+ * a structured clone that no compiler sees across the thread boundary.
+ */
 export type FromReplica =
   | { type: 'ready'; info: ReplicaModelInfo }
-  | { type: 'load-error'; code: string; message: string }
+  | { type: 'load-error'; code: ErrorCode; message: string }
   | { type: 'log'; message: string }
-  | { type: 'group'; group: IterationGroup }
+  /** What the replica's scheduler ran; its members are tagged with their submission ids. */
+  | { type: 'report'; report: BatchReport<number> }
   | { type: 'token'; id: number; token: GeneratedToken }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | {
@@ -70,4 +81,4 @@ export type FromReplica =
       truncated: number[];
       inferenceMs: number;
     }
-  | { type: 'error'; id: number; code: string; message: string };
+  | { type: 'error'; id: number; code: ErrorCode; message: string };

@@ -1,5 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { IterationScheduler } from '../batching/iteration-scheduler';
+import { IterationScheduler } from '@hotpath/batching';
+import { ErrorCode, toErrorCode } from '@hotpath/contracts';
+import type { GeneratedToken } from '../generation/generation-types';
 import { PrefixKvCache } from '../batching/prefix-cache';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
@@ -10,10 +12,11 @@ const init = workerData as ReplicaInit;
 const port = parentPort;
 const send = (msg: FromReplica): void => port?.postMessage(msg);
 
-function errorFields(err: unknown): { code: string; message: string } {
+function errorFields(err: unknown): { code: ErrorCode; message: string } {
   const e = err as Error & { code?: unknown };
   return {
-    code: typeof e.code === 'string' ? e.code : 'inference_failed',
+    // Only domain codes cross: a Node error's `ENOENT` is an inference failure to the job.
+    code: toErrorCode(e.code, ErrorCode.InferenceFailed),
     message: e.message ?? String(err),
   };
 }
@@ -37,17 +40,14 @@ async function main(): Promise<void> {
   const defaults = info.kind === 'decoder' ? model.generationDefaults : null;
   const engine = defaults
     ? model.createEngine(
-        init.scheduler.maxBatchSize,
+        init.scheduler.maxRunningSequences,
         init.prefixCache ? new PrefixKvCache(init.prefixCache) : null,
       )
     : null;
   const scheduler = engine
-    ? new IterationScheduler(
-        engine,
-        init.scheduler,
-        Date.now,
-        init.reportGroups ? (group) => send({ type: 'group', group }) : undefined,
-      )
+    ? new IterationScheduler<SequenceState, GeneratedToken, number>(engine, init.scheduler, {
+        onReport: init.reportBatches ? (report) => send({ type: 'report', report }) : undefined,
+      })
     : null;
   send({
     type: 'ready',
@@ -65,7 +65,12 @@ async function main(): Promise<void> {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
     if (!scheduler || !defaults || !engine) {
-      send({ type: 'error', id: msg.id, code: 'invalid_input', message: `${info.dir} cannot generate` });
+      send({
+        type: 'error',
+        id: msg.id,
+        code: ErrorCode.InvalidInput,
+        message: `${info.dir} cannot generate`,
+      });
       return;
     }
     let seq: SequenceState;
@@ -77,7 +82,9 @@ async function main(): Promise<void> {
     }
     scheduler
       .submit(msg.id, seq, {
+        priority: msg.priority,
         deadlineAt: msg.deadlineAt,
+        tag: msg.id,
         onToken: (token) => send({ type: 'token', id: msg.id, token }),
       })
       .then(

@@ -1,6 +1,8 @@
-import { IterationScheduler } from '../batching/iteration-scheduler';
-import type { CausalLm, KvCache } from '../generation/causal-lm';
-import type { LocalModel } from '../generation/local-model';
+import { IterationScheduler } from '@hotpath/batching';
+import type { KvCache } from '../batching/kv-block';
+import type { CausalLm } from '../generation/causal-lm';
+import { LocalModel } from '../generation/local-model';
+import { DEFAULT_EXECUTION } from '../session/ort-session';
 import { SequenceState } from '../generation/sequence-state';
 import type { ReferenceLlama } from './reference-llama';
 
@@ -106,8 +108,8 @@ export async function engineLogits(
 ): Promise<EngineTrace> {
   const engine = model.createEngine(prompts.length);
   const scheduler = new IterationScheduler(engine, {
-    maxBatchSize: prompts.length,
-    maxPrefillTokens,
+    maxRunningSequences: prompts.length,
+    prefillChunkTokens: maxPrefillTokens,
     decodeStepsPerPrefill: 1,
   });
   const rows: Float32Array[][] = prompts.map(() => []);
@@ -151,4 +153,30 @@ export function engineTraceDiff(
     });
   });
   return worst;
+}
+
+/**
+ * Runs `check` on the engine's graph choices for `dir`: the default (GQA graph while at most 8
+ * sequences run: `loaded`), the wide graph only (`gqa_max_rows` 0), and a bound of 2 rows, which
+ * switches graphs (and the arena's value layout) while a batch of more runs.
+ */
+export async function forEachEngineGraph(
+  loaded: LocalModel,
+  dir: string,
+  check: (model: LocalModel, label: string) => Promise<void>,
+): Promise<void> {
+  for (const gqaMaxRows of [undefined, 0, 2]) {
+    const model =
+      gqaMaxRows === undefined
+        ? loaded
+        : await LocalModel.load(dir, {
+            execution: { ...DEFAULT_EXECUTION, gqa_max_rows: gqaMaxRows },
+            warmup: false,
+          });
+    try {
+      await check(model, `gqa_max_rows ${gqaMaxRows ?? 'default'}`);
+    } finally {
+      if (model !== loaded) await model.close();
+    }
+  }
 }

@@ -17,7 +17,8 @@ before(
           shards: 1,
           concurrency: 1,
           batching: { enabled: false },
-          sim: { base_ms: 40 },
+          // Per token: an 8-token job takes 40 ms.
+          sim: { base_ms: 5 },
         },
       ],
     });

@@ -19,7 +19,8 @@ before(
           shards: 1,
           concurrency: 1,
           batching: { enabled: false },
-          sim: { base_ms: 1500 },
+          // Per token: an 8-token job takes about 1.5 s.
+          sim: { base_ms: 190 },
         },
       ],
       queue: { attempts: 3, lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 },

@@ -22,7 +22,8 @@ before(
           concurrency: 2,
           replicas: 2,
           batching: { enabled: false },
-          sim: { base_ms: 500 },
+          // Per token: 8 tokens take about 0.5 s (fast) and 8 s (slow).
+          sim: { base_ms: 60 },
         },
         {
           name: slow,
@@ -30,7 +31,7 @@ before(
           concurrency: 2,
           replicas: 2,
           batching: { enabled: false },
-          sim: { base_ms: 8000 },
+          sim: { base_ms: 1000 },
         },
       ],
       queue: { lock_duration_ms: 2000, stalled_interval_ms: 1000, shutdown_grace_ms: GRACE_MS },

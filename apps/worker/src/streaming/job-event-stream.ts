@@ -1,0 +1,24 @@
+import { JobEventPublisher, type RedisClient } from '@hotpath/queue';
+import type { Logger } from '@hotpath/telemetry';
+
+/**
+ * The writer of each job's event stream (`status`, `token`, `done`, `error`), which SSE clients
+ * and OpenAI streams read through the API. `connection` should be one of its own (see
+ * `WorkerConnections.events`).
+ */
+export function createJobEventStream(
+  connection: RedisClient,
+  ttlS: number,
+  logger: Logger,
+): JobEventPublisher {
+  let lastError = 0;
+  return new JobEventPublisher(connection, {
+    ttlS,
+    onError: (err) => {
+      // One line per burst: an outage would otherwise log once per token.
+      if (Date.now() - lastError < 10_000) return;
+      lastError = Date.now();
+      logger.warn('job event stream write failed', { error: err });
+    },
+  });
+}

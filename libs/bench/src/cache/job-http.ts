@@ -1,0 +1,76 @@
+import { HotpathClient } from '@hotpath/job-client';
+
+/** The parts of a job view the cache and tracing benches read. */
+export interface JobViewLike {
+  id?: string;
+  status?: string;
+  result?: { text?: string; tokens?: number[] } | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  timings_ms?: Record<string, number> | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+/** One submission as the client saw it. */
+export interface Submitted {
+  status: number;
+  xCache: string | null;
+  view: JobViewLike;
+  /** Client-side milliseconds from sending the POST to its finished answer. */
+  clientMs: number;
+}
+
+function finished(view: JobViewLike): JobViewLike {
+  if (view.status !== 'completed')
+    throw new Error(`job ${view.id ?? '?'} ended ${view.status}: ${view.error?.message ?? ''}`);
+  return view;
+}
+
+/** `POST /v1/jobs` with `Prefer: wait=120`, following up with `?wait=120` until the job ends. */
+export async function submitAndWait(apiBase: string, body: unknown): Promise<Submitted> {
+  const t0 = performance.now();
+  const { submitted, view } = await new HotpathClient(apiBase).submitAndWait<JobViewLike>(body);
+  if (submitted.status !== 200 && submitted.status !== 202)
+    throw new Error(`POST /v1/jobs answered ${submitted.status}: ${submitted.text.slice(0, 300)}`);
+  return {
+    status: submitted.status,
+    xCache: submitted.headers.get('x-cache'),
+    view: finished(view),
+    clientMs: performance.now() - t0,
+  };
+}
+
+/** A streamed submission: client-side time to the first `token` event (null when SSE is unavailable). */
+export interface Streamed {
+  view: JobViewLike;
+  clientTtftMs: number | null;
+  clientMs: number;
+}
+
+/**
+ * `POST /v1/jobs` (no wait), then `GET /v1/jobs/{id}/events` (SSE) until `done`/`error`, timing the
+ * first `token` event from the POST; then reads the finished job.
+ */
+export async function submitAndStream(apiBase: string, body: unknown): Promise<Streamed> {
+  const client = new HotpathClient(apiBase, undefined, 30_000);
+  const t0 = performance.now();
+  const res = await client.submit(body);
+  const accepted = (res.json ?? {}) as JobViewLike;
+  if ((res.status !== 200 && res.status !== 202) || !accepted.id)
+    throw new Error(`POST /v1/jobs answered ${res.status}: ${res.text.slice(0, 300)}`);
+  let clientTtftMs: number | null = null;
+  const events = await client.events(accepted.id).catch(() => undefined);
+  if (events?.reader) {
+    try {
+      reading: for (let batch = await events.reader.next(); batch; batch = await events.reader.next()) {
+        for (const e of batch) {
+          if (e.event === 'token') clientTtftMs ??= performance.now() - t0;
+          if (e.event === 'done' || e.event === 'error') break reading;
+        }
+      }
+    } finally {
+      await events.reader.cancel();
+    }
+  }
+  const view = await client.untilFinished<JobViewLike>({ id: accepted.id, status: 'queued' });
+  return { view: finished(view), clientTtftMs, clientMs: performance.now() - t0 };
+}

@@ -1,0 +1,289 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IterationScheduler } from '@hotpath/batching';
+import {
+  DEFAULT_EXECUTION,
+  DEFAULT_GQA_MAX_ROWS,
+  LocalModel,
+  SequenceState,
+  defaultIntraOpThreads,
+  engineGraphFor,
+  forgeModel,
+  inspectOnnx,
+  measureRoofline,
+  modelFlopsPerToken,
+  type LlamaConfig,
+  type Roofline,
+} from '@hotpath/model-runtime';
+import { promptSet, type BenchPrompt } from '../compare/prompt-set';
+import type { EngineBenchOptions } from './engine-options';
+
+/** One stream count's result. */
+export interface EngineLevel {
+  streams: number;
+  tokens_per_s: number;
+  /** Mean ms per decode-or-prefill step (forward) over the window. */
+  step_ms: number;
+  /** Tokens/s divided by the one-stream level's (null without a one-stream level). */
+  speedup_vs_1: number | null;
+  /**
+   * Tokens/s of the decode forwards alone (prefill time left out): what batching does to a decode
+   * step, the figure the GEMM roofline speaks to.
+   */
+  decode_tokens_per_s: number;
+  decode_speedup_vs_1: number | null;
+  /** Mean rows per decode forward (below `streams` while sequences are being refilled). */
+  mean_decode_batch: number;
+  /** Mean context (prompt + generated) of the sequences generated in the window. */
+  mean_context: number;
+  /** The GEMM-bound limit of a decode step: measured FLOP/s at its mean rows ÷ FLOPs per token. */
+  roofline_tokens_per_s: number;
+  /** `decode_tokens_per_s` as % of `roofline_tokens_per_s`. */
+  pct_of_roofline: number;
+}
+
+/** The whole report (`--json`). */
+export interface EngineBenchReport {
+  meta: { date: string; node: string; host_cores: number; duration_s: number; quick: boolean };
+  model: {
+    dir: string;
+    digest: string;
+    engine: 'arena' | 'plain';
+    threads: number;
+    /** Running sequences up to which the GQA graph runs (0: wide graph only; null: plain engine). */
+    gqa_max_rows: number | null;
+    /** Graph nodes as stored: the folder's interoperable graph and the engine graphs (wide, GQA). */
+    nodes: { model_onnx: number; engine_graph: number | null; gqa_graph: number | null };
+    flops_per_token: number;
+    tokens_per_sequence: number;
+  };
+  roofline: Roofline;
+  levels: EngineLevel[];
+  targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
+}
+
+/** GEMM FLOP/s at `rows`, interpolated log-linearly between measured row counts. */
+export function gflopsAt(roofline: Pick<Roofline, 'gemm'>, rows: number): number {
+  const pts = [...roofline.gemm].sort((a, b) => a.rows - b.rows);
+  const first = pts[0];
+  if (!first) return 0;
+  if (rows <= first.rows) return first.gflops;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1] as { rows: number; gflops: number };
+    const b = pts[i] as { rows: number; gflops: number };
+    if (rows <= b.rows) {
+      const t = Math.log(rows / a.rows) / Math.log(b.rows / a.rows);
+      return a.gflops + t * (b.gflops - a.gflops);
+    }
+  }
+  return (pts[pts.length - 1] as { gflops: number }).gflops;
+}
+
+const round = (v: number, d = 1): number => Math.round(v * 10 ** d) / 10 ** d;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves the model folder: the given one, or a preset forged once into the temp dir. */
+function modelDir(opts: EngineBenchOptions): string {
+  if ('dir' in opts.model) return opts.model.dir;
+  const dir = join(tmpdir(), 'hotpath-bench-models', `${opts.model.preset}-seed1`);
+  // forgeModel is deterministic: rewriting the same preset gives the same folder (and digest).
+  forgeModel({ arch: 'llama', preset: opts.model.preset, seed: 1, out: dir });
+  return dir;
+}
+
+/** Closed loop at one stream count: `streams` clients, each resubmitting when its sequence ends. */
+async function runLevel(
+  model: LocalModel,
+  streams: number,
+  opts: EngineBenchOptions,
+  prompts: readonly BenchPrompt[],
+): Promise<LevelMeasure> {
+  const engine = model.createEngine(streams);
+  let counting = false;
+  // Decode groups alone (no prefill): the batching efficiency of the decode step itself.
+  let decodeMs = 0;
+  let decodeTokens = 0;
+  let decodeForwards = 0;
+  let steps = 0;
+  const scheduler = new IterationScheduler(
+    engine,
+    { maxRunningSequences: streams, prefillChunkTokens: 512, decodeStepsPerPrefill: 1 },
+    {
+      onReport: (g) => {
+        if (!counting) return;
+        steps += g.forwards;
+        if (g.kind !== 'decode') return;
+        decodeMs += g.endedAt - g.startedAt;
+        decodeTokens += g.size * g.forwards;
+        decodeForwards += g.forwards;
+      },
+    },
+  );
+  let tokens = 0;
+  let contextSum = 0;
+  let finished = 0;
+  let next = 0;
+  let stop = false;
+  const maxPos = model.info.config.max_position_embeddings;
+  const defaults = { ...model.generationDefaults, eosIds: [] };
+  const client = async (): Promise<void> => {
+    while (!stop) {
+      const i = next++;
+      const p = prompts[i % prompts.length] as BenchPrompt;
+      const seq = SequenceState.create(
+        model.info.tokenizer,
+        { prompt: p.prompt, params: { max_tokens: p.maxTokens, temperature: 0 } },
+        defaults,
+        maxPos,
+      );
+      try {
+        await scheduler.submit(i, seq, { onToken: () => counting && tokens++ });
+      } catch {
+        return; // the scheduler closed at the end of the window
+      }
+      if (counting) {
+        finished++;
+        contextSum += seq.prompt.length + seq.tokens.length;
+      }
+    }
+  };
+  const clients = Array.from({ length: streams }, client);
+  await sleep(opts.warmupMs);
+  counting = true;
+  const t0 = performance.now();
+  await sleep(opts.measureMs);
+  counting = false;
+  const seconds = (performance.now() - t0) / 1000;
+  stop = true;
+  scheduler.close();
+  await Promise.all(clients);
+  return {
+    tokensPerS: tokens / seconds,
+    stepMs: steps > 0 ? (seconds * 1000) / steps : (seconds * 1000 * streams) / Math.max(1, tokens),
+    meanContext: finished > 0 ? contextSum / finished : 0,
+    decodeTokensPerS: decodeMs > 0 ? (1000 * decodeTokens) / decodeMs : 0,
+    meanDecodeBatch: decodeForwards > 0 ? decodeTokens / decodeForwards : 0,
+  };
+}
+
+/** What one level measured. */
+interface LevelMeasure {
+  tokensPerS: number;
+  stepMs: number;
+  meanContext: number;
+  /** Tokens per second of decode forwards alone (prefill time excluded). */
+  decodeTokensPerS: number;
+  /** Mean rows of a decode forward. */
+  meanDecodeBatch: number;
+}
+
+/** Runs `hotpath bench engine`. */
+export async function runEngineBench(
+  opts: EngineBenchOptions,
+  progress: (line: string) => void,
+): Promise<EngineBenchReport> {
+  const started = performance.now();
+  const dir = modelDir(opts);
+  const threads = opts.threads > 0 ? opts.threads : defaultIntraOpThreads();
+  progress(`roofline: timing GEMMs through onnxruntime (${threads} threads)…`);
+  const roofline = await measureRoofline({ threads, msPerPoint: opts.quick ? 200 : 500 });
+  const model = await LocalModel.load(dir, {
+    engine: opts.engine,
+    execution: {
+      ...DEFAULT_EXECUTION,
+      intra_op_threads: threads,
+      inter_op_threads: 1,
+      ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
+    },
+  });
+  const cfg = model.info.config as LlamaConfig;
+  const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
+  // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
+  const prompts = promptSet(42, 64, {
+    min: Math.max(1, Math.round(opts.tokens / 2)),
+    max: Math.round((3 * opts.tokens) / 2),
+  });
+  const raw: ({ streams: number } & LevelMeasure)[] = [];
+  try {
+    for (const streams of opts.streams) {
+      progress(`${streams} stream(s)…`);
+      raw.push({ streams, ...(await runLevel(model, streams, opts, prompts)) });
+    }
+  } finally {
+    await model.close();
+  }
+  const one = raw.find((r) => r.streams === 1);
+  const ratio = (a: number, b: number | undefined): number | null => (b ? round(a / b, 2) : null);
+  const meanContext = raw.reduce((a, r) => a + r.meanContext, 0) / Math.max(1, raw.length);
+  const flops = modelFlopsPerToken(cfg, meanContext);
+  const levels: EngineLevel[] = raw.map((r) => {
+    // The limit of a decode step with this many rows: GEMM FLOP/s at that row count ÷ FLOPs per token.
+    const rows = Math.max(1, r.meanDecodeBatch);
+    const limit = (gflopsAt(roofline, rows) * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
+    return {
+      streams: r.streams,
+      tokens_per_s: round(r.tokensPerS),
+      step_ms: round(r.stepMs, 2),
+      speedup_vs_1: ratio(r.tokensPerS, one?.tokensPerS),
+      decode_tokens_per_s: round(r.decodeTokensPerS),
+      decode_speedup_vs_1: ratio(r.decodeTokensPerS, one?.decodeTokensPerS),
+      mean_decode_batch: round(r.meanDecodeBatch),
+      mean_context: round(r.meanContext),
+      roofline_tokens_per_s: round(limit),
+      pct_of_roofline: round((100 * r.decodeTokensPerS) / limit),
+    };
+  });
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      host_cores: (await import('node:os')).availableParallelism(),
+      duration_s: round((performance.now() - started) / 1000),
+      quick: opts.quick,
+    },
+    model: {
+      dir,
+      digest: model.info.digest,
+      engine: opts.engine,
+      gqa_max_rows: opts.engine === 'arena' ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : null,
+      threads,
+      nodes: {
+        model_onnx: model.info.signature.nodes,
+        engine_graph: graph && 'path' in graph ? inspectOnnx(readFileSync(graph.path)).nodes : null,
+        gqa_graph:
+          graph && 'path' in graph && graph.gqaPath ? inspectOnnx(readFileSync(graph.gqaPath)).nodes : null,
+      },
+      flops_per_token: Math.round(flops),
+      tokens_per_sequence: opts.tokens,
+    },
+    roofline,
+    levels,
+    targets: engineTargets(levels),
+  };
+}
+
+/** The engine issue's targets, as far as the levels measured allow. */
+export function engineTargets(levels: readonly EngineLevel[]): EngineBenchReport['targets'] {
+  const at = (n: number): EngineLevel | undefined => levels.find((l) => l.streams === n);
+  const ratio = (n: number): number | null => at(n)?.speedup_vs_1 ?? null;
+  const decodeRatio = (n: number): number | null => at(n)?.decode_speedup_vs_1 ?? null;
+  const check = (value: number | null, min: number): boolean | null => (value === null ? null : value >= min);
+  const r16 = ratio(16);
+  const r64 = ratio(64);
+  const t16 = at(16)?.tokens_per_s;
+  const t64 = at(64)?.tokens_per_s;
+  const best = levels.reduce<number | null>((m, l) => Math.max(m ?? 0, l.pct_of_roofline), null);
+  return {
+    speedup_16_vs_1: { target: '>= 5', value: r16, met: check(r16, 5) },
+    speedup_64_vs_1: { target: '>= 8', value: r64, met: check(r64, 8) },
+    decode_speedup_16_vs_1: { target: '>= 5', value: decodeRatio(16), met: check(decodeRatio(16), 5) },
+    decode_speedup_64_vs_1: { target: '>= 8', value: decodeRatio(64), met: check(decodeRatio(64), 8) },
+    '64_not_below_16': {
+      target: '64 streams >= 16 streams',
+      value: t16 && t64 ? round(t64 / t16, 2) : null,
+      met: t16 && t64 ? t64 >= t16 : null,
+    },
+    best_pct_of_roofline: { target: '>= 50', value: best, met: check(best, 50) },
+  };
+}

@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { intFlag, REPORT_FLAGS } from '../bench-flags';
+
+/** Options of `hotpath bench engine`. */
+export interface EngineBenchOptions {
+  /** A model folder, or a preset forged on the fly (`tiny`, `small`, `base`). */
+  model: { dir: string } | { preset: 'tiny' | 'small' | 'base' };
+  streams: number[];
+  /** New tokens per sequence (greedy). */
+  tokens: number;
+  warmupMs: number;
+  measureMs: number;
+  /** onnxruntime intra-op threads; 0 = the engine default for this host. */
+  threads: number;
+  /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
+  gqaMaxRows: number | undefined;
+  engine: 'arena' | 'plain';
+  /** `--json`: the report on stdout (human lines on stderr). */
+  json: boolean;
+  /** `--out FILE`, absolute. */
+  outFile: string | undefined;
+  quick: boolean;
+  interactive: boolean;
+}
+
+export const BENCH_ENGINE_USAGE = `Usage: hotpath bench engine [--model small|tiny|base|DIR] [--streams 1,4,16,64] [--quick] [--json] [--out FILE]
+
+Decoding engine throughput in this process (no Redis, no HTTP, no worker threads): for each
+stream count, that many sequences are generated at once, closed loop (a finished sequence is
+replaced at once), through the continuous-batching scheduler and the engine. Prints tokens/s
+per level, the speed-up over one stream, and the host's roofline: GEMM FLOP/s through
+onnxruntime at 1/16/64/256 rows against the model's FLOPs per token, as % of the limit.
+
+Options:
+  --model M         preset forged on the fly (small, the default; tiny; base) or a model folder
+  --streams LIST    comma-separated stream counts (default 1,4,16,64)
+  --tokens N        new tokens per sequence (default 64)
+  --seconds S       measured seconds per level (default 8; --quick 3)
+  --threads N       onnxruntime intra-op threads (default: the engine default for this host)
+  --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
+  --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
+                    (execution.gqa_max_rows; default 8, 0 = wide graph only)
+  --quick           short levels (for CI smoke runs)
+  --json            print the report as JSON to stdout (human-readable lines go to stderr)
+  --out FILE        write the report as JSON to FILE`;
+
+/** Parses `hotpath bench engine` flags. */
+export function parseEngineBenchOptions(
+  argv: readonly string[],
+  interactive: boolean,
+  cwd: string,
+): EngineBenchOptions {
+  const v = parseFlags(argv, {
+    quick: { type: 'boolean', default: false },
+    ...REPORT_FLAGS,
+    model: { type: 'string' },
+    streams: { type: 'string' },
+    tokens: { type: 'string' },
+    seconds: { type: 'string' },
+    threads: { type: 'string' },
+    engine: { type: 'string' },
+    'gqa-max-rows': { type: 'string' },
+  });
+  const m = v.model ?? 'small';
+  const model: EngineBenchOptions['model'] =
+    m === 'tiny' || m === 'small' || m === 'base' ? { preset: m } : { dir: resolve(cwd, m) };
+  const streams = (v.streams ?? '1,4,16,64')
+    .split(',')
+    .map((s) => intFlag(s.trim(), '--streams', 1, 1024) as number);
+  if (streams.length === 0) throw new UsageError('--streams needs at least one count');
+  const engine = v.engine ?? 'arena';
+  if (engine !== 'arena' && engine !== 'plain')
+    throw new UsageError(`--engine must be arena or plain, got "${engine}"`);
+  const seconds = intFlag(v.seconds, '--seconds', 1, 600) ?? (v.quick ? 3 : 8);
+  return {
+    model,
+    streams: [...new Set(streams)].sort((a, b) => a - b),
+    tokens: intFlag(v.tokens, '--tokens', 1, 4096) ?? 64,
+    warmupMs: v.quick ? 1000 : 2000,
+    measureMs: seconds * 1000,
+    threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
+    gqaMaxRows: intFlag(v['gqa-max-rows'], '--gqa-max-rows', 0, 4096),
+    engine,
+    json: v.json,
+    outFile: v.out === undefined ? undefined : resolve(cwd, v.out),
+    quick: v.quick,
+    interactive,
+  };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { forgeModel } from '../forge/forge';
+import { LocalModel } from '../generation/local-model';
+import { SequenceState } from '../generation/sequence-state';
+import { DEFAULT_EXECUTION } from '../session/ort-session';
+import type { ArenaEngine } from './arena-engine';
+
+describe('ArenaEngine graph choice (forged tiny)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'hp-arena-'));
+  let model: LocalModel;
+  before(async () => {
+    forgeModel({ arch: 'llama', preset: 'tiny', seed: 5, out: join(tmp, 'tiny') });
+    model = await LocalModel.load(join(tmp, 'tiny'), {
+      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 2 },
+    });
+  });
+  after(async () => {
+    await model?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const seq = (prompt: string): SequenceState =>
+    SequenceState.create(
+      model.info.tokenizer,
+      { prompt, params: { max_tokens: 8, temperature: 0 } },
+      model.generationDefaults,
+      model.info.config.max_position_embeddings,
+    );
+
+  it('runs the GQA graph up to gqa_max_rows sequences, the wide graph above, and back at half', async () => {
+    const engine = model.createEngine(4) as ArenaEngine;
+    assert.equal(engine.stats.graph, 'gqa');
+    assert.equal(engine.arena.valueLayout, 'plain');
+    const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+    await engine.prefill(seqs.slice(0, 2));
+    assert.equal(engine.stats.graph, 'gqa', 'two running sequences stay on the GQA graph');
+    await engine.prefill(seqs.slice(2));
+    assert.equal(engine.stats.graph, 'wide');
+    assert.equal(engine.arena.valueLayout, 'transposed');
+    await engine.decode(seqs);
+    engine.release(seqs[0] as SequenceState);
+    engine.release(seqs[1] as SequenceState);
+    assert.equal(engine.stats.graph, 'wide', 'two left: not yet back (hysteresis)');
+    engine.release(seqs[2] as SequenceState);
+    assert.equal(engine.stats.graph, 'gqa');
+    assert.equal(engine.arena.valueLayout, 'plain');
+    // The survivor keeps decoding on the converted cache.
+    const [step] = await engine.decode([seqs[3] as SequenceState]);
+    assert.ok(step);
+  });
+
+  it('gqa_max_rows 0 loads the wide graph alone', async () => {
+    const wide = await LocalModel.load(join(tmp, 'tiny'), {
+      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 0 },
+      warmup: false,
+    });
+    try {
+      const engine = wide.createEngine(2) as ArenaEngine;
+      assert.equal(engine.stats.graph, 'wide');
+      assert.equal(engine.arena.valueLayout, 'transposed');
+    } finally {
+      await wide.close();
+    }
+  });
+});
