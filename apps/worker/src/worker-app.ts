@@ -3,6 +3,7 @@ import { TenantSettings } from '@hotpath/config';
 import { ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   JobStore,
+  USAGE_FLUSH_MS,
   UsageStore,
   WorkerRegistry,
   durabilityOf,
@@ -156,7 +157,16 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       logger,
     });
     cleanups.push(() => webhooks.close());
-    const runner = createJobRunner(served, { conn, store, metrics, logger, events, webhooks, options });
+    const runner = createJobRunner(served, {
+      conn,
+      store,
+      metrics,
+      logger,
+      events,
+      webhooks,
+      options,
+      cleanups,
+    });
 
     const fair = createFairDispatch(conn, cluster, models, logger);
     cleanups.push(() => fair.closeProducer());
@@ -259,10 +269,21 @@ function createJobRunner(
     events: JobEventPublisher;
     webhooks: WorkerWebhooks;
     options: WorkerOptions;
+    cleanups: CleanupStack;
   },
 ): JobRunner {
   const { conn, metrics, logger } = deps;
   const tenants = deps.options.tenants ?? new TenantSettings(deps.options.cluster.tenants);
+  // Summed here and written every second; what is left goes out when the worker stops (before
+  // its connection closes: cleanups run last-registered first).
+  const usage = new UsageStore(
+    conn,
+    () => tenants.current().usage_retention_s,
+    Date.now,
+    USAGE_FLUSH_MS,
+    (err) => logger.warn('could not record tenant usage; kept for the next write', { error: err }),
+  );
+  deps.cleanups.push(() => usage.close());
   return new JobRunner(served, {
     store: deps.store,
     metrics,
@@ -270,11 +291,6 @@ function createJobRunner(
     cacheFiller: new CacheFiller(new ResultCache(conn), new SingleFlight(conn), logger),
     events: deps.events,
     webhooks: deps.webhooks.handOff,
-    tenantUsage: new TenantUsage(
-      new UsageStore(conn, () => tenants.current().usage_retention_s),
-      tenants,
-      tenantMetrics(metrics.registry),
-      logger,
-    ),
+    tenantUsage: new TenantUsage(usage, tenants, tenantMetrics(metrics.registry), logger),
   });
 }

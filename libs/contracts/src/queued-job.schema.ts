@@ -30,6 +30,11 @@ const queuedCommon = {
    * prompt the API rendered (`chat`); otherwise `text_completion` (generate) or `embeddings`.
    */
   operation: z.enum(['chat', 'text_completion', 'embeddings']).optional(),
+  /**
+   * Set on a job that went straight to BullMQ past an empty fair queue for a tenant without
+   * `max_running`: it was not counted in the tenant's running jobs, so its end uncounts nothing.
+   */
+  fair_uncounted: z.literal(true).optional(),
   /** W3C trace context carrier (`traceparent`, `tracestate`) from the API's producer span. */
   trace: z.record(z.string(), z.string()).optional(),
 };

@@ -7,26 +7,40 @@ export const ADMISSION_RESERVATION_TTL_MS = 10_000;
 
 /**
  * One atomic step: counts the jobs waiting in the given shards (BullMQ's `wait` lists and
- * `prioritized` sets, and the fair queue's waiting count) plus their live reservations (submissions still being enqueued), adds ARGV[5]
- * (what was counted elsewhere), and takes a reservation in KEYS[1] only when the sum is below the
- * limit. KEYS: the reservation set to take a place in, then per counted shard its reservation set,
- * `wait`, `prioritized` and the fair-queue count (`fq:count`). ARGV: limit (negative: count only), job id, now (ms), reservation TTL
- * (ms), counted elsewhere. Expired reservations of KEYS[1] are dropped; others are only not counted.
- * Returns {admitted (0|1), counted}.
+ * `prioritized` sets, and the fair queue's waiting count) plus their live reservations (submissions
+ * still being enqueued) and the model's live leases (blocks of places an API process hands out
+ * itself, see {@link AdmissionGate.lease}), adds ARGV[5] (what was counted elsewhere), and takes
+ * ARGV[6] places only when they all fit under the limit: one place is a reservation in KEYS[1],
+ * more are a lease `<places>:<id>` in the lease set (the last key). KEYS: the reservation set to
+ * take a place in, then per counted shard its reservation set, `wait`, `prioritized` and the
+ * fair-queue count (`fq:count`), then, when ARGV[7] is 1, the model's lease set (it lives with
+ * shard 0). ARGV: limit (negative: count only), id, now (ms), reservation TTL (ms), counted
+ * elsewhere, places wanted, lease set given. Expired entries of the set written to are dropped;
+ * others are only not counted. Returns {admitted (0|1), counted}.
  */
 const ADMIT_LUA = `
 local now = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
-if tonumber(ARGV[1]) >= 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl) end
+local limit = tonumber(ARGV[1])
+local want = tonumber(ARGV[6])
+local leases = ARGV[7] == '1' and KEYS[#KEYS] or nil
+local last = leases and #KEYS - 1 or #KEYS
 local n = tonumber(ARGV[5])
-for i = 2, #KEYS, 4 do
+for i = 2, last, 4 do
   n = n + redis.call('ZCOUNT', KEYS[i], now - ttl, '+inf')
     + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
     + math.max(0, tonumber(redis.call('GET', KEYS[i + 3]) or '0'))
 end
-if tonumber(ARGV[1]) < 0 or n >= tonumber(ARGV[1]) then return {0, n} end
-redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
+if leases then
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', leases, now - ttl, '+inf')) do
+    n = n + tonumber(string.match(m, '^(%d+):'))
+  end
+end
+if limit < 0 or n + want > limit or (want > 1 and not leases) then return {0, n} end
+local into = want > 1 and leases or KEYS[1]
+redis.call('ZREMRANGEBYSCORE', into, '-inf', now - ttl)
+redis.call('ZADD', into, now, want > 1 and (want .. ':' .. ARGV[2]) or ARGV[2])
+redis.call('PEXPIRE', into, ttl)
 return {1, n}
 `;
 
@@ -69,6 +83,11 @@ export class AdmissionGate {
     return shardQueueKey(model, shard, 'admission');
   }
 
+  /** The lease set of a model: one per model, in shard 0's slot, so that lease grants are serialised. */
+  static leaseKey(model: string): string {
+    return shardQueueKey(model, 0, 'admission:leases');
+  }
+
   /** The keys the script reads for one shard (all in the shard's slot). */
   static shardKeys(model: string, shard: number): string[] {
     return [
@@ -79,7 +98,29 @@ export class AdmissionGate {
     ];
   }
 
+  /** Reserves one place in `shard` for job `id` (see the class). */
   async reserve(model: string, shards: number, shard: number, id: string, limit: number): Promise<Admission> {
+    return this.take(model, shards, shard, id, limit, 1);
+  }
+
+  /**
+   * Takes a lease of `places` places for the model, decided at shard 0 like a reservation there: it
+   * is granted only when the backlog, the live reservations and leases and these places all fit
+   * under `limit`, and counts `places` until {@link releaseLease} (or the reservation TTL). Lease
+   * grants of all API processes are serialised on one key, so they never overshoot together.
+   */
+  async lease(model: string, shards: number, id: string, places: number, limit: number): Promise<Admission> {
+    return this.take(model, shards, 0, id, limit, places);
+  }
+
+  private async take(
+    model: string,
+    shards: number,
+    shard: number,
+    id: string,
+    limit: number,
+    places: number,
+  ): Promise<Admission> {
     const now = this.now();
     const all = Array.from({ length: shards }, (_, s) => s);
     const counted = isCluster(this.redis) ? [shard] : all;
@@ -89,7 +130,13 @@ export class AdmissionGate {
         all
           .filter((s) => s !== shard)
           .map((s) =>
-            this.run([AdmissionGate.key(model, s), ...AdmissionGate.shardKeys(model, s)], -1, id, now, 0),
+            this.run(model, [AdmissionGate.key(model, s), ...AdmissionGate.shardKeys(model, s)], s === 0, {
+              limit: -1,
+              id,
+              now,
+              elsewhere: 0,
+              places: 1,
+            }),
           ),
       );
       elsewhere = others.reduce((sum, [, n]) => sum + n, 0);
@@ -98,23 +145,45 @@ export class AdmissionGate {
       AdmissionGate.key(model, shard),
       ...counted.flatMap((s) => AdmissionGate.shardKeys(model, s)),
     ];
-    const [admitted, backlog] = await this.run(keys, limit, id, now, elsewhere);
+    const [admitted, backlog] = await this.run(model, keys, counted.includes(0), {
+      limit,
+      id,
+      now,
+      elsewhere,
+      places,
+    });
     return { admitted: admitted === 1, backlog };
   }
 
+  /** One script call; `withLeases` when shard 0 is among the counted shards (its slot holds the leases). */
   private run(
+    model: string,
     keys: string[],
-    limit: number,
-    id: string,
-    now: number,
-    elsewhere: number,
+    withLeases: boolean,
+    a: { limit: number; id: string; now: number; elsewhere: number; places: number },
   ): Promise<[number, number]> {
-    if (isCluster(this.redis)) assertSameSlot('admission', keys);
-    return this.redis.hpAdmit(keys.length, ...keys, limit, id, now, ADMISSION_RESERVATION_TTL_MS, elsewhere);
+    const all = withLeases ? [...keys, AdmissionGate.leaseKey(model)] : keys;
+    if (isCluster(this.redis)) assertSameSlot('admission', all);
+    return this.redis.hpAdmit(
+      all.length,
+      ...all,
+      a.limit,
+      a.id,
+      a.now,
+      ADMISSION_RESERVATION_TTL_MS,
+      a.elsewhere,
+      a.places,
+      withLeases ? 1 : 0,
+    );
   }
 
   /** Gives the place back: the job is in its queue now (counted there), or was never added. */
   async release(model: string, shard: number, id: string): Promise<void> {
     await this.redis.zrem(AdmissionGate.key(model, shard), id);
+  }
+
+  /** Gives a lease's places back: every job admitted under it is in its queue, or was never added. */
+  async releaseLease(model: string, id: string, places: number): Promise<void> {
+    await this.redis.zrem(AdmissionGate.leaseKey(model), `${places}:${id}`);
   }
 }

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'bullmq';
 import { shardQueueKey, shardQueueRef, type Priority, type QueuedJob } from '@hotpath/contracts';
 import { createRedisConnection, waitForRedis, type RedisClient } from './redis-connection';
-import { FAIR_RECLAIM_MS, FairQueue, fairBacklogKey, fairKey } from './fair-queue';
+import { FAIR_RECLAIM_MS, FairQueue, countsAsRunning, fairBacklogKey, fairKey } from './fair-queue';
 import { FairDispatcher } from './fair-dispatcher';
 import { parseRedisTarget } from './redis-target';
 import { keySlot } from './redis-slots';
@@ -61,12 +61,23 @@ describe('FairQueue on real Redis', () => {
   it('goes straight to BullMQ while nothing waits and the queue is below the lookahead', async () => {
     const model = newModel();
     const first = await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1);
-    assert.deepEqual(first, { kind: 'direct' });
+    assert.deepEqual(first, { kind: 'direct', counted: false }, 'no max_running: not counted');
     // Until its add is confirmed the direct job counts against the lookahead, so concurrent
     // submissions cannot all go direct.
     assert.equal((await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1)).kind, 'queued');
     const third = await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 5);
     assert.equal(third.kind, 'queued', 'a tenant cannot skip jobs already waiting');
+    assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0);
+  });
+
+  it('counts a direct job as running only for a tenant with max_running', async () => {
+    const model = newModel();
+    const capped = await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1, maxRunning: 2 }, 5);
+    assert.deepEqual(capped, { kind: 'direct', counted: true });
+    const free = await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 5);
+    assert.deepEqual(free, { kind: 'direct', counted: false });
+    assert.deepEqual(await redis.hgetall(fairKey(model, 0, 'inflight')), { a: '1' });
+    assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 2, 'both hold a lookahead place');
   });
 
   it('serves tenants round-robin, each tenant by priority then arrival', async () => {
@@ -271,7 +282,7 @@ describe(
             d.started(model, 0);
             served.push(data.tenant);
             await new Promise((r) => setTimeout(r, 20));
-            d.settled(model, 0, data.tenant);
+            d.settled(model, 0, countsAsRunning(data) ? data.tenant : undefined);
           },
           { connection: conn, prefix: ref.prefix, concurrency: 2 },
         );
@@ -281,7 +292,7 @@ describe(
         const submit = async (j: QueuedJob) => {
           const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, lookahead);
           if (a.kind === 'direct') {
-            await queues.enqueue(j, RETRY);
+            await queues.enqueue(a.counted ? j : { ...j, fair_uncounted: true }, RETRY);
             await fair.confirm(model, 0, j.id);
           }
         };

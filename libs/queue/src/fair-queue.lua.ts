@@ -26,8 +26,9 @@ end
  * (-1 = none), now (ms). Returns {1} when the job may go to BullMQ directly (nothing waits in the
  * shard's fair queue and the BullMQ queue is below the lookahead): it is counted as running and put
  * in transit without a payload, so that concurrent submissions see it before its add lands; the
- * caller adds it, then confirms. {0, queued} when it waits in the tenant's queue, {-1, queued} when
- * max_queued refuses it.
+ * caller adds it, then confirms. {2} is the same for a tenant without max_running, whose running
+ * jobs nobody reads: it is not counted (and its end must not uncount it). {0, queued} when it waits
+ * in the tenant's queue, {-1, queued} when max_queued refuses it.
  */
 export const FAIR_ENQUEUE_LUA = `${IN_QUEUE}
 local t = ARGV[1]
@@ -38,7 +39,11 @@ if limit >= 0 then
   if queued >= limit then return {-1, queued} end
 end
 if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
-  if maxrun == 0 or tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
+  if maxrun == 0 then
+    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
+    return {2, 0}
+  end
+  if tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
     redis.call('HINCRBY', KEYS[5], t, 1)
     redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
     return {1, 0}

@@ -5,6 +5,14 @@ import { FAIR_DISPATCH_LUA, FAIR_ENQUEUE_LUA, FAIR_RELEASE_LUA, FAIR_REMOVE_LUA 
 /** How old a transit entry (taken from the fair queue, not yet confirmed in BullMQ) must be to be handed out again. */
 export const FAIR_RECLAIM_MS = 30_000;
 
+/**
+ * Whether a BullMQ job's payload counts in its tenant's running jobs, i.e. whether its end (or its
+ * removal) must uncount it: all but those admitted `direct` uncounted (see {@link FairAdmission}).
+ */
+export function countsAsRunning(payload: unknown): boolean {
+  return (payload as { fair_uncounted?: unknown } | undefined)?.fair_uncounted !== true;
+}
+
 /** A shard's fair-queue key: `hp:{model:shard}:fq:<suffix>`, in the shard's hash tag. */
 export function fairKey(model: string, shard: number, suffix: string): string {
   return shardQueueKey(model, shard, `fq:${suffix}`);
@@ -43,10 +51,11 @@ export async function fairWaiting(redis: RedisClient, model: string, shard: numb
 /** How a submission entered the fair queue. */
 export type FairAdmission =
   /**
-   * Nothing waits: the caller adds the job to BullMQ itself (it is counted as running), then
-   * calls {@link FairQueue.confirm}.
+   * Nothing waits: the caller adds the job to BullMQ itself, then calls {@link FairQueue.confirm}.
+   * `counted`: the job counts as running for its tenant's max_running. A tenant without one is not
+   * counted; its job carries `fair_uncounted` so that its end is not uncounted either.
    */
-  | { kind: 'direct' }
+  | { kind: 'direct'; counted: boolean }
   /** The job waits in its tenant's queue; `queued` of the tenant's jobs wait in this shard. */
   | { kind: 'queued'; queued: number }
   /** `max_queued` refused it. */
@@ -121,7 +130,7 @@ export class FairQueue {
       who.maxQueuedHere ?? -1,
       this.now(),
     );
-    if (kind === 1) return { kind: 'direct' };
+    if (kind === 1 || kind === 2) return { kind: 'direct', counted: kind === 1 };
     return kind === 0 ? { kind: 'queued', queued } : { kind: 'full', queued };
   }
 

@@ -101,6 +101,7 @@ export {
   fairBacklogKey,
   fairKey,
   fairWaiting,
+  countsAsRunning,
   type FairAdmission,
   type FairDispatch,
   type FairTenant,
@@ -113,6 +114,7 @@ export {
   type UsageCounter,
   type UsageCounts,
   USAGE_BUCKET_MS,
+  USAGE_FLUSH_MS,
   type UsageReport,
   UsageStore,
 } from './usage-store';

@@ -2,6 +2,7 @@ import type { RedisClient } from './redis-connection';
 import type { JobStatus } from '@hotpath/contracts';
 import type { JobRecord } from './job-record';
 import type { JobStore } from './job-store';
+import { INDEX_TRIM_MAX_GAP_MS, IndexTrimSchedule } from './index-trim-schedule';
 
 /** Per-tenant listing index: a sorted set of job ids scored by creation time (ms). */
 export function tenantJobsKey(tenant: string): string {
@@ -15,6 +16,8 @@ export const TENANT_INDEX_MAX = 100_000;
 export const ALL_INDEX_MAX = 1_000_000;
 /** No record lives longer than a pending one (7 days), so older index entries are dropped. */
 const INDEX_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** An index key outlives its newest entry's age limit even when its last trim was a gap earlier. */
+const INDEX_KEY_TTL_MS = INDEX_MAX_AGE_MS + INDEX_TRIM_MAX_GAP_MS;
 /** Index entries read per round while filtering; bounds the work of one listing request. */
 const SCAN_BATCH = 200;
 const MAX_SCANNED = 2000;
@@ -43,17 +46,24 @@ interface Position {
 
 /**
  * Job listings without scanning Redis: every new job's id goes into its tenant's index and the
- * overall index, each bounded by count and age. Records that expired are skipped (and dropped from
+ * overall index, each bounded by count and age (trimmed every few inserts, see
+ * {@link IndexTrimSchedule}). Records that expired are skipped (and dropped from
  * the index) when met; filters are applied to records, at most {@link MAX_SCANNED} per page, so a
  * rare filter can answer a short page with a cursor to go on from.
  */
 export class JobIndex {
+  private readonly trims = new IndexTrimSchedule();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly store: JobStore,
   ) {}
 
-  /** Adds a new job to both indexes (one MULTI per key, so each stays in one Redis Cluster slot). */
+  /**
+   * Adds a new job to both indexes: one `ZADD` each (concurrently: they live in different Redis
+   * Cluster slots), pipelined with the index's trim when its schedule says so. No `MULTI`: a trim
+   * that missed its insert (connection lost in between) only leaves the index a few entries long.
+   */
   async add(tenant: string, id: string, createdAt: number): Promise<void> {
     await Promise.all([
       this.addTo(tenantJobsKey(tenant), id, createdAt, TENANT_INDEX_MAX),
@@ -95,13 +105,18 @@ export class JobIndex {
   }
 
   private async addTo(key: string, id: string, createdAt: number, max: number): Promise<void> {
-    await this.redis
-      .multi()
+    if (!this.trims.insert(key, createdAt)) {
+      await this.redis.zadd(key, createdAt, id);
+      return;
+    }
+    const res = await this.redis
+      .pipeline()
       .zadd(key, createdAt, id)
       .zremrangebyscore(key, '-inf', `(${createdAt - INDEX_MAX_AGE_MS}`)
       .zremrangebyrank(key, 0, -(max + 1))
-      .pexpire(key, INDEX_MAX_AGE_MS)
+      .pexpire(key, INDEX_KEY_TTL_MS)
       .exec();
+    for (const [err] of res ?? []) if (err) throw err;
   }
 
   /**

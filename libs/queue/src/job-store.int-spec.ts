@@ -135,8 +135,8 @@ describe('JobStore, JobWaiter, IdempotencyStore, ShardQueues on real Redis', () 
       for (const j of jobs) await queues.enqueue(j, { attempts: 2, backoff_ms: 10 });
       assert.equal(await queues.backlog(model, 2), 3);
       assert.equal(await redis.zcard(`hp:{${model}:0}:prioritized`), 2, 'keys follow the documented naming');
-      assert.equal(await queues.remove(model, 0, jobs[0]!.id), 'removed');
-      assert.equal(await queues.remove(model, 0, jobs[0]!.id), 'missing');
+      assert.equal((await queues.remove(model, 0, jobs[0]!.id)).outcome, 'removed');
+      assert.equal((await queues.remove(model, 0, jobs[0]!.id)).outcome, 'missing');
       assert.equal(await queues.backlog(model, 2), 2);
       for (const s of [0, 1]) await queues.queue(model, s).obliterate({ force: true });
     } finally {

@@ -71,14 +71,21 @@ export class ShardQueues {
     return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
   }
 
-  /** Removes a job that has not started; `active` when a worker holds it (cancel it through the store). */
-  async remove(model: string, shard: number, id: string): Promise<RemoveOutcome> {
+  /**
+   * Removes a job that has not started; `active` when a worker holds it (cancel it through the
+   * store). `payload` is the job's data as it was found.
+   */
+  async remove(
+    model: string,
+    shard: number,
+    id: string,
+  ): Promise<{ outcome: RemoveOutcome; payload?: unknown }> {
     const q = this.queue(model, shard);
     const job = await q.getJob(id);
-    if (!job) return 'missing';
+    if (!job) return { outcome: 'missing' };
     // Job.remove refuses a locked (active) job; that is the signal the job is already running.
     const removed = await q.remove(id);
-    return removed === 1 ? 'removed' : 'active';
+    return { outcome: removed === 1 ? 'removed' : 'active', payload: job.data as unknown };
   }
 
   async close(): Promise<void> {

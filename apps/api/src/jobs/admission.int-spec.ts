@@ -12,7 +12,12 @@ import { TestRedisServer } from '../testing/redis-server';
 describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
   let redis: TestRedisServer;
   const model = uniqueModel();
-  const models = [{ name: model, backend: 'sim' as const, shards: 3, max_waiting: 20 }];
+  const leased = uniqueModel();
+  const models = [
+    { name: model, backend: 'sim' as const, shards: 3, max_waiting: 20 },
+    // Headroom for admission leases (blocks of places per API process).
+    { name: leased, backend: 'sim' as const, shards: 3, max_waiting: 300 },
+  ];
   let a: TestApi;
   let b: TestApi;
   let conn: Redis;
@@ -48,5 +53,41 @@ describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
     // Every reservation was given back: the queues alone hold the count now.
     await new Promise((r) => setTimeout(r, 50));
     for (let s = 0; s < 3; s++) assert.equal(await conn.zcard(AdmissionGate.key(model, s)), 0);
+  });
+
+  it('never overshoots when leases admit: 500 concurrent submissions against max_waiting 300', async () => {
+    const submit = (i: number) =>
+      call<JobView>(`${(i % 2 === 0 ? a : b).url}/v1/jobs`, {
+        body: { model: leased, task: 'generate', input: { prompt: `lease ${i}` }, cache: 'bypass' },
+      });
+    // Far below the limit (estimate 0 of 300): each replica admits these under a lease of 18 places.
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => submit(i)));
+    assert.ok(first.every((r) => r.status === 202));
+    await conn.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const rest = await Promise.all(Array.from({ length: 490 }, (_, i) => submit(10 + i)));
+    const accepted = 10 + rest.filter((r) => r.status === 202).length;
+    assert.ok(rest.every((r) => r.status === 202 || r.status === 429));
+    assert.ok(accepted <= 300, `accepted ${accepted}`);
+    // Places held by leases are given back once their jobs are queued: the rest fills up to the limit.
+    await new Promise((r) => setTimeout(r, 100));
+    let more = 0;
+    for (let i = 0; i < 300 && accepted + more < 300; i++)
+      if ((await submit(1000 + i)).status === 202) more++;
+    assert.equal(accepted + more, 300);
+    assert.equal((await submit(5000)).status, 429);
+    const waiting = await Promise.all(
+      [0, 1, 2].map(
+        async (s) =>
+          (await conn.zcard(`hp:{${leased}:${s}}:prioritized`)) +
+          (await conn.llen(`hp:{${leased}:${s}}:wait`)) +
+          Number((await conn.get(`hp:{${leased}:${s}}:fq:count`)) ?? 0),
+      ),
+    );
+    assert.equal(
+      waiting.reduce((x, y) => x + y, 0),
+      300,
+      'exactly max_waiting jobs wait',
+    );
+    assert.equal(await conn.zcard(AdmissionGate.leaseKey(leased)), 0, 'every lease was given back');
   });
 });

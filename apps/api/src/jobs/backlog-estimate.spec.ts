@@ -47,3 +47,31 @@ describe('BacklogEstimate', () => {
     assert.equal(reads, 2);
   });
 });
+
+describe('BacklogEstimate far below the limit', () => {
+  it('reads less often below half the limit, and at the short age again once near it', async () => {
+    let now = 0;
+    let reads = 0;
+    const est = new BacklogEstimate(
+      async () => {
+        reads++;
+        return 10;
+      },
+      20,
+      () => now,
+      1000,
+    );
+    assert.equal(await est.current('m', 1, 100), 10);
+    now = 500;
+    assert.equal(await est.current('m', 1, 100), 10);
+    assert.equal(reads, 1, '10 of 100: far below, the read stays');
+    for (let i = 0; i < 40; i++) est.accepted('m');
+    assert.equal(await est.current('m', 1, 100), 10, 'own accepts brought it to half: read again');
+    assert.equal(reads, 2);
+    now = 1400;
+    assert.equal(await est.current('m', 1, 100), 10);
+    assert.equal(reads, 2);
+    assert.equal(await est.current('m', 1), 10, 'without a limit the short age applies');
+    assert.equal(reads, 3);
+  });
+});

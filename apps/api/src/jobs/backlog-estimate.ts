@@ -17,6 +17,11 @@ interface Entry {
  * process accepted are added on top, so a burst through one API cannot overshoot; jobs the workers
  * took meanwhile are still counted, so the estimate errs towards answering 429 early, never late,
  * by at most `maxAgeMs` of worker progress. Concurrent checks share one read.
+ *
+ * While the estimate is below half the limit it is read only every `farMaxAgeMs`: it cannot turn a
+ * job away from there before this process's own accepts have brought it to half the limit, where
+ * the short age applies again; what it leaves out (other processes' jobs) only sizes this process's
+ * admission leases, which the gate grants atomically.
  */
 export class BacklogEstimate {
   private readonly entries = new Map<string, Entry>();
@@ -25,11 +30,17 @@ export class BacklogEstimate {
     private readonly read: BacklogReader,
     private readonly maxAgeMs = 20,
     private readonly now: () => number = Date.now,
+    private readonly farMaxAgeMs = 1000,
   ) {}
 
-  async current(model: string, shards: number): Promise<number> {
+  /** The estimate for `model`; `limit` (its max_waiting) lets a far-from-full estimate age longer. */
+  async current(model: string, shards: number, limit = 0): Promise<number> {
     const e = this.entries.get(model);
-    if (e && this.now() - e.readAt < this.maxAgeMs) return e.value + e.acceptedSince;
+    if (e) {
+      const value = e.value + e.acceptedSince;
+      const maxAge = value * 2 < limit ? this.farMaxAgeMs : this.maxAgeMs;
+      if (this.now() - e.readAt < maxAge) return value;
+    }
     const entry = e ?? { value: 0, readAt: -Infinity, acceptedSince: 0, refreshing: undefined };
     this.entries.set(model, entry);
     entry.refreshing ??= this.read(model, shards).then(

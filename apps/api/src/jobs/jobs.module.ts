@@ -6,6 +6,7 @@ import {
   JobStore,
   JobWaiter,
   ShardQueues,
+  UsageStore,
   type RedisClient,
 } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
@@ -51,6 +52,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         WebhookNotifier,
         TenantSettings,
         AvailabilityCache,
+        UsageStore,
       ],
       useFactory: (
         config: ApiConfig,
@@ -65,6 +67,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
         webhooks: WebhookNotifier,
         tenants: TenantSettings,
         availability: AvailabilityCache,
+        usage: UsageStore,
       ) =>
         new JobsService({
           config,
@@ -79,6 +82,7 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
           webhooks,
           tenants,
           availability,
+          usage,
         }),
     },
   ],

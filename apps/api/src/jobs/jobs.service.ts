@@ -18,6 +18,7 @@ import {
   FairQueue,
   RateLimiter,
   UsageStore,
+  countsAsRunning,
   JobIndex,
   decodeCursor,
   type AvailabilityCache,
@@ -57,6 +58,7 @@ import type { SingleFlight } from '@hotpath/cache';
 import type { CacheLookupResult, CacheOutcome, ResultCacheLookup } from './result-cache-lookup';
 import type { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { BacklogEstimate } from './backlog-estimate';
+import { AdmissionLeases } from './admission-leases';
 import { TenantGate } from '../tenancy/tenant-gate';
 
 /** BullMQ calls can wait for a connection instead of failing; an HTTP request must not. */
@@ -87,6 +89,8 @@ export interface JobsServiceDeps {
   tenants?: TenantSettings;
   /** Live workers per model and shard; absent = every job is queued whether or not one is served. */
   availability?: AvailabilityCache;
+  /** Where cache hits and refusals are counted (buffered in the app); absent = written per event. */
+  usage?: UsageStore;
   now?: () => number;
 }
 
@@ -122,6 +126,7 @@ export class JobsService {
   private readonly now: () => number;
   private readonly backlog: BacklogEstimate;
   private readonly admission: AdmissionGate;
+  private readonly leases: AdmissionLeases;
   private readonly inputLimits: ModelInputLimitsStore;
   private readonly webhookSecrets: WebhookSecrets;
   private readonly tenants: TenantSettings;
@@ -136,9 +141,12 @@ export class JobsService {
     this.now = deps.now ?? Date.now;
     this.backlog = new BacklogEstimate((model, shards) => deps.queues.backlog(model, shards));
     this.admission = new AdmissionGate(deps.producer);
+    // A lease not given back frees itself after the reservation TTL.
+    this.leases = new AdmissionLeases(this.admission);
     this.tenants = deps.tenants ?? new TenantSettings(deps.config.cluster.tenants);
     this.fair = new FairQueue(deps.producer, this.now);
-    this.usage = new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
+    this.usage =
+      deps.usage ?? new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
     this.tenantMetrics = tenantMetrics(deps.metrics.registry);
     this.knownTenants = new Set(['default', ...deps.config.auth.keys.map((k) => k.tenant)]);
     this.gate = new TenantGate({
@@ -561,11 +569,23 @@ export class JobsService {
     // The per-process estimate turns a full queue away without a Redis call; the gate decides
     // atomically for everyone else, so concurrent submissions through any replica cannot overshoot.
     const estimate = await withRedisTimeout(
-      this.backlog.current(model.name, model.shards),
+      this.backlog.current(model.name, model.shards, model.max_waiting),
       QUEUE_CALL_TIMEOUT_MS,
     );
     if (estimate >= model.max_waiting) throw queueFull(model, estimate);
     const shard = shardOf(req, model, this.deps.config.cluster.routing.prefix_chars);
+    // Far below the limit, a place comes from this process's lease (one gate call per block of jobs).
+    const ticket = await withRedisTimeout(
+      this.leases.take(model.name, model.shards, model.max_waiting, estimate),
+      QUEUE_CALL_TIMEOUT_MS,
+    ).catch(() => undefined);
+    if (ticket) {
+      try {
+        return await this.createAndEnqueue(tenant, id, req, model, shard, cache, how);
+      } finally {
+        ticket.release();
+      }
+    }
     const gate = await withRedisTimeout(
       this.admission.reserve(model.name, model.shards, shard, id, model.max_waiting),
       QUEUE_CALL_TIMEOUT_MS,
@@ -685,9 +705,9 @@ export class JobsService {
     }
     if (admission.kind === 'queued') return;
     try {
-      await this.deps.queues.enqueue(job, retry);
+      await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry);
     } catch (err) {
-      await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
+      if (admission.counted) await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
       throw err;
     } finally {
       // Not awaited: an unconfirmed entry only holds a lookahead place until it is reclaimed.
@@ -700,9 +720,10 @@ export class JobsService {
     const model = findModel(this.deps.config.cluster, rec.model);
     const fair = model?.fairness.enabled ?? false;
     if (fair && (await this.fair.remove(rec.model, rec.shard, rec.tenant, rec.id))) return;
-    const outcome = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
+    const { outcome, payload } = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
     // A job removed from BullMQ never finishes on a worker, which would have freed its running place.
-    if (fair && outcome === 'removed') await this.fair.release(rec.model, rec.shard, rec.tenant);
+    if (fair && outcome === 'removed' && countsAsRunning(payload))
+      await this.fair.release(rec.model, rec.shard, rec.tenant);
   }
 
   private tenantLabel(tenant: string): string {

@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { JobWaiter, ShardQueues, closeRedis, type RedisClient } from '@hotpath/queue';
+import { JobWaiter, ShardQueues, UsageStore, closeRedis, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
 
 /**
- * Starts the job-event subscription at boot and closes queues, then connections, at shutdown.
+ * Starts the job-event subscription at boot and writes pending usage, closes queues, then
+ * connections, at shutdown.
  * Closing happens in `onApplicationShutdown`, i.e. after the HTTP server stopped accepting and
  * in-flight requests were answered.
  */
@@ -16,6 +17,7 @@ export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShut
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: RedisClient,
     @Inject(JobWaiter) private readonly waiter: JobWaiter,
     @Inject(ShardQueues) private readonly queues: ShardQueues,
+    @Inject(UsageStore) private readonly usage: UsageStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -26,6 +28,8 @@ export class RedisLifecycle implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // The usage summed since the last write (cache hits, refusals) goes out before the connection closes.
+    await this.usage.close();
     await this.queues.close();
     await Promise.all([
       closeRedis(this.subscriber),

@@ -5,12 +5,15 @@ import {
   JobStore,
   JobWaiter,
   ShardQueues,
+  USAGE_FLUSH_MS,
+  UsageStore,
   WorkerRegistry,
   createRedisConnection,
   durabilityOf,
   type ConnectionRole,
   type RedisClient,
 } from '@hotpath/queue';
+import { TenantSettings } from '@hotpath/config';
 import type { Logger } from '@hotpath/telemetry';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG, LOGGER, REDIS_PRODUCER, REDIS_QUEUES, REDIS_SUBSCRIBER } from '../core/tokens';
@@ -74,6 +77,19 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
       inject: [REDIS_PRODUCER],
       useFactory: (producer: RedisClient) => new AvailabilityCache(new WorkerRegistry(producer)),
     },
+    {
+      provide: UsageStore,
+      inject: [REDIS_PRODUCER, TenantSettings, LOGGER],
+      // Summed per process and written every second (and at shutdown, by RedisLifecycle).
+      useFactory: (producer: RedisClient, tenants: TenantSettings, logger: Logger) =>
+        new UsageStore(
+          producer,
+          () => tenants.current().usage_retention_s,
+          Date.now,
+          USAGE_FLUSH_MS,
+          (err) => logger.warn('could not record tenant usage; kept for the next write', { err }),
+        ),
+    },
     RedisLifecycle,
   ],
   exports: [
@@ -85,6 +101,7 @@ function connection(token: symbol, role: ConnectionRole, name: string): Provider
     ShardQueues,
     IdempotencyStore,
     AvailabilityCache,
+    UsageStore,
   ],
 })
 export class RedisModule {}

@@ -151,7 +151,13 @@ describe('tenant limits across two API instances (real Redis)', () => {
 
   it('GET /v1/usage reports the caller’s own refusals and validates its window', async () => {
     const headers = { authorization: `Bearer ${key(t.tokens)}` };
-    const res = await call(`${apis[1]?.url}/v1/usage`, { headers });
+    // Each API writes the usage it counted within a second (USAGE_FLUSH_MS).
+    let res = await call(`${apis[1]?.url}/v1/usage`, { headers });
+    for (let i = 0; i < 50; i++) {
+      if ((res.body['totals'] as Record<string, number> | undefined)?.['rate_limited'] === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+      res = await call(`${apis[1]?.url}/v1/usage`, { headers });
+    }
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body['tenant'], t.tokens);
     assert.equal((res.body['totals'] as Record<string, number>)['rate_limited'], 2);
@@ -165,11 +171,10 @@ describe('tenant limits across two API instances (real Redis)', () => {
     const tooLong = await call(`${apis[0]?.url}/v1/usage?start=${now - 30 * 86400}`, { headers });
     assert.equal(tooLong.status, 400);
     assert.equal((tooLong.body['error'] as { param: string }).param, 'start');
-    const other = await new UsageStore(conn, () => 3600).report(
-      t.queued,
-      Date.now() - 60_000,
-      Date.now() + 60_000,
-    );
-    assert.equal(other.totals.rate_limited, 1, 'each tenant sees its own counters');
+    const other = () =>
+      new UsageStore(conn, () => 3600).report(t.queued, Date.now() - 60_000, Date.now() + 60_000);
+    for (let i = 0; i < 50 && (await other()).totals.rate_limited === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await other()).totals.rate_limited, 1, 'each tenant sees its own counters');
   });
 });

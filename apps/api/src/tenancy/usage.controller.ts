@@ -11,14 +11,11 @@ import { usageWindow } from './usage-window';
 @Controller('v1/usage')
 @UseGuards(ApiKeyGuard)
 export class UsageController {
-  private readonly usage: UsageStore;
-
   constructor(
     @Inject(REDIS_PRODUCER) private readonly producer: RedisClient,
     @Inject(TenantSettings) private readonly tenants: TenantSettings,
-  ) {
-    this.usage = new UsageStore(producer, () => tenants.current().usage_retention_s);
-  }
+    @Inject(UsageStore) private readonly usage: UsageStore,
+  ) {}
 
   @Get()
   async get(

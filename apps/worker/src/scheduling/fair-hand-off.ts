@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { fairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
-import { FairDispatcher, FairQueue, ShardQueues, type RedisClient } from '@hotpath/queue';
+import { FairDispatcher, FairQueue, ShardQueues, countsAsRunning, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { isLastAttempt } from '../jobs/job-decisions';
 
@@ -36,7 +36,9 @@ export function withFairHandOff<R>(
       throw err;
     } finally {
       const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-      dispatcher.settled(model, shard, ended && typeof tenant === 'string' ? tenant : undefined);
+      // A job its tenant's running count never included ends without a dispatch call (unless jobs wait).
+      const uncounts = ended && typeof tenant === 'string' && countsAsRunning(job.data);
+      dispatcher.settled(model, shard, uncounts ? tenant : undefined);
     }
   };
 }

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { ErrorCode, shardQueueName, shardQueueRef, type ClusterConfig } from '@hotpath/contracts';
-import type { FairDispatcher, JobStore, RedisClient } from '@hotpath/queue';
+import { countsAsRunning, type FairDispatcher, type JobStore, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { JobRunner, ServedModel } from '../jobs/job-runner';
 import { createShardProcessor } from '../jobs/shard-processor';
@@ -149,7 +149,8 @@ function createShardWorker(
     if (!job?.id || !/stalled/i.test(err.message)) return;
     logger.error('job failed after repeated stalls', { queue: q.name, job_id: job.id });
     const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-    if (typeof tenant === 'string') dispatcher.finished(q.model, q.shard, tenant);
+    if (typeof tenant === 'string' && countsAsRunning(job.data))
+      dispatcher.finished(q.model, q.shard, tenant);
     deps.store
       .fail(job.id, {
         code: ErrorCode.InferenceFailed,
