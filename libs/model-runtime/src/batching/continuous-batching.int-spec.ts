@@ -9,7 +9,7 @@ import { SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
 import { BATCHING_MODELS } from '../testing/batching-models';
-import { TEST_EXECUTION, greedy, sequenceOf, soloTokens } from '../testing/greedy-reference';
+import { TEST_EXECUTION, greedy, plainReferenceTokens, sequenceOf } from '../testing/greedy-reference';
 import { poolGenerate } from '../testing/pool-generate';
 import { IterationScheduler, type SequenceEngine } from '@hotpath/batching';
 
@@ -77,9 +77,7 @@ function suite(
       dir = prepare(tmp);
       if (!dir) return;
       // Solo tokens come from the plain graph, one sequence at a time: the independent reference.
-      const reference = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: 'plain' });
-      solo = await soloTokens(reference, requests);
-      await reference.close();
+      solo = await plainReferenceTokens(dir, requests);
       local = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: engineMode });
       assert.equal(local.engine, engineMode);
     });

@@ -8,7 +8,7 @@ import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import { BATCHING_MODELS } from '../testing/batching-models';
-import { TEST_EXECUTION, greedy, sequenceOf, soloTokens } from '../testing/greedy-reference';
+import { TEST_EXECUTION, greedy, plainReferenceTokens, sequenceOf } from '../testing/greedy-reference';
 import { IterationScheduler } from '@hotpath/batching';
 import type { LlamaConfig } from '../model/model-config';
 import { PrefixKvCache } from './prefix-cache';
@@ -31,9 +31,7 @@ function suite(
       dir = prepare(tmp);
       if (!dir) return;
       // Cold tokens come from the plain graph without any cache: the independent reference.
-      const reference = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: 'plain' });
-      cold = await soloTokens(reference, requests);
-      await reference.close();
+      cold = await plainReferenceTokens(dir, requests);
       local = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: engineMode });
     });
     after(async () => {

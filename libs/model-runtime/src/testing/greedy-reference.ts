@@ -1,5 +1,5 @@
 import type { GenerationRequest } from '../generation/generation-types';
-import type { LocalModel } from '../generation/local-model';
+import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
 
 /** CPU with one thread per session: what the runtime tests run on, on a machine others share. */
@@ -24,6 +24,22 @@ export async function soloTokens(
   const out: number[][] = [];
   for (const r of requests) out.push(((await model.generate([r]))[0] as { tokens: number[] }).tokens);
   return out;
+}
+
+/**
+ * Each request's tokens from the plain graph of the model in `dir`, one sequence at a time: the
+ * independent reference for the arena engine, batching and the prefix cache.
+ */
+export async function plainReferenceTokens(
+  dir: string,
+  requests: readonly GenerationRequest[],
+): Promise<number[][]> {
+  const reference = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: 'plain' });
+  try {
+    return await soloTokens(reference, requests);
+  } finally {
+    await reference.close();
+  }
 }
 
 /** A sequence of `request` with `model`'s tokenizer, defaults and context length, as a replica makes it. */
