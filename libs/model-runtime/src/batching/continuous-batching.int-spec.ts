@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
-import { SequenceState, type TokenStep } from '../generation/sequence-state';
+import { type SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
 import { BATCHING_MODELS } from '../testing/batching-models';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
-import { SequenceState } from '../generation/sequence-state';
+import { type SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import { BATCHING_MODELS } from '../testing/batching-models';
 import { TEST_EXECUTION, greedy, plainReferenceTokens, sequenceOf } from '../testing/greedy-reference';

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { forgeModel } from '../forge/forge';
-import type { GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
 import type { HotpathJson, LlamaConfig } from '../model/model-config';
 import { loadModelFolder } from '../model/model-loader';
