@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgeModel } from '@hotpath/model-runtime';
 import { jobSender, scrapeBatchSize } from './bench-client';
-import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from './bench-cluster';
+import { withBenchRun, type BenchCluster } from './bench-cluster';
 import type { BatchingBenchOptions } from './bench-options';
 import {
   benchClusterConfig,
@@ -52,29 +51,18 @@ export async function runBatchingBench(
   env: NodeJS.ProcessEnv,
   io: BenchIo,
 ): Promise<BenchRow[]> {
-  const workDir = mkdtempSync(join(tmpdir(), 'hotpath-bench-'));
   const rows: BenchRow[] = [];
-  let ok = false;
   const dirs = ensureModels(opts, io);
-  mkdirSync(opts.dataDir, { recursive: true });
-  const redis = await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
-  io.progress(`Redis: ${redis.description} (${redis.url})`);
-  const models: BenchModels = { suffix: redis.private ? '' : `b${randomUUID().slice(0, 6)}`, ...dirs };
-  const plans = scenarioPlans(opts.quick);
-  const rates = new Map<Scenario, number[]>();
-  try {
+  await withBenchRun('hotpath-bench-', opts, env, io, async (run) => {
+    const models: BenchModels = { suffix: run.redis.private ? '' : `b${randomUUID().slice(0, 6)}`, ...dirs };
+    const plans = scenarioPlans(opts.quick);
+    const rates = new Map<Scenario, number[]>();
     for (const mode of opts.modes) {
-      const configPath = join(workDir, `cluster-${mode}.json`);
-      writeFileSync(configPath, JSON.stringify(benchClusterConfig(mode, opts.scenarios, models), null, 2));
       io.progress(`starting the cluster with batching ${mode}`);
-      const cluster = await startBenchCluster({
-        configPath,
-        redisUrl: redis.url,
-        dataDir: opts.dataDir,
-        logDir: workDir,
-        baseEnv: env,
-        readyTimeoutMs: 120_000,
-      });
+      const cluster = await run.startCluster(
+        `cluster-${mode}`,
+        benchClusterConfig(mode, opts.scenarios, models),
+      );
       try {
         for (const scenario of opts.scenarios) {
           await runScenario(scenario, mode, cluster, models.suffix, rows, rates, plans[scenario], opts, io);
@@ -83,10 +71,7 @@ export async function runBatchingBench(
         await cluster.stop();
       }
     }
-    ok = true;
-  } finally {
-    await endBenchRun(redis, workDir, ok, io);
-  }
+  });
   return rows;
 }
 

@@ -1,4 +1,13 @@
-import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
 import { appEntry, ServiceStartError, ServiceSupervisor, type LogSink } from '@hotpath/process-kit';
@@ -50,6 +59,60 @@ export async function endBenchRun(
   await redis?.stop().catch((err: unknown) => io.warn(`stopping Redis: ${(err as Error).message}`));
   if (ok) rmSync(workDir, { recursive: true, force: true });
   else io.warn(`logs of the failed ${what} are in ${workDir}`);
+}
+
+/** One bench run: its private folder (configs, logs) and its Redis. */
+export interface BenchRun {
+  readonly workDir: string;
+  readonly redis: BenchRedis;
+  /**
+   * Writes `config` to `<workDir>/<name>.json` and starts the API and a worker serving it, with the
+   * run's Redis and data folder; `env` is set for both children (e.g. API keys).
+   */
+  startCluster(name: string, config: unknown, env?: NodeJS.ProcessEnv): Promise<BenchCluster>;
+}
+
+/**
+ * Runs `body` with a fresh work folder (`<tmp>/<prefix>*`) and the bench's Redis (see
+ * {@link startBenchRedis}), then ends the run with {@link endBenchRun}: the folder is removed when
+ * `body` succeeded, kept with its logs when it threw.
+ */
+export async function withBenchRun<T>(
+  prefix: string,
+  opts: { redisUrl?: string; dataDir: string },
+  env: NodeJS.ProcessEnv,
+  io: { progress(line: string): void; warn(line: string): void },
+  body: (run: BenchRun) => Promise<T>,
+): Promise<T> {
+  const workDir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(opts.dataDir, { recursive: true });
+  let ok = false;
+  const redis = await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
+  io.progress(`Redis: ${redis.description} (${redis.url})`);
+  const startCluster = (
+    name: string,
+    config: unknown,
+    childEnv?: NodeJS.ProcessEnv,
+  ): Promise<BenchCluster> => {
+    const configPath = join(workDir, `${name}.json`);
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    return startBenchCluster({
+      configPath,
+      redisUrl: redis.url,
+      dataDir: opts.dataDir,
+      logDir: workDir,
+      baseEnv: env,
+      ...(childEnv ? { env: childEnv } : {}),
+      readyTimeoutMs: 120_000,
+    });
+  };
+  try {
+    const result = await body({ workDir, redis, startCluster });
+    ok = true;
+    return result;
+  } finally {
+    await endBenchRun(redis, workDir, ok, io);
+  }
 }
 
 /** API + worker child processes serving one cluster config. */

@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { HotpathClient, type PolledView } from '@hotpath/job-client';
 import { createRedisConnection, waitForRedis } from '@hotpath/queue';
-import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from './bench-cluster';
+import { withBenchRun, type BenchCluster } from './bench-cluster';
 import type { BenchIo } from './batching-bench';
 import {
   FAIRNESS_BENCH,
@@ -63,32 +61,18 @@ export async function runFairnessBench(
   env: NodeJS.ProcessEnv,
   io: BenchIo,
 ): Promise<FairnessReport> {
-  const workDir = mkdtempSync(join(tmpdir(), 'hotpath-bench-fair-'));
-  mkdirSync(opts.dataDir, { recursive: true });
-  let ok = false;
-  const redis = await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
-  io.progress(`Redis: ${redis.description} (${redis.url})`);
-  try {
-    const configPath = join(workDir, 'cluster.json');
-    writeFileSync(configPath, JSON.stringify(fairnessClusterConfig(), null, 2));
+  return withBenchRun('hotpath-bench-fair-', opts, env, io, async (run) => {
     const keys = benchKeys();
-    const cluster = await startBenchCluster({
-      configPath,
-      redisUrl: redis.url,
-      dataDir: opts.dataDir,
-      logDir: workDir,
-      baseEnv: env,
-      env: { HOTPATH_API_KEYS: keys.env },
-      readyTimeoutMs: 120_000,
+    const cluster = await run.startCluster('cluster', fairnessClusterConfig(), {
+      HOTPATH_API_KEYS: keys.env,
     });
     try {
       const client = new BenchClient(cluster, keys.key);
-      const throughput = await throughputPhase(client, redis.url, opts, io);
+      const throughput = await throughputPhase(client, run.redis.url, opts, io);
       const latency = await latencyPhase(client, opts, io);
       const weights = await weightsPhase(client, cluster, opts, io);
       const failure = cluster.failure();
       if (failure) throw new Error(failure);
-      ok = true;
       return {
         load_average: loadavg().map((v) => Number(v.toFixed(2))),
         capacity_jobs_per_s: pacedCapacity(),
@@ -99,9 +83,7 @@ export async function runFairnessBench(
     } finally {
       await cluster.stop();
     }
-  } finally {
-    await endBenchRun(redis, workDir, ok, io);
-  }
+  });
 }
 
 /** Submissions as the bench's tenants. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { parseClusterConfig } from '@hotpath/config';
@@ -75,6 +75,25 @@ export interface WorkerStartOptions extends StartOptions {
   waitReady?: boolean;
 }
 
+/** One model of a test config. */
+export type ModelConfigInput = ClusterConfigInput['models'][number];
+
+/** What a test file's {@link E2eCluster.hooks} do besides setting up and tearing down. */
+export interface ClusterHooks {
+  /** Runs first (servers the config or the processes point at). */
+  prepare?: () => Promise<void>;
+  /** Redis the test runs itself, read after `prepare` (see {@link E2eCluster.setUp}). */
+  redisEnv?: () => Record<string, string>;
+  /** Runs after `setUp`; by default one API and one worker start. */
+  start?: () => Promise<unknown>;
+  /** Runs before `tearDown` (connections the test opened to the cluster's Redis). */
+  stop?: () => unknown;
+  /** Runs after `tearDown`, even when it failed (servers the processes talked to). */
+  cleanUp?: () => unknown;
+  /** Bound on `before` (set up and start); forging models takes longer than the default 60 s. */
+  startTimeoutMs?: number;
+}
+
 /** Test settings that keep every run short; a test file overrides what it exercises. */
 const QUEUE_DEFAULTS = {
   attempts: 3,
@@ -138,6 +157,51 @@ export class E2eCluster {
       ...(e['REDIS_SENTINELS'] ? { sentinels: e['REDIS_SENTINELS'] } : {}),
       ...(e['REDIS_SENTINEL_NAME'] ? { sentinelName: e['REDIS_SENTINEL_NAME'] } : {}),
     });
+  }
+
+  /**
+   * Registers the test file's `before` (`hooks.prepare`, set up with `config`, then `hooks.start`, by
+   * default one API and one worker) and `after` (`hooks.stop`, tear-down, then `hooks.cleanUp`), so a file states only
+   * what differs from the usual private cluster.
+   */
+  hooks(config: ClusterConfigInput | (() => ClusterConfigInput), hooks: ClusterHooks = {}): void {
+    before(
+      async () => {
+        await hooks.prepare?.();
+        await this.setUp(typeof config === 'function' ? config() : config, { redisEnv: hooks.redisEnv?.() });
+        await (hooks.start ?? (() => this.startApiAndWorker()))();
+      },
+      { timeout: hooks.startTimeoutMs ?? 60_000 },
+    );
+    after(
+      async () => {
+        try {
+          await hooks.stop?.();
+          await this.tearDown();
+        } finally {
+          await hooks.cleanUp?.();
+        }
+      },
+      { timeout: 30_000 },
+    );
+  }
+
+  /** Starts one API and one worker (with `worker` options) side by side. */
+  async startApiAndWorker(worker: WorkerStartOptions = {}): Promise<[ApiHandle, WorkerHandle]> {
+    return Promise.all([this.startApi(), this.startWorker(worker)]);
+  }
+
+  /** A sim-backend model of the config: the test states only the settings it exercises. */
+  simModel(name: string, settings: Omit<ModelConfigInput, 'name' | 'backend'> = {}): ModelConfigInput {
+    return { name, backend: 'sim', ...settings };
+  }
+
+  /**
+   * A sim model that runs one job at a time (one shard, one slot, no batching): jobs start in the
+   * order the queue hands them out, and a running job holds the worker's only slot.
+   */
+  serialSimModel(name: string, settings: Omit<ModelConfigInput, 'name' | 'backend'> = {}): ModelConfigInput {
+    return this.simModel(name, { shards: 1, concurrency: 1, batching: { enabled: false }, ...settings });
   }
 
   /** Whether the processes run against a Redis Cluster. */

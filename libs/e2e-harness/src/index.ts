@@ -1,4 +1,13 @@
-export { E2eCluster, type ApiHandle, type WorkerHandle, API_MAIN, WORKER_MAIN, REPO_ROOT } from './cluster';
+export {
+  E2eCluster,
+  type ApiHandle,
+  type WorkerHandle,
+  type ClusterHooks,
+  type ModelConfigInput,
+  API_MAIN,
+  WORKER_MAIN,
+  REPO_ROOT,
+} from './cluster';
 export {
   HotpathClient,
   type HttpResponse,

@@ -21,3 +21,4 @@ export {
   ServiceSupervisor,
 } from './service-supervisor';
 export { appEntry } from './app-entry';
+export { processAlive } from './process-alive';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@hotpath/ports';
+import { processAlive } from '@hotpath/process-kit';
 import { pingRedis } from './redis-ping';
 import { RedisProcess } from './redis-process';
 import { REDIS_START_TIMEOUT_MS, REDIS_STOP_TIMEOUT_MS } from './timeouts';
@@ -23,15 +24,6 @@ interface EmbeddedState {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function readState(file: string): EmbeddedState | undefined {
   try {
@@ -58,8 +50,8 @@ async function stopPid(pid: number): Promise<void> {
     return;
   }
   const until = Date.now() + REDIS_STOP_TIMEOUT_MS;
-  while (alive(pid) && Date.now() < until) await sleep(50);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  while (processAlive(pid) && Date.now() < until) await sleep(50);
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 /**
@@ -88,7 +80,7 @@ export async function startEmbeddedRedis(
   };
 
   const previous = readState(stateFile);
-  if (previous && alive(previous.pid)) {
+  if (previous && processAlive(previous.pid)) {
     const url = `redis://127.0.0.1:${previous.port}`;
     if ((await pingRedis(url)) === undefined) {
       return {

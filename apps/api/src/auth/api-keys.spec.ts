@@ -1,17 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { HotpathError } from '@hotpath/contracts';
+import { errorOf } from '../testing/error-of';
 import { assertUniqueKeys, parseApiKeyFile, parseApiKeyList } from './api-keys';
-
-function errorOf(fn: () => unknown): HotpathError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof HotpathError);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 describe('parseApiKeyList', () => {
   it('parses tenant:key pairs, trimming spaces and a trailing comma', () => {

@@ -1,19 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { HotpathError } from '@hotpath/contracts';
+import { errorOf } from '../testing/error-of';
 import { loadApiConfig } from './api-config';
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
-
-function errorOf(fn: () => unknown): HotpathError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof HotpathError);
-    return err;
-  }
-  assert.fail('expected an error');
-}
 
 describe('loadApiConfig', () => {
   it('applies defaults and the built-in cluster config', () => {

@@ -6,20 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@hotpath/ports';
 import { HotpathClient } from '@hotpath/job-client';
-import { appEntry } from '@hotpath/process-kit';
+import { appEntry, processAlive } from '@hotpath/process-kit';
 import { pingRedis, redisServerOnPath } from '@hotpath/redis-local';
 
 const CLI = join(__dirname, '..', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function exitOf(
   child: ChildProcess,
@@ -128,8 +119,8 @@ describe('hotpath up (real api + worker processes)', () => {
       child.kill('SIGINT');
       const exit = await exitOf(child, 60_000);
       assert.deepEqual(exit, { code: 0, signal: null }, output);
-      assert.equal(alive(apiPid), false, 'api still running');
-      assert.equal(alive(workerPid), false, 'worker still running');
+      assert.equal(processAlive(apiPid), false, 'api still running');
+      assert.equal(processAlive(workerPid), false, 'worker still running');
       assert.match(output, /hotpath up: stopped/);
     },
   );

@@ -6,16 +6,9 @@ import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
 import type { TokenEvent } from './inference-backend';
+import { backendEmbedJob, backendGenerateJob } from '../testing/worker-test-kit';
 import { OnnxBackend } from './onnx-backend';
 
-const common = {
-  id: 'j',
-  tenant: 't',
-  priority: 'normal',
-  shard: 0,
-  deadline_at: null,
-  enqueued_at: 0,
-} as const;
 const logger = createLogger('hotpath-worker', 'error');
 
 describe('OnnxBackend', () => {
@@ -35,13 +28,7 @@ describe('OnnxBackend', () => {
     const backend = new OnnxBackend(config, { logger, metrics: createMetrics('hotpath-worker') });
     await backend.start();
     try {
-      const job: QueuedGenerateJob = {
-        ...common,
-        model: 'tiny',
-        task: 'generate',
-        input: { prompt: 'hello there' },
-        params: { temperature: 0 },
-      };
+      const job = backendGenerateJob('tiny', 'hello there', { temperature: 0 });
       const seen: TokenEvent[] = [];
       const out = await backend.generate(job, {
         signal: new AbortController().signal,
@@ -86,13 +73,8 @@ describe('OnnxBackend', () => {
         { logger, metrics: createMetrics('hotpath-worker') },
       );
     const prompts = ['hello there', 'x', 'a longer prompt with several more words', 'ok', 'the fox', 'b'];
-    const job = (prompt: string): QueuedGenerateJob => ({
-      ...common,
-      model: 'tiny',
-      task: 'generate',
-      input: { prompt },
-      params: { max_tokens: 12, temperature: 0 },
-    });
+    const job = (prompt: string): QueuedGenerateJob =>
+      backendGenerateJob('tiny', prompt, { max_tokens: 12, temperature: 0 });
     const live = { signal: new AbortController().signal };
     for (const enabled of [true, false]) {
       const backend = make(enabled);
@@ -135,13 +117,7 @@ describe('OnnxBackend', () => {
         { logger, metrics: createMetrics('hotpath-worker') },
       );
     const texts = [['a'], ['b c', 'a much longer text with many words'], ['d e f'], ['g']];
-    const job = (t: string[]): QueuedEmbedJob => ({
-      ...common,
-      model: 'tiny-embed',
-      task: 'embed',
-      input: { texts: t },
-      params: {},
-    });
+    const job = (t: string[]): QueuedEmbedJob => backendEmbedJob('tiny-embed', t);
     const live = { signal: new AbortController().signal };
     const off = make(false);
     await off.start();
@@ -193,13 +169,7 @@ describe('OnnxBackend', () => {
     const backend = new OnnxBackend(config, { logger, metrics });
     await backend.start();
     try {
-      const job: QueuedGenerateJob = {
-        ...common,
-        model: 'tiny-busy',
-        task: 'generate',
-        input: { prompt: 'keep me busy' },
-        params: { max_tokens: 64, temperature: 0 },
-      };
+      const job = backendGenerateJob('tiny-busy', 'keep me busy', { max_tokens: 64, temperature: 0 });
       const deadline = Date.now() + 2600; // one sampling period (2 s) and margin
       while (Date.now() < deadline) await backend.generate(job, { signal: new AbortController().signal });
       const gauge = (await metrics.replicaBusyRatio.get()).values.find(
@@ -223,13 +193,7 @@ describe('OnnxBackend', () => {
     const backend = new OnnxBackend(config, { logger, metrics: createMetrics('hotpath-worker') });
     await backend.start();
     try {
-      const job: QueuedEmbedJob = {
-        ...common,
-        model: 'tiny-embed',
-        task: 'embed',
-        input: { texts: ['a', 'b c'] },
-        params: {},
-      };
+      const job = backendEmbedJob('tiny-embed', ['a', 'b c']);
       const out = await backend.embed(job, { signal: new AbortController().signal });
       assert.equal(out.result.embeddings.length, 2);
       assert.equal(out.result.embeddings[0]?.length, 128);

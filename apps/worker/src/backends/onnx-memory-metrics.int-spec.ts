@@ -5,24 +5,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
-import { eventually, metricValue } from '../testing/worker-test-kit';
+import { backendGenerateJob, eventually, metricValue } from '../testing/worker-test-kit';
 import { OnnxBackend } from './onnx-backend';
 
 const logger = createLogger('hotpath-worker', 'error');
 const MODEL = 'tiny-memory';
 
-const job = (prompt: string, maxTokens: number): QueuedGenerateJob => ({
-  id: 'j',
-  tenant: 't',
-  priority: 'normal',
-  shard: 0,
-  deadline_at: null,
-  enqueued_at: 0,
-  model: MODEL,
-  task: 'generate',
-  input: { prompt },
-  params: { temperature: 0, max_tokens: maxTokens },
-});
+const job = (prompt: string, maxTokens: number): QueuedGenerateJob =>
+  backendGenerateJob(MODEL, prompt, { temperature: 0, max_tokens: maxTokens });
 
 /** Waits for a report: a replica posts its numbers at most once a second, when they changed. */
 const until = (what: string, check: () => Promise<boolean>): Promise<void> => eventually(check, 15_000, what);

@@ -5,23 +5,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedGenerateJob } from '@hotpath/contracts';
 import { createLogger, createMetrics } from '@hotpath/telemetry';
-import { metricValue } from '../testing/worker-test-kit';
+import { backendGenerateJob, metricValue } from '../testing/worker-test-kit';
 import { OnnxBackend } from './onnx-backend';
 
 const logger = createLogger('hotpath-worker', 'error');
 
-const job = (prompt: string): QueuedGenerateJob => ({
-  id: 'j',
-  tenant: 't',
-  priority: 'normal',
-  shard: 0,
-  deadline_at: null,
-  enqueued_at: 0,
-  model: 'tiny-prefix',
-  task: 'generate',
-  input: { prompt },
-  params: { temperature: 0, max_tokens: 6 },
-});
+const job = (prompt: string): QueuedGenerateJob =>
+  backendGenerateJob('tiny-prefix', prompt, { temperature: 0, max_tokens: 6 });
 
 describe('OnnxBackend prefix KV cache', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-onnx-prefix-'));

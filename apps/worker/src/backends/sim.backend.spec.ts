@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ModelConfigSchema, type QueuedEmbedJob, type QueuedGenerateJob } from '@hotpath/contracts';
 import type { TokenEvent } from './inference-backend';
 import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import { backendEmbedJob, backendGenerateJob } from '../testing/worker-test-kit';
 import { SimBackend } from './sim.backend';
 import { SIM_VOCAB_SIZE, countWords, planSimGeneration, simEmbedding, simLatencyMs } from './sim-model';
 
@@ -26,31 +27,9 @@ const model = (
     ...extra,
   });
 
-const genJob = (prompt: string, params: QueuedGenerateJob['params'] = {}): QueuedGenerateJob => ({
-  id: 'j1',
-  tenant: 't',
-  model: 'sim-test',
-  task: 'generate',
-  priority: 'normal',
-  shard: 0,
-  deadline_at: null,
-  enqueued_at: Date.now(),
-  input: { prompt },
-  params,
-});
-
-const embedJob = (texts: string[]): QueuedEmbedJob => ({
-  id: 'j2',
-  tenant: 't',
-  model: 'sim-test',
-  task: 'embed',
-  priority: 'normal',
-  shard: 0,
-  deadline_at: null,
-  enqueued_at: Date.now(),
-  input: { texts },
-  params: {},
-});
+const genJob = (prompt: string, params: QueuedGenerateJob['params'] = {}): QueuedGenerateJob =>
+  backendGenerateJob('sim-test', prompt, params);
+const embedJob = (texts: string[]): QueuedEmbedJob => backendEmbedJob('sim-test', texts);
 
 const live = () => new AbortController().signal;
 

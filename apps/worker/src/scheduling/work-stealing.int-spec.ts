@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { shardQueueRef } from '@hotpath/contracts';
-import { TestProducer, sleep, testCluster, uniqueModel } from '../testing/worker-test-kit';
-import { startWorker, type WorkerHandle } from '../worker-app';
+import { TestProducer, sleep, startTestWorker, testCluster, uniqueModel } from '../testing/worker-test-kit';
+import type { WorkerHandle, WorkerOptions } from '../worker-app';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -20,19 +19,8 @@ describe('work stealing across shards (real Redis)', () => {
   let shard0Worker: WorkerHandle;
   let producer: TestProducer;
 
-  const start = (shards: Parameters<typeof startWorker>[0]['shards']): Promise<WorkerHandle> =>
-    startWorker({
-      redis: REDIS_URL,
-      cluster,
-      shards,
-      metricsHost: '127.0.0.1',
-      metricsPort: 0,
-      workerId: `test-${randomUUID().slice(0, 8)}`,
-      resultTtlS: 120,
-      logLevel: 'error',
-      queueDepthIntervalMs: 200,
-      stealIntervalMs: 50,
-    });
+  const start = (shards: WorkerOptions['shards']): Promise<WorkerHandle> =>
+    startTestWorker(REDIS_URL, cluster, { shards, stealIntervalMs: 50 });
 
   before(async () => {
     producer = new TestProducer(REDIS_URL, cluster);

@@ -5,6 +5,8 @@ import {
   type ClusterConfig,
   type ClusterConfigInput,
   type Priority,
+  type QueuedEmbedJob,
+  type QueuedGenerateJob,
   type QueuedJob,
 } from '@hotpath/contracts';
 import {
@@ -17,7 +19,7 @@ import {
   type RedisClient,
 } from '@hotpath/queue';
 import type { HotpathMetrics } from '@hotpath/telemetry';
-import { startWorker, type WorkerHandle } from '../worker-app';
+import { startWorker, type WorkerHandle, type WorkerOptions } from '../worker-app';
 
 /** A model name no other test uses, so queue keys never collide on the shared Redis. */
 export function uniqueModel(prefix = 't'): string {
@@ -35,8 +37,12 @@ export function testCluster(
   });
 }
 
-/** Starts an in-process worker on a free metrics port with quiet logs. */
-export function startTestWorker(redisUrl: string, cluster: ClusterConfig): Promise<WorkerHandle> {
+/** Starts an in-process worker on a free metrics port with quiet logs; `options` override the rest. */
+export function startTestWorker(
+  redisUrl: string,
+  cluster: ClusterConfig,
+  options: Partial<WorkerOptions> = {},
+): Promise<WorkerHandle> {
   return startWorker({
     redis: redisUrl,
     cluster,
@@ -47,7 +53,32 @@ export function startTestWorker(redisUrl: string, cluster: ClusterConfig): Promi
     resultTtlS: 120,
     logLevel: 'error',
     queueDepthIntervalMs: 200,
+    ...options,
   });
+}
+
+/** What a backend test hands a backend directly (no queue): one tenant, shard 0, no deadline. */
+const BACKEND_JOB = {
+  id: 'j',
+  tenant: 't',
+  priority: 'normal',
+  shard: 0,
+  deadline_at: null,
+  enqueued_at: 0,
+} as const;
+
+/** A generate job as a backend receives it from the job runner. */
+export function backendGenerateJob(
+  model: string,
+  prompt: string,
+  params: QueuedGenerateJob['params'] = {},
+): QueuedGenerateJob {
+  return { ...BACKEND_JOB, model, task: 'generate', input: { prompt }, params };
+}
+
+/** An embed job as a backend receives it from the job runner. */
+export function backendEmbedJob(model: string, texts: string[]): QueuedEmbedJob {
+  return { ...BACKEND_JOB, model, task: 'embed', input: { texts }, params: {} };
 }
 
 /** What a test submits; the rest of the queued payload is filled like the API does. */

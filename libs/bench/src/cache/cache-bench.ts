@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { forgeModel } from '@hotpath/model-runtime';
 import { TextTokenizer } from '@hotpath/tokenizer';
-import { endBenchRun, startBenchCluster, startBenchRedis, type BenchCluster } from '../bench-cluster';
+import { withBenchRun, type BenchCluster } from '../bench-cluster';
 import { benchBatching } from '../bench-plan';
 import { promValue, scrapeMetrics } from '../prom-text';
 import type { CacheBenchOptions } from './cache-bench-options';
@@ -76,35 +75,17 @@ export async function runCacheBench(
     forgeModel({ arch: 'llama', preset: opts.preset, seed: 1, out: dir });
   }
   const tokenizer = TextTokenizer.fromFile(join(dir, 'tokenizer.json'));
-  const workDir = mkdtempSync(join(tmpdir(), 'hotpath-bench-cache-'));
-  mkdirSync(opts.dataDir, { recursive: true });
-  const redis = await startBenchRedis(workDir, opts.redisUrl, env['REDIS_URL']);
-  io.progress(`Redis: ${redis.description} (${redis.url})`);
-  const run = randomUUID().slice(0, 8);
-  const model = redis.private ? opts.preset : `${opts.preset}-c${run.slice(0, 6)}`;
-  const configPath = join(workDir, 'cluster.json');
-  writeFileSync(configPath, JSON.stringify(clusterConfig(model, dir, opts.maxTokens), null, 2));
-  let ok = false;
-  try {
+  return withBenchRun('hotpath-bench-cache-', opts, env, io, async (bench) => {
+    const run = randomUUID().slice(0, 8);
+    const model = bench.redis.private ? opts.preset : `${opts.preset}-c${run.slice(0, 6)}`;
     io.progress(`starting the cluster (${model}, 1 replica)`);
-    const cluster = await startBenchCluster({
-      configPath,
-      redisUrl: redis.url,
-      dataDir: opts.dataDir,
-      logDir: workDir,
-      baseEnv: env,
-      readyTimeoutMs: 120_000,
-    });
+    const cluster = await bench.startCluster('cluster', clusterConfig(model, dir, opts.maxTokens));
     try {
-      const report = await measure(cluster, model, run, tokenizer, opts, io);
-      ok = true;
-      return report;
+      return await measure(cluster, model, run, tokenizer, opts, io);
     } finally {
       await cluster.stop();
     }
-  } finally {
-    await endBenchRun(redis, workDir, ok, io);
-  }
+  });
 }
 
 async function measure(

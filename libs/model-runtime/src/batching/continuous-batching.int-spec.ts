@@ -5,23 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
-import { SequenceState, type TokenStep } from '../generation/sequence-state';
+import { type SequenceState, type TokenStep } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import type { ScheduledGenerationOutput } from '../replica/replica-protocol';
 import { BATCHING_MODELS } from '../testing/batching-models';
+import { TEST_EXECUTION, greedy, plainReferenceTokens, sequenceOf } from '../testing/greedy-reference';
 import { poolGenerate } from '../testing/pool-generate';
 import { IterationScheduler, type SequenceEngine } from '@hotpath/batching';
-
-const EXEC = {
-  providers: ['cpu'],
-  intra_op_threads: 1,
-  inter_op_threads: 1,
-  graph_optimization: 'all',
-} as const;
-const greedy = (prompt: string, max: number): GenerationRequest => ({
-  prompt,
-  params: { max_tokens: max, temperature: 0 },
-});
 
 /** Wraps an engine to record the size of every decode batch. */
 class RecordingEngine<S> implements SequenceEngine<S, GeneratedToken> {
@@ -87,12 +77,8 @@ function suite(
       dir = prepare(tmp);
       if (!dir) return;
       // Solo tokens come from the plain graph, one sequence at a time: the independent reference.
-      const reference = await LocalModel.load(dir, { execution: EXEC, engine: 'plain' });
-      solo = [];
-      for (const r of requests)
-        solo.push(((await reference.generate([r]))[0] as { tokens: number[] }).tokens);
-      await reference.close();
-      local = await LocalModel.load(dir, { execution: EXEC, engine: engineMode });
+      solo = await plainReferenceTokens(dir, requests);
+      local = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: engineMode });
       assert.equal(local.engine, engineMode);
     });
     after(async () => {
@@ -111,13 +97,7 @@ function suite(
       });
       return { s, engine };
     };
-    const seqOf = (r: GenerationRequest): SequenceState =>
-      SequenceState.create(
-        local.info.tokenizer,
-        r,
-        local.generationDefaults,
-        local.info.config.max_position_embeddings,
-      );
+    const seqOf = (r: GenerationRequest): SequenceState => sequenceOf(local, r);
 
     it('sequences joining and leaving a running batch get exactly their solo greedy tokens', async (t) => {
       if (!dir) return t.skip('model not available');
@@ -165,7 +145,7 @@ function suite(
       const pool = await ReplicaPool.start({
         dir,
         replicas: 1,
-        execution: EXEC,
+        execution: TEST_EXECUTION,
         warmup: false,
         engine: engineMode,
         scheduler: { maxRunningSequences: 8 },
@@ -191,7 +171,7 @@ function suite(
       const naive = await ReplicaPool.start({
         dir,
         replicas: 1,
-        execution: EXEC,
+        execution: TEST_EXECUTION,
         warmup: false,
         engine: engineMode,
         scheduler: { maxRunningSequences: 1 },

@@ -5,23 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
-import { SequenceState } from '../generation/sequence-state';
+import { type SequenceState } from '../generation/sequence-state';
 import { ReplicaPool } from '../replica/replica-pool';
 import { BATCHING_MODELS } from '../testing/batching-models';
+import { TEST_EXECUTION, greedy, plainReferenceTokens, sequenceOf } from '../testing/greedy-reference';
 import { IterationScheduler } from '@hotpath/batching';
 import type { LlamaConfig } from '../model/model-config';
 import { PrefixKvCache } from './prefix-cache';
-
-const EXEC = {
-  providers: ['cpu'],
-  intra_op_threads: 1,
-  inter_op_threads: 1,
-  graph_optimization: 'all',
-} as const;
-const greedy = (prompt: string, max: number): GenerationRequest => ({
-  prompt,
-  params: { max_tokens: max, temperature: 0 },
-});
 
 function suite(
   name: string,
@@ -41,25 +31,15 @@ function suite(
       dir = prepare(tmp);
       if (!dir) return;
       // Cold tokens come from the plain graph without any cache: the independent reference.
-      const reference = await LocalModel.load(dir, { execution: EXEC, engine: 'plain' });
-      cold = [];
-      for (const r of requests)
-        cold.push(((await reference.generate([r]))[0] as { tokens: number[] }).tokens);
-      await reference.close();
-      local = await LocalModel.load(dir, { execution: EXEC, engine: engineMode });
+      cold = await plainReferenceTokens(dir, requests);
+      local = await LocalModel.load(dir, { execution: TEST_EXECUTION, engine: engineMode });
     });
     after(async () => {
       await local?.close();
       rmSync(tmp, { recursive: true, force: true });
     });
 
-    const seqOf = (r: GenerationRequest): SequenceState =>
-      SequenceState.create(
-        local.info.tokenizer,
-        r,
-        local.generationDefaults,
-        local.info.config.max_position_embeddings,
-      );
+    const seqOf = (r: GenerationRequest): SequenceState => sequenceOf(local, r);
 
     it('reuses cached prefix blocks and yields exactly the cold greedy tokens', async (t) => {
       if (!dir) return t.skip('model not available');
@@ -124,7 +104,7 @@ function suite(
       const pool = await ReplicaPool.start({
         dir,
         replicas: 1,
-        execution: EXEC,
+        execution: TEST_EXECUTION,
         warmup: false,
         engine: engineMode,
         prefixCache: { maxBytes: 64 << 20, blockTokens: 4 },

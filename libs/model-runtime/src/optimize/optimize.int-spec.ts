@@ -5,38 +5,28 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import { forgeModel } from '../forge/forge';
-import type { GenerationRequest } from '../generation/generation-types';
 import { LocalModel } from '../generation/local-model';
 import type { HotpathJson, LlamaConfig } from '../model/model-config';
 import { loadModelFolder } from '../model/model-loader';
+import { TEST_EXECUTION, greedy, soloTokens } from '../testing/greedy-reference';
 import { REPO_ROOT, importStories260k } from '../testing/stories-dir';
 import { greedyAgreement, measureFidelity, sampleText } from './fidelity';
 import { pruneModelFolder } from './prune';
 import { quantizeModelFolder } from './quantize-folder';
 import type { QuantMethod } from './quantize-graph';
 
-const EXEC = {
-  providers: ['cpu'],
-  intra_op_threads: 1,
-  inter_op_threads: 1,
-  graph_optimization: 'all',
-} as const;
 const PROMPTS = ['Once upon a time', 'The cat sat', 'Lily went to the park and', 'a b c d e f g'];
-const greedy = (prompt: string, max: number): GenerationRequest => ({
-  prompt,
-  params: { max_tokens: max, temperature: 0 },
-});
 const load = (dir: string, engine: 'arena' | 'plain') =>
-  LocalModel.load(dir, { engine, execution: EXEC, warmup: false });
+  LocalModel.load(dir, { engine, execution: TEST_EXECUTION, warmup: false });
 
 async function tokensOf(dir: string, engine: 'arena' | 'plain', batched: boolean): Promise<number[][]> {
   const m = await load(dir, engine);
   try {
     if (batched) return (await m.generate(PROMPTS.map((p) => greedy(p, 12)))).map((o) => o.tokens);
-    const out: number[][] = [];
-    for (const p of PROMPTS)
-      out.push(((await m.generate([greedy(p, 12)]))[0] as { tokens: number[] }).tokens);
-    return out;
+    return await soloTokens(
+      m,
+      PROMPTS.map((p) => greedy(p, 12)),
+    );
   } finally {
     await m.close();
   }
@@ -89,8 +79,8 @@ describe('quantized and pruned model folders', () => {
     const out = join(root, 'embed-int8');
     quantizeModelFolder({ dir: enc, out, method: 'int8-dynamic' });
     const [a, b] = [
-      await LocalModel.load(enc, { execution: EXEC }),
-      await LocalModel.load(out, { execution: EXEC }),
+      await LocalModel.load(enc, { execution: TEST_EXECUTION }),
+      await LocalModel.load(out, { execution: TEST_EXECUTION }),
     ];
     try {
       const [x] = await a.embed(['a quick brown fox']);

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
+import { TEST_EXECUTION } from '../testing/greedy-reference';
 import { poolGenerate } from '../testing/pool-generate';
 import { ReplicaPool, type ReplicaBatchReport } from './replica-pool';
 
@@ -18,7 +19,7 @@ describe('ReplicaPool', () => {
     pool = await ReplicaPool.start({
       dir,
       replicas: 2,
-      execution: { providers: ['cpu'], intra_op_threads: 1, inter_op_threads: 1, graph_optimization: 'all' },
+      execution: TEST_EXECUTION,
     });
   });
   after(async () => {

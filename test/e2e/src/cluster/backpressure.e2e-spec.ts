@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asError, asJob, describe, generateJob, waitFor } from '@hotpath/e2e-harness';
 
 // Backpressure: beyond a model's max_waiting, submissions get 429 queue_full with Retry-After.
@@ -7,25 +6,14 @@ import { E2eCluster, asError, asJob, describe, generateJob, waitFor } from '@hot
 const cluster = new E2eCluster('backpressure');
 const model = cluster.modelName('bp');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          shards: 2,
-          max_waiting: 5,
-          queue_when_unserved: true,
-          sim: { base_ms: 10 },
-        },
-      ],
-    });
-    await cluster.startApi();
+cluster.hooks(
+  {
+    models: [
+      cluster.simModel(model, { shards: 2, max_waiting: 5, queue_when_unserved: true, sim: { base_ms: 10 } }),
+    ],
   },
-  { timeout: 60_000 },
+  { start: () => cluster.startApi() },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test(
   'max_waiting 5, no worker: 5 queued, the 6th → 429 queue_full + Retry-After; a worker drains it',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import {
   E2eCluster,
   asJob,
@@ -25,31 +24,29 @@ let api1: ApiHandle;
 let api2: ApiHandle;
 let worker: WorkerHandle;
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          tasks: ['generate', 'embed'],
-          concurrency: 64,
-          // Per forward: an 8-token generation takes 400 ms.
-          sim: { base_ms: 50, per_item_ms: 0, embedding_dim: 8 },
-          cache: { enabled: true, ttl_s: 60, max_entries: 1000, scope: 'tenant' },
-        },
-      ],
-    });
-    const env = { HOTPATH_API_KEYS: `a:${KEYS.a},b:${KEYS.b}` };
-    [api1, api2, worker] = await Promise.all([
-      cluster.startApi({ env }),
-      cluster.startApi({ env }),
-      cluster.startWorker(),
-    ]);
+cluster.hooks(
+  {
+    models: [
+      cluster.simModel(model, {
+        tasks: ['generate', 'embed'],
+        concurrency: 64,
+        // Per forward: an 8-token generation takes 400 ms.
+        sim: { base_ms: 50, per_item_ms: 0, embedding_dim: 8 },
+        cache: { enabled: true, ttl_s: 60, max_entries: 1000, scope: 'tenant' },
+      }),
+    ],
   },
-  { timeout: 60_000 },
+  {
+    start: async () => {
+      const env = { HOTPATH_API_KEYS: `a:${KEYS.a},b:${KEYS.b}` };
+      [api1, api2, worker] = await Promise.all([
+        cluster.startApi({ env }),
+        cluster.startApi({ env }),
+        cluster.startWorker(),
+      ]);
+    },
+  },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 /** Completed executions of the model counted by the worker itself. */
 async function executions(): Promise<number> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asJob, describe, generateJob, sleep } from '@hotpath/e2e-harness';
 
 // DELETE /v1/jobs/{id}: a queued job is removed and never runs; a running job ends cancelled.
@@ -8,26 +7,16 @@ const cluster = new E2eCluster('cancel');
 const quick = cluster.modelName('quick');
 const slow = cluster.modelName('slow');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        { name: quick, backend: 'sim', concurrency: 1, queue_when_unserved: true, sim: { base_ms: 20 } },
-        {
-          name: slow,
-          backend: 'sim',
-          concurrency: 1,
-          batching: { enabled: false },
-          sim: { base_ms: 20_000 },
-        },
-      ],
-    });
-    // No worker yet: the first test needs jobs to stay queued.
-    await cluster.startApi();
+cluster.hooks(
+  {
+    models: [
+      cluster.simModel(quick, { concurrency: 1, queue_when_unserved: true, sim: { base_ms: 20 } }),
+      cluster.simModel(slow, { concurrency: 1, batching: { enabled: false }, sim: { base_ms: 20_000 } }),
+    ],
   },
-  { timeout: 60_000 },
+  // No worker yet: the first test needs jobs to stay queued.
+  { start: () => cluster.startApi() },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test('a queued job → DELETE → cancelled, and it never runs once a worker is up', async () => {
   const res = await cluster.client.submit(generateJob(quick, { prompt: 'cancel me while queued' }));

@@ -25,7 +25,7 @@ before(
   async () => {
     if (!executablePath) return;
     await cluster.setUp({
-      models: [{ name: model, backend: 'sim', shards: 2, sim: { base_ms: 5 }, cache: { enabled: false } }],
+      models: [cluster.simModel(model, { shards: 2, sim: { base_ms: 5 }, cache: { enabled: false } })],
     });
     await Promise.all([
       cluster.startApi({

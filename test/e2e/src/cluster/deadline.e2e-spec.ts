@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asJob, describe, generateJob, sleep } from '@hotpath/e2e-harness';
 
 // deadline_ms: a job whose deadline passed while it waited fails with deadline_exceeded, unrun.
@@ -7,16 +6,10 @@ import { E2eCluster, asJob, describe, generateJob, sleep } from '@hotpath/e2e-ha
 const cluster = new E2eCluster('deadline');
 const model = cluster.modelName('dl');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [{ name: model, backend: 'sim', queue_when_unserved: true, sim: { base_ms: 20 } }],
-    });
-    await cluster.startApi();
-  },
-  { timeout: 60_000 },
+cluster.hooks(
+  { models: [cluster.simModel(model, { queue_when_unserved: true, sim: { base_ms: 20 } })] },
+  { start: () => cluster.startApi() },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test('deadline_ms 200, no worker for 500 ms → failed with deadline_exceeded', async () => {
   const expired = await cluster.client.submit(generateJob(model, { prompt: 'too late', deadline_ms: 200 }));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before } from 'node:test';
 import {
   E2eCluster,
   asError,
@@ -28,42 +27,32 @@ const keyOf = (t: Tenant): string => `key-${t}-${RUN}`;
 const as = (t: Tenant): HotpathClient => cluster.client.withKey(keyOf(t));
 let redis: RedisClient;
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          shards: 1,
-          // One job at a time and a lookahead of 1: the order jobs start in is the fair order.
-          concurrency: 1,
-          batching: { enabled: false },
-          // Jobs queue while no worker runs, so the backlog is complete before the first dispatch.
-          queue_when_unserved: true,
-          sim: { base_ms: 10, per_item_ms: 0 },
-        },
-      ],
-      tenants: {
-        overrides: {
-          [nameOf('limited')]: { requests_per_s: 0.01, burst: 2 },
-          [nameOf('capped')]: { max_queued: 2 },
-        },
+cluster.hooks(
+  {
+    models: [
+      cluster.serialSimModel(model, {
+        // One job at a time (a lookahead of 1): the order jobs start in is the fair order.
+        // Jobs queue while no worker runs, so the backlog is complete before the first dispatch.
+        queue_when_unserved: true,
+        sim: { base_ms: 10, per_item_ms: 0 },
+      }),
+    ],
+    tenants: {
+      overrides: {
+        [nameOf('limited')]: { requests_per_s: 0.01, burst: 2 },
+        [nameOf('capped')]: { max_queued: 2 },
       },
-    });
-    await cluster.startApi({
-      env: { HOTPATH_API_KEYS: TENANTS.map((t) => `${nameOf(t)}:${keyOf(t)}`).join(',') },
-    });
-    redis = await cluster.redisClient();
+    },
   },
-  { timeout: 60_000 },
-);
-after(
-  async () => {
-    redis?.disconnect();
-    await cluster.tearDown();
+  {
+    start: async () => {
+      await cluster.startApi({
+        env: { HOTPATH_API_KEYS: TENANTS.map((t) => `${nameOf(t)}:${keyOf(t)}`).join(',') },
+      });
+      redis = await cluster.redisClient();
+    },
+    stop: () => redis?.disconnect(),
   },
-  { timeout: 30_000 },
 );
 
 async function accepted(client: HotpathClient, prompt: string): Promise<string> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asError, asJob, describe, embedJob, generateJob } from '@hotpath/e2e-harness';
 
 // The basic round trip through real processes: submit, long-poll, Prefer: wait, embed, batch.
@@ -7,24 +6,15 @@ import { E2eCluster, asError, asJob, describe, embedJob, generateJob } from '@ho
 const cluster = new E2eCluster('happy');
 const model = cluster.modelName('gen');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          tasks: ['generate', 'embed'],
-          shards: 2,
-          sim: { base_ms: 20, per_item_ms: 2, embedding_dim: 8 },
-        },
-      ],
-    });
-    await Promise.all([cluster.startApi(), cluster.startWorker()]);
-  },
-  { timeout: 60_000 },
-);
-after(() => cluster.tearDown(), { timeout: 30_000 });
+cluster.hooks({
+  models: [
+    cluster.simModel(model, {
+      tasks: ['generate', 'embed'],
+      shards: 2,
+      sim: { base_ms: 20, per_item_ms: 2, embedding_dim: 8 },
+    }),
+  ],
+});
 
 cluster.test(
   'POST generate → 202 queued, then GET ?wait=5 → completed with result, usage, timings',

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before } from 'node:test';
 import { E2eCluster, asError, asJob, describe, generateJob } from '@hotpath/e2e-harness';
 
 // Idempotency-Key: the same key and body return the same job; the same key with another body is 409.
@@ -8,14 +7,7 @@ import { E2eCluster, asError, asJob, describe, generateJob } from '@hotpath/e2e-
 const cluster = new E2eCluster('idem');
 const model = cluster.modelName('idem');
 
-before(
-  async () => {
-    await cluster.setUp({ models: [{ name: model, backend: 'sim', sim: { base_ms: 20 } }] });
-    await Promise.all([cluster.startApi(), cluster.startWorker()]);
-  },
-  { timeout: 60_000 },
-);
-after(() => cluster.tearDown(), { timeout: 30_000 });
+cluster.hooks({ models: [cluster.simModel(model, { sim: { base_ms: 20 } })] });
 
 cluster.test('same key + same body twice → the same job id, and it runs once', async () => {
   const key = `idem-${randomUUID()}`;

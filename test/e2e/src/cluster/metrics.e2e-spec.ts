@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { HOTPATH_METRIC_NAMES } from '@hotpath/telemetry';
 import {
   E2eCluster,
@@ -17,15 +16,14 @@ const cluster = new E2eCluster('metrics');
 const model = cluster.modelName('met');
 let worker: WorkerHandle;
 
-before(
-  async () => {
-    await cluster.setUp({ models: [{ name: model, backend: 'sim', sim: { base_ms: 10 } }] });
-    const [, w] = await Promise.all([cluster.startApi(), cluster.startWorker()]);
-    worker = w;
+cluster.hooks(
+  { models: [cluster.simModel(model, { sim: { base_ms: 10 } })] },
+  {
+    start: async () => {
+      [, worker] = await cluster.startApiAndWorker();
+    },
   },
-  { timeout: 60_000 },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test(
   'API and worker /metrics carry every documented metric name and count finished jobs',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import {
   E2eCluster,
   asError,
@@ -26,34 +25,34 @@ let alice: HotpathClient;
 let bob: HotpathClient;
 let admin: HotpathClient;
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        { name: served, backend: 'sim', sim: { base_ms: SIM_MS }, cache: { enabled: false } },
-        // Only the first worker's WORKER_SHARDS leave these two out.
-        { name: unserved, backend: 'sim' },
-        { name: queued, backend: 'sim', queue_when_unserved: true },
-      ],
-    });
-    const api = await cluster.startApi({
-      env: {
-        HOTPATH_API_KEYS: `alice:${keys.alice},bob:${keys.bob}`,
-        HOTPATH_ADMIN_KEYS: `ops:${keys.admin}`,
-      },
-    });
-    alice = api.client.withKey(keys.alice);
-    bob = api.client.withKey(keys.bob);
-    admin = api.client.withKey(keys.admin);
-    await cluster.startWorker({ env: { WORKER_SHARDS: `${served}:*` }, waitReady: false });
-    await waitFor(async () => (await alice.request('GET', `/readyz?model=${served}`)).status === 200, {
-      timeoutMs: 30_000,
-      what: 'the worker to announce itself',
-    });
+cluster.hooks(
+  {
+    models: [
+      cluster.simModel(served, { sim: { base_ms: SIM_MS }, cache: { enabled: false } }),
+      // Only the first worker's WORKER_SHARDS leave these two out.
+      cluster.simModel(unserved),
+      cluster.simModel(queued, { queue_when_unserved: true }),
+    ],
   },
-  { timeout: 60_000 },
+  {
+    start: async () => {
+      const api = await cluster.startApi({
+        env: {
+          HOTPATH_API_KEYS: `alice:${keys.alice},bob:${keys.bob}`,
+          HOTPATH_ADMIN_KEYS: `ops:${keys.admin}`,
+        },
+      });
+      alice = api.client.withKey(keys.alice);
+      bob = api.client.withKey(keys.bob);
+      admin = api.client.withKey(keys.admin);
+      await cluster.startWorker({ env: { WORKER_SHARDS: `${served}:*` }, waitReady: false });
+      await waitFor(async () => (await alice.request('GET', `/readyz?model=${served}`)).status === 200, {
+        timeoutMs: 30_000,
+        what: 'the worker to announce itself',
+      });
+    },
+  },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test(
   'a model no worker serves answers 503 model_unavailable at once; queue_when_unserved queues',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asJob, describe, generateJob, type HttpResponse } from '@hotpath/e2e-harness';
 
 // Priorities: with one slot busy, high-priority jobs overtake a backlog of low-priority ones.
@@ -7,26 +6,14 @@ import { E2eCluster, asJob, describe, generateJob, type HttpResponse } from '@ho
 const cluster = new E2eCluster('prio');
 const model = cluster.modelName('prio');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          shards: 1,
-          concurrency: 1,
-          batching: { enabled: false },
-          // Per token: an 8-token job takes 40 ms.
-          sim: { base_ms: 5 },
-        },
-      ],
-    });
-    await Promise.all([cluster.startApi(), cluster.startWorker()]);
-  },
-  { timeout: 60_000 },
-);
-after(() => cluster.tearDown(), { timeout: 30_000 });
+cluster.hooks({
+  models: [
+    cluster.serialSimModel(model, {
+      // Per token: an 8-token job takes 40 ms.
+      sim: { base_ms: 5 },
+    }),
+  ],
+});
 
 function ids(answers: HttpResponse[]): string[] {
   return answers.map((a) => {

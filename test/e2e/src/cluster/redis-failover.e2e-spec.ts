@@ -34,7 +34,7 @@ async function failover(
     await cluster.setUp(
       {
         models: [
-          { name: model, backend: 'sim', shards: 3, concurrency: 16, sim: { base_ms: 30, per_item_ms: 1 } },
+          cluster.simModel(model, { shards: 3, concurrency: 16, sim: { base_ms: 30, per_item_ms: 1 } }),
         ],
         queue: { lock_duration_ms: 3000, stalled_interval_ms: 1000, max_stalled_count: 5 },
       },

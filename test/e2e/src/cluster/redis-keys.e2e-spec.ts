@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { shardQueueKey } from '@hotpath/contracts';
 import { E2eCluster, asJob, describe, fetchMetrics, generateJob, sampleValue } from '@hotpath/e2e-harness';
 import { AdmissionGate, fairBacklogKey, jobEventsKey, keySlot, type RedisClient } from '@hotpath/queue';
@@ -24,34 +23,27 @@ const model = cluster.modelName('keys');
 const SHARDS = 3;
 let redis: RedisClient;
 
-before(
-  async () => {
-    await cluster.setUp({
-      // Jobs wait with no worker up (what KEDA scales from zero on), so they must be queued, not refused.
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          shards: SHARDS,
-          queue_when_unserved: true,
-          // Fair queuing stays on (the default) with a lookahead of 1 (concurrency 4): of 12 jobs
-          // over 3 shards, most wait in the shards' fair queues rather than in BullMQ.
-          concurrency: 4,
-          sim: { base_ms: 50, per_item_ms: 0 },
-        },
-      ],
-    });
-    await cluster.startApi();
-    redis = await cluster.redisClient();
+cluster.hooks(
+  {
+    // Jobs wait with no worker up (what KEDA scales from zero on), so they must be queued, not refused.
+    models: [
+      cluster.simModel(model, {
+        shards: SHARDS,
+        queue_when_unserved: true,
+        // Fair queuing stays on (the default) with a lookahead of 1 (concurrency 4): of 12 jobs
+        // over 3 shards, most wait in the shards' fair queues rather than in BullMQ.
+        concurrency: 4,
+        sim: { base_ms: 50, per_item_ms: 0 },
+      }),
+    ],
   },
-  { timeout: 60_000 },
-);
-after(
-  async () => {
-    redis?.disconnect();
-    await cluster.tearDown();
+  {
+    start: async () => {
+      await cluster.startApi();
+      redis = await cluster.redisClient();
+    },
+    stop: () => redis?.disconnect(),
   },
-  { timeout: 30_000 },
 );
 
 cluster.test('the KEDA trigger keys count every waiting job, one slot per shard', async () => {

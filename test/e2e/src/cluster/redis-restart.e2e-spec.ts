@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import {
   E2eCluster,
   asError,
@@ -17,17 +16,10 @@ import {
 const cluster = new E2eCluster('redis-restart');
 const model = cluster.modelName('rr');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [{ name: model, backend: 'sim', shards: 2, concurrency: 8, sim: { base_ms: 30 } }],
-      queue: { lock_duration_ms: 3000, stalled_interval_ms: 1000 },
-    });
-    await Promise.all([cluster.startApi(), cluster.startWorker()]);
-  },
-  { timeout: 60_000 },
-);
-after(() => cluster.tearDown(), { timeout: 30_000 });
+cluster.hooks({
+  models: [cluster.simModel(model, { shards: 2, concurrency: 8, sim: { base_ms: 30 } })],
+  queue: { lock_duration_ms: 3000, stalled_interval_ms: 1000 },
+});
 
 interface Outcome {
   at: number;

@@ -20,7 +20,7 @@ before(
   async () => {
     group = await LocalSentinelGroup.start({ dir, downAfterMs: 1000 });
     await cluster.setUp(
-      { models: [{ name: model, backend: 'sim', shards: 2, sim: { base_ms: 20 } }] },
+      { models: [cluster.simModel(model, { shards: 2, sim: { base_ms: 20 } })] },
       {
         redisEnv: {
           // With Sentinels, REDIS_URL only carries credentials, database and TLS of the primary.

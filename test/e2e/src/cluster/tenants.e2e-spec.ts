@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asError, asJob, describe, generateJob } from '@hotpath/e2e-harness';
 
 // Tenants: API keys authenticate; a tenant never sees or touches another tenant's jobs.
@@ -9,17 +8,16 @@ const model = cluster.modelName('ten');
 const KEY_A = 'key-a-123456';
 const KEY_B = 'key-b-123456';
 
-before(
-  async () => {
-    await cluster.setUp({ models: [{ name: model, backend: 'sim', sim: { base_ms: 20 } }] });
-    await Promise.all([
-      cluster.startApi({ env: { HOTPATH_API_KEYS: `a:${KEY_A},b:${KEY_B}` } }),
-      cluster.startWorker(),
-    ]);
+cluster.hooks(
+  { models: [cluster.simModel(model, { sim: { base_ms: 20 } })] },
+  {
+    start: () =>
+      Promise.all([
+        cluster.startApi({ env: { HOTPATH_API_KEYS: `a:${KEY_A},b:${KEY_B}` } }),
+        cluster.startWorker(),
+      ]),
   },
-  { timeout: 60_000 },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 cluster.test('no key or a wrong key → 401 unauthorized', async () => {
   const none = await cluster.client.withKey(undefined).submit(generateJob(model));

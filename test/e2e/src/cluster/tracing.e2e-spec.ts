@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before } from 'node:test';
 import { E2eCluster, asJob, describe, generateJob, waitFor } from '@hotpath/e2e-harness';
 
 // One trace per request across both services, decoded from the real OTLP payloads the processes
@@ -54,72 +53,70 @@ function attr(span: OtlpSpan, key: string): string | number | boolean | undefine
   return a.boolValue;
 }
 
-before(
-  async () => {
-    receiver = createServer((req, res) => {
-      if (req.url === '/hook') {
-        webhookTraceparents.push(String(req.headers['traceparent'] ?? ''));
-        req.resume();
-        req.on('end', () => res.writeHead(204).end());
-        return;
-      }
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        rawBodies.push(text);
-        try {
-          const body = JSON.parse(text) as {
-            resourceSpans?: { resource: { attributes: OtlpAttr[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-          };
-          for (const rs of body.resourceSpans ?? []) {
-            const service = String(
-              rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue,
-            );
-            for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
-          }
-        } catch {
-          // not JSON: the assertions below will notice missing spans
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          tasks: ['generate'],
-          concurrency: 32,
-          sim: { base_ms: 150, per_item_ms: 1, embedding_dim: 8 },
-          batching: { enabled: true, continuous: { max_running_sequences: 8 } },
-        },
-        {
-          name: onnxModel,
-          backend: 'onnx',
-          tasks: ['generate'],
-          path: 'models/tiny',
-          forge: { arch: 'llama', preset: 'tiny', seed: 1 },
-          concurrency: 8,
-        },
-      ],
-    });
-    hookUrl = `${endpoint}/hook`;
-    const env = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      HOTPATH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    };
-    await Promise.all([cluster.startApi({ env }), cluster.startWorker({ env })]);
+cluster.hooks(
+  {
+    models: [
+      cluster.simModel(model, {
+        tasks: ['generate'],
+        concurrency: 32,
+        sim: { base_ms: 150, per_item_ms: 1, embedding_dim: 8 },
+        batching: { enabled: true, continuous: { max_running_sequences: 8 } },
+      }),
+      {
+        name: onnxModel,
+        backend: 'onnx',
+        tasks: ['generate'],
+        path: 'models/tiny',
+        forge: { arch: 'llama', preset: 'tiny', seed: 1 },
+        concurrency: 8,
+      },
+    ],
   },
-  { timeout: 60_000 },
+  {
+    prepare: async () => {
+      receiver = createServer((req, res) => {
+        if (req.url === '/hook') {
+          webhookTraceparents.push(String(req.headers['traceparent'] ?? ''));
+          req.resume();
+          req.on('end', () => res.writeHead(204).end());
+          return;
+        }
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          rawBodies.push(text);
+          try {
+            const body = JSON.parse(text) as {
+              resourceSpans?: { resource: { attributes: OtlpAttr[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+            };
+            for (const rs of body.resourceSpans ?? []) {
+              const service = String(
+                rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue,
+              );
+              for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
+            }
+          } catch {
+            // not JSON: the assertions below will notice missing spans
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    },
+    start: async () => {
+      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      hookUrl = `${endpoint}/hook`;
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        HOTPATH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      };
+      await Promise.all([cluster.startApi({ env }), cluster.startWorker({ env })]);
+    },
+    cleanUp: () => receiver.close(),
+  },
 );
-after(async () => {
-  await cluster.tearDown();
-  receiver.close();
-});
 
 cluster.test(
   'jobs batched together: one trace per job across API and worker, batch span linked to every member',

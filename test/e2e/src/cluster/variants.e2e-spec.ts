@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
 import {
   E2eCluster,
   REPO_ROOT,
@@ -21,58 +20,57 @@ const model = cluster.modelName('tiny');
 const sim = cluster.modelName('sim');
 const CLI = join(REPO_ROOT, 'apps/cli/dist/main.js');
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'onnx',
-          tasks: ['generate'],
-          path: 'models/tiny',
-          variant: 'fp32',
-          variants: [{ name: 'int8', path: 'models/tiny-int8' }],
-          concurrency: 8,
-        },
-        {
-          name: sim,
-          backend: 'sim',
-          tasks: ['generate'],
-          sim: { base_ms: 5, per_item_ms: 1, embedding_dim: 8 },
-          variants: [{ name: 'fast', sim: { base_ms: 1, per_item_ms: 0, embedding_dim: 8 } }],
-          default_variant: 'fast',
-        },
-      ],
-    });
-    const run = (...args: string[]): string =>
-      execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-    run(
-      'models',
-      'forge',
-      '--arch',
-      'llama',
-      '--preset',
-      'tiny',
-      '--seed',
-      '1',
-      '--out',
-      join(cluster.dir, 'models/tiny'),
-    );
-    run(
-      'models',
-      'quantize',
-      join(cluster.dir, 'models/tiny'),
-      '--out',
-      join(cluster.dir, 'models/tiny-int8'),
-      '--method',
-      'int8-weight',
-    );
-    await Promise.all([cluster.startApi(), cluster.startWorker()]);
+cluster.hooks(
+  {
+    models: [
+      {
+        name: model,
+        backend: 'onnx',
+        tasks: ['generate'],
+        path: 'models/tiny',
+        variant: 'fp32',
+        variants: [{ name: 'int8', path: 'models/tiny-int8' }],
+        concurrency: 8,
+      },
+      cluster.simModel(sim, {
+        tasks: ['generate'],
+        sim: { base_ms: 5, per_item_ms: 1, embedding_dim: 8 },
+        variants: [{ name: 'fast', sim: { base_ms: 1, per_item_ms: 0, embedding_dim: 8 } }],
+        default_variant: 'fast',
+      }),
+    ],
   },
-  { timeout: 120_000 },
+  {
+    // The models are made by the real CLI in the cluster's folder before the processes start.
+    start: async () => {
+      const run = (...args: string[]): string =>
+        execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      run(
+        'models',
+        'forge',
+        '--arch',
+        'llama',
+        '--preset',
+        'tiny',
+        '--seed',
+        '1',
+        '--out',
+        join(cluster.dir, 'models/tiny'),
+      );
+      run(
+        'models',
+        'quantize',
+        join(cluster.dir, 'models/tiny'),
+        '--out',
+        join(cluster.dir, 'models/tiny-int8'),
+        '--method',
+        'int8-weight',
+      );
+      await cluster.startApiAndWorker();
+    },
+    startTimeoutMs: 120_000,
+  },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
-
 cluster.test('/v1/models lists every variant, with its parent and the default', async () => {
   const res = await cluster.client.request('GET', '/v1/models');
   assert.equal(res.status, 200, describe(res));

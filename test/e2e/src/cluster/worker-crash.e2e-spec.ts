@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '@hotpath/e2e-harness';
 
 // A worker SIGKILLed mid-job: its job's lock expires, BullMQ's stalled check hands the job to the
@@ -9,30 +8,23 @@ const cluster = new E2eCluster('crash');
 const model = cluster.modelName('crash');
 let w1: WorkerHandle;
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: model,
-          backend: 'sim',
-          shards: 1,
-          concurrency: 1,
-          batching: { enabled: false },
-          // Per token: an 8-token job takes about 1.5 s.
-          sim: { base_ms: 190 },
-        },
-      ],
-      queue: { attempts: 3, lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 },
-    });
-    const [, first] = await Promise.all([cluster.startApi(), cluster.startWorker({ name: 'worker-1' })]);
-    w1 = first;
-    await cluster.startWorker({ name: 'worker-2' });
+cluster.hooks(
+  {
+    models: [
+      cluster.serialSimModel(model, {
+        // Per token: an 8-token job takes about 1.5 s.
+        sim: { base_ms: 190 },
+      }),
+    ],
+    queue: { attempts: 3, lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 },
   },
-  { timeout: 60_000 },
+  {
+    start: async () => {
+      [, w1] = await cluster.startApiAndWorker({ name: 'worker-1' });
+      await cluster.startWorker({ name: 'worker-2' });
+    },
+  },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
-
 cluster.test(
   'SIGKILL a worker while it runs a job: every accepted job completes on the other one',
   async () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
-import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '@hotpath/e2e-harness';
+import {
+  E2eCluster,
+  asJob,
+  describe,
+  generateJob,
+  waitFor,
+  type ModelConfigInput,
+  type WorkerHandle,
+} from '@hotpath/e2e-harness';
 
 // SIGTERM drain: in-flight jobs get queue.shutdown_grace_ms to finish; those that cannot are handed
 // back to the queue and finished by another worker. The worker exits 0. Nothing is lost.
@@ -12,36 +19,27 @@ const slow = cluster.modelName('slow');
 let w1: WorkerHandle;
 let exitAfterTermMs: number | undefined;
 
-before(
-  async () => {
-    await cluster.setUp({
-      models: [
-        {
-          name: fast,
-          backend: 'sim',
-          concurrency: 2,
-          replicas: 2,
-          batching: { enabled: false },
-          // Per token: 8 tokens take about 0.5 s (fast) and 8 s (slow).
-          sim: { base_ms: 60 },
-        },
-        {
-          name: slow,
-          backend: 'sim',
-          concurrency: 2,
-          replicas: 2,
-          batching: { enabled: false },
-          sim: { base_ms: 1000 },
-        },
-      ],
-      queue: { lock_duration_ms: 2000, stalled_interval_ms: 1000, shutdown_grace_ms: GRACE_MS },
-    });
-    const [, first] = await Promise.all([cluster.startApi(), cluster.startWorker({ name: 'worker-1' })]);
-    w1 = first;
+/** A sim model of two replicas of two slots each, one job per slot. */
+const drainModel = (name: string, baseMs: number): ModelConfigInput =>
+  cluster.simModel(name, {
+    concurrency: 2,
+    replicas: 2,
+    batching: { enabled: false },
+    sim: { base_ms: baseMs },
+  });
+
+cluster.hooks(
+  {
+    // Per token: 8 tokens take about 0.5 s (fast) and 8 s (slow).
+    models: [drainModel(fast, 60), drainModel(slow, 1000)],
+    queue: { lock_duration_ms: 2000, stalled_interval_ms: 1000, shutdown_grace_ms: GRACE_MS },
   },
-  { timeout: 60_000 },
+  {
+    start: async () => {
+      [, w1] = await cluster.startApiAndWorker({ name: 'worker-1' });
+    },
+  },
 );
-after(() => cluster.tearDown(), { timeout: 30_000 });
 
 async function submit(model: string, n: number): Promise<string[]> {
   const ids: string[] = [];
