@@ -38,6 +38,8 @@ export class LocalRedisCluster {
     readonly nodes: RedisProcess[],
     readonly dir: string,
     private readonly replicasPerMaster: number,
+    /** `redis-server` arguments every node gets besides its port and folder. */
+    private readonly nodeArgs: readonly string[],
   ) {}
 
   /** Comma-separated seed URLs of every node (what `REDIS_URL` takes with `REDIS_MODE=cluster`). */
@@ -49,24 +51,18 @@ export class LocalRedisCluster {
     const masters = opts.masters ?? 3;
     const total = masters * (1 + (opts.replicas ?? 1));
     const nodes: RedisProcess[] = [];
-    const cluster = new LocalRedisCluster(nodes, opts.dir, opts.replicas ?? 1);
+    const nodeArgs = [
+      ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+      ...['--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000)],
+      // A replica may take over at once, however long its master was away (tests kill masters).
+      ...['--cluster-replica-validity-factor', '0'],
+    ];
+    const cluster = new LocalRedisCluster(nodes, opts.dir, opts.replicas ?? 1, nodeArgs);
     try {
       for (let i = 0; i < total; i++) {
         const port = await freePort();
-        const dir = join(opts.dir, `node-${port}`);
-        mkdirSync(dir, { recursive: true });
-        nodes.push(
-          RedisProcess.server({
-            port,
-            dir,
-            extraArgs: [
-              ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
-              ...['--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000)],
-              // A replica may take over at once, however long its master was away (tests kill masters).
-              ...['--cluster-replica-validity-factor', '0'],
-            ],
-          }),
-        );
+        mkdirSync(cluster.nodeDir(port), { recursive: true });
+        nodes.push(cluster.startNode(port));
       }
       await Promise.all(nodes.map((n) => n.ready()));
       const create = spawnSync(
@@ -137,6 +133,28 @@ export class LocalRedisCluster {
     );
     if (!m) throw new Error(`no live master serves slot ${slot}`);
     return m.port;
+  }
+
+  /**
+   * Starts a stopped (killed) node again on its port with its own files. A master whose slots were
+   * failed over rejoins as a replica of the node that took them over, as when an operator or
+   * Kubernetes restarts the failed node; its new master has a replica again.
+   */
+  async restart(port: number): Promise<void> {
+    const i = this.nodes.findIndex((x) => x.port === port);
+    if (i < 0) throw new Error(`no node on port ${port}`);
+    if (this.nodes[i]?.running) throw new Error(`node ${port} is still running`);
+    const node = this.startNode(port);
+    this.nodes[i] = node;
+    await node.ready();
+  }
+
+  private nodeDir(port: number): string {
+    return join(this.dir, `node-${port}`);
+  }
+
+  private startNode(port: number): RedisProcess {
+    return RedisProcess.server({ port, dir: this.nodeDir(port), extraArgs: this.nodeArgs });
   }
 
   node(port: number): RedisProcess {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { shardQueueKey } from '@hotpath/contracts';
 import { E2eCluster, asJob, generateJob, sleep } from '@hotpath/e2e-harness';
-import { keySlot } from '@hotpath/queue';
+import { FAIR_RECLAIM_MS, keySlot } from '@hotpath/queue';
 import { LocalRedisCluster } from '@hotpath/redis-local';
 
 // A Redis Cluster master dies under steady load: SIGKILL the master owning a busy shard, its replica
@@ -82,17 +82,32 @@ async function failover(
     await sleep(4000);
     stop = true;
     await load;
-    await redis.waitHealthy(30_000, false);
-    // Every accepted job must end; a lost one stays unknown (404) or never finishes.
+    // The killed node comes back (an operator, or Kubernetes, restarts it) and rejoins as the new
+    // master's replica. Until then a promoted master has no replica, so under WAIT 1 its writes
+    // cannot be acknowledged and its jobs wait: late, never lost.
+    await redis.restart(victim);
+    await redis.waitHealthy(30_000);
+    // Every accepted job must end; a lost one stays unknown (404) or never finishes. The backlog
+    // drains at the model's pace, so the bound is on progress: a job counts as lost when nothing has
+    // ended for FAIR_RECLAIM_MS + 30 s (a job a worker had just taken from its fair queue when the
+    // master died, the take replicated but not the BullMQ add, ends once the hand-off is reclaimed).
     let completed = 0;
     const lost: string[] = [];
+    let lastEnd = Date.now();
     for (const id of outcome.accepted) {
-      try {
-        const view = await client.waitForStatus(id, ['completed', 'failed', 'cancelled'], 30_000);
-        if (view.status === 'completed') completed++;
-        else lost.push(id);
-      } catch {
-        lost.push(id);
+      for (;;) {
+        try {
+          const view = await client.waitForStatus(id, ['completed', 'failed', 'cancelled'], 5_000);
+          if (view.status === 'completed') completed++;
+          else lost.push(id);
+          lastEnd = Date.now();
+          break;
+        } catch {
+          if (Date.now() - lastEnd > FAIR_RECLAIM_MS + 30_000) {
+            lost.push(id);
+            break;
+          }
+        }
       }
     }
     const sorted = [...outcome.acceptMs].sort((a, b) => a - b);
@@ -116,7 +131,7 @@ async function failover(
 
 test(
   'HOTPATH_REDIS_WAIT_REPLICAS=1: a master SIGKILLed under load loses no accepted job; clients get 503s, not 500s or hangs',
-  { timeout: 120_000 },
+  { timeout: 240_000 },
   async () => {
     const { outcome, completed, lost } = await failover(1);
     assert.ok(outcome.accepted.length > 0, 'jobs were accepted');
@@ -130,7 +145,7 @@ test(
 
 test(
   'without WAIT: the same failover, measured (replication is asynchronous: a loss is possible, not asserted)',
-  { timeout: 120_000 },
+  { timeout: 240_000 },
   async () => {
     const { outcome } = await failover(0);
     assert.ok(outcome.accepted.length > 0, 'jobs were accepted');
