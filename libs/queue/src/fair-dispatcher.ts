@@ -90,13 +90,18 @@ export class FairDispatcher {
     if (s.waiting) this.kick(s);
   }
 
-  /** A job `started` here is over; `endedTenant` when it ended for good (not retried or handed back). */
-  settled(model: string, shard: number, endedTenant: string | undefined): void {
+  /**
+   * A job `started` here is over. `ended`: it ended for good (not retried or handed back);
+   * `countedTenant`: its tenant, when the tenant's running count included it (the round releases it).
+   * Every job that ends refills, counted or not: jobs may have entered the fair queue since the last
+   * round (concurrent submissions that found the lookahead full), and only a round hands them out.
+   */
+  settled(model: string, shard: number, ended: boolean, countedTenant?: string): void {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
     s.busy = Math.max(0, s.busy - 1);
-    if (endedTenant !== undefined) s.finished.push(endedTenant);
-    if (endedTenant !== undefined || s.waiting) this.kick(s);
+    if (countedTenant !== undefined) s.finished.push(countedTenant);
+    if (ended || s.waiting) this.kick(s);
   }
 
   /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */

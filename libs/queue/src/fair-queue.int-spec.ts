@@ -282,7 +282,7 @@ describe(
             d.started(model, 0);
             served.push(data.tenant);
             await new Promise((r) => setTimeout(r, 20));
-            d.settled(model, 0, countsAsRunning(data) ? data.tenant : undefined);
+            d.settled(model, 0, true, countsAsRunning(data) ? data.tenant : undefined);
           },
           { connection: conn, prefix: ref.prefix, concurrency: 2 },
         );

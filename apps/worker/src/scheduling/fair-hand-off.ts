@@ -36,9 +36,9 @@ export function withFairHandOff<R>(
       throw err;
     } finally {
       const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
-      // A job its tenant's running count never included ends without a dispatch call (unless jobs wait).
-      const uncounts = ended && typeof tenant === 'string' && countsAsRunning(job.data);
-      dispatcher.settled(model, shard, uncounts ? tenant : undefined);
+      // A job its tenant's running count never included releases no running place.
+      const counted = ended && typeof tenant === 'string' && countsAsRunning(job.data);
+      dispatcher.settled(model, shard, ended, counted ? tenant : undefined);
     }
   };
 }
