@@ -55,6 +55,9 @@ export const PrefixCacheSchema = z
   })
   .prefault({});
 
+/** Running sequences at or below which the arena engine runs its GroupQueryAttention graph. */
+export const DEFAULT_GQA_MAX_ROWS = 8;
+
 export const ExecutionSchema = z
   .strictObject({
     providers: z
@@ -79,7 +82,7 @@ export const ExecutionSchema = z
      * graph (one fused attention node per layer: fewer operators, faster at small batches); above
      * it, the wide graph (faster at large batches). 0 = wide graph only (one session, less memory).
      */
-    gqa_max_rows: z.int().min(0).max(4096).default(8),
+    gqa_max_rows: z.int().min(0).max(4096).default(DEFAULT_GQA_MAX_ROWS),
   })
   .prefault({});
 

@@ -60,6 +60,7 @@ export {
   CacheSettingsSchema,
   PrefixCacheSchema,
   ExecutionSchema,
+  DEFAULT_GQA_MAX_ROWS,
   ForgeSpecSchema,
   OnnxDtypeSchema,
   type OnnxDtype,

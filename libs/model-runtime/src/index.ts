@@ -16,7 +16,6 @@ export { LocalModel } from './generation/local-model';
 export { SequenceState } from './generation/sequence-state';
 export { ReplicaPool, type ReplicaBatchReport } from './replica/replica-pool';
 export type { ReplicaStats } from './replica/replica-protocol';
-export { DEFAULT_GQA_MAX_ROWS } from './engine/arena-engine';
 export { engineGraphFor } from './engine/engine-model';
 export { exportLlamaGguf, GGUF_EXPORT_TYPES, type GgufExportType } from './gguf/llama-gguf';
 export { measureRoofline, modelFlopsPerToken, rooflineLimits, type Roofline } from './roofline/roofline';

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IterationScheduler } from '@hotpath/batching';
+import { DEFAULT_GQA_MAX_ROWS } from '@hotpath/contracts';
 import {
   DEFAULT_EXECUTION,
-  DEFAULT_GQA_MAX_ROWS,
   LocalModel,
   SequenceState,
   defaultIntraOpThreads,
@@ -246,7 +246,13 @@ export async function runEngineBench(
       dir,
       digest: model.info.digest,
       engine: opts.engine,
-      gqa_max_rows: opts.engine === 'arena' ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : null,
+      // 0 when the model has no GQA graph (head size not a multiple of 8): the wide graph runs alone.
+      gqa_max_rows:
+        opts.engine !== 'arena'
+          ? null
+          : graph && 'path' in graph && graph.gqaPath
+            ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS)
+            : 0,
       threads,
       nodes: {
         model_onnx: model.info.signature.nodes,

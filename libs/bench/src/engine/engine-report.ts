@@ -7,7 +7,11 @@ export function engineReportLines(r: EngineBenchReport): string[] {
   const m = r.model;
   const lines = [
     `model ${m.dir} (${m.engine} engine, ${m.threads} intra-op threads` +
-      (m.gqa_max_rows === null ? ')' : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
+      (m.gqa_max_rows === null
+        ? ')'
+        : m.gqa_max_rows === 0
+          ? ', wide graph only)'
+          : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
     `graph nodes: model.onnx ${m.nodes.model_onnx}` +
       (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`) +
       (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`),

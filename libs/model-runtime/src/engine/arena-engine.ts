@@ -1,5 +1,6 @@
 import type { PrefixKvCache } from '../batching/prefix-cache';
 import type { SequenceEngine } from '@hotpath/batching';
+import { DEFAULT_GQA_MAX_ROWS } from '@hotpath/contracts';
 import type { SequenceState, TokenStep } from '../generation/sequence-state';
 import type { LlamaConfig } from '../model/model-config';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
@@ -16,9 +17,6 @@ export interface EngineSessions {
   /** Occupied slots at or below which the GQA graph runs (default 8; 0 = never). */
   gqaMaxRows?: number;
 }
-
-/** Occupied slots at or below which the GQA graph runs, unless configured otherwise. */
-export const DEFAULT_GQA_MAX_ROWS = 8;
 
 const F32_LOWEST = -3.4028234663852886e38;
 

@@ -1,8 +1,8 @@
-import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import { DEFAULT_GQA_MAX_ROWS, ErrorCode, HotpathError } from '@hotpath/contracts';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import type { PrefixKvCache } from '../batching/prefix-cache';
 import type { SequenceEngine } from '@hotpath/batching';
-import { ArenaEngine, DEFAULT_GQA_MAX_ROWS } from '../engine/arena-engine';
+import { ArenaEngine } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
 import type { LlamaConfig } from '../model/model-config';
