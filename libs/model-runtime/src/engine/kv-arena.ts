@@ -308,17 +308,17 @@ export class KvArena {
     const n = this.lengths[from] as number;
     for (let l = 0; l < this.layers; l++) {
       const key = this.keys[l] as Float32Array;
-      const valueT = this.values[l] as Float32Array;
+      const value = this.values[l] as Float32Array;
       for (let h = 0; h < H; h++) {
         const src = (from * H + h) * M * D;
         key.copyWithin((to * H + h) * M * D, src, src + n * D);
         if (this.layout === 'plain') {
-          valueT.copyWithin((to * H + h) * M * D, src, src + n * D);
+          value.copyWithin((to * H + h) * M * D, src, src + n * D);
           continue;
         }
         for (let d = 0; d < D; d++) {
           const row = ((from * H + h) * D + d) * M;
-          valueT.copyWithin(((to * H + h) * D + d) * M, row, row + n);
+          value.copyWithin(((to * H + h) * D + d) * M, row, row + n);
         }
       }
     }
@@ -346,20 +346,20 @@ export class KvArena {
       const order = cap > old ? (i: number): number => rows - 1 - i : (i: number): number => i;
       for (let l = 0; l < this.layers; l++) {
         const key = this.keys[l] as Float32Array;
-        const valueT = this.values[l] as Float32Array;
+        const value = this.values[l] as Float32Array;
         const plain = this.layout === 'plain';
         for (let i = 0; i < rows; i++) {
           const row = order(i);
           const n = Math.min(this.lengths[Math.floor(row / H)] as number, cap);
           key.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
           if (plain) {
-            valueT.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
+            value.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
             continue;
           }
           for (let dd = 0; dd < D; dd++) {
             const d = cap > old ? D - 1 - dd : dd;
             const from = (row * D + d) * old;
-            valueT.copyWithin((row * D + d) * cap, from, from + n);
+            value.copyWithin((row * D + d) * cap, from, from + n);
           }
         }
       }
