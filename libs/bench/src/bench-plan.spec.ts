@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { ClusterConfigSchema } from '@hotpath/contracts';
+import { ClusterConfigSchema, replicaCount } from '@hotpath/contracts';
 import { jobBody, ttftFrom } from './bench-client';
 import { parseBatchingBenchOptions } from './bench-options';
 import { benchClusterConfig, modelName, ratesFrom, scenarioPlans } from './bench-plan';
@@ -31,7 +32,10 @@ describe('bench cluster config', () => {
     assert.equal(sim?.name, 'sim-x1');
     assert.deepEqual(sim && { base: sim.sim.base_ms, per: sim.sim.per_item_ms }, { base: 5, per: 0.5 });
     for (const m of on.models) {
-      assert.ok(m.concurrency >= m.batching.micro.max_batch_size * m.replicas, `${m.name} concurrency`);
+      assert.ok(
+        m.concurrency >= m.batching.micro.max_batch_size * replicaCount(m, availableParallelism()),
+        `${m.name} concurrency`,
+      );
       assert.equal(m.cache.enabled, false);
     }
     assert.equal(on.models.find((m) => m.backend === 'onnx')?.path, '/m/small');

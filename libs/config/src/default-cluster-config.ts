@@ -24,12 +24,10 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfigInput = {
       path: 'models/tiny',
       forge: { arch: 'llama', preset: 'tiny', seed: 1 },
       shards: 1,
-      replicas: 1,
+      // replicas: auto, one per core with one thread each: a model this small is bound by
+      // per-operator overhead, so independent replicas beat one replica with more threads.
       concurrency: 32,
       default_max_tokens: 32,
-      // A model this small is bound by per-operator overhead, not FLOPs: one thread per replica
-      // beats two (stories260K-sized, measured: 2,501 vs 1,262 tok/s for one stream; docs/engine.md).
-      execution: { intra_op_threads: 1 },
     },
     {
       name: 'tiny-embed',

@@ -66,6 +66,8 @@ export {
   type OnnxDtype,
   ModelConfigSchema,
   ModelVariantSchema,
+  ReplicasSchema,
+  replicaCount,
   VARIANT_SEPARATOR,
   type ModelVariantConfig,
   type ModelConfig,

@@ -1,5 +1,6 @@
 import type { MicroBatcherOptions, SchedulerPolicy } from '@hotpath/batching';
 import type { ModelConfig } from '@hotpath/contracts';
+import { modelReplicas } from './model-replicas';
 
 /**
  * The micro-batching policy of a model (`batching.micro`, one concurrent batch per replica). With
@@ -15,7 +16,7 @@ export function microBatchPolicy(
   return {
     maxBatchSize: enabled ? micro.max_batch_size : 1,
     maxQueueDelayMs: enabled ? micro.max_queue_delay_ms : 0,
-    maxConcurrentBatches: config.replicas,
+    maxConcurrentBatches: modelReplicas(config),
     agingMs: priority_aging_ms,
   };
 }

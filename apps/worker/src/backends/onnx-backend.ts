@@ -15,6 +15,7 @@ import { forgeModel, ReplicaPool } from '@hotpath/model-runtime';
 import { Attr, tracingEnabled, type Context } from '@hotpath/telemetry';
 import { batchSpans } from './batch-spans';
 import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import { modelReplicas } from './model-replicas';
 import { ReplicaStatsGauges } from './replica-stats-gauges';
 import { executionProvider } from './traced-backend';
 import type { BackendDeps, BackendOutput, InferenceBackend, RunContext } from './inference-backend';
@@ -104,7 +105,7 @@ export class OnnxBackend implements InferenceBackend {
     const pool = await ReplicaPool.start({
       dir,
       onnx: { dtype: config.dtype, file: config.onnx_file },
-      replicas: config.replicas,
+      replicas: modelReplicas(config),
       execution: config.execution,
       defaultMaxTokens: config.default_max_tokens,
       log: (msg) => deps.logger.warn(msg, { model: config.name }),

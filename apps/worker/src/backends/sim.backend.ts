@@ -12,6 +12,7 @@ import {
 import { Attr, tracingEnabled, type Context } from '@hotpath/telemetry';
 import { batchSpans } from './batch-spans';
 import { continuousPolicy, microBatchPolicy } from './batching-policy';
+import { modelReplicas } from './model-replicas';
 import type { BackendOutput, InferenceBackend, RunContext, TokenEvent } from './inference-backend';
 import { runSimBatch, type SimBatchInfo, type SimEmbedWork } from './sim-batch';
 import { SimSequenceEngine, simSequence, type SimSequence } from './sim-engine';
@@ -182,7 +183,7 @@ export class SimBackend implements InferenceBackend {
     const engine = new SimSequenceEngine(this.config.sim, this.stop.signal);
     const onReport = tracingEnabled() ? this.spans('text_completion') : undefined;
     return Array.from(
-      { length: this.config.replicas },
+      { length: modelReplicas(this.config) },
       (): SimScheduler => new IterationScheduler(engine, continuousPolicy(this.config), { onReport }),
     );
   }

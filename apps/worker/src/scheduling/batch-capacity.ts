@@ -1,4 +1,5 @@
 import type { ModelConfig } from '@hotpath/contracts';
+import { modelReplicas } from '../backends/model-replicas';
 
 /**
  * Batches only fill when enough jobs are in the worker at once: BullMQ hands a worker at most
@@ -17,11 +18,12 @@ export function batchCapacityWarning(model: ModelConfig, servedShards: number): 
     ] as const
   ).filter(([task]) => model.tasks.includes(task));
   const [, key, size] = perReplica.reduce((a, b) => (b[2] > a[2] ? b : a));
-  const needed = size * model.replicas;
+  const replicas = modelReplicas(model);
+  const needed = size * replicas;
   if (inWorker >= needed) return undefined;
   return (
     `model "${model.name}": concurrency ${model.concurrency} × ${servedShards} served shard(s) = ${inWorker} ` +
-    `jobs in flight, below batching.${key} ${size} × replicas ${model.replicas} = ${needed}; ` +
+    `jobs in flight, below batching.${key} ${size} × replicas ${replicas} = ${needed}; ` +
     `batches cannot fill. Set concurrency ≥ ${Math.ceil(needed / servedShards)}.`
   );
 }

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IterationScheduler } from '@hotpath/batching';
 import { DEFAULT_GQA_MAX_ROWS } from '@hotpath/contracts';
 import {
   DEFAULT_EXECUTION,
   LocalModel,
-  SequenceState,
   defaultIntraOpThreads,
+  hostCores,
   engineGraphFor,
   forgeModel,
   inspectOnnx,
@@ -16,8 +15,10 @@ import {
   type LlamaConfig,
   type Roofline,
 } from '@hotpath/model-runtime';
-import { promptSet, type BenchPrompt } from '../compare/prompt-set';
+import { promptSet } from '../compare/prompt-set';
+import { runLevel, type LevelMeasure } from './engine-level';
 import type { EngineBenchOptions } from './engine-options';
+import { EngineReplicas } from './engine-replicas';
 
 /** One stream count's result. */
 export interface EngineLevel {
@@ -50,6 +51,9 @@ export interface EngineBenchReport {
     dir: string;
     digest: string;
     engine: 'arena' | 'plain';
+    /** Engines run side by side, each on its own thread with its own sessions and KV arena. */
+    replicas: number;
+    /** Intra-op threads of each replica. */
     threads: number;
     /** Running sequences up to which the GQA graph runs (0: wide graph only; null: plain engine). */
     gqa_max_rows: number | null;
@@ -58,7 +62,13 @@ export interface EngineBenchReport {
     flops_per_token: number;
     tokens_per_sequence: number;
   };
+  /** GEMM through one session with every replica's threads (replicas × threads). */
   roofline: Roofline;
+  /**
+   * With several replicas: GEMM through one session with one replica's threads. A level's limit is
+   * the better of this × replicas (each replica on its own cores) and `roofline` at all their rows.
+   */
+  replica_roofline: Roofline | null;
   levels: EngineLevel[];
   targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
 }
@@ -81,7 +91,6 @@ export function gflopsAt(roofline: Pick<Roofline, 'gemm'>, rows: number): number
 }
 
 const round = (v: number, d = 1): number => Math.round(v * 10 ** d) / 10 ** d;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves the model folder: the given one, or a preset forged once into the temp dir. */
 function modelDir(opts: EngineBenchOptions): string {
@@ -92,92 +101,6 @@ function modelDir(opts: EngineBenchOptions): string {
   return dir;
 }
 
-/** Closed loop at one stream count: `streams` clients, each resubmitting when its sequence ends. */
-async function runLevel(
-  model: LocalModel,
-  streams: number,
-  opts: EngineBenchOptions,
-  prompts: readonly BenchPrompt[],
-): Promise<LevelMeasure> {
-  const engine = model.createEngine(streams);
-  let counting = false;
-  // Decode groups alone (no prefill): the batching efficiency of the decode step itself.
-  let decodeMs = 0;
-  let decodeTokens = 0;
-  let decodeForwards = 0;
-  let steps = 0;
-  const scheduler = new IterationScheduler(
-    engine,
-    { maxRunningSequences: streams, prefillChunkTokens: 512, decodeStepsPerPrefill: 1 },
-    {
-      onReport: (g) => {
-        if (!counting) return;
-        steps += g.forwards;
-        if (g.kind !== 'decode') return;
-        decodeMs += g.endedAt - g.startedAt;
-        decodeTokens += g.size * g.forwards;
-        decodeForwards += g.forwards;
-      },
-    },
-  );
-  let tokens = 0;
-  let contextSum = 0;
-  let finished = 0;
-  let next = 0;
-  let stop = false;
-  const maxPos = model.info.config.max_position_embeddings;
-  const defaults = { ...model.generationDefaults, eosIds: [] };
-  const client = async (): Promise<void> => {
-    while (!stop) {
-      const i = next++;
-      const p = prompts[i % prompts.length] as BenchPrompt;
-      const seq = SequenceState.create(
-        model.info.tokenizer,
-        { prompt: p.prompt, params: { max_tokens: p.maxTokens, temperature: 0 } },
-        defaults,
-        maxPos,
-      );
-      try {
-        await scheduler.submit(i, seq, { onToken: () => counting && tokens++ });
-      } catch {
-        return; // the scheduler closed at the end of the window
-      }
-      if (counting) {
-        finished++;
-        contextSum += seq.prompt.length + seq.tokens.length;
-      }
-    }
-  };
-  const clients = Array.from({ length: streams }, client);
-  await sleep(opts.warmupMs);
-  counting = true;
-  const t0 = performance.now();
-  await sleep(opts.measureMs);
-  counting = false;
-  const seconds = (performance.now() - t0) / 1000;
-  stop = true;
-  scheduler.close();
-  await Promise.all(clients);
-  return {
-    tokensPerS: tokens / seconds,
-    stepMs: steps > 0 ? (seconds * 1000) / steps : (seconds * 1000 * streams) / Math.max(1, tokens),
-    meanContext: finished > 0 ? contextSum / finished : 0,
-    decodeTokensPerS: decodeMs > 0 ? (1000 * decodeTokens) / decodeMs : 0,
-    meanDecodeBatch: decodeForwards > 0 ? decodeTokens / decodeForwards : 0,
-  };
-}
-
-/** What one level measured. */
-interface LevelMeasure {
-  tokensPerS: number;
-  stepMs: number;
-  meanContext: number;
-  /** Tokens per second of decode forwards alone (prefill time excluded). */
-  decodeTokensPerS: number;
-  /** Mean rows of a decode forward. */
-  meanDecodeBatch: number;
-}
-
 /** Runs `hotpath bench engine`. */
 export async function runEngineBench(
   opts: EngineBenchOptions,
@@ -185,10 +108,16 @@ export async function runEngineBench(
 ): Promise<EngineBenchReport> {
   const started = performance.now();
   const dir = modelDir(opts);
-  const threads = opts.threads > 0 ? opts.threads : defaultIntraOpThreads();
-  progress(`roofline: timing GEMMs through onnxruntime (${threads} threads)…`);
-  const roofline = await measureRoofline({ threads, msPerPoint: opts.quick ? 200 : 500 });
-  const model = await LocalModel.load(dir, {
+  const replicas = opts.replicas;
+  // As a worker shares the host out: floor(cores / replicas) threads each unless told otherwise.
+  const threads =
+    opts.threads > 0 ? opts.threads : Math.max(1, Math.floor(defaultIntraOpThreads() / replicas));
+  const allThreads = threads * replicas;
+  progress(`roofline: timing GEMMs through onnxruntime (${allThreads} threads)…`);
+  const msPerPoint = opts.quick ? 200 : 500;
+  const roofline = await measureRoofline({ threads: allThreads, msPerPoint });
+  const replicaRoofline = replicas > 1 ? await measureRoofline({ threads, msPerPoint }) : null;
+  const options = {
     engine: opts.engine,
     execution: {
       ...DEFAULT_EXECUTION,
@@ -196,22 +125,45 @@ export async function runEngineBench(
       inter_op_threads: 1,
       ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
     },
-  });
+  };
+  // Loaded here too for what the report says of it (and to derive the engine graphs once).
+  const model = await LocalModel.load(dir, options);
   const cfg = model.info.config as LlamaConfig;
   const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
+  const digest = model.info.digest;
+  const modelNodes = model.info.signature.nodes;
   // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
   const prompts = promptSet(42, 64, {
     min: Math.max(1, Math.round(opts.tokens / 2)),
     max: Math.round((3 * opts.tokens) / 2),
   });
+  const timing = {
+    warmupMs: opts.warmupMs,
+    measureMs: opts.measureMs,
+    prefillChunkTokens: opts.prefillChunkTokens,
+    decodeStepsPerPrefill: opts.decodeStepsPerPrefill,
+  };
   const raw: ({ streams: number } & LevelMeasure)[] = [];
-  try {
-    for (const streams of opts.streams) {
-      progress(`${streams} stream(s)…`);
-      raw.push({ streams, ...(await runLevel(model, streams, opts, prompts)) });
+  if (replicas === 1) {
+    try {
+      for (const streams of opts.streams) {
+        progress(`${streams} stream(s)…`);
+        raw.push({ streams, ...(await runLevel(model, streams, timing, prompts)) });
+      }
+    } finally {
+      await model.close();
     }
-  } finally {
+  } else {
     await model.close();
+    const pool = await EngineReplicas.start(replicas, { dir, options });
+    try {
+      for (const streams of opts.streams) {
+        progress(`${streams} stream(s) over ${replicas} replicas…`);
+        raw.push({ streams, ...(await pool.runLevel(streams, timing, prompts)) });
+      }
+    } finally {
+      await pool.close();
+    }
   }
   const one = raw.find((r) => r.streams === 1);
   const ratio = (a: number, b: number | undefined): number | null => (b ? round(a / b, 2) : null);
@@ -220,7 +172,11 @@ export async function runEngineBench(
   const levels: EngineLevel[] = raw.map((r) => {
     // The limit of a decode step with this many rows: GEMM FLOP/s at that row count ÷ FLOPs per token.
     const rows = Math.max(1, r.meanDecodeBatch);
-    const limit = (gflopsAt(roofline, rows) * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
+    const gflops = Math.max(
+      gflopsAt(roofline, rows * replicas),
+      replicaRoofline ? replicas * gflopsAt(replicaRoofline, rows) : 0,
+    );
+    const limit = (gflops * 1e9) / modelFlopsPerToken(cfg, r.meanContext);
     return {
       streams: r.streams,
       tokens_per_s: round(r.tokensPerS),
@@ -238,13 +194,13 @@ export async function runEngineBench(
     meta: {
       date: new Date().toISOString(),
       node: process.version,
-      host_cores: (await import('node:os')).availableParallelism(),
+      host_cores: hostCores(),
       duration_s: round((performance.now() - started) / 1000),
       quick: opts.quick,
     },
     model: {
       dir,
-      digest: model.info.digest,
+      digest,
       engine: opts.engine,
       // 0 when the model has no GQA graph (head size not a multiple of 8): the wide graph runs alone.
       gqa_max_rows:
@@ -253,9 +209,10 @@ export async function runEngineBench(
           : graph && 'path' in graph && graph.gqaPath
             ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS)
             : 0,
+      replicas,
       threads,
       nodes: {
-        model_onnx: model.info.signature.nodes,
+        model_onnx: modelNodes,
         engine_graph: graph && 'path' in graph ? inspectOnnx(readFileSync(graph.path)).nodes : null,
         gqa_graph:
           graph && 'path' in graph && graph.gqaPath ? inspectOnnx(readFileSync(graph.gqaPath)).nodes : null,
@@ -264,6 +221,7 @@ export async function runEngineBench(
       tokens_per_sequence: opts.tokens,
     },
     roofline,
+    replica_roofline: replicaRoofline,
     levels,
     targets: engineTargets(levels),
   };

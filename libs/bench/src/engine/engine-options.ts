@@ -11,8 +11,14 @@ export interface EngineBenchOptions {
   tokens: number;
   warmupMs: number;
   measureMs: number;
-  /** onnxruntime intra-op threads; 0 = the engine default for this host. */
+  /** Engines side by side, each on its own thread (a worker's `replicas`). */
+  replicas: number;
+  /** onnxruntime intra-op threads of each replica; 0 = floor(cores / replicas). */
   threads: number;
+  /** `batching.continuous.prefill_chunk_tokens` of the scheduler. */
+  prefillChunkTokens: number;
+  /** `batching.continuous.decode_steps_per_prefill` of the scheduler. */
+  decodeStepsPerPrefill: number;
   /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
   gqaMaxRows: number | undefined;
   engine: 'arena' | 'plain';
@@ -26,9 +32,10 @@ export interface EngineBenchOptions {
 
 export const BENCH_ENGINE_USAGE = `Usage: hotpath bench engine [--model small|tiny|base|DIR] [--streams 1,4,16,64] [--quick] [--json] [--out FILE]
 
-Decoding engine throughput in this process (no Redis, no HTTP, no worker threads): for each
-stream count, that many sequences are generated at once, closed loop (a finished sequence is
-replaced at once), through the continuous-batching scheduler and the engine. Prints tokens/s
+Decoding engine throughput in this process (no Redis, no HTTP): for each stream count, that many
+sequences are generated at once, closed loop (a finished sequence is replaced at once), through
+the continuous-batching scheduler and the engine. With --replicas N, N engines run side by side,
+each on its own worker thread, and share each level's streams, as a worker with replicas: N does. Prints tokens/s
 per level, the speed-up over one stream, and the host's roofline: GEMM FLOP/s through
 onnxruntime at 1/16/64/256 rows against the model's FLOPs per token, as % of the limit.
 
@@ -37,10 +44,15 @@ Options:
   --streams LIST    comma-separated stream counts (default 1,4,16,64)
   --tokens N        new tokens per sequence (default 64)
   --seconds S       measured seconds per level (default 8; --quick 3)
-  --threads N       onnxruntime intra-op threads (default: the engine default for this host)
+  --replicas N      engines side by side, each on its own thread (default 1)
+  --threads N       onnxruntime intra-op threads per replica (default: floor(cores / replicas))
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
   --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
                     (execution.gqa_max_rows; default 8, 0 = wide graph only)
+  --prefill-chunk-tokens N      scheduler prompt-token budget per iteration
+                                (batching.continuous.prefill_chunk_tokens; default 512)
+  --decode-steps-per-prefill N  decode steps between two prefills
+                                (batching.continuous.decode_steps_per_prefill; default 1)
   --quick           short levels (for CI smoke runs)
   --json            print the report as JSON to stdout (human-readable lines go to stderr)
   --out FILE        write the report as JSON to FILE`;
@@ -59,8 +71,11 @@ export function parseEngineBenchOptions(
     tokens: { type: 'string' },
     seconds: { type: 'string' },
     threads: { type: 'string' },
+    replicas: { type: 'string' },
     engine: { type: 'string' },
     'gqa-max-rows': { type: 'string' },
+    'prefill-chunk-tokens': { type: 'string' },
+    'decode-steps-per-prefill': { type: 'string' },
   });
   const m = v.model ?? 'small';
   const model: EngineBenchOptions['model'] =
@@ -79,7 +94,10 @@ export function parseEngineBenchOptions(
     tokens: intFlag(v.tokens, '--tokens', 1, 4096) ?? 64,
     warmupMs: v.quick ? 1000 : 2000,
     measureMs: seconds * 1000,
+    replicas: intFlag(v.replicas, '--replicas', 1, 64) ?? 1,
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
+    prefillChunkTokens: intFlag(v['prefill-chunk-tokens'], '--prefill-chunk-tokens', 1, 65_536) ?? 512,
+    decodeStepsPerPrefill: intFlag(v['decode-steps-per-prefill'], '--decode-steps-per-prefill', 1, 64) ?? 1,
     gqaMaxRows: intFlag(v['gqa-max-rows'], '--gqa-max-rows', 0, 4096),
     engine,
     json: v.json,

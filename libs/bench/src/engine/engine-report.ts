@@ -6,7 +6,7 @@ const pad = (s: string, n: number): string => s.padStart(n);
 export function engineReportLines(r: EngineBenchReport): string[] {
   const m = r.model;
   const lines = [
-    `model ${m.dir} (${m.engine} engine, ${m.threads} intra-op threads` +
+    `model ${m.dir} (${m.engine} engine, ${m.replicas > 1 ? `${m.replicas} replicas × ` : ''}${m.threads} intra-op threads` +
       (m.gqa_max_rows === null
         ? ')'
         : m.gqa_max_rows === 0
@@ -16,7 +16,10 @@ export function engineReportLines(r: EngineBenchReport): string[] {
       (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`) +
       (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`),
     `roofline: GEMM ${r.roofline.gemm.map((g) => `${g.gflops} GFLOP/s at ${g.rows} rows`).join(', ')}; ` +
-      `copy ${r.roofline.memory_bandwidth_gb_s} GB/s`,
+      `copy ${r.roofline.memory_bandwidth_gb_s} GB/s` +
+      (r.replica_roofline
+        ? `; one replica's threads: ${r.replica_roofline.gemm.map((g) => `${g.gflops} at ${g.rows}`).join(', ')}`
+        : ''),
     `model: ${(m.flops_per_token / 1e6).toFixed(1)} MFLOP per token (mean context), ${m.tokens_per_sequence} new tokens per sequence`,
     '',
     `${pad('streams', 8)} ${pad('tokens/s', 10)} ${pad('x 1 stream', 11)} ${pad('decode tok/s', 13)} ${pad('x 1 stream', 11)} ${pad('rows', 6)} ${pad('step ms', 9)} ${pad('context', 8)} ${pad('limit tok/s', 12)} ${pad('% limit', 8)}`,

@@ -1,6 +1,6 @@
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
+import { hostCores } from './host-cores';
 
 /** Execution settings (the `execution` block of a model's cluster config). */
 export interface ExecutionSettings {
@@ -25,7 +25,7 @@ export interface ExecutionSettings {
  * Intra-op threads a replica uses when its config says 0 (see docs/engine.md for the
  * measurements behind it): one per core the process may use.
  */
-export function defaultIntraOpThreads(cores = availableParallelism()): number {
+export function defaultIntraOpThreads(cores = hostCores()): number {
   return Math.max(1, cores);
 }
 

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { BenchPrompt } from '../compare/prompt-set';
+import type { LevelMeasure, LevelTiming } from './engine-level';
+import type { EngineReplicaInit, EngineReplicaRequest } from './engine-replica.worker';
+
+type ReplicaReply =
+  { type: 'ready' } | { type: 'measure'; measure: LevelMeasure } | { type: 'error'; message: string };
+
+/** Streams per replica: as even as possible, the first replicas taking the remainder. */
+export function splitStreams(streams: number, replicas: number): number[] {
+  const base = Math.floor(streams / replicas);
+  return Array.from({ length: replicas }, (_, i) => base + (i < streams % replicas ? 1 : 0));
+}
+
+/**
+ * One level's figure for the whole host from each replica's: throughputs add up; per-step time,
+ * context and decode rows are means over the replicas that ran (the rows one replica's GEMMs see).
+ */
+export function combineMeasures(parts: readonly LevelMeasure[]): LevelMeasure {
+  const n = Math.max(1, parts.length);
+  const sum = (f: (m: LevelMeasure) => number): number => parts.reduce((a, m) => a + f(m), 0);
+  return {
+    tokensPerS: sum((m) => m.tokensPerS),
+    decodeTokensPerS: sum((m) => m.decodeTokensPerS),
+    stepMs: sum((m) => m.stepMs) / n,
+    meanContext: sum((m) => m.meanContext) / n,
+    meanDecodeBatch: sum((m) => m.meanDecodeBatch) / n,
+  };
+}
+
+/**
+ * `bench engine --replicas N`: N engines, each on its own worker thread with its own sessions and
+ * KV arena, as a worker runs `replicas: N`. A level's streams are split between them and every
+ * replica runs the same closed loop at once.
+ */
+export class EngineReplicas {
+  private constructor(private readonly workers: Worker[]) {}
+
+  static async start(count: number, init: EngineReplicaInit): Promise<EngineReplicas> {
+    const workers = Array.from(
+      { length: count },
+      () => new Worker(join(__dirname, 'engine-replica.worker.js'), { workerData: init }),
+    );
+    const replicas = new EngineReplicas(workers);
+    try {
+      await Promise.all(workers.map((w) => replicas.next(w, 'ready')));
+    } catch (err) {
+      await replicas.close();
+      throw err;
+    }
+    return replicas;
+  }
+
+  async runLevel(
+    streams: number,
+    timing: LevelTiming,
+    prompts: readonly BenchPrompt[],
+  ): Promise<LevelMeasure> {
+    const shares = splitStreams(streams, this.workers.length);
+    const runs = this.workers.flatMap((w, i) => {
+      const share = shares[i] ?? 0;
+      if (share === 0) return [];
+      const reply = this.next(w, 'measure');
+      const msg: EngineReplicaRequest = { type: 'level', streams: share, timing, prompts: [...prompts] };
+      w.postMessage(msg);
+      return [reply];
+    });
+    return combineMeasures(await Promise.all(runs));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const exited = new Promise((r) => w.once('exit', r));
+        const msg: EngineReplicaRequest = { type: 'close' };
+        w.postMessage(msg);
+        // A replica stuck in a run is not waited for past a few seconds.
+        const timer = setTimeout(() => void w.terminate(), 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** The next reply of `w`, which must be of `type` (an error reply or a crash rejects). */
+  private next(w: Worker, type: 'ready'): Promise<void>;
+  private next(w: Worker, type: 'measure'): Promise<LevelMeasure>;
+  private next(w: Worker, type: 'ready' | 'measure'): Promise<void | LevelMeasure> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number): void => reject(new Error(`engine replica thread exited (code ${code})`));
+      const onError = (err: Error): void => reject(err);
+      w.once('exit', onExit);
+      w.once('error', onError);
+      w.once('message', (reply: ReplicaReply) => {
+        w.off('exit', onExit);
+        w.off('error', onError);
+        if (reply.type === 'error') reject(new Error(`engine replica: ${reply.message}`));
+        else if (reply.type !== type)
+          reject(new Error(`engine replica: expected ${type}, got ${reply.type}`));
+        else resolve(reply.type === 'measure' ? reply.measure : undefined);
+      });
+    });
+  }
+}
