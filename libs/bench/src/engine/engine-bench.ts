@@ -24,6 +24,8 @@ import { EngineReplicas } from './engine-replicas';
 export interface EngineLevel {
   streams: number;
   tokens_per_s: number;
+  /** Tokens per CPU second of the process: the engine's efficiency, steadier than tokens/s on a shared host. */
+  tokens_per_cpu_s: number;
   /** Mean ms per decode-or-prefill step (forward) over the window. */
   step_ms: number;
   /** Tokens/s divided by the one-stream level's (null without a one-stream level). */
@@ -180,6 +182,7 @@ export async function runEngineBench(
     return {
       streams: r.streams,
       tokens_per_s: round(r.tokensPerS),
+      tokens_per_cpu_s: round(r.cpuSeconds > 0 ? r.tokens / r.cpuSeconds : 0),
       step_ms: round(r.stepMs, 2),
       speedup_vs_1: ratio(r.tokensPerS, one?.tokensPerS),
       decode_tokens_per_s: round(r.decodeTokensPerS),

@@ -35,7 +35,9 @@ export const BENCH_ENGINE_USAGE = `Usage: hotpath bench engine [--model small|ti
 Decoding engine throughput in this process (no Redis, no HTTP): for each stream count, that many
 sequences are generated at once, closed loop (a finished sequence is replaced at once), through
 the continuous-batching scheduler and the engine. With --replicas N, N engines run side by side,
-each on its own worker thread, and share each level's streams, as a worker with replicas: N does. Prints tokens/s
+each on its own worker thread, and share each level's streams, as a worker with replicas: N does.
+A level is measured once it is in its steady state: after the warm-up and once every stream has
+ended one sequence (at most 60 s), so the first wave of prefills is not what it reports. Prints tokens/s
 per level, the speed-up over one stream, and the host's roofline: GEMM FLOP/s through
 onnxruntime at 1/16/64/256 rows against the model's FLOPs per token, as % of the limit.
 

@@ -10,13 +10,31 @@ describe('bench engine replicas: sharing a level out and adding it up', () => {
     assert.deepEqual(splitStreams(7, 1), [7]);
   });
 
-  it('adds throughputs and averages per-replica step, context and rows', () => {
+  it('adds throughputs and tokens, averages per-replica step, context, rows and the process’s CPU time', () => {
     const m = combineMeasures([
-      { tokensPerS: 100, decodeTokensPerS: 150, stepMs: 2, meanContext: 100, meanDecodeBatch: 30 },
-      { tokensPerS: 120, decodeTokensPerS: 170, stepMs: 4, meanContext: 110, meanDecodeBatch: 34 },
+      {
+        tokensPerS: 100,
+        tokens: 800,
+        cpuSeconds: 16,
+        decodeTokensPerS: 150,
+        stepMs: 2,
+        meanContext: 100,
+        meanDecodeBatch: 30,
+      },
+      {
+        tokensPerS: 120,
+        tokens: 960,
+        cpuSeconds: 16.4,
+        decodeTokensPerS: 170,
+        stepMs: 4,
+        meanContext: 110,
+        meanDecodeBatch: 34,
+      },
     ]);
     assert.deepEqual(m, {
       tokensPerS: 220,
+      tokens: 1760,
+      cpuSeconds: 16.2,
       decodeTokensPerS: 320,
       stepMs: 3,
       meanContext: 105,

@@ -14,14 +14,18 @@ export function splitStreams(streams: number, replicas: number): number[] {
 }
 
 /**
- * One level's figure for the whole host from each replica's: throughputs add up; per-step time,
- * context and decode rows are means over the replicas that ran (the rows one replica's GEMMs see).
+ * One level's figure for the whole host from each replica's: throughputs and tokens add up; per-step
+ * time, context and decode rows are means over the replicas that ran (the rows one replica's GEMMs
+ * see). Every replica reads the CPU time of the whole process over the same window, so that is the
+ * mean of theirs, not the sum.
  */
 export function combineMeasures(parts: readonly LevelMeasure[]): LevelMeasure {
   const n = Math.max(1, parts.length);
   const sum = (f: (m: LevelMeasure) => number): number => parts.reduce((a, m) => a + f(m), 0);
   return {
     tokensPerS: sum((m) => m.tokensPerS),
+    tokens: sum((m) => m.tokens),
+    cpuSeconds: sum((m) => m.cpuSeconds) / n,
     decodeTokensPerS: sum((m) => m.decodeTokensPerS),
     stepMs: sum((m) => m.stepMs) / n,
     meanContext: sum((m) => m.meanContext) / n,

@@ -22,11 +22,11 @@ export function engineReportLines(r: EngineBenchReport): string[] {
         : ''),
     `model: ${(m.flops_per_token / 1e6).toFixed(1)} MFLOP per token (mean context), ${m.tokens_per_sequence} new tokens per sequence`,
     '',
-    `${pad('streams', 8)} ${pad('tokens/s', 10)} ${pad('x 1 stream', 11)} ${pad('decode tok/s', 13)} ${pad('x 1 stream', 11)} ${pad('rows', 6)} ${pad('step ms', 9)} ${pad('context', 8)} ${pad('limit tok/s', 12)} ${pad('% limit', 8)}`,
+    `${pad('streams', 8)} ${pad('tokens/s', 10)} ${pad('x 1 stream', 11)} ${pad('tok/CPU-s', 10)} ${pad('decode tok/s', 13)} ${pad('x 1 stream', 11)} ${pad('rows', 6)} ${pad('step ms', 9)} ${pad('context', 8)} ${pad('limit tok/s', 12)} ${pad('% limit', 8)}`,
   ];
   for (const l of r.levels) {
     lines.push(
-      `${pad(String(l.streams), 8)} ${pad(l.tokens_per_s.toFixed(0), 10)} ${pad(l.speedup_vs_1 === null ? '-' : `${l.speedup_vs_1}x`, 11)} ` +
+      `${pad(String(l.streams), 8)} ${pad(l.tokens_per_s.toFixed(0), 10)} ${pad(l.speedup_vs_1 === null ? '-' : `${l.speedup_vs_1}x`, 11)} ${pad(l.tokens_per_cpu_s.toFixed(0), 10)} ` +
         `${pad(l.decode_tokens_per_s.toFixed(0), 13)} ${pad(l.decode_speedup_vs_1 === null ? '-' : `${l.decode_speedup_vs_1}x`, 11)} ${pad(l.mean_decode_batch.toFixed(1), 6)} ` +
         `${pad(l.step_ms.toFixed(2), 9)} ${pad(l.mean_context.toFixed(0), 8)} ${pad(l.roofline_tokens_per_s.toFixed(0), 12)} ${pad(`${l.pct_of_roofline}%`, 8)}`,
     );
