@@ -27,6 +27,8 @@ export class SseStream {
   private readonly gone = new AbortController();
   private readonly heartbeat: NodeJS.Timeout;
   private ended = false;
+  /** Writes of this tick are being gathered into one socket write. */
+  private corked = false;
 
   private constructor(
     private readonly reply: FastifyReply,
@@ -103,6 +105,16 @@ export class SseStream {
       this.gone.abort();
       raw.destroy();
       return;
+    }
+    // Events that arrive together (one read of the job's event stream, several tokens of one
+    // forward) leave in one socket write: cork until the current tick's writes are done.
+    if (!this.corked) {
+      this.corked = true;
+      raw.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        raw.uncork();
+      });
     }
     raw.write(chunk);
   }
