@@ -28,6 +28,9 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfigInput = {
       // per-operator overhead, so independent replicas beat one replica with more threads.
       concurrency: 32,
       default_max_tokens: 32,
+      // GQA forwards of at most 16 rows at every batch size: cheaper per row than one wide forward
+      // on a model this small (docs/engine.md#two-engine-graphs-by-batch-size).
+      execution: { gqa_chunk_rows: 16 },
     },
     {
       name: 'tiny-embed',

@@ -83,6 +83,14 @@ export const ExecutionSchema = z
      * it, the wide graph (faster at large batches). 0 = wide graph only (one session, less memory).
      */
     gqa_max_rows: z.int().min(0).max(4096).default(DEFAULT_GQA_MAX_ROWS),
+    /**
+     * Arena engine: N > 0 keeps the GQA graph at every batch size and runs a step of more than N
+     * sequences as several forwards of at most N (adjacent) rows. For models so small that a step is
+     * bound by per-operator overhead rather than FLOPs (stories260K-sized: measured faster per row
+     * in forwards of 8 GQA rows than in one wide forward of 32); on larger models one wide forward
+     * reads the weights once and wins. 0 (default) = the wide graph above `gqa_max_rows`.
+     */
+    gqa_chunk_rows: z.int().min(0).max(4096).default(0),
   })
   .prefault({});
 

@@ -59,6 +59,8 @@ export interface EngineBenchReport {
     threads: number;
     /** Running sequences up to which the GQA graph runs (0: wide graph only; null: plain engine). */
     gqa_max_rows: number | null;
+    /** GQA forwards of at most this many rows at every batch size (0: the wide graph above `gqa_max_rows`). */
+    gqa_chunk_rows: number;
     /** Graph nodes as stored: the folder's interoperable graph and the engine graphs (wide, GQA). */
     nodes: { model_onnx: number; engine_graph: number | null; gqa_graph: number | null };
     flops_per_token: number;
@@ -126,6 +128,7 @@ export async function runEngineBench(
       intra_op_threads: threads,
       inter_op_threads: 1,
       ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
+      ...(opts.gqaChunkRows === undefined ? {} : { gqa_chunk_rows: opts.gqaChunkRows }),
     },
   };
   // Loaded here too for what the report says of it (and to derive the engine graphs once).
@@ -212,6 +215,8 @@ export async function runEngineBench(
           : graph && 'path' in graph && graph.gqaPath
             ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS)
             : 0,
+      gqa_chunk_rows:
+        opts.engine === 'arena' && graph && 'path' in graph && graph.gqaPath ? (opts.gqaChunkRows ?? 0) : 0,
       replicas,
       threads,
       nodes: {

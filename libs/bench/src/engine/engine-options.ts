@@ -19,6 +19,8 @@ export interface EngineBenchOptions {
   prefillChunkTokens: number;
   /** `batching.continuous.decode_steps_per_prefill` of the scheduler. */
   decodeStepsPerPrefill: number;
+  /** `execution.gqa_chunk_rows`: GQA forwards of at most N rows at every batch size; unset = default. */
+  gqaChunkRows: number | undefined;
   /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
   gqaMaxRows: number | undefined;
   engine: 'arena' | 'plain';
@@ -51,6 +53,8 @@ Options:
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
   --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
                     (execution.gqa_max_rows; default 8, 0 = wide graph only)
+  --gqa-chunk-rows N arena: keep the GQA graph at every batch size, in forwards of at most N rows
+                    (execution.gqa_chunk_rows; default 0 = wide graph above --gqa-max-rows)
   --prefill-chunk-tokens N      scheduler prompt-token budget per iteration
                                 (batching.continuous.prefill_chunk_tokens; default 512)
   --decode-steps-per-prefill N  decode steps between two prefills
@@ -76,6 +80,7 @@ export function parseEngineBenchOptions(
     replicas: { type: 'string' },
     engine: { type: 'string' },
     'gqa-max-rows': { type: 'string' },
+    'gqa-chunk-rows': { type: 'string' },
     'prefill-chunk-tokens': { type: 'string' },
     'decode-steps-per-prefill': { type: 'string' },
   });
@@ -100,6 +105,7 @@ export function parseEngineBenchOptions(
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
     prefillChunkTokens: intFlag(v['prefill-chunk-tokens'], '--prefill-chunk-tokens', 1, 65_536) ?? 512,
     decodeStepsPerPrefill: intFlag(v['decode-steps-per-prefill'], '--decode-steps-per-prefill', 1, 64) ?? 1,
+    gqaChunkRows: intFlag(v['gqa-chunk-rows'], '--gqa-chunk-rows', 0, 4096),
     gqaMaxRows: intFlag(v['gqa-max-rows'], '--gqa-max-rows', 0, 4096),
     engine,
     json: v.json,

@@ -11,7 +11,9 @@ export function engineReportLines(r: EngineBenchReport): string[] {
         ? ')'
         : m.gqa_max_rows === 0
           ? ', wide graph only)'
-          : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
+          : m.gqa_chunk_rows > 0
+            ? `, GQA graph at every batch size in forwards of at most ${m.gqa_chunk_rows} rows)`
+            : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
     `graph nodes: model.onnx ${m.nodes.model_onnx}` +
       (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`) +
       (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`),

@@ -80,6 +80,7 @@ async function speedOf(dir: string, seconds: number, threads: number, progress: 
       decodeStepsPerPrefill: 1,
       threads,
       gqaMaxRows: undefined,
+      gqaChunkRows: undefined,
       engine: 'arena',
       json: false,
       outFile: undefined,

@@ -53,6 +53,34 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     assert.ok(step);
   });
 
+  it('gqa_chunk_rows keeps the GQA graph above gqa_max_rows, in forwards of at most that many rows', async () => {
+    const chunked = await LocalModel.load(join(tmp, 'tiny'), {
+      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 2, gqa_chunk_rows: 3 },
+      warmup: false,
+    });
+    try {
+      const engine = chunked.createEngine(4) as ArenaEngine;
+      const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+      await engine.prefill(seqs);
+      assert.equal(engine.stats.graph, 'gqa', 'four running sequences stay on the GQA graph');
+      assert.equal(engine.arena.valueLayout, 'plain');
+      // Same tokens as the graph switching engine above: the forwards of 3 + 1 rows change nothing.
+      const reference = model.createEngine(4) as ArenaEngine;
+      const twins = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+      await reference.prefill(twins);
+      for (let step = 0; step < 3; step++) {
+        const a = await engine.decode(seqs);
+        const b = await reference.decode(twins);
+        assert.deepEqual(
+          a.map((t) => t.token),
+          b.map((t) => t.token),
+        );
+      }
+    } finally {
+      await chunked.close();
+    }
+  });
+
   it('gqa_max_rows 0 loads the wide graph alone', async () => {
     const wide = await LocalModel.load(join(tmp, 'tiny'), {
       execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 0 },

@@ -16,6 +16,11 @@ export interface EngineSessions {
   gqa?: OrtSession | null;
   /** Occupied slots at or below which the GQA graph runs (default 8; 0 = never). */
   gqaMaxRows?: number;
+  /**
+   * N > 0: the GQA graph runs at every occupancy, a forward of more than N rows as several of at
+   * most N (`execution.gqa_chunk_rows`). 0 (default): the wide graph above `gqaMaxRows`.
+   */
+  gqaChunkRows?: number;
 }
 
 const F32_LOWEST = -3.4028234663852886e38;
@@ -56,6 +61,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   private readonly wide: OrtSession;
   private readonly gqa: OrtSession | null;
   private readonly gqaMaxRows: number;
+  private readonly gqaChunkRows: number;
   private graph: 'wide' | 'gqa';
 
   constructor(
@@ -78,6 +84,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     this.wide = sessions.wide;
     this.gqaMaxRows = sessions.gqa ? (sessions.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : 0;
     this.gqa = this.gqaMaxRows > 0 ? (sessions.gqa ?? null) : null;
+    this.gqaChunkRows = this.gqa ? Math.max(0, sessions.gqaChunkRows ?? 0) : 0;
     this.graph = this.gqa ? 'gqa' : 'wide';
     if (this.gqa) this.arena.setValueLayout('plain');
   }
@@ -183,7 +190,8 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
    * (one transpose of the cached values) every few steps.
    */
   private chooseGraph(): void {
-    if (!this.gqa) return;
+    // Chunked GQA forwards stay on the GQA graph whatever the occupancy.
+    if (!this.gqa || this.gqaChunkRows > 0) return;
     const used = this.arena.used;
     if (this.graph === 'gqa' && used > this.gqaMaxRows) this.useGraph('wide');
     else if (this.graph === 'wide' && used <= Math.max(1, Math.floor(this.gqaMaxRows / 2)))
@@ -257,6 +265,21 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     for (let r = 0; r < rows; r++) {
       longest = Math.max(longest, (arena.lengths[first + r] as number) + (counts[r] as number));
       cached ||= (arena.lengths[first + r] as number) > 0;
+    }
+    const chunk = this.graph === 'gqa' ? this.gqaChunkRows : 0;
+    if (chunk > 0 && rows > chunk) {
+      // Forwards of at most `chunk` adjacent rows: on an overhead-bound model a few small GQA
+      // forwards cost less per row than one wide forward over them all.
+      const V = this.cfg.vocab_size;
+      const logits = new Float32Array(rows * V);
+      for (let c = 0; c < rows; c += chunk) {
+        const n = Math.min(chunk, rows - c);
+        logits.set(
+          await this.forward(first + c, n, counts.slice(c, c + n), (r, j) => token(c + r, j)),
+          c * V,
+        );
+      }
+      return logits;
     }
     if (this.graph === 'gqa' && S > 1 && rows > 1 && cached) {
       // onnxruntime's GroupQueryAttention takes several new tokens on top of a cache for one row at a

@@ -57,6 +57,7 @@ export class LocalModel {
     /** The arena engine's GQA graph for small batches (`null`: not derivable, or turned off). */
     private readonly gqaSession: OrtSession | null,
     private readonly gqaMaxRows: number,
+    private readonly gqaChunkRows: number,
     private readonly lm: CausalLm | null,
     /** Which graph generation runs on (`null` for encoders). */
     readonly engine: 'arena' | 'plain' | null,
@@ -109,6 +110,7 @@ export class LocalModel {
       session,
       gqaSession,
       gqaMaxRows,
+      exec.gqa_chunk_rows ?? 0,
       lm,
       engine,
       opts.defaultMaxTokens ?? info.generationConfig.max_new_tokens ?? 64,
@@ -144,7 +146,12 @@ export class LocalModel {
   createEngine(slots: number, prefixCache: PrefixKvCache | null = null): DecoderEngine {
     if (this.engine === 'arena')
       return new ArenaEngine(
-        { wide: this.session, gqa: this.gqaSession, gqaMaxRows: this.gqaMaxRows },
+        {
+          wide: this.session,
+          gqa: this.gqaSession,
+          gqaMaxRows: this.gqaMaxRows,
+          gqaChunkRows: this.gqaChunkRows,
+        },
         this.info.config as LlamaConfig,
         slots,
         this.generationDefaults.padId,

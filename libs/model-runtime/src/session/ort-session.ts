@@ -19,6 +19,12 @@ export interface ExecutionSettings {
    * Unset: the engine's default (docs/engine.md).
    */
   gqa_max_rows?: number;
+  /**
+   * Decoders on the arena engine: N > 0 keeps the GQA graph at every batch size, running steps of
+   * more than N sequences as forwards of at most N rows (overhead-bound tiny models). 0 or unset:
+   * the wide graph above `gqa_max_rows`.
+   */
+  gqa_chunk_rows?: number;
 }
 
 /**

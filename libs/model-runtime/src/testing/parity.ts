@@ -2,7 +2,7 @@ import { IterationScheduler } from '@hotpath/batching';
 import type { KvCache } from '../batching/kv-block';
 import type { CausalLm } from '../generation/causal-lm';
 import { LocalModel } from '../generation/local-model';
-import { DEFAULT_EXECUTION } from '../session/ort-session';
+import { DEFAULT_EXECUTION, type ExecutionSettings } from '../session/ort-session';
 import { SequenceState } from '../generation/sequence-state';
 import type { ReferenceLlama } from './reference-llama';
 
@@ -157,24 +157,27 @@ export function engineTraceDiff(
 
 /**
  * Runs `check` on the engine's graph choices for `dir`: the default (GQA graph while at most 8
- * sequences run: `loaded`), the wide graph only (`gqa_max_rows` 0), and a bound of 2 rows, which
- * switches graphs (and the arena's value layout) while a batch of more runs.
+ * sequences run: `loaded`), the wide graph only (`gqa_max_rows` 0), a bound of 2 rows, which
+ * switches graphs (and the arena's value layout) while a batch of more runs, and the GQA graph in
+ * forwards of at most 3 rows (`gqa_chunk_rows` 3: a batch of 4 runs as forwards of 3 and 1).
  */
 export async function forEachEngineGraph(
   loaded: LocalModel,
   dir: string,
   check: (model: LocalModel, label: string) => Promise<void>,
 ): Promise<void> {
-  for (const gqaMaxRows of [undefined, 0, 2]) {
-    const model =
-      gqaMaxRows === undefined
-        ? loaded
-        : await LocalModel.load(dir, {
-            execution: { ...DEFAULT_EXECUTION, gqa_max_rows: gqaMaxRows },
-            warmup: false,
-          });
+  const choices: { label: string; execution?: Partial<ExecutionSettings> }[] = [
+    { label: 'gqa_max_rows default' },
+    { label: 'gqa_max_rows 0', execution: { gqa_max_rows: 0 } },
+    { label: 'gqa_max_rows 2', execution: { gqa_max_rows: 2 } },
+    { label: 'gqa_chunk_rows 3', execution: { gqa_chunk_rows: 3 } },
+  ];
+  for (const { label, execution } of choices) {
+    const model = execution
+      ? await LocalModel.load(dir, { execution: { ...DEFAULT_EXECUTION, ...execution }, warmup: false })
+      : loaded;
     try {
-      await check(model, `gqa_max_rows ${gqaMaxRows ?? 'default'}`);
+      await check(model, label);
     } finally {
       if (model !== loaded) await model.close();
     }
