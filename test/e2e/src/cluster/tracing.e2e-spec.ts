@@ -68,6 +68,9 @@ cluster.hooks(
         tasks: ['generate'],
         path: 'models/tiny',
         forge: { arch: 'llama', preset: 'tiny', seed: 1 },
+        // One replica, so the three jobs below share its running batch (with one per core they
+        // may land on different replicas and never decode together).
+        replicas: 1,
         concurrency: 8,
       },
     ],
@@ -252,7 +255,8 @@ cluster.test(
   'continuous batching on onnx: decode iteration groups are batch spans linked to every member job',
   async () => {
     const responses = await Promise.all(
-      [24, 32, 40].map((max_tokens, i) =>
+      // Long enough to overlap in the running batch even when the three arrive a few ms apart.
+      [96, 128, 160].map((max_tokens, i) =>
         cluster.client.request('POST', '/v1/jobs', {
           body: generateJob(onnxModel, { prompt: `story ${i}`, params: { max_tokens, temperature: 0 } }),
           headers: { prefer: 'wait=30' },
