@@ -18,7 +18,11 @@ describe('hotpath bench engine', () => {
   const quick = ['bench', 'engine', '--model', 'tiny', '--quick', '--seconds', '1', '--json'];
 
   it('runs one engine in-process and reports every level against the roofline', async () => {
-    const { code, out, err } = await runCli([...quick, '--streams', '1,2', '--threads', '1'], env, 180_000);
+    const { code, out, err } = await runCli(
+      [...quick, '--streams', '1,2', '--replicas', '1', '--threads', '1'],
+      env,
+      180_000,
+    );
     assert.equal(code, 0, err);
     const r = JSON.parse(out) as EngineReport;
     assert.equal(r.model.replicas, 1);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { hostCores } from '@hotpath/model-runtime';
 import { intFlag, REPORT_FLAGS } from '../bench-flags';
 
 /** Options of `hotpath bench engine`. */
@@ -11,7 +12,7 @@ export interface EngineBenchOptions {
   tokens: number;
   warmupMs: number;
   measureMs: number;
-  /** Engines side by side, each on its own thread (a worker's `replicas`). */
+  /** Engines side by side, each on its own thread (a worker's `replicas`; `auto`: one per core). */
   replicas: number;
   /** onnxruntime intra-op threads of each replica; 0 = floor(cores / replicas). */
   threads: number;
@@ -48,7 +49,8 @@ Options:
   --streams LIST    comma-separated stream counts (default 1,4,16,64)
   --tokens N        new tokens per sequence (default 64)
   --seconds S       measured seconds per level (default 8; --quick 3)
-  --replicas N      engines side by side, each on its own thread (default 1)
+  --replicas N|auto engines side by side, each on its own thread (default auto: one per core,
+                    as a worker's replicas: auto)
   --threads N       onnxruntime intra-op threads per replica (default: floor(cores / replicas))
   --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
   --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
@@ -101,7 +103,10 @@ export function parseEngineBenchOptions(
     tokens: intFlag(v.tokens, '--tokens', 1, 4096) ?? 64,
     warmupMs: v.quick ? 1000 : 2000,
     measureMs: seconds * 1000,
-    replicas: intFlag(v.replicas, '--replicas', 1, 64) ?? 1,
+    replicas:
+      v.replicas === undefined || v.replicas === 'auto'
+        ? Math.min(64, hostCores())
+        : (intFlag(v.replicas, '--replicas', 1, 64) as number),
     threads: intFlag(v.threads, '--threads', 0, 256) ?? 0,
     prefillChunkTokens: intFlag(v['prefill-chunk-tokens'], '--prefill-chunk-tokens', 1, 65_536) ?? 512,
     decodeStepsPerPrefill: intFlag(v['decode-steps-per-prefill'], '--decode-steps-per-prefill', 1, 64) ?? 1,
