@@ -149,7 +149,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const models = [...served.values()].map((m) => m.config);
     await publishModelMetadata(served, conn, logger);
 
-    const events = createJobEventStream(redis.events, options.resultTtlS, logger);
+    const events = createJobEventStream(
+      redis.events,
+      options.resultTtlS,
+      cluster.queue.event_flush_ms,
+      logger,
+    );
     const webhooks = startWebhooks({
       connection: conn,
       store,
