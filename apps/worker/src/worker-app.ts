@@ -30,7 +30,7 @@ import { CancelListener } from './jobs/cancel-listener';
 import { FailedJobSweeper } from './jobs/failed-job-sweeper';
 import { JobRunner, type ServedModel } from './jobs/job-runner';
 import { TenantUsage } from './jobs/tenant-usage';
-import { createFairDispatch } from './scheduling/fair-hand-off';
+import { createFairDispatch, listenForFairWaiting } from './scheduling/fair-hand-off';
 import { ShardConsumers } from './scheduling/shard-consumers';
 import { shutDownGracefully } from './shutdown/graceful-shutdown';
 import { CleanupStack } from './startup/cleanup-stack';
@@ -149,7 +149,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const models = [...served.values()].map((m) => m.config);
     await publishModelMetadata(served, conn, logger);
 
-    const events = createJobEventStream(redis.events, options.resultTtlS, logger);
+    const events = createJobEventStream(
+      redis.events,
+      options.resultTtlS,
+      cluster.queue.event_flush_ms,
+      logger,
+    );
     const webhooks = startWebhooks({
       connection: conn,
       store,
@@ -171,6 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const fair = createFairDispatch(conn, cluster, models, logger);
     cleanups.push(() => fair.closeProducer());
     await new CancelListener(redis.subscriber, runner, logger).start();
+    if (fair.fairShards > 0) await listenForFairWaiting(redis.subscriber, fair.dispatcher);
     const consumers = ShardConsumers.create({
       connection: conn,
       cluster,

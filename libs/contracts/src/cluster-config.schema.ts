@@ -220,6 +220,12 @@ export const QueueSettingsSchema = z
     /** SIGTERM: how long in-flight jobs may run before they are handed back to the queue. */
     shutdown_grace_ms: z.int().min(0).max(3_600_000).default(25_000),
     /**
+     * Shortest time between a worker's writes to the job event streams (what SSE and OpenAI streams
+     * read): a followed job's tokens of one interval become one stream entry. 0 = once per event-loop
+     * turn (one entry per decode step). Delays a streamed token by at most this much.
+     */
+    event_flush_ms: z.int().min(0).max(1000).default(10),
+    /**
      * How long a failed job (payload included) stays in BullMQ for operators; workers sweep older
      * ones. The job record with its error stays `HOTPATH_RESULT_TTL_S` either way.
      */

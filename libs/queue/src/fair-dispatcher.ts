@@ -91,17 +91,30 @@ export class FairDispatcher {
   }
 
   /**
-   * A job `started` here is over. `ended`: it ended for good (not retried or handed back);
-   * `countedTenant`: its tenant, when the tenant's running count included it (the round releases it).
-   * Every job that ends refills, counted or not: jobs may have entered the fair queue since the last
-   * round (concurrent submissions that found the lookahead full), and only a round hands them out.
+   * A job `started` here is over. `countedTenant`: its tenant, when the job ended for good (not
+   * retried or handed back) and the tenant's running count included it (the round releases it).
+   * Otherwise the job's end refills only while jobs wait: jobs that entered an empty fair queue
+   * since the last round are announced by their submitter ({@link waiting}), which saves a dispatch
+   * call per job on a shard nobody waits in.
    */
-  settled(model: string, shard: number, ended: boolean, countedTenant?: string): void {
+  settled(model: string, shard: number, countedTenant?: string): void {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
     s.busy = Math.max(0, s.busy - 1);
     if (countedTenant !== undefined) s.finished.push(countedTenant);
-    if (ended || s.waiting) this.kick(s);
+    if (countedTenant !== undefined || s.waiting) this.kick(s);
+  }
+
+  /**
+   * Jobs started to wait in the fair queue of `model`/`shard` (announced on FAIR_WAITING_CHANNEL,
+   * e.g. concurrent submissions that found the lookahead full): a round hands them out now, and job
+   * starts and ends refill from then on.
+   */
+  waiting(model: string, shard: number): void {
+    const s = this.shards.get(key(model, shard));
+    if (!s) return;
+    s.waiting = true;
+    this.kick(s);
   }
 
   /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */

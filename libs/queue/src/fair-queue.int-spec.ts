@@ -64,9 +64,19 @@ describe('FairQueue on real Redis', () => {
     assert.deepEqual(first, { kind: 'direct', counted: false }, 'no max_running: not counted');
     // Until its add is confirmed the direct job counts against the lookahead, so concurrent
     // submissions cannot all go direct.
-    assert.equal((await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1)).kind, 'queued');
+    const second = await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1);
+    assert.deepEqual(second, { kind: 'queued', queued: 1, first: true }, 'the first to wait in the shard');
     const third = await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 5);
-    assert.equal(third.kind, 'queued', 'a tenant cannot skip jobs already waiting');
+    assert.deepEqual(
+      third,
+      { kind: 'queued', queued: 1, first: false },
+      'a tenant cannot skip jobs already waiting',
+    );
+    assert.deepEqual(await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 5), {
+      kind: 'queued',
+      queued: 2,
+      first: false,
+    });
     assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0);
   });
 
@@ -282,7 +292,7 @@ describe(
             d.started(model, 0);
             served.push(data.tenant);
             await new Promise((r) => setTimeout(r, 20));
-            d.settled(model, 0, true, countsAsRunning(data) ? data.tenant : undefined);
+            d.settled(model, 0, countsAsRunning(data) ? data.tenant : undefined);
           },
           { connection: conn, prefix: ref.prefix, concurrency: 2 },
         );
@@ -319,5 +329,51 @@ describe(
       assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
       assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0, 'every add confirmed');
     });
+
+    it('an uncounted job’s end runs no round while nothing waits; an announcement of waiting jobs does', async () => {
+      const model = newModel();
+      const fair = new FairQueue(redis);
+      const queues = new ShardQueues(redis);
+      const errors: unknown[] = [];
+      let dispatches = 0;
+      const counting = new FairQueue(redis);
+      const dispatch = counting.dispatch.bind(counting);
+      // Counted once a round has its answer (the dispatcher's flags are set from it).
+      counting.dispatch = (...args) => dispatch(...args).finally(() => dispatches++);
+      const d = new FairDispatcher(counting, queues, RETRY, (err) => errors.push(err));
+      d.add({ model, shard: 0, lookahead: 1 });
+      try {
+        // A tick that never comes within the test: only job ends and announcements run rounds.
+        d.start(600_000);
+        await until(() => dispatches === 1);
+        // The start-up round found nothing waiting: an uncounted job's end costs no round.
+        d.started(model, 0);
+        d.settled(model, 0);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(dispatches, 1);
+        // The lookahead is full (one job in transit), so the next one waits in the fair queue.
+        assert.equal((await fair.enqueue(job(model, 'a'), { tenant: 'a', weight: 1 }, 1)).kind, 'direct');
+        const waiting = await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 1);
+        assert.deepEqual(waiting, { kind: 'queued', queued: 1, first: true });
+        await redis.zremrangebyrank(fairKey(model, 0, 'transit'), 0, -1);
+        d.waiting(model, 0);
+        await until(async () => (await queues.queue(model, 0).getJobCounts('prioritized')).prioritized === 1);
+        assert.equal(await redis.hlen(fairBacklogKey(model, 0)), 0, 'handed to BullMQ');
+        assert.deepEqual(errors, []);
+      } finally {
+        await d.close();
+        await queues.queue(model, 0).obliterate({ force: true });
+        await queues.close();
+      }
+    });
   },
 );
+
+/** Resolves once `check` holds (polled every 10 ms, at most 5 s). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

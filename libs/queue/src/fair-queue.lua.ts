@@ -27,8 +27,9 @@ end
  * shard's fair queue and the BullMQ queue is below the lookahead): it is counted as running and put
  * in transit without a payload, so that concurrent submissions see it before its add lands; the
  * caller adds it, then confirms. {2} is the same for a tenant without max_running, whose running
- * jobs nobody reads: it is not counted (and its end must not uncount it). {0, queued} when it waits
- * in the tenant's queue, {-1, queued} when max_queued refuses it.
+ * jobs nobody reads: it is not counted (and its end must not uncount it). {0, queued, first} when it
+ * waits in the tenant's queue (`first` = 1: no other tenant waited in the shard, so dispatchers that
+ * saw an empty ring must be told), {-1, queued} when max_queued refuses it.
  */
 export const FAIR_ENQUEUE_LUA = `${IN_QUEUE}
 local t = ARGV[1]
@@ -57,8 +58,9 @@ redis.call('ZADD', KEYS[13], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
 redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
 redis.call('INCR', KEYS[7])
 local queued = redis.call('ZCARD', KEYS[13])
-if queued == 1 then redis.call('RPUSH', KEYS[1], t) end
-return {0, queued}
+local first = 0
+if queued == 1 and redis.call('RPUSH', KEYS[1], t) == 1 then first = 1 end
+return {0, queued, first}
 `;
 
 /**

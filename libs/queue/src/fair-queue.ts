@@ -13,6 +13,27 @@ export function countsAsRunning(payload: unknown): boolean {
   return (payload as { fair_uncounted?: unknown } | undefined)?.fair_uncounted !== true;
 }
 
+/**
+ * Where the API announces that jobs started to wait in a shard's fair queue (no tenant waited there
+ * before): workers whose dispatcher saw the shard empty run a hand-off round at once. While jobs
+ * wait, every job start and end runs one anyway, so this is one message per such transition, not
+ * per job; a lost message costs at most the dispatcher's tick (1 s).
+ */
+export const FAIR_WAITING_CHANNEL = 'hp:fair-waiting';
+
+/** The {@link FAIR_WAITING_CHANNEL} message for a shard. */
+export function fairWaitingMessage(model: string, shard: number): string {
+  return `${model} ${shard}`;
+}
+
+/** The shard of a {@link FAIR_WAITING_CHANNEL} message; undefined when it is not one. */
+export function parseFairWaitingMessage(message: string): { model: string; shard: number } | undefined {
+  const [model, shard, ...rest] = message.split(' ');
+  const n = Number(shard);
+  if (!model || rest.length > 0 || !Number.isInteger(n) || n < 0) return undefined;
+  return { model, shard: n };
+}
+
 /** A shard's fair-queue key: `hp:{model:shard}:fq:<suffix>`, in the shard's hash tag. */
 export function fairKey(model: string, shard: number, suffix: string): string {
   return shardQueueKey(model, shard, `fq:${suffix}`);
@@ -56,8 +77,12 @@ export type FairAdmission =
    * counted; its job carries `fair_uncounted` so that its end is not uncounted either.
    */
   | { kind: 'direct'; counted: boolean }
-  /** The job waits in its tenant's queue; `queued` of the tenant's jobs wait in this shard. */
-  | { kind: 'queued'; queued: number }
+  /**
+   * The job waits in its tenant's queue; `queued` of the tenant's jobs wait in this shard. `first`:
+   * no tenant waited in the shard before it, so the workers' dispatchers may not know that jobs wait
+   * (publish {@link fairWaitingMessage} on {@link FAIR_WAITING_CHANNEL}).
+   */
+  | { kind: 'queued'; queued: number; first: boolean }
   /** `max_queued` refused it. */
   | { kind: 'full'; queued: number };
 
@@ -78,7 +103,7 @@ export interface FairTenant {
 }
 
 interface FairCommands {
-  hpFairEnqueue(n: number, ...args: (string | number)[]): Promise<[number, number]>;
+  hpFairEnqueue(n: number, ...args: (string | number)[]): Promise<[number, number, number?]>;
   hpFairDispatch(n: number, ...args: (string | number)[]): Promise<string[]>;
   hpFairRemove(n: number, ...args: (string | number)[]): Promise<number>;
   hpFairRelease(n: number, ...args: (string | number)[]): Promise<number>;
@@ -117,7 +142,7 @@ export class FairQueue {
       fairKey(job.model, job.shard, 'seq'),
       fairKey(job.model, job.shard, `q:${job.tenant}`),
     ];
-    const [kind, queued] = await this.cmd.hpFairEnqueue(
+    const [kind, queued, first] = await this.cmd.hpFairEnqueue(
       keys.length,
       ...keys,
       job.tenant,
@@ -131,7 +156,7 @@ export class FairQueue {
       this.now(),
     );
     if (kind === 1 || kind === 2) return { kind: 'direct', counted: kind === 1 };
-    return kind === 0 ? { kind: 'queued', queued } : { kind: 'full', queued };
+    return kind === 0 ? { kind: 'queued', queued, first: first === 1 } : { kind: 'full', queued };
   }
 
   /**

@@ -98,6 +98,9 @@ export {
 } from './model-input-limits';
 export {
   FAIR_RECLAIM_MS,
+  FAIR_WAITING_CHANNEL,
+  fairWaitingMessage,
+  parseFairWaitingMessage,
   fairBacklogKey,
   fairKey,
   fairWaiting,

@@ -15,6 +15,13 @@ export interface JobEventPublisherOptions {
   /** Seconds a job's stream stays readable after its last entry (the result TTL). */
   ttlS: number;
   maxLen?: number;
+  /**
+   * Shortest time between two writes, ms (`queue.event_flush_ms`). 0: once per event-loop turn.
+   * Above 0 the first write after a quiet spell still goes out at the end of its turn; events that
+   * follow within the interval wait for the next write, so a job's tokens of that interval become
+   * one `tokens` entry (one `XADD`) instead of one entry per decode step.
+   */
+  flushMs?: number;
   /** Called with errors of unawaited writes (a lost token must not fail the job). */
   onError?: (err: unknown) => void;
 }
@@ -25,13 +32,16 @@ export interface JobEventPublisherOptions {
  * job's sink only remembers its tokens, and writes them in one entry if a follower turns up while it
  * runs. Events are buffered and written once per event-loop turn for ALL jobs together, as one
  * pipeline (one per cluster slot on Redis Cluster): a decode step of a batch of 16 sequences is one
- * write, not 16. A job's consecutive tokens within a turn become one `tokens` entry (a simulated or
- * fast model yields many at once), and `EXPIRE` is sent on a job's first write, on its last, and
+ * write, not 16. With `flushMs`, writes are spaced at least that far apart and a job's consecutive
+ * tokens of one interval become one `tokens` entry (without it: of one turn; a simulated or fast
+ * model yields many at once). A job's end flushes at once, whatever the interval. `EXPIRE` is sent on a job's first write, on its last, and
  * otherwise at most every half TTL — not once per write.
  */
 export class JobEventPublisher {
   private pending: JobEventSink[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
+  private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | undefined;
+  /** When the last write was sent (for `flushMs`). */
+  private lastSend = 0;
   private readonly maxLen: string;
   private readonly open_ = new Map<string, JobEventSink>();
   /** Jobs announced as watched before their sink opened (the message can overtake the run's start). */
@@ -70,22 +80,27 @@ export class JobEventPublisher {
   /** Marks `sink` as having events to write at the end of this turn. */
   schedule(sink: JobEventSink): void {
     this.pending.push(sink);
-    this.scheduled ??= setImmediate(() => {
+    if (this.scheduled) return;
+    const fire = (): void => {
       this.scheduled = undefined;
       void this.send();
-    });
+    };
+    const wait = (this.options.flushMs ?? 0) - (Date.now() - this.lastSend);
+    this.scheduled = wait > 0 ? { timer: setTimeout(fire, wait) } : { immediate: setImmediate(fire) };
   }
 
   /** Writes every sink's buffered events now, as one pipeline; resolves once Redis has them. */
   send(): Promise<void> {
     if (this.scheduled) {
-      clearImmediate(this.scheduled);
+      if ('timer' in this.scheduled) clearTimeout(this.scheduled.timer);
+      else clearImmediate(this.scheduled.immediate);
       this.scheduled = undefined;
     }
     const sinks = this.pending;
     this.pending = [];
     if (sinks.length === 0) return Promise.resolve();
     const now = Date.now();
+    this.lastSend = now;
     // A cluster pipeline must stay in one slot: one per shard (the streams carry its hash tag).
     const groups = isCluster(this.redis) ? [...groupBySlot(sinks, (s) => s.key).values()] : [sinks];
     const write = Promise.all(

@@ -155,6 +155,39 @@ describe('job event streams on real Redis', () => {
     );
   });
 
+  it('with a flush interval, writes the tokens of several turns as one entry, in order', async () => {
+    const id = randomUUID();
+    ids.push(id);
+    const sink = new JobEventPublisher(conn, { ttlS: 60, flushMs: 200 }).open(ref(id), true);
+    // The first write after a quiet spell goes out at once; what follows waits for the interval.
+    sink.push({ type: 'status', status: 'running', attempt: 1 });
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 6; i++) {
+      sink.push({ type: 'token', index: i, text: `w${i}`, token_id: i });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 1);
+    await new Promise((r) => setTimeout(r, 250));
+    // status, then one `tokens` entry for the six decode steps.
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 2);
+    sink.push({ type: 'token', index: 6, text: 'w6', token_id: 6 });
+    // The end is written at once, with the token before it, whatever the interval.
+    const t0 = Date.now();
+    await sink.end({ type: 'done' });
+    assert.ok(Date.now() - t0 < 150);
+    const c = collector((all) => all.at(-1)?.type === 'done');
+    const sub = reader.subscribe(ref(id), '0', c.listener);
+    await c.done;
+    sub.close();
+    assert.deepEqual(
+      c.all.map((e) => (e.type === 'token' ? e.text : e.type)),
+      ['status', 'w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'done'],
+    );
+    for (let i = 1; i < c.all.length; i++) {
+      assert.ok(compareStreamIds(c.all[i - 1]!.id, c.all[i]!.id) < 0);
+    }
+  });
+
   it('writes nothing for an unwatched job, and everything produced so far once it is watched', async () => {
     const quiet = randomUUID();
     const late = randomUUID();

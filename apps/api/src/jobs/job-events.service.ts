@@ -67,6 +67,8 @@ export class JobEventsService {
     };
     let cursor = fromId;
     let terminal = isTerminal(first.status);
+    // The terminal record as the watch read it: the end then needs no read of its own.
+    let last: { record: JobRecord | undefined } | undefined = terminal ? { record: first } : undefined;
     const stop = new AbortController();
     const stopped = AbortSignal.any([signal, stop.signal]);
     stopped.addEventListener('abort', notify, { once: true });
@@ -80,6 +82,7 @@ export class JobEventsService {
       void this.watchTerminal(id, stopped).then((ended) => {
         if (ended) {
           terminal = true;
+          last = ended;
           notify();
         }
       });
@@ -112,19 +115,25 @@ export class JobEventsService {
       if (pending.length > 0) cursor = pending[pending.length - 1]?.id ?? cursor;
       pending.length = 0;
       for await (const e of this.drain(first, cursor)) yield e;
-      yield { type: 'end', record: await this.store.get(id) };
+      yield { type: 'end', record: last ? last.record : await this.store.get(id) };
     } finally {
       sub.close();
       stop.abort();
     }
   }
 
-  /** Resolves `true` once the record is terminal or gone, `false` when `signal` aborted first. */
-  private async watchTerminal(id: string, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves with the record once it is terminal (`undefined` when it is gone), `false` when
+   * `signal` aborted first.
+   */
+  private async watchTerminal(
+    id: string,
+    signal: AbortSignal,
+  ): Promise<{ record: JobRecord | undefined } | false> {
     while (!signal.aborted) {
       try {
         const rec = await this.waiter.waitForTerminal(id, WATCH_SLICE_MS, signal);
-        if (!rec || isTerminal(rec.status)) return true;
+        if (!rec || isTerminal(rec.status)) return { record: rec };
       } catch {
         // Redis trouble: look again shortly rather than end a healthy stream.
         await new Promise((r) => setTimeout(r, 1000));

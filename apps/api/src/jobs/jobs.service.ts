@@ -23,6 +23,8 @@ import {
   decodeCursor,
   type AvailabilityCache,
   IdempotencyStore,
+  FAIR_WAITING_CHANNEL,
+  fairWaitingMessage,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
   WebhookSecrets,
@@ -703,7 +705,14 @@ export class JobsService {
         limits.max_queued ?? 0,
       );
     }
-    if (admission.kind === 'queued') return;
+    if (admission.kind === 'queued') {
+      // Workers that saw this shard's fair queue empty run no hand-off round until told (or their tick).
+      if (admission.first)
+        void this.deps.producer
+          .publish(FAIR_WAITING_CHANNEL, fairWaitingMessage(model.name, job.shard))
+          .catch(() => undefined);
+      return;
+    }
     try {
       await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry);
     } catch (err) {

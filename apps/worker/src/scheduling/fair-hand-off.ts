@@ -1,6 +1,14 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { fairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
-import { FairDispatcher, FairQueue, ShardQueues, countsAsRunning, type RedisClient } from '@hotpath/queue';
+import {
+  FAIR_WAITING_CHANNEL,
+  FairDispatcher,
+  FairQueue,
+  ShardQueues,
+  countsAsRunning,
+  parseFairWaitingMessage,
+  type RedisClient,
+} from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { isLastAttempt } from '../jobs/job-decisions';
 
@@ -38,7 +46,7 @@ export function withFairHandOff<R>(
       const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
       // A job its tenant's running count never included releases no running place.
       const counted = ended && typeof tenant === 'string' && countsAsRunning(job.data);
-      dispatcher.settled(model, shard, ended, counted ? tenant : undefined);
+      dispatcher.settled(model, shard, counted ? tenant : undefined);
     }
   };
 }
@@ -90,4 +98,21 @@ export function createFairDispatch(
       logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
   );
   return { dispatcher, fairShards: addFairShards(dispatcher, models), closeProducer: () => producer.close() };
+}
+
+/**
+ * Subscribes `subscriber` to {@link FAIR_WAITING_CHANNEL}: when jobs start to wait in a shard's
+ * empty fair queue, the dispatcher runs a round for it at once (a job's end does not while nothing
+ * waits). Messages lost while disconnected cost at most the dispatcher's tick.
+ */
+export async function listenForFairWaiting(
+  subscriber: RedisClient,
+  dispatcher: FairDispatcher,
+): Promise<void> {
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== FAIR_WAITING_CHANNEL) return;
+    const shard = parseFairWaitingMessage(message);
+    if (shard) dispatcher.waiting(shard.model, shard.shard);
+  });
+  await subscriber.subscribe(FAIR_WAITING_CHANNEL);
 }

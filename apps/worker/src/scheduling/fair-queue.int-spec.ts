@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
-import { FairQueue, UsageStore, fairKey } from '@hotpath/queue';
+import { FAIR_WAITING_CHANNEL, FairQueue, UsageStore, fairKey, fairWaitingMessage } from '@hotpath/queue';
 import type { WorkerHandle } from '../worker-app';
 import {
   TestProducer,
@@ -59,6 +59,8 @@ describe('fair queuing with real workers', () => {
     if (a.kind === 'direct') {
       await producer.queues.enqueue(a.counted ? job : { ...job, fair_uncounted: true }, cluster.queue);
       await fair.confirm(model, 0, id);
+    } else if (a.kind === 'queued' && a.first) {
+      await producer.redis.publish(FAIR_WAITING_CHANNEL, fairWaitingMessage(model, 0));
     }
     return id;
   }

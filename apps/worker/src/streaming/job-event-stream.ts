@@ -3,17 +3,20 @@ import type { Logger } from '@hotpath/telemetry';
 
 /**
  * The writer of each job's event stream (`status`, `token`, `done`, `error`), which SSE clients
- * and OpenAI streams read through the API. `connection` should be one of its own (see
+ * and OpenAI streams read through the API; writes are spaced `flushMs` apart (`queue.event_flush_ms`).
+ * `connection` should be one of its own (see
  * `WorkerConnections.events`).
  */
 export function createJobEventStream(
   connection: RedisClient,
   ttlS: number,
+  flushMs: number,
   logger: Logger,
 ): JobEventPublisher {
   let lastError = 0;
   return new JobEventPublisher(connection, {
     ttlS,
+    flushMs,
     onError: (err) => {
       // One line per burst: an outage would otherwise log once per token.
       if (Date.now() - lastError < 10_000) return;
