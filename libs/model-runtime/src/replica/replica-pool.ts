@@ -249,13 +249,13 @@ export class ReplicaPool {
         onReport?.({ ...msg.report, replica: r.index, tags });
         return;
       }
+      if (msg.type === 'tokens') {
+        for (const t of msg.tokens) r.pending.get(t.id)?.onToken?.(t.token);
+        return;
+      }
       if (!('id' in msg)) return;
       const p = r.pending.get(msg.id);
       if (!p) return;
-      if (msg.type === 'token') {
-        p.onToken?.(msg.token);
-        return;
-      }
       r.pending.delete(msg.id);
       r.inFlight--;
       p.cleanup();

@@ -101,7 +101,8 @@ export type FromReplica =
   /** What the replica's scheduler ran; its members are tagged with their submission ids. */
   | { type: 'report'; report: BatchReport<number> }
   | { type: 'stats'; stats: ReplicaStats }
-  | { type: 'token'; id: number; token: GeneratedToken }
+  /** The tokens of one scheduler step (every sequence's), in order: one message, not one per token. */
+  | { type: 'tokens'; tokens: { id: number; token: GeneratedToken }[] }
   | { type: 'finished'; id: number; output: ScheduledGenerationOutput }
   | {
       type: 'embedded';

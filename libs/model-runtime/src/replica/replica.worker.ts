@@ -13,6 +13,19 @@ const init = workerData as ReplicaInit;
 const port = parentPort;
 const send = (msg: FromReplica): void => port?.postMessage(msg);
 
+// A decode step hands out a token to every running sequence at once: they leave in one message
+// (flushed in a microtask, so before the 'finished' of a sequence that ended in the same step).
+let tokenBatch: { id: number; token: GeneratedToken }[] = [];
+const flushTokens = (): void => {
+  const tokens = tokenBatch;
+  tokenBatch = [];
+  send({ type: 'tokens', tokens });
+};
+const sendToken = (id: number, token: GeneratedToken): void => {
+  if (tokenBatch.length === 0) queueMicrotask(flushTokens);
+  tokenBatch.push({ id, token });
+};
+
 function errorFields(err: unknown): { code: ErrorCode; message: string } {
   const e = err as Error & { code?: unknown };
   return {
@@ -83,7 +96,7 @@ async function main(): Promise<void> {
         priority: msg.priority,
         deadlineAt: msg.deadlineAt,
         tag: msg.id,
-        onToken: (token) => send({ type: 'token', id: msg.id, token }),
+        onToken: (token) => sendToken(msg.id, token),
       })
       .then(
         (o) =>
