@@ -96,4 +96,5 @@ export {
   type FairnessConfig,
   tenantLimits,
   fairLookahead,
+  maxFairLookahead,
 } from './tenant-config.schema';
