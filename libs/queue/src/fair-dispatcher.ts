@@ -12,7 +12,8 @@ export interface FairShard {
   lookahead: number;
   /**
    * Up to how many the lookahead may grow when the workers here consume the shard faster than
-   * dispatch rounds refill it (see {@link AdaptiveLookahead}); at most `lookahead` = fixed.
+   * dispatch rounds refill it (see {@link AdaptiveLookahead}); unset or not above `lookahead`, the
+   * lookahead is fixed.
    */
   maxLookahead?: number;
   /**
