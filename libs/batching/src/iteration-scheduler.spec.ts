@@ -105,6 +105,27 @@ describe('IterationScheduler', () => {
     assert.equal(s.running + s.waiting, 0);
   });
 
+  it('counts a sequence in its load from submission to its end, its prefill forward included', async () => {
+    let release: () => void = () => undefined;
+    const engine = new FakeEngine();
+    const held = new Promise<void>((r) => (release = r));
+    const prefill = engine.prefill.bind(engine);
+    engine.prefill = async (seqs) => {
+      await held;
+      return prefill(seqs);
+    };
+    const s = new IterationScheduler(engine, policy());
+    const done = s.submit(1, seq('a', 1));
+    assert.equal(s.load, 1, 'waiting');
+    // Let the loop admit it: it is now in its prefill forward, neither waiting nor running.
+    while (s.waiting > 0) await new Promise((r) => setImmediate(r));
+    assert.equal(s.waiting + s.running, 0);
+    assert.equal(s.load, 1, 'in its prefill');
+    release();
+    await done;
+    assert.equal(s.load, 0);
+  });
+
   it('prefills within the token budget, one prefill between two decode steps', async () => {
     const engine = new FakeEngine();
     const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 10 }));

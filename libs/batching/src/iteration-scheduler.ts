@@ -154,6 +154,16 @@ export class IterationScheduler<S, T = unknown, Tag = unknown> {
     return this.runningList.length;
   }
 
+  /**
+   * Sequences submitted and not settled: waiting, in a prefill forward (in neither list above
+   * until it ends) or running. What a router balancing replicas must compare: with short
+   * generations a sequence spends most of its life in its prefill, so `running + waiting`
+   * would call a busy replica idle.
+   */
+  get load(): number {
+    return this.byKey.size;
+  }
+
   /** Queues a sequence; resolves when it finishes (or is cancelled), rejects on expiry or failure. */
   submit(key: number, seq: S, opts: SequenceOptions<T, Tag> = {}): Promise<ScheduledOutcome> {
     if (this.closed) return Promise.reject(new HotpathError(ErrorCode.WorkerShutdown, 'scheduler is closed'));

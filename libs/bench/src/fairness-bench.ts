@@ -9,6 +9,7 @@ import {
   fairnessClusterConfig,
   pacedCapacity,
   type FairnessBenchOptions,
+  type FairnessPhase,
 } from './fairness-plan';
 import { scrapeMetrics, promValue } from './prom-text';
 import { percentile } from './stats';
@@ -17,6 +18,7 @@ import { percentile } from './stats';
 export interface FairnessReport {
   load_average: number[];
   capacity_jobs_per_s: number;
+  /** Each phase is null when `--phases` left it out. */
   latency: {
     seconds: number;
     b_alone: LatencyFigures;
@@ -24,13 +26,13 @@ export interface FairnessReport {
     ratio_p50: number | null;
     flood: { offered_jobs_per_s: number; accepted: number; refused: number };
     target_met: boolean;
-  };
+  } | null;
   weights: {
     seconds: number;
     served: { heavy: number; light: number };
     ratio: number | null;
     target_met: boolean;
-  };
+  } | null;
   throughput: {
     seconds_per_run: number;
     on_jobs_per_s: number;
@@ -38,7 +40,7 @@ export interface FairnessReport {
     on_vs_off: number | null;
     redis_commands_per_job: { on: number | null; off: number | null };
     target_met: boolean;
-  };
+  } | null;
 }
 
 interface LatencyFigures {
@@ -47,6 +49,27 @@ interface LatencyFigures {
   p90_ms: number | null;
   rate_limited: number;
   failed: number;
+  /**
+   * Medians of where the completed jobs spent their time (the job's `timings_ms`): `queue` from
+   * admission to a worker slot (fair queue, BullMQ), `batch_wait` inside the worker until its
+   * forward started (the model's scheduler), `inference` its forwards, `outside` the rest of the
+   * client's latency (HTTP, admission, result delivery).
+   */
+  parts_p50_ms: {
+    queue: number | null;
+    batch_wait: number | null;
+    inference: number | null;
+    outside: number | null;
+  };
+}
+
+/** One job's client-side latency and the worker's timings of it. */
+interface JobTiming {
+  ms: number;
+  queue: number | null;
+  batch_wait: number | null;
+  inference: number | null;
+  total: number | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -68,9 +91,10 @@ export async function runFairnessBench(
     });
     try {
       const client = new BenchClient(cluster, keys.key);
-      const throughput = await throughputPhase(client, run.redis.url, opts, io);
-      const latency = await latencyPhase(client, opts, io);
-      const weights = await weightsPhase(client, cluster, opts, io);
+      const on = (p: FairnessPhase): boolean => opts.phases.includes(p);
+      const throughput = on('cost') ? await throughputPhase(client, run.redis.url, opts, io) : null;
+      const latency = on('latency') ? await latencyPhase(client, opts, io) : null;
+      const weights = on('weights') ? await weightsPhase(client, cluster, opts, io) : null;
       const failure = cluster.failure();
       if (failure) throw new Error(failure);
       return {
@@ -102,13 +126,20 @@ class BenchClient {
     return this.base.withKey(this.key(tenant));
   }
 
-  /** One job, waited for; the end-to-end latency in ms, or the refusal. */
-  async runOne(tenant: string, model: string): Promise<{ ms: number; status: number }> {
+  /** One job, waited for; the end-to-end latency in ms and the job's timings, or the refusal. */
+  async runOne(tenant: string, model: string): Promise<{ status: number; timing: JobTiming }> {
     const t0 = performance.now();
-    const { submitted, view } = await this.client(tenant).submitAndWait<PolledView>(job(model));
-    if (submitted.status !== 200 && submitted.status !== 202)
-      return { ms: performance.now() - t0, status: submitted.status };
-    return { ms: performance.now() - t0, status: view.status === 'completed' ? 200 : 500 };
+    const { submitted, view } = await this.client(tenant).submitAndWait<TimedView>(job(model));
+    const t = view.timings_ms;
+    const timing: JobTiming = {
+      ms: performance.now() - t0,
+      queue: t?.queue ?? null,
+      batch_wait: t?.batch_wait ?? null,
+      inference: t?.inference ?? null,
+      total: t?.total ?? null,
+    };
+    if (submitted.status !== 200 && submitted.status !== 202) return { status: submitted.status, timing };
+    return { status: view.status === 'completed' ? 200 : 500, timing };
   }
 
   /** `n` jobs in one batch request, not waited for; how many were accepted. */
@@ -123,6 +154,11 @@ class BenchClient {
     const accepted = codes.filter((c) => c === 200 || c === 202).length;
     return { accepted, refused: n - accepted };
   }
+}
+
+/** The fields of a job view the bench reads. */
+interface TimedView extends PolledView {
+  timings_ms?: Partial<Record<'queue' | 'batch_wait' | 'inference' | 'total', number | null>>;
 }
 
 function job(model: string): Record<string, unknown> {
@@ -169,23 +205,50 @@ async function sequential(
   seconds: number,
 ): Promise<LatencyFigures> {
   const stopAt = performance.now() + seconds * 1000;
-  const ms: number[] = [];
+  const done: JobTiming[] = [];
   let rateLimited = 0;
   let failed = 0;
   while (performance.now() < stopAt) {
     const r = await client.runOne(tenant, model);
-    if (r.status === 200) ms.push(r.ms);
+    if (r.status === 200) done.push(r.timing);
     else if (r.status === 429) rateLimited++;
     else failed++;
   }
-  ms.sort((a, b) => a - b);
   const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 10) / 10);
+  const p = (values: (number | null)[], q: number): number | null => {
+    const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    return round(percentile(known, q));
+  };
   return {
-    jobs: ms.length,
-    p50_ms: round(percentile(ms, 50)),
-    p90_ms: round(percentile(ms, 90)),
+    jobs: done.length,
+    p50_ms: p(
+      done.map((t) => t.ms),
+      50,
+    ),
+    p90_ms: p(
+      done.map((t) => t.ms),
+      90,
+    ),
     rate_limited: rateLimited,
     failed,
+    parts_p50_ms: {
+      queue: p(
+        done.map((t) => t.queue),
+        50,
+      ),
+      batch_wait: p(
+        done.map((t) => t.batch_wait),
+        50,
+      ),
+      inference: p(
+        done.map((t) => t.inference),
+        50,
+      ),
+      outside: p(
+        done.map((t) => (t.total === null ? null : t.ms - t.total)),
+        50,
+      ),
+    },
   };
 }
 
@@ -325,18 +388,34 @@ async function throughputPhase(
 /** The report as printed lines. */
 export function fairnessLines(r: FairnessReport): string[] {
   const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-  const l = r.latency;
-  const w = r.weights;
-  const t = r.throughput;
-  return [
+  const parts = (f: LatencyFigures): string => {
+    const p = f.parts_p50_ms;
+    return `queue ${p.queue}, scheduler ${p.batch_wait}, inference ${p.inference}, outside the worker ${p.outside}`;
+  };
+  const lines = [
     `capacity of the paced sim model: ${r.capacity_jobs_per_s} jobs/s; load average ${r.load_average.join(' ')}`,
-    `latency (${l.seconds} s each): B alone p50 ${l.b_alone.p50_ms} ms (p90 ${l.b_alone.p90_ms}, ${l.b_alone.jobs} jobs); ` +
-      `B under A's flood p50 ${l.b_under_flood.p50_ms} ms (p90 ${l.b_under_flood.p90_ms}, ${l.b_under_flood.jobs} jobs, ` +
-      `${l.b_under_flood.rate_limited} x 429); ratio ${l.ratio_p50} (target <= 1.5, no 429: ${mark(l.target_met)})`,
-    `  flood: A offered ${l.flood.offered_jobs_per_s} jobs/s, ${l.flood.accepted} accepted, ${l.flood.refused} refused`,
-    `weights 2:1 over ${w.seconds} s: served ${w.served.heavy} vs ${w.served.light}, ratio ${w.ratio} (target 2 +-10%: ${mark(w.target_met)})`,
-    `throughput, one tenant at saturation: fairness on ${t.on_jobs_per_s} jobs/s, off ${t.off_jobs_per_s} jobs/s, ` +
-      `on/off ${t.on_vs_off} (target >= 0.9: ${mark(t.target_met)})`,
-    `  Redis commands per job (INFO commandstats, scripts' inner calls included): on ${t.redis_commands_per_job.on}, off ${t.redis_commands_per_job.off}`,
   ];
+  const l = r.latency;
+  if (l)
+    lines.push(
+      `latency (${l.seconds} s each): B alone p50 ${l.b_alone.p50_ms} ms (p90 ${l.b_alone.p90_ms}, ${l.b_alone.jobs} jobs); ` +
+        `B under A's flood p50 ${l.b_under_flood.p50_ms} ms (p90 ${l.b_under_flood.p90_ms}, ${l.b_under_flood.jobs} jobs, ` +
+        `${l.b_under_flood.rate_limited} x 429); ratio ${l.ratio_p50} (target <= 1.5, no 429: ${mark(l.target_met)})`,
+      `  B's medians (ms), alone: ${parts(l.b_alone)}`,
+      `  B's medians (ms), under the flood: ${parts(l.b_under_flood)}`,
+      `  flood: A offered ${l.flood.offered_jobs_per_s} jobs/s, ${l.flood.accepted} accepted, ${l.flood.refused} refused`,
+    );
+  const w = r.weights;
+  if (w)
+    lines.push(
+      `weights 2:1 over ${w.seconds} s: served ${w.served.heavy} vs ${w.served.light}, ratio ${w.ratio} (target 2 +-10%: ${mark(w.target_met)})`,
+    );
+  const t = r.throughput;
+  if (t)
+    lines.push(
+      `throughput, one tenant at saturation: fairness on ${t.on_jobs_per_s} jobs/s, off ${t.off_jobs_per_s} jobs/s, ` +
+        `on/off ${t.on_vs_off} (target >= 0.9: ${mark(t.target_met)})`,
+      `  Redis commands per job (INFO commandstats, scripts' inner calls included): on ${t.redis_commands_per_job.on}, off ${t.redis_commands_per_job.off}`,
+    );
+  return lines;
 }

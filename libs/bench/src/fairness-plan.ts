@@ -1,6 +1,10 @@
 import type { ClusterConfigInput } from '@hotpath/contracts';
 import { UsageError, parseFlags } from '@hotpath/cli-kit';
-import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag } from './bench-flags';
+import { COMMON_BENCH_FLAGS, benchEnvironment, intFlag, listFlag } from './bench-flags';
+
+/** The phases of `hotpath bench fairness`, in the order they run. */
+export const FAIRNESS_PHASES = ['cost', 'latency', 'weights'] as const;
+export type FairnessPhase = (typeof FAIRNESS_PHASES)[number];
 
 /** Settings of `hotpath bench fairness`. */
 export interface FairnessBenchOptions {
@@ -18,20 +22,25 @@ export interface FairnessBenchOptions {
   throughputSeconds: number;
   dataDir: string;
   interactive: boolean;
+  /** `--phases`: the phases to run (default all). */
+  phases: FairnessPhase[];
 }
 
-export const BENCH_FAIRNESS_USAGE = `Usage: hotpath bench fairness [--quick] [--seconds N] [--json] [--out FILE] [--redis-url URL]
+export const BENCH_FAIRNESS_USAGE = `Usage: hotpath bench fairness [--quick] [--seconds N] [--phases LIST] [--json] [--out FILE] [--redis-url URL]
 
 Starts its own API and worker on the sim backend (loopback, private redis-server when one is on
 PATH) and measures fair sharing between tenants:
   1. latency: tenant B sends sequential jobs alone, then while tenant A floods the model with 10x
-     its capacity; reports B's p50 both times (target: flood <= 1.5x alone) and B's 429s (target 0);
+     its capacity; reports B's p50 both times (target: flood <= 1.5x alone) and B's 429s (target 0),
+     and where B's jobs spent their time (median queue wait, scheduler wait, inference, and the rest:
+     HTTP, admission and result delivery);
   2. weights: tenants of weight 2 and 1 both saturate a model for --seconds; reports the ratio of
      jobs served (target 2 +-10%);
   3. cost: saturation throughput of one tenant with fairness on and off (target: on >= 90% of off),
      and Redis commands per job for both (INFO commandstats).
 
   --seconds N    length of the weighted phase (default 60, --quick 15)
+  --phases LIST  comma-separated phases to run: cost, latency, weights (default all)
   --quick        shorter phases (a smoke run, not the figures of record)
   --json         print the report as JSON to stdout (human-readable lines go to stderr)
   --out FILE     write the report as JSON to FILE
@@ -44,7 +53,11 @@ export function parseFairnessBenchOptions(
   isTTY: boolean,
   cwd: string,
 ): FairnessBenchOptions {
-  const values = parseFlags(argv, { ...COMMON_BENCH_FLAGS, seconds: { type: 'string' } });
+  const values = parseFlags(argv, {
+    ...COMMON_BENCH_FLAGS,
+    seconds: { type: 'string' },
+    phases: { type: 'string' },
+  });
   const { abs, dataDir, interactive } = benchEnvironment(env, isTTY, cwd);
   const seconds = intFlag(values.seconds, '--seconds', 5, 3600);
   if (values.quick && seconds !== undefined && seconds > 60)
@@ -59,6 +72,10 @@ export function parseFairnessBenchOptions(
     throughputSeconds: values.quick ? 4 : 10,
     dataDir,
     interactive,
+    phases:
+      values.phases === undefined
+        ? [...FAIRNESS_PHASES]
+        : listFlag(values.phases, FAIRNESS_PHASES, '--phases'),
   };
 }
 

@@ -98,4 +98,5 @@ export {
   type FairnessConfig,
   tenantLimits,
   fairLookahead,
+  maxFairLookahead,
 } from './tenant-config.schema';

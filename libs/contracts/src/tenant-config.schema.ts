@@ -72,9 +72,10 @@ export const FairnessSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     /**
-     * Jobs kept in the shard's BullMQ queue ahead of the workers; default an eighth of `concurrency`
-     * (at least 1). Lower = a newly active tenant waits behind fewer jobs; higher = workers never wait
-     * for a refill.
+     * Jobs kept in the shard's BullMQ queue ahead of the workers. Unset: at least an eighth of
+     * `concurrency` (at least 1), grown up to `concurrency` when the workers take jobs faster than
+     * a hand-off round refills them. Set: exactly this many. Lower = a newly active tenant waits
+     * behind fewer jobs; higher = workers never wait for a refill.
      */
     lookahead: z.int().min(1).max(100_000).optional(),
   })
@@ -93,7 +94,18 @@ export function tenantLimits(tenants: TenantsConfig, tenant: string): TenantLimi
   return out as TenantLimits;
 }
 
-/** The lookahead a model's fair queue keeps in BullMQ. */
+/**
+ * The lookahead a model's fair queue keeps in BullMQ at least (also the API's bound for handing a
+ * job straight to BullMQ).
+ */
 export function fairLookahead(model: { concurrency: number; fairness: FairnessConfig }): number {
   return model.fairness.lookahead ?? Math.max(1, Math.ceil(model.concurrency / 8));
+}
+
+/**
+ * Up to how many jobs a worker may grow a shard's lookahead to when its jobs take less time than a
+ * hand-off round: `concurrency` by default; a configured `lookahead` is kept fixed.
+ */
+export function maxFairLookahead(model: { concurrency: number; fairness: FairnessConfig }): number {
+  return model.fairness.lookahead ?? Math.max(fairLookahead(model), model.concurrency);
 }

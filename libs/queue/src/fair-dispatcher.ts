@@ -1,4 +1,5 @@
 import type { QueuedJob } from '@hotpath/contracts';
+import { AdaptiveLookahead } from './fair-lookahead';
 import type { FairQueue } from './fair-queue';
 import type { RetrySettings } from './job-options';
 import type { ShardQueues } from './shard-queues';
@@ -7,7 +8,14 @@ import type { ShardQueues } from './shard-queues';
 export interface FairShard {
   model: string;
   shard: number;
+  /** Jobs kept in the shard's BullMQ queue ahead of the workers, at least. */
   lookahead: number;
+  /**
+   * Up to how many the lookahead may grow when the workers here consume the shard faster than
+   * dispatch rounds refill it (see {@link AdaptiveLookahead}); unset or not above `lookahead`, the
+   * lookahead is fixed.
+   */
+  maxLookahead?: number;
   /**
    * Jobs this process runs at once from the shard (its BullMQ concurrency); free slots are filled
    * in one round, beyond the lookahead, since those jobs start at once. 0 = lookahead only.
@@ -17,6 +25,7 @@ export interface FairShard {
 
 interface ShardState {
   target: FairShard;
+  lookahead: AdaptiveLookahead;
   finished: string[];
   added: string[];
   /** Set while a dispatch round runs; further requests only mark `again`. */
@@ -35,8 +44,9 @@ interface ShardState {
 /**
  * The worker side of fair queuing: whenever a job starts or ends (and on a periodic tick), the
  * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here: up
- * to the lookahead, or this process's free slots when more (those jobs start at once, so nobody
- * waits behind them). One dispatch runs per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
+ * to the lookahead (sized from the shard's consumption rate here and the round time, see
+ * {@link AdaptiveLookahead}), or this process's free slots when more (those jobs start at once, so
+ * nobody waits behind them). One dispatch runs per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
  * under load a dispatch call serves many completions. A round that added jobs is followed at once
  * by one that confirms them (and tops the queue up again), so in-transit entries do not hold
  * lookahead places longer than an add takes.
@@ -57,6 +67,7 @@ export class FairDispatcher {
   add(target: FairShard): void {
     this.shards.set(key(target.model, target.shard), {
       target,
+      lookahead: new AdaptiveLookahead(target.lookahead, target.maxLookahead ?? target.lookahead),
       finished: [],
       added: [],
       running: undefined,
@@ -87,6 +98,7 @@ export class FairDispatcher {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
     s.busy++;
+    s.lookahead.started();
     if (s.waiting) this.kick(s);
   }
 
@@ -167,7 +179,8 @@ export class FairDispatcher {
   }
 
   private async round(s: ShardState): Promise<void> {
-    const { model, shard, lookahead, capacity = 0 } = s.target;
+    const { model, shard, capacity = 0 } = s.target;
+    const t0 = performance.now();
     if (s.unadded.length > 0) {
       // Still in transit under their ids: adding them again cannot duplicate them.
       await this.queues.enqueueMany(model, shard, s.unadded, this.retry);
@@ -179,7 +192,7 @@ export class FairDispatcher {
     s.reclaim = false;
     let jobs: QueuedJob[];
     try {
-      const target = Math.max(lookahead, capacity - s.busy);
+      const target = Math.max(s.lookahead.value, capacity - s.busy);
       const d = await this.fair.dispatch(model, shard, target, finished, added, reclaim);
       jobs = d.jobs;
       s.waiting = d.waitingTenants > 0;
@@ -198,6 +211,7 @@ export class FairDispatcher {
       throw err;
     }
     s.added.push(...jobs.map((j) => j.id));
+    s.lookahead.round(performance.now() - t0);
   }
 }
 

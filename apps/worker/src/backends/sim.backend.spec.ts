@@ -269,6 +269,25 @@ describe('SimBackend batching', () => {
     await b.close();
   });
 
+  it('sends a job to an idle replica, not to one busy with a prefill', async () => {
+    // One sequence per replica: a job routed to the busy replica would wait for its whole
+    // generation (3 forwards), one on the idle replica ends after 1 forward, so it ends first.
+    const b = new SimBackend(model({ base_ms: 100 }, { replicas: 2, batching: { enabled: false } }));
+    const ended: string[] = [];
+    const long = b
+      .generate(genJob('long', { max_tokens: 3 }), { signal: live() })
+      .then(() => ended.push('long'));
+    // The long job's prefill forward is under way (it is neither waiting nor running then).
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const short = b
+      .generate(genJob('short', { max_tokens: 1 }), { signal: live() })
+      .then(() => ended.push('short'));
+    await Promise.all([long, short]);
+    assert.deepEqual(ended, ['short', 'long']);
+    await b.close();
+  });
+
   it('a job aborted while it waits for a batch leaves it cancelled', async () => {
     const b = new SimBackend(
       model({ base_ms: 20 }, { replicas: 1, batching: { continuous: { max_running_sequences: 1 } } }),

@@ -172,10 +172,10 @@ export class SimBackend implements InferenceBackend {
     };
   }
 
-  /** The virtual replica with the fewest sequences (running + waiting). */
+  /** The virtual replica holding the fewest sequences (waiting, in a prefill or running). */
   private leastLoaded(): SimScheduler {
     let best = this.replicas[0] as SimScheduler;
-    for (const r of this.replicas) if (r.running + r.waiting < best.running + best.waiting) best = r;
+    for (const r of this.replicas) if (r.load < best.load) best = r;
     return best;
   }
 

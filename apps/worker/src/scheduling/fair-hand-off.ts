@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { fairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
+import { fairLookahead, maxFairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
 import {
   FAIR_WAITING_CHANNEL,
   FairDispatcher,
@@ -57,7 +57,13 @@ export function addFairShards(dispatcher: FairDispatcher, models: readonly Model
   for (const m of models) {
     if (!m.fairness.enabled) continue;
     for (let shard = 0; shard < m.shards; shard++) {
-      dispatcher.add({ model: m.name, shard, lookahead: fairLookahead(m), capacity: m.concurrency });
+      dispatcher.add({
+        model: m.name,
+        shard,
+        lookahead: fairLookahead(m),
+        maxLookahead: maxFairLookahead(m),
+        capacity: m.concurrency,
+      });
       n++;
     }
   }

@@ -35,7 +35,7 @@ describe('fair queuing with real workers', () => {
     cluster: ClusterConfig,
     model: string,
     tenant: string,
-    opts: { priority?: Priority; prompt?: string; weight?: number } = {},
+    opts: { priority?: Priority; prompt?: string; weight?: number; maxTokens?: number } = {},
   ): Promise<string> {
     const id = randomUUID();
     const priority = opts.priority ?? 'normal';
@@ -48,7 +48,7 @@ describe('fair queuing with real workers', () => {
       priority,
       task: 'generate',
       input: { prompt: opts.prompt ?? 'hello there' },
-      params: { max_tokens: 3 },
+      params: { max_tokens: opts.maxTokens ?? 3 },
       deadline_at: null,
       enqueued_at: now,
     };
@@ -114,6 +114,46 @@ describe('fair queuing with real workers', () => {
       await Promise.all(workers.map((w) => w.close({ graceMs: 1000 })));
     }
     assert.equal(await producer.redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
+  });
+
+  it('a late tenant’s job takes an idle sim replica, not the one busy with a flooding tenant’s prefill', async () => {
+    const model = uniqueModel('idle-replica');
+    // Two slots on two replicas. A prompt word costs 100 ms of prefill, so the flooding job (20 words,
+    // one token) is a single 2 s prefill forward, during which its replica holds it in neither its
+    // waiting nor its running list. A late job routed to that replica would end after it.
+    const cluster = testCluster([
+      {
+        name: model,
+        backend: 'sim',
+        concurrency: 2,
+        replicas: 2,
+        batching: { enabled: false },
+        sim: { base_ms: 10, per_item_ms: 0, prefill_per_token_ms: 100 },
+      },
+    ]);
+    const worker = await startTestWorker(REDIS_URL, cluster);
+    try {
+      const words = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
+      const long = await submit(cluster, model, 'flood', { prompt: words, maxTokens: 1 });
+      await eventually(
+        async () => (await producer.store.getMany([long]))[0]?.status === 'running',
+        10_000,
+        'the flooding job runs',
+      );
+      const late = await submit(cluster, model, 'late', { prompt: 'hi', maxTokens: 1 });
+      await eventually(
+        async () => (await producer.store.getMany([long, late])).every((r) => r?.status === 'completed'),
+        20_000,
+        'both completed',
+      );
+      const [l, s] = await producer.store.getMany([long, late]);
+      assert.ok(
+        (s?.finishedAt ?? Infinity) < (l?.finishedAt ?? 0),
+        `the late job ended at ${s?.finishedAt}, the flooding one at ${l?.finishedAt}`,
+      );
+    } finally {
+      await worker.close({ graceMs: 1000 });
+    }
   });
 
   it('counts each tenant’s usage exactly: jobs, prompt and completion tokens, Prometheus series', async () => {

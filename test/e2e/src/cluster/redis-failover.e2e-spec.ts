@@ -21,6 +21,8 @@ interface Outcome {
   /** 503s without a Retry-After header. */
   noRetryAfter: number;
   acceptMs: number[];
+  /** Bodies of the first answers that were neither 202 nor 503 (what a 500 said). */
+  unexpected: string[];
 }
 
 async function failover(
@@ -47,7 +49,14 @@ async function failover(
       },
     );
     await Promise.all([cluster.startApi(), cluster.startWorker()]);
-    const outcome: Outcome = { accepted: [], errors: new Map(), hangs: 0, noRetryAfter: 0, acceptMs: [] };
+    const outcome: Outcome = {
+      accepted: [],
+      errors: new Map(),
+      hangs: 0,
+      noRetryAfter: 0,
+      acceptMs: [],
+      unexpected: [],
+    };
     let stop = false;
     const client = cluster.client;
     const submitter = async (k: number): Promise<void> => {
@@ -66,6 +75,8 @@ async function failover(
           } else {
             outcome.errors.set(String(res.status), (outcome.errors.get(String(res.status)) ?? 0) + 1);
             if (res.status === 503 && !res.headers.get('retry-after')) outcome.noRetryAfter++;
+            if (res.status !== 503 && outcome.unexpected.length < 3)
+              outcome.unexpected.push(`${res.status} ${res.text.slice(0, 500)}`);
             await sleep(100);
           }
         } catch {
@@ -118,6 +129,11 @@ async function failover(
         `errors ${JSON.stringify(Object.fromEntries(outcome.errors))}, hangs ${outcome.hangs}; ` +
         `time to 202 p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms\n`,
     );
+    // Anything but a 503 is a bug to find: keep what it said and the processes' logs.
+    if (outcome.unexpected.length > 0) {
+      process.stdout.write(`# unexpected answers: ${outcome.unexpected.join(' | ')}\n`);
+      cluster.printLogs(`failover ${waitReplicas}: unexpected answers`);
+    }
     return { outcome, completed, lost };
   } catch (err) {
     cluster.printLogs(`failover ${waitReplicas}`);
