@@ -15,6 +15,13 @@ describe('replicas: auto', () => {
     assert.equal(replicaCount(m, 500), 64, 'capped at the schema maximum');
   });
 
+  it('never plans more replicas than fit in memory, and at least one', () => {
+    const m = parse({});
+    assert.equal(replicaCount(m, 16, 3.7), 3);
+    assert.equal(replicaCount(m, 2, 40), 2);
+    assert.equal(replicaCount(m, 16, 0.4), 1);
+  });
+
   it('means one replica on CUDA and for sim', () => {
     assert.equal(replicaCount(parse({ execution: { providers: ['cuda', 'cpu'] } }), 8), 1);
     assert.equal(replicaCount(ModelConfigSchema.parse({ name: 's', backend: 'sim' }), 8), 1);

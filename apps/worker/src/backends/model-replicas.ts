@@ -1,10 +1,12 @@
 import { replicaCount, type ModelConfig } from '@hotpath/contracts';
-import { hostCores } from '@hotpath/model-runtime';
+import { hostCores, replicasThatFit } from '@hotpath/model-runtime';
 
 /**
  * The replicas this worker runs for `model`: its `replicas`, with `auto` resolved against the cores
- * this process can use (a cgroup CPU limit, such as a Kubernetes pod's, counts).
+ * this process can use (a cgroup CPU limit, such as a Kubernetes pod's, counts) and capped at the
+ * copies of the model folder its memory holds (docs/engine.md#threads).
  */
 export function modelReplicas(model: ModelConfig): number {
-  return replicaCount(model, hostCores());
+  if (model.replicas !== 'auto') return model.replicas;
+  return replicaCount(model, hostCores(), model.backend === 'onnx' ? replicasThatFit(model.path) : Infinity);
 }
