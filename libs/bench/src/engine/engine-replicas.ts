@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BenchPrompt } from '../compare/prompt-set';
-import type { LevelMeasure, LevelTiming } from './engine-level';
+import { MAX_WARMUP_MS, type LevelMeasure, type LevelTiming } from './engine-level';
 import type { EngineReplicaInit, EngineReplicaRequest } from './engine-replica.worker';
+
+/** Loading a model (and deriving its engine graphs on first use) on a busy host. */
+const READY_TIMEOUT_MS = 120_000;
 
 type ReplicaReply =
   { type: 'ready' } | { type: 'measure'; measure: LevelMeasure } | { type: 'error'; message: string };
@@ -39,7 +42,17 @@ export function combineMeasures(parts: readonly LevelMeasure[]): LevelMeasure {
  * replica runs the same closed loop at once.
  */
 export class EngineReplicas {
-  private constructor(private readonly workers: Worker[]) {}
+  /** Workers whose thread has ended: nothing more will come from them, not even an 'exit'. */
+  private readonly exited = new Set<Worker>();
+  /** What a replica thread threw, if it did (kept so a later call can say why it ended). */
+  private readonly crashes = new Map<Worker, Error>();
+
+  private constructor(private readonly workers: Worker[]) {
+    for (const w of workers) {
+      w.once('exit', () => this.exited.add(w));
+      w.on('error', (err) => this.crashes.set(w, err));
+    }
+  }
 
   static async start(count: number, init: EngineReplicaInit): Promise<EngineReplicas> {
     const workers = Array.from(
@@ -48,7 +61,7 @@ export class EngineReplicas {
     );
     const replicas = new EngineReplicas(workers);
     try {
-      await Promise.all(workers.map((w) => replicas.next(w, 'ready')));
+      await Promise.all(workers.map((w) => replicas.next(w, 'ready', READY_TIMEOUT_MS)));
     } catch (err) {
       await replicas.close();
       throw err;
@@ -65,7 +78,9 @@ export class EngineReplicas {
     const runs = this.workers.flatMap((w, i) => {
       const share = shares[i] ?? 0;
       if (share === 0) return [];
-      const reply = this.next(w, 'measure');
+      // A level lasts its warm-up, at most MAX_WARMUP_MS more, and its window; a replica silent
+      // well past that is stuck, and the run fails instead of hanging.
+      const reply = this.next(w, 'measure', timing.warmupMs + MAX_WARMUP_MS + timing.measureMs + 60_000);
       const msg: EngineReplicaRequest = { type: 'level', streams: share, timing, prompts: [...prompts] };
       w.postMessage(msg);
       return [reply];
@@ -76,6 +91,7 @@ export class EngineReplicas {
   async close(): Promise<void> {
     await Promise.all(
       this.workers.map(async (w) => {
+        if (this.exited.has(w)) return;
         const exited = new Promise((r) => w.once('exit', r));
         const msg: EngineReplicaRequest = { type: 'close' };
         w.postMessage(msg);
@@ -87,23 +103,44 @@ export class EngineReplicas {
     );
   }
 
-  /** The next reply of `w`, which must be of `type` (an error reply or a crash rejects). */
-  private next(w: Worker, type: 'ready'): Promise<void>;
-  private next(w: Worker, type: 'measure'): Promise<LevelMeasure>;
-  private next(w: Worker, type: 'ready' | 'measure'): Promise<void | LevelMeasure> {
+  /**
+   * The next reply of `w`, which must be of `type`: an error reply, a crash, an ended thread or
+   * `timeoutMs` without a reply rejects.
+   */
+  private next(w: Worker, type: 'ready', timeoutMs: number): Promise<void>;
+  private next(w: Worker, type: 'measure', timeoutMs: number): Promise<LevelMeasure>;
+  private next(w: Worker, type: 'ready' | 'measure', timeoutMs: number): Promise<void | LevelMeasure> {
     return new Promise((resolve, reject) => {
-      const onExit = (code: number): void => reject(new Error(`engine replica thread exited (code ${code})`));
-      const onError = (err: Error): void => reject(err);
-      w.once('exit', onExit);
-      w.once('error', onError);
-      w.once('message', (reply: ReplicaReply) => {
-        w.off('exit', onExit);
-        w.off('error', onError);
+      if (this.exited.has(w))
+        return reject(
+          new Error(`engine replica thread has ended: ${this.crashes.get(w)?.message ?? 'no error'}`),
+        );
+      const onExit = (code: number): void => fail(new Error(`engine replica thread exited (code ${code})`));
+      const onError = (err: Error): void => fail(err);
+      const onMessage = (reply: ReplicaReply): void => {
+        settle();
         if (reply.type === 'error') reject(new Error(`engine replica: ${reply.message}`));
         else if (reply.type !== type)
           reject(new Error(`engine replica: expected ${type}, got ${reply.type}`));
         else resolve(reply.type === 'measure' ? reply.measure : undefined);
-      });
+      };
+      const timer = setTimeout(
+        () => fail(new Error(`engine replica: no ${type} reply within ${Math.round(timeoutMs / 1000)} s`)),
+        timeoutMs,
+      );
+      const settle = (): void => {
+        clearTimeout(timer);
+        w.off('exit', onExit);
+        w.off('error', onError);
+        w.off('message', onMessage);
+      };
+      const fail = (err: Error): void => {
+        settle();
+        reject(err);
+      };
+      w.once('exit', onExit);
+      w.once('error', onError);
+      w.once('message', onMessage);
     });
   }
 }
