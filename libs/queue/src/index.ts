@@ -4,6 +4,7 @@ export {
   redisOptionsFromUrl,
   createRedisConnection,
   isCluster,
+  untilReady,
   waitForRedis,
 } from './redis-connection';
 export { REDIS_QUIT_TIMEOUT_MS, closeRedis } from './redis-close';

@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis-connection';
+import { untilReady, type RedisClient } from './redis-connection';
 import type { JobRecord } from './job-record';
 import { isTerminal } from './job-record';
 import { JOB_EVENTS_CHANNEL, type JobStore } from './job-store';
@@ -30,6 +30,7 @@ export class JobWaiter {
       this.subscriber.on('ready', () => {
         for (const id of this.listeners.keys()) this.notify(id);
       });
+      await untilReady(this.subscriber);
       await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
     })();
     return this.started;

@@ -47,8 +47,21 @@ function roleOptions(role: ConnectionRole): RedisOptions {
     case 'producer':
       return { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5000 };
     case 'subscriber':
-      return { maxRetriesPerRequest: null, autoResubscribe: true };
+      // No CLIENT SETINFO in the connect handshake: on a connection that enters subscriber mode
+      // during it, ioredis 5 can send it after the SUBSCRIBE and reject it ("Connection in
+      // subscriber mode"), failing the connection. Subscribers also wait for 'ready' (untilReady).
+      return { maxRetriesPerRequest: null, autoResubscribe: true, disableClientInfo: true };
   }
+}
+
+/**
+ * Resolves once `client` is ready (at once when it is). Subscribe after it: a SUBSCRIBE queued while
+ * the connection is still in its handshake can overtake the handshake's own commands (the ready
+ * check's INFO), which ioredis 5 then refuses in subscriber mode, and the start-up fails.
+ */
+export function untilReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 /**

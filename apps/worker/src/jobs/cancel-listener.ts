@@ -1,4 +1,4 @@
-import { JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL, type RedisClient } from '@hotpath/queue';
+import { JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL, untilReady, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import type { JobRunner } from './job-runner';
 
@@ -35,6 +35,7 @@ export class CancelListener {
       });
     });
     if (this.subscriber.status === 'ready') this.connectedOnce = true;
+    await untilReady(this.subscriber);
     await this.subscriber.subscribe(JOB_CANCEL_CHANNEL, JOB_WATCH_CHANNEL);
   }
 }

@@ -7,6 +7,7 @@ import {
   ShardQueues,
   countsAsRunning,
   parseFairWaitingMessage,
+  untilReady,
   type RedisClient,
 } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
@@ -120,5 +121,6 @@ export async function listenForFairWaiting(
     const shard = parseFairWaitingMessage(message);
     if (shard) dispatcher.waiting(shard.model, shard.shard);
   });
+  await untilReady(subscriber);
   await subscriber.subscribe(FAIR_WAITING_CHANNEL);
 }
