@@ -15,6 +15,7 @@ export { DEFAULT_EXECUTION, defaultIntraOpThreads } from './session/ort-session'
 export { cgroupCpuLimit, hostCores } from './session/host-cores';
 export { folderBytes, hostMemoryBytes, replicasThatFit } from './session/host-memory';
 export { LocalModel, type LocalModelOptions } from './generation/local-model';
+export { replicaExecution } from './replica/replica-pool';
 export { SequenceState } from './generation/sequence-state';
 export { ReplicaPool, type ReplicaBatchReport } from './replica/replica-pool';
 export type { ReplicaStats } from './replica/replica-protocol';

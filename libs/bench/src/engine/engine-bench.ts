@@ -5,12 +5,12 @@ import { DEFAULT_GQA_MAX_ROWS } from '@hotpath/contracts';
 import {
   DEFAULT_EXECUTION,
   LocalModel,
-  defaultIntraOpThreads,
   hostCores,
   engineGraphFor,
   forgeModel,
   inspectOnnx,
   measureRoofline,
+  replicaExecution,
   modelFlopsPerToken,
   type LlamaConfig,
   type Roofline,
@@ -113,30 +113,31 @@ export async function runEngineBench(
   const started = performance.now();
   const dir = modelDir(opts);
   const replicas = opts.replicas;
-  // As a worker shares the host out: floor(cores / replicas) threads each unless told otherwise.
-  const threads =
-    opts.threads > 0 ? opts.threads : Math.max(1, Math.floor(defaultIntraOpThreads() / replicas));
+  // As a worker shares the host out between its replicas, unless told otherwise.
+  const execution = replicaExecution(
+    {
+      ...DEFAULT_EXECUTION,
+      intra_op_threads: opts.threads,
+      inter_op_threads: 1,
+      ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
+      ...(opts.gqaChunkRows === undefined ? {} : { gqa_chunk_rows: opts.gqaChunkRows }),
+    },
+    replicas,
+  );
+  const threads = execution.intra_op_threads;
   const allThreads = threads * replicas;
   progress(`roofline: timing GEMMs through onnxruntime (${allThreads} threads)…`);
   const msPerPoint = opts.quick ? 200 : 500;
   const roofline = await measureRoofline({ threads: allThreads, msPerPoint });
   const replicaRoofline = replicas > 1 ? await measureRoofline({ threads, msPerPoint }) : null;
-  const options = {
-    engine: opts.engine,
-    execution: {
-      ...DEFAULT_EXECUTION,
-      intra_op_threads: threads,
-      inter_op_threads: 1,
-      ...(opts.gqaMaxRows === undefined ? {} : { gqa_max_rows: opts.gqaMaxRows }),
-      ...(opts.gqaChunkRows === undefined ? {} : { gqa_chunk_rows: opts.gqaChunkRows }),
-    },
-  };
+  const options = { engine: opts.engine, execution };
   // Loaded here too for what the report says of it (and to derive the engine graphs once).
   const model = await LocalModel.load(dir, options);
   const cfg = model.info.config as LlamaConfig;
   const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
-  const digest = model.info.digest;
-  const modelNodes = model.info.signature.nodes;
+  const enginePath = graph && 'path' in graph ? graph.path : null;
+  // No GQA graph when the head size is not a multiple of 8: the wide graph then runs alone.
+  const gqaPath = graph && 'path' in graph ? graph.gqaPath : null;
   // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
   const prompts = promptSet(42, 64, {
     min: Math.max(1, Math.round(opts.tokens / 2)),
@@ -148,27 +149,23 @@ export async function runEngineBench(
     prefillChunkTokens: opts.prefillChunkTokens,
     decodeStepsPerPrefill: opts.decodeStepsPerPrefill,
   };
-  const raw: ({ streams: number } & LevelMeasure)[] = [];
-  if (replicas === 1) {
-    try {
-      for (const streams of opts.streams) {
-        progress(`${streams} stream(s)…`);
-        raw.push({ streams, ...(await runLevel(model, streams, timing, prompts)) });
-      }
-    } finally {
-      await model.close();
-    }
-  } else {
+  // One replica runs here, in-process; several run on their own threads (this one is not needed).
+  let pool: EngineReplicas | undefined;
+  if (replicas > 1) {
     await model.close();
-    const pool = await EngineReplicas.start(replicas, { dir, options });
-    try {
-      for (const streams of opts.streams) {
-        progress(`${streams} stream(s) over ${replicas} replicas…`);
-        raw.push({ streams, ...(await pool.runLevel(streams, timing, prompts)) });
-      }
-    } finally {
-      await pool.close();
+    pool = await EngineReplicas.start(replicas, { dir, options });
+  }
+  const raw: ({ streams: number } & LevelMeasure)[] = [];
+  try {
+    for (const streams of opts.streams) {
+      progress(`${streams} stream(s)${pool ? ` over ${replicas} replicas` : ''}…`);
+      const measure = pool
+        ? await pool.runLevel(streams, timing, prompts)
+        : await runLevel(model, streams, timing, prompts);
+      raw.push({ streams, ...measure });
     }
+  } finally {
+    await (pool ? pool.close() : model.close());
   }
   const one = raw.find((r) => r.streams === 1);
   const ratio = (a: number, b: number | undefined): number | null => (b ? round(a / b, 2) : null);
@@ -206,24 +203,16 @@ export async function runEngineBench(
     },
     model: {
       dir,
-      digest,
+      digest: model.info.digest,
       engine: opts.engine,
-      // 0 when the model has no GQA graph (head size not a multiple of 8): the wide graph runs alone.
-      gqa_max_rows:
-        opts.engine !== 'arena'
-          ? null
-          : graph && 'path' in graph && graph.gqaPath
-            ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS)
-            : 0,
-      gqa_chunk_rows:
-        opts.engine === 'arena' && graph && 'path' in graph && graph.gqaPath ? (opts.gqaChunkRows ?? 0) : 0,
+      gqa_max_rows: opts.engine !== 'arena' ? null : gqaPath ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : 0,
+      gqa_chunk_rows: gqaPath ? (opts.gqaChunkRows ?? 0) : 0,
       replicas,
       threads,
       nodes: {
-        model_onnx: modelNodes,
-        engine_graph: graph && 'path' in graph ? inspectOnnx(readFileSync(graph.path)).nodes : null,
-        gqa_graph:
-          graph && 'path' in graph && graph.gqaPath ? inspectOnnx(readFileSync(graph.gqaPath)).nodes : null,
+        model_onnx: model.info.signature.nodes,
+        engine_graph: enginePath ? inspectOnnx(readFileSync(enginePath)).nodes : null,
+        gqa_graph: gqaPath ? inspectOnnx(readFileSync(gqaPath)).nodes : null,
       },
       flops_per_token: Math.round(flops),
       tokens_per_sequence: opts.tokens,

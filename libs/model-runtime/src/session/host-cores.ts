@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
-type ReadFile = (path: string) => string;
-const readText: ReadFile = (path) => readFileSync(path, 'utf8');
+/** Reads a text file (cgroup files here); tests pass their own. */
+export type ReadFile = (path: string) => string;
+export const readText: ReadFile = (path) => readFileSync(path, 'utf8');
 
 /**
  * The CPU quota of this process's cgroup in cores (cgroup v2 `cpu.max`, else v1's CFS quota), or

@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-
-type ReadFile = (path: string) => string;
-const readText: ReadFile = (path) => readFileSync(path, 'utf8');
+import { readText, type ReadFile } from './host-cores';
 
 /**
  * Memory this process may use: the cgroup limit (v2 `memory.max`, else v1's `limit_in_bytes`; a
