@@ -117,16 +117,17 @@ export const ReplicasSchema = z.union([z.int().min(1).max(64), z.literal('auto')
  * The replicas a worker on a host with `cores` cores runs for `model`. `auto` is one per core on the
  * CPU because independent single-thread replicas out-run one replica whose operators are split
  * over all cores at 16 and more streams (docs/engine.md#threads), but never more than
- * `fitInMemory` (how many copies of the model the worker's memory holds), and at least one.
+ * `fitInMemory()` (how many copies of the model the worker's memory holds; only asked for `auto`
+ * on the CPU, since finding it out reads the model folder), and at least one.
  */
 export function replicaCount(
   model: { replicas: number | 'auto'; backend: 'sim' | 'onnx'; execution: { providers: readonly string[] } },
   cores: number,
-  fitInMemory = Infinity,
+  fitInMemory: () => number = () => Infinity,
 ): number {
   if (model.replicas !== 'auto') return model.replicas;
   if (model.backend !== 'onnx' || model.execution.providers.includes('cuda')) return 1;
-  return Math.max(1, Math.min(64, Math.floor(cores), Math.floor(fitInMemory)));
+  return Math.max(1, Math.min(64, Math.floor(cores), Math.floor(fitInMemory())));
 }
 
 const VARIANT_NAME = /^[a-z0-9][a-z0-9._-]{0,31}$/;

@@ -17,9 +17,18 @@ describe('replicas: auto', () => {
 
   it('never plans more replicas than fit in memory, and at least one', () => {
     const m = parse({});
-    assert.equal(replicaCount(m, 16, 3.7), 3);
-    assert.equal(replicaCount(m, 2, 40), 2);
-    assert.equal(replicaCount(m, 16, 0.4), 1);
+    assert.equal(
+      replicaCount(m, 16, () => 3.7),
+      3,
+    );
+    assert.equal(
+      replicaCount(m, 2, () => 40),
+      2,
+    );
+    assert.equal(
+      replicaCount(m, 16, () => 0.4),
+      1,
+    );
   });
 
   it('means one replica on CUDA and for sim', () => {

@@ -7,6 +7,5 @@ import { hostCores, replicasThatFit } from '@hotpath/model-runtime';
  * copies of the model folder its memory holds (docs/engine.md#threads).
  */
 export function modelReplicas(model: ModelConfig): number {
-  if (model.replicas !== 'auto') return model.replicas;
-  return replicaCount(model, hostCores(), model.backend === 'onnx' ? replicasThatFit(model.path) : Infinity);
+  return replicaCount(model, hostCores(), () => replicasThatFit(model.path));
 }
