@@ -267,29 +267,13 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       cached ||= (arena.lengths[first + r] as number) > 0;
     }
     const chunk = this.graph === 'gqa' ? this.gqaChunkRows : 0;
-    if (chunk > 0 && rows > chunk) {
-      // Forwards of at most `chunk` adjacent rows: on an overhead-bound model a few small GQA
-      // forwards cost less per row than one wide forward over them all.
-      const V = this.cfg.vocab_size;
-      const logits = new Float32Array(rows * V);
-      for (let c = 0; c < rows; c += chunk) {
-        const n = Math.min(chunk, rows - c);
-        logits.set(
-          await this.forward(first + c, n, counts.slice(c, c + n), (r, j) => token(c + r, j)),
-          c * V,
-        );
-      }
-      return logits;
-    }
-    if (this.graph === 'gqa' && S > 1 && rows > 1 && cached) {
-      // onnxruntime's GroupQueryAttention takes several new tokens on top of a cache for one row at a
-      // time only (e.g. prompts resuming after a prefix-cache hit): one forward per row.
-      const V = this.cfg.vocab_size;
-      const logits = new Float32Array(rows * V);
-      for (let r = 0; r < rows; r++)
-        logits.set(await this.forward(first + r, 1, [counts[r] as number], (_, j) => token(r, j)), r * V);
-      return logits;
-    }
+    // Forwards of at most `chunk` adjacent rows: on an overhead-bound model a few small GQA
+    // forwards cost less per row than one wide forward over them all.
+    if (chunk > 0 && rows > chunk) return this.forwardInParts(first, rows, counts, token, chunk);
+    // onnxruntime's GroupQueryAttention takes several new tokens on top of a cache for one row at a
+    // time only (e.g. prompts resuming after a prefix-cache hit): one forward per row.
+    if (this.graph === 'gqa' && S > 1 && rows > 1 && cached)
+      return this.forwardInParts(first, rows, counts, token, 1);
     arena.reserve(Math.max(1, longest));
     // Always the full capacity, even when no row has cached tokens: onnxruntime's MatMul over an
     // empty inner dimension left garbage in the graph's output (measured), a masked view does not.
@@ -338,6 +322,23 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       );
     arena.advance(first, counts);
     return out[ENGINE_IO.logits]?.data as Float32Array;
+  }
+
+  /** {@link forward} over `rows` as forwards of at most `size` adjacent rows, logits in row order. */
+  private async forwardInParts(
+    first: number,
+    rows: number,
+    counts: readonly number[],
+    token: (row: number, j: number) => number,
+    size: number,
+  ): Promise<Float32Array> {
+    const V = this.cfg.vocab_size;
+    const logits = new Float32Array(rows * V);
+    for (let c = 0; c < rows; c += size) {
+      const n = Math.min(size, rows - c);
+      logits.set(await this.forward(first + c, n, counts.slice(c, c + n), (r, j) => token(c + r, j)), c * V);
+    }
+    return logits;
   }
 
   /**
