@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ClusterConfigSchema, fairLookahead, tenantLimits } from '@hotpath/contracts';
+import { ClusterConfigSchema, DEFAULT_ANTICIPATE_MS, fairLookahead, tenantLimits } from '@hotpath/contracts';
 import {
   OTHER_TENANT_LABEL,
   TenantSettings,
@@ -14,14 +14,15 @@ import {
 } from './tenants-config';
 
 describe('tenant settings', () => {
-  it('default to weight 1, no limits, fairness on with a lookahead of an eighth of concurrency', () => {
+  it('default to weight 1, no limits, fairness on with a lookahead of an eighth of concurrency and anticipation', () => {
     const c = ClusterConfigSchema.parse({ models: [{ name: 'm', backend: 'sim', concurrency: 20 }] });
     assert.deepEqual(tenantLimits(c.tenants, 'anyone'), { weight: 1 });
     const m = c.models[0];
     assert.ok(m);
     assert.equal(m.fairness.enabled, true);
     assert.equal(fairLookahead(m), 3);
-    assert.equal(fairLookahead({ ...m, fairness: { enabled: true, lookahead: 7 } }), 7);
+    assert.equal(m.fairness.anticipate_ms, DEFAULT_ANTICIPATE_MS);
+    assert.equal(fairLookahead({ ...m, fairness: { ...m.fairness, lookahead: 7 } }), 7);
   });
 
   it('merge a tenant’s override over the defaults; null lifts a default limit', () => {

@@ -95,6 +95,7 @@ export {
   TenantsSchema,
   type TenantsConfig,
   FairnessSchema,
+  DEFAULT_ANTICIPATE_MS,
   type FairnessConfig,
   tenantLimits,
   fairLookahead,

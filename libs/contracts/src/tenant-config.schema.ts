@@ -65,6 +65,13 @@ export const TenantsSchema = z
 export type TenantsConfig = z.infer<typeof TenantsSchema>;
 
 /**
+ * How long a worker keeps a freed slot for the next job of its tenant (`fairness.anticipate_ms`):
+ * longer than a client's turnaround between answer and next request on a busy host (a few ms),
+ * short enough that a tenant that does not come back costs its slot little (docs/tenancy.md).
+ */
+export const DEFAULT_ANTICIPATE_MS = 20;
+
+/**
  * Fair queuing of a model: jobs wait in per-tenant queues inside each shard and are handed to the
  * shard's BullMQ queue in weighted deficit round-robin order, `lookahead` at a time.
  */
@@ -78,6 +85,12 @@ export const FairnessSchema = z
      * behind fewer jobs; higher = workers never wait for a refill.
      */
     lookahead: z.int().min(1).max(100_000).optional(),
+    /**
+     * Anticipation: when a job of a tenant with nothing else waiting ends while other tenants'
+     * jobs wait, the worker keeps that slot for this long for the tenant's next job (a client
+     * that sends its next request once the last one is answered looks idle for a moment). 0 = off.
+     */
+    anticipate_ms: z.int().min(0).max(1000).default(DEFAULT_ANTICIPATE_MS),
   })
   .prefault({});
 export type FairnessConfig = z.infer<typeof FairnessSchema>;

@@ -21,7 +21,12 @@ export interface FairShard {
    * in one round, beyond the lookahead, since those jobs start at once. 0 = lookahead only.
    */
   capacity?: number;
+  /** How long a freed slot is held for its tenant's next job (`fairness.anticipate_ms`; 0 = never). */
+  anticipateMs?: number;
 }
+
+/** After a hold its tenant did not use, no slot is held for that tenant for this long. */
+export const FAIR_HOLD_BACKOFF_MS = 1_000;
 
 interface ShardState {
   target: FairShard;
@@ -39,6 +44,15 @@ interface ShardState {
   busy: number;
   /** Jobs taken from the fair queue whose add to BullMQ failed: added again before taking more. */
   unadded: QueuedJob[];
+  /** Tenants waiting at the last round: how many, and the first of them by name. */
+  waitingCount: number;
+  waitingNames: Set<string>;
+  /** Jobs of each tenant running in this process. */
+  busyBy: Map<string, number>;
+  /** Slots held here, per tenant: each resolves when the tenant's next job went to BullMQ. */
+  holds: Map<string, (() => void)[]>;
+  /** Tenants that let a hold expire, and until when no slot is held for them. */
+  declined: Map<string, number>;
 }
 
 /**
@@ -76,6 +90,11 @@ export class FairDispatcher {
       waiting: true,
       busy: 0,
       unadded: [],
+      waitingCount: 0,
+      waitingNames: new Set(),
+      busyBy: new Map(),
+      holds: new Map(),
+      declined: new Map(),
     });
   }
 
@@ -94,10 +113,11 @@ export class FairDispatcher {
    * This process took a job of `model`/`shard` from BullMQ: a place in the lookahead is free.
    * Refilled only while jobs wait in the fair queue (else submissions go to BullMQ directly).
    */
-  started(model: string, shard: number): void {
+  started(model: string, shard: number, tenant?: string): void {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
     s.busy++;
+    if (tenant !== undefined) s.busyBy.set(tenant, (s.busyBy.get(tenant) ?? 0) + 1);
     s.lookahead.started();
     if (s.waiting) this.kick(s);
   }
@@ -109,10 +129,15 @@ export class FairDispatcher {
    * since the last round are announced by their submitter ({@link waiting}), which saves a dispatch
    * call per job on a shard nobody waits in.
    */
-  settled(model: string, shard: number, countedTenant?: string): void {
+  settled(model: string, shard: number, countedTenant?: string, tenant?: string): void {
     const s = this.shards.get(key(model, shard));
     if (!s) return;
     s.busy = Math.max(0, s.busy - 1);
+    if (tenant !== undefined) {
+      const left = (s.busyBy.get(tenant) ?? 1) - 1;
+      if (left > 0) s.busyBy.set(tenant, left);
+      else s.busyBy.delete(tenant);
+    }
     if (countedTenant !== undefined) s.finished.push(countedTenant);
     if (countedTenant !== undefined || s.waiting) this.kick(s);
   }
@@ -129,6 +154,76 @@ export class FairDispatcher {
     this.kick(s);
   }
 
+  /**
+   * Anticipation, called when a job of `tenant` has its result and before its slot is given back:
+   * when other tenants' jobs wait in the shard, none of `tenant`'s do, and `tenant` runs fewer jobs
+   * here than an even share of the slots, the slot is held for the tenant's next job for
+   * `anticipateMs` (its submission then goes to BullMQ ahead of the queued jobs). A client that sends
+   * its next request once the last is answered looks idle for that moment; without the hold, its
+   * next job waits for the next slot to free, which under a flood of equal jobs is a whole job's time.
+   * Resolves when the tenant's job went to BullMQ or the hold expired (no hold: at once). A tenant
+   * that lets a hold expire gets none for {@link FAIR_HOLD_BACKOFF_MS}.
+   */
+  async anticipate(model: string, shard: number, tenant: string): Promise<void> {
+    const s = this.shards.get(key(model, shard));
+    const ms = s?.target.anticipateMs ?? 0;
+    if (!s || ms <= 0 || this.closed || !this.worthHolding(s, tenant)) return;
+    const list = s.holds.get(tenant) ?? [];
+    s.holds.set(tenant, list);
+    let done = (): void => undefined;
+    const forget = (): void => {
+      const i = list.indexOf(done);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0 && s.holds.get(tenant) === list) s.holds.delete(tenant);
+    };
+    // Waiting before the hold is set, so a job taking it at once is not missed.
+    const taken = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        forget();
+        resolve(false);
+      }, ms);
+      done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      list.push(done);
+    });
+    try {
+      await this.fair.hold(model, shard, tenant, ms);
+    } catch (err) {
+      // The job is done either way: a hold that could not be set only gives the slot back now.
+      this.onError(err, s.target);
+      forget();
+      done();
+      return;
+    }
+    if (!(await taken)) s.declined.set(tenant, performance.now() + FAIR_HOLD_BACKOFF_MS);
+  }
+
+  /** A job of `tenant` went to BullMQ through a held slot (FAIR_WAITING_CHANNEL): stop holding. */
+  heldTaken(model: string, shard: number, tenant: string): void {
+    const s = this.shards.get(key(model, shard));
+    const list = s?.holds.get(tenant);
+    if (!s || !list) return;
+    s.holds.delete(tenant);
+    for (const done of list) done();
+  }
+
+  private worthHolding(s: ShardState, tenant: string): boolean {
+    const capacity = s.target.capacity ?? 0;
+    // Only the tenants named by the last round are known; with more waiting, do not guess.
+    if (!s.waiting || capacity <= 0 || s.waitingNames.size < s.waitingCount) return false;
+    if (s.waitingNames.has(tenant)) return false;
+    const until = s.declined.get(tenant);
+    if (until !== undefined) {
+      if (performance.now() < until) return false;
+      s.declined.delete(tenant);
+    }
+    // This job still counts in busyBy until it is settled.
+    const running = (s.busyBy.get(tenant) ?? 1) - 1;
+    return running < capacity / (s.waitingCount + 1);
+  }
+
   /** Refills every shard once now and then every `intervalMs` (covers jobs that never end here). */
   start(intervalMs: number): void {
     this.refillAll();
@@ -140,6 +235,8 @@ export class FairDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.tick);
+    for (const s of this.shards.values())
+      for (const t of [...s.holds.keys()]) this.heldTaken(s.target.model, s.target.shard, t);
     await Promise.allSettled([...this.shards.values()].map((s) => s.running));
     await Promise.allSettled(
       [...this.shards.values()]
@@ -196,6 +293,8 @@ export class FairDispatcher {
       const d = await this.fair.dispatch(model, shard, target, finished, added, reclaim);
       jobs = d.jobs;
       s.waiting = d.waitingTenants > 0;
+      s.waitingCount = d.waitingTenants;
+      s.waitingNames = new Set(d.waitingNames);
     } catch (err) {
       // Not applied: retried with the next round (the running counts must not drift).
       s.finished.unshift(...finished);

@@ -90,6 +90,41 @@ describe('FairQueue on real Redis', () => {
     assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 2, 'both hold a lookahead place');
   });
 
+  it('a slot held for a tenant takes its next job ahead of the queue, once, while none of its own wait', async () => {
+    const model = newModel();
+    await queueAll([job(model, 'a')]);
+    const round = await fair.dispatch(model, 0, 0);
+    assert.deepEqual([round.waitingTenants, round.waitingNames], [1, ['a']], 'the round names who waits');
+    // No hold: the job waits behind A's.
+    assert.equal((await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 0)).kind, 'queued');
+    await fair.hold(model, 0, 'c', 60_000);
+    assert.deepEqual(await fair.enqueue(job(model, 'c'), { tenant: 'c', weight: 1 }, 0), {
+      kind: 'direct',
+      counted: false,
+      held: true,
+    });
+    assert.equal(
+      (await fair.enqueue(job(model, 'c'), { tenant: 'c', weight: 1 }, 0)).kind,
+      'queued',
+      'one job per hold',
+    );
+    // B's own job waits: a hold must not let B's next job overtake it.
+    await fair.hold(model, 0, 'b', 60_000);
+    assert.equal((await fair.enqueue(job(model, 'b'), { tenant: 'b', weight: 1 }, 0)).kind, 'queued');
+    // A tenant with max_running is counted, as on the direct path.
+    await fair.hold(model, 0, 'd', 60_000);
+    assert.deepEqual(await fair.enqueue(job(model, 'd'), { tenant: 'd', weight: 1, maxRunning: 1 }, 0), {
+      kind: 'direct',
+      counted: true,
+      held: true,
+    });
+    assert.equal(await redis.hget(fairKey(model, 0, 'inflight'), 'd'), '1');
+    // A hold nobody used expires.
+    await fair.hold(model, 0, 'e', 30);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal((await fair.enqueue(job(model, 'e'), { tenant: 'e', weight: 1 }, 0)).kind, 'queued');
+  });
+
   it('serves tenants round-robin, each tenant by priority then arrival', async () => {
     const model = newModel();
     const a = [job(model, 'a', 'low'), job(model, 'a'), job(model, 'a', 'high'), job(model, 'a')];
@@ -175,7 +210,7 @@ describe('FairQueue on real Redis', () => {
     assert.equal(await fair.remove(model, 0, 'a', j.id), false);
     assert.equal(await redis.llen(fairKey(model, 0, 'ring')), 0);
     assert.equal(await redis.get(fairKey(model, 0, 'count')), '0');
-    assert.deepEqual(await fair.dispatch(model, 0, 10), { jobs: [], waitingTenants: 0 });
+    assert.deepEqual(await fair.dispatch(model, 0, 10), { jobs: [], waitingTenants: 0, waitingNames: [] });
   });
 
   it('hands out a job again when its dispatcher never confirmed the add', async () => {
@@ -328,6 +363,66 @@ describe(
       }
       assert.equal(await redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
       assert.equal(await redis.zcard(fairKey(model, 0, 'transit')), 0, 'every add confirmed');
+    });
+
+    it('anticipation: a sequential tenant behind a flood of long jobs gets the slot its last job freed', async () => {
+      const model = newModel();
+      const fair = new FairQueue(redis);
+      const queues = new ShardQueues(redis);
+      const conn = createRedisConnection(TARGET, 'worker', 'test-fair-hold');
+      const errors: unknown[] = [];
+      const d = new FairDispatcher(fair, new ShardQueues(conn), RETRY, (err) => errors.push(err));
+      // Long enough that a slow machine still resubmits within it; the flood's jobs are longer.
+      d.add({ model, shard: 0, lookahead: 1, capacity: 2, anticipateMs: 3000 });
+      const started = new Map<string, number>();
+      const done = new Map<string, () => void>();
+      const ref = shardQueueRef(model, 0);
+      const worker = new Worker(
+        ref.name,
+        async (bullJob) => {
+          const data = bullJob.data as QueuedJob;
+          d.started(model, 0, data.tenant);
+          started.set(data.id, Date.now());
+          await new Promise((r) => setTimeout(r, data.tenant === 'a' ? 4000 : 30));
+          done.get(data.id)?.();
+          await d.anticipate(model, 0, data.tenant);
+          d.settled(model, 0, countsAsRunning(data) ? data.tenant : undefined, data.tenant);
+        },
+        { connection: conn, prefix: ref.prefix, concurrency: 2 },
+      );
+      const submit = async (j: QueuedJob): Promise<void> => {
+        const a = await fair.enqueue(j, { tenant: j.tenant, weight: 1 }, 1);
+        if (a.kind !== 'direct') return;
+        await queues.enqueue(a.counted ? j : { ...j, fair_uncounted: true }, RETRY, a.held === true);
+        await fair.confirm(model, 0, j.id);
+        // What the API's announcement on FAIR_WAITING_CHANNEL does in a worker.
+        if (a.held) d.heldTaken(model, 0, j.tenant);
+      };
+      try {
+        d.start(100);
+        await Promise.all(Array.from({ length: 10 }, () => submit(job(model, 'a'))));
+        await until(() => started.size === 2);
+        // B sends one job at a time, the next as soon as the last is answered.
+        const waits: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const j = job(model, 'b');
+          const finished = new Promise<void>((r) => done.set(j.id, r));
+          const at = Date.now();
+          await submit(j);
+          await finished;
+          waits.push((started.get(j.id) ?? Infinity) - at);
+        }
+        assert.deepEqual(errors, []);
+        // The first waits for one of A's slots; each next one takes the slot B's last job held,
+        // instead of waiting seconds for A's next job to end.
+        for (const w of waits.slice(1)) assert.ok(w < 2000, `B waited ${waits.join(', ')} ms`);
+      } finally {
+        await worker.close(true);
+        await d.close();
+        await queues.queue(model, 0).obliterate({ force: true });
+        await queues.close();
+        conn.disconnect();
+      }
     });
 
     it('an uncounted job’s end runs no round while nothing waits; an announcement of waiting jobs does', async () => {

@@ -13,6 +13,9 @@
  * be, and must not be counted twice).
  */
 
+/** How many waiting tenants a dispatch round names (the ring's head); the count is always exact. */
+export const FAIR_LISTED_TENANTS = 64;
+
 /** Counts what is in the BullMQ queue or on its way there. */
 const IN_QUEUE = `
 local function in_queue()
@@ -21,7 +24,8 @@ end
 `;
 
 /**
- * Submission. KEYS 1-11 as above, 12 the seq counter, 13 the tenant's queue. ARGV: tenant, id,
+ * Submission. KEYS 1-11 as above, 12 the seq counter, 13 the tenant's queue, 14 the tenant's held
+ * slots (see FAIR_HOLD_LUA). ARGV: tenant, id,
  * payload, priority value (1-3), weight, max_running (0 = none), lookahead, max queued in this shard
  * (-1 = none), now (ms). Returns {1} when the job may go to BullMQ directly (nothing waits in the
  * shard's fair queue and the BullMQ queue is below the lookahead): it is counted as running and put
@@ -29,14 +33,18 @@ end
  * caller adds it, then confirms. {2} is the same for a tenant without max_running, whose running
  * jobs nobody reads: it is not counted (and its end must not uncount it). {0, queued, first} when it
  * waits in the tenant's queue (`first` = 1: no other tenant waited in the shard, so dispatchers that
- * saw an empty ring must be told), {-1, queued} when max_queued refuses it.
+ * saw an empty ring must be told), {-1, queued} when max_queued refuses it. A direct job taken
+ * through a slot a worker holds for the tenant (other tenants' jobs wait, this tenant's do not)
+ * returns {1 or 2, 0, 0, 1}: the caller adds it ahead of the queued jobs and tells the worker.
  */
 export const FAIR_ENQUEUE_LUA = `${IN_QUEUE}
 local t = ARGV[1]
 local maxrun = tonumber(ARGV[6])
 local limit = tonumber(ARGV[8])
+-- The tenant's waiting jobs in this shard, read once (-1: not read yet).
+local queued = -1
 if limit >= 0 then
-  local queued = redis.call('ZCARD', KEYS[13])
+  queued = redis.call('ZCARD', KEYS[13])
   if queued >= limit then return {-1, queued} end
 end
 if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
@@ -50,14 +58,25 @@ if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
     return {1, 0}
   end
 end
+if queued < 0 then queued = redis.call('ZCARD', KEYS[13]) end
+-- A slot held for this tenant (nothing of its own waits, so no job of its own is overtaken).
+if queued == 0 and tonumber(redis.call('GET', KEYS[14]) or '0') > 0 then
+  local counted = maxrun > 0
+  if not counted or tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
+    redis.call('DECR', KEYS[14])
+    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
+    if not counted then return {2, 0, 0, 1} end
+    redis.call('HINCRBY', KEYS[5], t, 1)
+    return {1, 0, 0, 1}
+  end
+end
 -- The dispatcher reads a waiting tenant's weight and max_running from here.
 redis.call('HSET', KEYS[3], t, ARGV[5])
 if maxrun > 0 then redis.call('HSET', KEYS[4], t, maxrun) else redis.call('HDEL', KEYS[4], t) end
 local seq = redis.call('INCR', KEYS[12])
-redis.call('ZADD', KEYS[13], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
+queued = queued + redis.call('ZADD', KEYS[13], tonumber(ARGV[4]) * 1e13 + seq, ARGV[2])
 redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
 redis.call('INCR', KEYS[7])
-local queued = redis.call('ZCARD', KEYS[13])
 local first = 0
 if queued == 1 and redis.call('RPUSH', KEYS[1], t) == 1 then first = 1 end
 return {0, queued, first}
@@ -74,9 +93,11 @@ return {0, queued, first}
  * `lookahead`: the tenant at the ring's head gets its weight added to its deficit when below one
  * job, serves a job per unit of deficit (its highest priority, oldest first), and moves to the tail
  * when its deficit or queue runs out; a tenant at its max_running is passed over. Returns a flat
- * list {id, payload, ...} for the caller to add, ending with the number of tenants still waiting.
+ * list {id, payload, ...} for the caller to add, then the first FAIR_LISTED_TENANTS tenants still
+ * waiting (a nested list), then how many tenants still wait.
  */
 export const FAIR_DISPATCH_LUA = `${IN_QUEUE}
+local MAX_LISTED = ${FAIR_LISTED_TENANTS}
 local f = tonumber(ARGV[5])
 for i = 6, 5 + f do
   if redis.call('HINCRBY', KEYS[5], ARGV[i], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[i]) end
@@ -115,6 +136,7 @@ for _, id in ipairs(stale) do
 end
 local n = redis.call('LLEN', KEYS[1])
 if n == 0 then
+  out[#out + 1] = {}
   out[#out + 1] = '0'
   return out
 end
@@ -187,8 +209,20 @@ while want > 0 and n > 0 and idle <= n * 101 and blocked < n do
     end
   end
 end
+-- The tenants still waiting (a worker holds a freed slot only for a tenant not among them).
+out[#out + 1] = redis.call('LRANGE', KEYS[1], 0, MAX_LISTED - 1)
 out[#out + 1] = tostring(n)
 return out
+`;
+
+/**
+ * A worker holds a freed slot for a tenant: KEYS[1] its held-slot counter, ARGV[1] for how long (ms).
+ * Each hold adds one slot; the submission script takes one per job; what is not taken expires.
+ */
+export const FAIR_HOLD_LUA = `
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
 `;
 
 /**

@@ -1,6 +1,12 @@
 import type { RedisClient } from './redis-connection';
 import { PRIORITY_VALUE, shardQueueKey, type Priority, type QueuedJob } from '@hotpath/contracts';
-import { FAIR_DISPATCH_LUA, FAIR_ENQUEUE_LUA, FAIR_RELEASE_LUA, FAIR_REMOVE_LUA } from './fair-queue.lua';
+import {
+  FAIR_DISPATCH_LUA,
+  FAIR_ENQUEUE_LUA,
+  FAIR_HOLD_LUA,
+  FAIR_RELEASE_LUA,
+  FAIR_REMOVE_LUA,
+} from './fair-queue.lua';
 
 /** How old a transit entry (taken from the fair queue, not yet confirmed in BullMQ) must be to be handed out again. */
 export const FAIR_RECLAIM_MS = 30_000;
@@ -26,12 +32,29 @@ export function fairWaitingMessage(model: string, shard: number): string {
   return `${model} ${shard}`;
 }
 
-/** The shard of a {@link FAIR_WAITING_CHANNEL} message; undefined when it is not one. */
-export function parseFairWaitingMessage(message: string): { model: string; shard: number } | undefined {
-  const [model, shard, ...rest] = message.split(' ');
+/**
+ * The {@link FAIR_WAITING_CHANNEL} message that a job of `tenant` went into BullMQ through a slot a
+ * worker holds for it (the worker stops holding at once). Its first word keeps workers that only know
+ * {@link fairWaitingMessage} from reading it as one.
+ */
+export function fairHeldMessage(model: string, shard: number, tenant: string): string {
+  return `held ${model} ${shard} ${tenant}`;
+}
+
+/** A {@link FAIR_WAITING_CHANNEL} message: jobs wait in a shard, or a held slot was taken. */
+export type FairChannelMessage =
+  | { kind: 'waiting'; model: string; shard: number }
+  | { kind: 'held'; model: string; shard: number; tenant: string };
+
+/** Reads a {@link FAIR_WAITING_CHANNEL} message; undefined when it is none of ours. */
+export function parseFairChannelMessage(message: string): FairChannelMessage | undefined {
+  const words = message.split(' ');
+  const held = words[0] === 'held';
+  const [model, shard, tenant, ...rest] = held ? words.slice(1) : words;
   const n = Number(shard);
   if (!model || rest.length > 0 || !Number.isInteger(n) || n < 0) return undefined;
-  return { model, shard: n };
+  if (!held) return tenant === undefined ? { kind: 'waiting', model, shard: n } : undefined;
+  return tenant ? { kind: 'held', model, shard: n, tenant } : undefined;
 }
 
 /** A shard's fair-queue key: `hp:{model:shard}:fq:<suffix>`, in the shard's hash tag. */
@@ -76,7 +99,15 @@ export type FairAdmission =
    * `counted`: the job counts as running for its tenant's max_running. A tenant without one is not
    * counted; its job carries `fair_uncounted` so that its end is not uncounted either.
    */
-  | { kind: 'direct'; counted: boolean }
+  | {
+      kind: 'direct';
+      counted: boolean;
+      /**
+       * Taken through a slot a worker holds for the tenant: add it ahead of the jobs already in
+       * BullMQ, then publish {@link fairHeldMessage}.
+       */
+      held?: boolean;
+    }
   /**
    * The job waits in its tenant's queue; `queued` of the tenant's jobs wait in this shard. `first`:
    * no tenant waited in the shard before it, so the workers' dispatchers may not know that jobs wait
@@ -91,6 +122,8 @@ export interface FairDispatch {
   jobs: QueuedJob[];
   /** Tenants with jobs still waiting in the shard after the call. */
   waitingTenants: number;
+  /** The first of them, by name (at most FAIR_LISTED_TENANTS). */
+  waitingNames: string[];
 }
 
 /** The tenant's fair-queue settings a submission carries into Redis. */
@@ -103,8 +136,9 @@ export interface FairTenant {
 }
 
 interface FairCommands {
-  hpFairEnqueue(n: number, ...args: (string | number)[]): Promise<[number, number, number?]>;
-  hpFairDispatch(n: number, ...args: (string | number)[]): Promise<string[]>;
+  hpFairEnqueue(n: number, ...args: (string | number)[]): Promise<[number, number, number?, number?]>;
+  hpFairDispatch(n: number, ...args: (string | number)[]): Promise<(string | string[])[]>;
+  hpFairHold(n: number, ...args: (string | number)[]): Promise<number>;
   hpFairRemove(n: number, ...args: (string | number)[]): Promise<number>;
   hpFairRelease(n: number, ...args: (string | number)[]): Promise<number>;
 }
@@ -132,6 +166,7 @@ export class FairQueue {
     redis.defineCommand('hpFairDispatch', { lua: FAIR_DISPATCH_LUA });
     redis.defineCommand('hpFairRemove', { lua: FAIR_REMOVE_LUA });
     redis.defineCommand('hpFairRelease', { lua: FAIR_RELEASE_LUA });
+    redis.defineCommand('hpFairHold', { lua: FAIR_HOLD_LUA });
     this.cmd = redis as unknown as FairCommands;
   }
 
@@ -141,8 +176,9 @@ export class FairQueue {
       ...sharedKeys(job.model, job.shard),
       fairKey(job.model, job.shard, 'seq'),
       fairKey(job.model, job.shard, `q:${job.tenant}`),
+      fairKey(job.model, job.shard, `hold:${job.tenant}`),
     ];
-    const [kind, queued, first] = await this.cmd.hpFairEnqueue(
+    const [kind, queued, first, held] = await this.cmd.hpFairEnqueue(
       keys.length,
       ...keys,
       job.tenant,
@@ -155,7 +191,10 @@ export class FairQueue {
       who.maxQueuedHere ?? -1,
       this.now(),
     );
-    if (kind === 1 || kind === 2) return { kind: 'direct', counted: kind === 1 };
+    if (kind === 1 || kind === 2)
+      return held === 1
+        ? { kind: 'direct', counted: kind === 1, held: true }
+        : { kind: 'direct', counted: kind === 1 };
     return kind === 0 ? { kind: 'queued', queued, first: first === 1 } : { kind: 'full', queued };
   }
 
@@ -185,8 +224,21 @@ export class FairQueue {
       ...added,
     );
     const jobs: QueuedJob[] = [];
-    for (let i = 1; i < flat.length - 1; i += 2) jobs.push(JSON.parse(flat[i] as string) as QueuedJob);
-    return { jobs, waitingTenants: Number(flat[flat.length - 1] ?? 0) };
+    for (let i = 1; i < flat.length - 2; i += 2) jobs.push(JSON.parse(flat[i] as string) as QueuedJob);
+    const names = flat[flat.length - 2];
+    return {
+      jobs,
+      waitingTenants: Number(flat[flat.length - 1] ?? 0),
+      waitingNames: Array.isArray(names) ? names : [],
+    };
+  }
+
+  /**
+   * Holds a freed slot of `model`/`shard` for `tenant`'s next job for `ms` (anticipation): until
+   * then the tenant's next submission goes to BullMQ ahead of the other tenants' jobs.
+   */
+  async hold(model: string, shard: number, tenant: string, ms: number): Promise<void> {
+    await this.cmd.hpFairHold(1, fairKey(model, shard, `hold:${tenant}`), Math.max(1, Math.round(ms)));
   }
 
   /** Removes a job still waiting in its tenant's queue (a cancel); false when it is not there. */

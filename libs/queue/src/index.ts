@@ -101,7 +101,9 @@ export {
   FAIR_RECLAIM_MS,
   FAIR_WAITING_CHANNEL,
   fairWaitingMessage,
-  parseFairWaitingMessage,
+  fairHeldMessage,
+  parseFairChannelMessage,
+  type FairChannelMessage,
   fairBacklogKey,
   fairKey,
   fairWaiting,
@@ -111,7 +113,7 @@ export {
   type FairTenant,
   FairQueue,
 } from './fair-queue';
-export { type FairShard, FairDispatcher } from './fair-dispatcher';
+export { type FairShard, FairDispatcher, FAIR_HOLD_BACKOFF_MS } from './fair-dispatcher';
 export { type RateLimits, type RateDecision, requestBurst, RateLimiter } from './rate-limiter';
 export {
   USAGE_COUNTERS,

@@ -11,12 +11,15 @@ export interface RetrySettings {
 /**
  * BullMQ options for one job. Completed jobs leave BullMQ at once (results live in the job store);
  * failed ones stay `failed_retention_s` for operators (BullMQ trims them when a later job fails;
- * the workers' sweeper removes the rest). Every job has a priority so the order is total.
+ * the workers' sweeper removes the rest). Every job but a `front` one has a priority so the order is
+ * total.
  */
-export function jobOptions(id: string, priority: Priority, retry: RetrySettings): JobsOptions {
+export function jobOptions(id: string, priority: Priority, retry: RetrySettings, front = false): JobsOptions {
   return {
     jobId: id,
-    priority: PRIORITY_VALUE[priority],
+    // BullMQ takes jobs without a priority (its `wait` list) before prioritized ones: `front` jobs
+    // (a slot held for their tenant, docs/tenancy.md) start before every job already queued.
+    ...(front ? {} : { priority: PRIORITY_VALUE[priority] }),
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoff_ms },
     removeOnComplete: true,

@@ -33,8 +33,9 @@ export class ShardQueues {
     return q;
   }
 
-  async enqueue(job: QueuedJob, retry: RetrySettings): Promise<void> {
-    await this.queue(job.model, job.shard).add(job.task, job, jobOptions(job.id, job.priority, retry));
+  /** Adds a job; `front`: ahead of every job already waiting in its queue (see `jobOptions`). */
+  async enqueue(job: QueuedJob, retry: RetrySettings, front = false): Promise<void> {
+    await this.queue(job.model, job.shard).add(job.task, job, jobOptions(job.id, job.priority, retry, front));
     if (this.durability)
       await waitForReplicas(this.connection, shardQueueKey(job.model, job.shard, 'id'), this.durability);
   }

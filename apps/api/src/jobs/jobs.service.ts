@@ -24,6 +24,7 @@ import {
   type AvailabilityCache,
   IdempotencyStore,
   FAIR_WAITING_CHANNEL,
+  fairHeldMessage,
   fairWaitingMessage,
   JOB_CANCEL_CHANNEL,
   ModelInputLimitsStore,
@@ -714,7 +715,13 @@ export class JobsService {
       return;
     }
     try {
-      await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry);
+      const held = admission.held === true;
+      await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry, held);
+      // The worker holding the slot gives it back now, to this job.
+      if (held)
+        void this.deps.producer
+          .publish(FAIR_WAITING_CHANNEL, fairHeldMessage(model.name, job.shard, tenant))
+          .catch(() => undefined);
     } catch (err) {
       if (admission.counted) await this.fair.release(model.name, job.shard, tenant).catch(() => undefined);
       throw err;

@@ -6,7 +6,7 @@ import {
   FairQueue,
   ShardQueues,
   countsAsRunning,
-  parseFairWaitingMessage,
+  parseFairChannelMessage,
   untilReady,
   type RedisClient,
 } from '@hotpath/queue';
@@ -36,18 +36,22 @@ export function withFairHandOff<R>(
   shard: number,
 ): Processor<R> {
   return async (job, token) => {
-    dispatcher.started(model, shard);
+    const raw = (job.data as { tenant?: unknown } | undefined)?.tenant;
+    const tenant = typeof raw === 'string' ? raw : undefined;
+    dispatcher.started(model, shard, tenant);
     let ended = true;
     try {
-      return await processor(job, token);
+      const result = await processor(job, token);
+      // The result is out: the slot may wait a moment for the tenant's next job (anticipation).
+      if (tenant !== undefined) await dispatcher.anticipate(model, shard, tenant);
+      return result;
     } catch (err) {
       ended = endsJob(err, job);
       throw err;
     } finally {
-      const tenant = (job.data as { tenant?: unknown } | undefined)?.tenant;
       // A job its tenant's running count never included releases no running place.
-      const counted = ended && typeof tenant === 'string' && countsAsRunning(job.data);
-      dispatcher.settled(model, shard, counted ? tenant : undefined);
+      const counted = ended && tenant !== undefined && countsAsRunning(job.data);
+      dispatcher.settled(model, shard, counted ? tenant : undefined, tenant);
     }
   };
 }
@@ -64,6 +68,7 @@ export function addFairShards(dispatcher: FairDispatcher, models: readonly Model
         lookahead: fairLookahead(m),
         maxLookahead: maxFairLookahead(m),
         capacity: m.concurrency,
+        anticipateMs: m.fairness.anticipate_ms,
       });
       n++;
     }
@@ -110,7 +115,8 @@ export function createFairDispatch(
 /**
  * Subscribes `subscriber` to {@link FAIR_WAITING_CHANNEL}: when jobs start to wait in a shard's
  * empty fair queue, the dispatcher runs a round for it at once (a job's end does not while nothing
- * waits). Messages lost while disconnected cost at most the dispatcher's tick.
+ * waits); when a tenant's job took a slot held for it, the slot stops waiting. Messages lost while
+ * disconnected cost at most the dispatcher's tick, or a hold's length.
  */
 export async function listenForFairWaiting(
   subscriber: RedisClient,
@@ -118,8 +124,9 @@ export async function listenForFairWaiting(
 ): Promise<void> {
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== FAIR_WAITING_CHANNEL) return;
-    const shard = parseFairWaitingMessage(message);
-    if (shard) dispatcher.waiting(shard.model, shard.shard);
+    const m = parseFairChannelMessage(message);
+    if (m?.kind === 'waiting') dispatcher.waiting(m.model, m.shard);
+    else if (m?.kind === 'held') dispatcher.heldTaken(m.model, m.shard, m.tenant);
   });
   await untilReady(subscriber);
   await subscriber.subscribe(FAIR_WAITING_CHANNEL);

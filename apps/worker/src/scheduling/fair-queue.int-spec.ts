@@ -2,7 +2,14 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
-import { FAIR_WAITING_CHANNEL, FairQueue, UsageStore, fairKey, fairWaitingMessage } from '@hotpath/queue';
+import {
+  FAIR_WAITING_CHANNEL,
+  FairQueue,
+  UsageStore,
+  fairHeldMessage,
+  fairKey,
+  fairWaitingMessage,
+} from '@hotpath/queue';
 import type { WorkerHandle } from '../worker-app';
 import {
   TestProducer,
@@ -57,8 +64,13 @@ describe('fair queuing with real workers', () => {
     if (!config) throw new Error('no model');
     const a = await fair.enqueue(job, { tenant, weight: opts.weight ?? 1 }, fairLookahead(config));
     if (a.kind === 'direct') {
-      await producer.queues.enqueue(a.counted ? job : { ...job, fair_uncounted: true }, cluster.queue);
+      await producer.queues.enqueue(
+        a.counted ? job : { ...job, fair_uncounted: true },
+        cluster.queue,
+        a.held,
+      );
       await fair.confirm(model, 0, id);
+      if (a.held) await producer.redis.publish(FAIR_WAITING_CHANNEL, fairHeldMessage(model, 0, tenant));
     } else if (a.kind === 'queued' && a.first) {
       await producer.redis.publish(FAIR_WAITING_CHANNEL, fairWaitingMessage(model, 0));
     }
@@ -114,6 +126,50 @@ describe('fair queuing with real workers', () => {
       await Promise.all(workers.map((w) => w.close({ graceMs: 1000 })));
     }
     assert.equal(await producer.redis.hlen(fairKey(model, 0, 'inflight')), 0, 'running counts back to zero');
+  });
+
+  it('anticipation: a tenant sending one job at a time keeps the slot its last job freed, behind a flood', async () => {
+    const model = uniqueModel('anticipate');
+    const cluster = testCluster([
+      {
+        name: model,
+        backend: 'sim',
+        concurrency: 2,
+        replicas: 2,
+        batching: { enabled: false },
+        // 10 ms per token: the flood's 100-token jobs take a second, the sequential tenant's 20 ms.
+        sim: { base_ms: 10, per_item_ms: 0 },
+        // Generous, so that a slow machine's turnaround still falls inside it.
+        fairness: { lookahead: 1, anticipate_ms: 1000 },
+      },
+    ]);
+    const worker = await startTestWorker(REDIS_URL, cluster);
+    try {
+      const flood = await Promise.all(
+        Array.from({ length: 10 }, () => submit(cluster, model, 'flood', { maxTokens: 100 })),
+      );
+      await eventually(
+        async () => (await producer.store.getMany(flood)).filter((r) => r?.status === 'running').length === 2,
+        10_000,
+        'the flood holds both slots',
+      );
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = await submit(cluster, model, 'seq', { maxTokens: 2 });
+        await eventually(
+          async () => (await producer.store.getMany([id]))[0]?.status === 'completed',
+          10_000,
+          'the sequential job completed',
+        );
+        const [r] = await producer.store.getMany([id]);
+        waits.push((r?.startedAt ?? Infinity) - (r?.createdAt ?? 0));
+      }
+      // The first waits for a flood job to end (up to a second); each next one takes the slot the
+      // last one held for it instead of waiting for the next flood job to end.
+      for (const w of waits.slice(1)) assert.ok(w < 500, `the sequential jobs waited ${waits.join(', ')} ms`);
+    } finally {
+      await worker.close({ graceMs: 0 });
+    }
   });
 
   it('a late tenant’s job takes an idle sim replica, not the one busy with a flooding tenant’s prefill', async () => {
