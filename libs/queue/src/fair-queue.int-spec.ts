@@ -281,7 +281,7 @@ describe('FairQueue on real Redis', () => {
 
   it('keeps every key of a shard, tenant queues included, in the slot of its BullMQ queue', () => {
     const model = newModel();
-    const slots = ['ring', 'data', 'handoff', 'transit', 'count', 'q:tenant-x'].map((s) =>
+    const slots = ['ring', 'data', 'handoff', 'transit', 'count', 'q:tenant-x', 'hold:tenant-x'].map((s) =>
       keySlot(fairKey(model, 3, s)),
     );
     assert.deepEqual(new Set(slots), new Set([keySlot(shardQueueKey(model, 3, 'prioritized'))]));
