@@ -355,13 +355,21 @@ export class E2eCluster {
     return api.client;
   }
 
-  /** Prints every process's captured output to stderr (called when a test fails). */
-  printLogs(reason: string): void {
+  /**
+   * Prints every process's captured output to stderr (called when a test fails). `matching`: first
+   * the lines of each process that match it, wherever they are (the tail alone may not reach them).
+   */
+  printLogs(reason: string, opts: { matching?: RegExp } = {}): void {
     const parts = [`\n===== e2e cluster ${this.label}: logs after failure of "${reason}" =====`];
     for (const p of this.procs) {
       parts.push(
         `----- ${p.name} (pid ${p.pid}, ${p.running ? 'running' : `exited ${JSON.stringify(p.exit)}`}) -----`,
       );
+      const { matching } = opts;
+      if (matching) {
+        const hits = p.logs().split('\n').filter((line) => matching.test(line));
+        parts.push(`(${hits.length} line(s) matching ${String(matching)})`, ...hits.slice(-50), '(tail)');
+      }
       parts.push(p.logs().slice(-60_000));
     }
     if (this.redis) parts.push('----- redis -----', this.redis.logs().slice(-10_000));

@@ -56,7 +56,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   private readonly bySlot: (SequenceState | null)[];
   private readonly reused = new WeakMap<SequenceState, number>();
   private readonly cfg: LlamaConfig;
-  private readonly groups: number;
   private readonly selfBiasCache = new Map<number, RuntimeTensor>();
   private readonly wide: OrtSession;
   private readonly gqa: OrtSession | null;
@@ -72,7 +71,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     private readonly prefixCache: PrefixKvCache | null = null,
   ) {
     this.cfg = cfg;
-    this.groups = cfg.num_attention_heads / cfg.num_key_value_heads;
     this.arena = new KvArena({
       layers: cfg.num_hidden_layers,
       kvHeads: cfg.num_key_value_heads,
@@ -86,7 +84,6 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     this.gqa = this.gqaMaxRows > 0 ? (sessions.gqa ?? null) : null;
     this.gqaChunkRows = this.gqa ? Math.max(0, sessions.gqaChunkRows ?? 0) : 0;
     this.graph = this.gqa ? 'gqa' : 'wide';
-    if (this.gqa) this.arena.setValueLayout('plain');
   }
 
   /** Runs one forward through each graph, so neither pays its lazy initialisation on a request. */
@@ -94,7 +91,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     for (const graph of this.gqa ? (['gqa', 'wide'] as const) : (['wide'] as const)) {
       const slot = this.arena.allocate();
       try {
-        this.useGraph(graph);
+        this.graph = graph;
         await this.forward(slot, 1, [1], () => padId);
       } finally {
         this.arena.release(slot);
@@ -185,22 +182,13 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   }
 
   /**
-   * The GQA graph while few sequences run, the wide graph once more than `gqaMaxRows` do; back to
-   * GQA only at half that, so a batch hovering at the boundary does not re-lay out the values
-   * (one transpose of the cached values) every few steps.
+   * The GQA graph while at most `gqaMaxRows` sequences run, the wide graph above. Both read the
+   * arena as it is, so a switch moves no data.
    */
   private chooseGraph(): void {
     // Chunked GQA forwards stay on the GQA graph whatever the occupancy.
     if (!this.gqa || this.gqaChunkRows > 0) return;
-    const used = this.arena.used;
-    if (this.graph === 'gqa' && used > this.gqaMaxRows) this.useGraph('wide');
-    else if (this.graph === 'wide' && used <= Math.max(1, Math.floor(this.gqaMaxRows / 2)))
-      this.useGraph('gqa');
-  }
-
-  private useGraph(graph: 'wide' | 'gqa'): void {
-    this.graph = graph;
-    this.arena.setValueLayout(graph === 'gqa' ? 'plain' : 'transposed');
+    this.graph = this.arena.used > this.gqaMaxRows ? 'wide' : 'gqa';
   }
 
   private placement(s: SequenceState): Placement {
@@ -301,11 +289,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
       const v = arena.view(l, first, rows);
       feeds[ENGINE_IO.cacheKey(l)] = { type: 'float32', data: v.key, dims: v.dims };
-      feeds[gqa ? ENGINE_IO.cacheValue(l) : ENGINE_IO.cacheValueT(l)] = {
-        type: 'float32',
-        data: v.value,
-        dims: v.valueDims,
-      };
+      feeds[ENGINE_IO.cacheValue(l)] = { type: 'float32', data: v.value, dims: v.dims };
     }
     const out = await (gqa ? (this.gqa as OrtSession) : this.wide).run(feeds);
     const kv = out[ENGINE_IO.newKv]?.data as Float32Array;
@@ -346,12 +330,11 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
    * capacity) and the causal `self_bias` among the S new tokens.
    */
   private wideMasks(first: number, rows: number, S: number, M: number): Record<string, RuntimeTensor> {
-    const GS = this.groups * S;
-    const bias = new Float32Array(rows * M * GS);
+    const bias = new Float32Array(rows * M);
     for (let r = 0; r < rows; r++)
-      bias.fill(F32_LOWEST, (r * M + (this.arena.lengths[first + r] as number)) * GS, (r + 1) * M * GS);
+      bias.fill(F32_LOWEST, r * M + (this.arena.lengths[first + r] as number), (r + 1) * M);
     return {
-      [ENGINE_IO.pastBias]: { type: 'float32', data: bias, dims: [rows, 1, M, GS] },
+      [ENGINE_IO.pastBias]: { type: 'float32', data: bias, dims: [rows, 1, 1, 1, M] },
       [ENGINE_IO.selfBias]: this.selfBias(S),
     };
   }
@@ -373,15 +356,13 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     };
   }
 
-  /** The causal mask among S new tokens, `[1, 1, G·S, S]` (tiled over a KV head's G query heads). */
+  /** The causal mask among S new tokens, `[1, 1, 1, S, S]`. */
   private selfBias(S: number): RuntimeTensor {
     let t = this.selfBiasCache.get(S);
     if (!t) {
-      const G = this.groups;
-      const data = new Float32Array(G * S * S);
-      for (let g = 0; g < G; g++)
-        for (let s = 0; s < S; s++) data.fill(F32_LOWEST, (g * S + s) * S + s + 1, (g * S + s + 1) * S);
-      t = { type: 'float32', data, dims: [1, 1, G * S, S] };
+      const data = new Float32Array(S * S);
+      for (let s = 0; s < S; s++) data.fill(F32_LOWEST, s * S + s + 1, (s + 1) * S);
+      t = { type: 'float32', data, dims: [1, 1, 1, S, S] };
       if (S <= 64) this.selfBiasCache.set(S, t);
     }
     return t;

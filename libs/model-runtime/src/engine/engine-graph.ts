@@ -12,9 +12,8 @@ export const ENGINE_IO = {
   selfBias: 'self_bias',
   lastIndex: 'last_index',
   cacheKey: (i: number) => `cache.${i}.key`,
-  cacheValueT: (i: number) => `cache.${i}.value_t`,
-  /** GQA graph only: values `[B, KVH, M, D]` (not transposed), row lengths and the longest total. */
   cacheValue: (i: number) => `cache.${i}.value`,
+  /** GQA graph only: row lengths and the longest total. */
   seqlensK: 'seqlens_k',
   totalLength: 'total_sequence_length',
   logits: 'logits',
@@ -26,7 +25,7 @@ export const ENGINE_IO = {
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 6;
+export const ENGINE_GRAPH_VERSION = 7;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -166,15 +165,19 @@ function buildDecoder(
  * copies the KV cache:
  *
  * - the cache is an **input** per layer, read in place from the engine's arena (`cache.{i}.key`
- *   `[B, kvHeads, M, D]` and `cache.{i}.value_t` `[B, kvHeads, D, M]`, V stored transposed so both
- *   attention products stream the cache as the left, unpacked GEMM operand);
+ *   and `cache.{i}.value`, both `[B, kvHeads, M, D]`, the layout the GQA graph reads too, so
+ *   switching graphs moves no data);
  * - only the **new** rows come out (`new_kv`, the bytes of `[2·layers, B, kvHeads, S, D]`: each
  *   layer's keys, already rotated, then its values), and the engine writes them into the arena at
  *   each row's own position;
- * - rows are ragged: `past_bias [B,1,M,G·S]` is 0 on a row's cached positions and −∞ elsewhere
- *   (laid out like the scores it is added to, so the add broadcasts over whole rows only),
- *   `self_bias [1,1,G·S,S]` is the causal/padding mask among the S new tokens (tiled over the
- *   G query heads of a KV head), so no row is padded to another row's length;
+ * - rows are ragged: `past_bias [B,1,1,1,M]` is 0 on a row's cached positions and −∞ elsewhere,
+ *   `self_bias [1,1,1,S,S]` is the causal/padding mask among the S new tokens, so no row is padded
+ *   to another row's length;
+ * - each KV head's G query heads are one axis of the products (`[B, kvHeads, G, S, ·]` against the
+ *   cache broadcast as `[B, kvHeads, 1, M, D]`): with one new token per row every product is a
+ *   one-row GEMM, which onnxruntime runs with its row-vector kernels straight over the cache (no
+ *   packing of the cache, no work on padding columns; measured 23 % faster than the cache as the
+ *   streamed left operand at 32 rows);
  * - softmax runs once over [cached ⧺ new] scores, then the two value products are summed;
  * - logits only at `last_index` (flat `b·S + s`): one position per row, not every prompt token;
  * - fused onnxruntime contrib ops where the CPU provider has them: SimplifiedLayerNormalization,
@@ -183,30 +186,33 @@ function buildDecoder(
  */
 export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
   const { H, NH, KVH, D } = llamaDims(cfg);
+  const G = NH / KVH;
   let pastBias = '';
   let selfBias = '';
   let cachedLen = '';
   let qkvHeads = '';
   let qkvSplit = '';
-  let cache: { key: string; valueT: string }[] = [];
+  let cache: { key: string; value: string }[] = [];
   return buildDecoder(
     'hotpath-engine',
     cfg,
     w,
     ['layers_kv_batch', KVH, 'new_tokens', D],
     (b) => {
-      pastBias = b.input(ENGINE_IO.pastBias, 'float32', ['batch', 1, 'cached', 'grouped_queries']);
-      selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 'grouped_queries', 'new_tokens']);
-      cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([2]), b.ints([3])]);
+      pastBias = b.input(ENGINE_IO.pastBias, 'float32', ['batch', 1, 1, 1, 'cached']);
+      selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 1, 'new_tokens', 'new_tokens']);
+      cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([4]), b.ints([5])]);
       qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
       qkvSplit = b.ints([NH, KVH, KVH]);
       cache = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
         key: b.input(ENGINE_IO.cacheKey(i), 'float32', ['batch', KVH, 'cached', D]),
-        valueT: b.input(ENGINE_IO.cacheValueT(i), 'float32', ['batch', KVH, D, 'cached']),
+        value: b.input(ENGINE_IO.cacheValue(i), 'float32', ['batch', KVH, 'cached', D]),
       }));
     },
     ({ b, layer, h, lw, pos, cos, sin }) => {
-      const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 3, 2] });
+      const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 2, 4, 3] });
+      // [B, KVH, S|M, D] → [B, KVH, 1, S|M, D]: broadcast over a KV head's G query heads.
+      const perGroup = (t: string): string => b.op('Unsqueeze', [t, b.ints([2])]);
       // 1/√D folded into W_q (RoPE is linear, so it commutes): one Mul per layer fewer.
       const wqkv = b.initializer(
         `layers.${layer}.qkv`,
@@ -220,18 +226,19 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
       const [q, k, vNew] = b.node('Split', [heads, qkvSplit], { axis: 1 }, 3) as [string, string, string];
       const rope = (t: string): string =>
         b.msNode('RotaryEmbedding', [t, pos, cos, sin], { interleaved: 0 }, 1)[0] as string;
-      // [B, NH, S, D] → [B, KVH, G·S, D]: the G query heads of a KV head share one product with its cache.
-      const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, -1, D])]);
+      // [B, NH, S, D] → [B, KVH, G, S, D] (head h = kvHead·G + g).
+      const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, G, -1, D])]);
       const kNew = rope(k);
-      const layerCache = cache[layer] as { key: string; valueT: string };
-      // Scores against the cache as cache·qᵀ ([B,KVH,M,G·S]): the cache is the GEMM's streamed operand.
-      const pastScores = swapLast(b.op('Add', [b.op('MatMul', [layerCache.key, swapLast(qg)]), pastBias]));
-      const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(kNew)]), selfBias]);
+      const layerCache = cache[layer] as { key: string; value: string };
+      const pastScores = b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(layerCache.key))]), pastBias]);
+      const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(kNew))]), selfBias]);
       const probs = b.op('Softmax', [b.op('Concat', [pastScores, newScores], { axis: -1 })], { axis: -1 });
       const pastProbs = b.op('Slice', [probs, b.ints([0]), cachedLen, b.ints([-1])]);
       const newProbs = b.op('Slice', [probs, cachedLen, b.ints([2 ** 31 - 1]), b.ints([-1])]);
-      const fromCache = swapLast(b.op('MatMul', [layerCache.valueT, swapLast(pastProbs)]));
-      const ctx = b.op('Add', [fromCache, b.op('MatMul', [newProbs, vNew])]);
+      const ctx = b.op('Add', [
+        b.op('MatMul', [pastProbs, perGroup(layerCache.value)]),
+        b.op('MatMul', [newProbs, perGroup(vNew)]),
+      ]);
       const out = b.op('Reshape', [
         b.op('Transpose', [b.op('Reshape', [ctx, b.ints([0, NH, -1, D])])], { perm: [0, 2, 1, 3] }),
         b.ints([0, 0, NH * D]),
@@ -252,14 +259,14 @@ export function gqaGraphSupported(cfg: LlamaConfig): boolean {
  * which is what a step costs when the batch is small (per-operator overhead, not FLOPs).
  *
  * Same weights, same arena, same ragged rows: `cache.{i}.key` and `cache.{i}.value` are
- * `[B, KVH, M, D]` (values not transposed: the kernel's layout), `seqlens_k [B]` (int32) is each
+ * `[B, KVH, M, D]`, `seqlens_k [B]` (int32) is each
  * row's cached length + S − 1 and `total_sequence_length` the longest, so each row attends to its
  * own cached positions only; the kernel reads only those, not the whole capacity. A row with fewer
  * than S new tokens is right-padded: its padding sits after its real tokens, which causal attention
  * never lets them see, and the engine writes only real tokens into the arena. `new_kv` holds the
  * bytes of `[2·layers, B, S, KVH, D]`. The kernel copies the cache into its own `present` buffer on
  * every run (onnxruntime-node cannot bind one buffer as both), which is why the wide graph wins once
- * batches are large.
+ * batches are large. Same cache layout as the wide graph.
  */
 export function buildGqaEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
   const { H, NH, KVH, D } = llamaDims(cfg);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adjacentRuns } from './arena-engine';
-import { KvArena, type ValueLayout } from './kv-arena';
+import { KvArena } from './kv-arena';
 
 const H = 2;
 const D = 3;
@@ -33,9 +33,7 @@ function readBack(a: KvArena, slot: number, pos: number): { key: number[]; value
     for (let h = 0; h < H; h++)
       for (let d = 0; d < D; d++) {
         key.push(v.key[((slot * H + h) * M + pos) * D + d] as number);
-        const at =
-          a.valueLayout === 'plain' ? ((slot * H + h) * M + pos) * D + d : ((slot * H + h) * D + d) * M + pos;
-        value.push(v.value[at] as number);
+        value.push(v.value[((slot * H + h) * M + pos) * D + d] as number);
       }
     if (l === 0) Object.assign(out, { key, value });
     else assert.deepEqual({ key, value }, out, `layer ${l} differs from layer 0`);
@@ -68,123 +66,96 @@ function tokensFirst(rows: Float32Array, n: number, S: number): Float32Array {
   return out;
 }
 
-for (const layout of ['transposed', 'plain'] as const satisfies readonly ValueLayout[])
-  describe(`KvArena (${layout} values)`, () => {
-    const arena = (slots = 4, maxPositions = 64, chunk = 4): KvArena => {
-      const a = new KvArena({ layers: 2, kvHeads: H, headDim: D, slots, maxPositions, chunk });
-      a.setValueLayout(layout);
-      return a;
-    };
+describe('KvArena', () => {
+  const arena = (slots = 4, maxPositions = 64, chunk = 4): KvArena =>
+    new KvArena({ layers: 2, kvHeads: H, headDim: D, slots, maxPositions, chunk });
 
-    it('appends ragged rows in place at each slot’s own position', () => {
-      const a = arena();
-      const [s0, s1] = [a.allocate(), a.allocate()];
-      assert.deepEqual([s0, s1], [0, 1]);
-      append(a, 0, [1, 2], [3, 1]);
-      assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [3, 1]);
-      for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
-      assert.deepEqual(readBack(a, 1, 0), expected(2, 0));
-      // A decode step: one token each, at positions 3 and 1.
-      append(a, 0, [5, 6], [1, 1]);
-      assert.deepEqual(readBack(a, 0, 3), expected(5, 0));
-      assert.deepEqual(readBack(a, 1, 1), expected(6, 0));
-      // Rows that only ride along (count 0) are not written.
-      append(a, 0, [7, 8], [0, 1]);
-      assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [4, 3]);
-    });
-
-    it('grows capacity in chunks and keeps every valid row across the re-layout', () => {
-      const a = arena(2, 64, 4);
-      a.allocate();
-      a.allocate();
-      assert.equal(a.capacity, 4);
-      append(a, 0, [1, 2], [4, 2]);
-      const before = a.relayoutCount;
-      append(a, 0, [3, 4], [3, 1]);
-      assert.equal(a.capacity, 8);
-      assert.equal(a.relayoutCount, before + 1);
-      for (let p = 0; p < 4; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
-      for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, 4 + p), expected(3, p));
-      assert.deepEqual(readBack(a, 1, 2), expected(4, 0));
-    });
-
-    it('release moves the last slot into the hole; slots are reused; capacity shrinks with hysteresis', () => {
-      const a = arena(3, 64, 4);
-      for (let i = 0; i < 3; i++) a.allocate();
-      append(a, 0, [1, 2, 3], [2, 13, 5]);
-      assert.equal(a.capacity, 16);
-      assert.equal(a.release(0), 2, 'slot 2 moved into slot 0');
-      assert.equal(a.used, 2);
-      assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [5, 13]);
-      for (let p = 0; p < 5; p++) assert.deepEqual(readBack(a, 0, p), expected(3, p));
-      assert.equal(a.release(1), -1, 'the last slot leaves without a move');
-      // Longest is now 5 tokens: 16 → 8 positions (two chunks or more smaller).
-      assert.equal(a.capacity, 8);
-      for (let p = 0; p < 5; p++) assert.deepEqual(readBack(a, 0, p), expected(3, p));
-      assert.equal(a.allocate(), 1, 'freed slots are reused');
-      assert.equal(a.lengths[1], 0);
-    });
-
-    it('capacity exhausted is a clear capacity error, never a silent overwrite', () => {
-      const a = arena(2, 8, 4);
-      a.allocate();
-      a.allocate();
-      assert.throws(() => a.allocate(), { code: 'capacity' });
-      assert.throws(() => a.reserve(9), { code: 'capacity' });
-      append(a, 0, [1, 2], [8, 8]);
-      const { key, value } = rowsOf([9, 9], 1);
-      assert.throws(() => a.write(0, 0, 1, [1, 1], key, value), RangeError);
-      assert.throws(() => a.release(5), RangeError);
-    });
-
-    it('fill and extract round-trip prefix blocks', () => {
-      const a = arena(2, 64, 4);
-      a.allocate();
-      append(a, 0, [4], [6]);
-      const block = a.extract(1, 0, 2, 3);
-      const b = a.allocate();
-      a.reserve(3);
-      for (let l = 0; l < a.layers; l++) a.fill(l, b, 0, 3, block.key, block.value);
-      a.lengths[b] = 3;
-      for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, b, p), expected(4, p + 2));
-    });
-
-    it('takes new rows laid out tokens-first (the GQA graph) exactly like heads-first ones', () => {
-      const a = arena();
-      a.allocate();
-      a.allocate();
-      const { key, value } = rowsOf([1, 2], 3);
-      a.reserve(3);
-      for (let l = 0; l < a.layers; l++)
-        a.write(l, 0, 3, [3, 2], tokensFirst(key, 2, 3), tokensFirst(value, 2, 3), 'tokens-first');
-      a.advance(0, [3, 2]);
-      for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
-      for (let p = 0; p < 2; p++) assert.deepEqual(readBack(a, 1, p), expected(2, p));
-    });
-
-    it('switching the value layout keeps every cached row (and switching back)', () => {
-      const a = arena(3, 64, 4);
-      for (let i = 0; i < 3; i++) a.allocate();
-      append(a, 0, [1, 2, 3], [5, 2, 7]);
-      const other: ValueLayout = layout === 'plain' ? 'transposed' : 'plain';
-      const before = a.relayoutCount;
-      a.setValueLayout(other);
-      assert.equal(a.valueLayout, other);
-      assert.equal(a.relayoutCount, before + 1);
-      const check = (): void => {
-        for (let p = 0; p < 5; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
-        for (let p = 0; p < 2; p++) assert.deepEqual(readBack(a, 1, p), expected(2, p));
-        for (let p = 0; p < 7; p++) assert.deepEqual(readBack(a, 2, p), expected(3, p));
-      };
-      check();
-      append(a, 0, [4, 5, 6], [1, 1, 1]);
-      assert.deepEqual(readBack(a, 2, 7), expected(6, 0));
-      a.setValueLayout(layout);
-      check();
-      assert.deepEqual(readBack(a, 0, 5), expected(4, 0));
-      assert.deepEqual(readBack(a, 2, 7), expected(6, 0));
-    });
+  it('appends ragged rows in place at each slot’s own position', () => {
+    const a = arena();
+    const [s0, s1] = [a.allocate(), a.allocate()];
+    assert.deepEqual([s0, s1], [0, 1]);
+    append(a, 0, [1, 2], [3, 1]);
+    assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [3, 1]);
+    for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
+    assert.deepEqual(readBack(a, 1, 0), expected(2, 0));
+    // A decode step: one token each, at positions 3 and 1.
+    append(a, 0, [5, 6], [1, 1]);
+    assert.deepEqual(readBack(a, 0, 3), expected(5, 0));
+    assert.deepEqual(readBack(a, 1, 1), expected(6, 0));
+    // Rows that only ride along (count 0) are not written.
+    append(a, 0, [7, 8], [0, 1]);
+    assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [4, 3]);
   });
+
+  it('grows capacity in chunks and keeps every valid row across the re-layout', () => {
+    const a = arena(2, 64, 4);
+    a.allocate();
+    a.allocate();
+    assert.equal(a.capacity, 4);
+    append(a, 0, [1, 2], [4, 2]);
+    const before = a.relayoutCount;
+    append(a, 0, [3, 4], [3, 1]);
+    assert.equal(a.capacity, 8);
+    assert.equal(a.relayoutCount, before + 1);
+    for (let p = 0; p < 4; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
+    for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, 4 + p), expected(3, p));
+    assert.deepEqual(readBack(a, 1, 2), expected(4, 0));
+  });
+
+  it('release moves the last slot into the hole; slots are reused; capacity shrinks with hysteresis', () => {
+    const a = arena(3, 64, 4);
+    for (let i = 0; i < 3; i++) a.allocate();
+    append(a, 0, [1, 2, 3], [2, 13, 5]);
+    assert.equal(a.capacity, 16);
+    assert.equal(a.release(0), 2, 'slot 2 moved into slot 0');
+    assert.equal(a.used, 2);
+    assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [5, 13]);
+    for (let p = 0; p < 5; p++) assert.deepEqual(readBack(a, 0, p), expected(3, p));
+    assert.equal(a.release(1), -1, 'the last slot leaves without a move');
+    // Longest is now 5 tokens: 16 → 8 positions (two chunks or more smaller).
+    assert.equal(a.capacity, 8);
+    for (let p = 0; p < 5; p++) assert.deepEqual(readBack(a, 0, p), expected(3, p));
+    assert.equal(a.allocate(), 1, 'freed slots are reused');
+    assert.equal(a.lengths[1], 0);
+  });
+
+  it('capacity exhausted is a clear capacity error, never a silent overwrite', () => {
+    const a = arena(2, 8, 4);
+    a.allocate();
+    a.allocate();
+    assert.throws(() => a.allocate(), { code: 'capacity' });
+    assert.throws(() => a.reserve(9), { code: 'capacity' });
+    append(a, 0, [1, 2], [8, 8]);
+    const { key, value } = rowsOf([9, 9], 1);
+    assert.throws(() => a.write(0, 0, 1, [1, 1], key, value), RangeError);
+    assert.throws(() => a.release(5), RangeError);
+  });
+
+  it('fill and extract round-trip prefix blocks', () => {
+    const a = arena(2, 64, 4);
+    a.allocate();
+    append(a, 0, [4], [6]);
+    const block = a.extract(1, 0, 2, 3);
+    const b = a.allocate();
+    a.reserve(3);
+    for (let l = 0; l < a.layers; l++) a.fill(l, b, 0, 3, block.key, block.value);
+    a.lengths[b] = 3;
+    for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, b, p), expected(4, p + 2));
+  });
+
+  it('takes new rows laid out tokens-first (the GQA graph) exactly like heads-first ones', () => {
+    const a = arena();
+    a.allocate();
+    a.allocate();
+    const { key, value } = rowsOf([1, 2], 3);
+    a.reserve(3);
+    for (let l = 0; l < a.layers; l++)
+      a.write(l, 0, 3, [3, 2], tokensFirst(key, 2, 3), tokensFirst(value, 2, 3), 'tokens-first');
+    a.advance(0, [3, 2]);
+    for (let p = 0; p < 3; p++) assert.deepEqual(readBack(a, 0, p), expected(1, p));
+    for (let p = 0; p < 2; p++) assert.deepEqual(readBack(a, 1, p), expected(2, p));
+  });
+});
 
 describe('adjacentRuns', () => {
   it('groups consecutive slots, in order', () => {

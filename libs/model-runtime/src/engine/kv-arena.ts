@@ -13,13 +13,6 @@ export interface KvArenaShape {
   chunk?: number;
 }
 
-/**
- * How values are laid out per slot and KV head: `transposed` `[headDim, position]` (the wide engine
- * graph streams them as the left GEMM operand), `plain` `[position, headDim]` (what
- * `GroupQueryAttention` reads). Keys are always `[position, headDim]`.
- */
-export type ValueLayout = 'transposed' | 'plain';
-
 /** Layout of the new rows a forward returns: `[rows, kvHeads, S, D]` or `[rows, S, kvHeads, D]`. */
 export type NewRowsLayout = 'heads-first' | 'tokens-first';
 
@@ -27,20 +20,16 @@ export type NewRowsLayout = 'heads-first' | 'tokens-first';
 export interface KvView {
   key: Float32Array;
   value: Float32Array;
-  /** Keys: `[rows, kvHeads, capacity, headDim]`. */
+  /** Keys and values: `[rows, kvHeads, capacity, headDim]`. */
   dims: [number, number, number, number];
-  /** Values: `[rows, kvHeads, headDim, capacity]` (transposed) or like the keys (plain). */
-  valueDims: [number, number, number, number];
 }
 
 const DEFAULT_CHUNK = 32;
 
 /**
  * The KV cache of one replica, written in place. Each running sequence owns one slot; per layer,
- * keys are `[slot, kvHead, position, dim]` and values are either stored transposed,
- * `[slot, kvHead, dim, position]`, so the wide engine graph streams both as the left operand of its
- * attention GEMMs, or like the keys, as the GQA graph reads them ({@link setValueLayout} converts
- * the valid rows in place). Occupied slots are always `0 … used-1`: a sequence that leaves is replaced by the
+ * keys and values are `[slot, kvHead, position, dim]`, as both engine graphs read them. Occupied
+ * slots are always `0 … used-1`: a sequence that leaves is replaced by the
  * last one (one sequence's valid rows are copied, nothing else moves), so the rows of a decode step
  * are one contiguous, zero-copy view of every layer.
  *
@@ -58,7 +47,6 @@ export class KvArena {
   readonly lengths: Int32Array;
   private keys: Float32Array[] = [];
   private values: Float32Array[] = [];
-  private layout: ValueLayout = 'transposed';
   private cap = 0;
   private usedSlots = 0;
   private relayouts = 0;
@@ -88,11 +76,7 @@ export class KvArena {
     return this.usedSlots;
   }
 
-  get valueLayout(): ValueLayout {
-    return this.layout;
-  }
-
-  /** Times the arena was re-laid out (capacity or value-layout changes), for tests and metrics. */
+  /** Times the arena was re-laid out (capacity changes), for tests and metrics. */
   get relayoutCount(): number {
     return this.relayouts;
   }
@@ -149,8 +133,7 @@ export class KvArena {
     const per = H * M * D;
     const key = (this.keys[layer] as Float32Array).subarray(first * per, (first + rows) * per);
     const value = (this.values[layer] as Float32Array).subarray(first * per, (first + rows) * per);
-    const valueDims: KvView['valueDims'] = this.layout === 'plain' ? [rows, H, M, D] : [rows, H, D, M];
-    return { key, value, dims: [rows, H, M, D], valueDims };
+    return { key, value, dims: [rows, H, M, D] };
   }
 
   /**
@@ -173,7 +156,6 @@ export class KvArena {
     const M = this.cap;
     const key = this.keys[layer] as Float32Array;
     const value = this.values[layer] as Float32Array;
-    const plain = this.layout === 'plain';
     // Offset of token s of head h of row r in the forward's output, and the step between tokens.
     const tokensFirst = rowsLayout === 'tokens-first';
     const step = tokensFirst ? H * D : D;
@@ -185,21 +167,15 @@ export class KvArena {
       if (at + n > M) throw new RangeError(`KV arena slot ${slot}: ${at + n} positions exceed capacity ${M}`);
       for (let h = 0; h < H; h++) {
         const src = tokensFirst ? (r * S * H + h) * D : (r * H + h) * S * D;
-        const dstK = ((slot * H + h) * M + at) * D;
+        const dst = ((slot * H + h) * M + at) * D;
         if (tokensFirst) {
           for (let s = 0; s < n; s++) {
-            key.set(newKey.subarray(src + s * step, src + s * step + D), dstK + s * D);
-            if (plain) value.set(newValue.subarray(src + s * step, src + s * step + D), dstK + s * D);
+            key.set(newKey.subarray(src + s * step, src + s * step + D), dst + s * D);
+            value.set(newValue.subarray(src + s * step, src + s * step + D), dst + s * D);
           }
         } else {
-          key.set(newKey.subarray(src, src + n * D), dstK);
-          if (plain) value.set(newValue.subarray(src, src + n * D), dstK);
-        }
-        if (plain) continue;
-        const base = (slot * H + h) * D * M + at;
-        for (let d = 0; d < D; d++) {
-          const row = base + d * M;
-          for (let s = 0; s < n; s++) value[row + s] = newValue[src + s * step + d] as number;
+          key.set(newKey.subarray(src, src + n * D), dst);
+          value.set(newValue.subarray(src, src + n * D), dst);
         }
       }
     }
@@ -220,13 +196,7 @@ export class KvArena {
     const dstV = this.values[layer] as Float32Array;
     for (let h = 0; h < H; h++) {
       dstK.set(key.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
-      if (this.layout === 'plain') {
-        dstV.set(value.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
-        continue;
-      }
-      const base = (slot * H + h) * D * M + at;
-      for (let d = 0; d < D; d++)
-        for (let s = 0; s < n; s++) dstV[base + d * M + s] = value[(h * n + s) * D + d] as number;
+      dstV.set(value.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
     }
   }
 
@@ -242,45 +212,9 @@ export class KvArena {
     for (let h = 0; h < H; h++) {
       const from = ((slot * H + h) * M + start) * D;
       key.set(srcK.subarray(from, from + n * D), h * n * D);
-      if (this.layout === 'plain') {
-        value.set(srcV.subarray(from, from + n * D), h * n * D);
-        continue;
-      }
-      const base = (slot * H + h) * D * M + start;
-      for (let d = 0; d < D; d++)
-        for (let s = 0; s < n; s++) value[(h * n + s) * D + d] = srcV[base + d * M + s] as number;
+      value.set(srcV.subarray(from, from + n * D), h * n * D);
     }
     return { key, value };
-  }
-
-  /**
-   * Converts every occupied slot's valid value rows to `layout` in place (one transpose of what is
-   * cached, once per switch: the engine switches graphs with hysteresis, not per step).
-   */
-  setValueLayout(layout: ValueLayout): void {
-    if (layout === this.layout) return;
-    const H = this.kvHeads;
-    const D = this.headDim;
-    const M = this.cap;
-    const scratch = new Float32Array(M * D);
-    for (let l = 0; l < this.layers; l++) {
-      const value = this.values[l] as Float32Array;
-      for (let slot = 0; slot < this.usedSlots; slot++) {
-        const n = this.lengths[slot] as number;
-        for (let h = 0; h < H; h++) {
-          const base = (slot * H + h) * M * D;
-          if (layout === 'plain')
-            for (let d = 0; d < D; d++)
-              for (let s = 0; s < n; s++) scratch[s * D + d] = value[base + d * M + s] as number;
-          else
-            for (let s = 0; s < n; s++)
-              for (let d = 0; d < D; d++) scratch[d * M + s] = value[base + s * D + d] as number;
-          value.set(scratch.subarray(0, layout === 'plain' ? n * D : M * D), base);
-        }
-      }
-    }
-    this.layout = layout;
-    this.relayouts++;
   }
 
   /** Shrinks capacity when the longest remaining sequence needs far less. */
@@ -312,14 +246,7 @@ export class KvArena {
       for (let h = 0; h < H; h++) {
         const src = (from * H + h) * M * D;
         key.copyWithin((to * H + h) * M * D, src, src + n * D);
-        if (this.layout === 'plain') {
-          value.copyWithin((to * H + h) * M * D, src, src + n * D);
-          continue;
-        }
-        for (let d = 0; d < D; d++) {
-          const row = ((from * H + h) * D + d) * M;
-          value.copyWithin(((to * H + h) * D + d) * M, row, row + n);
-        }
+        value.copyWithin((to * H + h) * M * D, src, src + n * D);
       }
     }
     this.lengths[to] = n;
@@ -347,20 +274,11 @@ export class KvArena {
       for (let l = 0; l < this.layers; l++) {
         const key = this.keys[l] as Float32Array;
         const value = this.values[l] as Float32Array;
-        const plain = this.layout === 'plain';
         for (let i = 0; i < rows; i++) {
           const row = order(i);
           const n = Math.min(this.lengths[Math.floor(row / H)] as number, cap);
           key.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
-          if (plain) {
-            value.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
-            continue;
-          }
-          for (let dd = 0; dd < D; dd++) {
-            const d = cap > old ? D - 1 - dd : dd;
-            const from = (row * D + d) * old;
-            value.copyWithin((row * D + d) * cap, from, from + n);
-          }
+          value.copyWithin(row * cap * D, row * old * D, row * old * D + n * D);
         }
       }
     }

@@ -132,7 +132,7 @@ async function failover(
     // Anything but a 503 is a bug to find: keep what it said and the processes' logs.
     if (outcome.unexpected.length > 0) {
       process.stdout.write(`# unexpected answers: ${outcome.unexpected.join(' | ')}\n`);
-      cluster.printLogs(`failover ${waitReplicas}: unexpected answers`);
+      cluster.printLogs(`failover ${waitReplicas}: unexpected answers`, { matching: /"status":500/ });
     }
     return { outcome, completed, lost };
   } catch (err) {
