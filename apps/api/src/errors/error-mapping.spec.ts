@@ -62,6 +62,9 @@ describe('toErrorResponse', () => {
       }),
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
       new Error('Command timed out'),
+      // A slot's new master after a failover, answered inside a pipeline (seen in the failover e2e).
+      Object.assign(new Error('MOVED 9311 127.0.0.1:39185'), { name: 'ReplyError' }),
+      Object.assign(new Error('ASK 12 10.0.0.7:6379'), { name: 'ReplyError' }),
     ];
     for (const err of samples) {
       const res = toErrorResponse(err);
