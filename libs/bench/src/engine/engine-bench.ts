@@ -77,9 +77,16 @@ export interface EngineBenchReport {
   targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
 }
 
-/** GEMM FLOP/s at `rows`, interpolated log-linearly between measured row counts. */
+/**
+ * GEMM FLOP/s at `rows`, interpolated log-linearly between measured row counts. A GEMM of more rows
+ * can do at least what one of fewer rows did (it could run as two), so each point counts as at
+ * least the best at fewer rows: one slow measurement does not lower the limit.
+ */
 export function gflopsAt(roofline: Pick<Roofline, 'gemm'>, rows: number): number {
-  const pts = [...roofline.gemm].sort((a, b) => a.rows - b.rows);
+  let best = 0;
+  const pts = [...roofline.gemm]
+    .sort((a, b) => a.rows - b.rows)
+    .map((p) => ({ rows: p.rows, gflops: (best = Math.max(best, p.gflops)) }));
   const first = pts[0];
   if (!first) return 0;
   if (rows <= first.rows) return first.gflops;
