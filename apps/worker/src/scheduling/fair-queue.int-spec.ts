@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { fairLookahead, type ClusterConfig, type Priority, type QueuedJob } from '@hotpath/contracts';
+import {
+  fairLookahead,
+  type ClusterConfig,
+  type ClusterConfigInput,
+  type Priority,
+  type QueuedJob,
+} from '@hotpath/contracts';
 import {
   FAIR_WAITING_CHANNEL,
   FairQueue,
@@ -21,6 +27,14 @@ import {
 } from '../testing/worker-test-kit';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** A sim model of two slots on two replicas, one job per forward (no batching). */
+function twoSlotSim(
+  name: string,
+  extra: Pick<ClusterConfigInput['models'][number], 'sim' | 'fairness'>,
+): ClusterConfigInput['models'][number] {
+  return { name, backend: 'sim', concurrency: 2, replicas: 2, batching: { enabled: false }, ...extra };
+}
 
 /**
  * Real workers, real Redis: jobs enter the fair queue as the API enters them, and the workers'
@@ -131,17 +145,12 @@ describe('fair queuing with real workers', () => {
   it('anticipation: a tenant sending one job at a time keeps the slot its last job freed, behind a flood', async () => {
     const model = uniqueModel('anticipate');
     const cluster = testCluster([
-      {
-        name: model,
-        backend: 'sim',
-        concurrency: 2,
-        replicas: 2,
-        batching: { enabled: false },
+      twoSlotSim(model, {
         // 10 ms per token: the flood's 100-token jobs take a second, the sequential tenant's 20 ms.
         sim: { base_ms: 10, per_item_ms: 0 },
         // Generous, so that a slow machine's turnaround still falls inside it.
         fairness: { lookahead: 1, anticipate_ms: 1000 },
-      },
+      }),
     ]);
     const worker = await startTestWorker(REDIS_URL, cluster);
     try {
@@ -178,14 +187,7 @@ describe('fair queuing with real workers', () => {
     // one token) is a single 2 s prefill forward, during which its replica holds it in neither its
     // waiting nor its running list. A late job routed to that replica would end after it.
     const cluster = testCluster([
-      {
-        name: model,
-        backend: 'sim',
-        concurrency: 2,
-        replicas: 2,
-        batching: { enabled: false },
-        sim: { base_ms: 10, per_item_ms: 0, prefill_per_token_ms: 100 },
-      },
+      twoSlotSim(model, { sim: { base_ms: 10, per_item_ms: 0, prefill_per_token_ms: 100 } }),
     ]);
     const worker = await startTestWorker(REDIS_URL, cluster);
     try {
