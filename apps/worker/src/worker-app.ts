@@ -173,7 +173,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       cleanups,
     });
 
-    const fair = createFairDispatch(conn, cluster, models, logger);
+    const fair = createFairDispatch(conn, cluster, models, logger, metrics);
     cleanups.push(() => fair.closeProducer());
     await new CancelListener(redis.subscriber, runner, logger).start();
     if (fair.fairShards > 0) await listenForFairWaiting(redis.subscriber, fair.dispatcher);

@@ -75,6 +75,8 @@ export class FairDispatcher {
     private readonly queues: ShardQueues,
     private readonly retry: RetrySettings,
     private readonly onError: (err: unknown, target: FairShard) => void,
+    /** Each hold's end: its tenant's job came in time (`taken`) or not (`expired`). */
+    private readonly onHold: (target: FairShard, outcome: 'taken' | 'expired') => void = () => undefined,
   ) {}
 
   /** Serves `target`; calls for shards not added are ignored. */
@@ -197,7 +199,9 @@ export class FairDispatcher {
       done();
       return;
     }
-    if (!(await taken)) s.declined.set(tenant, performance.now() + FAIR_HOLD_BACKOFF_MS);
+    const came = await taken;
+    this.onHold(s.target, came ? 'taken' : 'expired');
+    if (!came) s.declined.set(tenant, performance.now() + FAIR_HOLD_BACKOFF_MS);
   }
 
   /** A job of `tenant` went to BullMQ through a held slot (FAIR_WAITING_CHANNEL): stop holding. */

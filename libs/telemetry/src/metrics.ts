@@ -54,6 +54,7 @@ export interface HotpathMetrics {
   prefixCacheBytes: Gauge<'model' | 'replica'>;
   /** Blocks evicted from the replicas' prefix KV caches (LRU, over `max_bytes`). */
   prefixCacheEvictions: Counter<'model'>;
+  fairHolds: Counter<'model' | 'outcome'>;
 }
 
 /**
@@ -222,6 +223,12 @@ export function createMetrics(
       labelNames: ['model'],
       registers,
     }),
+    fairHolds: new Counter({
+      name: 'hotpath_fair_holds_total',
+      help: "Slots a worker held for a tenant's next job (fair queuing anticipation), by outcome: taken (the job came in time) or expired",
+      labelNames: ['model', 'outcome'],
+      registers,
+    }),
   };
   metrics.buildInfo.set({ version, node_version: process.version }, 1);
   return metrics;
@@ -280,4 +287,5 @@ export const HOTPATH_METRIC_NAMES = [
   'hotpath_prefix_cache_blocks',
   'hotpath_prefix_cache_bytes',
   'hotpath_prefix_cache_evictions_total',
+  'hotpath_fair_holds_total',
 ] as const;

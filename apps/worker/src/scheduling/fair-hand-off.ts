@@ -10,7 +10,7 @@ import {
   untilReady,
   type RedisClient,
 } from '@hotpath/queue';
-import type { Logger } from '@hotpath/telemetry';
+import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import { isLastAttempt } from '../jobs/job-decisions';
 
 type Processor<R> = (job: Job, token?: string) => Promise<R>;
@@ -94,6 +94,7 @@ export function createFairDispatch(
   cluster: ClusterConfig,
   models: readonly ModelConfig[],
   logger: Logger,
+  metrics: Pick<HotpathMetrics, 'fairHolds'>,
 ): FairDispatch {
   const producer = new ShardQueues(connection, (err) =>
     logger.warn('fair hand-off queue error', { error: err }),
@@ -108,6 +109,7 @@ export function createFairDispatch(
     },
     (err, target) =>
       logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
+    (target, outcome) => metrics.fairHolds.inc({ model: target.model, outcome }),
   );
   return { dispatcher, fairShards: addFairShards(dispatcher, models), closeProducer: () => producer.close() };
 }

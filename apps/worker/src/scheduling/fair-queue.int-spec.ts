@@ -176,6 +176,9 @@ describe('fair queuing with real workers', () => {
       // The first waits for a flood job to end (up to a second); each next one takes the slot the
       // last one held for it instead of waiting for the next flood job to end.
       for (const w of waits.slice(1)) assert.ok(w < 500, `the sequential jobs waited ${waits.join(', ')} ms`);
+      const holds = (await worker.metrics.fairHolds.get()).values;
+      const taken = holds.find((v) => v.labels['model'] === model && v.labels['outcome'] === 'taken');
+      assert.ok((taken?.value ?? 0) >= 2, `hotpath_fair_holds_total: ${JSON.stringify(holds)}`);
     } finally {
       await worker.close({ graceMs: 0 });
     }
