@@ -258,15 +258,15 @@ export function gqaGraphSupported(cfg: LlamaConfig): boolean {
  * `GroupQueryAttention` node (com.microsoft, CPU kernel) instead of the wide graph's ~20 operators,
  * which is what a step costs when the batch is small (per-operator overhead, not FLOPs).
  *
- * Same weights, same arena, same ragged rows: `cache.{i}.key` and `cache.{i}.value` are
- * `[B, KVH, M, D]`, `seqlens_k [B]` (int32) is each
- * row's cached length + S − 1 and `total_sequence_length` the longest, so each row attends to its
+ * Same weights, same arena (the same cache layout), same ragged rows: `cache.{i}.key` and
+ * `cache.{i}.value` are `[B, KVH, M, D]`, `seqlens_k [B]` (int32) is each row's cached
+ * length + S − 1 and `total_sequence_length` the longest, so each row attends to its
  * own cached positions only; the kernel reads only those, not the whole capacity. A row with fewer
  * than S new tokens is right-padded: its padding sits after its real tokens, which causal attention
  * never lets them see, and the engine writes only real tokens into the arena. `new_kv` holds the
  * bytes of `[2·layers, B, S, KVH, D]`. The kernel copies the cache into its own `present` buffer on
  * every run (onnxruntime-node cannot bind one buffer as both), which is why the wide graph wins once
- * batches are large. Same cache layout as the wide graph.
+ * batches are large.
  */
 export function buildGqaEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
   const { H, NH, KVH, D } = llamaDims(cfg);

@@ -29,9 +29,9 @@ const DEFAULT_CHUNK = 32;
 /**
  * The KV cache of one replica, written in place. Each running sequence owns one slot; per layer,
  * keys and values are `[slot, kvHead, position, dim]`, as both engine graphs read them. Occupied
- * slots are always `0 … used-1`: a sequence that leaves is replaced by the
- * last one (one sequence's valid rows are copied, nothing else moves), so the rows of a decode step
- * are one contiguous, zero-copy view of every layer.
+ * slots are always `0 … used-1`: a sequence that leaves is replaced by the last one (one sequence's
+ * valid rows are copied, nothing else moves), so the rows of a decode step are one contiguous,
+ * zero-copy view of every layer.
  *
  * `capacity` (positions per slot) follows the longest sequence in steps of `chunk`, so attention
  * reads `rows × capacity`, not `rows × context`; changing it re-lays out the valid rows only.
