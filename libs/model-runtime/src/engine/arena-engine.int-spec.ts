@@ -23,18 +23,37 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const seq = (prompt: string): SequenceState =>
+  const seq = (prompt: string, of: LocalModel = model): SequenceState =>
     SequenceState.create(
-      model.info.tokenizer,
+      of.info.tokenizer,
       { prompt, params: { max_tokens: 8, temperature: 0 } },
-      model.generationDefaults,
-      model.info.config.max_position_embeddings,
+      of.generationDefaults,
+      of.info.config.max_position_embeddings,
     );
+
+  const id = (step: { token: { token_id: number } | null } | null | undefined): number =>
+    step?.token?.token_id ?? -1;
+
+  /** Greedy tokens of each prompt generated alone (a one-slot engine each), `steps` decode steps. */
+  const solo = async (of: LocalModel, prompts: readonly string[], steps: number): Promise<number[][]> => {
+    const out: number[][] = [];
+    for (const prompt of prompts) {
+      const s = seq(prompt, of);
+      const engine = of.createEngine(1);
+      const tokens = [id((await engine.prefill([s], Infinity))[0])];
+      for (let i = 0; i < steps; i++) tokens.push(id((await engine.decode([s]))[0]));
+      engine.release(s);
+      out.push(tokens);
+    }
+    return out;
+  };
+
+  const LONG_PROMPT = 'once upon a time there was a little dog who liked to run in the park '.repeat(6);
 
   it('runs the GQA graph up to gqa_max_rows sequences and the wide graph above, on the same cache', async () => {
     const engine = model.createEngine(4) as ArenaEngine;
     assert.equal(engine.stats.graph, 'gqa');
-    const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+    const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map((p) => seq(p));
     await engine.prefill(seqs.slice(0, 2));
     assert.equal(engine.stats.graph, 'gqa', 'two running sequences stay on the GQA graph');
     const relayouts = engine.stats.relayouts;
@@ -57,12 +76,12 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     });
     try {
       const engine = chunked.createEngine(4) as ArenaEngine;
-      const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+      const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map((p) => seq(p));
       await engine.prefill(seqs);
       assert.equal(engine.stats.graph, 'gqa', 'four running sequences stay on the GQA graph');
       // Same tokens as the graph switching engine above: the forwards of 3 + 1 rows change nothing.
       const reference = model.createEngine(4) as ArenaEngine;
-      const twins = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map(seq);
+      const twins = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map((p) => seq(p));
       await reference.prefill(twins);
       for (let step = 0; step < 3; step++) {
         const a = await engine.decode(seqs);
@@ -75,6 +94,77 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     } finally {
       await chunked.close();
     }
+  });
+
+  it('keeps a long sequence in the long lane on the wide graph, and every row generates what it does alone', async () => {
+    const wide = await LocalModel.load(join(tmp, 'tiny'), {
+      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 0 },
+      warmup: false,
+    });
+    try {
+      const prompts = ['hello', 'the quick brown fox', 'a b c', LONG_PROMPT];
+      const engine = wide.createEngine(4) as ArenaEngine;
+      const seqs = prompts.map((p) => seq(p, wide));
+      const tokens = (await engine.prefill(seqs)).map((t) => [id(t)]);
+      assert.deepEqual(
+        engine.stats.lanes.map((l) => l.used),
+        [4, 0],
+        'all placed in the short lane at first',
+      );
+      for (let step = 0; step < 6; step++)
+        (await engine.decode(seqs)).forEach((t, i) => tokens[i]?.push(id(t)));
+      const { lanes, laneMoves } = engine.stats;
+      assert.deepEqual(
+        lanes.map((l) => l.used),
+        [3, 1],
+        'the long prompt moved to the long lane',
+      );
+      assert.equal(laneMoves, 1);
+      assert.ok(
+        (lanes[0]?.capacity as number) < (lanes[1]?.capacity as number),
+        `the short lane is narrower: ${JSON.stringify(lanes)}`,
+      );
+      assert.deepEqual(tokens, await solo(wide, prompts, 6));
+      // A new long prompt goes straight to the long lane, a short one to the short lane.
+      const more = [seq(LONG_PROMPT + 'again', wide), seq('zz', wide)];
+      await engine.prefill(more);
+      assert.deepEqual(
+        engine.stats.lanes.map((l) => l.used),
+        [4, 2],
+      );
+      assert.equal(engine.stats.laneMoves, 1);
+      for (const s of [...seqs, ...more]) engine.release(s);
+      assert.deepEqual(
+        engine.stats.lanes.map((l) => l.used),
+        [0, 0],
+      );
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it('brings the long lane back to the short lane when the GQA graph takes over', async () => {
+    const prompts = ['hello', 'a b c', LONG_PROMPT];
+    const engine = model.createEngine(4) as ArenaEngine;
+    const seqs = prompts.map((p) => seq(p));
+    const tokens = (await engine.prefill(seqs)).map((t) => [id(t)]);
+    assert.equal(engine.stats.graph, 'wide');
+    for (let step = 0; step < 3; step++)
+      (await engine.decode(seqs)).forEach((t, i) => tokens[i]?.push(id(t)));
+    assert.equal(engine.stats.lanes[1]?.used, 1);
+    // Two left: the GQA graph, which reads one lane.
+    engine.release(seqs[0] as SequenceState);
+    assert.equal(engine.stats.graph, 'gqa');
+    assert.deepEqual(
+      engine.stats.lanes.map((l) => l.used),
+      [2, 0],
+    );
+    const rest = seqs.slice(1);
+    for (let step = 0; step < 3; step++)
+      (await engine.decode(rest)).forEach((t, i) => tokens[i + 1]?.push(id(t)));
+    const alone = await solo(model, prompts, 6);
+    assert.deepEqual(tokens[0], alone[0]?.slice(0, 4));
+    assert.deepEqual(tokens.slice(1), alone.slice(1));
   });
 
   it('gqa_max_rows 0 loads the wide graph alone', async () => {

@@ -10,9 +10,16 @@ export const ENGINE_IO = {
   positionIds: 'position_ids',
   pastBias: 'past_bias',
   selfBias: 'self_bias',
+  /** Wide graph only: the long lane's mask, `[B_long, 1, 1, 1, M_long]`. */
+  pastBiasLong: 'past_bias_long',
+  /** Wide graph only: rows of the short lane, then of the long lane (int64 `[2]`). */
+  laneRows: 'lane_rows',
   lastIndex: 'last_index',
   cacheKey: (i: number) => `cache.${i}.key`,
   cacheValue: (i: number) => `cache.${i}.value`,
+  /** Wide graph only: the long lane's cache of layer `i`. */
+  cacheKeyLong: (i: number) => `cache_long.${i}.key`,
+  cacheValueLong: (i: number) => `cache_long.${i}.value`,
   /** GQA graph only: row lengths and the longest total. */
   seqlensK: 'seqlens_k',
   totalLength: 'total_sequence_length',
@@ -25,7 +32,7 @@ export const ENGINE_IO = {
 } as const;
 
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
-export const ENGINE_GRAPH_VERSION = 7;
+export const ENGINE_GRAPH_VERSION = 8;
 
 /** Row-wise concatenation of `[rows, a]` and `[rows, b]` … matrices into `[rows, a + b + …]`. */
 function concatColumns(rows: number, parts: readonly Float32Array[]): Float32Array {
@@ -173,6 +180,13 @@ function buildDecoder(
  * - rows are ragged: `past_bias [B,1,1,1,M]` is 0 on a row's cached positions and −∞ elsewhere,
  *   `self_bias [1,1,1,S,S]` is the causal/padding mask among the S new tokens, so no row is padded
  *   to another row's length;
+ * - the rows come in two **lanes**, each with its own cache tensors and width: the short lane
+ *   (`cache.{i}.*`, `past_bias`) then the long lane (`cache_long.{i}.*`, `past_bias_long`),
+ *   `lane_rows` = [short rows, long rows] (either may be 0). A cache tensor is as wide as its
+ *   longest row, so one long prompt would make every row of a single cache read its width; with
+ *   the long rows apart, the short ones read only theirs (the engine decides who goes where).
+ *   Projections, the new tokens' scores and everything but the cached part of attention run once
+ *   over all rows;
  * - each KV head's G query heads are one axis of the products (`[B, kvHeads, G, S, ·]` against the
  *   cache broadcast as `[B, kvHeads, 1, M, D]`): with one new token per row every product is a
  *   one-row GEMM, which onnxruntime runs with its row-vector kernels straight over the cache (no
@@ -187,27 +201,51 @@ function buildDecoder(
 export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
   const { H, NH, KVH, D } = llamaDims(cfg);
   const G = NH / KVH;
-  let pastBias = '';
+  interface Lane {
+    bias: { t: string; width: string };
+    cache: { key: string; value: string }[];
+  }
+  let lanes: Lane[] = [];
+  let laneRows = '';
   let selfBias = '';
-  let cachedLen = '';
   let qkvHeads = '';
   let qkvSplit = '';
-  let cache: { key: string; value: string }[] = [];
   return buildDecoder(
     'hotpath-engine',
     cfg,
     w,
     ['layers_kv_batch', KVH, 'new_tokens', D],
     (b) => {
-      pastBias = b.input(ENGINE_IO.pastBias, 'float32', ['batch', 1, 1, 1, 'cached']);
+      const bias = (name: string, rows: string, width: string): Lane['bias'] => {
+        const t = b.input(name, 'float32', [rows, 1, 1, 1, width]);
+        return { t, width: b.op('Slice', [b.op('Shape', [t]), b.ints([4]), b.ints([5])]) };
+      };
+      lanes = [
+        {
+          rows: 'short_rows',
+          width: 'cached',
+          bias: ENGINE_IO.pastBias,
+          k: ENGINE_IO.cacheKey,
+          v: ENGINE_IO.cacheValue,
+        },
+        {
+          rows: 'long_rows',
+          width: 'cached_long',
+          bias: ENGINE_IO.pastBiasLong,
+          k: ENGINE_IO.cacheKeyLong,
+          v: ENGINE_IO.cacheValueLong,
+        },
+      ].map((l) => ({
+        bias: bias(l.bias, l.rows, l.width),
+        cache: Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
+          key: b.input(l.k(i), 'float32', [l.rows, KVH, l.width, D]),
+          value: b.input(l.v(i), 'float32', [l.rows, KVH, l.width, D]),
+        })),
+      }));
+      laneRows = b.input(ENGINE_IO.laneRows, 'int64', [2]);
       selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 1, 'new_tokens', 'new_tokens']);
-      cachedLen = b.op('Slice', [b.op('Shape', [pastBias]), b.ints([4]), b.ints([5])]);
       qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
       qkvSplit = b.ints([NH, KVH, KVH]);
-      cache = Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
-        key: b.input(ENGINE_IO.cacheKey(i), 'float32', ['batch', KVH, 'cached', D]),
-        value: b.input(ENGINE_IO.cacheValue(i), 'float32', ['batch', KVH, 'cached', D]),
-      }));
     },
     ({ b, layer, h, lw, pos, cos, sin }) => {
       const swapLast = (t: string): string => b.op('Transpose', [t], { perm: [0, 1, 2, 4, 3] });
@@ -229,16 +267,23 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
       // [B, NH, S, D] → [B, KVH, G, S, D] (head h = kvHead·G + g).
       const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, G, -1, D])]);
       const kNew = rope(k);
-      const layerCache = cache[layer] as { key: string; value: string };
-      const pastScores = b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(layerCache.key))]), pastBias]);
       const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(kNew))]), selfBias]);
-      const probs = b.op('Softmax', [b.op('Concat', [pastScores, newScores], { axis: -1 })], { axis: -1 });
-      const pastProbs = b.op('Slice', [probs, b.ints([0]), cachedLen, b.ints([-1])]);
-      const newProbs = b.op('Slice', [probs, cachedLen, b.ints([2 ** 31 - 1]), b.ints([-1])]);
-      const ctx = b.op('Add', [
-        b.op('MatMul', [pastProbs, perGroup(layerCache.value)]),
-        b.op('MatMul', [newProbs, perGroup(vNew)]),
-      ]);
+      // Per lane: [cached ⧺ new] scores of its rows, one softmax, then the two value products.
+      const byLane = (t: string): string[] => b.node('Split', [t, laneRows], { axis: 0 }, 2) as string[];
+      const [qs, news, vs] = [byLane(qg), byLane(newScores), byLane(perGroup(vNew))];
+      const ctxs = lanes.map(({ bias, cache }, l) => {
+        const layerCache = cache[layer] as { key: string; value: string };
+        const [ql, nl, vl] = [qs[l], news[l], vs[l]] as [string, string, string];
+        const pastScores = b.op('Add', [b.op('MatMul', [ql, swapLast(perGroup(layerCache.key))]), bias.t]);
+        const probs = b.op('Softmax', [b.op('Concat', [pastScores, nl], { axis: -1 })], { axis: -1 });
+        const pastProbs = b.op('Slice', [probs, b.ints([0]), bias.width, b.ints([-1])]);
+        const newProbs = b.op('Slice', [probs, bias.width, b.ints([2 ** 31 - 1]), b.ints([-1])]);
+        return b.op('Add', [
+          b.op('MatMul', [pastProbs, perGroup(layerCache.value)]),
+          b.op('MatMul', [newProbs, vl]),
+        ]);
+      });
+      const ctx = b.op('Concat', ctxs, { axis: 0 });
       const out = b.op('Reshape', [
         b.op('Transpose', [b.op('Reshape', [ctx, b.ints([0, NH, -1, D])])], { perm: [0, 2, 1, 3] }),
         b.ints([0, 0, NH * D]),

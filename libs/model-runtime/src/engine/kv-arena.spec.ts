@@ -87,6 +87,29 @@ describe('KvArena', () => {
     assert.deepEqual(Array.from(a.lengths.subarray(0, 2)), [4, 3]);
   });
 
+  it('copies a slot into another arena of another width (a move between lanes)', () => {
+    const narrow = arena(2, 64, 4);
+    const wide = arena(2, 64, 4);
+    narrow.allocate();
+    append(narrow, 0, [1], [3]);
+    wide.allocate();
+    append(wide, 0, [2], [9]);
+    assert.notEqual(narrow.capacity, wide.capacity);
+    // Into the wide arena's second slot, then back into a fresh narrow one that must grow.
+    const to = wide.allocate();
+    narrow.copySlotTo(0, wide, to);
+    assert.equal(wide.lengths[to], 3);
+    for (let p = 0; p < 3; p++) assert.deepEqual(readBack(wide, to, p), expected(1, p));
+    for (let p = 0; p < 9; p++)
+      assert.deepEqual(readBack(wide, 0, p), expected(2, p), 'the other row is intact');
+    const back = arena(1, 64, 4);
+    back.allocate();
+    wide.copySlotTo(0, back, 0);
+    assert.equal(back.capacity, 12);
+    for (let p = 0; p < 9; p++) assert.deepEqual(readBack(back, 0, p), expected(2, p));
+    assert.throws(() => narrow.copySlotTo(1, wide, 0), /not in use/);
+  });
+
   it('grows capacity in chunks and keeps every valid row across the re-layout', () => {
     const a = arena(2, 64, 4);
     a.allocate();

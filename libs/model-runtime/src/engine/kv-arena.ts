@@ -217,6 +217,32 @@ export class KvArena {
     return { key, value };
   }
 
+  /**
+   * Copies `slot`'s cached positions into `destSlot` of `dest` (an arena of the same layers, heads
+   * and head size), growing `dest` when needed, and sets its length. `slot` itself is unchanged.
+   */
+  copySlotTo(slot: number, dest: KvArena, destSlot: number): void {
+    this.checkSlot(slot);
+    dest.checkSlot(destSlot);
+    if (dest.layers !== this.layers || dest.kvHeads !== this.kvHeads || dest.headDim !== this.headDim)
+      throw new RangeError('KV arena: copy between arenas of different shapes');
+    const n = this.lengths[slot] as number;
+    dest.reserve(Math.max(1, n));
+    const H = this.kvHeads;
+    const D = this.headDim;
+    for (let l = 0; l < this.layers; l++)
+      for (let h = 0; h < H; h++) {
+        const src = (slot * H + h) * this.cap * D;
+        const dst = (destSlot * H + h) * dest.cap * D;
+        (dest.keys[l] as Float32Array).set((this.keys[l] as Float32Array).subarray(src, src + n * D), dst);
+        (dest.values[l] as Float32Array).set(
+          (this.values[l] as Float32Array).subarray(src, src + n * D),
+          dst,
+        );
+      }
+    dest.lengths[destSlot] = n;
+  }
+
   /** Shrinks capacity when the longest remaining sequence needs far less. */
   private shrinkToFit(): void {
     let longest = 0;

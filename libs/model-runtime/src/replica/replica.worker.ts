@@ -129,7 +129,7 @@ function reportStats(arena: ArenaEngine | null, cache: PrefixKvCache | null): vo
   let last = '';
   const post = (): void => {
     const stats: ReplicaStats = {
-      arena: arena ? { ...pickArena(arena), slots: arena.arena.slots } : null,
+      arena: arena ? { ...pickArena(arena), slots: arena.slots } : null,
       prefixCache: cache ? { ...cache.stats, maxBytes: cache.settings.maxBytes } : null,
     };
     const text = JSON.stringify(stats);
