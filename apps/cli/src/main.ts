@@ -67,12 +67,22 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+let settled = false;
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => (settled = true));
+// Nothing left to wake the command up (a promise it awaits can no longer settle): Node would exit
+// 0 without its output. Say so and fail instead.
+process.once('beforeExit', () => {
+  if (settled) return;
+  console.error('hotpath: the command stopped before finishing (its work was left pending)');
+  process.exitCode = 1;
+});

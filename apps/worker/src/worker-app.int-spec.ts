@@ -1,10 +1,18 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { shardQueueName, shardQueueRef } from '@hotpath/contracts';
-import { JOB_CANCEL_CHANNEL, JOB_EVENTS_CHANNEL, createRedisConnection, jobOptions } from '@hotpath/queue';
+import {
+  JOB_CANCEL_CHANNEL,
+  JOB_EVENTS_CHANNEL,
+  WorkerRegistry,
+  createRedisConnection,
+  jobOptions,
+} from '@hotpath/queue';
 import type { WorkerHandle } from './worker-app';
 import {
   TestProducer,
@@ -192,6 +200,34 @@ describe('worker on real Redis', () => {
     assert.equal(rec?.status, 'cancelled');
     assert.equal(rec?.error?.code, 'cancelled');
     assert.equal(worker.activeJobs(), 0);
+  });
+
+  it('answers /readyz 200 only once its heartbeat is in Redis, so the API routes jobs to it', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const workerId = `test-ready-${randomUUID().slice(0, 8)}`;
+    const starting = startTestWorker(REDIS_URL, cluster, { metricsPort: port, workerId });
+    starting.catch(() => undefined);
+    // Poll through the whole start-up: the first 200 must find the heartbeat already written.
+    let registeredAtFirstReady: boolean | undefined;
+    for (const until = Date.now() + 30_000; registeredAtFirstReady === undefined && Date.now() < until;) {
+      const ready = await httpGet(port, '/readyz').catch(() => undefined);
+      if (ready?.status === 200) {
+        const workers = await new WorkerRegistry(producer.redis).list();
+        registeredAtFirstReady = workers.some((w) => w.worker_id === workerId && w.alive);
+      } else await sleep(2);
+    }
+    const second = await starting;
+    try {
+      assert.equal(registeredAtFirstReady, true, 'ready before the API could see the worker');
+      assert.equal(second.readiness().checks['registered'], true);
+    } finally {
+      await second.close({ graceMs: 0 });
+    }
   });
 
   it('answers /metrics, /healthz and /readyz', async () => {

@@ -108,11 +108,14 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const queues = planServedQueues(cluster, options.shards);
   const metrics = createMetrics('hotpath-worker');
   const cleanups = new CleanupStack();
-  const state = { backendsStarted: false, closing: false };
+  const state = { backendsStarted: false, registered: false, closing: false };
   let redis: WorkerConnections | undefined;
   const readiness = (): Readiness => {
     const checks = {
       backends: state.backendsStarted,
+      // Ready means the API routes jobs here: until the first heartbeat is in Redis it answers
+      // 503 model_unavailable for this worker's models, yet `hotpath up` (and a rollout) would go on.
+      registered: state.registered,
       redis: redis?.main.status === 'ready' && redis.subscriber.status === 'ready',
       accepting: !state.closing,
     };
@@ -219,6 +222,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       logger,
     );
     await heartbeat.start();
+    state.registered = true;
     // Registered last, so it runs first: the API stops sending before the worker stops taking.
     cleanups.push(() => heartbeat.stop());
 

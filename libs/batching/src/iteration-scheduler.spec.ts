@@ -250,6 +250,29 @@ describe('IterationScheduler', () => {
     await assert.rejects(s.submit(3, seq('c', 1)), { code: 'worker_shutdown' });
   });
 
+  it('close() during a prefill forward fails its sequences when the forward ends', async () => {
+    let release: () => void = () => undefined;
+    const engine = new FakeEngine();
+    const held = new Promise<void>((r) => (release = r));
+    const prefill = engine.prefill.bind(engine);
+    engine.prefill = async (seqs) => {
+      await held;
+      return prefill(seqs);
+    };
+    const s = new IterationScheduler(engine, policy());
+    const a = s.submit(1, seq('a', 5));
+    const b = s.submit(2, seq('b', 5));
+    // Both admitted: in the prefill forward, in neither the waiting nor the running list.
+    while (s.waiting > 0) await new Promise((r) => setImmediate(r));
+    s.close();
+    release();
+    await assert.rejects(a, { code: 'worker_shutdown' });
+    await assert.rejects(b, { code: 'worker_shutdown' });
+    assert.deepEqual(engine.log, ['P:a,b'], 'no decode after the close');
+    assert.deepEqual(engine.released, ['a', 'b']);
+    assert.equal(s.load, 0);
+  });
+
   it('reports iteration groups: each prefill, and decode runs until the batch changes, before members settle', async () => {
     const engine = new FakeEngine();
     const events: string[] = [];
@@ -318,6 +341,19 @@ describe('IterationScheduler with chunked prefill', () => {
     await a;
     await b;
     assert.deepEqual(engine.log, ['P:a@2', 'D:a', 'P:b@4', 'D:a', 'P:b@8', 'D:a', 'P:b@10', 'D:a,b', 'D:a']);
+  });
+
+  it('close() during a chunk fails the sequence once and runs no further chunk', async () => {
+    const engine = new ChunkingEngine();
+    const s = new IterationScheduler(engine, policy({ prefillChunkTokens: 4 }));
+    engine.afterForward = () => {
+      if (engine.log.at(-1) === 'P:l@8') s.close();
+    };
+    await assert.rejects(s.submit(7, seq('l', 3, 12)), { code: 'worker_shutdown' });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(engine.log, ['P:l@4', 'P:l@8']);
+    assert.deepEqual(engine.released, ['l'], 'released once');
+    assert.equal(s.load, 0);
   });
 
   it('a sequence cancelled mid-prompt leaves before its next chunk and is released', async () => {

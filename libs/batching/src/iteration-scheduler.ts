@@ -205,12 +205,14 @@ export class IterationScheduler<S, T = unknown, Tag = unknown> {
     }
   }
 
-  /** Fails every sequence with `worker_shutdown` and stops. Idempotent. */
+  /**
+   * Fails every sequence with `worker_shutdown` and stops. Idempotent. Sequences in a prefill
+   * forward fail when it ends (see {@link prefill}).
+   */
   close(): void {
     this.closed = true;
-    const err = new HotpathError(ErrorCode.WorkerShutdown, 'replica shutting down');
     this.endGroup();
-    for (const e of this.takeAll()) this.fail(e, err);
+    for (const e of this.takeAll()) this.fail(e, shutdownError());
   }
 
   /** Empties every list (waiting, mid-prefill, running) and returns their entries. */
@@ -332,6 +334,13 @@ export class IterationScheduler<S, T = unknown, Tag = unknown> {
     }
     const ms = performance.now() - t;
     report(ms, { outputTokens: steps.filter((st) => st?.token).length });
+    if (this.closed) {
+      // close() ran during the forward: a group admitted from the waiting list was in no list it
+      // empties, and joining the running batch now would leave its callers waiting forever (the
+      // loop stops). A chunked prompt (`partial`) was failed by close() already.
+      for (const e of group) if (this.byKey.get(e.key) === e) this.fail(e, shutdownError());
+      return;
+    }
     group.forEach((e, i) => {
       e.inferenceMs += ms;
       const step = steps[i];
@@ -432,6 +441,10 @@ export class IterationScheduler<S, T = unknown, Tag = unknown> {
     if (e.prefillAt !== null) this.engine.release(e.seq);
     e.reject(err);
   }
+}
+
+function shutdownError(): HotpathError {
+  return new HotpathError(ErrorCode.WorkerShutdown, 'replica shutting down');
 }
 
 function asError(err: unknown): Error {

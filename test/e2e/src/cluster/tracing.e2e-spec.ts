@@ -141,13 +141,29 @@ cluster.test(
     assert.equal(traceIds[0], '0af7651916cd43dd8448eb211c80319c', 'an incoming traceparent is honoured');
     for (const t of traceIds) assert.match(t ?? '', /^[0-9a-f]{32}$/, 'x-trace-id on job routes');
 
-    // Both processes flush spans about every second.
+    // Each process exports its ended spans on its own timer (about every second), so the worker's
+    // spans can be here while the API's SERVER spans, ended after the response was sent, are still
+    // in its buffer: wait for every span the checks below look up, from both services.
+    const isJobSpan = (s: Exported, kind: number, id: string): boolean =>
+      s.kind === kind && attr(s, 'messaging.message.id') === id;
     await waitFor(
-      () =>
-        jobs.every((j) =>
-          spans.some((s) => s.kind === SPAN_KIND.CONSUMER && attr(s, 'messaging.message.id') === j.id),
-        ) && spans.some((s) => isBatchSpan(s)),
-      { timeoutMs: 15_000, what: 'consumer and batch spans exported' },
+      () => {
+        const batchLinks = spans.filter(isBatchSpan).flatMap((b) => (b.links ?? []).map((l) => l.traceId));
+        return jobs.every((j, i) => {
+          const inTrace = spans.filter((s) => s.traceId === traceIds[i]);
+          const consumer = inTrace.find((s) => isJobSpan(s, SPAN_KIND.CONSUMER, j.id));
+          return (
+            consumer !== undefined &&
+            inTrace.some(
+              (s) => s.parentSpanId === consumer.spanId && s.name === `text_completion ${model}`,
+            ) &&
+            inTrace.some((s) => s.kind === SPAN_KIND.SERVER && s.service === 'hotpath-api') &&
+            inTrace.some((s) => isJobSpan(s, SPAN_KIND.PRODUCER, j.id)) &&
+            batchLinks.includes(traceIds[i]!)
+          );
+        });
+      },
+      { timeoutMs: 15_000, what: 'the SERVER, PRODUCER, CONSUMER, inference and batch spans of every job' },
     );
 
     for (const [i, job] of jobs.entries()) {
@@ -270,11 +286,16 @@ cluster.test(
     const decodeSpans = (): Exported[] => spans.filter((s) => s.name === `decode ${onnxModel}`);
     const linkedTraces = (): Set<string> =>
       new Set(decodeSpans().flatMap((s) => (s.links ?? []).map((l) => l.traceId)));
-    // Spans arrive in export batches: wait for the shared decode run too, not only for some span per job.
+    // Spans arrive in export batches: wait for the shared decode run too, not only for some span per
+    // job, and for each job's CONSUMER and inference spans, which end after its first decode group.
+    const jobSpansIn = (t: string): boolean =>
+      spans.some((s) => s.traceId === t && s.kind === SPAN_KIND.CONSUMER) &&
+      spans.some((s) => s.traceId === t && s.name === `text_completion ${onnxModel}`);
     await waitFor(
       () =>
-        traceIds.every((t) => linkedTraces().has(t)) && decodeSpans().some((s) => (s.links ?? []).length > 1),
-      { timeoutMs: 15_000, what: 'decode group spans linked to every job' },
+        traceIds.every((t) => linkedTraces().has(t) && jobSpansIn(t)) &&
+        decodeSpans().some((s) => (s.links ?? []).length > 1),
+      { timeoutMs: 15_000, what: "decode group spans linked to every job, and every job's own spans" },
     );
     const together = decodeSpans().find((s) => (s.links ?? []).length > 1);
     assert.ok(together, 'sequences were decoded together');
