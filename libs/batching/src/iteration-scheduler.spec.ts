@@ -81,6 +81,18 @@ const policy = (p: Partial<SchedulerPolicy> = {}): SchedulerPolicy => ({
   ...p,
 });
 
+/** Makes the engine's prefill forwards wait until the returned function is called. */
+function holdPrefills(engine: FakeEngine): () => void {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const prefill = engine.prefill.bind(engine);
+  engine.prefill = async (seqs) => {
+    await held;
+    return prefill(seqs);
+  };
+  return () => release();
+}
+
 describe('IterationScheduler', () => {
   it('joins newcomers at the next token boundary and lets finished sequences leave at once', async () => {
     const engine = new FakeEngine();
@@ -106,14 +118,8 @@ describe('IterationScheduler', () => {
   });
 
   it('counts a sequence in its load from submission to its end, its prefill forward included', async () => {
-    let release: () => void = () => undefined;
     const engine = new FakeEngine();
-    const held = new Promise<void>((r) => (release = r));
-    const prefill = engine.prefill.bind(engine);
-    engine.prefill = async (seqs) => {
-      await held;
-      return prefill(seqs);
-    };
+    const release = holdPrefills(engine);
     const s = new IterationScheduler(engine, policy());
     const done = s.submit(1, seq('a', 1));
     assert.equal(s.load, 1, 'waiting');
@@ -251,14 +257,8 @@ describe('IterationScheduler', () => {
   });
 
   it('close() during a prefill forward fails its sequences when the forward ends', async () => {
-    let release: () => void = () => undefined;
     const engine = new FakeEngine();
-    const held = new Promise<void>((r) => (release = r));
-    const prefill = engine.prefill.bind(engine);
-    engine.prefill = async (seqs) => {
-      await held;
-      return prefill(seqs);
-    };
+    const release = holdPrefills(engine);
     const s = new IterationScheduler(engine, policy());
     const a = s.submit(1, seq('a', 5));
     const b = s.submit(2, seq('b', 5));
