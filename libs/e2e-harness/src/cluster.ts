@@ -367,7 +367,10 @@ export class E2eCluster {
       );
       const { matching } = opts;
       if (matching) {
-        const hits = p.logs().split('\n').filter((line) => matching.test(line));
+        const hits = p
+          .logs()
+          .split('\n')
+          .filter((line) => matching.test(line));
         parts.push(`(${hits.length} line(s) matching ${String(matching)})`, ...hits.slice(-50), '(tail)');
       }
       parts.push(p.logs().slice(-60_000));
