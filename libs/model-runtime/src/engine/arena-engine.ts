@@ -4,7 +4,7 @@ import { DEFAULT_GQA_MAX_ROWS } from '@hotpath/contracts';
 import type { SequenceState, TokenStep } from '../generation/sequence-state';
 import type { LlamaConfig } from '../model/model-config';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
-import { ENGINE_IO } from './engine-graph';
+import { ENGINE_IO, ENGINE_LANE_INPUTS } from './engine-graph';
 import { KvArena } from './kv-arena';
 
 /**
@@ -289,7 +289,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     }
     if (rows.length === 0) return;
     const chunk = this.lanes[SHORT].chunk;
-    const width = (n: number): number => (n > 0 ? Math.ceil(n / chunk) * chunk : 0);
+    const width = (n: number): number => this.lanes[SHORT].widthFor(n);
     let now = 0;
     for (const lane of [SHORT, LONG] as const) {
       const mine = rows.filter((r) => r.lane === lane);
@@ -513,23 +513,15 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       const bias = new Float32Array(rows * M);
       for (let r = 0; r < rows; r++)
         bias.fill(F32_LOWEST, r * M + (real ? (arena.lengths[span.first + r] as number) : 0), (r + 1) * M);
-      const biasName = lane === SHORT ? ENGINE_IO.pastBias : ENGINE_IO.pastBiasLong;
-      feeds[biasName] = { type: 'float32', data: bias, dims: [rows, 1, 1, 1, M] };
+      const names = ENGINE_LANE_INPUTS[lane];
+      feeds[names.pastBias] = { type: 'float32', data: bias, dims: [rows, 1, 1, 1, M] };
       const stub = this.noCache.subarray(0, rows * KVH * D);
       for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
         const v = real
           ? arena.view(l, span.first, rows)
           : { key: stub, value: stub, dims: [rows, KVH, 1, D] };
-        feeds[lane === SHORT ? ENGINE_IO.cacheKey(l) : ENGINE_IO.cacheKeyLong(l)] = {
-          type: 'float32',
-          data: v.key,
-          dims: v.dims,
-        };
-        feeds[lane === SHORT ? ENGINE_IO.cacheValue(l) : ENGINE_IO.cacheValueLong(l)] = {
-          type: 'float32',
-          data: v.value,
-          dims: v.dims,
-        };
+        feeds[names.cacheKey(l)] = { type: 'float32', data: v.key, dims: v.dims };
+        feeds[names.cacheValue(l)] = { type: 'float32', data: v.value, dims: v.dims };
       }
     }
     feeds[ENGINE_IO.laneRows] = { type: 'int64', data: laneRows, dims: [2] };

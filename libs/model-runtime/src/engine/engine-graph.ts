@@ -31,6 +31,16 @@ export const ENGINE_IO = {
   newKv: 'new_kv',
 } as const;
 
+/** The wide graph's inputs of each lane, short lane first (see {@link buildEngineGraph}). */
+export const ENGINE_LANE_INPUTS = [
+  { pastBias: ENGINE_IO.pastBias, cacheKey: ENGINE_IO.cacheKey, cacheValue: ENGINE_IO.cacheValue },
+  {
+    pastBias: ENGINE_IO.pastBiasLong,
+    cacheKey: ENGINE_IO.cacheKeyLong,
+    cacheValue: ENGINE_IO.cacheValueLong,
+  },
+] as const;
+
 /** Bumped whenever the engine graph changes, so cached graphs of an older shape are rebuilt. */
 export const ENGINE_GRAPH_VERSION = 8;
 
@@ -220,28 +230,21 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
         const t = b.input(name, 'float32', [rows, 1, 1, 1, width]);
         return { t, width: b.op('Slice', [b.op('Shape', [t]), b.ints([4]), b.ints([5])]) };
       };
-      lanes = [
-        {
-          rows: 'short_rows',
-          width: 'cached',
-          bias: ENGINE_IO.pastBias,
-          k: ENGINE_IO.cacheKey,
-          v: ENGINE_IO.cacheValue,
-        },
-        {
-          rows: 'long_rows',
-          width: 'cached_long',
-          bias: ENGINE_IO.pastBiasLong,
-          k: ENGINE_IO.cacheKeyLong,
-          v: ENGINE_IO.cacheValueLong,
-        },
-      ].map((l) => ({
-        bias: bias(l.bias, l.rows, l.width),
-        cache: Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
-          key: b.input(l.k(i), 'float32', [l.rows, KVH, l.width, D]),
-          value: b.input(l.v(i), 'float32', [l.rows, KVH, l.width, D]),
-        })),
-      }));
+      // Each lane's own dimension names: its rows and width vary independently.
+      const dimNames = [
+        { rows: 'short_rows', width: 'cached' },
+        { rows: 'long_rows', width: 'cached_long' },
+      ];
+      lanes = ENGINE_LANE_INPUTS.map((names, l) => {
+        const { rows, width } = dimNames[l] as { rows: string; width: string };
+        return {
+          bias: bias(names.pastBias, rows, width),
+          cache: Array.from({ length: cfg.num_hidden_layers }, (_, i) => ({
+            key: b.input(names.cacheKey(i), 'float32', [rows, KVH, width, D]),
+            value: b.input(names.cacheValue(i), 'float32', [rows, KVH, width, D]),
+          })),
+        };
+      });
       laneRows = b.input(ENGINE_IO.laneRows, 'int64', [2]);
       selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 1, 'new_tokens', 'new_tokens']);
       qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);

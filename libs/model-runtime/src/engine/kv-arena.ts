@@ -107,7 +107,7 @@ export class KvArena {
     const last = --this.usedSlots;
     let moved = -1;
     if (slot !== last) {
-      this.copySlot(last, slot);
+      this.copyRows(last, this, slot);
       moved = last;
     }
     this.lengths[last] = 0;
@@ -122,7 +122,7 @@ export class KvArena {
         ErrorCode.Capacity,
         `KV arena: ${positions} positions exceed the model's context of ${this.maxPositions}`,
       );
-    if (positions > this.cap) this.relayout(this.roundUp(positions));
+    if (positions > this.cap) this.relayout(this.widthFor(positions));
   }
 
   /** One layer's rows `first … first+rows-1`, with `capacity` positions each. */
@@ -226,33 +226,21 @@ export class KvArena {
     dest.checkSlot(destSlot);
     if (dest.layers !== this.layers || dest.kvHeads !== this.kvHeads || dest.headDim !== this.headDim)
       throw new RangeError('KV arena: copy between arenas of different shapes');
-    const n = this.lengths[slot] as number;
-    dest.reserve(Math.max(1, n));
-    const H = this.kvHeads;
-    const D = this.headDim;
-    for (let l = 0; l < this.layers; l++)
-      for (let h = 0; h < H; h++) {
-        const src = (slot * H + h) * this.cap * D;
-        const dst = (destSlot * H + h) * dest.cap * D;
-        (dest.keys[l] as Float32Array).set((this.keys[l] as Float32Array).subarray(src, src + n * D), dst);
-        (dest.values[l] as Float32Array).set(
-          (this.values[l] as Float32Array).subarray(src, src + n * D),
-          dst,
-        );
-      }
-    dest.lengths[destSlot] = n;
+    dest.reserve(Math.max(1, this.lengths[slot] as number));
+    this.copyRows(slot, dest, destSlot);
   }
 
   /** Shrinks capacity when the longest remaining sequence needs far less. */
   private shrinkToFit(): void {
     let longest = 0;
     for (let s = 0; s < this.usedSlots; s++) longest = Math.max(longest, this.lengths[s] as number);
-    const want = this.roundUp(Math.max(1, longest));
+    const want = this.widthFor(Math.max(1, longest));
     // Hysteresis: shrink only by two chunks or more, so a sequence near a boundary does not thrash.
     if (want + this.chunk < this.cap) this.relayout(want);
   }
 
-  private roundUp(n: number): number {
+  /** The capacity that holds `n` positions: whole chunks, at most the model's context. */
+  widthFor(n: number): number {
     return Math.min(this.maxPositions, Math.ceil(n / this.chunk) * this.chunk);
   }
 
@@ -261,21 +249,29 @@ export class KvArena {
       throw new RangeError(`KV arena: slot ${slot} is not in use`);
   }
 
-  private copySlot(from: number, to: number): void {
+  /**
+   * Copies slot `from`'s cached positions to slot `to` of `dest` (this arena, or another whose
+   * capacity holds them) and sets its length. Within one buffer `copyWithin` moves them without the
+   * temporary copy `set` makes of a source that shares the target's buffer.
+   */
+  private copyRows(from: number, dest: KvArena, to: number): void {
     const H = this.kvHeads;
     const D = this.headDim;
-    const M = this.cap;
     const n = this.lengths[from] as number;
     for (let l = 0; l < this.layers; l++) {
-      const key = this.keys[l] as Float32Array;
-      const value = this.values[l] as Float32Array;
+      const pairs = [
+        [this.keys[l], dest.keys[l]],
+        [this.values[l], dest.values[l]],
+      ] as [Float32Array, Float32Array][];
       for (let h = 0; h < H; h++) {
-        const src = (from * H + h) * M * D;
-        key.copyWithin((to * H + h) * M * D, src, src + n * D);
-        value.copyWithin((to * H + h) * M * D, src, src + n * D);
+        const src = (from * H + h) * this.cap * D;
+        const dst = (to * H + h) * dest.cap * D;
+        for (const [a, b] of pairs)
+          if (a === b) a.copyWithin(dst, src, src + n * D);
+          else b.set(a.subarray(src, src + n * D), dst);
       }
     }
-    this.lengths[to] = n;
+    dest.lengths[to] = n;
   }
 
   private relayout(cap: number): void {
