@@ -47,27 +47,28 @@ if limit >= 0 then
   queued = redis.call('ZCARD', KEYS[13])
   if queued >= limit then return {-1, queued} end
 end
-if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
-  if maxrun == 0 then
-    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
-    return {2, 0}
-  end
-  if tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
+-- Admits the job straight to BullMQ unless the tenant is at its max_running: counted as running
+-- (1) or, without a max_running, not (2), and recorded in transit either way. nil: not admitted.
+local function admit()
+  if maxrun > 0 then
+    if tonumber(redis.call('HGET', KEYS[5], t) or '0') >= maxrun then return nil end
     redis.call('HINCRBY', KEYS[5], t, 1)
-    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
-    return {1, 0}
   end
+  redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
+  if maxrun > 0 then return 1 end
+  return 2
+end
+if redis.call('LLEN', KEYS[1]) == 0 and in_queue() < tonumber(ARGV[7]) then
+  local kind = admit()
+  if kind then return {kind, 0} end
 end
 if queued < 0 then queued = redis.call('ZCARD', KEYS[13]) end
 -- A slot held for this tenant (nothing of its own waits, so no job of its own is overtaken).
 if queued == 0 and tonumber(redis.call('GET', KEYS[14]) or '0') > 0 then
-  local counted = maxrun > 0
-  if not counted or tonumber(redis.call('HGET', KEYS[5], t) or '0') < maxrun then
+  local kind = admit()
+  if kind then
     redis.call('DECR', KEYS[14])
-    redis.call('ZADD', KEYS[8], ARGV[9], ARGV[2])
-    if not counted then return {2, 0, 0, 1} end
-    redis.call('HINCRBY', KEYS[5], t, 1)
-    return {1, 0, 0, 1}
+    return {kind, 0, 0, 1}
   end
 end
 -- The dispatcher reads a waiting tenant's weight and max_running from here.
