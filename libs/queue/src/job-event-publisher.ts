@@ -89,18 +89,30 @@ export class JobEventPublisher {
     this.scheduled = wait > 0 ? { timer: setTimeout(fire, wait) } : { immediate: setImmediate(fire) };
   }
 
-  /** Writes every sink's buffered events now, as one pipeline; resolves once Redis has them. */
-  send(): Promise<void> {
-    if (this.scheduled) {
-      if ('timer' in this.scheduled) clearTimeout(this.scheduled.timer);
-      else clearImmediate(this.scheduled.immediate);
-      this.scheduled = undefined;
+  /**
+   * Writes buffered events now, as one pipeline, and resolves once Redis has them: every sink's, or
+   * (`only`) one ending job's. A job's end must not flush the others: under load jobs end every few
+   * milliseconds, and flushing everyone's tokens at each end would undo `flushMs`.
+   */
+  send(only?: JobEventSink): Promise<void> {
+    let sinks: JobEventSink[];
+    if (only) {
+      const at = this.pending.indexOf(only);
+      if (at < 0) return Promise.resolve();
+      this.pending.splice(at, 1);
+      sinks = [only];
+    } else {
+      if (this.scheduled) {
+        if ('timer' in this.scheduled) clearTimeout(this.scheduled.timer);
+        else clearImmediate(this.scheduled.immediate);
+        this.scheduled = undefined;
+      }
+      sinks = this.pending;
+      this.pending = [];
+      if (sinks.length === 0) return Promise.resolve();
+      this.lastSend = Date.now();
     }
-    const sinks = this.pending;
-    this.pending = [];
-    if (sinks.length === 0) return Promise.resolve();
     const now = Date.now();
-    this.lastSend = now;
     // A cluster pipeline must stay in one slot: one per shard (the streams carry its hash tag).
     const groups = isCluster(this.redis) ? [...groupBySlot(sinks, (s) => s.key).values()] : [sinks];
     const write = Promise.all(
@@ -176,7 +188,7 @@ export class JobEventSink {
 
   /** Writes everything queued so far and resolves once Redis has it (errors go to `onError`). */
   async flush(): Promise<void> {
-    if (this.buffer.length > 0 || this.catchUp.length > 0) await this.publisher.send();
+    if (this.buffer.length > 0 || this.catchUp.length > 0) await this.publisher.send(this);
     await this.last;
   }
 

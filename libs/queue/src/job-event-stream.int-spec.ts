@@ -188,6 +188,27 @@ describe('job event streams on real Redis', () => {
     }
   });
 
+  it("writes an ending job's events at once without flushing the other jobs' tokens early", async () => {
+    const [ending, running] = [randomUUID(), randomUUID()];
+    ids.push(ending, running);
+    const publisher = new JobEventPublisher(conn, { ttlS: 60, flushMs: 300 });
+    const [a, b] = [publisher.open(ref(ending), true), publisher.open(ref(running), true)];
+    // A first write opens the interval; the tokens after it wait for the next one.
+    a.push({ type: 'status', status: 'running', attempt: 1 });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    b.push({ type: 'token', index: 0, text: 'b0', token_id: 0 });
+    a.push({ type: 'token', index: 0, text: 'a0', token_id: 0 });
+    await a.end({ type: 'done' });
+    assert.equal(await conn.xlen(jobEventsKey(ref(ending))), 3, 'status, token, done');
+    assert.equal(await conn.xlen(jobEventsKey(ref(running))), 0, 'still within the interval');
+    b.push({ type: 'token', index: 1, text: 'b1', token_id: 1 });
+    await new Promise((r) => setTimeout(r, 400));
+    const entries = await conn.xrange(jobEventsKey(ref(running)), '-', '+');
+    assert.equal(entries.length, 1, "the other job's two tokens are one entry, written on the interval");
+    b.close();
+  });
+
   it('writes nothing for an unwatched job, and everything produced so far once it is watched', async () => {
     const quiet = randomUUID();
     const late = randomUUID();

