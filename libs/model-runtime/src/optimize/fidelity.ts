@@ -34,7 +34,7 @@ function argmax(row: Float32Array): number {
 }
 
 /** Logits of every position of `ids` (one row, no cache), `[ids.length, vocab]`. */
-async function windowLogits(lm: CausalLm, ids: readonly number[]): Promise<Float32Array> {
+export async function windowLogits(lm: CausalLm, ids: readonly number[]): Promise<Float32Array> {
   const out = await lm.forward({
     batch: 1,
     seq: ids.length,

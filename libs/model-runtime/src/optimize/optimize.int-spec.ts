@@ -8,9 +8,9 @@ import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
 import type { HotpathJson, LlamaConfig } from '../model/model-config';
 import { loadModelFolder } from '../model/model-loader';
-import { TEST_EXECUTION, greedy, soloTokens } from '../testing/greedy-reference';
+import { TEST_EXECUTION, greedy, sequenceOf, soloTokens } from '../testing/greedy-reference';
 import { REPO_ROOT, importStories260k } from '../testing/stories-dir';
-import { greedyAgreement, measureFidelity, sampleText } from './fidelity';
+import { greedyAgreement, measureFidelity, sampleText, windowLogits } from './fidelity';
 import { pruneModelFolder } from './prune';
 import { quantizeModelFolder } from './quantize-folder';
 import type { QuantMethod } from './quantize-graph';
@@ -27,6 +27,39 @@ async function tokensOf(dir: string, engine: 'arena' | 'plain', batched: boolean
       m,
       PROMPTS.map((p) => greedy(p, 12)),
     );
+  } finally {
+    await m.close();
+  }
+}
+
+/** How close two logits must be for either token to be a legitimate greedy choice. */
+const NEAR_TIE = 0.02;
+
+/**
+ * The engine graph's greedy tokens equal the folder graph's, except where the folder graph itself
+ * nearly ties: quantized weights run through kernels whose float sums are ordered by the matrix
+ * shapes (the engine fuses Q/K/V and gate/up into wider MatMuls), and a CPU without AVX-512 turned
+ * one such tie (logits 1e-2 apart) of the forged int4 model the other way. Checked with the folder
+ * graph's own logits of the whole sequence at the first position where the two differ.
+ */
+async function assertSameButNearTies(dir: string, folder: number[][], engine: number[][]): Promise<void> {
+  const m = await load(dir, 'plain');
+  try {
+    for (const [i, want] of folder.entries()) {
+      const got = engine[i] as number[];
+      const at = want.findIndex((t, j) => got[j] !== t);
+      if (at < 0 && got.length === want.length) continue;
+      assert.ok(at >= 0, `prompt ${i}: engine graph ${got.join(',')} vs folder graph ${want.join(',')}`);
+      const seq = sequenceOf(m, greedy(PROMPTS[i] as string, 12));
+      const ids = [...seq.prompt, ...want.slice(0, at)];
+      const V = m.causalLm.vocabSize;
+      const row = (await windowLogits(m.causalLm, ids)).subarray((ids.length - 1) * V, ids.length * V);
+      const [a, b] = [row[want[at] as number] as number, row[got[at] as number] as number];
+      assert.ok(
+        Math.abs(a - b) < NEAR_TIE,
+        `prompt ${i}, token ${at}: engine graph chose ${got[at]} (logit ${b}), folder graph ${want[at]} (logit ${a})`,
+      );
+    }
   } finally {
     await m.close();
   }
@@ -68,7 +101,7 @@ describe('quantized and pruned model folders', () => {
       // Activations quantized with one scale per forward make a row depend on its batch mates.
       if (method !== 'int8-dynamic') {
         assert.deepEqual(await tokensOf(out, 'arena', true), arenaSolo, 'batched = solo');
-        assert.deepEqual(await tokensOf(out, 'plain', false), arenaSolo, 'engine graph = folder graph');
+        await assertSameButNearTies(out, await tokensOf(out, 'plain', false), arenaSolo);
       } else assert.equal((await tokensOf(out, 'arena', true)).length, PROMPTS.length);
     });
   }

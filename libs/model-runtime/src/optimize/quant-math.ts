@@ -107,7 +107,16 @@ export function dequantizeBlockwise(q: BlockQuantized): Float32Array {
   return w;
 }
 
-/** Quantizes a row-major `[K, N]` float matrix to int8 with one scale per column. */
+/**
+ * Largest code of `int8-dynamic` weights: 7 bits. onnxruntime multiplies them by uint8 activations
+ * with VPMADDUBSW on x86 CPUs without VNNI (AVX2, AVX-512 without VNNI), which adds each pair of
+ * products into a saturating int16: 255·127·2 exceeds 32,767 and a GEMM of 8-bit codes came out
+ * 20–30 % wrong on such a host (Zen 3), while 255·63·2 = 32,130 never saturates. onnxruntime's own
+ * quantizer offers the same remedy (`reduce_range`); VNNI and AMX hosts lose only the eighth bit.
+ */
+export const COLUMN_CODE_MAX = 63;
+
+/** Quantizes a row-major `[K, N]` float matrix to int8 codes within ±{@link COLUMN_CODE_MAX}, one scale per column. */
 export function quantizeColumns(w: Float32Array, K: number, N: number): ColumnQuantized {
   if (w.length !== K * N) throw new RangeError(`matrix has ${w.length} values, expected ${K}x${N}`);
   const scales = new Float32Array(N);
@@ -118,12 +127,14 @@ export function quantizeColumns(w: Float32Array, K: number, N: number): ColumnQu
       const v = w[k * N + n] as number;
       if (Math.abs(v) > Math.abs(maxSigned)) maxSigned = v;
     }
-    // 127, not 128, as the magnitude bound: onnxruntime's int8 GEMM may saturate −128·−128 pairs.
-    const d = maxSigned === 0 ? 1 : Math.fround(Math.abs(maxSigned) / 127);
+    const d = maxSigned === 0 ? 1 : Math.fround(Math.abs(maxSigned) / COLUMN_CODE_MAX);
     scales[n] = d;
     const inv = 1 / d;
     for (let k = 0; k < K; k++)
-      codes[k * N + n] = Math.max(-127, Math.min(127, Math.round((w[k * N + n] as number) * inv)));
+      codes[k * N + n] = Math.max(
+        -COLUMN_CODE_MAX,
+        Math.min(COLUMN_CODE_MAX, Math.round((w[k * N + n] as number) * inv)),
+      );
   }
   return { K, N, codes, scales };
 }

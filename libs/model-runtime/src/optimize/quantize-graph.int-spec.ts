@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/graph-builder';
 import { Prng } from '../forge/prng';
 import { readFloatWeights, readQuantSpec } from './graph-weights';
+import { COLUMN_CODE_MAX, quantizeColumns } from './quant-math';
 import { quantizeOnnxGraph, type QuantMethod, type QuantSpec } from './quantize-graph';
 
 const ROWS = 3;
@@ -91,6 +92,12 @@ describe('quantizeOnnxGraph through onnxruntime', () => {
       assert.deepEqual(readQuantSpec(q.model), spec(method, acc));
     });
   }
+
+  it('int8-dynamic codes stay within ±63, so no pair of products saturates a non-VNNI int8 GEMM', () => {
+    const q = quantizeColumns(w, K, N);
+    assert.equal(Math.max(...Array.from(q.codes, Math.abs)), COLUMN_CODE_MAX);
+    assert.equal(COLUMN_CODE_MAX * 255 * 2 <= 32_767, true);
+  });
 
   it('quantizing dequantized weights again gives back the same codes (the engine relies on it)', () => {
     for (const method of ['int8-weight', 'int4-weight', 'int8-dynamic'] as const) {
