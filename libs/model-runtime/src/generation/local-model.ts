@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DEFAULT_GQA_MAX_ROWS, ErrorCode, HotpathError } from '@hotpath/contracts';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import type { PrefixKvCache } from '../batching/prefix-cache';
@@ -5,6 +6,7 @@ import type { SequenceEngine } from '@hotpath/batching';
 import { ArenaEngine } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
+import { int8PairsSaturate, narrowColumnCodes } from '../optimize/narrow-codes';
 import type { LlamaConfig } from '../model/model-config';
 import type { OnnxSelection } from '../model/model-layout';
 import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
@@ -102,8 +104,10 @@ export class LocalModel {
         engine = 'plain';
       }
     }
-    const session = await OrtSession.create(onnxPath, exec, opts.log);
-    const gqaSession = gqaPath ? await OrtSession.create(gqaPath, exec, opts.log) : null;
+    const source = (path: string): string | { bytes: Uint8Array; path: string } =>
+      info.hotpath?.quantization?.method === 'int8-dynamic' ? saturationSafe(path, log) : path;
+    const session = await OrtSession.create(source(onnxPath), exec, opts.log);
+    const gqaSession = gqaPath ? await OrtSession.create(source(gqaPath), exec, opts.log) : null;
     const lm = engine === 'plain' ? new CausalLm(session, info) : null;
     const model = new LocalModel(
       info,
@@ -201,4 +205,23 @@ export class LocalModel {
     await this.session.release();
     await this.gqaSession?.release();
   }
+}
+
+/**
+ * An `int8-dynamic` graph as this CPU can run it: on x86 without VNNI, 8-bit weight codes (folders
+ * quantized, or engine graphs derived, before Hotpath stored 7-bit ones) would saturate
+ * onnxruntime's int8 GEMM and come out 20–30 % wrong, so they are narrowed to 7 bits in memory.
+ */
+function saturationSafe(
+  path: string,
+  log: (msg: string) => void,
+): string | { bytes: Uint8Array; path: string } {
+  if (!int8PairsSaturate()) return path;
+  const narrowed = narrowColumnCodes(readFileSync(path));
+  if (!narrowed) return path;
+  log(
+    `${path}: ${narrowed.weights} int8-dynamic weights have 8-bit codes, which this CPU's int8 GEMM (no VNNI) saturates; ` +
+      'narrowed to 7 bits in memory (quantize the folder again with this Hotpath to skip this step)',
+  );
+  return { bytes: narrowed.model, path };
 }

@@ -66,10 +66,13 @@ export class OrtSession {
    * available in this onnxruntime build, falls back to CPU and logs that once through `log`.
    */
   static async create(
-    path: string,
+    source: string | { bytes: Uint8Array; path: string },
     exec: ExecutionSettings = DEFAULT_EXECUTION,
     log: (msg: string) => void = () => undefined,
   ): Promise<OrtSession> {
+    // A graph rewritten in memory (see `narrowColumnCodes`) still names its file in errors.
+    const path = typeof source === 'string' ? source : source.path;
+    const model = typeof source === 'string' ? source : source.bytes;
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: exec.graph_optimization,
       logSeverityLevel: 3,
@@ -80,7 +83,7 @@ export class OrtSession {
     if (exec.inter_op_threads > 0) base.interOpNumThreads = exec.inter_op_threads;
     const wanted = exec.providers.length > 0 ? [...exec.providers] : ['cpu'];
     try {
-      const s = await ort.InferenceSession.create(path, { ...base, executionProviders: wanted });
+      const s = await create(model, { ...base, executionProviders: wanted });
       return new OrtSession(s, wanted);
     } catch (err) {
       if (!wanted.includes('cuda')) throw wrap(path, err);
@@ -88,7 +91,7 @@ export class OrtSession {
         `onnxruntime: CUDA execution provider unavailable (${firstLine(err)}); falling back to CPU for ${path}`,
       );
       try {
-        const s = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+        const s = await create(model, { ...base, executionProviders: ['cpu'] });
         return new OrtSession(s, ['cpu']);
       } catch (err2) {
         throw wrap(path, err2);
@@ -142,6 +145,15 @@ export class OrtSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+function create(
+  model: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, options)
+    : ort.InferenceSession.create(model, options);
 }
 
 function firstLine(err: unknown): string {
