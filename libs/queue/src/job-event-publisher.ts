@@ -95,6 +95,7 @@ export class JobEventPublisher {
    * milliseconds, and flushing everyone's tokens at each end would undo `flushMs`.
    */
   send(only?: JobEventSink): Promise<void> {
+    const now = Date.now();
     let sinks: JobEventSink[];
     if (only) {
       const at = this.pending.indexOf(only);
@@ -110,9 +111,8 @@ export class JobEventPublisher {
       sinks = this.pending;
       this.pending = [];
       if (sinks.length === 0) return Promise.resolve();
-      this.lastSend = Date.now();
+      this.lastSend = now;
     }
-    const now = Date.now();
     // A cluster pipeline must stay in one slot: one per shard (the streams carry its hash tag).
     const groups = isCluster(this.redis) ? [...groupBySlot(sinks, (s) => s.key).values()] : [sinks];
     const write = Promise.all(

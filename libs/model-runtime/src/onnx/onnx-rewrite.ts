@@ -32,7 +32,7 @@ export function rewrite(buf: Uint8Array, edit: (f: ProtoField, w: ProtoWriter) =
 }
 
 /** Rewrites the graph of a `ModelProto`; `tail` may append fields after the existing ones. */
-function rewriteGraph(
+export function rewriteGraph(
   model: Uint8Array,
   edit: (f: ProtoField, w: ProtoWriter) => boolean,
   tail: (g: ProtoWriter) => void = () => undefined,

@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { MS_DOMAIN, tensorProto } from '../onnx/graph-builder';
-import { decodeGraph, decodeTensor, ONNX_FIELD, tensorValues } from '../onnx/onnx-graph-read';
-import { rewrite } from '../onnx/onnx-rewrite';
-import { readProtoFields } from '../onnx/protobuf-reader';
+import { decodeTensor, ONNX_FIELD, readGraph, tensorValues } from '../onnx/onnx-graph-read';
+import { rewriteGraph } from '../onnx/onnx-rewrite';
 import { COLUMN_CODE_MAX, dequantizeColumns, quantizeColumns } from './quant-math';
 
 const INT8 = 3;
-const { graph: MODEL_GRAPH } = ONNX_FIELD.model;
 const { initializer: GRAPH_INITIALIZER } = ONNX_FIELD.graph;
 
 /**
@@ -39,9 +37,7 @@ function readCpuFlags(): string | null {
  * Returns the new model and how many weights changed, or `null` when none needed it.
  */
 export function narrowColumnCodes(model: Uint8Array): { model: Buffer; weights: number } | null {
-  const graph = readProtoFields(model).find((f) => f.field === MODEL_GRAPH && f.wire === 2);
-  if (!graph) return null;
-  const { nodes, initializers } = decodeGraph(readProtoFields(graph.value as Uint8Array));
+  const { nodes, initializers } = readGraph(model);
   const replaced = new Map<string, Uint8Array>();
   for (const n of nodes) {
     if (n.op !== 'DynamicQuantizeMatMul' || n.domain !== MS_DOMAIN) continue;
@@ -61,17 +57,12 @@ export function narrowColumnCodes(model: Uint8Array): { model: Buffer; weights: 
     replaced.set(scales.name, tensorProto(scales.name, scales.dims, q.scales).toBuffer());
   }
   if (replaced.size === 0) return null;
-  const out = rewrite(model, (f, w) => {
-    if (f.field !== MODEL_GRAPH || f.wire !== 2) return false;
-    const g = rewrite(f.value as Uint8Array, (gf, gw) => {
-      if (gf.field !== GRAPH_INITIALIZER || gf.wire !== 2) return false;
-      const next = replaced.get(decodeTensor(gf.value as Uint8Array).name);
-      if (!next) return false;
-      gw.bytes(GRAPH_INITIALIZER, next);
-      return true;
-    });
-    w.message(MODEL_GRAPH, g);
+  const out = rewriteGraph(model, (f, w) => {
+    if (f.field !== GRAPH_INITIALIZER || f.wire !== 2) return false;
+    const next = replaced.get(decodeTensor(f.value as Uint8Array).name);
+    if (!next) return false;
+    w.bytes(GRAPH_INITIALIZER, next);
     return true;
   });
-  return { model: out.toBuffer(), weights: replaced.size / 2 };
+  return { model: out, weights: replaced.size / 2 };
 }

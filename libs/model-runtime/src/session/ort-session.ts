@@ -147,6 +147,7 @@ export class OrtSession {
   }
 }
 
+/** `InferenceSession.create` for a path or the bytes of a graph (its overloads take one or the other). */
 function create(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
