@@ -6,8 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { forgeModel } from '../forge/forge';
 import { LocalModel } from '../generation/local-model';
 import { SequenceState } from '../generation/sequence-state';
-import { DEFAULT_EXECUTION } from '../session/ort-session';
-import type { ArenaEngine } from './arena-engine';
+import type { LlamaConfig } from '../model/model-config';
+import { DEFAULT_EXECUTION, OrtSession, type ExecutionSettings } from '../session/ort-session';
+import { ArenaEngine } from './arena-engine';
+import { engineGraphFor } from './engine-model';
 
 describe('ArenaEngine graph choice (forged tiny)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'hp-arena-'));
@@ -30,6 +32,22 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
       of.generationDefaults,
       of.info.config.max_position_embeddings,
     );
+
+  /** The forged model loaded again with other execution settings, for `fn` alone. */
+  const withTiny = async (
+    exec: Partial<ExecutionSettings>,
+    fn: (of: LocalModel) => Promise<void>,
+  ): Promise<void> => {
+    const of = await LocalModel.load(join(tmp, 'tiny'), {
+      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, ...exec },
+      warmup: false,
+    });
+    try {
+      await fn(of);
+    } finally {
+      await of.close();
+    }
+  };
 
   const id = (step: { token: { token_id: number } | null } | null | undefined): number =>
     step?.token?.token_id ?? -1;
@@ -70,11 +88,7 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
   });
 
   it('gqa_chunk_rows keeps the GQA graph above gqa_max_rows, in forwards of at most that many rows', async () => {
-    const chunked = await LocalModel.load(join(tmp, 'tiny'), {
-      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 2, gqa_chunk_rows: 3 },
-      warmup: false,
-    });
-    try {
+    await withTiny({ gqa_max_rows: 2, gqa_chunk_rows: 3 }, async (chunked) => {
       const engine = chunked.createEngine(4) as ArenaEngine;
       const seqs = ['the quick brown fox', 'hello', 'a b c d e f', 'zz'].map((p) => seq(p));
       await engine.prefill(seqs);
@@ -91,17 +105,11 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
           b.map((t) => t.token),
         );
       }
-    } finally {
-      await chunked.close();
-    }
+    });
   });
 
   it('keeps a long sequence in the long lane on the wide graph, and every row generates what it does alone', async () => {
-    const wide = await LocalModel.load(join(tmp, 'tiny'), {
-      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 0 },
-      warmup: false,
-    });
-    try {
+    await withTiny({ gqa_max_rows: 0 }, async (wide) => {
       const prompts = ['hello', 'the quick brown fox', 'a b c', LONG_PROMPT];
       const engine = wide.createEngine(4) as ArenaEngine;
       const seqs = prompts.map((p) => seq(p, wide));
@@ -138,9 +146,7 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
         engine.stats.lanes.map((l) => l.used),
         [0, 0],
       );
-    } finally {
-      await wide.close();
-    }
+    });
   });
 
   it('brings the long lane back to the short lane when the GQA graph takes over', async () => {
@@ -167,16 +173,62 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     assert.deepEqual(tokens.slice(1), alone.slice(1));
   });
 
-  it('gqa_max_rows 0 loads the wide graph alone', async () => {
-    const wide = await LocalModel.load(join(tmp, 'tiny'), {
-      execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 0 },
-      warmup: false,
+  it('a small model decodes on the decode-only wide graph, with the tokens of the general one', async () => {
+    await withTiny({ gqa_max_rows: 0 }, async (general) => {
+      const prompts = ['hello', 'the quick brown fox', 'a b c', LONG_PROMPT];
+      const run = async (of: LocalModel): Promise<{ tokens: number[][]; wide: string }> => {
+        const engine = of.createEngine(4) as ArenaEngine;
+        const seqs = prompts.map((p) => seq(p, of));
+        const tokens = (await engine.prefill(seqs)).map((t) => [id(t)]);
+        for (let step = 0; step < 6; step++)
+          (await engine.decode(seqs)).forEach((t, i) => tokens[i]?.push(id(t)));
+        assert.equal(engine.stats.graph, 'wide', 'four rows decode on the wide graph');
+        return { tokens, wide: engine.stats.wideGraph };
+      };
+      const decodeOnly = await run(model);
+      const reference = await run(general);
+      assert.equal(decodeOnly.wide, 'decode-only');
+      assert.equal(reference.wide, 'general', 'without the GQA graph the wide graph prefills too');
+      assert.deepEqual(decodeOnly.tokens, reference.tokens);
     });
+  });
+
+  it('prompt chunks of several rows with cached tokens prefill one row per GQA forward on a decode-only engine', async () => {
+    const engine = model.createEngine(4) as ArenaEngine;
+    const prompts = [
+      LONG_PROMPT,
+      'the quick brown fox jumps over the lazy dog',
+      'a b c d e f g h',
+      LONG_PROMPT + 'x',
+    ];
+    const seqs = prompts.map((p) => seq(p));
+    // Four tokens each first, then the rest: the second forward's rows all have cached tokens.
+    assert.deepEqual(await engine.prefill(seqs, 4), [null, null, null, null]);
+    const tokens = (await engine.prefill(seqs)).map((t) => [id(t)]);
+    assert.equal(engine.stats.wideGraph, 'decode-only');
+    for (let step = 0; step < 4; step++)
+      (await engine.decode(seqs)).forEach((t, i) => tokens[i]?.push(id(t)));
+    assert.deepEqual(tokens, await solo(model, prompts, 4));
+  });
+
+  it('refuses a decode-only wide graph without a GQA graph to prefill on', async () => {
+    const graph = engineGraphFor(model.info);
+    assert.ok('decodePath' in graph && graph.decodePath, 'the tiny model has a decode-only variant');
+    const session = await OrtSession.create(graph.decodePath);
     try {
+      assert.throws(
+        () => new ArenaEngine({ wide: session }, model.info.config as LlamaConfig, 2, 0),
+        /decode-only wide graph needs the GQA graph/,
+      );
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('gqa_max_rows 0 loads the wide graph alone', async () => {
+    await withTiny({ gqa_max_rows: 0 }, async (wide) => {
       const engine = wide.createEngine(2) as ArenaEngine;
       assert.equal(engine.stats.graph, 'wide');
-    } finally {
-      await wide.close();
-    }
+    });
   });
 });

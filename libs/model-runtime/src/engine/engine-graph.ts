@@ -207,9 +207,19 @@ function buildDecoder(
  * - fused onnxruntime contrib ops where the CPU provider has them: SimplifiedLayerNormalization,
  *   SkipSimplifiedLayerNormalization (residual add + RMSNorm), RotaryEmbedding; Q/K/V and
  *   gate/up projections are each one MatMul.
+ *
+ * `decodeOnly` builds the variant for decode steps alone (one new token per row; the engine runs
+ * every prefill on the GQA graph then): no `self_bias`, and the new token's score and value product
+ * are elementwise (Mul + ReduceSum, Mul) instead of two MatMuls of one GEMV per row × query head,
+ * which on a model with tiny heads cost as much as the cached part of attention.
  */
-export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWriter {
+export function buildEngineGraph(
+  cfg: LlamaConfig,
+  w: EngineWeights,
+  opts: { decodeOnly?: boolean } = {},
+): ProtoWriter {
   const { H, NH, KVH, D } = llamaDims(cfg);
+  const decodeOnly = opts.decodeOnly === true;
   const G = NH / KVH;
   interface Lane {
     bias: { t: string; width: string };
@@ -246,7 +256,9 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
         };
       });
       laneRows = b.input(ENGINE_IO.laneRows, 'int64', [2]);
-      selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 1, 'new_tokens', 'new_tokens']);
+      // One new token per row attends to itself unmasked: no causal mask among new tokens.
+      if (!decodeOnly)
+        selfBias = b.input(ENGINE_IO.selfBias, 'float32', [1, 1, 1, 'new_tokens', 'new_tokens']);
       qkvHeads = b.ints([0, 0, NH + 2 * KVH, D]);
       qkvSplit = b.ints([NH, KVH, KVH]);
     },
@@ -270,7 +282,11 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
       // [B, NH, S, D] → [B, KVH, G, S, D] (head h = kvHead·G + g).
       const qg = b.op('Reshape', [rope(q), b.ints([0, KVH, G, -1, D])]);
       const kNew = rope(k);
-      const newScores = b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(kNew))]), selfBias]);
+      // One new token per row: its score against itself is a dot product per head, one Mul and
+      // one ReduceSum over every row, where a MatMul runs one GEMV per row × query head.
+      const newScores = decodeOnly
+        ? b.op('ReduceSum', [b.op('Mul', [qg, perGroup(kNew)]), b.ints([-1])], { keepdims: 1 })
+        : b.op('Add', [b.op('MatMul', [qg, swapLast(perGroup(kNew))]), selfBias]);
       // Per lane: [cached ⧺ new] scores of its rows, one softmax, then the two value products.
       const byLane = (t: string): string[] => b.node('Split', [t, laneRows], { axis: 0 }, 2) as string[];
       const [qs, news, vs] = [byLane(qg), byLane(newScores), byLane(perGroup(vNew))];
@@ -283,7 +299,7 @@ export function buildEngineGraph(cfg: LlamaConfig, w: EngineWeights): ProtoWrite
         const newProbs = b.op('Slice', [probs, bias.width, b.ints([2 ** 31 - 1]), b.ints([-1])]);
         return b.op('Add', [
           b.op('MatMul', [pastProbs, perGroup(layerCache.value)]),
-          b.op('MatMul', [newProbs, vl]),
+          b.op(decodeOnly ? 'Mul' : 'MatMul', [newProbs, vl]),
         ]);
       });
       const ctx = b.op('Concat', ctxs, { axis: 0 });

@@ -92,6 +92,9 @@ export class LocalModel {
         // onnxruntime's CUDA GroupQueryAttention kernel takes fp16 only: on a GPU the float32 GQA graph
         // would fall back to the CPU for attention, so GPU replicas run the wide graph alone.
         gqaPath = gqaMaxRows > 0 && !exec.providers.includes('cuda') ? graph.gqaPath : null;
+        // With the GQA graph for prompts, a small model's wide graph only decodes: its faster
+        // decode-only variant (derived for models up to DECODE_ONLY_MAX_PARAMS).
+        if (gqaPath && graph.decodePath) onnxPath = graph.decodePath;
         if (graph.built) log(`engine graph derived from ${info.onnxPath} into ${graph.path}`);
       } else {
         if (mode === 'arena' && graph && 'unavailable' in graph)
