@@ -61,8 +61,16 @@ export interface EngineBenchReport {
     gqa_max_rows: number | null;
     /** GQA forwards of at most this many rows at every batch size (0: the wide graph above `gqa_max_rows`). */
     gqa_chunk_rows: number;
-    /** Graph nodes as stored: the folder's interoperable graph and the engine graphs (wide, GQA). */
-    nodes: { model_onnx: number; engine_graph: number | null; gqa_graph: number | null };
+    /**
+     * Graph nodes as stored: the folder's interoperable graph and the engine graphs (wide, GQA, and
+     * the wide graph's decode-only variant when the replicas decode on it).
+     */
+    nodes: {
+      model_onnx: number;
+      engine_graph: number | null;
+      gqa_graph: number | null;
+      decode_graph: number | null;
+    };
     flops_per_token: number;
     tokens_per_sequence: number;
   };
@@ -145,6 +153,8 @@ export async function runEngineBench(
   const enginePath = graph && 'path' in graph ? graph.path : null;
   // No GQA graph when the head size is not a multiple of 8: the wide graph then runs alone.
   const gqaPath = graph && 'path' in graph ? graph.gqaPath : null;
+  // Replicas decode on the decode-only variant when they load the GQA graph too (see LocalModel).
+  const decodePath = graph && 'path' in graph && gqaPath && opts.gqaMaxRows !== 0 ? graph.decodePath : null;
   // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
   const prompts = promptSet(42, 64, {
     min: Math.max(1, Math.round(opts.tokens / 2)),
@@ -220,6 +230,7 @@ export async function runEngineBench(
         model_onnx: model.info.signature.nodes,
         engine_graph: enginePath ? inspectOnnx(readFileSync(enginePath)).nodes : null,
         gqa_graph: gqaPath ? inspectOnnx(readFileSync(gqaPath)).nodes : null,
+        decode_graph: decodePath ? inspectOnnx(readFileSync(decodePath)).nodes : null,
       },
       flops_per_token: Math.round(flops),
       tokens_per_sequence: opts.tokens,

@@ -16,7 +16,8 @@ export function engineReportLines(r: EngineBenchReport): string[] {
             : `, GQA graph up to ${m.gqa_max_rows} running sequences)`),
     `graph nodes: model.onnx ${m.nodes.model_onnx}` +
       (m.nodes.engine_graph === null ? '' : `, engine graph ${m.nodes.engine_graph}`) +
-      (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`),
+      (m.nodes.gqa_graph === null ? '' : `, GQA graph ${m.nodes.gqa_graph}`) +
+      (m.nodes.decode_graph === null ? '' : `, decode-only wide graph ${m.nodes.decode_graph}`),
     `roofline: GEMM ${r.roofline.gemm.map((g) => `${g.gflops} GFLOP/s at ${g.rows} rows`).join(', ')}; ` +
       `copy ${r.roofline.memory_bandwidth_gb_s} GB/s` +
       (r.replica_roofline

@@ -540,12 +540,12 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       const names = ENGINE_LANE_INPUTS[lane];
       feeds[names.pastBias] = { type: 'float32', data: bias, dims: [rows, 1, 1, 1, M] };
       const stub = this.noCache.subarray(0, rows * KVH * D);
+      // The wide graph declares each cache `[rows, KVH, 1, width, D]` (same bytes as the arena's view).
+      const dims = [rows, KVH, 1, real ? arena.capacity : 1, D];
       for (let l = 0; l < this.cfg.num_hidden_layers; l++) {
-        const v = real
-          ? arena.view(l, span.first, rows)
-          : { key: stub, value: stub, dims: [rows, KVH, 1, D] };
-        feeds[names.cacheKey(l)] = { type: 'float32', data: v.key, dims: v.dims };
-        feeds[names.cacheValue(l)] = { type: 'float32', data: v.value, dims: v.dims };
+        const v = real ? arena.view(l, span.first, rows) : { key: stub, value: stub };
+        feeds[names.cacheKey(l)] = { type: 'float32', data: v.key, dims };
+        feeds[names.cacheValue(l)] = { type: 'float32', data: v.value, dims };
       }
     }
     feeds[ENGINE_IO.laneRows] = { type: 'int64', data: laneRows, dims: [2] };
