@@ -46,7 +46,7 @@ export type EngineGraphFile =
 /**
  * Largest model (matmul parameters) whose replicas decode on the wide graph's decode-only variant.
  * Measured per 32-row decode step against the general wide graph (docs/engine.md): −13 to −16 % on
- * stories260K (0.3 M), −6 % at 1.2 M, −5 % at 6.6 M, −1 % on `small` (26 M). The variant puts every
+ * stories260K (0.3 M), −6 % at 1.2 M, −5 % at 6.0 M, −1 % on `small` (28 M). The variant puts every
  * prefill on the GQA graph, which takes several rows with cached tokens (prefix-cache hits, prompt
  * chunks) one row per forward; above a few million parameters each extra forward streams enough
  * weights to outweigh the decode gain.
