@@ -210,8 +210,8 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       const group = run.map((slot) => this.bySlot[lane][slot] as SequenceState);
       const counts = group.map((s) => Math.min(s.prompt.length - this.placement(s).fed, maxTokens));
       const span = { lane, first: run[0] as number, rows: group.length };
-      const split = span.rows > 1 && Math.max(...counts) > 1 && this.cachedRows(span) > 0;
-      const graph = this.graph === 'gqa' || (this.gqa && (this.wideDecodeOnly || !split)) ? 'gqa' : 'wide';
+      const onGqa = this.graph === 'gqa' || this.wideDecodeOnly || !this.resumesSeveralRows(span, counts);
+      const graph = this.gqa && onGqa ? 'gqa' : 'wide';
       const out = await this.forward(
         [span],
         counts,
@@ -432,8 +432,7 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       if (chunk > 0 && rows > chunk) return this.forwardInParts(span, counts, token, chunk, graph);
       // onnxruntime's GroupQueryAttention takes several new tokens on top of a cache for one row
       // at a time only (e.g. prompts resuming after a prefix-cache hit): one forward per row.
-      if (S > 1 && rows > 1 && this.cachedRows(span) > 0)
-        return this.forwardInParts(span, counts, token, 1, graph);
+      if (this.resumesSeveralRows(span, counts)) return this.forwardInParts(span, counts, token, 1, graph);
     }
     const P = this.cfg.max_position_embeddings;
     const ids = new BigInt64Array(rows * S).fill(BigInt(this.padId));
@@ -486,6 +485,14 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
       r += n;
     }
     return out[ENGINE_IO.logits]?.data as Float32Array;
+  }
+
+  /**
+   * Several rows, some feeding more than one token, some on top of cached tokens: onnxruntime's
+   * GroupQueryAttention takes that one row per forward only.
+   */
+  private resumesSeveralRows(span: Span, counts: readonly number[]): boolean {
+    return span.rows > 1 && Math.max(...counts) > 1 && this.cachedRows(span) > 0;
   }
 
   /** Rows of a span that have cached tokens. */
