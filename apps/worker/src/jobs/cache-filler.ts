@@ -3,9 +3,11 @@ import type { ResultCache, SingleFlight } from '@hotpath/cache';
 import { Attr, withSpan, type Context, type Logger } from '@hotpath/telemetry';
 
 /**
- * The worker's half of the result cache: after a job completes it stores the result under the key
- * the API computed, then lands the job's single-flight so later identical requests become hits.
- * It never fills an entry computed for another model version than the one this worker serves.
+ * The worker's half of the result cache: it stores a finished job's result under the key the API
+ * computed *before* the job's record turns completed, so a client that has seen the result gets a
+ * hit for the same request at once (not a follower of a flight that is about to land); after the
+ * record is terminal it lands the job's single-flight. It never fills an entry computed for another
+ * model version than the one this worker serves.
  */
 export class CacheFiller {
   constructor(
@@ -14,7 +16,7 @@ export class CacheFiller {
     private readonly logger: Logger,
   ) {}
 
-  async completed(
+  async fill(
     job: QueuedJob,
     model: ModelConfig,
     servedDigest: string | undefined,
@@ -47,8 +49,12 @@ export class CacheFiller {
     } catch (err) {
       // A cache write failure must not fail a finished job; the next identical request just misses.
       this.logger.warn('cache fill failed', { job_id: job.id, model: model.name, error: err });
-    } finally {
-      await this.flights.land(model.name, key, job.id).catch(() => undefined);
     }
+  }
+
+  /** Ends the job's single-flight once its record is terminal, so later requests stop following it. */
+  async land(job: QueuedJob, model: ModelConfig): Promise<void> {
+    if (!job.cache_key) return;
+    await this.flights.land(model.name, job.cache_key, job.id).catch(() => undefined);
   }
 }

@@ -44,7 +44,7 @@ export interface JobRunnerDeps {
   store: JobStore;
   metrics: HotpathMetrics;
   logger: Logger;
-  /** Fills the result cache and lands single-flights of completed jobs. */
+  /** Fills the result cache before a job completes and lands its single-flight after. */
   cacheFiller: CacheFiller;
   /** Writes each job's event stream (status, tokens, done/error) for SSE clients. */
   events: JobEventPublisher;
@@ -280,13 +280,15 @@ export class JobRunner {
     switch (settlement.action) {
       case 'complete': {
         if (!output) throw new Error('unreachable: complete without output');
+        // Filled even if a cancel wins below: the entry is this model version's answer all the same.
+        await this.deps.cacheFiller.fill(data, config, backend.digest, output, trace);
         const done = await this.deps.store.complete(data.id, {
           result: output.result,
           usage: output.usage,
           timings,
           finishedAt,
         });
-        if (done.applied) await this.deps.cacheFiller.completed(data, config, backend.digest, output, trace);
+        if (done.applied) await this.deps.cacheFiller.land(data, config);
         // Not applied: the client cancelled while it ran, and the cancellation stands.
         await events?.end(done.applied ? { type: 'done' } : CANCELLED_EVENT);
         if (done.applied) await this.deps.webhooks.finished(data, trace);

@@ -69,7 +69,7 @@ cluster.test('a repeat is a hit: 200, cached, same result, no model execution', 
   const first = await a.submit(job, { preferWaitS: 10 });
   assert.equal(first.status, 200, describe(first));
   assert.equal(first.headers.get('x-cache'), 'miss');
-  // The worker counts an execution just after it stores the result the client already sees.
+  // The worker counts an execution just after the record the client already sees turns completed.
   await waitFor(async () => (await executions()) === base + 1 || undefined, {
     timeoutMs: 5000,
     what: 'the first execution counted by the worker',
@@ -85,6 +85,20 @@ cluster.test('a repeat is a hit: 200, cached, same result, no model execution', 
   assert.equal((await a.getJob(hit.id)).status, 200, 'the hit is readable like any job');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await executions(), base + 1, 'the hit never reached the model');
+});
+
+cluster.test('a repeat sent the moment the first answer arrives is a hit, every time', async () => {
+  // The worker fills the entry before the record turns completed; filling it after left a window in
+  // which the repeat followed the landing flight (`coalesced`) instead of hitting.
+  const a = api1.client.withKey(KEYS.a);
+  for (let i = 0; i < 12; i++) {
+    const job = generateJob(model, { prompt: `answered then repeated ${i}`, params: { max_tokens: 1 } });
+    const first = await a.submit(job, { preferWaitS: 10 });
+    assert.equal(first.headers.get('x-cache'), 'miss', describe(first));
+    assert.equal(asJob(first).status, 'completed', describe(first));
+    const repeat = await a.submit(job);
+    assert.equal(repeat.headers.get('x-cache'), 'hit', `repeat ${i}: ${describe(repeat)}`);
+  }
 });
 
 cluster.test('bypass runs the model and refresh recomputes and overwrites', async () => {
