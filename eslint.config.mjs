@@ -11,7 +11,16 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '.hotpath/**', 'models/**', 'bench-results/**'],
+    // AssemblyScript (function decorators such as @inline) is compiled by asc, not checked as TypeScript.
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '.nx/**',
+      '.hotpath/**',
+      'models/**',
+      'bench-results/**',
+      'libs/model-runtime/assembly/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -20,8 +20,11 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY libs ./libs
 COPY apps ./apps
+COPY scripts/build-wasm.mjs ./scripts/
+# The WASM engine's kernels (AssemblyScript → libs/model-runtime/dist/wasm) are built as in `npm run build`.
 RUN npx tsc -b apps/worker \
- && find libs apps -depth \( -name src -o -name '*.tsbuildinfo' \) -exec rm -rf {} +
+ && node scripts/build-wasm.mjs \
+ && find libs apps -depth \( -name src -o -name assembly -o -name '*.tsbuildinfo' \) -exec rm -rf {} +
 
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \

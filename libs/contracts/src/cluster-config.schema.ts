@@ -58,6 +58,15 @@ export const PrefixCacheSchema = z
 /** Running sequences at or below which the arena engine runs its GroupQueryAttention graph. */
 export const DEFAULT_GQA_MAX_ROWS = 8;
 
+/**
+ * Decoder engines (`execution.engine`): `wasm` (Hotpath's SIMD kernels: in-place KV slots, flat
+ * ragged batches; for tiny models), `arena` (the engine graph derived from the folder on
+ * onnxruntime: in-place KV arena, ragged batches, fused ops), `plain` (the folder's own
+ * model.onnx), `auto` (wasm for a tiny fp32 model on the CPU, else arena when derivable, else plain).
+ */
+export const ENGINE_MODES = ['auto', 'wasm', 'arena', 'plain'] as const;
+export type EngineMode = (typeof ENGINE_MODES)[number];
+
 export const ExecutionSchema = z
   .strictObject({
     providers: z
@@ -67,11 +76,8 @@ export const ExecutionSchema = z
     intra_op_threads: z.int().min(0).max(256).default(0),
     inter_op_threads: z.int().min(0).max(256).default(0),
     graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
-    /**
-     * Decoder graph: `arena` (the engine graph derived from the folder: in-place KV arena, ragged
-     * batches, fused ops), `plain` (the folder's own model.onnx), `auto` (arena when derivable).
-     */
-    engine: z.enum(['auto', 'arena', 'plain']).default('auto'),
+    /** Decoder engine (see {@link ENGINE_MODES}). */
+    engine: z.enum(ENGINE_MODES).default('auto'),
     /**
      * Let onnxruntime's intra-op threads spin-wait between operators. Off by default: on shared
      * cores (API, Redis, other replicas, container CPU limits) spinning threads starve the rest.

@@ -60,6 +60,8 @@ export {
   CacheSettingsSchema,
   PrefixCacheSchema,
   ExecutionSchema,
+  ENGINE_MODES,
+  type EngineMode,
   DEFAULT_GQA_MAX_ROWS,
   ForgeSpecSchema,
   OnnxDtypeSchema,

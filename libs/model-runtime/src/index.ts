@@ -14,7 +14,7 @@ export { importLlama2c } from './llama2c/import-llama2c';
 export { DEFAULT_EXECUTION, defaultIntraOpThreads } from './session/ort-session';
 export { cgroupCpuLimit, hostCores } from './session/host-cores';
 export { folderBytes, hostMemoryBytes, replicasThatFit } from './session/host-memory';
-export { LocalModel, type LocalModelOptions } from './generation/local-model';
+export { LocalModel, type EngineKind, type LocalModelOptions } from './generation/local-model';
 export { replicaExecution } from './replica/replica-pool';
 export { SequenceState } from './generation/sequence-state';
 export { ReplicaPool, type ReplicaBatchReport } from './replica/replica-pool';

@@ -12,6 +12,7 @@ import {
   measureRoofline,
   replicaExecution,
   modelFlopsPerToken,
+  type EngineKind,
   type LlamaConfig,
   type Roofline,
 } from '@hotpath/model-runtime';
@@ -52,7 +53,8 @@ export interface EngineBenchReport {
   model: {
     dir: string;
     digest: string;
-    engine: 'arena' | 'plain';
+    /** The engine the replicas loaded (what `--engine auto` chose). */
+    engine: EngineKind;
     /** Engines run side by side, each on its own thread with its own sessions and KV arena. */
     replicas: number;
     /** Intra-op threads of each replica. */
@@ -149,7 +151,7 @@ export async function runEngineBench(
   // Loaded here too for what the report says of it (and to derive the engine graphs once).
   const model = await LocalModel.load(dir, options);
   const cfg = model.info.config as LlamaConfig;
-  const graph = opts.engine === 'arena' ? engineGraphFor(model.info) : null;
+  const graph = model.engine === 'arena' ? engineGraphFor(model.info) : null;
   const enginePath = graph && 'path' in graph ? graph.path : null;
   // No GQA graph when the head size is not a multiple of 8: the wide graph then runs alone.
   const gqaPath = graph && 'path' in graph ? graph.gqaPath : null;
@@ -221,11 +223,12 @@ export async function runEngineBench(
     model: {
       dir,
       digest: model.info.digest,
-      engine: opts.engine,
-      gqa_max_rows: opts.engine !== 'arena' ? null : gqaPath ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : 0,
+      engine: model.engine ?? 'plain',
+      gqa_max_rows: model.engine !== 'arena' ? null : gqaPath ? (opts.gqaMaxRows ?? DEFAULT_GQA_MAX_ROWS) : 0,
       gqa_chunk_rows: gqaPath ? (opts.gqaChunkRows ?? 0) : 0,
       replicas,
-      threads,
+      // The WASM engine is single-threaded: each replica runs on one core whatever it is given.
+      threads: model.engine === 'wasm' ? 1 : threads,
       nodes: {
         model_onnx: model.info.signature.nodes,
         engine_graph: enginePath ? inspectOnnx(readFileSync(enginePath)).nodes : null,

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError, parseFlags } from '@hotpath/cli-kit';
+import { ENGINE_MODES, type EngineMode } from '@hotpath/contracts';
 import { hostCores } from '@hotpath/model-runtime';
 import { intFlag, REPORT_FLAGS } from '../bench-flags';
 
@@ -24,7 +25,7 @@ export interface EngineBenchOptions {
   gqaChunkRows: number | undefined;
   /** Running sequences up to which the GQA graph runs (`execution.gqa_max_rows`); unset = default. */
   gqaMaxRows: number | undefined;
-  engine: 'arena' | 'plain';
+  engine: EngineMode;
   /** `--json`: the report on stdout (human lines on stderr). */
   json: boolean;
   /** `--out FILE`, absolute. */
@@ -52,7 +53,8 @@ Options:
   --replicas N|auto engines side by side, each on its own thread (default auto: one per core,
                     as a worker's replicas: auto)
   --threads N       onnxruntime intra-op threads per replica (default: floor(cores / replicas))
-  --engine E        arena (default: in-place KV arena, engine graph) or plain (the folder's graph)
+  --engine E        auto (default: what a worker runs), wasm (Hotpath's SIMD kernels), arena
+                    (in-place KV arena, engine graph on onnxruntime) or plain (the folder's graph)
   --gqa-max-rows N  arena: running sequences up to which the GroupQueryAttention graph runs
                     (execution.gqa_max_rows; default 8, 0 = wide graph only)
   --gqa-chunk-rows N arena: keep the GQA graph at every batch size, in forwards of at most N rows
@@ -93,9 +95,9 @@ export function parseEngineBenchOptions(
     .split(',')
     .map((s) => intFlag(s.trim(), '--streams', 1, 1024) as number);
   if (streams.length === 0) throw new UsageError('--streams needs at least one count');
-  const engine = v.engine ?? 'arena';
-  if (engine !== 'arena' && engine !== 'plain')
-    throw new UsageError(`--engine must be arena or plain, got "${engine}"`);
+  const engine = (v.engine ?? 'auto') as EngineMode;
+  if (!ENGINE_MODES.includes(engine))
+    throw new UsageError(`--engine must be one of ${ENGINE_MODES.join(', ')}, got "${engine}"`);
   const seconds = intFlag(v.seconds, '--seconds', 1, 600) ?? (v.quick ? 3 : 8);
   return {
     model,

@@ -63,7 +63,7 @@ function suite(
   name: string,
   prepare: (tmp: string) => string | undefined,
   prompts: readonly string[],
-  engineMode: 'arena' | 'plain',
+  engineMode: 'wasm' | 'arena' | 'plain',
 ): void {
   describe(`continuous batching (${name}, ${engineMode} engine)`, () => {
     const tmp = mkdtempSync(join(tmpdir(), 'hp-cb-'));
@@ -203,7 +203,7 @@ const TINY_PROMPTS = [
 // A float16 KV cache and logits (onnx-community `onnx/model_fp16.onnx`) run on the plain engine only.
 suite('forged tiny fp16', BATCHING_MODELS.tinyFp16, TINY_PROMPTS, 'plain');
 
-for (const mode of ['arena', 'plain'] as const) {
+for (const mode of ['wasm', 'arena', 'plain'] as const) {
   suite('forged tiny', BATCHING_MODELS.tiny, TINY_PROMPTS, mode);
 
   suite(

@@ -18,7 +18,7 @@ function suite(
   prepare: (tmp: string) => string | undefined,
   system: string,
   asks: string[],
-  engineMode: 'arena' | 'plain',
+  engineMode: 'wasm' | 'arena' | 'plain',
 ): void {
   describe(`prefix KV cache (${name}, ${engineMode} engine)`, () => {
     const tmp = mkdtempSync(join(tmpdir(), 'hp-prefix-'));
@@ -129,7 +129,7 @@ const TINY_ASKS = ['a red fox', 'the sea', 'two cats and a dog', 'x', 'rain', 'a
 // Cached blocks of a float16 KV cache (onnx-community `onnx/model_fp16.onnx`, plain engine only).
 suite('forged tiny fp16', BATCHING_MODELS.tinyFp16, SYSTEM_TINY, TINY_ASKS, 'plain');
 
-for (const mode of ['arena', 'plain'] as const) {
+for (const mode of ['wasm', 'arena', 'plain'] as const) {
   suite('forged tiny', BATCHING_MODELS.tiny, SYSTEM_TINY, TINY_ASKS, mode);
 
   suite(

@@ -17,6 +17,7 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
   before(async () => {
     forgeModel({ arch: 'llama', preset: 'tiny', seed: 5, out: join(tmp, 'tiny') });
     model = await LocalModel.load(join(tmp, 'tiny'), {
+      engine: 'arena',
       execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, gqa_max_rows: 2 },
     });
   });
@@ -39,6 +40,7 @@ describe('ArenaEngine graph choice (forged tiny)', () => {
     fn: (of: LocalModel) => Promise<void>,
   ): Promise<void> => {
     const of = await LocalModel.load(join(tmp, 'tiny'), {
+      engine: 'arena',
       execution: { ...DEFAULT_EXECUTION, intra_op_threads: 1, ...exec },
       warmup: false,
     });

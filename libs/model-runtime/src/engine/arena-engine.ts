@@ -6,6 +6,7 @@ import type { LlamaConfig } from '../model/model-config';
 import type { OrtSession, RuntimeTensor } from '../session/ort-session';
 import { ENGINE_IO, ENGINE_LANE_INPUTS } from './engine-graph';
 import { KvArena } from './kv-arena';
+import { fillFromPrefix, storePromptBlocks } from './slot-prefix';
 
 /**
  * The sessions an {@link ArenaEngine} runs: the wide engine graph, and optionally the GQA graph
@@ -379,15 +380,9 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
     const hit = cache.lookup(s.prompt, s.prompt.length - 1);
     if (hit.tokens === 0) return;
     arena.reserve(hit.tokens);
-    let at = 0;
-    for (const block of hit.blocks) {
-      const n = (block.layers[0]?.key.length ?? 0) / (this.cfg.num_key_value_heads * this.cfg.head_dim);
-      // The arena serves float32 caches only, so its own cached blocks are float32.
-      block.layers.forEach((l, layer) =>
-        arena.fill(layer, slot, at, n, l.key as Float32Array, l.value as Float32Array),
-      );
-      at += n;
-    }
+    const at = fillFromPrefix(hit, this.cfg.num_key_value_heads * this.cfg.head_dim, (layer, from, n, k, v) =>
+      arena.fill(layer, slot, from, n, k, v),
+    );
     arena.lengths[slot] = at;
     p.fed = at;
     this.reused.set(s, at);
@@ -396,13 +391,10 @@ export class ArenaEngine implements SequenceEngine<SequenceState> {
   private storePrefix(s: SequenceState, p: Placement): void {
     const cache = this.prefixCache;
     if (!cache) return;
-    const bt = cache.blockTokens;
     const arena = this.lanes[p.lane];
-    cache.insert(s.prompt, (i) => ({
-      layers: Array.from({ length: this.cfg.num_hidden_layers }, (_, layer) =>
-        arena.extract(layer, p.slot, i * bt, bt),
-      ),
-    }));
+    storePromptBlocks(cache, s.prompt, this.cfg.num_hidden_layers, (layer, start, n) =>
+      arena.extract(layer, p.slot, start, n),
+    );
   }
 
   /**

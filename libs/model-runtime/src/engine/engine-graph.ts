@@ -68,7 +68,7 @@ function scaled(w: Float32Array, by: number): Float32Array {
  * RoPE tables `[positions, headDim/2]` in float32 arithmetic, as the plain graph computes them
  * (angle = float32(pos · float32(θ^(-2j/D)))), so both graphs rotate by the same angles.
  */
-function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(cfg: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
   const half = cfg.head_dim / 2;
   const P = cfg.max_position_embeddings;
   const cos = new Float32Array(P * half);

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FORGE_PRESETS } from '../forge/forge-presets';
-import { llamaConfig } from '../model/model-config';
+import { shapeConfig } from '../testing/shape-config';
 import { modelMatmulParameters } from '../roofline/roofline';
 import { DECODE_ONLY_MAX_PARAMS, hasDecodeOnlyVariant } from './engine-model';
 
 describe('hasDecodeOnlyVariant', () => {
-  const config = (hidden: number, intermediate: number, layers: number, heads: number, kvHeads: number) =>
-    llamaConfig({
-      hidden_size: hidden,
-      intermediate_size: intermediate,
-      num_hidden_layers: layers,
-      num_attention_heads: heads,
-      num_key_value_heads: kvHeads,
-      head_dim: hidden / heads,
-      vocab_size: 512,
-      max_position_embeddings: 512,
-      tie_word_embeddings: true,
-    });
+  const config = shapeConfig;
 
   it('gives overhead-bound models with a GQA graph the decode-only wide graph, not larger ones', () => {
     const stories = config(64, 172, 5, 8, 4);

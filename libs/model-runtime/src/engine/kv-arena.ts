@@ -189,32 +189,18 @@ export class KvArena {
 
   /** Copies `[kvHeads, n, headDim]` key/value blocks into a slot at `at` (a prefix-cache hit). */
   fill(layer: number, slot: number, at: number, n: number, key: Float32Array, value: Float32Array): void {
-    const H = this.kvHeads;
-    const D = this.headDim;
-    const M = this.cap;
-    const dstK = this.keys[layer] as Float32Array;
-    const dstV = this.values[layer] as Float32Array;
-    for (let h = 0; h < H; h++) {
-      dstK.set(key.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
-      dstV.set(value.subarray(h * n * D, (h + 1) * n * D), ((slot * H + h) * M + at) * D);
-    }
+    const shape = { kvHeads: this.kvHeads, positions: this.cap, headDim: this.headDim };
+    writeSlotBlock(this.keys[layer] as Float32Array, shape, slot, at, n, key);
+    writeSlotBlock(this.values[layer] as Float32Array, shape, slot, at, n, value);
   }
 
   /** Copies positions `start … start+n-1` of a slot out as `[kvHeads, n, headDim]` blocks. */
   extract(layer: number, slot: number, start: number, n: number): { key: Float32Array; value: Float32Array } {
-    const H = this.kvHeads;
-    const D = this.headDim;
-    const M = this.cap;
-    const srcK = this.keys[layer] as Float32Array;
-    const srcV = this.values[layer] as Float32Array;
-    const key = new Float32Array(H * n * D);
-    const value = new Float32Array(H * n * D);
-    for (let h = 0; h < H; h++) {
-      const from = ((slot * H + h) * M + start) * D;
-      key.set(srcK.subarray(from, from + n * D), h * n * D);
-      value.set(srcV.subarray(from, from + n * D), h * n * D);
-    }
-    return { key, value };
+    const shape = { kvHeads: this.kvHeads, positions: this.cap, headDim: this.headDim };
+    return {
+      key: readSlotBlock(this.keys[layer] as Float32Array, shape, slot, start, n),
+      value: readSlotBlock(this.values[layer] as Float32Array, shape, slot, start, n),
+    };
   }
 
   /**
@@ -307,4 +293,42 @@ export class KvArena {
     this.cap = cap;
     this.relayouts++;
   }
+}
+
+/** The layout of one layer's keys or values: `[slots, kvHeads, positions, headDim]`. */
+export interface SlotLayout {
+  kvHeads: number;
+  positions: number;
+  headDim: number;
+}
+
+/** Writes a `[kvHeads, n, headDim]` block into positions `at … at+n-1` of a slot of `cache`. */
+export function writeSlotBlock(
+  cache: Float32Array,
+  l: SlotLayout,
+  slot: number,
+  at: number,
+  n: number,
+  block: Float32Array,
+): void {
+  const D = l.headDim;
+  for (let h = 0; h < l.kvHeads; h++)
+    cache.set(block.subarray(h * n * D, (h + 1) * n * D), ((slot * l.kvHeads + h) * l.positions + at) * D);
+}
+
+/** Positions `start … start+n-1` of a slot of `cache`, copied out as a `[kvHeads, n, headDim]` block. */
+export function readSlotBlock(
+  cache: Float32Array,
+  l: SlotLayout,
+  slot: number,
+  start: number,
+  n: number,
+): Float32Array {
+  const D = l.headDim;
+  const block = new Float32Array(l.kvHeads * n * D);
+  for (let h = 0; h < l.kvHeads; h++) {
+    const from = ((slot * l.kvHeads + h) * l.positions + start) * D;
+    block.set(cache.subarray(from, from + n * D), h * n * D);
+  }
+  return block;
 }

@@ -52,22 +52,7 @@ describe('forged models', () => {
 
   it('ONNX logits match the rotate-half reference pass (no cache, cache, batch 1 and 4)', async () => {
     const { config, weights } = forgeLlamaWeights(FORGE_PRESETS.tiny, 3);
-    const make = (): ReferenceLlama =>
-      new ReferenceLlama(
-        {
-          dim: config.hidden_size,
-          hiddenDim: config.intermediate_size,
-          nLayers: config.num_hidden_layers,
-          nHeads: config.num_attention_heads,
-          nKvHeads: config.num_key_value_heads,
-          vocab: config.vocab_size,
-          eps: config.rms_norm_eps,
-          theta: config.rope_theta,
-          rope: 'rotate_half',
-        },
-        weights,
-        64,
-      );
+    const make = (): ReferenceLlama => ReferenceLlama.forConfig(config, weights, 64);
     const tok = tiny.info.tokenizer;
     const seqs = ['the quick brown fox', 'hello', 'a b c d e f g h i j', 'zebra crossing at night'].map((p) =>
       tok.encode(p),
@@ -101,10 +86,11 @@ describe('forged models', () => {
     );
     const prompt = tok.encode('the quick brown fox');
     const [out] = await tiny.generate([{ prompt, params: { max_tokens: 16, temperature: 0 } }]);
-    assert.equal(tiny.engine, 'arena');
+    assert.equal(tiny.engine, 'wasm', 'auto serves a model this small on the WASM engine');
     assert.deepEqual(out?.tokens, make().greedy(prompt, 16, tiny.info.eosIds));
-    // The engine graphs (in-place KV arena, ragged rows, chunked prefill) against the same reference.
-    await forEachEngineGraph(tiny, join(tmp, 'tiny'), async (m, graphs) => {
+    // Every engine (WASM kernels; arena graphs: in-place KV, ragged rows, chunked prefill) against
+    // the same reference.
+    await forEachEngineGraph(join(tmp, 'tiny'), async (m, graphs) => {
       for (const chunk of [512, 4]) {
         const d = engineTraceDiff(make, seqs, await engineLogits(m, seqs, 10, chunk));
         assert.ok(d <= 1e-4, `engine, batch 4, ${graphs}, prefill chunk ${chunk}: max abs diff ${d}`);

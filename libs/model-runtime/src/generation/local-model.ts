@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_GQA_MAX_ROWS, ErrorCode, HotpathError } from '@hotpath/contracts';
+import {
+  DEFAULT_GQA_MAX_ROWS,
+  ErrorCode,
+  HotpathError,
+  type EngineMode as ContractEngineMode,
+} from '@hotpath/contracts';
 import { OnnxBatchEngine } from '../batching/onnx-batch-engine';
 import type { PrefixKvCache } from '../batching/prefix-cache';
 import type { SequenceEngine } from '@hotpath/batching';
 import { ArenaEngine } from '../engine/arena-engine';
 import { engineGraphFor } from '../engine/engine-model';
+import type { EngineWeights } from '../engine/engine-weights';
+import { createWasmEngine, wasmWeightsFor } from '../wasm-engine/wasm-model';
 import { loadModelFolder, type LoadedModel } from '../model/model-loader';
 import { int8PairsSaturate, narrowColumnCodes } from '../optimize/narrow-codes';
 import type { LlamaConfig } from '../model/model-config';
@@ -24,11 +31,17 @@ import { generate } from './generator';
 import type { SequenceState } from './sequence-state';
 
 /**
- * Which graph a decoder runs: `arena` — the engine graph derived from the folder (in-place KV
- * arena, ragged batches, fused ops); `plain` — the folder's own `model.onnx` (Optimum-style KV
- * cache in and out); `auto` — `arena` when the folder's weights can feed it, else `plain`.
+ * Which engine a decoder runs on: `wasm` — Hotpath's own SIMD kernels on the folder's weights (in
+ * place KV slots, flat ragged batches; for tiny models, where onnxruntime's per-operator costs
+ * dominate); `arena` — the engine graph derived from the folder on onnxruntime (in-place KV arena,
+ * ragged batches, fused ops); `plain` — the folder's own `model.onnx` (Optimum-style KV cache in
+ * and out); `auto` — `wasm` for a model it suits (see {@link wasmEngineFits}), else `arena` when the
+ * folder's weights can feed it, else `plain`.
  */
-export type EngineMode = 'auto' | 'arena' | 'plain';
+export type EngineMode = ContractEngineMode;
+
+/** The engine a decoder was loaded on (`null` for encoders). */
+export type EngineKind = 'wasm' | 'arena' | 'plain';
 
 /** Options of {@link LocalModel.load}. */
 export interface LocalModelOptions {
@@ -55,15 +68,18 @@ export type DecoderEngine = SequenceEngine<SequenceState, GeneratedToken> & {
 export class LocalModel {
   private constructor(
     readonly info: LoadedModel,
-    private readonly session: OrtSession,
+    /** null on the WASM engine, which needs no onnxruntime session. */
+    private readonly session: OrtSession | null,
     /** The arena engine's GQA graph for small batches (`null`: not derivable, or turned off). */
     private readonly gqaSession: OrtSession | null,
     private readonly gqaMaxRows: number,
     private readonly gqaChunkRows: number,
     private readonly lm: CausalLm | null,
-    /** Which graph generation runs on (`null` for encoders). */
-    readonly engine: 'arena' | 'plain' | null,
+    /** Which engine generation runs on (`null` for encoders). */
+    readonly engine: EngineKind | null,
     private readonly defaultMaxTokens: number,
+    /** The WASM engine's weights (null on the other engines). */
+    private readonly wasmWeights: EngineWeights | null = null,
   ) {}
 
   /** Validates the folder, creates the session and (by default) warms it up. */
@@ -71,12 +87,21 @@ export class LocalModel {
     const info = loadModelFolder(dir, opts.onnx);
     const log = opts.log ?? (() => undefined);
     const exec = opts.execution ?? DEFAULT_EXECUTION;
-    let engine: 'arena' | 'plain' | null = null;
+    const mode = opts.engine ?? 'auto';
+    const defaultMaxTokens = opts.defaultMaxTokens ?? info.generationConfig.max_new_tokens ?? 64;
+    if (info.kind === 'decoder' && (mode === 'wasm' || mode === 'auto')) {
+      const weights = wasmWeightsFor(info, exec, mode === 'wasm');
+      if (weights) {
+        const model = new LocalModel(info, null, null, 0, 0, null, 'wasm', defaultMaxTokens, weights);
+        if (opts.warmup !== false) await model.warmUp();
+        return model;
+      }
+    }
+    let engine: EngineKind | null = null;
     let onnxPath = info.onnxPath;
     let gqaPath: string | null = null;
     const gqaMaxRows = exec.gqa_max_rows ?? DEFAULT_GQA_MAX_ROWS;
     if (info.kind === 'decoder') {
-      const mode = opts.engine ?? 'auto';
       // Only graphs Hotpath wrote carry the weights the engine graph is built from.
       const graph =
         mode === 'plain'
@@ -120,18 +145,23 @@ export class LocalModel {
       exec.gqa_chunk_rows ?? 0,
       lm,
       engine,
-      opts.defaultMaxTokens ?? info.generationConfig.max_new_tokens ?? 64,
+      defaultMaxTokens,
     );
-    if (opts.warmup !== false) {
-      // Two tokens: one prefill and one decode step, so both shapes are initialised.
-      if (engine === 'arena') await (model.createEngine(1) as ArenaEngine).warmUp();
-      if (engine)
-        await model.generate([
-          { prompt: [info.tokenizer.bosId ?? 1], params: { max_tokens: 2, temperature: 0 } },
-        ]);
-      else await model.embed(['warm up']);
-    }
+    if (opts.warmup !== false) await model.warmUp();
     return model;
+  }
+
+  /** One tiny inference, so the first request does not pay for lazy initialisation. */
+  private async warmUp(): Promise<void> {
+    if (!this.engine) {
+      await this.embed(['warm up']);
+      return;
+    }
+    // Two tokens: one prefill and one decode step, so both shapes are initialised.
+    if (this.engine === 'arena') await (this.createEngine(1) as ArenaEngine).warmUp();
+    await this.generate([
+      { prompt: [this.info.tokenizer.bosId ?? 1], params: { max_tokens: 2, temperature: 0 } },
+    ]);
   }
 
   /** The plain-graph decoder (loaded with `engine: 'plain'`), for tools that need raw logits. */
@@ -147,14 +177,16 @@ export class LocalModel {
   }
 
   /**
-   * A continuous-batching engine for this decoder: the arena engine (`slots` sequences at once) on
-   * the engine graph, the plain-graph engine otherwise.
+   * A continuous-batching engine for this decoder (`slots` sequences at once): the WASM engine, the
+   * arena engine on the engine graph, or the plain-graph engine.
    */
   createEngine(slots: number, prefixCache: PrefixKvCache | null = null): DecoderEngine {
+    if (this.engine === 'wasm')
+      return createWasmEngine(this.info, this.wasmWeights as EngineWeights, slots, prefixCache);
     if (this.engine === 'arena')
       return new ArenaEngine(
         {
-          wide: this.session,
+          wide: this.ortSession,
           gqa: this.gqaSession,
           gqaMaxRows: this.gqaMaxRows,
           gqaChunkRows: this.gqaChunkRows,
@@ -183,7 +215,7 @@ export class LocalModel {
     requests: readonly GenerationRequest[],
     hooks: GenerateHooks = {},
   ): Promise<GenerationOutput[]> {
-    if (this.engine === 'arena')
+    if (this.engine === 'arena' || this.engine === 'wasm')
       return await generateScheduled(
         this.createEngine(requests.length),
         this.info,
@@ -201,11 +233,17 @@ export class LocalModel {
         new HotpathError(ErrorCode.InvalidInput, `model ${this.info.dir} is a decoder; it cannot embed`),
       );
     }
-    return embedTexts(this.session, this.info, texts);
+    return embedTexts(this.ortSession, this.info, texts);
+  }
+
+  /** The onnxruntime session (every engine but the WASM one has one). */
+  private get ortSession(): OrtSession {
+    if (!this.session) throw new Error('unreachable: the WASM engine has no onnxruntime session');
+    return this.session;
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session?.release();
     await this.gqaSession?.release();
   }
 }

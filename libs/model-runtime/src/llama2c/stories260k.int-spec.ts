@@ -108,9 +108,9 @@ describe('stories260K imported from llama2.c', () => {
     );
   });
 
-  it('engine graph logits match the reference at every step (ragged batch, chunked prefill)', async (t) => {
+  it('every engine: logits match the reference at every step (ragged batch, chunked prefill)', async (t) => {
     if (!src) return t.skip('stories260K not found (set HOTPATH_STORIES260K_DIR)');
-    assert.equal(model.engine, 'arena');
+    assert.equal(model.engine, 'wasm', 'auto serves stories260K on the WASM engine');
     const tok = model.info.tokenizer;
     const prompts = [
       'Once upon a time, there was',
@@ -118,7 +118,7 @@ describe('stories260K imported from llama2.c', () => {
       'Lily liked to play in the park with her mom',
       'Tom',
     ].map((p) => tok.encode(p));
-    await forEachEngineGraph(model, join(tmp, 'model'), async (m, graphs) => {
+    await forEachEngineGraph(join(tmp, 'model'), async (m, graphs) => {
       for (const chunk of [512, 3]) {
         const label = `${graphs}, prefill chunk ${chunk}`;
         const solo = engineTraceDiff(
@@ -133,8 +133,17 @@ describe('stories260K imported from llama2.c', () => {
     });
   });
 
-  it('greedy generation equals the reference greedy tokens, batch 4 = batch 1', async (t) => {
+  it('greedy generation equals the reference greedy tokens, batch 4 = batch 1 (WASM and arena engines)', async (t) => {
     if (!src) return t.skip('stories260K not found (set HOTPATH_STORIES260K_DIR)');
+    const arena = await LocalModel.load(join(tmp, 'model'), { engine: 'arena', warmup: false });
+    try {
+      for (const m of [model, arena]) await greedyMatches(m);
+    } finally {
+      await arena.close();
+    }
+  });
+
+  async function greedyMatches(model: LocalModel): Promise<void> {
     const prompt = model.info.tokenizer.encode('Once upon a time');
     const expected = reference().greedy(prompt, 40, [1]);
     const [one] = await model.generate([
@@ -148,10 +157,10 @@ describe('stories260K imported from llama2.c', () => {
     );
     for (const [i, p] of prompts.entries()) {
       const [single] = await model.generate([{ prompt: p, params: { max_tokens: 24, temperature: 0 } }]);
-      assert.deepEqual(batch[i]?.tokens, single?.tokens, `prompt ${i}`);
+      assert.deepEqual(batch[i]?.tokens, single?.tokens, `${model.engine}: prompt ${i}`);
       assert.equal(batch[i]?.text, single?.text);
     }
-  });
+  }
 
   it('stops at BOS (a story boundary) without printing it', async (t) => {
     if (!src) return t.skip('stories260K not found (set HOTPATH_STORIES260K_DIR)');

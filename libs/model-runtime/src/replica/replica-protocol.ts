@@ -2,7 +2,7 @@ import type { BatchReport, SchedulerPolicy } from '@hotpath/batching';
 import type { ErrorCode, Priority } from '@hotpath/contracts';
 import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { GeneratedToken, GenerationOutput, GenerationRequest } from '../generation/generation-types';
-import type { EngineMode } from '../generation/local-model';
+import type { EngineKind, EngineMode } from '../generation/local-model';
 import type { ModelConfigJson } from '../model/model-config';
 import type { OnnxSelection } from '../model/model-layout';
 import type { ExecutionSettings } from '../session/ort-session';
@@ -29,11 +29,11 @@ export interface ReplicaInit {
 
 /**
  * What a replica thread reports about the memory it holds: its KV arena (decoders on the arena
- * engine) and its prefix KV cache (when on). Read in the thread, posted to the main thread, which
+ * engine; the WASM engine's KV slots) and its prefix KV cache (when on). Read in the thread, posted to the main thread, which
  * cannot see them.
  */
 export interface ReplicaStats {
-  /** null: no arena (an encoder, or the folder's own graph). */
+  /** null: no arena (an encoder, or the folder's own graph). The WASM engine's slots hold the whole context. */
   arena: {
     /** Sequence slots in use / in all. */
     slotsUsed: number;
@@ -64,8 +64,8 @@ export interface ReplicaModelInfo {
   config: ModelConfigJson;
   eosIds: number[];
   providers: string[];
-  /** The graph generation runs on: the arena engine's, the folder's own (`plain`), or none (encoder). */
-  engine: 'arena' | 'plain' | null;
+  /** The engine generation runs on: WASM kernels, the arena engine's graph, the folder's own (`plain`), or none (encoder). */
+  engine: EngineKind | null;
 }
 
 /** One sequence's result from a continuously batched replica, with how it was served. */

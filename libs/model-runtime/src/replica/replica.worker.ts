@@ -4,7 +4,8 @@ import { ErrorCode, toErrorCode } from '@hotpath/contracts';
 import type { GeneratedToken } from '../generation/generation-types';
 import { PrefixKvCache } from '../batching/prefix-cache';
 import { ArenaEngine } from '../engine/arena-engine';
-import { LocalModel } from '../generation/local-model';
+import { LocalModel, type DecoderEngine } from '../generation/local-model';
+import { WasmEngine } from '../wasm-engine/wasm-engine';
 import { SequenceState } from '../generation/sequence-state';
 import type { FromReplica, ReplicaInit, ReplicaStats, ToReplica } from './replica-protocol';
 
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       engine: model.engine,
     },
   });
-  if (init.statsIntervalMs > 0) reportStats(engine instanceof ArenaEngine ? engine : null, prefixCache);
+  if (init.statsIntervalMs > 0) reportStats(engine, prefixCache);
   port?.on('message', (msg: ToReplica) => {
     if (msg.type === 'abort') return scheduler?.cancel(msg.id);
     if (msg.type === 'embed') return embed(model, msg.id, msg.texts);
@@ -125,11 +126,11 @@ async function main(): Promise<void> {
  * they changed: a few integers read from counters the engine and cache keep anyway, so an idle
  * replica posts nothing and a busy one one small message per interval.
  */
-function reportStats(arena: ArenaEngine | null, cache: PrefixKvCache | null): void {
+function reportStats(engine: DecoderEngine | null, cache: PrefixKvCache | null): void {
   let last = '';
   const post = (): void => {
     const stats: ReplicaStats = {
-      arena: arena ? { ...pickArena(arena), slots: arena.slots } : null,
+      arena: kvStats(engine),
       prefixCache: cache ? { ...cache.stats, maxBytes: cache.settings.maxBytes } : null,
     };
     const text = JSON.stringify(stats);
@@ -142,9 +143,29 @@ function reportStats(arena: ArenaEngine | null, cache: PrefixKvCache | null): vo
   setInterval(post, init.statsIntervalMs).unref();
 }
 
-function pickArena(engine: ArenaEngine): Omit<NonNullable<ReplicaStats['arena']>, 'slots'> {
-  const s = engine.stats;
-  return { slotsUsed: s.slotsUsed, capacity: s.capacity, bytes: s.arenaBytes, relayouts: s.relayouts };
+function kvStats(engine: DecoderEngine | null): ReplicaStats['arena'] {
+  if (engine instanceof ArenaEngine) {
+    const s = engine.stats;
+    return {
+      slotsUsed: s.slotsUsed,
+      slots: engine.slots,
+      capacity: s.capacity,
+      bytes: s.arenaBytes,
+      relayouts: s.relayouts,
+    };
+  }
+  if (engine instanceof WasmEngine) {
+    const s = engine.stats;
+    // Fixed slots of the whole context: never re-laid out.
+    return {
+      slotsUsed: s.slotsUsed,
+      slots: engine.slots,
+      capacity: s.capacity,
+      bytes: s.kvBytes,
+      relayouts: 0,
+    };
+  }
+  return null;
 }
 
 function embed(model: LocalModel, id: number, texts: string[]): void {

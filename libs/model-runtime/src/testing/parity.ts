@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { IterationScheduler } from '@hotpath/batching';
+import type { EngineMode } from '@hotpath/contracts';
 import type { KvCache } from '../batching/kv-block';
 import type { CausalLm } from '../generation/causal-lm';
 import { LocalModel } from '../generation/local-model';
@@ -156,30 +158,34 @@ export function engineTraceDiff(
 }
 
 /**
- * Runs `check` on the engine's graph choices for `dir`: the default (GQA graph while at most 8
- * sequences run: `loaded`), the wide graph only (`gqa_max_rows` 0), a bound of 2 rows, which
- * switches graphs (and the arena's value layout) while a batch of more runs, and the GQA graph in
- * forwards of at most 3 rows (`gqa_chunk_rows` 3: a batch of 4 runs as forwards of 3 and 1).
+ * Runs `check` on every engine for `dir`: the WASM engine, and the arena engine's graph choices —
+ * the default (GQA graph while at most 8 sequences run), the wide graph only (`gqa_max_rows` 0), a
+ * bound of 2 rows, which switches graphs (and the arena's value layout) while a batch of more
+ * runs, and the GQA graph in forwards of at most 3 rows (`gqa_chunk_rows` 3: a batch of 4 runs as
+ * forwards of 3 and 1).
  */
 export async function forEachEngineGraph(
-  loaded: LocalModel,
   dir: string,
   check: (model: LocalModel, label: string) => Promise<void>,
 ): Promise<void> {
-  const choices: { label: string; execution?: Partial<ExecutionSettings> }[] = [
-    { label: 'gqa_max_rows default' },
-    { label: 'gqa_max_rows 0', execution: { gqa_max_rows: 0 } },
-    { label: 'gqa_max_rows 2', execution: { gqa_max_rows: 2 } },
-    { label: 'gqa_chunk_rows 3', execution: { gqa_chunk_rows: 3 } },
+  const choices: { label: string; engine: EngineMode; execution?: Partial<ExecutionSettings> }[] = [
+    { label: 'wasm engine', engine: 'wasm' },
+    { label: 'gqa_max_rows default', engine: 'arena' },
+    { label: 'gqa_max_rows 0', engine: 'arena', execution: { gqa_max_rows: 0 } },
+    { label: 'gqa_max_rows 2', engine: 'arena', execution: { gqa_max_rows: 2 } },
+    { label: 'gqa_chunk_rows 3', engine: 'arena', execution: { gqa_chunk_rows: 3 } },
   ];
-  for (const { label, execution } of choices) {
-    const model = execution
-      ? await LocalModel.load(dir, { execution: { ...DEFAULT_EXECUTION, ...execution }, warmup: false })
-      : loaded;
+  for (const { label, engine, execution } of choices) {
+    const model = await LocalModel.load(dir, {
+      engine,
+      execution: { ...DEFAULT_EXECUTION, ...execution },
+      warmup: false,
+    });
     try {
+      assert.equal(model.engine, engine, label);
       await check(model, label);
     } finally {
-      if (model !== loaded) await model.close();
+      await model.close();
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Llama2cCheckpoint } from '../llama2c/llama2c-reader';
-import type { LlamaWeights } from '../model/model-config';
+import type { LlamaConfig, LlamaWeights } from '../model/model-config';
 
 /** Shape of a model for {@link ReferenceLlama}. */
 export interface ReferenceShape {
@@ -34,6 +34,25 @@ export class ReferenceLlama {
     this.kvDim = s.nKvHeads * this.head;
     this.keyCache = Array.from({ length: s.nLayers }, () => new Float32Array(seqLen * this.kvDim));
     this.valueCache = Array.from({ length: s.nLayers }, () => new Float32Array(seqLen * this.kvDim));
+  }
+
+  /** A fresh oracle for a Hotpath config and its weights (rotate-half RoPE, as the forged graphs). */
+  static forConfig(config: LlamaConfig, weights: LlamaWeights, seqLen: number): ReferenceLlama {
+    return new ReferenceLlama(
+      {
+        dim: config.hidden_size,
+        hiddenDim: config.intermediate_size,
+        nLayers: config.num_hidden_layers,
+        nHeads: config.num_attention_heads,
+        nKvHeads: config.num_key_value_heads,
+        vocab: config.vocab_size,
+        eps: config.rms_norm_eps,
+        theta: config.rope_theta,
+        rope: 'rotate_half',
+      },
+      weights,
+      seqLen,
+    );
   }
 
   /** A fresh oracle for a llama2.c checkpoint (interleaved RoPE, eps 1e-5, theta 10000, as run.c). */
