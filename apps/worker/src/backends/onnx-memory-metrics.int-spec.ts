@@ -39,6 +39,8 @@ describe('OnnxBackend KV-arena and prefix-cache metrics', () => {
     const metrics = createMetrics('hotpath-worker');
     const config = ModelConfigSchema.parse({
       ...base,
+      // The arena engine (auto would serve a model this small on the WASM engine, which never re-lays out).
+      execution: { engine: 'arena' },
       prefix_cache: { block_tokens: 8, max_bytes: 1 << 20 },
     });
     const backend = new OnnxBackend(config, { logger, metrics });
@@ -85,6 +87,29 @@ describe('OnnxBackend KV-arena and prefix-cache metrics', () => {
     // A closed model's replicas are gone: so are their series.
     const left = (await metrics.kvArenaSlots.get()).values.filter((v) => v.labels['model'] === MODEL);
     assert.deepEqual(left, []);
+  });
+
+  it('exports the WASM engine KV slots: all their bytes from the start, never a re-layout', async () => {
+    const metrics = createMetrics('hotpath-worker');
+    const config = ModelConfigSchema.parse({ ...base, prefix_cache: { enabled: false } });
+    const backend = new OnnxBackend(config, { logger, metrics });
+    await backend.start();
+    try {
+      await until(
+        'the KV slots',
+        async () => (await metricValue(metrics, 'hotpath_kv_arena_slots', replica)) > 0,
+      );
+      const slots = config.batching.continuous.max_running_sequences;
+      assert.equal(await metricValue(metrics, 'hotpath_kv_arena_slots', replica), slots);
+      // Forged tiny: 5 layers × keys and values × 2 KV heads × 512 positions × head size 16 × 4 bytes a slot.
+      const slotBytes = 5 * 2 * 2 * 512 * 16 * 4;
+      assert.equal(await metricValue(metrics, 'hotpath_kv_arena_bytes', replica), slots * slotBytes);
+      await backend.generate(job(prompt('rivers'), 48), { signal: new AbortController().signal });
+      assert.equal(await metricValue(metrics, 'hotpath_kv_arena_slots_used', replica), 0);
+      assert.equal(await metricValue(metrics, 'hotpath_kv_arena_relayouts_total', { model: MODEL }), 0);
+    } finally {
+      await backend.close();
+    }
   });
 
   it('counts prefix-cache evictions when prompts outgrow max_bytes', async () => {
