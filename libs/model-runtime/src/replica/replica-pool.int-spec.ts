@@ -84,6 +84,38 @@ describe('ReplicaPool', () => {
     );
   });
 
+  it('takes a sequence submitted mid-stream into the running batch', async () => {
+    // One replica, so both sequences meet in it (the forged tiny model runs on the WASM engine).
+    const single = await ReplicaPool.start({ dir, replicas: 1, warmup: false });
+    try {
+      let longTokens = 0;
+      let joined: Promise<unknown> | undefined;
+      let longAtJoinEnd = -1;
+      const long = single.submitGeneration(
+        { prompt: 'a long story', params: { max_tokens: 400, temperature: 0 } },
+        {
+          onToken: () => {
+            if (++longTokens !== 10) return;
+            joined = single
+              .submitGeneration({ prompt: 'short', params: { max_tokens: 4, temperature: 0 } })
+              .then((out) => {
+                longAtJoinEnd = longTokens;
+                return out;
+              });
+          },
+        },
+      );
+      const out = await long;
+      await joined;
+      assert.ok(
+        longAtJoinEnd > 10 && longAtJoinEnd < out.tokens.length,
+        `the short sequence ended at the long one's token ${longAtJoinEnd}, not after it`,
+      );
+    } finally {
+      await single.close();
+    }
+  });
+
   it('fails a load with invalid_model and rejects after close', async () => {
     await assert.rejects(ReplicaPool.start({ dir: join(tmp, 'missing'), replicas: 1 }), {
       code: 'invalid_model',

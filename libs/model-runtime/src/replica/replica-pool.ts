@@ -74,7 +74,7 @@ export interface ReplicaBatchReport extends BatchReport {
 
 /** Hooks of one {@link ReplicaPool.submitGeneration} call. */
 export interface SubmitGenerationOptions {
-  /** Aborting cancels the sequence within one token; it resolves with `finishReason: 'cancelled'`. */
+  /** Aborting cancels the sequence at the next token boundary; it resolves with `finishReason: 'cancelled'`. */
   signal?: AbortSignal;
   onToken?: (token: GeneratedToken) => void;
   /** Order among the replica's waiting sequences (with aging). */
