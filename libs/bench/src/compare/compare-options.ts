@@ -41,8 +41,9 @@ export interface CompareBenchOptions {
 export const BENCH_COMPARE_USAGE = `Usage: hotpath bench compare [--model small|base|DIR] [--quick] [--json] [--out FILE] [--report DIR]
 
 Measures, on the same model and machine in one run, one system after the other:
-  ort-direct       onnxruntime-node in-process through @hotpath/model-runtime (continuous batching,
-                   no HTTP, no Redis): the limit of this machine
+  ort-direct       the model runtime in-process through @hotpath/model-runtime (continuous batching,
+                   the engine execution.engine auto picks — onnxruntime-node, or the WASM engine for
+                   a tiny model — no HTTP, no Redis): the limit of this machine
   llama.cpp        the same weights exported as F32 GGUF, run in-process by node-llama-cpp on the
                    CPU (one context sequence per request, as many sequences as the concurrency,
                    one thread per core; skipped when node-llama-cpp is not installed)
