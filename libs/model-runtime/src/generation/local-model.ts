@@ -92,6 +92,11 @@ export class LocalModel {
     if (info.kind === 'decoder' && (mode === 'wasm' || mode === 'auto')) {
       const weights = wasmWeightsFor(info, exec, mode === 'wasm');
       if (weights) {
+        if (exec.intra_op_threads > 1)
+          log(
+            `${info.dir}: the WASM engine runs one thread per replica; intra_op_threads ${exec.intra_op_threads} ` +
+              'does not apply (more replicas use more cores)',
+          );
         const model = new LocalModel(info, null, null, 0, 0, null, 'wasm', defaultMaxTokens, weights);
         if (opts.warmup !== false) await model.warmUp();
         return model;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { engineWeightsFromOnnx } from '../engine/engine-weights';
+import { ErrorCode } from '@hotpath/contracts';
+import { engineWeightsFromOnnx, type EngineWeights } from '../engine/engine-weights';
 import { forgeLlamaWeights } from '../forge/forge';
 import { buildLlamaGraph } from '../onnx/llama-graph';
 import { maxAbsDiff, referenceLogits } from '../testing/parity';
@@ -86,6 +87,17 @@ describe('WasmLlama kernels', () => {
     const m = llama(1, 4);
     assert.throws(() => m.forward(5, [1, 1, 1, 1, 1], [0, 1, 2, 3, 4], [0, 0, 0, 0, 0], [4]), RangeError);
     assert.throws(() => m.forward(1, [1], [SHAPE.maxPositions], [0], [0]), /beyond the model's context/);
+  });
+
+  it('refuse, with a capacity error, a plan beyond the 4 GiB of WebAssembly memory before allocating it', () => {
+    const { config } = forgeLlamaWeights({ ...SHAPE, maxPositions: 65_536 }, 1);
+    const weights = { layers: Array.from({ length: SHAPE.layers }, () => ({})) } as unknown as EngineWeights;
+    // A slot: 2 layers × keys and values × 2 KV heads × 65 536 positions × head size 12 × 4 bytes =
+    // 12 MiB; 400 of them are 4.7 GiB.
+    assert.throws(() => new WasmLlama(config, weights, 400, 4096), {
+      code: ErrorCode.Capacity,
+      message: /WebAssembly memory holds 4 GiB/,
+    });
   });
 
   it('keep each slot apart: the same prompt in two slots gives the same logits', () => {

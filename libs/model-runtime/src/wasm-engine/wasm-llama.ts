@@ -1,3 +1,4 @@
+import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import type { EngineWeights } from '../engine/engine-weights';
 import type { LlamaConfig } from '../model/model-config';
 import { ropeTables } from '../engine/engine-graph';
@@ -5,6 +6,8 @@ import { readSlotBlock, writeSlotBlock, type SlotLayout } from '../engine/kv-are
 import { instantiateKernel, type LlamaKernel } from './wasm-kernel';
 
 const F32 = 4;
+/** WebAssembly's 32-bit address space, less the last page. */
+const WASM_MEMORY_MAX = 2 ** 32 - 65536;
 const ceil = (n: number, m: number): number => Math.ceil(n / m) * m;
 
 /** Shapes the kernels need: hidden size a multiple of 8 (matmul columns), head size of 4 (attention). */
@@ -140,6 +143,12 @@ export class WasmLlama {
       l.v = take(kvFloats);
     }
     this.kvBytes = next - kvStart;
+    if (next > WASM_MEMORY_MAX)
+      throw new HotpathError(
+        ErrorCode.Capacity,
+        `the WASM engine would need ${(next / 2 ** 30).toFixed(2)} GiB (weights, ${slots} KV slots, activations); ` +
+          `WebAssembly memory holds 4 GiB: lower batching.continuous.max_running_sequences or use engine arena`,
+      );
     const pages = Math.ceil((next - this.kernel.memory.buffer.byteLength) / 65536);
     if (pages > 0) this.kernel.memory.grow(pages);
     this.views();
