@@ -151,6 +151,8 @@ export class OnnxBackend implements InferenceBackend {
       dir,
       digest: pool.info.digest,
       kind: pool.info.kind,
+      // Which engine `execution.engine` resolved to (wasm, arena, plain; null for an encoder).
+      engine: pool.info.engine,
       replicas: pool.size,
       batching: config.batching.enabled,
       prefix_cache: config.prefix_cache.enabled && wants === 'decoder',
