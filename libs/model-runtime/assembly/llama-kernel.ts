@@ -5,7 +5,7 @@
 // all tensors float32 row-major, positions and slots int32.
 //
 // Why a kernel of our own: on a model of a few hundred thousand parameters onnxruntime spends a
-// step's time on per-operator and per-run overhead, not arithmetic (docs/engine.md#wasm-engine).
+// step's time on per-operator and per-run overhead, not arithmetic (docs/engine.md#the-wasm-engine).
 
 // ---- matmul -----------------------------------------------------------------------------------
 

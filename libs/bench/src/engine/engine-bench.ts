@@ -155,8 +155,9 @@ export async function runEngineBench(
   const enginePath = graph && 'path' in graph ? graph.path : null;
   // No GQA graph when the head size is not a multiple of 8: the wide graph then runs alone.
   const gqaPath = graph && 'path' in graph ? graph.gqaPath : null;
-  // Replicas decode on the decode-only variant when they load the GQA graph too (see LocalModel).
-  const decodePath = graph && 'path' in graph && gqaPath && opts.gqaMaxRows !== 0 ? graph.decodePath : null;
+  // The decode-only variant, when that is the wide graph the replicas loaded.
+  const decodePath =
+    model.arenaGraphs && model.arenaGraphs.wide !== enginePath ? model.arenaGraphs.wide : null;
   // Lengths vary (½ to 1½ × --tokens) so sequences do not all finish, and refill, in one wave.
   const prompts = promptSet(42, 64, {
     min: Math.max(1, Math.round(opts.tokens / 2)),

@@ -50,13 +50,17 @@ interface Span {
   rows: number;
 }
 
-/** The arena's state, for logs and metrics (KV-arena usage). */
-export interface ArenaEngineStats {
+/** What a slot engine's KV cache holds, for logs and metrics (the `hotpath_kv_arena_*` gauges). */
+export interface KvUsage {
   slotsUsed: number;
-  /** The widest lane's positions per slot. */
+  /** Positions per slot (the arena: its widest lane's). */
   capacity: number;
   arenaBytes: number;
   relayouts: number;
+}
+
+/** The arena's state, for logs and metrics (KV-arena usage). */
+export interface ArenaEngineStats extends KvUsage {
   /** Which graph the next forward runs. */
   graph: 'wide' | 'gqa';
   /** The wide graph's variant: any number of new tokens per row, or decode steps alone. */

@@ -35,7 +35,7 @@ import type { SequenceState } from './sequence-state';
  * place KV slots, flat ragged batches; for tiny models, where onnxruntime's per-operator costs
  * dominate); `arena` — the engine graph derived from the folder on onnxruntime (in-place KV arena,
  * ragged batches, fused ops); `plain` — the folder's own `model.onnx` (Optimum-style KV cache in
- * and out); `auto` — `wasm` for a model it suits (see {@link wasmEngineFits}), else `arena` when the
+ * and out); `auto` — `wasm` for a model it suits (see `wasmEngineUnfit`), else `arena` when the
  * folder's weights can feed it, else `plain`.
  */
 export type EngineMode = ContractEngineMode;
@@ -80,6 +80,11 @@ export class LocalModel {
     private readonly defaultMaxTokens: number,
     /** The WASM engine's weights (null on the other engines). */
     private readonly wasmWeights: EngineWeights | null = null,
+    /**
+     * The arena engine's graph files as loaded: `wide` (the general wide graph, or its decode-only
+     * variant) and `gqa` (null when not loaded); null on the other engines.
+     */
+    readonly arenaGraphs: { wide: string; gqa: string | null } | null = null,
   ) {}
 
   /** Validates the folder, creates the session and (by default) warms it up. */
@@ -151,6 +156,8 @@ export class LocalModel {
       lm,
       engine,
       defaultMaxTokens,
+      null,
+      engine === 'arena' ? { wide: onnxPath, gqa: gqaPath } : null,
     );
     if (opts.warmup !== false) await model.warmUp();
     return model;
@@ -186,8 +193,7 @@ export class LocalModel {
    * arena engine on the engine graph, or the plain-graph engine.
    */
   createEngine(slots: number, prefixCache: PrefixKvCache | null = null): DecoderEngine {
-    if (this.engine === 'wasm')
-      return createWasmEngine(this.info, this.wasmWeights as EngineWeights, slots, prefixCache);
+    if (this.wasmWeights) return createWasmEngine(this.info, this.wasmWeights, slots, prefixCache);
     if (this.engine === 'arena')
       return new ArenaEngine(
         {

@@ -144,28 +144,15 @@ function reportStats(engine: DecoderEngine | null, cache: PrefixKvCache | null):
 }
 
 function kvStats(engine: DecoderEngine | null): ReplicaStats['arena'] {
-  if (engine instanceof ArenaEngine) {
-    const s = engine.stats;
-    return {
-      slotsUsed: s.slotsUsed,
-      slots: engine.slots,
-      capacity: s.capacity,
-      bytes: s.arenaBytes,
-      relayouts: s.relayouts,
-    };
-  }
-  if (engine instanceof WasmEngine) {
-    const s = engine.stats;
-    // Fixed slots of the whole context: never re-laid out.
-    return {
-      slotsUsed: s.slotsUsed,
-      slots: engine.slots,
-      capacity: s.capacity,
-      bytes: s.kvBytes,
-      relayouts: 0,
-    };
-  }
-  return null;
+  if (!(engine instanceof ArenaEngine || engine instanceof WasmEngine)) return null;
+  const s = engine.stats;
+  return {
+    slotsUsed: s.slotsUsed,
+    slots: engine.slots,
+    capacity: s.capacity,
+    bytes: s.arenaBytes,
+    relayouts: s.relayouts,
+  };
 }
 
 function embed(model: LocalModel, id: number, texts: string[]): void {

@@ -1,6 +1,7 @@
 import type { SequenceEngine } from '@hotpath/batching';
 import { ErrorCode, HotpathError } from '@hotpath/contracts';
 import type { PrefixKvCache } from '../batching/prefix-cache';
+import type { KvUsage } from '../engine/arena-engine';
 import type { SequenceState, TokenStep } from '../generation/sequence-state';
 import { fillFromPrefix, storePromptBlocks } from '../engine/slot-prefix';
 import type { WasmLlama } from './wasm-llama';
@@ -9,14 +10,6 @@ import type { WasmLlama } from './wasm-llama';
 interface Placement {
   slot: number;
   cached: number;
-}
-
-/** The WASM engine's state, for logs and metrics. */
-export interface WasmEngineStats {
-  slotsUsed: number;
-  /** Positions per slot (the model's context). */
-  capacity: number;
-  kvBytes: number;
 }
 
 /**
@@ -50,11 +43,13 @@ export class WasmEngine implements SequenceEngine<SequenceState> {
     return this.model.slots;
   }
 
-  get stats(): WasmEngineStats {
+  /** Slots hold the whole context, allocated once: the bytes are fixed and never re-laid out. */
+  get stats(): KvUsage {
     return {
       slotsUsed: this.placed.size,
       capacity: this.model.cfg.max_position_embeddings,
-      kvBytes: this.model.kvBytes,
+      arenaBytes: this.model.kvBytes,
+      relayouts: 0,
     };
   }
 

@@ -10,8 +10,11 @@ const F32 = 4;
 const WASM_MEMORY_MAX = 2 ** 32 - 65536;
 const ceil = (n: number, m: number): number => Math.ceil(n / m) * m;
 
-/** Shapes the kernels need: hidden size a multiple of 8 (matmul columns), head size of 4 (attention). */
-export function wasmShapeSupported(cfg: LlamaConfig): string | null {
+/**
+ * Why the kernels cannot run this shape (null: they can). They need a hidden size that is a multiple
+ * of 8 (matmul columns), a head size that is a multiple of 4 (attention), whole groups of query heads.
+ */
+export function wasmShapeUnfit(cfg: LlamaConfig): string | null {
   if (cfg.hidden_size % 8 !== 0) return `hidden size ${cfg.hidden_size} is not a multiple of 8`;
   if (cfg.head_dim % 4 !== 0) return `head size ${cfg.head_dim} is not a multiple of 4`;
   if (cfg.num_attention_heads % cfg.num_key_value_heads !== 0)
@@ -77,11 +80,14 @@ export class WasmLlama {
   >;
   /** Bytes of KV cache (all slots). */
   readonly kvBytes: number;
+  /** Floats of one layer's keys (or values), all slots. */
+  private readonly kvFloats: number;
+  private readonly slotLayout: SlotLayout;
   private f32!: Float32Array;
   private i32!: Int32Array;
 
   constructor(cfg: LlamaConfig, w: EngineWeights, slots: number, maxTokens: number) {
-    const why = wasmShapeSupported(cfg);
+    const why = wasmShapeUnfit(cfg);
     if (why) throw new RangeError(`the WASM engine cannot run this model: ${why}`);
     this.cfg = cfg;
     this.slots = slots;
@@ -107,6 +113,8 @@ export class WasmLlama {
       return at;
     };
     const kvFloats = slots * KVH * P * D;
+    this.kvFloats = kvFloats;
+    this.slotLayout = { kvHeads: KVH, positions: P, headDim: D };
     this.layers = w.layers.map(() => ({
       attnNorm: take(H),
       qkv: take(H * this.qkvN),
@@ -299,19 +307,9 @@ export class WasmLlama {
   /** A layer's key and value caches as views of the memory. */
   private layerCache(layer: number): { k: Float32Array; v: Float32Array } {
     const l = this.layers[layer] as LayerPlan;
-    const c = this.cfg;
-    const floats = this.slots * c.num_key_value_heads * c.max_position_embeddings * c.head_dim;
     return {
-      k: this.f32.subarray(l.k / F32, l.k / F32 + floats),
-      v: this.f32.subarray(l.v / F32, l.v / F32 + floats),
-    };
-  }
-
-  private get slotLayout(): SlotLayout {
-    return {
-      kvHeads: this.cfg.num_key_value_heads,
-      positions: this.cfg.max_position_embeddings,
-      headDim: this.cfg.head_dim,
+      k: this.f32.subarray(l.k / F32, l.k / F32 + this.kvFloats),
+      v: this.f32.subarray(l.v / F32, l.v / F32 + this.kvFloats),
     };
   }
 }

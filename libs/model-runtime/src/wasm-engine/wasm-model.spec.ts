@@ -12,8 +12,6 @@ import type { EngineWeights } from '../engine/engine-weights';
 
 // Which decoders `engine: auto` puts on the WASM engine, and what `engine: wasm` refuses.
 
-const config = shapeConfig;
-
 /** The fields of a loaded folder the rules read. */
 const folder = (cfg: LlamaConfig, over: Partial<LoadedModel> = {}): LoadedModel =>
   ({
@@ -26,25 +24,28 @@ const folder = (cfg: LlamaConfig, over: Partial<LoadedModel> = {}): LoadedModel 
     ...over,
   }) as unknown as LoadedModel;
 
-const stories = config(64, 172, 5, 8, 4);
+const stories = shapeConfig(64, 172, 5, 8, 4);
 const cpu = DEFAULT_EXECUTION;
 
 describe('wasmEngineUnfit', () => {
   it('takes tiny fp32 decoders on the CPU (stories260K, the forged tiny preset)', () => {
     assert.equal(wasmEngineUnfit(folder(stories), cpu), null);
     const { tiny } = FORGE_PRESETS;
-    const tinyCfg = config(tiny.hidden, tiny.intermediate, tiny.layers, tiny.heads, tiny.kvHeads);
+    const tinyCfg = shapeConfig(tiny.hidden, tiny.intermediate, tiny.layers, tiny.heads, tiny.kvHeads);
     assert.equal(wasmEngineUnfit(folder(tinyCfg), cpu), null);
   });
 
   it('leaves larger models to onnxruntime under auto, but not when asked for by name', () => {
     const { small } = FORGE_PRESETS;
-    const smallCfg = config(small.hidden, small.intermediate, small.layers, small.heads, small.kvHeads);
+    const smallCfg = shapeConfig(small.hidden, small.intermediate, small.layers, small.heads, small.kvHeads);
     assert.ok(modelMatmulParameters(smallCfg) > WASM_MAX_PARAMS);
     assert.match(wasmEngineUnfit(folder(smallCfg), cpu) ?? '', /matmul parameters, above/);
     assert.equal(wasmEngineUnfit(folder(smallCfg), cpu, true), null);
     // A tiny model with a huge context: each sequence's slot would hold 80 MiB of KV cache.
-    assert.match(wasmEngineUnfit(folder(config(64, 172, 5, 8, 4, 65_536)), cpu) ?? '', /KV slot of 80 MiB/);
+    assert.match(
+      wasmEngineUnfit(folder(shapeConfig(64, 172, 5, 8, 4, 65_536)), cpu) ?? '',
+      /KV slot of 80 MiB/,
+    );
   });
 
   it('refuses what its kernels cannot run, even by name', () => {
@@ -52,8 +53,8 @@ describe('wasmEngineUnfit', () => {
       [folder(stories, { kind: 'encoder' }), /encoder/],
       [folder(stories, { dtype: 'int8' } as Partial<LoadedModel>), /Hotpath's fp32 layout/],
       [folder(stories, { layout: 'optimum' } as Partial<LoadedModel>), /Hotpath's fp32 layout/],
-      [folder(config(60, 172, 5, 6, 3)), /hidden size 60 is not a multiple of 8/],
-      [folder(config(48, 172, 5, 8, 4)), /head size 6 is not a multiple of 4/],
+      [folder(shapeConfig(60, 172, 5, 6, 3)), /hidden size 60 is not a multiple of 8/],
+      [folder(shapeConfig(48, 172, 5, 8, 4)), /head size 6 is not a multiple of 4/],
     ];
     for (const [info, why] of refused) assert.match(wasmEngineUnfit(info, cpu, true) ?? '', why);
     assert.match(
@@ -65,7 +66,7 @@ describe('wasmEngineUnfit', () => {
 
 describe('createWasmEngine', () => {
   it('refuses, with a capacity error, more KV slots than WebAssembly memory holds', () => {
-    const big = config(64, 172, 5, 8, 4, 65_536);
+    const big = shapeConfig(64, 172, 5, 8, 4, 65_536);
     assert.throws(() => createWasmEngine(folder(big), {} as EngineWeights, 64, null), {
       code: ErrorCode.Capacity,
       message: /64 sequences × 80\.0 MiB of KV cache exceed the WASM engine's 3 GiB/,

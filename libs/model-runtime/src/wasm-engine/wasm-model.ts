@@ -11,13 +11,13 @@ import type { LoadedModel } from '../model/model-loader';
 import { modelMatmulParameters } from '../roofline/roofline';
 import type { ExecutionSettings } from '../session/ort-session';
 import { WasmEngine } from './wasm-engine';
-import { WasmLlama, wasmShapeSupported, wasmSlotBytes } from './wasm-llama';
+import { WasmLlama, wasmShapeUnfit, wasmSlotBytes } from './wasm-llama';
 
 /**
  * Largest model (matmul parameters) that `engine: auto` serves on the WASM engine. Below it a
  * step's onnxruntime overhead (per run, per operator, per row and head of attention) outweighs its
  * arithmetic and Hotpath's single-threaded SIMD kernels are faster at every batch size; above it
- * onnxruntime's GEMMs win (measured per model size in docs/engine.md#wasm-engine).
+ * onnxruntime's GEMMs win (measured per model size in docs/engine.md#the-wasm-engine).
  */
 export const WASM_MAX_PARAMS = 500_000;
 
@@ -37,7 +37,7 @@ export function wasmEngineUnfit(info: LoadedModel, exec: ExecutionSettings, expl
     return `a ${info.layout} ${info.dtype} graph with a ${info.kvType} KV cache (the WASM engine reads Hotpath's fp32 layout)`;
   if (exec.providers.includes('cuda')) return 'a CUDA replica (the WASM engine runs on the CPU)';
   const cfg = info.config as LlamaConfig;
-  const shape = wasmShapeSupported(cfg);
+  const shape = wasmShapeUnfit(cfg);
   if (shape) return shape;
   if (explicit) return null;
   const params = modelMatmulParameters(cfg);
