@@ -1,4 +1,4 @@
-import { type ClusterConfig } from '@hotpath/contracts';
+import { eventFlushMaxMs, type ClusterConfig } from '@hotpath/contracts';
 import { TenantSettings } from '@hotpath/config';
 import { ResultCache, SingleFlight } from '@hotpath/cache';
 import {
@@ -155,7 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const events = createJobEventStream(
       redis.events,
       options.resultTtlS,
-      cluster.queue.event_flush_ms,
+      { flushMs: cluster.queue.event_flush_ms, flushMaxMs: eventFlushMaxMs(cluster.queue) },
       logger,
     );
     const webhooks = startWebhooks({

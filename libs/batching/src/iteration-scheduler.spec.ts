@@ -232,17 +232,19 @@ describe('IterationScheduler', () => {
     const s2 = new IterationScheduler(aged, policy({ maxRunningSequences: 1, agingMs: 100 }), {
       now: () => t.now,
     });
+    const later: Promise<unknown>[] = [];
     const running = s2.submit(1, seq('r', 3), {
       onToken: (tok) => {
-        if (tok.index === 0) void s2.submit(2, seq('old', 1), { priority: 'low' });
+        if (tok.index === 0) later.push(s2.submit(2, seq('old', 1), { priority: 'low' }));
         if (tok.index === 1) {
           t.now += 250;
-          void s2.submit(3, seq('new', 1), { priority: 'high' });
+          later.push(s2.submit(3, seq('new', 1), { priority: 'high' }));
         }
       },
     });
     await running;
-    await new Promise((r) => setTimeout(r, 5));
+    // Awaited, not a timer: on a loaded machine 5 ms were sometimes not enough for both to run.
+    await Promise.all(later);
     assert.deepEqual(aged.log.slice(-2), ['P:old', 'P:new']);
   });
 

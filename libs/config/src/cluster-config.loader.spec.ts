@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HotpathError } from '@hotpath/contracts';
+import { HotpathError, eventFlushMaxMs } from '@hotpath/contracts';
 import { findModel, loadClusterConfig, parseClusterConfig } from './cluster-config.loader';
 import { parseEnv, commonEnvShape } from './env';
 import { z } from 'zod';
@@ -128,6 +128,29 @@ describe('loadClusterConfig', () => {
         return true;
       },
     );
+  });
+
+  it('rejects an event flush maximum below the event flush interval, naming the field', () => {
+    const file = writeTmp(
+      'flush.yaml',
+      'models:\n  - {name: a, backend: sim}\nqueue:\n  event_flush_ms: 20\n  event_flush_max_ms: 10\n',
+    );
+    assert.throws(
+      () => loadClusterConfig(file),
+      (e: unknown) =>
+        e instanceof HotpathError &&
+        e.code === 'invalid_config' &&
+        /queue\.event_flush_max_ms/.test(e.message) &&
+        /at least event_flush_ms/.test(e.message),
+    );
+    // Unset, the bound follows a larger interval instead of refusing it.
+    const slow = writeTmp(
+      'flush-slow.yaml',
+      'models:\n  - {name: a, backend: sim}\nqueue:\n  event_flush_ms: 100\n',
+    );
+    assert.equal(eventFlushMaxMs(loadClusterConfig(slow).config.queue), 100);
+    const plain = writeTmp('flush-default.yaml', 'models:\n  - {name: a, backend: sim}\n');
+    assert.equal(eventFlushMaxMs(loadClusterConfig(plain).config.queue), 50);
   });
 
   it('rejects duplicate model names', () => {

@@ -235,6 +235,13 @@ export const QueueSettingsSchema = z
      */
     event_flush_ms: z.int().min(0).max(1000).default(10),
     /**
+     * Longest time between those writes while many followed jobs run: the interval stretches from
+     * `event_flush_ms` to keep a worker near 2,000 stream entries a second, up to this. A job's first
+     * token and its end never wait. Equal to `event_flush_ms`: no stretching. Unset: the larger of
+     * 50 and `event_flush_ms` ({@link eventFlushMaxMs}).
+     */
+    event_flush_max_ms: z.int().min(0).max(1000).optional(),
+    /**
      * How long a failed job (payload included) stays in BullMQ for operators; workers sweep older
      * ones. The job record with its error stays `HOTPATH_RESULT_TTL_S` either way.
      */
@@ -244,7 +251,22 @@ export const QueueSettingsSchema = z
       .max(30 * 24 * 3600)
       .default(24 * 3600),
   })
+  .refine((q) => q.event_flush_max_ms === undefined || q.event_flush_max_ms >= q.event_flush_ms, {
+    path: ['event_flush_max_ms'],
+    message: 'must be at least event_flush_ms',
+  })
   .prefault({});
+
+/** Default bound of the stretched event write interval, ms (`queue.event_flush_max_ms`). */
+export const EVENT_FLUSH_MAX_MS = 50;
+
+/** `queue.event_flush_max_ms` as it applies: its unset default never falls below `event_flush_ms`. */
+export function eventFlushMaxMs(queue: {
+  event_flush_ms: number;
+  event_flush_max_ms?: number | undefined;
+}): number {
+  return queue.event_flush_max_ms ?? Math.max(EVENT_FLUSH_MAX_MS, queue.event_flush_ms);
+}
 
 export const RoutingSchema = z
   .strictObject({

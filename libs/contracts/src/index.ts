@@ -74,6 +74,8 @@ export {
   type ModelVariantConfig,
   type ModelConfig,
   QueueSettingsSchema,
+  EVENT_FLUSH_MAX_MS,
+  eventFlushMaxMs,
   RoutingSchema,
   ApiLimitsSchema,
   ClusterConfigSchema,

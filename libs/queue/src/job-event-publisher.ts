@@ -16,12 +16,18 @@ export interface JobEventPublisherOptions {
   ttlS: number;
   maxLen?: number;
   /**
-   * Shortest time between two writes, ms (`queue.event_flush_ms`). 0: once per event-loop turn.
-   * Above 0 the first write after a quiet spell still goes out at the end of its turn; events that
-   * follow within the interval wait for the next write, so a job's tokens of that interval become
-   * one `tokens` entry (one `XADD`) instead of one entry per decode step.
+   * How long events wait for their write, ms (`queue.event_flush_ms`). 0: once per event-loop
+   * turn. Above 0 a job's tokens of one interval become one `tokens` entry (one `XADD`) instead of
+   * one entry per decode step; its first token and its end do not wait.
    */
   flushMs?: number;
+  /**
+   * Longest time between two writes under load, ms (`queue.event_flush_max_ms`; default `flushMs`,
+   * i.e. no stretching). While many followed jobs run, the interval stretches to keep the worker's
+   * stream entries near {@link EVENT_ENTRIES_PER_S} a second, up to this bound (see
+   * {@link JobEventPublisher}).
+   */
+  flushMaxMs?: number;
   /** Called with errors of unawaited writes (a lost token must not fail the job). */
   onError?: (err: unknown) => void;
 }
@@ -30,18 +36,32 @@ export interface JobEventPublisherOptions {
  * The worker's writer of job event streams, cheap on the generation hot path. Only jobs that are
  * followed (an SSE or OpenAI stream, see {@link JobStore.watch}) are written at all: an unwatched
  * job's sink only remembers its tokens, and writes them in one entry if a follower turns up while it
- * runs. Events are buffered and written once per event-loop turn for ALL jobs together, as one
- * pipeline (one per cluster slot on Redis Cluster): a decode step of a batch of 16 sequences is one
- * write, not 16. With `flushMs`, writes are spaced at least that far apart and a job's consecutive
- * tokens of one interval become one `tokens` entry (without it: of one turn; a simulated or fast
- * model yields many at once). A job's end flushes at once, whatever the interval. `EXPIRE` is sent on a job's first write, on its last, and
- * otherwise at most every half TTL — not once per write.
+ * runs. Events are buffered and written for ALL jobs together, as one pipeline (one per cluster
+ * slot on Redis Cluster): a decode step of a batch of 16 sequences is one write, not 16. With
+ * `flushMs`, events wait that long for their write and a job's consecutive tokens of one interval
+ * become one `tokens` entry (without it: of one turn; a simulated or fast model yields many at once).
+ * A job's first token (with what the run wrote before it, its status) and its end are written at the
+ * end of their turn, whatever the interval — time to first token does not wait for it — without
+ * flushing the other jobs.
+ * `EXPIRE` is sent on a job's first write, on its last, and otherwise at most every half TTL — not
+ * once per write.
+ *
+ * Why the interval stretches under load: every entry costs the same along the whole path (an
+ * `XADD`, its share of the API's `XREAD`, one SSE socket write, the client's read), whatever it
+ * carries; with 64 followed jobs a 10 ms interval is 6,400 entries a second, a large share of a
+ * small host's CPU. So the interval is `flushMs` or, when the last write carried more jobs than
+ * {@link EVENT_ENTRIES_PER_S} × `flushMs` allows, long enough to keep to that rate — at most
+ * `flushMaxMs`. A streamed token then reaches its client in larger, rarer chunks; the total time
+ * of a job and its first token are unchanged.
  */
 export class JobEventPublisher {
-  private pending: JobEventSink[] = [];
+  private readonly pending = new Set<JobEventSink>();
   private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | undefined;
-  /** When the last write was sent (for `flushMs`). */
-  private lastSend = 0;
+  /** Sinks whose events must leave at the end of this turn (a first token), and that turn's write. */
+  private readonly urgent = new Set<JobEventSink>();
+  private urgentTurn: NodeJS.Immediate | undefined;
+  /** How many jobs the last interval write carried (the next interval grows with it). */
+  private lastJobs = 0;
   private readonly maxLen: string;
   private readonly open_ = new Map<string, JobEventSink>();
   /** Jobs announced as watched before their sink opened (the message can overtake the run's start). */
@@ -77,16 +97,37 @@ export class JobEventPublisher {
     }
   }
 
-  /** Marks `sink` as having events to write at the end of this turn. */
-  schedule(sink: JobEventSink): void {
-    this.pending.push(sink);
+  /**
+   * Marks `sink` as having events to write: on the next interval write, or (`urgent`: a job's first
+   * token) at the end of this turn, alone with the other urgent sinks of the turn.
+   */
+  schedule(sink: JobEventSink, urgent = false): void {
+    this.pending.add(sink);
+    if (urgent) {
+      this.urgent.add(sink);
+      this.urgentTurn ??= setImmediate(() => {
+        this.urgentTurn = undefined;
+        const sinks = [...this.urgent].filter((s) => this.pending.delete(s));
+        this.urgent.clear();
+        void this.write(sinks, Date.now());
+      });
+    }
     if (this.scheduled) return;
     const fire = (): void => {
       this.scheduled = undefined;
       void this.send();
     };
-    const wait = (this.options.flushMs ?? 0) - (Date.now() - this.lastSend);
+    // A full interval even after a quiet spell: what a run writes first (its status) then shares the
+    // first token's write, which does not wait.
+    const wait = this.intervalMs();
     this.scheduled = wait > 0 ? { timer: setTimeout(fire, wait) } : { immediate: setImmediate(fire) };
+  }
+
+  /** The interval after the last write: `flushMs`, stretched by how many jobs that write carried. */
+  intervalMs(): number {
+    const min = this.options.flushMs ?? 0;
+    const max = Math.max(min, this.options.flushMaxMs ?? min);
+    return Math.min(max, Math.max(min, (this.lastJobs * 1000) / EVENT_ENTRIES_PER_S));
   }
 
   /**
@@ -98,9 +139,8 @@ export class JobEventPublisher {
     const now = Date.now();
     let sinks: JobEventSink[];
     if (only) {
-      const at = this.pending.indexOf(only);
-      if (at < 0) return Promise.resolve();
-      this.pending.splice(at, 1);
+      if (!this.pending.delete(only)) return Promise.resolve();
+      this.urgent.delete(only);
       sinks = [only];
     } else {
       if (this.scheduled) {
@@ -108,11 +148,17 @@ export class JobEventPublisher {
         else clearImmediate(this.scheduled.immediate);
         this.scheduled = undefined;
       }
-      sinks = this.pending;
-      this.pending = [];
+      sinks = [...this.pending];
+      this.pending.clear();
+      this.urgent.clear();
       if (sinks.length === 0) return Promise.resolve();
-      this.lastSend = now;
+      this.lastJobs = sinks.length;
     }
+    return this.write(sinks, now);
+  }
+
+  private write(sinks: readonly JobEventSink[], now: number): Promise<void> {
+    if (sinks.length === 0) return Promise.resolve();
     // A cluster pipeline must stay in one slot: one per shard (the streams carry its hash tag).
     const groups = isCluster(this.redis) ? [...groupBySlot(sinks, (s) => s.key).values()] : [sinks];
     const write = Promise.all(
@@ -133,6 +179,12 @@ export class JobEventPublisher {
   }
 }
 
+/**
+ * Stream entries a second a worker aims to stay under while stretching its write interval (up to
+ * `flushMaxMs`): 2,000 is 20 followed jobs at 10 ms, 64 jobs at ~32 ms.
+ */
+export const EVENT_ENTRIES_PER_S = 2000;
+
 /** How long a watch announcement waits for its job's run to start in this worker. */
 const EARLY_WATCH_MS = 5000;
 
@@ -148,6 +200,8 @@ export class JobEventSink {
   private tokens: StreamToken[] = [];
   /** Events of {@link goLive} to write one entry each, before the buffer. */
   private catchUp: JobStreamEvent[] = [];
+  /** A token was queued already: only the first one skips the interval. */
+  private tokenSeen = false;
 
   constructor(
     private readonly publisher: JobEventPublisher,
@@ -156,7 +210,10 @@ export class JobEventSink {
     private readonly closed: () => void,
   ) {}
 
-  /** Queues an event; it is written at the end of the current turn (remembered while unwatched). */
+  /**
+   * Queues an event for the publisher's next write (remembered while unwatched); the run's first
+   * token goes out at the end of this turn.
+   */
   push(event: JobStreamEvent): void {
     if (!this.live) {
       if (event.type === 'token')
@@ -164,13 +221,16 @@ export class JobEventSink {
       else if (event.type === 'status') this.status = event;
       return;
     }
-    if (this.buffer.length === 0 && this.catchUp.length === 0) this.publisher.schedule(this);
+    const first = event.type === 'token' && !this.tokenSeen;
+    if (event.type === 'token') this.tokenSeen = true;
+    if (first || (this.buffer.length === 0 && this.catchUp.length === 0))
+      this.publisher.schedule(this, first);
     this.buffer.push(event);
   }
 
   /**
-   * A follower appeared: what this run produced so far is written now (each token its own entry,
-   * as a live run would have written it), and every event after it.
+   * A follower appeared: what this run produced so far is written at the end of this turn (each
+   * token its own entry, as a live run would have written it), and every event after it.
    */
   goLive(): void {
     if (this.live) return;
@@ -179,10 +239,11 @@ export class JobEventSink {
       ...(this.status ? [this.status] : []),
       ...this.tokens.map((t): JobStreamEvent => ({ type: 'token', ...t })),
     ];
+    this.tokenSeen = this.tokens.length > 0;
     this.status = undefined;
     this.tokens = [];
     if (backlog.length === 0) return;
-    if (this.buffer.length === 0) this.publisher.schedule(this);
+    this.publisher.schedule(this, true);
     this.catchUp = backlog;
   }
 

@@ -155,21 +155,22 @@ describe('job event streams on real Redis', () => {
     );
   });
 
-  it('with a flush interval, writes the tokens of several turns as one entry, in order', async () => {
+  it('with a flush interval, writes the first token at once and the following turns as one entry', async () => {
     const id = randomUUID();
     ids.push(id);
     const sink = new JobEventPublisher(conn, { ttlS: 60, flushMs: 200 }).open(ref(id), true);
-    // The first write after a quiet spell goes out at once; what follows waits for the interval.
+    // The status waits for the interval, or for the first token, which goes out at the end of its turn.
     sink.push({ type: 'status', status: 'running', attempt: 1 });
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 0);
     for (let i = 0; i < 6; i++) {
       sink.push({ type: 'token', index: i, text: `w${i}`, token_id: i });
       await new Promise((r) => setTimeout(r, 5));
     }
-    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 1);
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 2, 'status and the first token');
     await new Promise((r) => setTimeout(r, 250));
-    // status, then one `tokens` entry for the six decode steps.
-    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 2);
+    // Then one `tokens` entry for the five decode steps after it.
+    assert.equal(await conn.xlen(jobEventsKey(ref(id))), 3);
     sink.push({ type: 'token', index: 6, text: 'w6', token_id: 6 });
     // The end is written at once, with the token before it, whatever the interval.
     const t0 = Date.now();
@@ -188,25 +189,53 @@ describe('job event streams on real Redis', () => {
     }
   });
 
-  it("writes an ending job's events at once without flushing the other jobs' tokens early", async () => {
+  it("writes an ending job's events and a first token at once without flushing the other jobs' tokens early", async () => {
     const [ending, running] = [randomUUID(), randomUUID()];
     ids.push(ending, running);
     const publisher = new JobEventPublisher(conn, { ttlS: 60, flushMs: 300 });
     const [a, b] = [publisher.open(ref(ending), true), publisher.open(ref(running), true)];
-    // A first write opens the interval; the tokens after it wait for the next one.
-    a.push({ type: 'status', status: 'running', attempt: 1 });
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 20));
     b.push({ type: 'token', index: 0, text: 'b0', token_id: 0 });
-    a.push({ type: 'token', index: 0, text: 'a0', token_id: 0 });
-    await a.end({ type: 'done' });
-    assert.equal(await conn.xlen(jobEventsKey(ref(ending))), 3, 'status, token, done');
-    assert.equal(await conn.xlen(jobEventsKey(ref(running))), 0, 'still within the interval');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await conn.xlen(jobEventsKey(ref(running))), 1, 'a first token does not wait');
     b.push({ type: 'token', index: 1, text: 'b1', token_id: 1 });
+    a.push({ type: 'token', index: 0, text: 'a0', token_id: 0 });
+    a.push({ type: 'token', index: 1, text: 'a1', token_id: 1 });
+    await a.end({ type: 'done' });
+    // The end came within the first token's turn: both tokens are one entry, then done.
+    assert.equal(await conn.xlen(jobEventsKey(ref(ending))), 2);
+    assert.equal(await conn.xlen(jobEventsKey(ref(running))), 1, 'b1 still within the interval');
+    b.push({ type: 'token', index: 2, text: 'b2', token_id: 2 });
     await new Promise((r) => setTimeout(r, 400));
     const entries = await conn.xrange(jobEventsKey(ref(running)), '-', '+');
-    assert.equal(entries.length, 1, "the other job's two tokens are one entry, written on the interval");
+    assert.equal(
+      entries.length,
+      2,
+      "the other job's later two tokens are one entry, written on the interval",
+    );
     b.close();
+  });
+
+  it('stretches the interval with the number of jobs a write carried, up to the maximum', async () => {
+    const jobs = Array.from({ length: 100 }, () => randomUUID());
+    ids.push(...jobs);
+    const publisher = new JobEventPublisher(conn, { ttlS: 60, flushMs: 10, flushMaxMs: 40 });
+    assert.equal(publisher.intervalMs(), 10);
+    const sinks = jobs.map((id) => publisher.open(ref(id), true));
+    sinks.forEach((s) => s.push({ type: 'status', status: 'running', attempt: 1 }));
+    await publisher.send();
+    // 100 jobs at 2,000 entries a second: 50 ms, held to the maximum.
+    assert.equal(publisher.intervalMs(), 40);
+    sinks.slice(0, 40).forEach((s) => s.push({ type: 'status', status: 'running', attempt: 2 }));
+    await publisher.send();
+    assert.equal(publisher.intervalMs(), 20);
+    sinks.forEach((s) => s.close());
+    // Without a maximum above flushMs, the interval never stretches.
+    const fixed = new JobEventPublisher(conn, { ttlS: 60, flushMs: 10 });
+    const more = jobs.map((id) => fixed.open(ref(id), true));
+    more.forEach((s) => s.push({ type: 'status', status: 'running', attempt: 3 }));
+    await fixed.send();
+    assert.equal(fixed.intervalMs(), 10);
+    more.forEach((s) => s.close());
   });
 
   it('writes nothing for an unwatched job, and everything produced so far once it is watched', async () => {

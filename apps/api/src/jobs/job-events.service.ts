@@ -32,7 +32,8 @@ const WATCH_SLICE_MS = 60_000;
  * process-wide {@link JobEventReader} (late clients start at `0` and get every token produced so
  * far). The end comes from whichever is seen first: the worker's `done`/`error` entry, or the
  * record turning terminal (a queued job cancelled by the API, a cache hit, a stall failure write no
- * stream entry). The stream is drained once more after the end, so no token is lost.
+ * stream entry). After an end seen on the record alone the stream is drained once more, so no
+ * token is lost; after the stream's own last entry there is nothing left to read.
  */
 export class JobEventsService {
   constructor(
@@ -96,6 +97,7 @@ export class JobEventsService {
           ...(first.status === 'running' ? { attempt: first.attempts } : {}),
         };
       }
+      // Set when the stream's own `done`/`error` entry was read: nothing follows it.
       let ended = false;
       while (!ended) {
         while (pending.length > 0 && !ended) {
@@ -114,7 +116,9 @@ export class JobEventsService {
       for (const e of pending) if (e.type !== 'done' && e.type !== 'error') yield toFollowEvent(e);
       if (pending.length > 0) cursor = pending[pending.length - 1]?.id ?? cursor;
       pending.length = 0;
-      for await (const e of this.drain(first, cursor)) yield e;
+      // An end seen on the record only (a queued job cancelled, a stall failure, a worker's last
+      // entries still on their way) may leave entries behind the cursor: read them once more.
+      if (!ended) for await (const e of this.drain(first, cursor)) yield e;
       yield { type: 'end', record: last ? last.record : await this.store.get(id) };
     } finally {
       sub.close();

@@ -3,20 +3,21 @@ import type { Logger } from '@hotpath/telemetry';
 
 /**
  * The writer of each job's event stream (`status`, `token`, `done`, `error`), which SSE clients
- * and OpenAI streams read through the API; writes are spaced `flushMs` apart (`queue.event_flush_ms`).
+ * and OpenAI streams read through the API; writes are spaced `flushMs` apart (`queue.event_flush_ms`),
+ * further under load up to `flushMaxMs` (`queue.event_flush_max_ms`).
  * `connection` should be one of its own (see
  * `WorkerConnections.events`).
  */
 export function createJobEventStream(
   connection: RedisClient,
   ttlS: number,
-  flushMs: number,
+  flush: { flushMs: number; flushMaxMs: number },
   logger: Logger,
 ): JobEventPublisher {
   let lastError = 0;
   return new JobEventPublisher(connection, {
     ttlS,
-    flushMs,
+    ...flush,
     onError: (err) => {
       // One line per burst: an outage would otherwise log once per token.
       if (Date.now() - lastError < 10_000) return;

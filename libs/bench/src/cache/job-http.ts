@@ -60,15 +60,19 @@ export async function submitAndStream(apiBase: string, body: unknown): Promise<S
   let clientTtftMs: number | null = null;
   const events = await client.events(accepted.id).catch(() => undefined);
   if (events?.reader) {
+    let ended = false;
     try {
       reading: for (let batch = await events.reader.next(); batch; batch = await events.reader.next()) {
         for (const e of batch) {
           if (e.event === 'token') clientTtftMs ??= performance.now() - t0;
-          if (e.event === 'done' || e.event === 'error') break reading;
+          if (e.event === 'done' || e.event === 'error') {
+            ended = true;
+            break reading;
+          }
         }
       }
     } finally {
-      await events.reader.cancel();
+      await (ended ? events.reader.close() : events.reader.cancel());
     }
   }
   const view = await client.untilFinished<JobViewLike>({ id: accepted.id, status: 'queued' });

@@ -35,8 +35,10 @@ async function follow(
     for (let batch = await res.reader.next(); batch; batch = await res.reader.next()) {
       for (const e of batch) {
         if (e.event === 'token') firstTokenAt ??= performance.now();
-        else if (e.event === 'done') return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
-        else if (e.event === 'error') {
+        else if (e.event === 'done') {
+          await res.reader.close();
+          return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
+        } else if (e.event === 'error') {
           const err = JSON.parse(e.data) as { error?: { code?: string } };
           throw new Error(err.error?.code ?? 'job failed');
         }
@@ -65,7 +67,11 @@ export function httpJobSender(
     const i = n++;
     const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
     try {
-      const res = await client.submit(body(i), state.sse === false ? { preferWaitS: LONG_WAIT_S } : {});
+      // A job this sender will follow says so (`stream`): its worker writes the events from the first
+      // token, and the API's stream needs no watch announcement.
+      const follows = generates && state.sse !== false;
+      const payload = follows ? { ...body(i), stream: true } : body(i);
+      const res = await client.submit(payload, state.sse === false ? { preferWaitS: LONG_WAIT_S } : {});
       const first = (res.json ?? {}) as JobViewLike;
       if (res.status !== 200 && res.status !== 202)
         return fail(`HTTP ${res.status} ${first.error?.code ?? ''}`.trim());
