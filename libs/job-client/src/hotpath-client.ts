@@ -1,5 +1,5 @@
 import { JobViewSchema, type JobStatus, type JobView } from '@hotpath/contracts';
-import { openRequest, sendRequest, type HttpResponse } from './http-transport';
+import { openRequest, sendRequest, type HttpResponse, type TransportRequest } from './http-transport';
 import { SseReader } from './sse';
 
 /** The error shape (docs/api.md#errors): `{"error": {"code", "message", "param"}}`. */
@@ -123,6 +123,25 @@ export class HotpathClient {
     return this.request('POST', '/v1/jobs', { body: job, headers, timeoutMs });
   }
 
+  /**
+   * `POST /v1/jobs` with `Accept: text/event-stream`: submits and follows in one request. A `200`
+   * stream carries the job's events (as {@link events}) and its id in `x-job-id`; a refusal (or an
+   * API without this answer) is returned whole in `text`, with `reader` unset.
+   */
+  submitStreaming(
+    job: unknown,
+    opts: { idempotencyKey?: string; timeoutMs?: number } = {},
+  ): Promise<JobEventsResponse> {
+    const headers = this.headers({ accept: 'text/event-stream', 'content-type': 'application/json' });
+    if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+    return openStream(new URL('/v1/jobs', this.baseUrl), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(job),
+      timeoutMs: opts.timeoutMs ?? LONG_WAIT_S * 1000,
+    });
+  }
+
   /** `POST /v1/jobs/batch`. */
   submitBatch(jobs: readonly unknown[]): Promise<HttpResponse> {
     return this.request('POST', '/v1/jobs/batch', { body: { jobs } });
@@ -211,26 +230,28 @@ export class HotpathClient {
    * `GET /v1/jobs/{id}/events`: the job's Server-Sent Events (`status`, `token`, `done`, `error`).
    * `lastEventId` resumes after that event; `timeoutMs` bounds the whole stream.
    */
-  async events(
-    id: string,
-    opts: { lastEventId?: string; timeoutMs?: number } = {},
-  ): Promise<JobEventsResponse> {
+  events(id: string, opts: { lastEventId?: string; timeoutMs?: number } = {}): Promise<JobEventsResponse> {
     const headers = this.headers({ accept: 'text/event-stream' });
     if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
-    const res = await openRequest(new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, this.baseUrl), {
+    return openStream(new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, this.baseUrl), {
       method: 'GET',
       headers,
       timeoutMs: opts.timeoutMs ?? LONG_WAIT_S * 1000,
     });
-    if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
-      return { status: res.status, headers: res.headers, reader: new SseReader(res.body), text: '' };
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    return {
-      status: res.status,
-      headers: res.headers,
-      reader: undefined,
-      text: Buffer.concat(chunks).toString('utf8'),
-    };
   }
+}
+
+/** Sends a request whose answer may be an event stream: a reader on a `200` stream, else the text. */
+async function openStream(url: URL, req: TransportRequest): Promise<JobEventsResponse> {
+  const res = await openRequest(url, req);
+  if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
+    return { status: res.status, headers: res.headers, reader: new SseReader(res.body), text: '' };
+  const chunks: Buffer[] = [];
+  for await (const c of res.body) chunks.push(c as Buffer);
+  return {
+    status: res.status,
+    headers: res.headers,
+    reader: undefined,
+    text: Buffer.concat(chunks).toString('utf8'),
+  };
 }

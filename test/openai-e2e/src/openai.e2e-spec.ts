@@ -437,6 +437,49 @@ describe('Server-Sent Events on the wire', { timeout: 60_000 }, () => {
       assert.equal((await jobs(OTHER_KEY).events(job.id)).status, 404);
     }));
 
+  it('submits and follows in one request with Accept text/event-stream', () =>
+    withLogs(async () => {
+      const body = {
+        model: GEN,
+        task: 'generate',
+        input: { prompt: 'one request stream' },
+        params: { max_tokens: 6, seed: 7 },
+      };
+      const res = await jobs().submitStreaming(body, { idempotencyKey: 'one-request-stream' });
+      assert.equal(res.status, 200);
+      assert.ok(res.reader, res.text);
+      const id = res.headers.get('x-job-id') ?? '';
+      assert.match(id, /\S/);
+      assert.equal(res.headers.get('location'), `/v1/jobs/${id}`);
+      assert.ok(res.headers.get('x-cache'));
+      const events = await res.reader.rest();
+      const tokens = events
+        .filter((e) => e.event === 'token')
+        .map((e) => JSON.parse(e.data) as { index: number });
+      assert.deepEqual(
+        tokens.map((t) => t.index),
+        [0, 1, 2, 3, 4, 5],
+      );
+      assert.equal(events.at(-1)?.event, 'done');
+      const view = JSON.parse(events.at(-1)?.data ?? '{}') as { id: string; status: string };
+      assert.equal(view.id, id);
+      assert.equal((await getJson(`/v1/jobs/${id}`)).body['status'], 'completed');
+
+      // The same Idempotency-Key replays the same job, streamed again from its start.
+      const replay = await jobs().submitStreaming(body, { idempotencyKey: 'one-request-stream' });
+      assert.equal(replay.headers.get('x-job-id'), id);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      const again = (await replay.reader?.rest()) ?? [];
+      assert.equal(again.filter((e) => e.event === 'token').length, 6);
+      assert.equal(again.at(-1)?.event, 'done');
+
+      // A refusal comes before any stream: the usual JSON error.
+      const bad = await jobs().submitStreaming({ ...body, params: { max_tokens: -1 } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.reader, undefined);
+      assert.equal((JSON.parse(bad.text) as { error: { code: string } }).error.code, 'invalid_request');
+    }));
+
   it('ends the native stream with an error event when the job is cancelled', () =>
     withLogs(async () => {
       const job = (await (

@@ -125,10 +125,19 @@ export function buildOpenApiDocument(version: string): Json {
           ],
           requestBody: { required: true, content: json(ref('JobRequest')) },
           responses: {
-            '200': jobResponse(
-              'Finished (within `Prefer: wait`, or an idempotent replay of a finished job)',
-              xCache,
-            ),
+            '200': {
+              ...jobResponse(
+                'Finished (within `Prefer: wait`, or an idempotent replay of a finished job). With `Accept: text/event-stream`: the job’s events in this response (as `GET /v1/jobs/{id}/events`; `Prefer` is ignored), its id in `x-job-id` and `Location`; refusals stay JSON',
+                {
+                  ...xCache,
+                  'x-job-id': { description: 'The job (event-stream answers)', schema: { type: 'string' } },
+                },
+              ),
+              content: {
+                ...json(ref('JobView')),
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
             '202': jobResponse('Accepted and queued', xCache),
             ...common,
             '404': errorResponse('Unknown model (`model_not_found`)'),

@@ -16,6 +16,7 @@ import { attachConnectionLogging } from '../redis/connection-logging';
 import { RedisModule } from '../redis/redis.module';
 import { JobEventsController } from './job-events.controller';
 import { JobEventsService } from './job-events.service';
+import { JobEventsSse } from './job-events-sse';
 
 /** The process-wide stream reader and its dedicated blocking connection. */
 export const JOB_EVENT_READER = Symbol('JOB_EVENT_READER');
@@ -68,8 +69,9 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
       useFactory: (handle: ReaderHandle, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
         new JobEventsService(handle.reader, store, waiter, producer),
     },
+    JobEventsSse,
     JobEventReaderLifecycle,
   ],
-  exports: [JobEventsService],
+  exports: [JobEventsService, JobEventsSse],
 })
 export class JobEventsModule {}

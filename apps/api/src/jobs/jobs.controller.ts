@@ -23,6 +23,8 @@ import { clientWait, requestTraceContext } from '../http/http-hooks';
 import { requestAbort } from '../http/request-abort';
 import { clampWait, parsePreferWait, parseWaitQuery } from '../http/prefer-header';
 import { JobsService } from './jobs.service';
+import { JobEventsService } from './job-events.service';
+import { JobEventsSse } from './job-events-sse';
 import { listView, parseListQuery, type JobListView } from './job-list-query';
 
 /** Native async jobs (docs/api.md#jobs). Validates and delegates to {@link JobsService}. */
@@ -33,24 +35,42 @@ export class JobsController {
     @Inject(JobsService) private readonly jobs: JobsService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(SHUTDOWN_SIGNAL) private readonly shutdown: AbortController,
+    @Inject(JobEventsService) private readonly events: JobEventsService,
+    @Inject(JobEventsSse) private readonly sse: JobEventsSse,
   ) {}
 
-  /** `202` queued job; `200` when it finished within `Prefer: wait=N` or was already finished. */
+  /**
+   * `202` queued job; `200` when it finished within `Prefer: wait=N` or was already finished. With
+   * `Accept: text/event-stream`, `200` and the job's events (as `GET /v1/jobs/{id}/events`) in this
+   * response: submit and follow in one request, the job id in `Location` and `x-job-id`.
+   */
   @Post()
   async submit(
     @Tenant() tenant: string,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Headers('prefer') prefer: string | undefined,
+    @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<JobView> {
+  ): Promise<JobView | undefined> {
+    const follow = acceptsEventStream(accept);
     const sub = await this.jobs.submit(tenant, body, {
       idempotencyKey,
       trace: requestTraceContext(reply.request),
+      // Its worker writes token events from the first one: nobody has to announce a follower.
+      ...(follow ? { watched: true } : {}),
     });
     void reply.header('x-cache', sub.cache);
     if (sub.rateLimit) void reply.headers(sub.rateLimit);
     if (sub.replayed) void reply.header('idempotent-replayed', 'true');
+    if (follow) {
+      void reply.header('location', `/v1/jobs/${sub.view.id}`);
+      void reply.header('x-job-id', sub.view.id);
+      // Read before the stream starts: a Redis failure here is still an ordinary JSON error.
+      const record = await this.events.record(tenant, sub.view.id);
+      await this.sse.send(reply, record, '0');
+      return undefined;
+    }
     let view = sub.view;
     const wait = parsePreferWait(prefer);
     if (wait !== undefined) {
@@ -117,4 +137,15 @@ export class JobsController {
   private abortSignal(reply: FastifyReply): AbortSignal {
     return requestAbort(reply, this.shutdown.signal).signal;
   }
+}
+
+/** Whether an `Accept` header asks for `text/event-stream` (any parameters or q-value above 0). */
+export function acceptsEventStream(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (type !== 'text/event-stream') return false;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }

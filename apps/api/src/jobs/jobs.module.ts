@@ -20,9 +20,10 @@ import { ModelDigests, ResultCache, SingleFlight } from '@hotpath/cache';
 import { ResultCacheLookup } from './result-cache-lookup';
 import { WebhookNotifier } from '../webhooks/webhook-notifier';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { JobEventsModule } from './job-events.module';
 
 @Module({
-  imports: [RedisModule, WebhooksModule],
+  imports: [RedisModule, WebhooksModule, JobEventsModule],
   controllers: [JobsController],
   providers: [
     ApiKeyGuard,

@@ -78,3 +78,25 @@ export async function submitAndStream(apiBase: string, body: unknown): Promise<S
   const view = await client.untilFinished<JobViewLike>({ id: accepted.id, status: 'queued' });
   return { view: finished(view), clientTtftMs, clientMs: performance.now() - t0 };
 }
+
+/**
+ * Submits and follows in one request (`POST /v1/jobs` with `Accept: text/event-stream`) to the
+ * job's `done`; an API that answers that with a JSON job view instead is followed as
+ * {@link submitAndStream} does, with `GET /v1/jobs/{id}/events`.
+ */
+export async function submitStreaming(apiBase: string, body: unknown): Promise<JobViewLike> {
+  const client = new HotpathClient(apiBase, undefined, 30_000);
+  const res = await client.submitStreaming(body);
+  if (!res.reader) {
+    if (res.status !== 200 && res.status !== 202)
+      throw new Error(`POST /v1/jobs answered ${res.status}: ${res.text.slice(0, 300)}`);
+    const view = JSON.parse(res.text) as JobViewLike;
+    const events = view.id ? await client.events(view.id) : undefined;
+    if (events?.reader) await events.reader.rest();
+    return finished(await client.untilFinished<JobViewLike>({ id: view.id ?? '', status: 'queued' }));
+  }
+  const events = await res.reader.rest();
+  const end = events.at(-1);
+  if (end?.event !== 'done') throw new Error(`the job's stream ended with ${end?.event ?? 'nothing'}`);
+  return finished(JSON.parse(end.data) as JobViewLike);
+}

@@ -1,4 +1,4 @@
-import { HotpathClient, LONG_WAIT_S } from '@hotpath/job-client';
+import { HotpathClient, LONG_WAIT_S, type SseReader } from '@hotpath/job-client';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchPrompt } from './prompt-set';
 
@@ -19,24 +19,21 @@ export interface HttpJobClientState {
   sse: boolean | undefined;
 }
 
-/**
- * Follows a job's SSE stream to its end. Resolves with the final view and the time of the first
- * `token` event, or `undefined` when the route does not exist (404, not an event stream).
- */
-async function follow(
-  client: HotpathClient,
-  id: string,
-): Promise<{ view: JobViewLike; firstTokenAt: number | undefined } | undefined> {
-  const res = await client.events(id);
-  if (res.status === 404 && !res.reader) return undefined;
-  if (!res.reader) throw new Error(`events: HTTP ${res.status}`);
+/** A followed job's end: its final view and when its first `token` event arrived. */
+interface Followed {
+  view: JobViewLike;
+  firstTokenAt: number | undefined;
+}
+
+/** Reads a job's event stream to its `done` (or throws on `error` and on a stream without end). */
+async function readToDone(reader: SseReader): Promise<Followed> {
   let firstTokenAt: number | undefined;
   try {
-    for (let batch = await res.reader.next(); batch; batch = await res.reader.next()) {
+    for (let batch = await reader.next(); batch; batch = await reader.next()) {
       for (const e of batch) {
         if (e.event === 'token') firstTokenAt ??= performance.now();
         else if (e.event === 'done') {
-          await res.reader.close();
+          await reader.close();
           return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
         } else if (e.event === 'error') {
           const err = JSON.parse(e.data) as { error?: { code?: string } };
@@ -45,15 +42,31 @@ async function follow(
       }
     }
   } finally {
-    await res.reader.cancel();
+    await reader.cancel();
   }
   throw new Error('event stream ended without done');
 }
 
 /**
- * Load-generator sender for a Hotpath cluster: `POST /v1/jobs` (cache bypassed), then the job's SSE
- * stream for TTFT (first `token` event) and completion; the i-th call sends `body(i)`. Falls back to
- * long-polling when the cluster has no SSE route (`state.sse` becomes false).
+ * Follows a submitted job's SSE stream (`GET /v1/jobs/{id}/events`) to its end; `undefined` when
+ * the route does not exist (404, not an event stream).
+ */
+async function follow(client: HotpathClient, id: string): Promise<Followed | undefined> {
+  const res = await client.events(id);
+  if (res.status === 404 && !res.reader) return undefined;
+  if (!res.reader) throw new Error(`events: HTTP ${res.status}`);
+  return readToDone(res.reader);
+}
+
+/** A `POST /v1/jobs` answer: a stream of the job's events, or the job view (an API without streams). */
+type Submitted = { followed: Followed } | { view: JobViewLike };
+
+/**
+ * Load-generator sender for a Hotpath cluster. Generate jobs are submitted and followed in one
+ * request (`POST /v1/jobs` with `Accept: text/event-stream`, cache bypassed): TTFT is the first
+ * `token` event, the end its `done`. An API that answers that POST with a JSON job view instead is
+ * followed on `GET /v1/jobs/{id}/events`, and one without that route is long-polled (`state.sse`
+ * becomes false). The i-th call sends `body(i)`.
  */
 export function httpJobSender(
   apiBase: string,
@@ -63,36 +76,48 @@ export function httpJobSender(
 ): Sender {
   const client = new HotpathClient(apiBase);
   let n = 0;
+  const submit = async (payload: Record<string, unknown>): Promise<Submitted> => {
+    if (!generates || state.sse === false) {
+      const res = await client.submit(payload, state.sse === false ? { preferWaitS: LONG_WAIT_S } : {});
+      const view = (res.json ?? {}) as JobViewLike;
+      if (res.status !== 200 && res.status !== 202)
+        throw new Error(`HTTP ${res.status} ${view.error?.code ?? ''}`.trim());
+      return { view };
+    }
+    const res = await client.submitStreaming(payload);
+    if (res.reader) {
+      state.sse = true;
+      return { followed: await readToDone(res.reader) };
+    }
+    const view = (JSON.parse(res.text || '{}') ?? {}) as JobViewLike;
+    if (res.status !== 200 && res.status !== 202)
+      throw new Error(`HTTP ${res.status} ${view.error?.code ?? ''}`.trim());
+    return { view };
+  };
   return async (origin) => {
     const i = n++;
     const fail = (error: string): Sample => ({ ok: false, latencyMs: performance.now() - origin, error });
     try {
-      // A job this sender will follow says so (`stream`): its worker writes the events from the first
-      // token, and the API's stream needs no watch announcement.
+      // A job this sender will follow says so (`stream`): its worker writes the events from the
+      // first token.
       const follows = generates && state.sse !== false;
-      const payload = follows ? { ...body(i), stream: true } : body(i);
-      const res = await client.submit(payload, state.sse === false ? { preferWaitS: LONG_WAIT_S } : {});
-      const first = (res.json ?? {}) as JobViewLike;
-      if (res.status !== 200 && res.status !== 202)
-        return fail(`HTTP ${res.status} ${first.error?.code ?? ''}`.trim());
-      let view = first;
-      let ttftMs: number | undefined;
-      if (state.sse !== false && first.id && first.status !== 'completed') {
-        const followed = await follow(client, first.id);
+      const submitted = await submit(follows ? { ...body(i), stream: true } : body(i));
+      let followed = 'followed' in submitted ? submitted.followed : undefined;
+      let view = followed?.view ?? ('view' in submitted ? submitted.view : {});
+      if (!followed && state.sse !== false && view.id && view.status !== 'completed') {
+        followed = await follow(client, view.id);
         if (followed) {
           state.sse = true;
           view = followed.view;
-          if (followed.firstTokenAt !== undefined) ttftMs = followed.firstTokenAt - origin;
         } else {
           state.sse = false;
-          view = await client.untilFinished(first);
         }
-      } else {
-        view = await client.untilFinished(first);
       }
+      if (!followed && view.status !== 'completed') view = await client.untilFinished(view);
       const latencyMs = performance.now() - origin;
       if (view.status !== 'completed')
         return { ...fail(view.error?.code ?? view.status ?? 'unknown'), latencyMs };
+      const ttftMs = followed?.firstTokenAt !== undefined ? followed.firstTokenAt - origin : undefined;
       return {
         ok: true,
         latencyMs,

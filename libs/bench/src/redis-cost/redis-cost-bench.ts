@@ -15,7 +15,7 @@ import {
 import { LocalRedisCluster } from '@hotpath/redis-local';
 import { endBenchRun, startBenchCluster, startBenchRedis, type BenchRedis } from '../bench-cluster';
 import { percentile } from '../stats';
-import { submitAndStream, submitAndWait } from '../cache/job-http';
+import { submitAndStream, submitAndWait, submitStreaming } from '../cache/job-http';
 import { commandUsec, diffCounts, parseCommandStats, totalCount, type CommandCounts } from './command-stats';
 import type { RedisCostOptions } from './redis-cost-options';
 
@@ -27,7 +27,7 @@ export interface RedisCostIo {
 
 /** Commands per job of one scenario. */
 export interface ScenarioCost {
-  name: 'plain' | 'streamed' | 'hit';
+  name: 'plain' | 'streamed' | 'streamed-post' | 'hit';
   jobs: number;
   seconds: number;
   /** All commands counted during the scenario, per job. */
@@ -218,6 +218,14 @@ async function measure(
   scenarios.push(
     await scenario('streamed', (i) =>
       submitAndStream(apiBase, { ...gen(`stream ${run} ${i}`), ...(streamHint ? { stream: true } : {}) }),
+    ),
+  );
+  scenarios.push(
+    await scenario('streamed-post', (i) =>
+      submitStreaming(apiBase, {
+        ...gen(`post-stream ${run} ${i}`),
+        ...(streamHint ? { stream: true } : {}),
+      }),
     ),
   );
   const cached = gen(`cached ${run}`, 'default');

@@ -30,9 +30,10 @@ Starts its own cluster (a private redis-server, or with --redis-cluster a local 
 3 masters and 3 replicas; the API and one worker serving a "sim" model) and counts the Redis
 commands each kind of job costs, from INFO commandstats (commands run inside Lua scripts included),
 minus what the idle cluster issues in the same time (BullMQ's blocking pops, lock renewals):
-  plain     POST /v1/jobs (cache bypass, Prefer: wait) of a 16-token generation
-  streamed  the same, followed over SSE (GET /v1/jobs/{id}/events)
-  hit       a result-cache hit
+  plain          POST /v1/jobs (cache bypass, Prefer: wait) of a 16-token generation
+  streamed       the same, followed over SSE (GET /v1/jobs/{id}/events)
+  streamed-post  submitted and followed in one request (POST with Accept: text/event-stream)
+  hit            a result-cache hit
 Also reports Redis CPU (usec) per job and the time to a 202 (the cost of --wait-replicas).
 
 Options:
