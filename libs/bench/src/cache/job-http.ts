@@ -1,4 +1,4 @@
-import { HotpathClient } from '@hotpath/job-client';
+import { HotpathClient, type SseEvent, type SseReader } from '@hotpath/job-client';
 
 /** The parts of a job view the cache and tracing benches read. */
 export interface JobViewLike {
@@ -46,6 +46,36 @@ export interface Streamed {
   clientMs: number;
 }
 
+/** How a job's event stream ended: its `done` / `error` event (none: the stream broke off). */
+export interface StreamEnd {
+  end: SseEvent | undefined;
+  /** `performance.now()` of the first `token` event. */
+  firstTokenAt: number | undefined;
+}
+
+/**
+ * Reads a job's event stream to its `done` or `error` event, then lets the response end so the
+ * keep-alive connection is reused ({@link SseReader.close}); a stream that broke off is cancelled.
+ */
+export async function readToEnd(reader: SseReader): Promise<StreamEnd> {
+  let firstTokenAt: number | undefined;
+  let end: SseEvent | undefined;
+  try {
+    reading: for (let batch = await reader.next(); batch; batch = await reader.next()) {
+      for (const e of batch) {
+        if (e.event === 'token') firstTokenAt ??= performance.now();
+        if (e.event === 'done' || e.event === 'error') {
+          end = e;
+          break reading;
+        }
+      }
+    }
+  } finally {
+    await (end ? reader.close() : reader.cancel());
+  }
+  return { end, firstTokenAt };
+}
+
 /**
  * `POST /v1/jobs` (no wait), then `GET /v1/jobs/{id}/events` (SSE) until `done`/`error`, timing the
  * first `token` event from the POST; then reads the finished job.
@@ -60,20 +90,8 @@ export async function submitAndStream(apiBase: string, body: unknown): Promise<S
   let clientTtftMs: number | null = null;
   const events = await client.events(accepted.id).catch(() => undefined);
   if (events?.reader) {
-    let ended = false;
-    try {
-      reading: for (let batch = await events.reader.next(); batch; batch = await events.reader.next()) {
-        for (const e of batch) {
-          if (e.event === 'token') clientTtftMs ??= performance.now() - t0;
-          if (e.event === 'done' || e.event === 'error') {
-            ended = true;
-            break reading;
-          }
-        }
-      }
-    } finally {
-      await (ended ? events.reader.close() : events.reader.cancel());
-    }
+    const { firstTokenAt } = await readToEnd(events.reader);
+    if (firstTokenAt !== undefined) clientTtftMs = firstTokenAt - t0;
   }
   const view = await client.untilFinished<JobViewLike>({ id: accepted.id, status: 'queued' });
   return { view: finished(view), clientTtftMs, clientMs: performance.now() - t0 };
@@ -95,8 +113,7 @@ export async function submitStreaming(apiBase: string, body: unknown): Promise<J
     if (events?.reader) await events.reader.rest();
     return finished(await client.untilFinished<JobViewLike>({ id: view.id ?? '', status: 'queued' }));
   }
-  const events = await res.reader.rest();
-  const end = events.at(-1);
+  const { end } = await readToEnd(res.reader);
   if (end?.event !== 'done') throw new Error(`the job's stream ended with ${end?.event ?? 'nothing'}`);
   return finished(JSON.parse(end.data) as JobViewLike);
 }

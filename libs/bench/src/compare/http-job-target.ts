@@ -1,4 +1,5 @@
 import { HotpathClient, LONG_WAIT_S, type SseReader } from '@hotpath/job-client';
+import { readToEnd } from '../cache/job-http';
 import type { Sample, Sender } from '../load-generator';
 import type { BenchPrompt } from './prompt-set';
 
@@ -27,22 +28,11 @@ interface Followed {
 
 /** Reads a job's event stream to its `done` (or throws on `error` and on a stream without end). */
 async function readToDone(reader: SseReader): Promise<Followed> {
-  let firstTokenAt: number | undefined;
-  try {
-    for (let batch = await reader.next(); batch; batch = await reader.next()) {
-      for (const e of batch) {
-        if (e.event === 'token') firstTokenAt ??= performance.now();
-        else if (e.event === 'done') {
-          await reader.close();
-          return { view: JSON.parse(e.data) as JobViewLike, firstTokenAt };
-        } else if (e.event === 'error') {
-          const err = JSON.parse(e.data) as { error?: { code?: string } };
-          throw new Error(err.error?.code ?? 'job failed');
-        }
-      }
-    }
-  } finally {
-    await reader.cancel();
+  const { end, firstTokenAt } = await readToEnd(reader);
+  if (end?.event === 'done') return { view: JSON.parse(end.data) as JobViewLike, firstTokenAt };
+  if (end?.event === 'error') {
+    const err = JSON.parse(end.data) as { error?: { code?: string } };
+    throw new Error(err.error?.code ?? 'job failed');
   }
   throw new Error('event stream ended without done');
 }
