@@ -128,7 +128,7 @@ async function runFiles(list, env, fileConcurrency = concurrency) {
 // single-flight across two APIs, stalled-job recovery, SSE and OpenAI streams, webhooks, KEDA keys,
 // tenants, fair queuing with rate limits, queue limits and usage, priorities) run a second time with
 // every process in REDIS_MODE=cluster against one local Redis Cluster of 3 masters + 3 replicas, and
-// so do the fair-queue scripts' integration tests (libs/queue, which connect to the cluster when
+// so do the fair-queue and direct-lane scripts' integration tests (libs/queue, which connect to the cluster when
 // HOTPATH_E2E_REDIS_CLUSTER is set). A representative set rather than every file: the others
 // exercise nothing the topology changes, and the pass must stay within CI time.
 // HOTPATH_E2E_CLUSTER=0 turns it off. Entries match the end of a compiled file's path.
@@ -144,6 +144,7 @@ const CLUSTER_E2E = [
   'fairness.e2e-spec.js',
   'priorities.e2e-spec.js',
   'queue/dist/fair-queue.int-spec.js',
+  'queue/dist/shard-lane.int-spec.js',
 ];
 const clusterFiles = files.filter((f) => CLUSTER_E2E.some((name) => f.endsWith(`/${name}`)));
 const clusterPass =

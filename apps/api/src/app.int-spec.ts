@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { JobView } from '@hotpath/contracts';
-import { JOB_CANCEL_CHANNEL, JobStore, ShardQueues, createRedisConnection } from '@hotpath/queue';
+import { JOB_CANCEL_CHANNEL, JobStore, ShardQueues, createRedisConnection, laneKeys } from '@hotpath/queue';
 import { HOTPATH_METRIC_NAMES } from '@hotpath/telemetry';
 import { call, startTestApi, testConfig, uniqueModel, type TestApi } from './testing/api-harness';
 import { cleanupRedis } from './testing/redis-cleanup';
@@ -139,8 +139,9 @@ describe('api (in-process, real Redis, no worker)', () => {
     assert.equal(got.body.id, res.body.id);
     assert.equal(got.body.status, 'queued');
     assert.ok(got.headers.get('x-request-id'));
-    const job = await queues.queue(gen, res.body.shard).getJob(res.body.id);
-    assert.equal(job?.data.tenant, 'a');
+    // No backlog: the job waits in its shard's direct lane.
+    const payload = await conn.hget(laneKeys(gen, res.body.shard).data, res.body.id);
+    assert.equal((JSON.parse(payload ?? '{}') as { tenant?: string }).tenant, 'a');
 
     const bypass = await submit(genJob('b', { cache: 'bypass' }));
     assert.equal(bypass.headers.get('x-cache'), 'bypass');
@@ -172,13 +173,16 @@ describe('api (in-process, real Redis, no worker)', () => {
     assert.equal((await call<JobView>(path, { headers: A })).body.status, 'queued');
   });
 
-  it('cancels a queued job: removed from BullMQ, status cancelled, second DELETE is 409', async () => {
+  it('cancels a queued job: removed from its lane, status cancelled, second DELETE is 409', async () => {
     const res = await submit(genJob('to cancel'));
     const id = res.body.id;
-    assert.ok(await queues.queue(gen, res.body.shard).getJob(id));
+    const lane = laneKeys(gen, res.body.shard);
+    assert.notEqual(await conn.zscore(lane.ready, id), null);
     const del = await call<JobView>(`${api.url}/v1/jobs/${id}`, { method: 'DELETE', headers: A });
     assert.equal(del.status, 200);
     assert.equal(del.body.status, 'cancelled');
+    assert.equal(await conn.zscore(lane.ready, id), null);
+    assert.equal(await conn.hget(lane.data, id), null);
     assert.equal(await queues.queue(gen, res.body.shard).getJob(id), undefined);
     assert.equal((await call<JobView>(`${api.url}/v1/jobs/${id}`, { headers: A })).body.status, 'cancelled');
     assert.equal((await call(`${api.url}/v1/jobs/${id}`, { method: 'DELETE', headers: A })).status, 409);
@@ -369,6 +373,6 @@ describe('api (in-process, real Redis, no worker)', () => {
     assert.doesNotMatch(res.text, /route="\/v1\/jobs\/[0-9a-f]{8}-/);
     assert.equal(sample('hotpath_jobs_total', { model: small, task: 'generate', outcome: 'rejected' }), '1');
     assert.equal(sample('hotpath_jobs_total', { model: small, task: 'generate', outcome: 'accepted' }), '2');
-    assert.equal(sample('hotpath_queue_depth', { model: small, shard: '0', state: 'prioritized' }), '2');
+    assert.equal(sample('hotpath_queue_depth', { model: small, shard: '0', state: 'lane_ready' }), '2');
   });
 });

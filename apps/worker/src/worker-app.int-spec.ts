@@ -12,6 +12,7 @@ import {
   WorkerRegistry,
   createRedisConnection,
   jobOptions,
+  laneKeys,
 } from '@hotpath/queue';
 import type { WorkerHandle } from './worker-app';
 import {
@@ -82,6 +83,20 @@ describe('worker on real Redis', () => {
       assert.equal(typeof rec.timings[k], 'number', `timings.${k}`);
     }
     assert.ok((rec.timings.total ?? 0) >= (rec.timings.queue ?? 0));
+  });
+
+  it('runs a job from the direct lane, woken by its channel, and leaves nothing behind', async () => {
+    const id = await producer.submit({ model: fast, shard: 1, lane: true, generate: { prompt: 'lane' } });
+    const rec = await producer.waitForTerminal(id);
+    assert.equal(rec?.status, 'completed');
+    assert.equal(rec.attempts, 1);
+    const k = laneKeys(fast, 1);
+    await eventually(
+      async () => (await producer.redis.zcard(k.leased)) + (await producer.redis.hlen(k.data)) === 0,
+      5000,
+      'the lease released',
+    );
+    assert.equal(await producer.queues.queue(fast, 1).getJob(id), undefined, 'BullMQ never held it');
   });
 
   it('completes an embed job', async () => {

@@ -3,6 +3,7 @@ import { TenantSettings } from '@hotpath/config';
 import { ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   JobStore,
+  ShardLane,
   USAGE_FLUSH_MS,
   UsageStore,
   WorkerRegistry,
@@ -176,12 +177,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       cleanups,
     });
 
-    const fair = createFairDispatch(conn, cluster, models, logger, metrics);
+    const fair = createFairDispatch(conn, cluster, models, logger, metrics, queues);
     cleanups.push(() => fair.closeProducer());
     await new CancelListener(redis.subscriber, runner, logger).start();
     if (fair.fairShards > 0) await listenForFairWaiting(redis.subscriber, fair.dispatcher);
     const consumers = ShardConsumers.create({
       connection: conn,
+      subscriber: redis.subscriber,
       cluster,
       queues,
       served,
@@ -206,7 +208,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       options.queueDepthIntervalMs ?? 5000,
     );
     poller.start();
-    const sweeper = new FailedJobSweeper(consumers.depthQueues, cluster.queue.failed_retention_s, logger);
+    const sweeper = new FailedJobSweeper(consumers.depthQueues, cluster.queue.failed_retention_s, logger, {
+      lane: new ShardLane(conn),
+      shards: consumers.laneShards,
+    });
     sweeper.start();
     consumers.startStealing();
     if (fair.fairShards > 0) fair.dispatcher.start(FAIR_TICK_MS);

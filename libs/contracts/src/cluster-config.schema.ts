@@ -242,6 +242,12 @@ export const QueueSettingsSchema = z
      */
     event_flush_max_ms: z.int().min(0).max(1000).optional(),
     /**
+     * The direct lane: a job that finds its shard without a backlog goes to a Hotpath-owned queue
+     * instead of BullMQ for its first attempt (about a third of the Redis commands per job).
+     * Backlogs, retries, hand-backs and a dead worker's jobs stay in BullMQ. false = BullMQ only.
+     */
+    direct_lane: z.boolean().default(true),
+    /**
      * How long a failed job (payload included) stays in BullMQ for operators; workers sweep older
      * ones. The job record with its error stays `HOTPATH_RESULT_TTL_S` either way.
      */

@@ -7,13 +7,13 @@ export const ADMISSION_RESERVATION_TTL_MS = 10_000;
 
 /**
  * One atomic step: counts the jobs waiting in the given shards (BullMQ's `wait` lists and
- * `prioritized` sets, and the fair queue's waiting count) plus their live reservations (submissions
+ * `prioritized` sets, the fair queue's waiting count and the direct lane's ready jobs) plus their live reservations (submissions
  * still being enqueued) and the model's live leases (blocks of places an API process hands out
  * itself, see {@link AdmissionGate.lease}), adds ARGV[5] (what was counted elsewhere), and takes
  * ARGV[6] places only when they all fit under the limit: one place is a reservation in KEYS[1],
  * more are a lease `<places>:<id>` in the lease set (the last key). KEYS: the reservation set to
- * take a place in, then per counted shard its reservation set, `wait`, `prioritized` and the
- * fair-queue count (`fq:count`), then, when ARGV[7] is 1, the model's lease set (it lives with
+ * take a place in, then per counted shard its reservation set, `wait`, `prioritized`, the
+ * fair-queue count (`fq:count`) and the lane's ready set (`lane:ready`), then, when ARGV[7] is 1, the model's lease set (it lives with
  * shard 0). ARGV: limit (negative: count only), id, now (ms), reservation TTL (ms), counted
  * elsewhere, places wanted, lease set given. Expired entries of the set written to are dropped;
  * others are only not counted. Returns {admitted (0|1), counted}.
@@ -26,10 +26,11 @@ local want = tonumber(ARGV[6])
 local leases = ARGV[7] == '1' and KEYS[#KEYS] or nil
 local last = leases and #KEYS - 1 or #KEYS
 local n = tonumber(ARGV[5])
-for i = 2, last, 4 do
+for i = 2, last, 5 do
   n = n + redis.call('ZCOUNT', KEYS[i], now - ttl, '+inf')
     + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
     + math.max(0, tonumber(redis.call('GET', KEYS[i + 3]) or '0'))
+    + redis.call('ZCARD', KEYS[i + 4])
 end
 if leases then
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', leases, now - ttl, '+inf')) do
@@ -95,6 +96,7 @@ export class AdmissionGate {
       shardQueueKey(model, shard, 'wait'),
       shardQueueKey(model, shard, 'prioritized'),
       shardQueueKey(model, shard, 'fq:count'),
+      shardQueueKey(model, shard, 'lane:ready'),
     ];
   }
 

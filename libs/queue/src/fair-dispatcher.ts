@@ -2,6 +2,7 @@ import type { QueuedJob } from '@hotpath/contracts';
 import { AdaptiveLookahead } from './fair-lookahead';
 import type { FairQueue } from './fair-queue';
 import type { RetrySettings } from './job-options';
+import type { ShardLane } from './shard-lane';
 import type { ShardQueues } from './shard-queues';
 
 /** What the dispatcher needs to know about one fair shard. */
@@ -23,6 +24,11 @@ export interface FairShard {
   capacity?: number;
   /** How long a freed slot is held for its tenant's next job (`fairness.anticipate_ms`; 0 = never). */
   anticipateMs?: number;
+  /**
+   * Hand jobs out into the shard's direct lane (this process serves the shard and the lane is on)
+   * rather than into BullMQ (a shard it only steals from: its thieves take from BullMQ).
+   */
+  lane?: boolean;
 }
 
 /** After a hold its tenant did not use, no slot is held for that tenant for this long. */
@@ -57,7 +63,8 @@ interface ShardState {
 
 /**
  * The worker side of fair queuing: whenever a job starts or ends (and on a periodic tick), the
- * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ here: up
+ * shard's fair queue is asked for the next jobs in fair order, which are added to BullMQ (or, for a
+ * shard with `lane`, its direct lane) here: up
  * to the lookahead (sized from the shard's consumption rate here and the round time, see
  * {@link AdaptiveLookahead}), or this process's free slots when more (those jobs start at once, so
  * nobody waits behind them). One dispatch runs per shard at a time in a process; requests arriving meanwhile are folded into one more round, so
@@ -77,6 +84,8 @@ export class FairDispatcher {
     private readonly onError: (err: unknown, target: FairShard) => void,
     /** Each hold's end: its tenant's job came in time (`taken`) or not (`expired`). */
     private readonly onHold: (target: FairShard, outcome: 'taken' | 'expired') => void = () => undefined,
+    /** Where jobs of shards with `lane` go. */
+    private readonly lane?: ShardLane,
   ) {}
 
   /** Serves `target`; calls for shards not added are ignored. */
@@ -284,7 +293,7 @@ export class FairDispatcher {
     const t0 = performance.now();
     if (s.unadded.length > 0) {
       // Still in transit under their ids: adding them again cannot duplicate them.
-      await this.queues.enqueueMany(model, shard, s.unadded, this.retry);
+      await this.handOut(s.target, s.unadded);
       s.added.push(...s.unadded.splice(0).map((j) => j.id));
     }
     const finished = s.finished.splice(0);
@@ -308,13 +317,19 @@ export class FairDispatcher {
     }
     if (jobs.length === 0) return;
     try {
-      await this.queues.enqueueMany(model, shard, jobs, this.retry);
+      await this.handOut(s.target, jobs);
     } catch (err) {
       s.unadded.push(...jobs);
       throw err;
     }
     s.added.push(...jobs.map((j) => j.id));
     s.lookahead.round(performance.now() - t0);
+  }
+
+  /** Adds jobs taken from the fair queue to the shard's direct lane or its BullMQ queue. */
+  private async handOut(target: FairShard, jobs: readonly QueuedJob[]): Promise<void> {
+    if (target.lane && this.lane) await this.lane.addMany(target.model, target.shard, jobs);
+    else await this.queues.enqueueMany(target.model, target.shard, jobs, this.retry);
   }
 }
 

@@ -9,6 +9,7 @@ import { FairDispatcher } from './fair-dispatcher';
 import { parseRedisTarget } from './redis-target';
 import { keySlot } from './redis-slots';
 import { ShardQueues } from './shard-queues';
+import { queuedTestJob } from './testing/queued-job';
 
 // The test runner's Redis Cluster pass runs this file again against its cluster
 // (HOTPATH_E2E_REDIS_CLUSTER): every fair-queue script must then stay within its shard's slot.
@@ -21,18 +22,7 @@ const TARGET = parseRedisTarget(
 const RETRY = { attempts: 1, backoff_ms: 0 };
 
 function job(model: string, tenant: string, priority: Priority = 'normal', shard = 0): QueuedJob {
-  return {
-    id: randomUUID(),
-    tenant,
-    model,
-    shard,
-    priority,
-    task: 'generate',
-    input: { prompt: 'p' },
-    params: {},
-    deadline_at: null,
-    enqueued_at: Date.now(),
-  };
+  return queuedTestJob(model, { tenant, priority, shard });
 }
 
 const newModel = (): string => `t-${randomUUID().slice(0, 8)}`;

@@ -16,10 +16,15 @@
 /** How many waiting tenants a dispatch round names (the ring's head); the count is always exact. */
 export const FAIR_LISTED_TENANTS = 64;
 
-/** Counts what is in the BullMQ queue or on its way there. */
+/**
+ * Counts what is in the BullMQ queue, ready in the shard's direct lane (`…:lane:ready`, named from
+ * the `wait` key's prefix) or on its way to either.
+ */
 const IN_QUEUE = `
 local function in_queue()
+  local lane = string.sub(KEYS[9], 1, -5) .. 'lane:ready'
   return redis.call('LLEN', KEYS[9]) + redis.call('ZCARD', KEYS[10]) + redis.call('ZCARD', KEYS[8])
+    + redis.call('ZCARD', lane)
 end
 `;
 

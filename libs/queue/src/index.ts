@@ -47,6 +47,18 @@ export {
 export { JobWaiter } from './job-waiter';
 export { type RetrySettings, jobOptions } from './job-options';
 export { type RemoveOutcome, ShardQueues } from './shard-queues';
+export {
+  type LaneJob,
+  type ExpiredLease,
+  type LaneRemoval,
+  type LaneCounts,
+  type LaneMinute,
+  LANE_MINUTES_KEPT,
+  laneWakeChannel,
+  laneCounts,
+  laneKeys,
+  ShardLane,
+} from './shard-lane';
 export { ADMISSION_RESERVATION_TTL_MS, type Admission, AdmissionGate } from './admission-gate';
 export { type IdempotencyClaim, IdempotencyStore } from './idempotency';
 export {

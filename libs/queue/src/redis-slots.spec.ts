@@ -15,6 +15,7 @@ import {
   sameSlot,
   taggedKey,
 } from './redis-slots';
+import { laneKeys } from './shard-lane';
 import { webhookSecretKey } from './webhook-secrets';
 
 /** BullMQ's keys of one queue (the suffixes its Lua scripts touch together). */
@@ -71,6 +72,18 @@ describe('Redis Cluster slots', () => {
         'bullmq',
         BULLMQ_SUFFIXES.map((s) => shardQueueKey(model, shard, s)),
       );
+      // The direct lane's scripts (add reads BullMQ's wait and prioritized; fair counts read the lane).
+      const lane = laneKeys(model, shard);
+      assertSameSlot('lane', [
+        lane.ready,
+        lane.data,
+        lane.leased,
+        lane.minutes,
+        lane.failed,
+        shardQueueKey(model, shard, 'wait'),
+        shardQueueKey(model, shard, 'prioritized'),
+        shardQueueKey(model, shard, 'fq:transit'),
+      ]);
       // The admission script over the target shard (and, on one Redis, every shard at once).
       assertSameSlot('admission', [
         AdmissionGate.key(model, shard),

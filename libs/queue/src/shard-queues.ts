@@ -3,6 +3,7 @@ import { shardQueueKey, shardQueueName, shardQueueRef, type QueuedJob } from '@h
 import { jobOptions, type RetrySettings } from './job-options';
 import type { RedisClient } from './redis-connection';
 import { waitForReplicas, type Durability } from './replica-ack';
+import { laneKeys } from './shard-lane';
 
 /** Outcome of removing a queued job. */
 export type RemoveOutcome = 'removed' | 'active' | 'missing';
@@ -40,6 +41,21 @@ export class ShardQueues {
       await waitForReplicas(this.connection, shardQueueKey(job.model, job.shard, 'id'), this.durability);
   }
 
+  /**
+   * Adds a job whose first `attemptsMade` attempts ran elsewhere (the direct lane): it runs after
+   * their back-off, with the attempts left, and its later back-offs continue the exponential series.
+   */
+  async continueAfter(job: QueuedJob, retry: RetrySettings, attemptsMade: number): Promise<void> {
+    const left = Math.max(1, retry.attempts - attemptsMade);
+    const opts = jobOptions(job.id, job.priority, { ...retry, attempts: left });
+    const step = 2 ** Math.max(0, attemptsMade - 1);
+    await this.queue(job.model, job.shard).add(job.task, job, {
+      ...opts,
+      delay: retry.backoff_ms * step,
+      backoff: { type: 'exponential', delay: retry.backoff_ms * step * 2 },
+    });
+  }
+
   /** Adds jobs of one shard queue in one round trip (the fair queue's hand-off). */
   async enqueueMany(
     model: string,
@@ -53,23 +69,36 @@ export class ShardQueues {
     );
   }
 
-  /** Jobs waiting to run (plain, prioritized and in the fair queue) over the given shards of a model. */
+  /**
+   * Jobs waiting to run (plain, prioritized, in the fair queue and ready in the direct lane) over
+   * the given shards of a model.
+   */
   async backlog(model: string, shards: number): Promise<number> {
-    const [counts, fair] = await Promise.all([
+    const [counts, own] = await Promise.all([
       Promise.all(
         Array.from({ length: shards }, (_, s) => this.queue(model, s).getJobCounts('waiting', 'prioritized')),
       ),
-      this.fairWaiting(model, shards),
+      this.ownWaiting(model, shards),
     ]);
-    return counts.reduce((sum, c) => sum + (c['waiting'] ?? 0) + (c['prioritized'] ?? 0), fair);
+    return counts.reduce((sum, c) => sum + (c['waiting'] ?? 0) + (c['prioritized'] ?? 0), own);
   }
 
-  private async fairWaiting(model: string, shards: number): Promise<number> {
-    // One GET per shard: the counts live in different slots on a cluster.
+  /** Jobs waiting in Hotpath's own structures: the fair queues' counts and the lanes' ready sets. */
+  private async ownWaiting(model: string, shards: number): Promise<number> {
+    // One pipeline per shard: the keys live in different slots on a cluster.
     const values = await Promise.all(
-      Array.from({ length: shards }, (_, s) => this.connection.get(shardQueueKey(model, s, 'fq:count'))),
+      Array.from({ length: shards }, (_, s) =>
+        this.connection
+          .pipeline()
+          .get(shardQueueKey(model, s, 'fq:count'))
+          .zcard(laneKeys(model, s).ready)
+          .exec(),
+      ),
     );
-    return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
+    return values.reduce(
+      (sum, res) => sum + Math.max(0, Number(res?.[0]?.[1] ?? 0)) + Number(res?.[1]?.[1] ?? 0),
+      0,
+    );
   }
 
   /**

@@ -8,6 +8,8 @@ export {
   QUEUE_DEPTH_STATES,
   setQueueDepth,
   FAIR_WAITING_STATE,
+  LANE_READY_STATE,
+  LANE_ACTIVE_STATE,
 } from './metrics';
 export { type TenantMetrics, tenantMetrics } from './tenant-metrics';
 export { type LogLevel, type Logger, REDACTED_FIELDS, createLogger } from './logger';

@@ -244,9 +244,16 @@ export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed'
 export const FAIR_WAITING_STATE = 'fair_waiting';
 
 /**
+ * The `state`s of a shard's direct lane (jobs on their first attempt outside BullMQ): `lane_ready`
+ * waits for a worker's free slot (part of the backlog), `lane_active` runs under a lease.
+ */
+export const LANE_READY_STATE = 'lane_ready';
+export const LANE_ACTIVE_STATE = 'lane_active';
+
+/**
  * Sets `hotpath_queue_depth{model,shard,state}` of one shard queue from its BullMQ job counts
- * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`) and its fair queue's waiting jobs; a state missing
- * from `counts` reads 0.
+ * (`queue.getJobCounts(...QUEUE_DEPTH_STATES)`), its fair queue's waiting jobs and its direct
+ * lane's ready and leased jobs; a state missing from `counts` reads 0.
  */
 export function setQueueDepth(
   metrics: HotpathMetrics,
@@ -254,11 +261,13 @@ export function setQueueDepth(
   shard: number,
   counts: Readonly<Record<string, number>>,
   fairWaiting: number,
+  lane: { ready: number; leased: number } = { ready: 0, leased: 0 },
 ): void {
-  for (const state of QUEUE_DEPTH_STATES) {
-    metrics.queueDepth.set({ model, shard: String(shard), state }, counts[state] ?? 0);
-  }
-  metrics.queueDepth.set({ model, shard: String(shard), state: FAIR_WAITING_STATE }, fairWaiting);
+  const labels = (state: string) => ({ model, shard: String(shard), state });
+  for (const state of QUEUE_DEPTH_STATES) metrics.queueDepth.set(labels(state), counts[state] ?? 0);
+  metrics.queueDepth.set(labels(FAIR_WAITING_STATE), fairWaiting);
+  metrics.queueDepth.set(labels(LANE_READY_STATE), lane.ready);
+  metrics.queueDepth.set(labels(LANE_ACTIVE_STATE), lane.leased);
 }
 
 /** Every Hotpath metric name (docs/observability.md), for tests and dashboard validation. */

@@ -4,7 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Priority, type QueuedJob } from '@hotpath/contracts';
-import { FairQueue, ShardQueues, createRedisConnection, fairWaiting, waitForRedis } from '@hotpath/queue';
+import {
+  FairQueue,
+  ShardLane,
+  ShardQueues,
+  createRedisConnection,
+  fairWaiting,
+  waitForRedis,
+} from '@hotpath/queue';
 import { KEDA_LENGTH_SCRIPT, scaledKeys } from './queue-keys';
 
 /**
@@ -15,6 +22,8 @@ import { KEDA_LENGTH_SCRIPT, scaledKeys } from './queue-keys';
 describe('ScaledObject keys on a real Redis', () => {
   const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const model = `t-${randomUUID().slice(0, 8)}`;
+  /** A model of its own for the lane's test. */
+  const lanes = `t-${randomUUID().slice(0, 8)}`;
   const shards = 2;
   let producer: Redis;
   let reader: Redis;
@@ -33,7 +42,10 @@ describe('ScaledObject keys on a real Redis', () => {
     await Promise.allSettled(workers.map((w) => w.close(true)));
     await Promise.allSettled(workerConnections.map((c) => c.quit()));
     for (let s = 0; s < shards; s++) await queues.queue(model, s).obliterate({ force: true });
-    const fairKeys = await producer.keys(`hp:{${model}:*}:fq:*`);
+    const fairKeys = [
+      ...(await producer.keys(`hp:{${model}:*}:fq:*`)),
+      ...(await producer.keys(`hp:{${lanes}:*}:lane:*`)),
+    ];
     if (fairKeys.length > 0) await producer.del(...fairKeys);
     await queues.close();
     await Promise.allSettled([producer.quit(), reader.quit()]);
@@ -63,7 +75,8 @@ describe('ScaledObject keys on a real Redis', () => {
     const keys = scaledKeys([0, 1].map((shard) => ({ model, shard })));
     for (let s = 0; s < shards; s++) {
       const bull = queues.queue(model, s).keys;
-      for (const k of keys.filter((x) => x.shard === s && x.type !== 'fair'))
+      const own = new Set(['fair', 'lane', 'lane_active']);
+      for (const k of keys.filter((x) => x.shard === s && !own.has(x.type)))
         assert.equal(k.key, bull[k.type], `${k.type} key`);
     }
 
@@ -116,6 +129,25 @@ describe('ScaledObject keys on a real Redis', () => {
     assert.equal(await sum(), plan.length);
     assert.equal(await queues.backlog(model, shards), plan.length - 1);
   });
+  it('counts the jobs of the direct lane, ready and then running, each once', async () => {
+    const keys = scaledKeys([{ model: lanes, shard: 0 }]);
+    const key = (type: string) => keys.find((k) => k.type === type)?.key ?? '';
+    const lane = new ShardLane(producer);
+    for (const priority of ['high', 'normal', 'low'] as const)
+      assert.ok(await lane.add({ ...job(0, priority), model: lanes }));
+    assert.equal(await reader.type(key('lane')), 'zset');
+    assert.equal(await kedaLength(key('lane')), 3);
+    const sum = async () =>
+      (await Promise.all(keys.map((k) => kedaLength(k.key)))).reduce((a, b) => a + b, 0);
+    assert.equal(await sum(), 3);
+    assert.equal(await queues.backlog(lanes, 1), 3, "Hotpath's own backlog agrees");
+    // A worker taking a job leases it: ready to running, the pool's work unchanged.
+    await lane.take(lanes, 0, 1, 30_000);
+    assert.equal(await kedaLength(key('lane_active')), 1);
+    assert.equal(await sum(), 3);
+    assert.equal(await queues.backlog(lanes, 1), 2);
+  });
+
   it('counts the jobs waiting in the fair queue beyond BullMQ’s lookahead, each once', async () => {
     // Shard 1 only (shard 0 holds the previous test's jobs): a backlog entered as the API enters it.
     const keys = scaledKeys([{ model, shard: 1 }]);

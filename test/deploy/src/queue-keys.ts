@@ -1,13 +1,14 @@
 import { QueueKeys } from 'bullmq';
 import { QUEUE_PREFIX, shardQueueName } from '@hotpath/contracts';
-import { fairBacklogKey } from '@hotpath/queue';
+import { fairBacklogKey, laneKeys } from '@hotpath/queue';
 
 /**
  * The keys a pool's autoscaler reads per shard queue: BullMQ's waiting, prioritized and running
- * jobs, and `fair`, the jobs waiting in the shard's fair queue beyond BullMQ's short lookahead (with
- * fair queuing on, the default, that is most of a backlog; a hash, which KEDA counts with HLEN).
+ * jobs, `fair`, the jobs waiting in the shard's fair queue beyond BullMQ's short lookahead (with
+ * fair queuing on, the default, that is most of a backlog; a hash, which KEDA counts with HLEN),
+ * and the direct lane's ready (`lane`) and running (`lane_active`) jobs (sorted sets, ZCARD).
  */
-export const SCALED_KEY_TYPES = ['wait', 'prioritized', 'active', 'fair'] as const;
+export const SCALED_KEY_TYPES = ['wait', 'prioritized', 'active', 'fair', 'lane', 'lane_active'] as const;
 export type ScaledKeyType = (typeof SCALED_KEY_TYPES)[number];
 
 /** One autoscaler input: a Redis key of one shard queue and the trigger name that reads it. */
@@ -28,6 +29,8 @@ export function scaledKeys(queues: readonly { model: string; shard: number }[]):
     const all: Record<string, string | undefined> = {
       ...keys.getKeys(shardQueueName(model, shard)),
       fair: fairBacklogKey(model, shard),
+      lane: laneKeys(model, shard).ready,
+      lane_active: laneKeys(model, shard).leased,
     };
     return SCALED_KEY_TYPES.map((type) => {
       const key = all[type];

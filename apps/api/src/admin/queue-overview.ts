@@ -1,5 +1,13 @@
 import { PRIORITY_VALUE, shardQueueKey, type ClusterConfig } from '@hotpath/contracts';
-import type { JobStore, RedisClient, ShardQueues, WorkerRegistry, WorkerStatus } from '@hotpath/queue';
+import {
+  ShardLane,
+  laneKeys,
+  type JobStore,
+  type RedisClient,
+  type ShardQueues,
+  type WorkerRegistry,
+  type WorkerStatus,
+} from '@hotpath/queue';
 
 /** Failed jobs shown per model. */
 const RECENT_FAILURES = 10;
@@ -7,6 +15,8 @@ const RECENT_FAILURES = 10;
 const THROUGHPUT_MINUTES = 15;
 /** BullMQ scores a prioritized job `priority × 2^32 + counter`, so each priority is a FIFO band. */
 const PRIORITY_BAND = 0x100000000;
+/** The direct lane scores a ready job `class × 1e13 + enqueue time (ms)`. */
+const LANE_CLASS_STEP = 1e13;
 
 /** One shard queue's state. */
 export interface ShardOverview {
@@ -63,9 +73,12 @@ export interface QueueOverview {
 
 /**
  * Builds the queue overview from BullMQ's own structures (counts, per-minute metrics, the failed
- * set), the job records (error codes) and the worker heartbeats. Read-only.
+ * set) and the direct lanes' (the same, for jobs on their first attempt outside BullMQ), the job
+ * records (error codes) and the worker heartbeats. Read-only.
  */
 export class QueueOverviewReader {
+  private readonly lane: ShardLane;
+
   constructor(
     private readonly cluster: ClusterConfig,
     private readonly queues: ShardQueues,
@@ -73,7 +86,9 @@ export class QueueOverviewReader {
     private readonly store: JobStore,
     private readonly registry: WorkerRegistry,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lane = new ShardLane(redis, undefined, now);
+  }
 
   async read(): Promise<QueueOverview> {
     const now = this.now();
@@ -118,14 +133,17 @@ export class QueueOverviewReader {
     now: number,
   ): Promise<ShardOverview> {
     const q = this.queues.queue(model, shard);
-    const counts = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-    const oldest = await this.oldestWaiting(model, shard);
+    const [counts, lane, oldest] = await Promise.all([
+      q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+      this.lane.counts(model, shard),
+      this.oldestWaiting(model, shard),
+    ]);
     return {
       shard,
-      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
-      active: counts['active'] ?? 0,
+      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + lane.ready,
+      active: (counts['active'] ?? 0) + lane.leased,
       delayed: counts['delayed'] ?? 0,
-      failed: counts['failed'] ?? 0,
+      failed: (counts['failed'] ?? 0) + lane.failed,
       oldest_waiting_s: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
       workers: workers.filter(
         (w) => w.alive && w.models.some((m) => m.model === model && m.shards.includes(shard)),
@@ -133,9 +151,15 @@ export class QueueOverviewReader {
     };
   }
 
-  /** Enqueue time (ms) of the oldest waiting job: the head of each priority band and of the plain wait list. */
+  /**
+   * Enqueue time (ms) of the oldest waiting job: the head of each priority band and of the plain
+   * wait list, and the oldest of the lane's ready jobs.
+   */
   private async oldestWaiting(model: string, shard: number): Promise<number | undefined> {
     const key = (suffix: string): string => shardQueueKey(model, shard, suffix);
+    const laneReady = await this.redis.zrange(laneKeys(model, shard).ready, 0, -1, 'WITHSCORES');
+    const laneTimes: number[] = [];
+    for (let i = 1; i < laneReady.length; i += 2) laneTimes.push(Number(laneReady[i]) % LANE_CLASS_STEP);
     const heads = await Promise.all([
       this.redis.lindex(key('wait'), -1),
       ...Object.values(PRIORITY_VALUE).map(async (p) => {
@@ -153,41 +177,63 @@ export class QueueOverviewReader {
     const stamps = await Promise.all(
       heads.filter((id): id is string => id !== null).map((id) => this.redis.hget(key(id), 'timestamp')),
     );
-    const times = stamps.filter((t): t is string => t !== null).map(Number);
+    const times = [...stamps.filter((t): t is string => t !== null).map(Number), ...laneTimes];
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
-  /** Sums BullMQ's per-minute metrics over the shards; oldest minute first. */
+  /** Sums BullMQ's and the lanes' per-minute counts over the shards; oldest minute first. */
   private async perMinute(model: string, shards: number[], type: 'completed' | 'failed'): Promise<number[]> {
     const sums = new Array<number>(THROUGHPUT_MINUTES).fill(0);
-    const all = await Promise.all(
-      shards.map((s) => this.queues.queue(model, s).getMetrics(type, 0, THROUGHPUT_MINUTES - 1)),
-    );
-    for (const m of all) m.data.forEach((v, i) => (sums[i] = (sums[i] ?? 0) + (Number(v) || 0)));
+    const [bull, lanes] = await Promise.all([
+      Promise.all(shards.map((s) => this.queues.queue(model, s).getMetrics(type, 0, THROUGHPUT_MINUTES - 1))),
+      Promise.all(shards.map((s) => this.lane.perMinute(model, s, type, THROUGHPUT_MINUTES))),
+    ]);
     // BullMQ lists the newest minute first.
-    return sums.reverse();
+    for (const m of bull)
+      m.data.forEach((v, i) => {
+        const at = THROUGHPUT_MINUTES - 1 - i;
+        if (at >= 0) sums[at] = (sums[at] ?? 0) + (Number(v) || 0);
+      });
+    for (const counts of lanes) counts.forEach((v, i) => (sums[i] = (sums[i] ?? 0) + v));
+    return sums;
   }
 
+  /** The most recent failures of BullMQ's failed sets and the lanes' lists, newest first. */
   private async failures(model: string, shards: number[]): Promise<FailureOverview[]> {
-    const jobs = (
-      await Promise.all(
+    const [bull, lanes] = await Promise.all([
+      Promise.all(
         shards.map(async (s) =>
-          (await this.queues.queue(model, s).getFailed(0, RECENT_FAILURES - 1)).map((j) => ({ j, s })),
+          (await this.queues.queue(model, s).getFailed(0, RECENT_FAILURES - 1)).map((j) => ({
+            id: j.id ?? '',
+            shard: s,
+            at: j.finishedOn,
+            reason: j.failedReason,
+          })),
         ),
-      )
-    )
-      .flat()
-      .sort((a, b) => (b.j.finishedOn ?? 0) - (a.j.finishedOn ?? 0))
+      ),
+      Promise.all(
+        shards.map(async (s) =>
+          (await this.lane.recentFailed(model, s, RECENT_FAILURES)).map((f) => ({
+            id: f.id,
+            shard: s,
+            at: f.at,
+            reason: undefined,
+          })),
+        ),
+      ),
+    ]);
+    const jobs = [...bull.flat(), ...lanes.flat()]
+      .sort((a, b) => (b.at ?? 0) - (a.at ?? 0))
       .slice(0, RECENT_FAILURES);
-    const records = await this.store.getMany(jobs.map(({ j }) => j.id ?? ''));
-    return jobs.map(({ j, s }, i) => {
+    const records = await this.store.getMany(jobs.map((j) => j.id));
+    return jobs.map((j, i) => {
       const error = records[i]?.error;
       return {
-        id: j.id ?? '',
-        shard: s,
+        id: j.id,
+        shard: j.shard,
         code: error?.code ?? 'unknown',
-        message: (error?.message ?? j.failedReason ?? '').slice(0, 300),
-        failed_at: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
+        message: (error?.message ?? j.reason ?? '').slice(0, 300),
+        failed_at: j.at ? new Date(j.at).toISOString() : null,
       };
     });
   }

@@ -83,7 +83,8 @@ describe('max_waiting under concurrency (two API replicas, real Redis)', () => {
         async (s) =>
           (await conn.zcard(`hp:{${leased}:${s}}:prioritized`)) +
           (await conn.llen(`hp:{${leased}:${s}}:wait`)) +
-          Number((await conn.get(`hp:{${leased}:${s}}:fq:count`)) ?? 0),
+          Number((await conn.get(`hp:{${leased}:${s}}:fq:count`)) ?? 0) +
+          (await conn.zcard(`hp:{${leased}:${s}}:lane:ready`)),
       ),
     );
     assert.equal(

@@ -39,6 +39,9 @@ import {
   type JobWaiter,
   type RedisClient,
   type ShardQueues,
+  type RemoveOutcome,
+  ShardLane,
+  durabilityOf,
 } from '@hotpath/queue';
 import {
   Attr,
@@ -134,6 +137,7 @@ export class JobsService {
   private readonly webhookSecrets: WebhookSecrets;
   private readonly tenants: TenantSettings;
   private readonly fair: FairQueue;
+  private readonly lane: ShardLane;
   private readonly usage: UsageStore;
   private readonly gate: TenantGate;
   private readonly tenantMetrics: TenantMetrics;
@@ -148,6 +152,7 @@ export class JobsService {
     this.leases = new AdmissionLeases(this.admission);
     this.tenants = deps.tenants ?? new TenantSettings(deps.config.cluster.tenants);
     this.fair = new FairQueue(deps.producer, this.now);
+    this.lane = new ShardLane(deps.producer, durabilityOf(deps.config.redis), this.now);
     this.usage =
       deps.usage ?? new UsageStore(deps.producer, () => this.tenants.current().usage_retention_s, this.now);
     this.tenantMetrics = tenantMetrics(deps.metrics.registry);
@@ -680,7 +685,12 @@ export class JobsService {
       backoff_ms: this.deps.config.cluster.queue.backoff_ms,
       failed_retention_s: this.deps.config.cluster.queue.failed_retention_s,
     };
-    if (!model.fairness.enabled) return this.deps.queues.enqueue(job, retry);
+    const direct = this.deps.config.cluster.queue.direct_lane;
+    if (!model.fairness.enabled) {
+      // The lane while the shard has no backlog (bounded by one worker's slots), BullMQ behind one.
+      if (direct && (await this.lane.add(job, { bound: model.concurrency }))) return;
+      return this.deps.queues.enqueue(job, retry);
+    }
     const limits = this.gate.limits(tenant);
     const elsewhere =
       limits.max_queued === undefined
@@ -716,7 +726,9 @@ export class JobsService {
     }
     try {
       const held = admission.held === true;
-      await this.deps.queues.enqueue(admission.counted ? job : { ...job, fair_uncounted: true }, retry, held);
+      const payload: QueuedJob = admission.counted ? job : { ...job, fair_uncounted: true as const };
+      if (direct) await this.lane.add(payload, { front: held });
+      else await this.deps.queues.enqueue(payload, retry, held);
       // The worker holding the slot gives it back now, to this job.
       if (held)
         void this.deps.producer
@@ -731,12 +743,14 @@ export class JobsService {
     }
   }
 
-  /** Takes a queued job out of its fair queue or its BullMQ queue (a cancel). */
+  /** Takes a queued job out of its fair queue, its shard's direct lane or its BullMQ queue (a cancel). */
   private async removeQueued(rec: JobRecord): Promise<void> {
     const model = findModel(this.deps.config.cluster, rec.model);
     const fair = model?.fairness.enabled ?? false;
     if (fair && (await this.fair.remove(rec.model, rec.shard, rec.tenant, rec.id))) return;
-    const { outcome, payload } = await this.deps.queues.remove(rec.model, rec.shard, rec.id);
+    const laned = await this.lane.remove(rec.model, rec.shard, rec.id);
+    const { outcome, payload }: { outcome: RemoveOutcome; payload?: unknown } =
+      laned.outcome === 'missing' ? await this.deps.queues.remove(rec.model, rec.shard, rec.id) : laned;
     // A job removed from BullMQ never finishes on a worker, which would have freed its running place.
     if (fair && outcome === 'removed' && countsAsRunning(payload))
       await this.fair.release(rec.model, rec.shard, rec.tenant);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import {
   ErrorCode,
   QueuedJobSchema,
@@ -52,6 +52,19 @@ export interface JobRunnerDeps {
   webhooks: WebhookHandOff;
   /** Counts ended jobs per tenant (usage, tenant metrics). */
   tenantUsage: TenantUsage;
+}
+
+/**
+ * What the runner needs of a queued job: a BullMQ `Job`, or a job of the shard's direct lane
+ * (`lane`: its first attempt; `moveToDelayed` hands it into BullMQ).
+ */
+export interface QueueJob {
+  id?: string | undefined;
+  data: unknown;
+  attemptsMade: number;
+  opts: { attempts?: number | undefined };
+  moveToDelayed(timestamp: number, token?: string): Promise<void>;
+  readonly lane?: boolean;
 }
 
 /** How a job ended in this worker; the BullMQ job's return value. */
@@ -131,7 +144,7 @@ export class JobRunner {
    */
   async run(
     modelName: string,
-    job: Job,
+    job: QueueJob,
     token: string | undefined,
     trace: Context = ROOT_CONTEXT,
   ): Promise<RunOutcome> {
@@ -148,7 +161,7 @@ export class JobRunner {
 
   private async runJob(
     modelName: string,
-    job: Job,
+    job: QueueJob,
     token: string | undefined,
     trace: Context,
   ): Promise<RunOutcome> {
@@ -225,7 +238,7 @@ export class JobRunner {
   }
 
   private async execute(
-    job: Job,
+    job: QueueJob,
     token: string | undefined,
     data: QueuedJob,
     served: ServedModel,
@@ -365,7 +378,7 @@ export class JobRunner {
    * pattern): the record goes back to `queued` first, so the next worker's `markRunning` wins.
    */
   private async handBack(
-    job: Job,
+    job: QueueJob,
     token: string | undefined,
     data: QueuedJob,
     wasRunning: boolean,

@@ -1,7 +1,6 @@
-import type { Job } from 'bullmq';
 import { shardQueueName } from '@hotpath/contracts';
 import { Attr, SpanKind, extractTraceContext, withSpan } from '@hotpath/telemetry';
-import type { JobRunner, RunOutcome } from './job-runner';
+import type { JobRunner, QueueJob, RunOutcome } from './job-runner';
 
 /**
  * The BullMQ processor of one shard queue of `model`. Deliberately thin: everything a job needs
@@ -13,7 +12,7 @@ export function createShardProcessor(
   runner: JobRunner,
   model: string,
   shard = 0,
-): (job: Job, token?: string) => Promise<RunOutcome> {
+): (job: QueueJob, token?: string) => Promise<RunOutcome> {
   const queue = shardQueueName(model, shard);
   return (job, token) => {
     const data = (job.data ?? {}) as { trace?: Record<string, string>; enqueued_at?: number; task?: string };
@@ -24,7 +23,7 @@ export function createShardProcessor(
         kind: SpanKind.CONSUMER,
         parent: extractTraceContext(carrier),
         attributes: {
-          [Attr.messagingSystem]: 'bullmq',
+          [Attr.messagingSystem]: job.lane ? 'hotpath-lane' : 'bullmq',
           [Attr.messagingDestination]: queue,
           [Attr.messagingOperationType]: 'process',
           [Attr.messagingMessageId]: job.id ?? '',

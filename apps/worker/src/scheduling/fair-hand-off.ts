@@ -1,9 +1,16 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { fairLookahead, maxFairLookahead, type ClusterConfig, type ModelConfig } from '@hotpath/contracts';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import {
+  fairLookahead,
+  maxFairLookahead,
+  shardQueueName,
+  type ClusterConfig,
+  type ModelConfig,
+} from '@hotpath/contracts';
 import {
   FAIR_WAITING_CHANNEL,
   FairDispatcher,
   FairQueue,
+  ShardLane,
   ShardQueues,
   countsAsRunning,
   parseFairChannelMessage,
@@ -12,14 +19,15 @@ import {
 } from '@hotpath/queue';
 import type { HotpathMetrics, Logger } from '@hotpath/telemetry';
 import { isLastAttempt } from '../jobs/job-decisions';
+import type { QueueJob } from '../jobs/job-runner';
 
-type Processor<R> = (job: Job, token?: string) => Promise<R>;
+type Processor<R> = (job: QueueJob, token?: string) => Promise<R>;
 
 /**
  * Whether a processor's error ends the job for good. A handed-back job (DelayedError) and a failed
  * attempt BullMQ will retry stay in the queue: their place is still taken.
  */
-export function endsJob(err: unknown, job: Job): boolean {
+export function endsJob(err: unknown, job: QueueJob): boolean {
   if (err instanceof DelayedError) return false;
   if (err instanceof UnrecoverableError) return true;
   return isLastAttempt(job.attemptsMade, job.opts.attempts);
@@ -56,8 +64,15 @@ export function withFairHandOff<R>(
   };
 }
 
-/** Registers every shard of the models with fairness on that this worker serves or may steal from. */
-export function addFairShards(dispatcher: FairDispatcher, models: readonly ModelConfig[]): number {
+/**
+ * Registers every shard of the models with fairness on that this worker serves or may steal from;
+ * the shard queues named in `laneShards` (its own, with the direct lane on) hand out into the lane.
+ */
+export function addFairShards(
+  dispatcher: FairDispatcher,
+  models: readonly ModelConfig[],
+  laneShards: ReadonlySet<string> = new Set(),
+): number {
   let n = 0;
   for (const m of models) {
     if (!m.fairness.enabled) continue;
@@ -69,6 +84,7 @@ export function addFairShards(dispatcher: FairDispatcher, models: readonly Model
         maxLookahead: maxFairLookahead(m),
         capacity: m.concurrency,
         anticipateMs: m.fairness.anticipate_ms,
+        lane: laneShards.has(shardQueueName(m.name, shard)),
       });
       n++;
     }
@@ -95,6 +111,8 @@ export function createFairDispatch(
   models: readonly ModelConfig[],
   logger: Logger,
   metrics: Pick<HotpathMetrics, 'fairHolds'>,
+  /** The shard queues this worker serves as its own. */
+  ownQueues: readonly { name: string }[] = [],
 ): FairDispatch {
   const producer = new ShardQueues(connection, (err) =>
     logger.warn('fair hand-off queue error', { error: err }),
@@ -110,8 +128,14 @@ export function createFairDispatch(
     (err, target) =>
       logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
     (target, outcome) => metrics.fairHolds.inc({ model: target.model, outcome }),
+    new ShardLane(connection),
   );
-  return { dispatcher, fairShards: addFairShards(dispatcher, models), closeProducer: () => producer.close() };
+  const laneShards = new Set(cluster.queue.direct_lane ? ownQueues.map((q) => q.name) : []);
+  return {
+    dispatcher,
+    fairShards: addFairShards(dispatcher, models, laneShards),
+    closeProducer: () => producer.close(),
+  };
 }
 
 /**

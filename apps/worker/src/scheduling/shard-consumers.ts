@@ -8,6 +8,8 @@ import type { ServedQueue } from '../startup/served-queues';
 import { settlesWithin } from '../startup/settles-within';
 import type { DepthQueue } from '../telemetry/queue-depth-poller';
 import { batchCapacityWarning } from './batch-capacity';
+import { ShardLanes } from './shard-lanes';
+import { ShardSlots } from './shard-slots';
 import { withFairHandOff } from './fair-hand-off';
 import { WorkStealer, thiefConcurrency } from './work-stealer';
 
@@ -17,6 +19,8 @@ const WORKER_METRICS_MINUTES = 60;
 /** What {@link ShardConsumers.create} needs. */
 export interface ShardConsumersDeps {
   connection: RedisClient;
+  /** Hears the lanes' wake-ups. */
+  subscriber: RedisClient;
   cluster: ClusterConfig;
   queues: readonly ServedQueue[];
   served: ReadonlyMap<string, ServedModel>;
@@ -38,8 +42,9 @@ type ShardProcessor = ReturnType<typeof createShardProcessor>;
 
 /**
  * The queue side of a worker: one BullMQ Worker per served shard queue (running jobs through the
- * job runner, fair hand-off included), a Queue handle per shard for depth metrics and sweeping,
- * and, for models with `steal` on, the paused thief Workers on the model's other shards with the
+ * job runner, fair hand-off included) and, with `queue.direct_lane` on, the consumer of the shard's
+ * direct lane sharing its slots, a Queue handle per shard for depth metrics and sweeping, and, for
+ * models with `steal` on, the paused thief Workers on the model's other shards with the
  * {@link WorkStealer} that resumes them.
  */
 export class ShardConsumers {
@@ -48,6 +53,9 @@ export class ShardConsumers {
     private readonly workers: readonly Worker[],
     readonly depthQueues: readonly DepthQueue[],
     private readonly stealers: readonly WorkStealer[],
+    /** The own shards' direct lanes (none with `queue.direct_lane` off). */
+    private readonly lanes: ShardLanes,
+    private readonly subscriber: RedisClient,
   ) {}
 
   static create(deps: ShardConsumersDeps): ShardConsumers {
@@ -56,10 +64,12 @@ export class ShardConsumers {
     // Jobs of each model taken from this worker's own shards and running now (work stealing reads it).
     const ownInFlight = new Map<string, number>();
     const ownWorkers = new Map<string, Worker[]>();
+    const slots = new ShardSlots();
+    const lanes = new ShardLanes(deps.connection, deps.cluster, logger);
     const workers: Worker[] = [];
     const depthQueues: DepthQueue[] = [];
     const shardWorker = (q: ServedQueue, opts: ShardWorkerOptions): Worker =>
-      createShardWorker(deps, q, opts, maxStalledCount, ownInFlight);
+      createShardWorker(deps, q, opts, maxStalledCount, ownInFlight, slots);
     for (const q of queues) {
       const model = served.get(q.model);
       if (!model) continue;
@@ -70,6 +80,19 @@ export class ShardConsumers {
       const queue = new Queue(ref.name, { connection: deps.connection, prefix: ref.prefix });
       queue.on('error', (err) => logger.warn('queue error', { queue: q.name, error: err }));
       depthQueues.push({ model: q.model, shard: q.shard, queue });
+      if (deps.cluster.queue.direct_lane) {
+        const capacity = model.config.concurrency;
+        // One set of slots for both: BullMQ fetches only into the slots lane jobs leave (at least one,
+        // BullMQ's minimum, so a worker may run one job over its concurrency for a moment).
+        lanes.add(q, {
+          capacity,
+          slots,
+          process: counted(shardProcessor(deps, q), ownInFlight, q.model),
+          onActive: (active) => {
+            worker.concurrency = Math.max(1, capacity - active);
+          },
+        });
+      }
     }
     for (const m of served.values()) {
       const warning = batchCapacityWarning(m.config, queues.filter((q) => q.model === m.config.name).length);
@@ -84,12 +107,18 @@ export class ShardConsumers {
       logger,
       intervalMs: deps.stealIntervalMs,
     });
-    return new ShardConsumers(workers, depthQueues, stealers);
+    return new ShardConsumers(workers, depthQueues, stealers, lanes, deps.subscriber);
   }
 
-  /** Resolves once every Worker is connected. */
+  /** Resolves once every Worker is connected and the lanes listen. */
   async ready(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    await this.lanes.start(this.subscriber);
+  }
+
+  /** The own shards with a direct lane, for the failed-job sweep. */
+  get laneShards(): readonly { model: string; shard: number }[] {
+    return this.lanes.shards;
   }
 
   startStealing(): void {
@@ -102,12 +131,12 @@ export class ShardConsumers {
 
   /** Stops fetching at once; resolves when the running jobs have settled (however long that takes). */
   async stopTaking(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.workers.map((w) => w.close()), this.lanes.stopTaking()]);
   }
 
   /** Closes queue handles and Workers (forced); bounded, so a stuck job cannot hold the process. */
   async close(): Promise<void> {
-    await Promise.allSettled(this.depthQueues.map((d) => d.queue.close()));
+    await Promise.allSettled([...this.depthQueues.map((d) => d.queue.close()), this.lanes.close()]);
     // After a clean shutdown this resolves at once.
     await settlesWithin(Promise.allSettled(this.workers.map((w) => w.close(true))), 2000);
   }
@@ -119,29 +148,29 @@ function createShardWorker(
   opts: ShardWorkerOptions,
   maxStalledCount: number,
   ownInFlight: Map<string, number>,
+  slots: ShardSlots,
 ): Worker {
   const { cluster, dispatcher, logger } = deps;
   // BullMQ refuses ":" in queue names; the ref splits `hp:{model:shard}` into a legal prefix and name.
   const ref = shardQueueRef(q.model, q.shard);
-  const processor = withFairHandOff(
-    createShardProcessor(deps.runner, q.model, q.shard),
-    dispatcher,
-    q.model,
-    q.shard,
+  const processor = shardProcessor(deps, q);
+  const worker = new Worker(
+    ref.name,
+    opts.thief ? processor : slots.counted(q.name, counted(processor, ownInFlight, q.model)),
+    {
+      connection: deps.connection,
+      prefix: ref.prefix,
+      concurrency: opts.concurrency,
+      lockDuration: cluster.queue.lock_duration_ms,
+      stalledInterval: cluster.queue.stalled_interval_ms,
+      maxStalledCount,
+      // Per-minute completed/failed counts in Redis: the queue dashboard's throughput.
+      metrics: { maxDataPoints: WORKER_METRICS_MINUTES },
+      // Thieves start paused; a short drain delay keeps one blocked on an empty queue pausable.
+      autorun: !opts.thief,
+      ...(opts.thief ? { drainDelay: 1 } : {}),
+    },
   );
-  const worker = new Worker(ref.name, opts.thief ? processor : counted(processor, ownInFlight, q.model), {
-    connection: deps.connection,
-    prefix: ref.prefix,
-    concurrency: opts.concurrency,
-    lockDuration: cluster.queue.lock_duration_ms,
-    stalledInterval: cluster.queue.stalled_interval_ms,
-    maxStalledCount,
-    // Per-minute completed/failed counts in Redis: the queue dashboard's throughput.
-    metrics: { maxDataPoints: WORKER_METRICS_MINUTES },
-    // Thieves start paused; a short drain delay keeps one blocked on an empty queue pausable.
-    autorun: !opts.thief,
-    ...(opts.thief ? { drainDelay: 1 } : {}),
-  });
   worker.on('error', (err) => logger.warn('queue worker error', { queue: q.name, error: err }));
   // BullMQ fails a job that stalled more than maxStalledCount times (its workers kept dying) without
   // calling the processor; the record must still end, or clients would wait until its TTL.
@@ -159,6 +188,16 @@ function createShardWorker(
       .catch((e: unknown) => logger.warn('could not record stalled failure', { job_id: job.id, error: e }));
   });
   return worker;
+}
+
+/** The processor of a shard queue's jobs (BullMQ's or the lane's): spans, job runner, fair hand-off. */
+function shardProcessor(deps: ShardConsumersDeps, q: ServedQueue): ShardProcessor {
+  return withFairHandOff(
+    createShardProcessor(deps.runner, q.model, q.shard),
+    deps.dispatcher,
+    q.model,
+    q.shard,
+  );
 }
 
 /** Wraps a processor to count the model's own running jobs. */

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { fairWaiting, type RedisClient } from '@hotpath/queue';
+import { fairWaiting, laneCounts, type RedisClient } from '@hotpath/queue';
 import { QUEUE_DEPTH_STATES, setQueueDepth, type HotpathMetrics, type Logger } from '@hotpath/telemetry';
 
 /** One served shard queue, for the depth gauge. */
@@ -11,7 +11,8 @@ export interface DepthQueue {
 
 /**
  * Samples `hotpath_queue_depth{model,shard,state}` from BullMQ's job counts (and the fair queue's
- * waiting count, state `fair_waiting`) every `intervalMs`.
+ * waiting count, state `fair_waiting`, and the direct lane's `lane_ready` / `lane_active`) every
+ * `intervalMs`.
  * The timer is unref'd so it never keeps the process alive; a failed sample is logged and skipped.
  */
 export class QueueDepthPoller {
@@ -46,11 +47,12 @@ export class QueueDepthPoller {
     try {
       await Promise.all(
         this.queues.map(async ({ model, shard, queue }) => {
-          const [counts, fair] = await Promise.all([
+          const [counts, fair, lane] = await Promise.all([
             queue.getJobCounts(...QUEUE_DEPTH_STATES),
             fairWaiting(this.redis, model, shard),
+            laneCounts(this.redis, model, shard),
           ]);
-          setQueueDepth(this.metrics, model, shard, counts, fair);
+          setQueueDepth(this.metrics, model, shard, counts, fair, lane);
         }),
       );
     } catch (err) {

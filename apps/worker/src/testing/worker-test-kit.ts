@@ -12,6 +12,7 @@ import {
 import {
   JobStore,
   JobWaiter,
+  ShardLane,
   ShardQueues,
   createRedisConnection,
   waitForRedis,
@@ -89,6 +90,8 @@ export interface Submission {
   deadlineAt?: number | null;
   generate?: { prompt: string; max_tokens?: number; seed?: number; stop?: string[] };
   embed?: { texts: string[] };
+  /** Through the shard's direct lane (as the API sends a job that finds no backlog), not BullMQ. */
+  lane?: boolean;
 }
 
 /** The API's side of the queue, for tests: creates records and enqueues jobs exactly as the API does. */
@@ -96,6 +99,7 @@ export class TestProducer {
   readonly redis: RedisClient;
   readonly store: JobStore;
   readonly queues: ShardQueues;
+  readonly lane: ShardLane;
   private readonly sub: RedisClient;
   private readonly waiter: JobWaiter;
 
@@ -107,6 +111,7 @@ export class TestProducer {
     this.sub = createRedisConnection(redisUrl, 'subscriber', 'test-producer-sub');
     this.store = new JobStore(this.redis, { resultTtlS: 120 });
     this.queues = new ShardQueues(this.redis);
+    this.lane = new ShardLane(this.redis);
     this.waiter = new JobWaiter(this.sub, this.store);
   }
 
@@ -149,10 +154,12 @@ export class TestProducer {
       shard,
       createdAt: now,
     });
-    await this.queues.enqueue(job, {
-      attempts: this.cluster.queue.attempts,
-      backoff_ms: this.cluster.queue.backoff_ms,
-    });
+    if (s.lane) await this.lane.add(job);
+    else
+      await this.queues.enqueue(job, {
+        attempts: this.cluster.queue.attempts,
+        backoff_ms: this.cluster.queue.backoff_ms,
+      });
     return id;
   }
 

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { shardQueueKey } from '@hotpath/contracts';
 import { E2eCluster, asJob, describe, fetchMetrics, generateJob, sampleValue } from '@hotpath/e2e-harness';
-import { AdmissionGate, fairBacklogKey, jobEventsKey, keySlot, type RedisClient } from '@hotpath/queue';
+import {
+  AdmissionGate,
+  fairBacklogKey,
+  jobEventsKey,
+  keySlot,
+  laneKeys,
+  type RedisClient,
+} from '@hotpath/queue';
 
 // What autoscalers and operators read from Redis, on either topology (the runner's Redis Cluster
 // pass runs this file again in REDIS_MODE=cluster): the per-shard keys KEDA's triggers read hold
@@ -58,6 +65,7 @@ cluster.test('the KEDA trigger keys count every waiting job, one slot per shard'
   }
   let bullmq = 0;
   let fair = 0;
+  let lane = 0;
   for (let s = 0; s < SHARDS; s++) {
     // One script call per key, as KEDA's redis(-cluster) scaler reads each trigger's listName.
     const length = async (key: string) => Number(await redis.eval(KEDA_LENGTH, 1, key));
@@ -65,21 +73,24 @@ cluster.test('the KEDA trigger keys count every waiting job, one slot per shard'
       (await length(shardQueueKey(model, s, 'wait'))) +
       (await length(shardQueueKey(model, s, 'prioritized')));
     fair += await length(fairBacklogKey(model, s));
+    lane += await length(laneKeys(model, s).ready);
     const keys = [
       shardQueueKey(model, s, 'wait'),
       shardQueueKey(model, s, 'prioritized'),
       shardQueueKey(model, s, 'active'),
       shardQueueKey(model, s, 'events'),
       fairBacklogKey(model, s),
+      laneKeys(model, s).ready,
+      laneKeys(model, s).leased,
       AdmissionGate.key(model, s),
       jobEventsKey({ id: 'x', model, shard: s }),
     ];
     assert.equal(new Set(keys.map(keySlot)).size, 1, `shard ${s} keys share a slot`);
   }
   assert.equal(
-    bullmq + fair,
+    bullmq + fair + lane,
     12,
-    `every accepted job is under a trigger key (BullMQ ${bullmq}, fair ${fair})`,
+    `every accepted job is under a trigger key (BullMQ ${bullmq}, fair ${fair}, lane ${lane})`,
   );
   assert.ok(
     fair > 0,
@@ -88,7 +99,7 @@ cluster.test('the KEDA trigger keys count every waiting job, one slot per shard'
   // The API's gauge (what Prometheus-based scaling reads) counts the same backlog.
   const metrics = await fetchMetrics(`${cluster.client.baseUrl}/metrics`);
   const depth = (state: string) => sampleValue(metrics, 'hotpath_queue_depth', { model, state });
-  assert.equal(depth('waiting') + depth('prioritized') + depth('fair_waiting'), 12);
+  assert.equal(depth('waiting') + depth('prioritized') + depth('fair_waiting') + depth('lane_ready'), 12);
   assert.equal(depth('fair_waiting'), fair);
   if (cluster.onRedisCluster) {
     // The shards are spread over the cluster (with 3 masters, not all on one node is the point).

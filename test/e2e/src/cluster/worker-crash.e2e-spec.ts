@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { E2eCluster, asJob, describe, generateJob, waitFor, type WorkerHandle } from '@hotpath/e2e-harness';
 
-// A worker SIGKILLed mid-job: its job's lock expires, BullMQ's stalled check hands the job to the
+// A worker SIGKILLed mid-job: its job's lock (or, for a job of the direct lane, its lease) expires,
+// BullMQ's stalled check (the survivor's lease check, through BullMQ) hands the job to the
 // surviving worker, and every accepted job still completes. Nothing is lost, nothing fails.
 
 const cluster = new E2eCluster('crash');
