@@ -6,7 +6,7 @@ const FLUSH_MS = 5000;
 
 /**
  * Counts the lane jobs of one shard that ended here, per minute, and the failed ones, written
- * every few seconds in one round trip: the queue dashboard's throughput and recent failures,
+ * every few seconds in one round trip (a failure at once): the queue dashboard's throughput and recent failures,
  * which BullMQ keeps for its own jobs. Counts that could not be written are kept for the next try.
  */
 export class LaneTally {
@@ -31,9 +31,11 @@ export class LaneTally {
     this.minute().completed++;
   }
 
+  /** A failed job is listed at once (operators look for it right after it failed); counts wait. */
   failed(id: string): void {
     this.minute().failed++;
     this.failures.push({ id, at: this.now() });
+    if (this.failures.length === 1) setImmediate(() => void this.flush());
   }
 
   /** Writes what was counted; on close, after the last job ended. */
