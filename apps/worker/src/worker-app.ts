@@ -3,7 +3,6 @@ import { TenantSettings } from '@hotpath/config';
 import { ResultCache, SingleFlight } from '@hotpath/cache';
 import {
   JobStore,
-  ShardLane,
   USAGE_FLUSH_MS,
   UsageStore,
   WorkerRegistry,
@@ -208,10 +207,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       options.queueDepthIntervalMs ?? 5000,
     );
     poller.start();
-    const sweeper = new FailedJobSweeper(consumers.depthQueues, cluster.queue.failed_retention_s, logger, {
-      lane: new ShardLane(conn),
-      shards: consumers.laneShards,
-    });
+    const sweeper = new FailedJobSweeper(
+      consumers.depthQueues,
+      cluster.queue.failed_retention_s,
+      logger,
+      consumers.sweptLanes,
+    );
     sweeper.start();
     consumers.startStealing();
     if (fair.fairShards > 0) fair.dispatcher.start(FAIR_TICK_MS);

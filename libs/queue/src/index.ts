@@ -45,7 +45,7 @@ export {
   JobStore,
 } from './job-store';
 export { JobWaiter } from './job-waiter';
-export { type RetrySettings, jobOptions } from './job-options';
+export { type RetrySettings, jobOptions, retrySettings } from './job-options';
 export { type RemoveOutcome, ShardQueues } from './shard-queues';
 export {
   type LaneJob,

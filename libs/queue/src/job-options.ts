@@ -8,6 +8,15 @@ export interface RetrySettings {
   failed_retention_s?: number;
 }
 
+/** The retry settings of a cluster's `queue` section, as every producer of shard-queue jobs uses them. */
+export function retrySettings(queue: RetrySettings): RetrySettings {
+  return {
+    attempts: queue.attempts,
+    backoff_ms: queue.backoff_ms,
+    failed_retention_s: queue.failed_retention_s,
+  };
+}
+
 /**
  * BullMQ options for one job. Completed jobs leave BullMQ at once (results live in the job store);
  * failed ones stay `failed_retention_s` for operators (BullMQ trims them when a later job fails;

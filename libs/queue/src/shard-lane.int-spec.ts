@@ -71,6 +71,16 @@ describe('ShardLane on real Redis', () => {
     assert.deepEqual(await lane.counts(model, 0), { ready: 0, leased: 4, failed: 0 });
   });
 
+  it('reports the enqueue time of the oldest ready job, whatever its class', async () => {
+    const model = newModel();
+    assert.equal(await lane.oldestReady(model, 0), undefined);
+    const first = clock;
+    await lane.add(job(model, 'low'));
+    clock += 5;
+    await lane.add(job(model, 'high'));
+    assert.equal(Math.floor((await lane.oldestReady(model, 0)) ?? 0), first);
+  });
+
   it('puts a front job ahead of every ready one', async () => {
     const model = newModel();
     const high = job(model, 'high');

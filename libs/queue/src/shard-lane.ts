@@ -288,6 +288,18 @@ export class ShardLane {
     return await this.redis.zremrangebyscore(laneKeys(model, shard).failed, '-inf', `(${before}`);
   }
 
+  /** Enqueue time (ms) of the oldest job ready in a shard's lane (any class); none ready: undefined. */
+  async oldestReady(model: string, shard: number): Promise<number | undefined> {
+    // The lane holds no backlog (at most a lookahead), so reading it whole is cheap.
+    const flat = await this.redis.zrange(laneKeys(model, shard).ready, 0, -1, 'WITHSCORES');
+    let oldest: number | undefined;
+    for (let i = 1; i < flat.length; i += 2) {
+      const at = Number(flat[i]) % CLASS_STEP;
+      if (oldest === undefined || at < oldest) oldest = at;
+    }
+    return oldest;
+  }
+
   /** Jobs ready in the lane and running under a lease, of one shard. */
   counts(model: string, shard: number): Promise<LaneCounts> {
     return laneCounts(this.redis, model, shard);

@@ -1,7 +1,6 @@
 import { PRIORITY_VALUE, shardQueueKey, type ClusterConfig } from '@hotpath/contracts';
 import {
   ShardLane,
-  laneKeys,
   type JobStore,
   type RedisClient,
   type ShardQueues,
@@ -15,8 +14,6 @@ const RECENT_FAILURES = 10;
 const THROUGHPUT_MINUTES = 15;
 /** BullMQ scores a prioritized job `priority × 2^32 + counter`, so each priority is a FIFO band. */
 const PRIORITY_BAND = 0x100000000;
-/** The direct lane scores a ready job `class × 1e13 + enqueue time (ms)`. */
-const LANE_CLASS_STEP = 1e13;
 
 /** One shard queue's state. */
 export interface ShardOverview {
@@ -157,9 +154,7 @@ export class QueueOverviewReader {
    */
   private async oldestWaiting(model: string, shard: number): Promise<number | undefined> {
     const key = (suffix: string): string => shardQueueKey(model, shard, suffix);
-    const laneReady = await this.redis.zrange(laneKeys(model, shard).ready, 0, -1, 'WITHSCORES');
-    const laneTimes: number[] = [];
-    for (let i = 1; i < laneReady.length; i += 2) laneTimes.push(Number(laneReady[i]) % LANE_CLASS_STEP);
+    const laneOldest = this.lane.oldestReady(model, shard);
     const heads = await Promise.all([
       this.redis.lindex(key('wait'), -1),
       ...Object.values(PRIORITY_VALUE).map(async (p) => {
@@ -177,7 +172,11 @@ export class QueueOverviewReader {
     const stamps = await Promise.all(
       heads.filter((id): id is string => id !== null).map((id) => this.redis.hget(key(id), 'timestamp')),
     );
-    const times = [...stamps.filter((t): t is string => t !== null).map(Number), ...laneTimes];
+    const lane = await laneOldest;
+    const times = [
+      ...stamps.filter((t): t is string => t !== null).map(Number),
+      ...(lane === undefined ? [] : [lane]),
+    ];
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 

@@ -42,6 +42,7 @@ import {
   type RemoveOutcome,
   ShardLane,
   durabilityOf,
+  retrySettings,
 } from '@hotpath/queue';
 import {
   Attr,
@@ -680,11 +681,7 @@ export class JobsService {
    * (straight to BullMQ when nothing waits there), else straight to BullMQ.
    */
   private async send(tenant: string, job: QueuedJob, model: ModelConfig): Promise<void> {
-    const retry = {
-      attempts: this.deps.config.cluster.queue.attempts,
-      backoff_ms: this.deps.config.cluster.queue.backoff_ms,
-      failed_retention_s: this.deps.config.cluster.queue.failed_retention_s,
-    };
+    const retry = retrySettings(this.deps.config.cluster.queue);
     const direct = this.deps.config.cluster.queue.direct_lane;
     if (!model.fairness.enabled) {
       // The lane while the shard has no backlog (bounded by one worker's slots), BullMQ behind one.

@@ -14,6 +14,7 @@ import {
   ShardQueues,
   countsAsRunning,
   parseFairChannelMessage,
+  retrySettings,
   untilReady,
   type RedisClient,
 } from '@hotpath/queue';
@@ -120,11 +121,7 @@ export function createFairDispatch(
   const dispatcher = new FairDispatcher(
     new FairQueue(connection),
     producer,
-    {
-      attempts: cluster.queue.attempts,
-      backoff_ms: cluster.queue.backoff_ms,
-      failed_retention_s: cluster.queue.failed_retention_s,
-    },
+    retrySettings(cluster.queue),
     (err, target) =>
       logger.warn('fair queue hand-off failed', { model: target.model, shard: target.shard, error: err }),
     (target, outcome) => metrics.fairHolds.inc({ model: target.model, outcome }),

@@ -64,11 +64,6 @@ export class LaneConsumer {
 
   constructor(private readonly deps: LaneConsumerDeps) {}
 
-  /** Lane jobs running here now. */
-  get activeCount(): number {
-    return this.runningHere.size;
-  }
-
   start(): void {
     const { leaseMs, recoverEveryMs } = this.deps;
     this.timers = [
@@ -208,9 +203,11 @@ export class LaneConsumer {
       this.toRelease.push(...ids);
       this.deps.logger.warn('could not release lane leases; retrying', { error: err });
       setTimeout(() => void this.flushReleases(), RETRY_TAKE_MS).unref();
+      return;
     } finally {
       this.releasing = false;
     }
+    // Jobs that ended while this write was out go in the next one.
     if (this.toRelease.length > 0) setImmediate(() => void this.flushReleases());
   }
 

@@ -7,6 +7,7 @@ import { createShardProcessor } from '../jobs/shard-processor';
 import type { ServedQueue } from '../startup/served-queues';
 import { settlesWithin } from '../startup/settles-within';
 import type { DepthQueue } from '../telemetry/queue-depth-poller';
+import type { SweptLanes } from '../jobs/failed-job-sweeper';
 import { batchCapacityWarning } from './batch-capacity';
 import { ShardLanes } from './shard-lanes';
 import { ShardSlots } from './shard-slots';
@@ -116,9 +117,9 @@ export class ShardConsumers {
     await this.lanes.start(this.subscriber);
   }
 
-  /** The own shards with a direct lane, for the failed-job sweep. */
-  get laneShards(): readonly { model: string; shard: number }[] {
-    return this.lanes.shards;
+  /** The own shards' direct lanes, for the failed-job sweep. */
+  get sweptLanes(): SweptLanes {
+    return this.lanes.swept;
   }
 
   startStealing(): void {

@@ -1,6 +1,14 @@
 import type { ClusterConfig } from '@hotpath/contracts';
-import { ShardLane, ShardQueues, laneWakeChannel, untilReady, type RedisClient } from '@hotpath/queue';
+import {
+  ShardLane,
+  ShardQueues,
+  laneWakeChannel,
+  retrySettings,
+  untilReady,
+  type RedisClient,
+} from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
+import type { SweptLanes } from '../jobs/failed-job-sweeper';
 import type { QueueJob } from '../jobs/job-runner';
 import type { ServedQueue } from '../startup/served-queues';
 import { LaneConsumer } from './lane-consumer';
@@ -60,11 +68,7 @@ export class ShardLanes {
       capacity: opts.capacity,
       running: () => opts.slots.count(q.name),
       process: opts.slots.counted(q.name, opts.process),
-      retry: {
-        attempts: cluster.queue.attempts,
-        backoff_ms: cluster.queue.backoff_ms,
-        failed_retention_s: cluster.queue.failed_retention_s,
-      },
+      retry: retrySettings(cluster.queue),
       leaseMs: cluster.queue.lock_duration_ms,
       recoverEveryMs: cluster.queue.stalled_interval_ms,
       tally,
@@ -76,9 +80,9 @@ export class ShardLanes {
     this.lanes.push({ model: q.model, shard: q.shard, consumer, tally });
   }
 
-  /** The own shards with a lane, for depth metrics and the failed-job sweep. */
-  get shards(): readonly { model: string; shard: number }[] {
-    return this.lanes;
+  /** The lanes' failed-job lists for the sweeper: the own shards with a lane. */
+  get swept(): SweptLanes {
+    return { lane: this.lane, shards: this.lanes };
   }
 
   /** Subscribes to the lanes' wake-ups and starts taking. */
