@@ -65,6 +65,7 @@ export {
   jobEventsKey,
   type JobStreamRef,
   JOB_EVENTS_MAXLEN,
+  JOB_STREAMS_CHANNEL,
   type StreamToken,
   type JobStreamEvent,
   type JobStreamEntry,
@@ -80,7 +81,6 @@ export {
   type JobEventFeed,
   JobEventReader,
 } from './job-event-reader';
-export { CLUSTER_READ_BLOCK_MS, SlotGroupedJobEventReader } from './slot-grouped-job-event-reader';
 export {
   WEBHOOK_QUEUE,
   WEBHOOK_QUEUE_MAX_ATTEMPTS,

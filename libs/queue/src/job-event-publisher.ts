@@ -1,6 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import {
   JOB_EVENTS_MAXLEN,
+  JOB_STREAMS_CHANNEL,
   encodeJobEvent,
   jobEventsKey,
   type JobStreamEvent,
@@ -165,6 +166,8 @@ export class JobEventPublisher {
       groups.map((group) => {
         const pipeline = this.redis.pipeline();
         for (const sink of group) sink.writeTo(pipeline, this.maxLen, this.options.ttlS, now);
+        // After the XADDs, on the same connection: a reader that hears of a stream finds its entries.
+        pipeline.publish(JOB_STREAMS_CHANNEL, group.map((s) => s.key).join(' '));
         return pipeline.exec().then(
           (results) => {
             const failed = results?.find(([err]) => err !== null);

@@ -5,7 +5,13 @@ import type { Redis } from 'ioredis';
 import { createRedisConnection, waitForRedis } from './redis-connection';
 import { JobEventPublisher } from './job-event-publisher';
 import { JobEventReader } from './job-event-reader';
-import { jobEventsKey, type JobStreamEntry, type JobStreamRef } from './job-event-stream';
+import {
+  JOB_STREAMS_CHANNEL,
+  encodeJobEvent,
+  jobEventsKey,
+  type JobStreamEntry,
+  type JobStreamRef,
+} from './job-event-stream';
 import { compareStreamIds } from './job-stream-ids';
 import { WebhookDeadLetters } from './webhook-dead-letters';
 
@@ -34,24 +40,23 @@ const ref = (id: string): JobStreamRef => ({ id, model: 'events-int-spec', shard
 
 describe('job event streams on real Redis', () => {
   let conn: Redis;
-  let blocking: Redis;
+  let subscriber: Redis;
   let reader: JobEventReader;
   const ids: string[] = [];
 
   before(async () => {
     conn = createRedisConnection(REDIS_URL, 'worker', 'test-events');
-    blocking = createRedisConnection(REDIS_URL, 'worker', 'test-events-block');
+    subscriber = createRedisConnection(REDIS_URL, 'subscriber', 'test-events-sub');
     await waitForRedis(conn, 5000);
-    await waitForRedis(blocking, 5000);
-    // A long block proves new subscriptions are served through CLIENT UNBLOCK, not the timeout.
-    reader = new JobEventReader(blocking, conn, { blockMs: 20_000 });
+    // A poll far beyond the tests' timeouts proves live entries come through the publisher's notices.
+    reader = new JobEventReader(subscriber, conn, { pollMs: 60_000 });
   });
 
   after(async () => {
     await reader.close();
     if (ids.length > 0) await conn.del(...ids.map((i) => jobEventsKey(ref(i))));
     conn.disconnect();
-    blocking.disconnect();
+    subscriber.disconnect();
   });
 
   it('writes the tokens of one turn as one entry, keeps order, sets a TTL and ends with done', async () => {
@@ -153,6 +158,64 @@ describe('job event streams on real Redis', () => {
       resumed.all.map((e) => (e.type === 'token' ? e.text : e.type)),
       ['a4', 'a5', 'a6', 'a7', 'a8', 'a9', 'done'],
     );
+  });
+
+  it('names the streams of one write on the channel, after their entries', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    ids.push(a, b);
+    const listen = createRedisConnection(REDIS_URL, 'subscriber', 'test-events-listen');
+    try {
+      const notices: string[] = [];
+      let lengths: number[] = [];
+      const heard = new Promise<void>((resolve) => {
+        listen.on('message', (channel: string, message: string) => {
+          if (channel !== JOB_STREAMS_CHANNEL || !message.includes(a)) return;
+          notices.push(message);
+          // Read on hearing: the entries must be there already.
+          void conn.xlen(jobEventsKey(ref(a))).then(async (la) => {
+            lengths = [la, await conn.xlen(jobEventsKey(ref(b)))];
+            resolve();
+          });
+        });
+      });
+      await listen.subscribe(JOB_STREAMS_CHANNEL);
+      const publisher = new JobEventPublisher(conn, { ttlS: 60 });
+      const sa = publisher.open(ref(a), true);
+      const sb = publisher.open(ref(b), true);
+      sa.push({ type: 'status', status: 'running', attempt: 1 });
+      sb.push({ type: 'status', status: 'running', attempt: 1 });
+      await publisher.send();
+      await heard;
+      assert.deepEqual(notices, [`${jobEventsKey(ref(a))} ${jobEventsKey(ref(b))}`]);
+      assert.deepEqual(lengths, [1, 1]);
+    } finally {
+      listen.disconnect();
+    }
+  });
+
+  it('reads a stream that no notice names on its poll, and a new follower at once', async () => {
+    const id = randomUUID();
+    ids.push(id);
+    const key = jobEventsKey(ref(id));
+    // As an older worker writes: no notice.
+    await conn.xadd(key, '*', ...encodeJobEvent({ type: 'token', index: 0, text: 'a', token_id: 1 }));
+    const polled = new JobEventReader(subscriber, conn, { pollMs: 100 });
+    try {
+      const c = collector((all) => all.some((e) => e.type === 'done'));
+      const sub = polled.subscribe(ref(id), '0', c.listener);
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(c.all.length, 1, 'the new follower is read at once');
+      await conn.xadd(key, '*', ...encodeJobEvent({ type: 'done' }));
+      await c.done;
+      sub.close();
+      assert.deepEqual(
+        c.all.map((e) => e.type),
+        ['token', 'done'],
+      );
+    } finally {
+      await polled.close();
+    }
   });
 
   it('with a flush interval, writes the first token at once and the following turns as one entry', async () => {

@@ -20,6 +20,13 @@ export function jobEventsKey(job: JobStreamRef): string {
 }
 
 /**
+ * Pub/Sub channel on which a worker names the job event streams it just appended to (their keys,
+ * space-separated), in the same pipeline as the `XADD`s: an API process reads exactly those of
+ * them it follows, once, instead of holding a blocking read over every followed stream.
+ */
+export const JOB_STREAMS_CHANNEL = 'hp:job-streams';
+
+/**
  * Approximate length bound of one job's stream (`XADD MAXLEN ~`): room for the largest generation
  * (`JobLimits.maxTokens` = 4096) on two attempts plus status entries. Trimming is a safety net.
  */

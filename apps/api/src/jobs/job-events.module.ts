@@ -1,41 +1,23 @@
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  JobEventReader,
-  JobStore,
-  JobWaiter,
-  SlotGroupedJobEventReader,
-  createRedisConnection,
-  type JobEventFeed,
-  type RedisClient,
-} from '@hotpath/queue';
+import { JobEventReader, JobStore, JobWaiter, type JobEventFeed, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import type { ApiConfig } from '../config/api-config';
-import { API_CONFIG, LOGGER, REDIS_PRODUCER } from '../core/tokens';
-import { attachConnectionLogging } from '../redis/connection-logging';
+import { LOGGER, REDIS_PRODUCER, REDIS_SUBSCRIBER } from '../core/tokens';
 import { RedisModule } from '../redis/redis.module';
 import { JobEventsController } from './job-events.controller';
 import { JobEventsService } from './job-events.service';
 import { JobEventsSse } from './job-events-sse';
 
-/** The process-wide stream reader and its dedicated blocking connection. */
+/** The process-wide stream reader. */
 export const JOB_EVENT_READER = Symbol('JOB_EVENT_READER');
 
-interface ReaderHandle {
-  reader: JobEventFeed;
-  /** The standalone reader's blocking connection (a cluster's per-shard readers own theirs). */
-  connection?: RedisClient;
-}
-
-/** Stops the reader, then drops its connection (which may sit in `XREAD BLOCK`). */
+/** Stops the reader (its connections belong to the Redis module). */
 @Injectable()
 class JobEventReaderLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(JOB_EVENT_READER) private readonly handle: ReaderHandle) {}
+  constructor(@Inject(JOB_EVENT_READER) private readonly reader: JobEventFeed) {}
 
   async onApplicationShutdown(): Promise<void> {
-    const closing = this.handle.reader.close();
-    this.handle.connection?.disconnect();
-    await closing;
+    await this.reader.close();
   }
 }
 
@@ -47,27 +29,18 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
     ApiKeyGuard,
     {
       provide: JOB_EVENT_READER,
-      inject: [API_CONFIG, LOGGER, REDIS_PRODUCER],
-      useFactory: (config: ApiConfig, logger: Logger, producer: RedisClient): ReaderHandle => {
-        // Its own connection: it spends its life in XREAD BLOCK, which would stall any other command.
-        const open = (): RedisClient => {
-          const connection = createRedisConnection(config.redis, 'worker', 'hotpath-api:events');
-          attachConnectionLogging(connection, 'events', logger);
-          return connection;
-        };
-        const onError = (err: unknown): void => logger.debug('job event reader error', { err });
-        // On a cluster one XREAD reads one slot: a reader per shard with followed jobs.
-        if (config.redis.mode === 'cluster')
-          return { reader: new SlotGroupedJobEventReader(open, producer, { onError }) };
-        const connection = open();
-        return { reader: new JobEventReader(connection, producer, { onError }), connection };
-      },
+      inject: [LOGGER, REDIS_SUBSCRIBER, REDIS_PRODUCER],
+      useFactory: (logger: Logger, subscriber: RedisClient, producer: RedisClient): JobEventFeed =>
+        // Notified on the subscriber connection it shares with the job waiter; reads never block.
+        new JobEventReader(subscriber, producer, {
+          onError: (err) => logger.debug('job event reader error', { err }),
+        }),
     },
     {
       provide: JobEventsService,
       inject: [JOB_EVENT_READER, JobStore, JobWaiter, REDIS_PRODUCER],
-      useFactory: (handle: ReaderHandle, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
-        new JobEventsService(handle.reader, store, waiter, producer),
+      useFactory: (reader: JobEventFeed, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
+        new JobEventsService(reader, store, waiter, producer),
     },
     JobEventsSse,
     JobEventReaderLifecycle,
