@@ -78,7 +78,6 @@ export {
   type JobEventListener,
   type JobEventSubscription,
   type JobEventReaderOptions,
-  type JobEventFeed,
   JobEventReader,
 } from './job-event-reader';
 export {

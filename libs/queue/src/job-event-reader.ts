@@ -29,13 +29,6 @@ export interface JobEventReaderOptions {
   onError?: (err: unknown) => void;
 }
 
-/** What {@link JobEventReader} offers the API. */
-export interface JobEventFeed {
-  readonly size: number;
-  subscribe(job: JobStreamRef, fromId: string, listener: JobEventListener): JobEventSubscription;
-  close(): Promise<void>;
-}
-
 interface Sub {
   cursor: string;
   listener: JobEventListener;
@@ -62,7 +55,7 @@ const RETRY_MS = 500;
  * the same stream at different positions share one read from the lowest cursor; each gets only
  * entries after its own.
  */
-export class JobEventReader implements JobEventFeed {
+export class JobEventReader {
   private readonly subs = new Map<string, Set<Sub>>();
   private readonly count: number;
   /** Followed streams to read on the next pass. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { JobEventReader, JobStore, JobWaiter, type JobEventFeed, type RedisClient } from '@hotpath/queue';
+import { JobEventReader, JobStore, JobWaiter, type RedisClient } from '@hotpath/queue';
 import type { Logger } from '@hotpath/telemetry';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { LOGGER, REDIS_PRODUCER, REDIS_SUBSCRIBER } from '../core/tokens';
@@ -14,7 +14,7 @@ export const JOB_EVENT_READER = Symbol('JOB_EVENT_READER');
 /** Stops the reader (its connections belong to the Redis module). */
 @Injectable()
 class JobEventReaderLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(JOB_EVENT_READER) private readonly reader: JobEventFeed) {}
+  constructor(@Inject(JOB_EVENT_READER) private readonly reader: JobEventReader) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.reader.close();
@@ -30,7 +30,7 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
     {
       provide: JOB_EVENT_READER,
       inject: [LOGGER, REDIS_SUBSCRIBER, REDIS_PRODUCER],
-      useFactory: (logger: Logger, subscriber: RedisClient, producer: RedisClient): JobEventFeed =>
+      useFactory: (logger: Logger, subscriber: RedisClient, producer: RedisClient): JobEventReader =>
         // Notified on the subscriber connection it shares with the job waiter; reads never block.
         new JobEventReader(subscriber, producer, {
           onError: (err) => logger.debug('job event reader error', { err }),
@@ -39,7 +39,7 @@ class JobEventReaderLifecycle implements OnApplicationShutdown {
     {
       provide: JobEventsService,
       inject: [JOB_EVENT_READER, JobStore, JobWaiter, REDIS_PRODUCER],
-      useFactory: (reader: JobEventFeed, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
+      useFactory: (reader: JobEventReader, store: JobStore, waiter: JobWaiter, producer: RedisClient) =>
         new JobEventsService(reader, store, waiter, producer),
     },
     JobEventsSse,

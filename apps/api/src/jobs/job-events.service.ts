@@ -4,7 +4,7 @@ import {
   decodeJobEvents,
   isTerminal,
   jobEventsKey,
-  type JobEventFeed,
+  type JobEventReader,
   type JobRecord,
   type JobStore,
   type JobStreamEntry,
@@ -37,7 +37,7 @@ const WATCH_SLICE_MS = 60_000;
  */
 export class JobEventsService {
   constructor(
-    private readonly reader: JobEventFeed,
+    private readonly reader: JobEventReader,
     private readonly store: JobStore,
     private readonly waiter: JobWaiter,
     private readonly producer: RedisClient,
