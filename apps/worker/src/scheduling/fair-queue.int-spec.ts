@@ -108,7 +108,10 @@ describe('fair queuing with real workers', () => {
         backend: 'sim',
         concurrency: 1,
         batching: { enabled: false },
-        // 10 ms per token: a 3-token job takes 30 ms.
+        // 10 ms per token: a flood job of 20 tokens takes 200 ms, a late job of 3 takes 30 ms. The
+        // first hand-off from the fair queue waits for a flood job to end, so the late tenant's
+        // three sequential submits all land before it (with 30 ms flood jobs a slow CI machine
+        // handed the late tenant's normal job out before its high one was in).
         sim: { base_ms: 10, per_item_ms: 0 },
         fairness: { lookahead: 1 },
       },
@@ -117,7 +120,9 @@ describe('fair queuing with real workers', () => {
     try {
       for (let i = 0; i < 2; i++) workers.push(await startTestWorker(REDIS_URL, cluster));
       // The flood arrives at once; the late tenant's jobs right after it.
-      const a = await Promise.all(Array.from({ length: 30 }, () => submit(cluster, model, 'flood')));
+      const a = await Promise.all(
+        Array.from({ length: 30 }, () => submit(cluster, model, 'flood', { maxTokens: 20 })),
+      );
       const b = [
         await submit(cluster, model, 'late', { priority: 'low' }),
         await submit(cluster, model, 'late'),
