@@ -1,3 +1,4 @@
+import { CpuPlacement, type CpuPlacementMode } from '@hotpath/model-runtime';
 import { eventFlushMaxMs, type ClusterConfig } from '@hotpath/contracts';
 import { TenantSettings } from '@hotpath/config';
 import { ResultCache, SingleFlight } from '@hotpath/cache';
@@ -69,6 +70,11 @@ export interface WorkerOptions {
   webhooks?: WebhookSettings;
   /** Tenant settings (reloadable); defaults to the cluster config's `tenants`. */
   tenants?: TenantSettings;
+  /**
+   * `WORKER_CPU_PLACEMENT`: `auto` gives single-thread replicas cores of their own (docs/engine.md#cpu-placement).
+   * Default `off`: several in-process workers (tests) must not pin their one shared process.
+   */
+  cpuPlacement?: CpuPlacementMode;
 }
 
 /** A running worker. */
@@ -145,7 +151,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       cluster,
       new Set(queues.map((q) => q.model)),
       options.backendFactory ?? createBackend,
-      { logger, metrics },
+      {
+        logger,
+        metrics,
+        cpuPlacement: CpuPlacement.forHost(options.cpuPlacement ?? 'off', (line) => logger.info(line)),
+      },
       cleanups,
     );
     state.backendsStarted = true;

@@ -13,18 +13,21 @@ describe('worker environment', () => {
     assert.equal(env.METRICS_HOST, '0.0.0.0');
     assert.equal(env.WORKER_SHARDS, 'all');
     assert.equal(env.HOTPATH_RESULT_TTL_S, 3600);
+    assert.equal(env.WORKER_CPU_PLACEMENT, 'off', 'several workers on one host must not pin the same cores');
     const cluster = ClusterConfigSchema.parse({ models: [{ name: 'a', backend: 'sim' }] });
     assert.match(workerOptionsFromEnv(env, cluster).workerId, /-\d+$/);
   });
 
   it('names every bad variable', () => {
     assert.throws(
-      () => parseWorkerEnv({ ...base, WORKER_SHARDS: 'tiny:x', METRICS_PORT: 'abc' }),
+      () =>
+        parseWorkerEnv({ ...base, WORKER_SHARDS: 'tiny:x', METRICS_PORT: 'abc', WORKER_CPU_PLACEMENT: 'on' }),
       (e: unknown) =>
         e instanceof HotpathError &&
         e.code === 'invalid_config' &&
         /WORKER_SHARDS/.test(e.message) &&
-        /METRICS_PORT/.test(e.message),
+        /METRICS_PORT/.test(e.message) &&
+        /WORKER_CPU_PLACEMENT/.test(e.message),
     );
     assert.throws(() => parseWorkerEnv({}), /REDIS_URL/);
   });

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { TenantSettings, commonEnvShape, envPort, parseEnv, withTenantsFromEnv } from '@hotpath/config';
 import type { ClusterConfig } from '@hotpath/contracts';
+import { CPU_PLACEMENT_MODES } from '@hotpath/model-runtime';
 import { parseWorkerShards, redisTargetFromEnv } from '@hotpath/queue';
 import type { WorkerOptions } from './worker-app';
 import { webhookEnvShape, webhookSettingsFromEnv } from './webhooks/webhook-settings';
@@ -25,6 +26,7 @@ export const WorkerEnvSchema = z.object({
   METRICS_PORT: envPort.default(9464),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   WORKER_ID: z.string().min(1).max(128).optional(),
+  WORKER_CPU_PLACEMENT: z.enum(CPU_PLACEMENT_MODES).default('off'),
   ...webhookEnvShape,
 });
 export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
@@ -45,6 +47,7 @@ export function workerOptionsFromEnv(env: WorkerEnv, loaded: ClusterConfig): Wor
     metricsHost: env.METRICS_HOST,
     metricsPort: env.METRICS_PORT,
     workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+    cpuPlacement: env.WORKER_CPU_PLACEMENT,
     resultTtlS: env.HOTPATH_RESULT_TTL_S,
     logLevel: env.LOG_LEVEL,
     webhooks: webhookSettingsFromEnv(env),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, retryOnPortClash } from '@hotpath/ports';
 import { appEntry, ServiceStartError, ServiceSupervisor, type LogSink } from '@hotpath/process-kit';
+import { confineBesideWorker } from '@hotpath/model-runtime';
 import { LOCAL_REDIS_URL, pingRedis, redisServerOnPath, startEmbeddedRedis } from '@hotpath/redis-local';
 
 /** The Redis a bench run uses, and whether it is private to the run. */
@@ -20,6 +21,8 @@ export interface BenchRedis {
   private: boolean;
   description: string;
   stop(): Promise<void>;
+  /** Process id of a private redis-server. */
+  pid?: number;
 }
 
 /**
@@ -40,7 +43,13 @@ export async function startBenchRedis(
   if (explicitUrl) return shared(explicitUrl, 'from --redis-url');
   if (await redisServerOnPath()) {
     const r = await startEmbeddedRedis(workDir);
-    return { url: r.url, private: true, description: 'private redis-server', stop: () => r.stop() };
+    return {
+      url: r.url,
+      private: true,
+      description: 'private redis-server',
+      stop: () => r.stop(),
+      ...(r.pid ? { pid: r.pid } : {}),
+    };
   }
   return shared(fallbackUrl ?? LOCAL_REDIS_URL, fallbackUrl ? 'from REDIS_URL' : 'found on 127.0.0.1:6379');
 }
@@ -103,6 +112,7 @@ export async function withBenchRun<T>(
       logDir: workDir,
       baseEnv: env,
       ...(childEnv ? { env: childEnv } : {}),
+      ...(redis.pid ? { redisPid: redis.pid } : {}),
       readyTimeoutMs: 120_000,
     });
   };
@@ -157,6 +167,8 @@ export interface BenchClusterOptions {
   readyTimeoutMs: number;
   /** Run the apps built in this repository checkout instead of this CLI's (before/after comparisons). */
   appsFrom?: string;
+  /** A private redis-server of the run, confined with the API beside the worker's pinned replicas. */
+  redisPid?: number;
 }
 
 /** A child could not bind the port it was given (taken since freePort() found it free). */
@@ -215,7 +227,14 @@ async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
       {
         name: 'worker',
         entry: workerEntry,
-        env: { ...env, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' },
+        // Like `hotpath up`: one worker on this host, so its single-thread replicas get cores of
+        // their own (an explicit WORKER_CPU_PLACEMENT of the caller wins).
+        env: {
+          WORKER_CPU_PLACEMENT: 'auto',
+          ...env,
+          METRICS_PORT: String(metricsPort),
+          METRICS_HOST: '127.0.0.1',
+        },
         sink: sink('worker'),
         readyUrl: `${metricsBase}/readyz`,
         readyTimeoutMs: opts.readyTimeoutMs,
@@ -242,6 +261,13 @@ async function startOnce(opts: BenchClusterOptions): Promise<BenchCluster> {
       (e) => e instanceof ServiceStartError && e.lastLines.some((l) => l.includes('EADDRINUSE')),
     );
     throw clash ? new PortClash(message) : new Error(message);
+  }
+  const [api, worker] = services;
+  if (worker?.pid && api?.pid) {
+    // An optimisation only: without taskset the run goes on unconfined.
+    await confineBesideWorker(worker.pid, [api.pid, ...(opts.redisPid ? [opts.redisPid] : [])]).catch(
+      () => null,
+    );
   }
   return { apiBase, metricsBase, failure: () => failed, stop };
 }

@@ -18,6 +18,15 @@ export { LocalModel, type EngineKind, type LocalModelOptions } from './generatio
 export { replicaExecution } from './replica/replica-pool';
 export { SequenceState } from './generation/sequence-state';
 export { ReplicaPool, type ReplicaBatchReport } from './replica/replica-pool';
+export {
+  CPU_PLACEMENT_MODES,
+  type CpuPlacementMode,
+  CpuPlacement,
+  allowedCpus,
+  placementBlocker,
+  confineBesideWorker,
+} from './placement/cpu-placement';
+export { formatCpuList, parseCpuList } from './placement/cpu-list';
 export type { ReplicaStats } from './replica/replica-protocol';
 export { engineGraphFor } from './engine/engine-model';
 export { exportLlamaGguf, GGUF_EXPORT_TYPES, type GgufExportType } from './gguf/llama-gguf';

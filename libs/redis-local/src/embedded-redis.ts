@@ -15,6 +15,8 @@ export interface EmbeddedRedis {
   description: string;
   /** SIGTERM (Redis flushes its AOF and exits), SIGKILL after {@link REDIS_STOP_TIMEOUT_MS}. Once only. */
   stop(): Promise<void>;
+  /** The redis-server's process id (for CPU placement beside a worker); undefined if unknown. */
+  pid?: number;
 }
 
 /** Recorded next to the data so a later start finds a redis-server an earlier one left running. */
@@ -88,6 +90,7 @@ export async function startEmbeddedRedis(
         source: 'embedded',
         description: `${describe}, adopted from an earlier run (pid ${previous.pid})`,
         stop: once(() => stopPid(previous.pid)),
+        pid: previous.pid,
       };
     }
   }
@@ -110,7 +113,13 @@ export async function startEmbeddedRedis(
     stateFile,
     JSON.stringify({ pid: server.pid ?? 0, port: server.port } satisfies EmbeddedState),
   );
-  return { url: server.url, source: 'embedded', description: describe, stop: once(() => server.stop()) };
+  return {
+    url: server.url,
+    source: 'embedded',
+    description: describe,
+    stop: once(() => server.stop()),
+    ...(server.pid ? { pid: server.pid } : {}),
+  };
 }
 
 /** Whether `redis-server` runs from PATH. */

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@hotpath/ports';
 import { HotpathClient } from '@hotpath/job-client';
+import { allowedCpus, cgroupCpuLimit, placementBlocker } from '@hotpath/model-runtime';
 import { appEntry, processAlive } from '@hotpath/process-kit';
 import { pingRedis, redisServerOnPath } from '@hotpath/redis-local';
 
@@ -61,43 +62,68 @@ describe('hotpath up (real api + worker processes)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Starts `hotpath up` on free ports (`config`: a cluster config file) and waits for its summary. */
+  async function startUp(config?: string): Promise<{
+    child: ChildProcess;
+    port: number;
+    metricsPort: number;
+    apiPid: number;
+    workerPid: number;
+  }> {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      HOTPATH_DATA_DIR: join(dir, 'data'),
+      CI: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    delete env['HOTPATH_CONFIG'];
+    if (config) env['HOTPATH_CONFIG'] = config;
+    for (const k of [
+      'HOTPATH_API_KEYS',
+      'HOTPATH_API_KEYS_FILE',
+      'PORT',
+      'METRICS_PORT',
+      'WORKER_CPU_PLACEMENT',
+    ])
+      delete env[k];
+    output = '';
+    const child = spawn(
+      process.execPath,
+      [CLI, 'up', '--port', String(port), '--metrics-port', String(metricsPort)],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    up = child;
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+
+    const readyBy = Date.now() + 90_000;
+    while (!output.includes('hotpath is up')) {
+      if (child.exitCode !== null) assert.fail(`hotpath up exited early (${child.exitCode}):\n${output}`);
+      if (Date.now() > readyBy) assert.fail(`hotpath up not ready in time:\n${output}`);
+      await sleep(100);
+    }
+    const apiPid = Number(/API\s+\S+\s+\(pid (\d+)\)/.exec(output)?.[1]);
+    const workerPid = Number(/\(worker, pid (\d+)\)/.exec(output)?.[1]);
+    assert.ok(apiPid > 0 && workerPid > 0, `pids in the summary:\n${output}`);
+    return { child, port, metricsPort, apiPid, workerPid };
+  }
+
+  /** SIGINT, then a clean exit. */
+  async function stopUp(child: ChildProcess): Promise<void> {
+    child.kill('SIGINT');
+    const exit = await exitOf(child, 60_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, output);
+  }
+
   it(
     'starts both children, serves a sim job and stops cleanly on SIGINT',
     { timeout: 120_000 },
     async (t) => {
       if (!built) return t.skip('apps/api or apps/worker is not built');
-      const port = await freePort();
-      const metricsPort = await freePort();
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        REDIS_URL: redisUrl,
-        HOTPATH_DATA_DIR: join(dir, 'data'),
-        CI: 'true',
-        LOG_LEVEL: 'warn',
-      };
-      delete env['HOTPATH_CONFIG'];
-      delete env['HOTPATH_API_KEYS'];
-      delete env['HOTPATH_API_KEYS_FILE'];
-      delete env['PORT'];
-      delete env['METRICS_PORT'];
-      const child = spawn(
-        process.execPath,
-        [CLI, 'up', '--port', String(port), '--metrics-port', String(metricsPort)],
-        { env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      up = child;
-      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-
-      const readyBy = Date.now() + 90_000;
-      while (!output.includes('hotpath is up')) {
-        if (child.exitCode !== null) assert.fail(`hotpath up exited early (${child.exitCode}):\n${output}`);
-        if (Date.now() > readyBy) assert.fail(`hotpath up not ready in time:\n${output}`);
-        await sleep(100);
-      }
-      const apiPid = Number(/API\s+\S+\s+\(pid (\d+)\)/.exec(output)?.[1]);
-      const workerPid = Number(/\(worker, pid (\d+)\)/.exec(output)?.[1]);
-      assert.ok(apiPid > 0 && workerPid > 0, `pids in the summary:\n${output}`);
+      const { child, port, metricsPort, apiPid, workerPid } = await startUp();
       assert.match(output, new RegExp(`${redisUrl.replace(/[/.]/g, '\\$&')}\\s+\\(from REDIS_URL\\)`));
 
       const client = new HotpathClient(`http://127.0.0.1:${port}`);
@@ -116,12 +142,48 @@ describe('hotpath up (real api + worker processes)', () => {
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       assert.equal(metrics.status, 200);
 
-      child.kill('SIGINT');
-      const exit = await exitOf(child, 60_000);
-      assert.deepEqual(exit, { code: 0, signal: null }, output);
+      await stopUp(child);
       assert.equal(processAlive(apiPid), false, 'api still running');
       assert.equal(processAlive(workerPid), false, 'worker still running');
       assert.match(output, /hotpath up: stopped/);
+    },
+  );
+
+  it(
+    'gives a one-replica WASM model a core of its own and moves the API to the worker’s other cores',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!built) return t.skip('apps/api or apps/worker is not built');
+      const allowed = allowedCpus();
+      const blocker = placementBlocker({ allowed, quota: cgroupCpuLimit() });
+      if (blocker) return t.skip(`placement cannot act here: ${blocker}`);
+      if (spawnSync('taskset', ['-V']).error) return t.skip('taskset (util-linux) is not installed');
+      const config = join(dir, 'placement.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          models: [
+            {
+              name: 'tiny-pinned',
+              backend: 'onnx',
+              path: join(dir, 'tiny-pinned'),
+              forge: { arch: 'llama', preset: 'tiny' },
+              tasks: ['generate'],
+              replicas: 1,
+            },
+          ],
+        }),
+      );
+      const { child, port, apiPid, workerPid } = await startUp(config);
+      const rest = (allowed as number[]).slice(0, -1);
+      assert.deepEqual(allowedCpus(workerPid), rest, `the worker's main thread:\n${output}`);
+      assert.deepEqual(allowedCpus(apiPid), rest, 'the API beside it');
+      const res = await new HotpathClient(`http://127.0.0.1:${port}`).submit(
+        { model: 'tiny-pinned', task: 'generate', input: { prompt: 'hi' }, params: { max_tokens: 4 } },
+        { preferWaitS: 20, timeoutMs: 30_000 },
+      );
+      assert.equal((res.json as { status: string }).status, 'completed', JSON.stringify(res.json));
+      await stopUp(child);
     },
   );
 });

@@ -1,5 +1,6 @@
 import type { CliCommand } from '@hotpath/cli-kit';
 import type { ClusterConfig } from '@hotpath/contracts';
+import { confineBesideWorker, formatCpuList } from '@hotpath/model-runtime';
 import { ServiceStartError, type ServiceSupervisor, type SupervisorHooks } from '@hotpath/process-kit';
 import type { ResolvedRedis } from '../up/redis-resolver';
 import { acquireRedis } from '../up/up-redis';
@@ -75,6 +76,23 @@ function printSummary(
 }
 
 /**
+ * When the worker gave its replicas cores of their own, the API and a redis-server this run started
+ * move to the worker's other cores, so they stop preempting the replicas. A child restarted later
+ * runs on every core again (placement is an optimisation, not a guarantee).
+ */
+async function confineBeside(services: ServiceSupervisor[], redis: ResolvedRedis, io: UpIo): Promise<void> {
+  const [api, worker] = services;
+  if (!api?.pid || !worker?.pid) return;
+  try {
+    const cores = await confineBesideWorker(worker.pid, [api.pid, ...(redis.pid ? [redis.pid] : [])]);
+    if (cores)
+      io.say(`  CPU placement: replicas on cores of their own; API and Redis on ${formatCpuList(cores)}`);
+  } catch (err) {
+    io.warn(`cpu placement beside the worker: ${(err as Error).message}`);
+  }
+}
+
+/**
  * `hotpath up`: preflight checks, then Redis, then the supervised API and worker, then serve until
  * a signal (or a crash loop), then shut down in order. Exit code 0 after a signal, 1 when
  * something failed.
@@ -129,6 +147,7 @@ async function runUp(argv: readonly string[]): Promise<number> {
   );
   life.useServices(services);
   if (life.signalled || !(await startServices(services, life, io))) return abort(1);
+  await confineBeside(services, redis, io);
 
   printSummary({ plan, opts, env, redis, started }, endpoints, logs, services);
   await life.stopRequested;

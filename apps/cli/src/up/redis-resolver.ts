@@ -11,6 +11,8 @@ export interface ResolvedRedis {
   description: string;
   /** Stops what `hotpath up` started (flushing the AOF); a no-op for a Redis it only found. */
   stop(): Promise<void>;
+  /** Process id of a redis-server this run started or adopted on this host. */
+  pid?: number;
 }
 
 /** Ways to look for and start a Redis; injected so the order of the search is testable without one. */

@@ -1,3 +1,4 @@
+import type { CpuPlacement } from '@hotpath/model-runtime';
 import type { Context, HotpathMetrics, Logger } from '@hotpath/telemetry';
 import type {
   EmbedResult,
@@ -62,4 +63,6 @@ export interface BackendDeps {
   logger: Logger;
   /** The worker's metrics, for what only a backend sees (prefix-cache hits, replica busy ratio). */
   metrics: HotpathMetrics;
+  /** Cores for single-thread replicas; one per process, shared by every model's replicas. */
+  cpuPlacement?: CpuPlacement;
 }

@@ -125,6 +125,7 @@ export class OnnxBackend implements InferenceBackend {
         : {}),
       // ... and their arena and prefix-cache numbers always (Prometheus series).
       onStats: this.statsGauges.update,
+      ...(deps.cpuPlacement ? { cpuPlacement: deps.cpuPlacement } : {}),
     });
     const wants = config.tasks.includes('generate') ? 'decoder' : 'encoder';
     if (config.tasks.includes('generate') && config.tasks.includes('embed')) {

@@ -21,6 +21,8 @@ export async function startClusterTarget(opts: {
   dataDir: string;
   workDir: string;
   baseEnv: NodeJS.ProcessEnv;
+  /** A private redis-server of the run (confined with the API beside the worker's replicas). */
+  redisPid?: number;
 }): Promise<BenchTarget> {
   const config = compareClusterConfig(opts.system, opts.models);
   if (!opts.withEmbed) config.models = config.models?.filter((m) => m.name === opts.models.generate.name);
@@ -32,6 +34,7 @@ export async function startClusterTarget(opts: {
     dataDir: opts.dataDir,
     logDir: opts.workDir,
     baseEnv: opts.baseEnv,
+    ...(opts.redisPid ? { redisPid: opts.redisPid } : {}),
     readyTimeoutMs: 120_000,
   });
   const state: HttpJobClientState = { sse: undefined };

@@ -208,6 +208,7 @@ export async function runCompareBench(
       dataDir: opts.dataDir,
       workDir,
       baseEnv: env,
+      ...(redis.pid ? { redisPid: redis.pid } : {}),
     });
   };
 

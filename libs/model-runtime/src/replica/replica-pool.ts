@@ -6,6 +6,7 @@ import type { PrefixCacheSettings } from '../batching/prefix-cache';
 import type { OnnxSelection } from '../model/model-layout';
 import type { GeneratedToken, GenerationRequest } from '../generation/generation-types';
 import type { EngineMode } from '../generation/local-model';
+import type { CpuPlacement } from '../placement/cpu-placement';
 import { DEFAULT_EXECUTION, defaultIntraOpThreads, type ExecutionSettings } from '../session/ort-session';
 import type {
   FromReplica,
@@ -65,6 +66,11 @@ export interface ReplicaPoolOptions {
   onStats?: (replica: number, stats: ReplicaStats) => void;
   /** Default 1000 ms. */
   statsIntervalMs?: number;
+  /**
+   * Cores of their own for single-thread CPU replicas (one placement per process, shared by its
+   * pools); absent: the kernel places them.
+   */
+  cpuPlacement?: CpuPlacement;
 }
 
 /** A {@link BatchReport} of one replica, its members named by their submission tags. */
@@ -228,7 +234,28 @@ export class ReplicaPool {
       const first = early[r.index];
       if (first) opts.onStats?.(r.index, first);
     }
+    if (opts.cpuPlacement) await pool.place(opts.cpuPlacement, infos, init.execution);
     return pool;
+  }
+
+  /**
+   * Asks `placement` for a core per replica that runs on one thread (the WASM engine; onnxruntime
+   * with one intra-op thread on the CPU). A multi-thread session spreads its own pool threads, and
+   * a CUDA replica mostly waits on the device: both stay where the kernel puts them.
+   */
+  private async place(
+    placement: CpuPlacement,
+    infos: ReplicaModelInfo[],
+    exec: ExecutionSettings,
+  ): Promise<void> {
+    const singleThread = (info: ReplicaModelInfo): boolean =>
+      info.engine === 'wasm' || (exec.intra_op_threads === 1 && !exec.providers.includes('cuda'));
+    const placed = this.replicas.flatMap((r) => {
+      const info = infos[r.index];
+      return info?.tid != null && singleThread(info) ? [{ r, tid: info.tid }] : [];
+    });
+    await placement.place(placed.map((p) => p.tid));
+    for (const { r, tid } of placed) r.worker.once('exit', () => placement.release(tid));
   }
 
   private attach(

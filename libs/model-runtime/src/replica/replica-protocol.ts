@@ -66,6 +66,8 @@ export interface ReplicaModelInfo {
   providers: string[];
   /** The engine generation runs on: WASM kernels, the arena engine's graph, the folder's own (`plain`), or none (encoder). */
   engine: EngineKind | null;
+  /** The replica thread's kernel id, for CPU placement; null off Linux. */
+  tid: number | null;
 }
 
 /** One sequence's result from a continuously batched replica, with how it was served. */

@@ -6,6 +6,7 @@ import { PrefixKvCache } from '../batching/prefix-cache';
 import { ArenaEngine } from '../engine/arena-engine';
 import { LocalModel, type DecoderEngine } from '../generation/local-model';
 import { WasmEngine } from '../wasm-engine/wasm-engine';
+import { currentThreadId } from '../placement/cpu-placement';
 import { SequenceState } from '../generation/sequence-state';
 import type { FromReplica, ReplicaInit, ReplicaStats, ToReplica } from './replica-protocol';
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       eosIds: info.eosIds,
       providers: [],
       engine: model.engine,
+      tid: currentThreadId(),
     },
   });
   if (init.statsIntervalMs > 0) reportStats(engine, prefixCache);
