@@ -62,8 +62,14 @@ describe('hotpath up (real api + worker processes)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts `hotpath up` on free ports (`config`: a cluster config file) and waits for its summary. */
-  async function startUp(config?: string): Promise<{
+  /**
+   * Starts `hotpath up` on free ports (`config`: a cluster config file; `extraEnv` on top of a clean
+   * environment) and waits for its summary.
+   */
+  async function startUp(
+    config?: string,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): Promise<{
     child: ChildProcess;
     port: number;
     metricsPort: number;
@@ -89,6 +95,7 @@ describe('hotpath up (real api + worker processes)', () => {
       'WORKER_CPU_PLACEMENT',
     ])
       delete env[k];
+    Object.assign(env, extraEnv);
     output = '';
     const child = spawn(
       process.execPath,
@@ -150,7 +157,7 @@ describe('hotpath up (real api + worker processes)', () => {
   );
 
   it(
-    'gives a one-replica WASM model a core of its own and moves the API to the worker’s other cores',
+    'pins nothing by default; with WORKER_CPU_PLACEMENT=auto gives a one-replica WASM model a core of its own and moves the API to the worker’s other cores',
     { timeout: 120_000 },
     async (t) => {
       if (!built) return t.skip('apps/api or apps/worker is not built');
@@ -174,7 +181,12 @@ describe('hotpath up (real api + worker processes)', () => {
           ],
         }),
       );
-      const { child, port, apiPid, workerPid } = await startUp(config);
+      const plain = await startUp(config);
+      assert.deepEqual(allowedCpus(plain.workerPid), allowed, `off by default:\n${output}`);
+      assert.deepEqual(allowedCpus(plain.apiPid), allowed, 'the API left where it was');
+      await stopUp(plain.child);
+
+      const { child, port, apiPid, workerPid } = await startUp(config, { WORKER_CPU_PLACEMENT: 'auto' });
       const rest = (allowed as number[]).slice(0, -1);
       assert.deepEqual(allowedCpus(workerPid), rest, `the worker's main thread:\n${output}`);
       assert.deepEqual(allowedCpus(apiPid), rest, 'the API beside it');

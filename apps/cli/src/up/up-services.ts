@@ -89,9 +89,9 @@ export function upServices(
         {
           name: 'worker',
           entry: plan.workerEntry,
-          // The only worker on this host: its single-thread replicas may take cores of their own
-          // (docs/engine.md#cpu-placement); an explicit WORKER_CPU_PLACEMENT wins.
-          env: { WORKER_CPU_PLACEMENT: 'auto', ...childEnv, METRICS_PORT: String(opts.metricsPort) },
+          // WORKER_CPU_PLACEMENT comes from the caller's environment (default off): pinning buys
+          // saturation throughput at the price of time to first token (docs/engine.md#cpu-placement).
+          env: { ...childEnv, METRICS_PORT: String(opts.metricsPort) },
           sink: logs.sinkFor('worker'),
           readyUrl: `${endpoints.workerBase}/readyz`,
           readyTimeoutMs,
